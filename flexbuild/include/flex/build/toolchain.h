@@ -1,0 +1,40 @@
+// The toolchain an image is built with, and the flags each hardening option turns into.
+//
+//   auto tc = toolchain::locate(&error);
+//   auto flags = hardening_flags(compartment);   // {"-fsanitize=address", ...}
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flex/build/profile.h"
+
+namespace flex::build {
+
+struct toolchain {
+  std::filesystem::path cc;         // clang-19
+  std::filesystem::path cxx;        // clang++-19
+  std::filesystem::path ld;         // ld.lld (relocatable links)
+  std::filesystem::path objcopy;    // llvm-objcopy
+  std::filesystem::path ninja;
+  std::filesystem::path transform;  // flex-transform, beside flexbuild
+  std::filesystem::path runtime;    // libflex_runtime.a
+  std::filesystem::path runtime_headers;  // gates/include of the Flex tree flexbuild was built from
+
+  // Finds every tool; on failure returns a message naming what is missing and how to get it.
+  static std::optional<toolchain> locate(std::string *error);
+
+  const std::filesystem::path &runtime_include() const { return runtime_headers; }
+};
+
+// Compiler flags of one hardening option. safestack and cfi are refused earlier (profile validation).
+std::vector<std::string> hardening_flags(hardening h);
+// Flags for a compartment: its hardening, and explicit opt-outs of the options it does not ask for, so
+// the profile alone decides what reaches the objects.
+std::vector<std::string> compartment_flags(const compartment &c);
+// Link flags that pull in the runtimes of the hardening used anywhere in the image.
+std::vector<std::string> image_link_flags(const std::vector<const compartment *> &comps);
+
+}  // namespace flex::build

@@ -1,0 +1,285 @@
+#include "flex/build/driver.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "flex/build/diag.h"
+#include "flex/build/elf_sections.h"
+#include "flex/build/fs_util.h"
+#include "flex/build/image_build.h"
+#include "flex/build/image_json.h"
+#include "flex/build/manifest.h"
+#include "flex/build/profile.h"
+#include "flex/build/resolve.h"
+#include "flex/build/toolchain.h"
+
+#ifndef FLEX_SOURCE_DIR
+#define FLEX_SOURCE_DIR "."
+#endif
+
+namespace flex::build {
+
+namespace fs = std::filesystem;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+// The source tree the profile belongs to: the nearest folder above it holding apps/ or libos/, else the
+// tree flexbuild was built from.
+fs::path find_root(const options &opt) {
+  if (opt.root) return fs::absolute(*opt.root);
+  std::error_code ec;
+  for (fs::path dir = fs::absolute(opt.profile, ec).parent_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (fs::is_directory(dir / "apps", ec) || fs::is_directory(dir / "libos", ec)) return dir;
+    if (dir == dir.root_path()) break;
+  }
+  return FLEX_SOURCE_DIR;
+}
+
+// Everything the commands share: the library index, the profile, the resolved image.
+struct loaded {
+  fs::path root;
+  library_index libs;
+  std::optional<profile> prof;
+  std::optional<resolved_image> img;
+};
+
+bool load(const options &opt, loaded &out, diag_sink &diags) {
+  out.root = find_root(opt);
+  out.libs = load_library_index(out.root, diags);
+  out.prof = load_profile(opt.profile, diags);
+  if (diags.has_errors() || !out.prof) return false;
+  if (!validate_profile(*out.prof, out.libs, diags)) return false;
+  out.img = resolve(*out.prof, out.libs, diags);
+  return out.img.has_value() && !diags.has_errors();
+}
+
+// Mechanisms whose runtime backend this version does not have yet are refused, never built unprotected.
+void refuse_unbuilt_mechanisms(const profile &p, diag_sink &diags) {
+  for (const auto &c : p.compartments) {
+    if (c.iso == isolation::none) continue;
+    diags.error(c.iso_pos,
+                fmt::format("isolation '{}' of compartment '{}' needs the {} backend of the compartment "
+                            "runtime, which this version of Flex does not have yet",
+                            to_string(c.iso), c.name, c.iso == isolation::mpk ? "MPK" : "process"),
+                "use `isolation: none` until the backend exists; Flex never builds an image that would "
+                "run without the isolation its profile asks for");
+  }
+}
+
+class progress {
+ public:
+  progress(bool to_stderr) : out_(to_stderr ? stderr : stdout), start_(clock_type::now()) {}
+  void line(const std::string &step, const std::string &what) {
+    double s = std::chrono::duration<double>(clock_type::now() - start_).count();
+    std::fprintf(out_, "flexbuild: %-9s %s (%.2f s)\n", (step + ":").c_str(), what.c_str(), s);
+    std::fflush(out_);
+    start_ = clock_type::now();
+  }
+
+ private:
+  std::FILE *out_;
+  clock_type::time_point start_;
+};
+
+constexpr std::string_view kStatus = "[flex] ";
+
+struct step_result {
+  int status = 0;
+  int commands = 0;
+};
+
+// Runs one phony target of build.ninja, appending every command and its output to the log.
+step_result run_ninja(const toolchain &tc, const image_paths &paths, const options &opt,
+                      const std::string &target, std::string &log) {
+  // -C: ninja keeps its logs (.ninja_log, .ninja_deps) in the image's own work folder.
+  std::string cmd = shell_quote(tc.ninja.string()) + " -C " + shell_quote(paths.work.string()) + " -f " +
+                    shell_quote(paths.ninja_file().string()) +
+                    " -v" + (opt.jobs > 0 ? fmt::format(" -j {}", opt.jobs) : "") + " " + target + " 2>&1";
+  ::setenv("NINJA_STATUS", std::string(kStatus).c_str(), 1);
+  step_result r;
+  std::FILE *pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    log += "cannot start ninja\n";
+    r.status = 1;
+    return r;
+  }
+  char *line = nullptr;
+  size_t cap = 0;
+  std::string others;
+  bool skip_command = false;
+  while (::getline(&line, &cap, pipe) > 0) {
+    std::string_view l(line);
+    log += l;
+    if (l.substr(0, kStatus.size()) == kStatus) {
+      ++r.commands;
+      if (opt.verbose) std::fputs(line + kStatus.size(), stdout);
+    } else if (l.rfind("FAILED: ", 0) == 0) {
+      // ninja -v repeats the failing command after this line; both name build-tree paths.
+      if (opt.verbose) others += l;
+      skip_command = !opt.verbose;
+    } else if (skip_command) {
+      skip_command = false;
+    } else if (l != "ninja: no work to do.\n" && l.rfind("ninja: Entering directory", 0) != 0) {
+      others += l;
+    }
+  }
+  std::free(line);
+  int st = ::pclose(pipe);
+  r.status = (WIFEXITED(st) && WEXITSTATUS(st) == 0) ? 0 : 1;
+  // Compiler diagnostics and ninja's failure report reach the user whatever the verbosity.
+  std::fputs(others.c_str(), stderr);
+  return r;
+}
+
+std::string count(int n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+}  // namespace
+
+int check_profile(const options &opt) {
+  diag_sink diags;
+  loaded l;
+  bool ok = load(opt, l, diags);
+  diags.print(stderr);
+  if (!ok) return 1;
+  std::printf("%s: ok: image '%s', app '%s', %zu compartments\n", opt.profile.c_str(), l.prof->name.c_str(),
+              l.prof->app.value.c_str(), l.img->compartments.size());
+  for (const auto &c : l.img->compartments) {
+    std::string libs;
+    for (const lib_manifest *lib : c.libraries) libs += (libs.empty() ? "" : ", ") + lib->name;
+    std::printf("  %s: isolation %s, libraries %s\n", c.name().c_str(), std::string(to_string(c.spec->iso)).c_str(),
+                libs.empty() ? "-" : libs.c_str());
+  }
+  return 0;
+}
+
+int build_image(const options &opt, fs::path *executable) {
+  progress prog(opt.progress_to_stderr);
+  diag_sink diags;
+  loaded l;
+  if (load(opt, l, diags)) refuse_unbuilt_mechanisms(*l.prof, diags);
+  diags.print(stderr);
+  if (diags.has_errors()) return 1;
+  const resolved_image &img = *l.img;
+
+  std::string error;
+  auto tc = toolchain::locate(&error);
+  if (!tc) {
+    std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+    return 1;
+  }
+  fs::path dir = opt.out_dir ? fs::absolute(*opt.out_dir) : executable_dir().parent_path() / "images" / img.prof->name;
+  image_paths paths(dir, img.prof->name);
+  size_t nlibs = 0;
+  for (const auto &c : img.compartments) nlibs += c.libraries.size();
+  prog.line("resolve", fmt::format("{} in {}", count(static_cast<int>(nlibs), "library", "libraries"),
+                                   count(static_cast<int>(img.compartments.size()), "compartment", "compartments")));
+
+  // Generated inputs, each rewritten only when its content changes.
+  std::vector<unit> units = image_units(img, paths);
+  std::vector<std::pair<fs::path, std::string>> files;
+  for (const auto &c : img.compartments) {
+    files.emplace_back(paths.db_dir(c.name()) / "compile_commands.json",
+                       compile_commands_json(units, c, *tc, paths));
+    for (const auto *set : {&c.libraries, &c.replicated}) {
+      for (const lib_manifest *lib : *set) files.emplace_back(paths.plan(c.name(), lib->name), gate_plan_json(img, c, *lib));
+    }
+    files.emplace_back(paths.self_c(c.name()), self_c(img, c));
+  }
+  files.emplace_back(paths.layout_c(), layout_c(img));
+  files.emplace_back(paths.linker_script(), linker_script(img, paths));
+  files.emplace_back(paths.ninja_file(), build_ninja(img, units, *tc, paths));
+  int written = 0;
+  for (const auto &[path, content] : files) {
+    bool changed = false;
+    if (auto err = write_if_changed(path, content, &changed)) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+      return 1;
+    }
+    written += changed;
+  }
+  prog.line("generate", written ? fmt::format("{} updated", count(written, "file", "files")) : "up to date");
+
+  std::string log = fmt::format("flexbuild: image {} from {}\n", img.prof->name, opt.profile.string());
+  auto finish_log = [&] {
+    if (auto err = write_atomically(paths.build_log(), log)) std::fprintf(stderr, "flexbuild: %s\n", err->c_str());
+  };
+  for (const char *step : {"transform", "compile", "link"}) {
+    log += fmt::format("== {}\n", step);
+    step_result r = run_ninja(*tc, paths, opt, step, log);
+    if (r.status != 0) {
+      prog.line(step, "failed");
+      finish_log();
+      std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, paths.build_log().c_str());
+      return 1;
+    }
+    prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
+  }
+
+  // check: read the ELF back and verify the compartment sections.
+  log += "== check\n";
+  auto elf = read_elf(paths.executable(), &error);
+  if (!elf) {
+    finish_log();
+    std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+    return 1;
+  }
+  auto problems = check_sections(img, *elf);
+  for (const auto &pr : problems) {
+    log += pr + "\n";
+    std::fprintf(stderr, "flexbuild: error: %s: %s\n", paths.executable().c_str(), pr.c_str());
+  }
+  if (!problems.empty()) {
+    finish_log();
+    return 1;
+  }
+  std::vector<nlohmann::json> summaries;
+  for (const auto &c : img.compartments) {
+    for (const auto *set : {&c.libraries, &c.replicated}) {
+      for (const lib_manifest *lib : *set) {
+        auto text = read_file(paths.summary(c.name(), lib->name));
+        nlohmann::json s = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+        if (s.is_discarded() || !s.is_object()) s = nlohmann::json::object();
+        s["compartment"] = c.name();
+        summaries.push_back(std::move(s));
+      }
+    }
+  }
+  auto ij = image_json(img, *elf, summaries, paths);
+  if (auto err = write_if_changed(paths.image_json(), ij.dump(2) + "\n")) {
+    finish_log();
+    std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+    return 1;
+  }
+  log += "sections ok\n";
+  finish_log();
+  prog.line("check", fmt::format("sections ok; image {}", paths.executable().string()));
+  if (executable) *executable = paths.executable();
+  return 0;
+}
+
+int run_image(const options &opt, const std::vector<std::string> &args) {
+  options quiet = opt;
+  quiet.progress_to_stderr = true;
+  fs::path exe;
+  if (int rc = build_image(quiet, &exe); rc != 0) return rc;
+  std::vector<char *> argv;
+  std::string exe_s = exe.string();
+  argv.push_back(exe_s.data());
+  std::vector<std::string> copy = args;
+  for (auto &a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::fflush(nullptr);
+  ::execv(exe_s.c_str(), argv.data());
+  std::perror(("flexbuild: cannot run " + exe_s).c_str());
+  return 127;
+}
+
+}  // namespace flex::build

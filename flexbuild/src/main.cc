@@ -1,0 +1,46 @@
+// flexbuild: turns a compartment profile and the annotated sources into a bootable image.
+//
+//   flexbuild --profile profiles/hello-2comp.yaml [-o DIR] [-j N] [-v]
+//   flexbuild check --profile profiles/hello-2comp.yaml
+//   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
+#include <CLI/CLI.hpp>
+
+#include "flex/build/driver.h"
+
+namespace {
+
+void add_common(CLI::App &app, flex::build::options &opt, bool build_flags) {
+  app.add_option("--profile,-p", opt.profile, "the compartment profile (YAML)")->required();
+  app.add_option("--root", opt.root, "source tree holding apps/ and libos/ (default: found from the profile)");
+  if (!build_flags) return;
+  app.add_option("-o,--out", opt.out_dir, "image folder (default: build/images/<profile name>)");
+  app.add_option("-j,--jobs", opt.jobs, "parallel compile jobs (default: ninja's)")->check(CLI::PositiveNumber);
+  app.add_flag("-v,--verbose", opt.verbose, "show every command");
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"flexbuild: build a compartmentalised Flex image from a profile"};
+  app.require_subcommand(0, 1);
+  flex::build::options build_opt, check_opt, run_opt;
+  add_common(app, build_opt, true);
+  // --profile is required for a build, but not when a subcommand carries its own.
+  app.get_option("--profile")->required(false);
+
+  CLI::App *check = app.add_subcommand("check", "validate a profile without building");
+  add_common(*check, check_opt, false);
+  CLI::App *run = app.add_subcommand("run", "build if needed, then run the image");
+  add_common(*run, run_opt, true);
+  std::vector<std::string> app_args;
+  run->add_option("args", app_args, "arguments for the image (after --)");
+
+  CLI11_PARSE(app, argc, argv);
+  if (*check) return flex::build::check_profile(check_opt);
+  if (*run) return flex::build::run_image(run_opt, app_args);
+  if (build_opt.profile.empty()) {
+    std::fprintf(stderr, "flexbuild: error: --profile is required\n%s", app.help().c_str());
+    return 2;
+  }
+  return flex::build::build_image(build_opt);
+}

@@ -1,0 +1,363 @@
+// Generators for the files of an image's work folder: compilation databases and gate plans for
+// flex-transform, the per-compartment identity, the layout table, and build.ninja, which ninja runs so
+// that a re-run with nothing changed does no work and a changed compartment rebuilds alone.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "flex/build/image_build.h"
+
+namespace flex::build {
+
+namespace fs = std::filesystem;
+using json = nlohmann::ordered_json;
+
+image_paths::image_paths(fs::path dir, std::string image_name)
+    : image_dir(std::move(dir)), work(image_dir / "work"), name(std::move(image_name)) {}
+
+fs::path image_paths::self_c(std::string_view comp) const {
+  return work / "gen" / fmt::format("self_{}.c", comp);
+}
+fs::path image_paths::plan(std::string_view comp, std::string_view lib) const {
+  return work / "plan" / comp / fmt::format("{}.json", lib);
+}
+fs::path image_paths::summary(std::string_view comp, std::string_view lib) const {
+  return work / "summary" / comp / fmt::format("{}.json", lib);
+}
+fs::path image_paths::transformed_dir(std::string_view comp, std::string_view lib) const {
+  return work / "src" / comp / lib;
+}
+fs::path image_paths::compartment_object(std::string_view comp) const {
+  return work / "obj" / fmt::format("{}.o", comp);
+}
+
+std::vector<unit> image_units(const resolved_image &img, const image_paths &paths) {
+  auto find_lib = [&](std::string_view name) -> const lib_manifest * {
+    for (const auto &c : img.compartments) {
+      for (const auto *set : {&c.libraries, &c.replicated}) {
+        for (const lib_manifest *l : *set) {
+          if (l->name == name) return l;
+        }
+      }
+    }
+    return nullptr;
+  };
+  std::vector<unit> units;
+  for (const auto &c : img.compartments) {
+    auto add_lib = [&](const lib_manifest *lib) {
+      for (const auto &src : lib->sources) {
+        unit u;
+        u.comp = &c;
+        u.lib = lib;
+        u.source = lib->dir / src.value;
+        u.transformed = paths.transformed_dir(c.name(), lib->name) / src.value;
+        u.object = paths.object_dir(c.name()) / lib->name / (src.value + ".o");
+        std::string ext = u.source.extension().string();
+        u.cxx = ext == ".cc" || ext == ".cpp";
+        for (const auto &dep : lib->deps) {
+          if (const lib_manifest *d = find_lib(dep.value)) u.dep_includes.push_back(d->include_dir());
+        }
+        std::sort(u.dep_includes.begin(), u.dep_includes.end());
+        units.push_back(std::move(u));
+      }
+    };
+    for (const lib_manifest *lib : c.libraries) add_lib(lib);
+    for (const lib_manifest *lib : c.replicated) add_lib(lib);
+  }
+  return units;
+}
+
+std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for_transformed_copy) {
+  std::vector<std::string> flags = {u.cxx ? "-std=gnu++20" : "-std=gnu17", "-O2", "-g", "-fPIE",
+                                    "-Wall", "-Werror=implicit-function-declaration"};
+  if (for_transformed_copy) {
+    // The copy lives in the build tree; quoted includes still resolve next to the original.
+    flags.push_back("-iquote");
+    flags.push_back(u.source.parent_path().string());
+  }
+  flags.push_back("-I" + u.lib->include_dir().string());
+  // A library sees its own headers, those of the libraries it requires, and the porting API.
+  for (const auto &dir : u.dep_includes) flags.push_back("-I" + dir.string());
+  flags.push_back("-I" + tc.runtime_include().string());
+  auto comp = compartment_flags(*u.comp->spec);
+  flags.insert(flags.end(), comp.begin(), comp.end());
+  return flags;
+}
+
+std::string compile_commands_json(const std::vector<unit> &units, const resolved_compartment &comp,
+                                  const toolchain &tc, const image_paths &paths) {
+  json db = json::array();
+  for (const unit &u : units) {
+    if (u.comp != &comp) continue;
+    json args = json::array();
+    args.push_back((u.cxx ? tc.cxx : tc.cc).string());
+    for (auto &f : unit_flags(u, tc, false)) args.push_back(f);
+    args.push_back("-c");
+    args.push_back(u.source.string());
+    args.push_back("-o");
+    args.push_back(u.object.string());
+    db.push_back({{"directory", paths.work.string()}, {"file", u.source.string()}, {"arguments", args}});
+  }
+  return db.dump(2) + "\n";
+}
+
+std::string gate_plan_json(const resolved_image &img, const resolved_compartment &comp,
+                           const lib_manifest &lib) {
+  json plan;
+  plan["library"] = lib.name;
+  plan["compartment"] = comp.name();
+  plan["sharing"] = {{"stack", std::string(to_string(img.prof->stack))}};
+  json targets = json::object();
+  auto add = [&](const lib_manifest *target, const std::string &where) {
+    json exports = json::array();
+    for (const auto &e : target->exports) exports.push_back(e.value);
+    targets[target->name] = {{"compartment", where},
+                             {"gate", std::string(to_string(img.gate_for(comp, target->name)))},
+                             {"exports", exports}};
+  };
+  for (const auto &c : img.compartments) {
+    for (const lib_manifest *l : c.libraries) add(l, c.name());
+  }
+  for (const lib_manifest *l : comp.replicated) add(l, comp.name());
+  plan["targets"] = targets;
+  return plan.dump(2) + "\n";
+}
+
+std::string c_string_literal(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') {
+      out += '\\';
+      out += ch;
+    } else if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f) {
+      out += fmt::format("\\{:03o}", static_cast<unsigned char>(ch));
+    } else {
+      out += ch;
+    }
+  }
+  return out + "\"";
+}
+
+std::string self_c(const resolved_image &img, const resolved_compartment &comp) {
+  size_t index = static_cast<size_t>(&comp - img.compartments.data());
+  return fmt::format(
+      "/* Generated by flexbuild: the identity of compartment {0}. Do not edit. */\n"
+      "#include <flex/gates/self.h>\n"
+      "const struct flex_self_info flex_self = {{{1}, {2}u}};\n",
+      comp.name(), c_string_literal(comp.name()), index);
+}
+
+std::string layout_c(const resolved_image &img) {
+  const profile &p = *img.prof;
+  std::string out = "/* Generated by flexbuild: the layout table of image " + p.name + ". Do not edit. */\n";
+  out += "#include <flex/gates/layout.h>\n\n";
+  for (const auto &c : img.compartments) {
+    for (const section_kind &k : compartment_section_kinds()) {
+      out += fmt::format("extern char {}[], {}[];\n", section_symbol(c.name(), k.name, false),
+                         section_symbol(c.name(), k.name, true));
+    }
+  }
+  out += "extern char __flex_shared_data_start[], __flex_shared_data_end[];\n\n";
+  auto name_list = [](const std::vector<const lib_manifest *> &libs) {
+    std::string s = "{";
+    for (const lib_manifest *l : libs) s += c_string_literal(l->name) + ", ";
+    return s + "0}";
+  };
+  for (const auto &c : img.compartments) {
+    out += fmt::format("static const char *const libs_{}[] = {};\n", c.name(), name_list(c.libraries));
+    out += fmt::format("static const char *const repl_{}[] = {};\n", c.name(), name_list(c.replicated));
+  }
+  out += "\nstatic const struct flex_compartment_layout compartments[] = {\n";
+  for (const auto &c : img.compartments) {
+    std::string hard;
+    for (hardening h : c.spec->hardenings) hard += (hard.empty() ? "" : ",") + std::string(to_string(h));
+    out += fmt::format("  {{{}, {}, {}, {}, libs_{}, repl_{}, {}ul, {{\n", c_string_literal(c.name()),
+                       static_cast<int>(c.spec->iso), c.spec->is_default ? 1 : 0, c_string_literal(hard),
+                       c.name(), c.name(), c.spec->heap_mib);
+    for (const section_kind &k : compartment_section_kinds()) {
+      out += fmt::format("    {{{}, {}, {}}},\n", c_string_literal(section_name(c.name(), k.name)),
+                         section_symbol(c.name(), k.name, false), section_symbol(c.name(), k.name, true));
+    }
+    out += "  }},\n";
+  }
+  out += "};\n\nstatic const struct flex_boundary_layout boundaries[] = {\n";
+  auto index_of = [&](const std::string &name) {
+    for (size_t i = 0; i < img.compartments.size(); ++i) {
+      if (img.compartments[i].name() == name) return i;
+    }
+    return size_t{0};
+  };
+  for (const auto &b : img.boundaries) {
+    out += fmt::format("  {{{}u, {}u, {}, {}}},\n", index_of(b.from), index_of(b.to),
+                       static_cast<int>(b.mechanism), static_cast<int>(b.gate));
+  }
+  if (img.boundaries.empty()) out += "  {0u, 0u, 0, 0},\n";
+  out += "};\n\n";
+  out += "const struct flex_image_layout flex_image = {\n";
+  out += fmt::format("  {}, {}, {}, {}, {},\n", c_string_literal(p.name), c_string_literal(p.app.value),
+                     c_string_literal(p.file.string()), c_string_literal(to_string(p.stack)),
+                     c_string_literal(to_string(p.mpk_gate)));
+  out += fmt::format("  {}u, compartments, {}u, boundaries,\n", img.compartments.size(),
+                     img.boundaries.size());
+  out += fmt::format("  {{{}, __flex_shared_data_start, __flex_shared_data_end}},\n",
+                     c_string_literal(kSharedDataSection));
+  out += "};\n";
+  return out;
+}
+
+std::string shell_quote(std::string_view s) {
+  bool plain = !s.empty() && std::all_of(s.begin(), s.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+  });
+  if (plain) return std::string(s);
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+std::string ninja_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '$' || c == ' ' || c == ':' || c == '\n') out += '$';
+    out += c;
+  }
+  return out;
+}
+
+namespace {
+
+std::string join_shell(const std::vector<std::string> &args) {
+  std::string out;
+  for (const auto &a : args) {
+    if (!out.empty()) out += ' ';
+    out += shell_quote(a);
+  }
+  return out;
+}
+
+// A shell-quoted command line, escaped again for a ninja variable.
+std::string ninja_command(const std::vector<std::string> &args) {
+  std::string out;
+  for (char c : join_shell(args)) {
+    if (c == '$') out += '$';
+    out += c;
+  }
+  return out;
+}
+
+std::string p(const fs::path &path) { return ninja_escape(path.string()); }
+
+}  // namespace
+
+std::string build_ninja(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
+                        const image_paths &paths) {
+  std::string out = "# Generated by flexbuild for image " + img.prof->name + ". Do not edit.\n";
+  out += "ninja_required_version = 1.10\n\n";
+  out += "rule transform\n"
+         "  command = $tool -p $db --plan $plan --base $base --out-dir $outdir --summary $out "
+         "--depfile $out.d $in\n"
+         "  description = transform $lib ($comp)\n"
+         "  depfile = $out.d\n  deps = gcc\n  restat = 1\n\n";
+  out += "rule cc\n  command = $compiler -MD -MF $out.d $flags -c $in -o $out\n"
+         "  description = compile $in\n  depfile = $out.d\n  deps = gcc\n\n";
+  out += "rule partial_link\n"
+         "  command = " + ninja_command({tc.ld.string()}) + " -r -o $out.r $in && " +
+         ninja_command({tc.objcopy.string()}) + " $objcopy_flags $out.r $out && rm -f $out.r\n"
+         "  description = link compartment $comp\n\n";
+  out += "rule link\n  command = $linker $flags -o $out $in $libs\n  description = link $out\n\n";
+
+  std::vector<std::string> transform_outs, compile_outs;
+  // transform: one edge per (compartment, library), all of its sources at once.
+  for (const auto &c : img.compartments) {
+    std::vector<const lib_manifest *> libs = c.libraries;
+    libs.insert(libs.end(), c.replicated.begin(), c.replicated.end());
+    for (const lib_manifest *lib : libs) {
+      fs::path summary = paths.summary(c.name(), lib->name);
+      std::string ins, copies;
+      for (const unit &u : units) {
+        if (u.comp != &c || u.lib != lib) continue;
+        ins += " " + p(u.source);
+        copies += " " + p(u.transformed);
+      }
+      out += "build " + p(summary) + " |" + copies + " : transform" + ins + " | " + p(tc.transform) + " " +
+             p(paths.plan(c.name(), lib->name)) + " " + p(paths.db_dir(c.name()) / "compile_commands.json") +
+             "\n";
+      out += "  tool = " + ninja_command({tc.transform.string()}) + "\n";
+      out += "  db = " + ninja_command({paths.db_dir(c.name()).string()}) + "\n";
+      out += "  plan = " + ninja_command({paths.plan(c.name(), lib->name).string()}) + "\n";
+      out += "  base = " + ninja_command({lib->dir.string()}) + "\n";
+      out += "  outdir = " + ninja_command({paths.transformed_dir(c.name(), lib->name).string()}) + "\n";
+      out += "  lib = " + lib->name + "\n  comp = " + c.name() + "\n";
+      transform_outs.push_back(p(summary));
+    }
+  }
+  out += "\n";
+  // compile: each transformed copy with its compartment's flags; plus each compartment's identity.
+  for (const unit &u : units) {
+    out += "build " + p(u.object) + " : cc " + p(u.transformed) + "\n";
+    out += "  compiler = " + ninja_command({(u.cxx ? tc.cxx : tc.cc).string()}) + "\n";
+    out += "  flags = " + ninja_command(unit_flags(u, tc, true)) + "\n";
+    compile_outs.push_back(p(u.object));
+  }
+  std::vector<std::string> base_flags = {"-std=gnu17", "-O2", "-g", "-fPIE", "-Wall",
+                                         "-I" + tc.runtime_include().string()};
+  for (const auto &c : img.compartments) {
+    fs::path obj = paths.object_dir(c.name()) / "self.o";
+    out += "build " + p(obj) + " : cc " + p(paths.self_c(c.name())) + "\n";
+    out += "  compiler = " + ninja_command({tc.cc.string()}) + "\n";
+    out += "  flags = " + ninja_command(base_flags) + "\n";
+    compile_outs.push_back(p(obj));
+  }
+  out += "build " + p(paths.layout_o()) + " : cc " + p(paths.layout_c()) + "\n";
+  out += "  compiler = " + ninja_command({tc.cc.string()}) + "\n";
+  out += "  flags = " + ninja_command(base_flags) + "\n";
+  compile_outs.push_back(p(paths.layout_o()));
+  out += "\n";
+
+  // link: one relocatable object per compartment (its identity made private, the app's main renamed),
+  // then the executable with the generated linker script.
+  std::vector<const compartment *> specs;
+  std::string comp_objs;
+  for (const auto &c : img.compartments) {
+    std::string ins;
+    for (const unit &u : units) {
+      if (u.comp == &c) ins += " " + p(u.object);
+    }
+    ins += " " + p(paths.object_dir(c.name()) / "self.o");
+    std::string objcopy_flags = "--localize-symbol=flex_self";
+    for (const lib_manifest *l : c.libraries) {
+      if (l == img.app) objcopy_flags += " --redefine-sym=main=flex_app_main";
+    }
+    out += "build " + p(paths.compartment_object(c.name())) + " : partial_link" + ins + "\n";
+    out += "  objcopy_flags = " + objcopy_flags + "\n  comp = " + c.name() + "\n";
+    comp_objs += " " + p(paths.compartment_object(c.name()));
+    specs.push_back(c.spec);
+  }
+  std::vector<std::string> link_flags = {"-fuse-ld=lld", "-pie", "-Wl,-T," + paths.linker_script().string()};
+  for (auto &f : image_link_flags(specs)) link_flags.push_back(f);
+  out += "build " + p(paths.executable()) + " : link " + p(paths.layout_o()) + comp_objs + " | " +
+         p(tc.runtime) + " " + p(paths.linker_script()) + "\n";
+  out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
+  out += "  flags = " + ninja_command(link_flags) + "\n";
+  out += "  libs = " + ninja_command({tc.runtime.string()}) + "\n\n";
+
+  auto phony = [&](const char *name, const std::vector<std::string> &deps) {
+    out += std::string("build ") + name + " : phony";
+    for (const auto &d : deps) out += " " + d;
+    out += "\n";
+  };
+  phony("transform", transform_outs);
+  phony("compile", compile_outs);
+  phony("link", {p(paths.executable())});
+  out += "default link\n";
+  return out;
+}
+
+}  // namespace flex::build

@@ -1,0 +1,131 @@
+#include "flex/build/resolve.h"
+
+#include <algorithm>
+#include <deque>
+#include <set>
+
+namespace flex::build {
+
+std::string_view to_string(gate_kind k) {
+  switch (k) {
+    case gate_kind::call: return "call";
+    case gate_kind::mpk_light: return "mpk-light";
+    case gate_kind::mpk_full: return "mpk-full";
+    case gate_kind::process: return "process";
+  }
+  return "?";
+}
+
+const resolved_compartment *resolved_image::compartment_of(std::string_view library) const {
+  for (const auto &c : compartments) {
+    for (const lib_manifest *l : c.libraries) {
+      if (l->name == library) return &c;
+    }
+  }
+  return nullptr;
+}
+
+const boundary *resolved_image::find_boundary(std::string_view from, std::string_view to) const {
+  for (const auto &b : boundaries) {
+    if (b.from == from && b.to == to) return &b;
+  }
+  return nullptr;
+}
+
+gate_kind resolved_image::gate_for(const resolved_compartment &from, std::string_view to_lib) const {
+  const resolved_compartment *to = compartment_of(to_lib);
+  if (to == nullptr || to == &from) return gate_kind::call;  // same compartment, or replicated
+  const boundary *b = find_boundary(from.name(), to->name());
+  return b ? b->gate : gate_kind::call;
+}
+
+namespace {
+
+gate_kind gate_of(isolation mechanism, mpk_gate_kind mpk) {
+  switch (mechanism) {
+    case isolation::none: return gate_kind::call;
+    case isolation::mpk: return mpk == mpk_gate_kind::full ? gate_kind::mpk_full : gate_kind::mpk_light;
+    case isolation::process: return gate_kind::process;
+  }
+  return gate_kind::call;
+}
+
+// The app, every library the profile lists, and the closure of their `requires`.
+std::set<std::string> library_closure(const profile &p, const library_index &libs) {
+  std::set<std::string> seen;
+  std::deque<std::string> todo{p.app.value};
+  for (const auto &c : p.compartments) {
+    for (const auto &l : c.libraries) todo.push_back(l.value);
+  }
+  while (!todo.empty()) {
+    std::string name = todo.front();
+    todo.pop_front();
+    const lib_manifest *lib = libs.find(name);
+    if (lib == nullptr || !seen.insert(name).second) continue;
+    for (const auto &dep : lib->deps) todo.push_back(dep.value);
+  }
+  return seen;
+}
+
+}  // namespace
+
+std::optional<resolved_image> resolve(const profile &p, const library_index &libs, diag_sink &diags) {
+  resolved_image img;
+  img.prof = &p;
+  img.app = libs.find(p.app.value);
+  if (img.app == nullptr) {
+    diags.error(p.app.pos, "unknown app '" + p.app.value + "'");
+    return std::nullopt;
+  }
+  const compartment *def = p.default_compartment();
+  if (def == nullptr) {
+    diags.error({p.file.string(), 0, 0}, "profile has no default compartment",
+                "mark one compartment `default: true`");
+    return std::nullopt;
+  }
+
+  std::set<std::string> closure = library_closure(p, libs);
+  std::set<std::string> placed;
+  for (const auto &c : p.compartments) {
+    resolved_compartment rc;
+    rc.spec = &c;
+    for (const auto &l : c.libraries) {
+      if (const lib_manifest *lib = libs.find(l.value)) {
+        rc.libraries.push_back(lib);
+        placed.insert(lib->name);
+      }
+    }
+    img.compartments.push_back(std::move(rc));
+  }
+  for (const std::string &name : closure) {
+    const lib_manifest *lib = libs.find(name);
+    if (placed.count(name)) continue;
+    for (auto &rc : img.compartments) {
+      if (lib->replicated) {
+        rc.replicated.push_back(lib);
+      } else if (rc.spec == def) {
+        rc.libraries.push_back(lib);
+      }
+    }
+  }
+  auto by_name = [](const lib_manifest *a, const lib_manifest *b) { return a->name < b->name; };
+  for (auto &rc : img.compartments) {
+    std::sort(rc.libraries.begin(), rc.libraries.end(), by_name);
+    std::sort(rc.replicated.begin(), rc.replicated.end(), by_name);
+  }
+
+  for (const auto &a : img.compartments) {
+    for (const auto &b : img.compartments) {
+      if (&a == &b) continue;
+      boundary bd;
+      bd.from = a.name();
+      bd.to = b.name();
+      bd.mechanism = std::max(a.spec->iso, b.spec->iso);
+      bd.gate = gate_of(bd.mechanism, p.mpk_gate);
+      img.boundaries.push_back(bd);
+    }
+  }
+  return img;
+}
+
+}  // namespace flex::build

@@ -1,0 +1,122 @@
+#include "flex/build/resolve.h"
+
+#include <gtest/gtest.h>
+
+#include "flex/build/image_build.h"
+
+namespace flex::build {
+namespace {
+
+lib_manifest lib(const std::string &name, std::vector<std::string> deps, bool replicated = false,
+                 lib_kind kind = lib_kind::libos) {
+  lib_manifest m;
+  m.name = name;
+  m.kind = kind;
+  m.dir = "/src/" + name;
+  m.replicated = replicated;
+  for (auto &d : deps) m.deps.push_back({d, {}});
+  m.exports.push_back({name + "_call", {}});
+  return m;
+}
+
+class ResolveTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    diag_sink d;
+    libs_.add(lib("redis", {"net", "sched"}, false, lib_kind::app), d);
+    libs_.add(lib("net", {"plat", "sched"}), d);
+    libs_.add(lib("sched", {"plat"}), d);
+    libs_.add(lib("plat", {}, true), d);
+    libs_.add(lib("vfs", {"plat"}), d);  // not required by anyone
+    ASSERT_FALSE(d.has_errors());
+  }
+
+  resolved_image resolve_text(const std::string &text) {
+    diag_sink d;
+    prof_ = parse_profile("p.yaml", text, d);
+    EXPECT_TRUE(prof_.has_value());
+    EXPECT_TRUE(validate_profile(*prof_, libs_, d));
+    auto img = resolve(*prof_, libs_, d);
+    EXPECT_FALSE(d.has_errors());
+    return *img;
+  }
+
+  static std::vector<std::string> names(const std::vector<const lib_manifest *> &v) {
+    std::vector<std::string> out;
+    for (auto *l : v) out.push_back(l->name);
+    return out;
+  }
+
+  library_index libs_;
+  std::optional<profile> prof_;
+};
+
+TEST_F(ResolveTest, UnlistedRequiredLibrariesGoToTheDefaultAndReplicatedOnesEverywhere) {
+  auto img = resolve_text(R"(name: r
+app: redis
+compartments:
+  - name: app
+    isolation: mpk
+    libraries: [redis]
+  - name: core
+    default: true
+    isolation: mpk
+    libraries: []
+  - name: net
+    isolation: process
+    libraries: [net]
+gates: {mpk: light}
+)");
+  ASSERT_EQ(img.compartments.size(), 3u);
+  EXPECT_EQ(names(img.compartments[0].libraries), (std::vector<std::string>{"redis"}));
+  EXPECT_EQ(names(img.compartments[1].libraries), (std::vector<std::string>{"sched"}));  // vfs not needed
+  EXPECT_EQ(names(img.compartments[2].libraries), (std::vector<std::string>{"net"}));
+  for (const auto &c : img.compartments) EXPECT_EQ(names(c.replicated), (std::vector<std::string>{"plat"}));
+  EXPECT_EQ(img.compartment_of("sched")->name(), "core");
+  EXPECT_EQ(img.compartment_of("plat"), nullptr);
+
+  // Every ordered pair, with the stronger mechanism of the two.
+  EXPECT_EQ(img.boundaries.size(), 6u);
+  EXPECT_EQ(img.find_boundary("app", "core")->gate, gate_kind::mpk_light);
+  EXPECT_EQ(img.find_boundary("app", "net")->mechanism, isolation::process);
+  EXPECT_EQ(img.find_boundary("net", "core")->gate, gate_kind::process);
+  EXPECT_EQ(img.gate_for(img.compartments[0], "net"), gate_kind::process);
+  EXPECT_EQ(img.gate_for(img.compartments[0], "redis"), gate_kind::call);  // same compartment
+  EXPECT_EQ(img.gate_for(img.compartments[0], "plat"), gate_kind::call);   // replicated
+}
+
+TEST_F(ResolveTest, ListedLibrariesOutsideTheClosureAreIncluded) {
+  auto img = resolve_text(R"(name: r
+app: redis
+compartments:
+  - name: main
+    libraries: [vfs]
+)");
+  EXPECT_EQ(names(img.compartments[0].libraries), (std::vector<std::string>{"net", "redis", "sched", "vfs"}));
+  EXPECT_TRUE(img.boundaries.empty());
+}
+
+TEST_F(ResolveTest, UnitsCoverEachPlacedLibraryOnceAndReplicatedOnesPerCompartment) {
+  libs_ = library_index();
+  diag_sink d;
+  auto app = lib("redis", {"plat"}, false, lib_kind::app);
+  app.sources.push_back({"src/main.cc", {}});
+  auto plat = lib("plat", {}, true);
+  plat.sources.push_back({"src/plat.c", {}});
+  libs_.add(app, d);
+  libs_.add(plat, d);
+  libs_.add(lib("sched", {}), d);
+  auto img = resolve_text("name: r\napp: redis\ncompartments:\n  - {name: a, libraries: [redis]}\n"
+                          "  - {name: b, default: true, libraries: [sched]}\n");
+  image_paths paths("/out", "r");
+  auto units = image_units(img, paths);
+  ASSERT_EQ(units.size(), 3u);  // redis in a; plat in a and in b
+  EXPECT_TRUE(units[0].cxx);
+  EXPECT_EQ(units[0].object, "/out/work/obj/a/redis/src/main.cc.o");
+  EXPECT_EQ(units[1].transformed, "/out/work/src/a/plat/src/plat.c");
+  EXPECT_EQ(units[2].object, "/out/work/obj/b/plat/src/plat.c.o");
+  EXPECT_EQ(units[0].dep_includes, (std::vector<std::filesystem::path>{"/src/plat/include"}));
+}
+
+}  // namespace
+}  // namespace flex::build

@@ -1,0 +1,119 @@
+#include "flex/build/toolchain.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <sstream>
+
+#include "flex/build/fs_util.h"
+
+#ifndef FLEX_SOURCE_DIR
+#define FLEX_SOURCE_DIR "."
+#endif
+#ifndef FLEX_CLANG
+#define FLEX_CLANG "clang-19"
+#endif
+#ifndef FLEX_CLANGXX
+#define FLEX_CLANGXX "clang++-19"
+#endif
+
+namespace flex::build {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Looks `name` up like a shell would; absolute names are only checked.
+std::optional<fs::path> find_program(const std::string &name) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return fs::path(name);
+    return std::nullopt;
+  }
+  const char *path = std::getenv("PATH");
+  std::stringstream ss(path ? path : "/usr/bin:/bin");
+  std::string dir;
+  while (std::getline(ss, dir, ':')) {
+    fs::path p = fs::path(dir.empty() ? "." : dir) / name;
+    if (::access(p.c_str(), X_OK) == 0) return p;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<toolchain> toolchain::locate(std::string *error) {
+  toolchain tc;
+  tc.runtime_headers = fs::path(FLEX_SOURCE_DIR) / "gates" / "include";
+  auto need = [&](const std::string &name, const char *package) -> std::optional<fs::path> {
+    auto p = find_program(name);
+    if (!p && error) *error = "cannot find '" + name + "'; install it with: apt-get install " + package;
+    return p;
+  };
+  auto cc = need(FLEX_CLANG, "clang-19");
+  if (!cc) return std::nullopt;
+  auto cxx = need(FLEX_CLANGXX, "clang-19");
+  if (!cxx) return std::nullopt;
+  // The LLVM tools that belong to this clang live beside its real binary (/usr/lib/llvm-19/bin).
+  std::error_code ec;
+  fs::path llvm_bin = fs::canonical(*cc, ec).parent_path();
+  auto ld = need((llvm_bin / "ld.lld").string(), "lld-19");
+  if (!ld) return std::nullopt;
+  auto objcopy = need((llvm_bin / "llvm-objcopy").string(), "llvm-19");
+  if (!objcopy) return std::nullopt;
+  auto ninja = need("ninja", "ninja-build");
+  if (!ninja) return std::nullopt;
+  tc.cc = *cc;
+  tc.cxx = *cxx;
+  tc.ld = *ld;
+  tc.objcopy = *objcopy;
+  tc.ninja = *ninja;
+
+  fs::path bin = executable_dir();
+  tc.transform = bin / "flex-transform";
+  tc.runtime = bin.parent_path() / "lib" / "libflex_runtime.a";
+  for (const fs::path &p : {tc.transform, tc.runtime, tc.runtime_headers}) {
+    if (!fs::exists(p)) {
+      if (error) *error = "cannot find " + p.string() + "; build Flex first: cmake --build build";
+      return std::nullopt;
+    }
+  }
+  return tc;
+}
+
+std::vector<std::string> hardening_flags(hardening h) {
+  switch (h) {
+    case hardening::asan: return {"-fsanitize=address"};
+    case hardening::ubsan: return {"-fsanitize=undefined", "-fno-sanitize-recover=undefined"};
+    case hardening::stack_protector: return {"-fstack-protector-strong"};
+    case hardening::fortify: return {"-D_FORTIFY_SOURCE=2"};
+    case hardening::safestack:
+    case hardening::cfi: break;
+  }
+  return {};
+}
+
+std::vector<std::string> compartment_flags(const compartment &c) {
+  std::vector<std::string> flags;
+  if (!c.has(hardening::stack_protector)) flags.push_back("-fno-stack-protector");
+  if (!c.has(hardening::fortify)) flags.push_back("-U_FORTIFY_SOURCE");
+  for (hardening h : c.hardenings) {
+    auto f = hardening_flags(h);
+    flags.insert(flags.end(), f.begin(), f.end());
+  }
+  return flags;
+}
+
+std::vector<std::string> image_link_flags(const std::vector<const compartment *> &comps) {
+  bool asan = false, ubsan = false;
+  for (const compartment *c : comps) {
+    asan |= c->has(hardening::asan);
+    ubsan |= c->has(hardening::ubsan);
+  }
+  std::vector<std::string> flags;
+  if (asan) flags.push_back("-fsanitize=address");
+  if (ubsan) flags.push_back("-fsanitize=undefined");
+  return flags;
+}
+
+}  // namespace flex::build

@@ -1,0 +1,51 @@
+/* The porting API of Flex (FlexOS-compatible spelling, DESIGN.md §3), for C and C++.
+ *
+ * A ported source marks every call that leaves its library with a gate placeholder and every datum that
+ * crosses a compartment boundary with flexos_whitelist. flexbuild runs flex-transform on the source, which
+ * replaces each placeholder by the gate the profile chose for that boundary. Compiled any other way, the
+ * placeholders do not compile: a missed rewrite is a build error, never a silent plain call.
+ *
+ *   #include <flexos/isolation.h>
+ *
+ *   char buf[512] __attribute__((flexos_whitelist));             // shared with other compartments
+ *   flexos_gate(libconsole, console_write, msg, len);            // console_write(msg, len)
+ *   flexos_gate_r(libnet, rc, net_recv, fd, buf, sizeof buf, 0); // rc = net_recv(fd, buf, sizeof buf, 0)
+ *   flexos_gate(libsched, sched_yield_now);                      // a gate with no arguments
+ *
+ * `lib` is the callee's library, spelled as its lib.yaml name prefixed with "lib"; `fn` must be in that
+ * library's `exports`. The macros below take one form when flex-transform parses the source (the tool
+ * predefines __FLEX_TRANSFORM__ itself; never define it) and another in every other compilation.
+ */
+#ifndef FLEXOS_ISOLATION_H
+#define FLEXOS_ISOLATION_H
+
+#ifdef __FLEX_TRANSFORM__
+
+/* Seen only by flex-transform: plain expressions, so the gate's call, arguments and result stay visible
+ * (and type-checked) in the AST. The tool finds the placeholders by these macros' expansions. */
+#define flexos_gate(lib, fn, ...) ((void)(fn)(__VA_ARGS__))
+#define flexos_gate_r(lib, ret, fn, ...) ((ret) = (fn)(__VA_ARGS__))
+#define flexos_whitelist annotate("flexos_whitelist")
+
+#else /* !__FLEX_TRANSFORM__ */
+
+#ifdef __cplusplus
+#define FLEXOS_NOT_INSTANTIATED_(what) \
+  static_assert(false, what " was not instantiated: build this source with flexbuild")
+#else
+#define FLEXOS_NOT_INSTANTIATED_(what) \
+  _Static_assert(0, what " was not instantiated: build this source with flexbuild")
+#endif
+
+/* Un-instantiated placeholders: a statement expression whose only content is a failing static assertion
+ * naming the gate. The arguments are not evaluated, so that assertion is the first error. */
+#define flexos_gate(lib, fn, ...) \
+  (__extension__({ FLEXOS_NOT_INSTANTIATED_("flexos_gate(" #lib ", " #fn ")"); (void)0; }))
+#define flexos_gate_r(lib, ret, fn, ...) \
+  (__extension__({ FLEXOS_NOT_INSTANTIATED_("flexos_gate_r(" #lib ", " #ret ", " #fn ")"); (void)0; }))
+#define flexos_whitelist \
+  unavailable("flexos_whitelist was not instantiated: build this source with flexbuild")
+
+#endif /* __FLEX_TRANSFORM__ */
+
+#endif /* FLEXOS_ISOLATION_H */

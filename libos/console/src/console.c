@@ -1,0 +1,35 @@
+/* console: the output library. Reaches the host with write(2) until plat exists. */
+#include <flex/console/console.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <flex/gates/self.h>
+
+static long write_all(int fd, const char *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = write(fd, buf + done, len - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -errno;
+    done += (size_t)n;
+  }
+  return (long)done;
+}
+
+long console_write(const char *buf, size_t len) {
+  if (buf == NULL && len != 0) return -EINVAL;
+  return write_all(STDOUT_FILENO, buf, len);
+}
+
+long console_write_line(const char *msg, size_t len) {
+  if (msg == NULL || len > CONSOLE_LINE_MAX) return -EINVAL;
+  char line[CONSOLE_LINE_MAX + 128];
+  int head = snprintf(line, sizeof line, "[console@%s] ", flex_self.name);
+  if (head < 0 || (size_t)head >= sizeof line - len - 1) return -EINVAL;
+  memcpy(line + head, msg, len);
+  line[head + len] = '\n';
+  return write_all(STDOUT_FILENO, line, (size_t)head + len + 1);
+}

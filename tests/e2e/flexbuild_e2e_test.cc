@@ -1,0 +1,279 @@
+// flexbuild end to end on the hello app: build, run, describe, sections read back from the ELF,
+// hardening in the objects, incremental builds, errors pointing at the user's files.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+std::string profile(const std::string &name) { return (source_dir() / "profiles" / (name + ".yaml")).string(); }
+
+command_result build(const std::string &profile_path, const fs::path &out, const std::string &extra = "") {
+  return run(flexbuild().string() + " --profile " + profile_path + " -o " + out.string() + " " + extra);
+}
+
+// A copy of the parts of the source tree the hello app needs, so a test may change it.
+fs::path copy_hello_tree(const fs::path &dst) {
+  for (const char *sub : {"apps/hello", "libos/console", "profiles"}) {
+    fs::create_directories(dst / sub);
+    fs::copy(source_dir() / sub, dst / sub, fs::copy_options::recursive);
+  }
+  return dst;
+}
+
+std::string replace(std::string s, const std::string &from, const std::string &to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+// The commands of the last build, from its build.log ("[flex] <command>").
+std::vector<std::string> logged_commands(const fs::path &image_dir) {
+  std::vector<std::string> cmds;
+  std::istringstream in(read(image_dir / "build.log"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("[flex] ", 0) == 0) cmds.push_back(line.substr(7));
+  }
+  return cmds;
+}
+
+std::vector<std::string> compiles(const fs::path &image_dir) {
+  std::vector<std::string> out;
+  for (const auto &c : logged_commands(image_dir)) {
+    if (c.find(" -c ") != std::string::npos) out.push_back(c);
+  }
+  return out;
+}
+
+TEST(FlexbuildE2E, HelloOneCompartmentBuildsAndRuns) {
+  scratch_dir dir("hello-1comp");
+  auto r = build(profile("hello-1comp"), dir.path());
+  ASSERT_EQ(r.status, 0) << r.out;
+  // One progress line per step, with its elapsed time.
+  for (const char *step : {"resolve:", "generate:", "transform:", "compile:", "link:", "check:"}) {
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(std::string("flexbuild: ") + step + ".*\\([0-9.]+ s\\)")))
+        << step << "\n" << r.out;
+  }
+  auto exe = dir.path() / "hello-1comp";
+  auto out = run(exe.string() + " world");
+  ASSERT_EQ(out.status, 0) << out.out;
+  EXPECT_EQ(out.out, "[console@main] hello from compartment main\n[console@main] main says: world\n");
+}
+
+TEST(FlexbuildE2E, HelloTwoCompartmentsRunsAcrossTheBoundary) {
+  scratch_dir dir("hello-2comp");
+  auto r = run(flexbuild().string() + " run --profile " + profile("hello-2comp") + " -o " + dir.path().string() +
+               " -- one 'two words'");
+  ASSERT_EQ(r.status, 0) << r.out;
+  // The app's line is printed by the console in the other compartment.
+  EXPECT_NE(r.out.find("[console@core] hello from compartment app\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("[console@core] app says: one\n[console@core] app says: two words\n"), std::string::npos)
+      << r.out;
+}
+
+TEST(FlexbuildE2E, DescribePrintsTheCompartmentLayout) {
+  scratch_dir dir("describe");
+  ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);
+  auto r = run((dir.path() / "hello-2comp").string() + " --describe");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("image hello-2comp: app hello, 2 compartments"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("compartment 0: app\n  isolation: none\n  hardening: ubsan\n  libraries: hello"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("compartment 1: core (default)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(".flex.app.data"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("app -> core: none (gate: call)"), std::string::npos) << r.out;
+  // The app never saw the runtime's flag.
+  EXPECT_EQ(r.out.find("hello from"), std::string::npos) << r.out;
+}
+
+struct readelf_section {
+  std::uint64_t addr, size;
+};
+
+// Section headers as llvm-readelf (not flexbuild) sees them.
+std::map<std::string, readelf_section> readelf_sections(const fs::path &exe) {
+  auto r = run(llvm_tool("llvm-readelf") + " --sections --wide " + exe.string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  std::map<std::string, readelf_section> out;
+  std::regex row(R"(\]\s+(\S+)\s+\S+\s+([0-9a-f]+)\s+[0-9a-f]+\s+([0-9a-f]+))");
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, row)) {
+      out[m[1]] = {std::stoull(m[2], nullptr, 16), std::stoull(m[3], nullptr, 16)};
+    }
+  }
+  return out;
+}
+
+TEST(FlexbuildE2E, CompartmentSectionsArePageAlignedDisjointAndMatchImageJson) {
+  scratch_dir dir("sections");
+  ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);
+  auto secs = readelf_sections(dir.path() / "hello-2comp");
+  json img = json::parse(read(dir.path() / "image.json"));
+  ASSERT_EQ(img["compartments"].size(), 2u);
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> ranges;
+  int nonempty = 0;
+  for (const auto &c : img["compartments"]) {
+    for (const auto &s : c["sections"]) {
+      std::string name = s["name"];
+      std::uint64_t size = s["size"];
+      if (size == 0) continue;
+      ++nonempty;
+      ASSERT_TRUE(secs.count(name)) << name << " is not in the ELF";
+      EXPECT_EQ(secs[name].addr, s["address"].get<std::uint64_t>()) << name;
+      EXPECT_EQ(secs[name].size, size) << name;
+      EXPECT_EQ(secs[name].addr % 4096, 0u) << name;
+      EXPECT_EQ(secs[name].size % 4096, 0u) << name;
+      ranges.emplace_back(secs[name].addr, secs[name].addr + secs[name].size);
+    }
+  }
+  // Each compartment has data of its own in this image (flex_self at least, and the strings).
+  EXPECT_GE(nonempty, 4);
+  std::sort(ranges.begin(), ranges.end());
+  for (size_t i = 1; i < ranges.size(); ++i) EXPECT_LE(ranges[i - 1].second, ranges[i].first);
+  // No other section shares a page with a compartment's range.
+  for (const auto &[name, s] : secs) {
+    if (name.rfind(".flex.", 0) == 0 || s.addr == 0 || s.size == 0) continue;
+    std::uint64_t lo = s.addr & ~std::uint64_t{4095}, hi = (s.addr + s.size + 4095) & ~std::uint64_t{4095};
+    for (auto [b, e] : ranges) EXPECT_FALSE(lo < e && b < hi) << name;
+  }
+  // The gate crossing the boundary is recorded.
+  bool found = false;
+  for (const auto &b : img["boundaries"]) {
+    if (b["from"] == "app" && b["to"] == "core") {
+      EXPECT_EQ(b["mechanism"], "none");
+      EXPECT_EQ(b["gate"], "call");
+      EXPECT_GE(b["call_sites"].get<int>(), 2);
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found) << img["boundaries"].dump();
+}
+
+std::string undefined_symbols(const fs::path &obj) {
+  auto r = run(llvm_tool("llvm-nm") + " --undefined-only " + obj.string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  return r.out;
+}
+
+TEST(FlexbuildE2E, HardeningReachesOnlyItsCompartmentsObjects) {
+  scratch_dir dir("hardening");
+  // app: asan + stack-protector; core: ubsan.
+  std::string text = read(profile("hello-2comp"));
+  text = replace(text, "hardening: [ubsan]", "hardening: [asan, stack-protector]");
+  text = replace(text, "    default: true\n", "    default: true\n    hardening: [ubsan]\n");
+  auto prof = dir.path() / "hard.yaml";
+  write(prof, text);
+  auto r = build(prof.string(), dir.path() / "img", "--root " + source_dir().string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string app = undefined_symbols(dir.path() / "img/work/obj/app.o");
+  std::string core = undefined_symbols(dir.path() / "img/work/obj/core.o");
+  EXPECT_NE(app.find("__asan_"), std::string::npos) << app;
+  EXPECT_EQ(core.find("__asan_"), std::string::npos) << core;
+  EXPECT_NE(app.find("__stack_chk_fail"), std::string::npos) << app;
+  EXPECT_EQ(core.find("__stack_chk_fail"), std::string::npos) << core;
+  EXPECT_NE(core.find("__ubsan_"), std::string::npos) << core;
+  EXPECT_EQ(app.find("__ubsan_"), std::string::npos) << app;
+  // The hardened image still runs.
+  auto out = run((dir.path() / "img/hello-2comp").string());
+  EXPECT_EQ(out.status, 0) << out.out;
+  EXPECT_NE(out.out.find("hello from compartment app"), std::string::npos) << out.out;
+  json img = json::parse(read(dir.path() / "img/image.json"));
+  EXPECT_EQ(img["compartments"][0]["hardening"], json::array({"asan", "stack-protector"}));
+}
+
+TEST(FlexbuildE2E, SecondBuildDoesNoWorkAndHardeningChangeRebuildsOneCompartment) {
+  scratch_dir dir("incremental");
+  auto prof = dir.path() / "p.yaml";
+  write(prof, read(profile("hello-2comp")));
+  std::string root = "--root " + source_dir().string();
+  auto first = build(prof.string(), dir.path() / "img", root);
+  ASSERT_EQ(first.status, 0) << first.out;
+  EXPECT_GE(compiles(dir.path() / "img").size(), 4u);
+
+  auto second = build(prof.string(), dir.path() / "img", root);
+  ASSERT_EQ(second.status, 0) << second.out;
+  EXPECT_TRUE(logged_commands(dir.path() / "img").empty()) << read(dir.path() / "img/build.log");
+  EXPECT_TRUE(std::regex_search(second.out, std::regex("compile:\\s+up to date"))) << second.out;
+
+  // Only the app compartment's sources (and the layout table, which lists hardening) recompile.
+  write(prof, replace(read(prof), "hardening: [ubsan]", "hardening: [ubsan, fortify]"));
+  auto third = build(prof.string(), dir.path() / "img", root);
+  ASSERT_EQ(third.status, 0) << third.out;
+  auto c = compiles(dir.path() / "img");
+  ASSERT_FALSE(c.empty());
+  for (const auto &cmd : c) {
+    bool app = cmd.find("/work/obj/app/") != std::string::npos;
+    bool layout = cmd.find("/work/obj/layout.o") != std::string::npos;
+    EXPECT_TRUE(app || layout) << cmd;
+    EXPECT_EQ(cmd.find("/work/obj/core/"), std::string::npos) << cmd;
+  }
+}
+
+TEST(FlexbuildE2E, NeverWritesIntoTheSourceTree) {
+  scratch_dir dir("readonly");
+  fs::path tree = copy_hello_tree(dir.path() / "tree");
+  auto snapshot = [&] {
+    std::map<std::string, fs::file_time_type> files;
+    for (const auto &e : fs::recursive_directory_iterator(tree)) files[e.path().string()] = e.last_write_time();
+    return files;
+  };
+  auto before = snapshot();
+  auto r = build((tree / "profiles/hello-2comp.yaml").string(), dir.path() / "img");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(before, snapshot());
+}
+
+TEST(FlexbuildE2E, CompilerErrorsPointAtTheOriginalSource) {
+  scratch_dir dir("errors");
+  fs::path tree = copy_hello_tree(dir.path() / "tree");
+  fs::path src = tree / "apps/hello/src/hello.c";
+  write(src, replace(read(src), "  if (rc < 0) return 1;\n  for", "  if (rc < 0) return 1;\n  undeclared_thing = 3;\n  for"));
+  auto r = build((tree / "profiles/hello-2comp.yaml").string(), dir.path() / "img");
+  EXPECT_NE(r.status, 0);
+  // Line 18 of the original file, whatever the transformed copy looks like.
+  EXPECT_NE(r.out.find(src.string() + ":18:3: error: use of undeclared identifier 'undeclared_thing'"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find("/work/src/"), std::string::npos) << r.out;
+}
+
+TEST(FlexbuildE2E, BadProfileIsRejectedWithFileLineAndColumn) {
+  scratch_dir dir("bad");
+  auto prof = dir.path() / "bad.yaml";
+  write(prof, "name: bad\napp: hello\ncompartments:\n  - name: main\n    isolaton: none\n    libraries: [hello]\n");
+  auto r = run(flexbuild().string() + " check --profile " + prof.string() + " --root " + source_dir().string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find(prof.string() + ":5:5: error: unknown key 'isolaton'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean 'isolation'?"), std::string::npos) << r.out;
+
+  auto good = run(flexbuild().string() + " check --profile " + profile("hello-2comp"));
+  EXPECT_EQ(good.status, 0) << good.out;
+  EXPECT_NE(good.out.find("ok"), std::string::npos) << good.out;
+}
+
+TEST(FlexbuildE2E, IsolationWithoutABackendIsRefusedNotBuiltUnprotected) {
+  scratch_dir dir("refuse");
+  auto prof = dir.path() / "mpk.yaml";
+  write(prof, replace(read(profile("hello-2comp")), "    isolation: none\n    hardening", "    isolation: mpk\n    hardening"));
+  auto r = build(prof.string(), dir.path() / "img", "--root " + source_dir().string());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find(prof.string() + ":6:16: error: isolation 'mpk' of compartment 'app'"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(dir.path() / "img" / "hello-2comp"));
+}
+
+}  // namespace
+}  // namespace flex::test

@@ -1,0 +1,54 @@
+#include "test_util.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+namespace flex::test {
+
+namespace fs = std::filesystem;
+
+command_result run(const std::string &cmd) {
+  command_result r;
+  std::string full = "(" + cmd + ") 2>&1";
+  std::FILE *p = ::popen(full.c_str(), "r");
+  if (p == nullptr) return r;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+  int st = ::pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return r;
+}
+
+std::string read(const fs::path &p) {
+  std::ifstream in(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write(const fs::path &p, const std::string &content) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary) << content;
+}
+
+scratch_dir::scratch_dir(const std::string &name)
+    : path_(fs::path(FLEX_BINARY_DIR) / "test-scratch" / (name + "-" + std::to_string(::getpid()))) {
+  fs::remove_all(path_);
+  fs::create_directories(path_);
+}
+
+scratch_dir::~scratch_dir() {
+  std::error_code ec;
+  if (std::getenv("FLEX_KEEP_SCRATCH") == nullptr) fs::remove_all(path_, ec);
+}
+
+fs::path source_dir() { return FLEX_SOURCE_DIR; }
+fs::path flexbuild() { return fs::path(FLEX_BINARY_DIR) / "bin" / "flexbuild"; }
+std::string llvm_tool(const std::string &name) { return "/usr/lib/llvm-19/bin/" + name; }
+
+}  // namespace flex::test

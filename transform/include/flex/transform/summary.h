@@ -1,0 +1,66 @@
+// What flex-transform did, for flexbuild: the summary JSON (--summary) and the Makefile depfile
+// (--depfile, read by ninja's `deps = gcc`).
+//
+//   {"library": "hello",
+//    "files": [{"source": "/src/apps/hello/src/main.c", "output": "/build/hello/src/main.c"}],
+//    "gates": [{"file": "/src/apps/hello/src/main.c", "line": 9, "column": 3, "from": "hello",
+//               "to": "console", "from_compartment": "app", "to_compartment": "core",
+//               "function": "console_write", "kind": "call", "has_result": false}],
+//    "whitelisted": [{"file": "/src/apps/hello/src/main.c", "line": 7, "name": "buf"}],
+//    "diagnostics": [{"file": "...", "line": 3, "column": 5, "severity": "error", "message": "..."}]}
+//
+// Usage:
+//   transform_summary summary{.library = "hello"};
+//   std::string json = render_summary_json(summary);
+//   std::string deps = render_depfile("/build/hello/transform.json", {"/src/main.c", "/src/plan.json"});
+#pragma once
+
+#include "flex/transform/diagnostics.h"
+#include "flex/transform/gate_plan.h"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace flex::transform {
+
+struct file_record {
+  std::string source;  // absolute path of the original
+  std::string output;  // absolute path of the transformed copy
+};
+
+struct gate_record {
+  std::string file;  // as clang presents it (the original source)
+  unsigned line = 0;
+  unsigned column = 0;
+  std::string from;              // calling library (manifest name)
+  std::string to;                // called library
+  std::string from_compartment;  // the boundary's two sides
+  std::string to_compartment;
+  std::string function;
+  gate_kind kind = gate_kind::call;
+  bool has_result = false;
+};
+
+struct whitelist_record {
+  std::string file;
+  unsigned line = 0;
+  std::string name;
+};
+
+struct transform_summary {
+  std::string library{};
+  std::vector<file_record> files{};  // only files transformed without errors
+  std::vector<gate_record> gates{};
+  std::vector<whitelist_record> whitelisted{};
+  std::vector<diag_record> diagnostics{};  // errors and warnings, clang's included
+};
+
+std::string render_summary_json(const transform_summary &summary);
+
+// `target: prereq...` in Makefile syntax, escaped as clang escapes depfiles (space and '#' with a
+// backslash, '$' as '$$'), one prerequisite per line.
+std::string render_depfile(std::string_view target, const std::vector<std::string> &prerequisites);
+std::string escape_make_path(std::string_view path);
+
+}  // namespace flex::transform

@@ -1,0 +1,156 @@
+#include "flex/transform/ast_matchers.h"
+
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/ExprCXX.h>
+#include <clang/AST/ParentMapContext.h>
+#include <clang/ASTMatchers/ASTMatchFinder.h>
+#include <clang/ASTMatchers/ASTMatchers.h>
+#include <clang/Lex/Lexer.h>
+
+#include <unordered_map>
+
+namespace flex::transform {
+namespace {
+
+namespace m = clang::ast_matchers;
+
+// Placeholders by the raw encoding of their (file) location.
+using location_index = std::unordered_map<clang::SourceLocation::UIntTy, std::size_t>;
+
+// The first parent of `node` that is not an implicit wrapper (conversions, cleanups, temporaries).
+// `child` becomes the node below that parent.
+clang::DynTypedNode explicit_parent(clang::ASTContext &context, const clang::Stmt *&child) {
+  while (true) {
+    auto parents = context.getParents(*child);
+    if (parents.empty()) return {};
+    const clang::Stmt *parent = parents[0].get<clang::Stmt>();
+    if (!parent || !llvm::isa<clang::ImplicitCastExpr, clang::FullExpr, clang::MaterializeTemporaryExpr,
+                              clang::CXXBindTemporaryExpr>(parent))
+      return parents[0];
+    child = parent;
+  }
+}
+
+// True when `parent` runs `child` as a statement and ignores its value.
+bool discards_value(clang::ASTContext &context, const clang::Stmt *parent, const clang::Stmt *child) {
+  if (auto *block = llvm::dyn_cast<clang::CompoundStmt>(parent)) {
+    // The last statement of a GNU statement expression `({ ... })` gives that expression its value.
+    auto parents = context.getParents(*block);
+    return child != block->body_back() || parents.empty() || !parents[0].get<clang::StmtExpr>();
+  }
+  if (llvm::isa<clang::LabelStmt, clang::DefaultStmt, clang::AttributedStmt>(parent)) return true;
+  if (auto *s = llvm::dyn_cast<clang::CaseStmt>(parent)) return child == s->getSubStmt();
+  if (auto *s = llvm::dyn_cast<clang::IfStmt>(parent)) return child == s->getThen() || child == s->getElse();
+  if (auto *s = llvm::dyn_cast<clang::WhileStmt>(parent)) return child == s->getBody();
+  if (auto *s = llvm::dyn_cast<clang::DoStmt>(parent)) return child == s->getBody();
+  if (auto *s = llvm::dyn_cast<clang::ForStmt>(parent)) return child == s->getBody() || child == s->getInc();
+  if (auto *s = llvm::dyn_cast<clang::CXXForRangeStmt>(parent)) return child == s->getBody();
+  return false;
+}
+
+// True when `e` can be the left side of `=` without parentheses.
+bool binds_tighter_than_assignment(const clang::Expr *e) {
+  e = e->IgnoreImplicit();
+  if (llvm::isa<clang::BinaryOperator, clang::AbstractConditionalOperator>(e)) return false;
+  if (auto *op = llvm::dyn_cast<clang::CXXOperatorCallExpr>(e)) {
+    clang::OverloadedOperatorKind kind = op->getOperator();
+    return op->getNumArgs() == 1 || kind == clang::OO_Subscript || kind == clang::OO_Call ||
+           kind == clang::OO_Arrow;
+  }
+  return true;
+}
+
+// `ret` in the expansion `((ret) = (fn)(args))`.
+const clang::Expr *gate_result_operand(const clang::ParenExpr &gate) {
+  const clang::Expr *assignment = gate.getSubExpr()->IgnoreImplicit();
+  const clang::Expr *lhs = nullptr;
+  if (auto *op = llvm::dyn_cast<clang::BinaryOperator>(assignment))
+    lhs = op->getLHS();
+  else if (auto *call = llvm::dyn_cast<clang::CXXOperatorCallExpr>(assignment);
+           call && call->getNumArgs() == 2)
+    lhs = call->getArg(0);
+  auto *paren = lhs ? llvm::dyn_cast<clang::ParenExpr>(lhs->IgnoreImplicit()) : nullptr;
+  return paren ? paren->getSubExpr() : nullptr;
+}
+
+// Matches the outermost expression of every gate expansion, `((void)(fn)(args))` or
+// `((ret) = (fn)(args))`, and records how its value is used.
+class GateUseCallback : public m::MatchFinder::MatchCallback {
+ public:
+  GateUseCallback(const placeholder_set &found, const location_index &gates, placeholder_facts &facts)
+      : found_(found), gates_(gates), facts_(facts) {}
+
+  void run(const m::MatchFinder::MatchResult &result) override {
+    const auto *expr = result.Nodes.getNodeAs<clang::ParenExpr>("gate");
+    clang::SourceLocation macro_begin;
+    if (!expr || !clang::Lexer::isAtStartOfMacroExpansion(expr->getBeginLoc(), *result.SourceManager,
+                                                          result.Context->getLangOpts(), &macro_begin))
+      return;
+    // Only the outermost parentheses start where the expansion starts (`(ret)` and `(fn)` do not).
+    auto it = gates_.find(macro_begin.getRawEncoding());
+    if (it == gates_.end()) return;
+
+    gate_use &use = facts_.gate_uses[it->second];
+    const clang::Stmt *child = expr;
+    clang::DynTypedNode parent = explicit_parent(*result.Context, child);
+    const auto *parent_stmt = parent.get<clang::Stmt>();
+    use.found = true;
+    use.statement = parent_stmt && discards_value(*result.Context, parent_stmt, child);
+    if (found_.gates[it->second].has_result) {
+      const clang::Expr *ret = gate_result_operand(*expr);
+      use.simple_ret = ret && binds_tighter_than_assignment(ret);
+    }
+  }
+
+ private:
+  const placeholder_set &found_;
+  const location_index &gates_;
+  placeholder_facts &facts_;
+};
+
+// Matches every declaration with an annotate attribute and keeps those annotated by flexos_whitelist.
+class WhitelistDeclCallback : public m::MatchFinder::MatchCallback {
+ public:
+  WhitelistDeclCallback(const location_index &whitelists, placeholder_facts &facts)
+      : whitelists_(whitelists), facts_(facts) {}
+
+  void run(const m::MatchFinder::MatchResult &result) override {
+    const auto *decl = result.Nodes.getNodeAs<clang::NamedDecl>("decl");
+    if (!decl) return;
+    for (const auto *attr : decl->specific_attrs<clang::AnnotateAttr>()) {
+      if (attr->getAnnotation() != "flexos_whitelist") continue;
+      clang::SourceLocation at = result.SourceManager->getExpansionLoc(attr->getLocation());
+      auto it = whitelists_.find(at.getRawEncoding());
+      // The first declaration wins: template instantiations repeat the pattern's attribute.
+      if (it != whitelists_.end() && !facts_.whitelisted[it->second]) facts_.whitelisted[it->second] = decl;
+    }
+  }
+
+ private:
+  const location_index &whitelists_;
+  placeholder_facts &facts_;
+};
+
+}  // namespace
+
+placeholder_facts match_placeholders(clang::ASTContext &context, const placeholder_set &found) {
+  placeholder_facts facts;
+  facts.gate_uses.resize(found.gates.size());
+  facts.whitelisted.resize(found.whitelists.size());
+  location_index gates, whitelists;
+  for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].name.getRawEncoding()] = i;
+  for (std::size_t i = 0; i < found.whitelists.size(); ++i)
+    whitelists[found.whitelists[i].name.getRawEncoding()] = i;
+
+  GateUseCallback gate_use_callback(found, gates, facts);
+  WhitelistDeclCallback whitelist_callback(whitelists, facts);
+  m::MatchFinder finder;
+  if (!gates.empty())
+    finder.addMatcher(m::parenExpr(m::isExpansionInMainFile()).bind("gate"), &gate_use_callback);
+  if (!whitelists.empty())
+    finder.addMatcher(m::namedDecl(m::hasAttr(clang::attr::Annotate)).bind("decl"), &whitelist_callback);
+  finder.matchAST(context);
+  return facts;
+}
+
+}  // namespace flex::transform

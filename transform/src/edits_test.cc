@@ -1,0 +1,47 @@
+#include "flex/transform/edits.h"
+
+#include <gtest/gtest.h>
+
+namespace flex::transform {
+namespace {
+
+TEST(KeepLines, PadsWithTheMissingNewlines) {
+  EXPECT_EQ(keep_lines("f(a, b)", "gate(l,\n f,\n a, b)"), "f(a, b)\n\n");
+  EXPECT_EQ(keep_lines("f(a,\n b)", "gate(l, f, a,\n b)"), "f(a,\n b)");
+  EXPECT_EQ(keep_lines("", "x"), "");
+}
+
+TEST(KeepLayout, KeepsLineBreaksAndTheLastIndentation) {
+  EXPECT_EQ(keep_layout("flexos_gate(libnet, "), "");
+  EXPECT_EQ(keep_layout("flexos_gate(libnet,\n    "), "\n    ");
+  EXPECT_EQ(keep_layout("a\n\n\t x"), "\n\n\t ");
+}
+
+TEST(EditList, AppliesEditsInOffsetOrder) {
+  edit_list edits;
+  edits.add({.offset = 6, .length = 1, .replacement = "world"});
+  edits.add({.offset = 0, .length = 5, .replacement = "hi"});
+  EXPECT_EQ(edits.conflict(), nullptr);
+  EXPECT_EQ(edits.apply("hello W!"), "hi world!");
+}
+
+TEST(EditList, KeepsOverlapsAsideAsConflicts) {
+  edit_list edits;
+  edits.add({.offset = 2, .length = 4, .replacement = "x"});
+  edits.add({.offset = 4, .length = 4, .replacement = "y"});  // overlaps the first
+  edits.add({.offset = 2, .length = 0, .replacement = "z"});  // same point as the first
+  ASSERT_NE(edits.conflict(), nullptr);
+  EXPECT_EQ(edits.conflict()->replacement, "y");
+  EXPECT_EQ(edits.apply("0123456789"), "01x6789");
+}
+
+TEST(EditList, AdjacentEditsDoNotConflict) {
+  edit_list edits;
+  edits.add({.offset = 0, .length = 2, .replacement = "a"});
+  edits.add({.offset = 2, .length = 2, .replacement = "b"});
+  EXPECT_EQ(edits.conflict(), nullptr);
+  EXPECT_EQ(edits.apply("1234"), "ab");
+}
+
+}  // namespace
+}  // namespace flex::transform

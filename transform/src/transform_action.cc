@@ -1,0 +1,218 @@
+#include "transform_action.h"
+
+#include "flex/transform/ast_matchers.h"
+#include "flex/transform/diagnostics.h"
+#include "flex/transform/edits.h"
+#include "flex/transform/file_io.h"
+#include "flex/transform/gate_rewriter.h"
+#include "flex/transform/placeholder.h"
+#include "flex/transform/whitelist_rewriter.h"
+
+#include <clang/AST/ASTConsumer.h>
+#include <clang/AST/ASTContext.h>
+#include <clang/AST/Decl.h>
+#include <clang/Frontend/CompilerInstance.h>
+#include <clang/Lex/Preprocessor.h>
+#include <llvm/Support/FileSystem.h>
+#include <llvm/Support/Path.h>
+
+namespace flex::transform {
+namespace {
+
+std::string absolute_path(const clang::FileManager &files, llvm::StringRef path) {
+  llvm::SmallString<256> out(path);
+  files.makeAbsolutePath(out);
+  llvm::sys::path::remove_dots(out, /*remove_dot_dot=*/true);
+  return std::string(out);
+}
+
+// The first line of every copy: the rest of the copy is the original's line 1 onwards.
+std::string line_marker(llvm::StringRef source) {
+  std::string out = "#line 1 \"";
+  for (char c : source) {
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out + "\"\n";
+}
+
+struct place {
+  std::string file;
+  unsigned line = 0;
+  unsigned column = 0;
+};
+
+// Transforms one parsed source. Runs once the AST is complete, while the source manager and the
+// diagnostic printer are still up.
+class TransformConsumer : public clang::ASTConsumer {
+ public:
+  TransformConsumer(clang::CompilerInstance &ci, transform_session &session, const placeholder_set &found,
+                    std::string source, std::string output)
+      : ci_(ci),
+        sm_(ci.getSourceManager()),
+        session_(session),
+        found_(found),
+        source_(std::move(source)),
+        output_(std::move(output)) {}
+
+  void HandleTranslationUnit(clang::ASTContext &context) override {
+    for (const placeholder_problem &problem : found_.problems) error(problem.loc, problem.message);
+    placeholder_facts facts = match_placeholders(context, found_);
+    instantiate_gates(facts);
+    strip_whitelists(facts);
+    if (const text_edit *clash = edits_.conflict())
+      error(clash->loc, "two placeholders overlap here; flex-transform cannot rewrite both");
+
+    // The client's count also holds the driver's errors about this source's command line.
+    if (ci_.getDiagnostics().hasErrorOccurred() || ci_.getDiagnosticClient().getNumErrors() > 0) {
+      llvm::sys::fs::remove(output_);  // a stale copy must not outlive a source with errors
+      return;
+    }
+    write_copy();
+  }
+
+ private:
+  void error(clang::SourceLocation loc, llvm::StringRef message) {
+    report_error(ci_.getDiagnostics(), loc, message);
+  }
+
+  place where(clang::SourceLocation loc) const {
+    clang::PresumedLoc presumed = sm_.getPresumedLoc(loc);
+    if (presumed.isInvalid()) return {source_};
+    return {absolute_path(ci_.getFileManager(), presumed.getFilename()), presumed.getLine(),
+            presumed.getColumn()};
+  }
+
+  void instantiate_gates(const placeholder_facts &facts) {
+    const gate_plan &plan = session_.plan;
+    for (std::size_t i = 0; i < found_.gates.size(); ++i) {
+      const gate_invocation &gate = found_.gates[i];
+      gate_check check = check_gate(gate, plan);
+      for (const placeholder_problem &problem : check.problems) error(problem.loc, problem.message);
+      if (!check.target) continue;
+      llvm::Expected<text_edit> edit = instantiate_gate(gate, *check.target, plan, facts.gate_uses[i], sm_);
+      if (!edit) {
+        error(gate.name, llvm::toString(edit.takeError()));
+        continue;
+      }
+      edits_.add(std::move(*edit));
+      place at = where(gate.name);
+      gates_.push_back({.file = at.file,
+                        .line = at.line,
+                        .column = at.column,
+                        .from = plan.library,
+                        .to = check.target->library,
+                        .from_compartment = plan.compartment,
+                        .to_compartment = check.target->compartment,
+                        .function = gate.fn.text,
+                        .kind = check.target->gate,
+                        .has_result = gate.has_result});
+    }
+  }
+
+  void strip_whitelists(const placeholder_facts &facts) {
+    if (found_.whitelists.empty()) return;
+    whitelist_stripper stripper(sm_, ci_.getLangOpts());
+    for (std::size_t i = 0; i < found_.whitelists.size(); ++i) {
+      clang::SourceLocation loc = found_.whitelists[i].name;
+      llvm::Expected<text_edit> edit = stripper.strip(loc);
+      if (!edit) {
+        error(loc, llvm::toString(edit.takeError()));
+        continue;
+      }
+      const clang::NamedDecl *decl = facts.whitelisted[i];
+      const auto *var = llvm::dyn_cast_or_null<clang::VarDecl>(decl);
+      if (!var || llvm::isa<clang::ParmVarDecl>(var)) {
+        error(loc, "flexos_whitelist applies only to variables" +
+                       (decl ? ", not to '" + decl->getNameAsString() + "'" : std::string()));
+        continue;
+      }
+      edits_.add(std::move(*edit));
+      place at = where(var->getLocation());
+      whitelisted_.push_back({.file = at.file, .line = at.line, .name = var->getNameAsString()});
+    }
+  }
+
+  void write_copy() {
+    llvm::StringRef original = sm_.getBufferData(sm_.getMainFileID());
+    std::string copy = line_marker(source_) + edits_.apply(original);
+    if (count_newlines(copy) != count_newlines(original) + 1) {
+      error(sm_.getLocForStartOfFile(sm_.getMainFileID()),
+            "internal error: the rewrites of this file changed its line count; please report it");
+      llvm::sys::fs::remove(output_);
+      return;
+    }
+    llvm::Expected<write_status> written = write_file_atomically(output_, copy);
+    if (!written) {
+      session_.log.report({.file = output_, .message = llvm::toString(written.takeError())});
+      return;
+    }
+    transform_summary &summary = session_.summary;
+    summary.files.push_back({.source = source_, .output = output_});
+    summary.gates.insert(summary.gates.end(), gates_.begin(), gates_.end());
+    summary.whitelisted.insert(summary.whitelisted.end(), whitelisted_.begin(), whitelisted_.end());
+  }
+
+  clang::CompilerInstance &ci_;
+  const clang::SourceManager &sm_;
+  transform_session &session_;
+  const placeholder_set &found_;
+  const std::string source_;
+  const std::string output_;
+  edit_list edits_;
+  std::vector<gate_record> gates_;
+  std::vector<whitelist_record> whitelisted_;
+};
+
+class TransformAction : public clang::ASTFrontendAction {
+ public:
+  explicit TransformAction(transform_session &session) : session_(session) {}
+
+ protected:
+  std::unique_ptr<clang::ASTConsumer> CreateASTConsumer(clang::CompilerInstance &ci,
+                                                        llvm::StringRef file) override {
+    std::string source = absolute_path(ci.getFileManager(), file);
+    // A source listed twice in the database is transformed with its first compile command.
+    if (!session_.processed.insert(source).second) return std::make_unique<clang::ASTConsumer>();
+    std::optional<std::string> output = output_path(source, session_.options);
+    if (!output) {
+      session_.log.report({.file = source, .message = "the source is not under --base"});
+      return std::make_unique<clang::ASTConsumer>();
+    }
+    ci.getPreprocessor().addPPCallbacks(
+        std::make_unique<PlaceholderCollector>(ci.getSourceManager(), ci.getLangOpts(), found_));
+    return std::make_unique<TransformConsumer>(ci, session_, found_, std::move(source), std::move(*output));
+  }
+
+  void EndSourceFileAction() override {
+    clang::CompilerInstance &ci = getCompilerInstance();
+    const clang::SourceManager &sm = ci.getSourceManager();
+    for (auto it = sm.fileinfo_begin(); it != sm.fileinfo_end(); ++it)
+      session_.files_read.insert(absolute_path(ci.getFileManager(), it->first.getName()));
+  }
+
+ private:
+  transform_session &session_;
+  placeholder_set found_;
+};
+
+}  // namespace
+
+std::optional<std::string> output_path(const std::string &source, const transform_options &options) {
+  auto source_it = llvm::sys::path::begin(source), source_end = llvm::sys::path::end(source);
+  for (auto base_it = llvm::sys::path::begin(options.base_dir),
+            base_end = llvm::sys::path::end(options.base_dir);
+       base_it != base_end; ++base_it, ++source_it) {
+    if (source_it == source_end || *source_it != *base_it) return std::nullopt;
+  }
+  if (source_it == source_end) return std::nullopt;  // the source is the base folder itself
+  llvm::SmallString<256> out(options.out_dir);
+  for (; source_it != source_end; ++source_it) llvm::sys::path::append(out, *source_it);
+  return std::string(out);
+}
+
+std::unique_ptr<clang::FrontendAction> TransformActionFactory::create() {
+  return std::make_unique<TransformAction>(session_);
+}
+
+}  // namespace flex::transform

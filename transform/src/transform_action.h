@@ -1,0 +1,40 @@
+// Internal to flex_transform: the frontend action that transforms one source. It collects the placeholders
+// while the preprocessor runs, then, once the AST is complete, checks and instantiates them, reports
+// problems at the original source and writes the copy when the source has no errors.
+#pragma once
+
+#include "flex/transform/gate_plan.h"
+#include "flex/transform/summary.h"
+#include "flex/transform/transform.h"
+
+#include <clang/Frontend/FrontendAction.h>
+#include <clang/Tooling/Tooling.h>
+
+#include <set>
+#include <string>
+
+namespace flex::transform {
+
+// State shared by the transformation of every source of one run. Paths are absolute.
+struct transform_session {
+  const gate_plan &plan;
+  const transform_options &options;
+  transform_summary &summary;
+  diag_log &log;
+  std::set<std::string> files_read{};  // sources, headers: the depfile's prerequisites
+  std::set<std::string> processed{};   // sources that were parsed
+};
+
+// <out_dir>/<source relative to base_dir>, or nothing when the source is not under base_dir.
+std::optional<std::string> output_path(const std::string &source, const transform_options &options);
+
+class TransformActionFactory : public clang::tooling::FrontendActionFactory {
+ public:
+  explicit TransformActionFactory(transform_session &session) : session_(session) {}
+  std::unique_ptr<clang::FrontendAction> create() override;
+
+ private:
+  transform_session &session_;
+};
+
+}  // namespace flex::transform
