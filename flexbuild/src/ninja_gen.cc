@@ -196,7 +196,7 @@ std::string layout_c(const resolved_image &img) {
   out += "};\n\n";
   out += "const struct flex_image_layout flex_image = {\n";
   out += fmt::format("  {}, {}, {}, {}, {},\n", c_string_literal(p.name), c_string_literal(p.app.value),
-                     c_string_literal(p.file.string()), c_string_literal(to_string(p.stack)),
+                     c_string_literal(std::filesystem::absolute(p.file).string()), c_string_literal(to_string(p.stack)),
                      c_string_literal(to_string(p.mpk_gate)));
   out += fmt::format("  {}u, compartments, {}u, boundaries,\n", img.compartments.size(),
                      img.boundaries.size());
