@@ -73,7 +73,7 @@ std::string rejoin(std::string_view gap, std::string_view joiner, after_joiner a
 // After:                     if ((rc = net_recv(fd, buf, n, 0)) < 0)
 // Before (used as a value): return flexos_gate(libconsole, console_flush);
 // After:                     return ((void)console_flush());
-text_edit instantiate_call_gate(const gate_invocation &gate, const gate_use &use,
+text_edit instantiate_call_gate(const gate_invocation &gate, const gate_use &use, const std::string &callee,
                                 const clang::SourceManager &sm) {
   std::string_view buffer = sm.getBufferData(sm.getFileID(gate.name));
   auto offset = [&](clang::SourceLocation loc) { return sm.getFileOffset(loc); };
@@ -92,7 +92,7 @@ text_edit instantiate_call_gate(const gate_invocation &gate, const gate_use &use
     call += ret_parens ? "(" + gate.ret.text + ")" : gate.ret.text;
     call += rejoin(text(offset(gate.ret.end), offset(gate.fn.begin)), " =", after_joiner::space);
   }
-  call += gate.fn.text;
+  call += callee;
   if (gate.args.empty()) {
     call += rejoin(text(offset(gate.fn.end), end), "(", after_joiner::no_blanks);  // "()"
   } else {
@@ -112,7 +112,29 @@ text_edit instantiate_call_gate(const gate_invocation &gate, const gate_use &use
           .loc = gate.name};
 }
 
+// Kinds `mpk-light`, `mpk-full` and `process`: the call goes to the gate wrapper flexbuild generates for
+// this export and the caller's compartment (`__flex_gate_<compartment>__<function>`), which runs the
+// boundary's backend. The wrapper is declared in place with the callee's own type (so arguments are
+// checked and converted exactly as for the plain call) and an asm label (so C++ callers need no
+// `extern "C"` block); the declaration is local to a statement expression and costs nothing.
+//
+// Before: flexos_gate_r(libconsole, rc, console_write_line, msg, n);       (from compartment app)
+// After:  rc = (__extension__({ extern __typeof__(console_write_line) __flex_gate_app__console_write_line
+//             __asm__("__flex_gate_app__console_write_line"); &__flex_gate_app__console_write_line; }))(msg, n);
+//         (on one line, so every line of the original keeps its number)
+std::string wrapper_callee(const gate_invocation &gate, const gate_plan &plan) {
+  // The local name is the wrapper's own: C links block-scope externs of one name to one entity, so two
+  // gates to different functions must not share a name.
+  std::string wrapper = gate_wrapper_symbol(plan.compartment, gate.fn.text);
+  return "(__extension__({ extern __typeof__(" + gate.fn.text + ") " + wrapper + " __asm__(\"" + wrapper +
+         "\"); &" + wrapper + "; }))";
+}
+
 }  // namespace
+
+std::string gate_wrapper_symbol(std::string_view compartment, std::string_view function) {
+  return "__flex_gate_" + std::string(compartment) + "__" + std::string(function);
+}
 
 gate_check check_gate(const gate_invocation &gate, const gate_plan &plan) {
   gate_check check;
@@ -145,15 +167,14 @@ llvm::Expected<text_edit> instantiate_gate(const gate_invocation &gate, const ga
                                            const clang::SourceManager &sm) {
   switch (target.gate) {
     case gate_kind::call:
-      return instantiate_call_gate(gate, use, sm);
+      return instantiate_call_gate(gate, use, gate.fn.text, sm);
     case gate_kind::mpk_light:
     case gate_kind::mpk_full:
     case gate_kind::process:
-      break;
+      return instantiate_call_gate(gate, use, wrapper_callee(gate, plan), sm);
   }
   return llvm::createStringError("gate kind '" + std::string(to_string(target.gate)) + "' for boundary " +
-                                 plan.compartment + " -> " + target.compartment +
-                                 " is not implemented by this flex-transform yet");
+                                 plan.compartment + " -> " + target.compartment + " is unknown");
 }
 
 }  // namespace flex::transform

@@ -1,6 +1,6 @@
 // Instantiates gate placeholders: checks each gate against the plan, then rewrites it into the gate of its
-// boundary's kind. This version rewrites kind `call` (a plain call); the other kinds are diagnosed as not
-// implemented yet, at the gate.
+// boundary's kind: a plain call for kind `call`, a call to the boundary's generated gate wrapper for
+// `mpk-light`, `mpk-full` and `process`.
 //
 // Usage:
 //   gate_check check = check_gate(gate, plan);          // problems: unknown library, unknown export, ...
@@ -45,8 +45,10 @@ struct gate_check {
 // The library is in the image, the function is among its exports, there are at most six arguments.
 gate_check check_gate(const gate_invocation &gate, const gate_plan &plan);
 
-// The edit that instantiates `gate` for its boundary, or an error for the gate's location when this
-// version has no rewriter for the boundary's kind.
+// The symbol of the gate wrapper flexbuild generates for calls from `compartment` to `function`.
+std::string gate_wrapper_symbol(std::string_view compartment, std::string_view function);
+
+// The edit that instantiates `gate` for its boundary, or an error for the gate's location.
 llvm::Expected<text_edit> instantiate_gate(const gate_invocation &gate, const gate_target &target,
                                            const gate_plan &plan, const gate_use &use,
                                            const clang::SourceManager &sm);
