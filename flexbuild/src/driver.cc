@@ -194,6 +194,7 @@ int build_image(const options &opt, fs::path *executable) {
     files.emplace_back(paths.self_c(c.name()), self_c(img, c));
   }
   files.emplace_back(paths.layout_c(), layout_c(img));
+  files.emplace_back(paths.gates_cc(), gates_cc(img));
   files.emplace_back(paths.linker_script(), linker_script(img, paths));
   files.emplace_back(paths.ninja_file(), build_ninja(img, units, *tc, paths));
   int written = 0;

@@ -319,6 +319,11 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   out += "  compiler = " + ninja_command({tc.cc.string()}) + "\n";
   out += "  flags = " + ninja_command(base_flags) + "\n";
   compile_outs.push_back(p(paths.layout_o()));
+  out += "build " + p(paths.gates_o()) + " : cc " + p(paths.gates_cc()) + "\n";
+  out += "  compiler = " + ninja_command({tc.cxx.string()}) + "\n";
+  out += "  flags = " + ninja_command({"-std=c++20", "-O2", "-g", "-fPIE", "-Wall", "-fno-exceptions",
+                                      "-I" + tc.runtime_include().string()}) + "\n";
+  compile_outs.push_back(p(paths.gates_o()));
   out += "\n";
 
   // link: one relocatable object per compartment (its identity made private, the app's main renamed),
@@ -342,11 +347,11 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   }
   std::vector<std::string> link_flags = {"-fuse-ld=lld", "-pie", "-Wl,-T," + paths.linker_script().string()};
   for (auto &f : image_link_flags(specs)) link_flags.push_back(f);
-  out += "build " + p(paths.executable()) + " : link " + p(paths.layout_o()) + comp_objs + " | " +
-         p(tc.runtime) + " " + p(paths.linker_script()) + "\n";
+  out += "build " + p(paths.executable()) + " : link " + p(paths.layout_o()) + " " + p(paths.gates_o()) +
+         comp_objs + " | " + p(tc.runtime) + " " + p(tc.gates) + " " + p(paths.linker_script()) + "\n";
   out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command(link_flags) + "\n";
-  out += "  libs = " + ninja_command({tc.runtime.string()}) + "\n\n";
+  out += "  libs = " + ninja_command({tc.runtime.string(), tc.gates.string()}) + "\n\n";
 
   auto phony = [&](const char *name, const std::vector<std::string> &deps) {
     out += std::string("build ") + name + " : phony";

@@ -72,7 +72,8 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   fs::path bin = executable_dir();
   tc.transform = bin / "flex-transform";
   tc.runtime = bin.parent_path() / "lib" / "libflex_runtime.a";
-  for (const fs::path &p : {tc.transform, tc.runtime, tc.runtime_headers}) {
+  tc.gates = bin.parent_path() / "lib" / "libflex_gates.a";
+  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.runtime_headers}) {
     if (!fs::exists(p)) {
       if (error) *error = "cannot find " + p.string() + "; build Flex first: cmake --build build";
       return std::nullopt;

@@ -1,11 +1,14 @@
 // The image's entry point: reads the runtime's own flags, boots the compartments and enters the app.
 //
 // Runtime flags are taken out of argv before the app sees it:
-//   --describe   print the compartment layout of this image and exit
+//   --describe     print the compartment layout of this image and exit
+//   --gate-stats   count the calls through every gate and print them per boundary at exit
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "flex/gates/image_gates.h"
 #include "flex/gates/layout.h"
 
 namespace flex::gates {
@@ -76,6 +79,23 @@ void describe(std::FILE *out) {
   }
 }
 
+// Called at exit when --gate-stats was given.
+void print_gate_stats() {
+  const flex_image_layout &img = flex_image;
+  std::fprintf(stderr, "gate-stats: image %s\n", img.name);
+  if (flex_image_n_counters == 0) std::fputs("gate-stats: no boundary has a gate\n", stderr);
+  for (unsigned i = 0; i < flex_image_n_counters; ++i) {
+    const flex_counter_ref &c = flex_image_counters[i];
+    int gate = FLEX_GATE_CALL;
+    for (unsigned b = 0; b < img.n_boundaries; ++b) {
+      if (img.boundaries[b].from == c.from && img.boundaries[b].to == c.to) gate = img.boundaries[b].gate;
+    }
+    std::fprintf(stderr, "gate-stats: %s -> %s (%s): %llu calls\n", img.compartments[c.from].name,
+                 img.compartments[c.to].name, gate_name(gate),
+                 static_cast<unsigned long long>(c.counter->calls.load(std::memory_order_relaxed)));
+  }
+}
+
 }  // namespace
 }  // namespace flex::gates
 
@@ -88,6 +108,11 @@ int main(int argc, char **argv) {
       want_describe = true;
       continue;
     }
+    if (i > 0 && std::strcmp(argv[i], "--gate-stats") == 0) {
+      flex::gates::g_count_gates = true;
+      std::atexit(flex::gates::print_gate_stats);
+      continue;
+    }
     app_argv.push_back(argv[i]);
   }
   if (want_describe) {
@@ -95,5 +120,5 @@ int main(int argc, char **argv) {
     return 0;
   }
   app_argv.push_back(nullptr);
-  return flex_app_main(static_cast<int>(app_argv.size() - 1), app_argv.data());
+  return flex_enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
 }

@@ -27,6 +27,8 @@ const std::vector<section_kind> &compartment_section_kinds();
 std::string section_name(std::string_view compartment, std::string_view kind);  // .flex.app.rodata
 std::string section_symbol(std::string_view compartment, std::string_view kind, bool end);
 inline constexpr const char *kSharedDataSection = ".flex.shared.data";
+// Every WRPKRU of the image lives here (input sections .text.flex_gates); the gadget scan allows no other.
+inline constexpr const char *kGateTextSection = ".flex.gates.text";
 
 struct image_paths {
   std::filesystem::path image_dir;
@@ -42,6 +44,8 @@ struct image_paths {
   std::filesystem::path linker_script() const { return work / "gen" / "sections.ld"; }
   std::filesystem::path layout_c() const { return work / "gen" / "layout.c"; }
   std::filesystem::path layout_o() const { return work / "obj" / "layout.o"; }
+  std::filesystem::path gates_cc() const { return work / "gen" / "gates.cc"; }
+  std::filesystem::path gates_o() const { return work / "obj" / "gates.o"; }
   std::filesystem::path self_c(std::string_view comp) const;
   std::filesystem::path db_dir(std::string_view comp) const { return work / "db" / comp; }
   std::filesystem::path plan(std::string_view comp, std::string_view lib) const;
@@ -75,6 +79,7 @@ std::string gate_plan_json(const resolved_image &img, const resolved_compartment
                            const lib_manifest &lib);
 std::string self_c(const resolved_image &img, const resolved_compartment &comp);
 std::string layout_c(const resolved_image &img);
+std::string gates_cc(const resolved_image &img);  // gates_gen.cc
 std::string linker_script(const resolved_image &img, const image_paths &paths);
 std::string build_ninja(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
                         const image_paths &paths);
