@@ -127,10 +127,48 @@ class TransformConsumer : public clang::ASTConsumer {
                        (decl ? ", not to '" + decl->getNameAsString() + "'" : std::string()));
         continue;
       }
-      edits_.add(std::move(*edit));
+      if (var->getTLSKind() != clang::VarDecl::TLS_None) {
+        error(loc, "thread-local variable '" + var->getNameAsString() +
+                       "' cannot be whitelisted: shared data has one copy for every thread");
+        continue;
+      }
+      if (var->hasGlobalStorage()) {
+        // Before: static char buf[64] __attribute__((flexos_whitelist));
+        // After:  static char buf[64] __attribute__((section(".data_shared")));
+        // The link step gathers .data_shared of every compartment into the image's shared section, which
+        // the runtime maps shared (process) or tags with the shared key (mpk).
+        edits_.add({.offset = sm_.getFileOffset(loc),
+                    .length = static_cast<unsigned>(std::string_view("flexos_whitelist").size()),
+                    .replacement = "section(\".data_shared\")",
+                    .loc = loc});
+      } else if (const gate_target *t = first_isolated_target(); t != nullptr) {
+        // Locals need sharing.stack (DSS, shared heap or shared stack): a later version. Until then a
+        // whitelisted local in a library with isolated boundaries is an error, never silently private.
+        error(loc, "whitelisted local '" + var->getNameAsString() + "' would cross the " +
+                       std::string(to_string(t->gate)) + " boundary " + session_.plan.compartment + " -> " +
+                       t->compartment + ", but sharing.stack '" + sharing_stack() +
+                       "' is not implemented by this flex-transform yet; make it `static` (shared in "
+                       ".data_shared) for now");
+        continue;
+      } else {
+        edits_.add(std::move(*edit));  // every boundary is a plain call: ordinary data suffices
+      }
       place at = where(var->getLocation());
       whitelisted_.push_back({.file = at.file, .line = at.line, .name = var->getNameAsString()});
     }
+  }
+
+  // A target of the library reached through a gate other than a plain call, if any.
+  const gate_target *first_isolated_target() const {
+    for (const auto &[name, t] : session_.plan.targets) {
+      if (t.gate != gate_kind::call) return &t;
+    }
+    return nullptr;
+  }
+
+  std::string sharing_stack() const {
+    auto it = session_.plan.sharing.find("stack");
+    return it == session_.plan.sharing.end() ? "dss" : it->second;
   }
 
   void write_copy() {

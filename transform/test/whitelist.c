@@ -1,5 +1,7 @@
-// `__attribute__((flexos_whitelist))` is stripped: the whole attribute when it is the only one in it,
-// just the name and its comma otherwise. Each whitelisted variable is listed in the summary.
+// Whitelisted globals and statics move to .data_shared (`flexos_whitelist` becomes
+// `section(".data_shared")` in place). On locals of a library whose boundaries are all plain calls,
+// `__attribute__((flexos_whitelist))` is stripped: the whole attribute when it is the only one in it, just
+// the name and its comma otherwise. Each whitelisted variable is listed in the summary.
 //
 // RUN: rm -rf %t && split-file %s %t
 // RUN: %write-cdb %t -- src/data.c
@@ -11,23 +13,25 @@
 //
 //      CHECK:#line 1 "{{.*}}/src/data.c"
 // CHECK-NEXT:#include <flexos/isolation.h>
-// CHECK-NEXT:static char buf[512];
-// CHECK-NEXT:static char big[4096];
-// CHECK-NEXT:static char aligned_last[64] __attribute__((aligned(64)));
-// CHECK-NEXT:static char aligned_first[64] __attribute__((aligned(64), used));
-// CHECK-NEXT:static char middle[64] __attribute__((aligned(64), used));
-// CHECK-NEXT:static int separate __attribute__((used));
-// CHECK-NEXT:static char spread[8] __attribute__((aligned(8)
-// CHECK-NEXT:                                     ));
+// CHECK-NEXT:static char buf[512] __attribute__((section(".data_shared")));
+// CHECK-NEXT:static __attribute__((section(".data_shared"))) char big[4096];
+// CHECK-NEXT:static char aligned_last[64] __attribute__((aligned(64), section(".data_shared")));
+// CHECK-NEXT:static char aligned_first[64] __attribute__((section(".data_shared"), aligned(64), used));
+// CHECK-NEXT:static char middle[64] __attribute__((aligned(64), section(".data_shared") , used));
+// CHECK-NEXT:static int separate __attribute__((section(".data_shared"))) __attribute__((used));
+// CHECK-NEXT:static char spread[8] __attribute__((aligned(8),
+// CHECK-NEXT:                                     section(".data_shared")));
 // CHECK-NEXT:static char on_its_line[8]
-// CHECK-NEXT:  {{$}}
+// CHECK-NEXT:  __attribute__((section(".data_shared")))
 // CHECK-NEXT:  = {0};
 // CHECK-NEXT:int sum(void) {
 // CHECK-NEXT:  char local[16] = {1};
-// CHECK-NEXT:  static char counter;
+// CHECK-NEXT:  char local_aligned[16] __attribute__((aligned(16))) = {2};
+// CHECK-NEXT:  char local_first[16] __attribute__((aligned(16))) = {3};
+// CHECK-NEXT:  static char counter __attribute__((section(".data_shared")));
 // CHECK-NEXT:  /* a comment mentioning __attribute__((flexos_whitelist)) stays */
 // CHECK-NEXT:  return buf[0] + big[0] + aligned_last[0] + aligned_first[0] + middle[0] + separate + spread[0] +
-// CHECK-NEXT:         on_its_line[0] + local[0] + counter;
+// CHECK-NEXT:         on_its_line[0] + local[0] + local_aligned[0] + local_first[0] + counter;
 // CHECK-NEXT:}
 // CHECK-EMPTY:
 // CHECK-NOT:{{.}}
@@ -49,7 +53,9 @@
 // SUMMARY-NEXT:     "name": "on_its_line"
 // SUMMARY:          "line": 14,
 // SUMMARY-NEXT:     "name": "local"
-// SUMMARY:          "line": 15,
+// SUMMARY:          "name": "local_aligned"
+// SUMMARY:          "name": "local_first"
+// SUMMARY:          "line": 17,
 // SUMMARY-NEXT:     "name": "counter"
 // SUMMARY-NEXT:   }
 // SUMMARY-NEXT: ],
@@ -73,8 +79,10 @@ static char on_its_line[8]
   = {0};
 int sum(void) {
   char local[16] __attribute__((flexos_whitelist)) = {1};
+  char local_aligned[16] __attribute__((aligned(16), flexos_whitelist)) = {2};
+  char local_first[16] __attribute__((flexos_whitelist, aligned(16))) = {3};
   static char counter __attribute__((flexos_whitelist));
   /* a comment mentioning __attribute__((flexos_whitelist)) stays */
   return buf[0] + big[0] + aligned_last[0] + aligned_first[0] + middle[0] + separate + spread[0] +
-         on_its_line[0] + local[0] + counter;
+         on_its_line[0] + local[0] + local_aligned[0] + local_first[0] + counter;
 }

@@ -1,6 +1,6 @@
-// Instantiates `__attribute__((flexos_whitelist))`. This version strips the annotation and lets the datum be
-// ordinary data, which is right while every boundary of the library is a plain call; placing whitelisted
-// data in shared memory (DSS, heap, .data_shared) is the job of a later version.
+// Strips `__attribute__((flexos_whitelist))` from a local of a library whose boundaries are all plain
+// calls, where ordinary data suffices. (Whitelisted globals and statics are moved to .data_shared by the
+// transform action; locals behind isolating gates need sharing.stack, a later version.)
 //
 // Usage:
 //   whitelist_stripper stripper(sm, lang_opts);            // lexes the main file once

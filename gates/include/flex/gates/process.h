@@ -1,0 +1,165 @@
+// The `process` gate backend: a compartment in its own address space (DESIGN.md §6).
+//
+// At boot the image forks one process per `process` compartment. Shared regions are remapped
+// MAP_SHARED at the addresses they already had, and a shared arena (channels, shared heap) is mapped
+// once before forking, so every pointer into shared memory means the same thing in every process.
+// Each compartment process munmaps every other compartment's private regions (statics, heap, stacks),
+// and the main process munmaps those of the process compartments: the data is absent, not merely
+// protected, so a compromised compartment cannot mprotect its way back to it. The main process keeps
+// every compartment that is not `process` (those are separated by the call or MPK backends).
+//
+//   static const flex::gates::erased_fn net_exports[] = {erase(&net_recv), erase(&net_send)};
+//   flex::gates::process_compartment comps[] = {
+//       {.name = "app"},
+//       {.name = "net", .own_process = true, .exports = net_exports, .n_exports = 2,
+//        .regions = net_regions, .n_regions = 3},
+//   };
+//   flex::gates::process_config cfg{.compartments = comps, .n_compartments = 2,
+//                                   .shared = shared, .n_shared = 1};
+//   if (int rc = flex::gates::boot(cfg); rc < 0) ...;      // children never return from boot
+//   using gate = flex::gates::gate<flex::gates::process_backend>;
+//   long n = gate::call({.callee = 1, .export_id = 0}, nullptr, &net_recv, fd, buf, len, 0);
+//
+// Calls. One logical thread of control per image (the unikernel model: one host thread). Each process
+// has a mailbox in the arena: a futex word (its "bell": whose turn it is) and one message {call or
+// return, from, to, export id, reply process, 6 words}. A call writes the callee's mailbox, rings its bell
+// and waits on its own: it spins `spin_iterations`, then sleeps in FUTEX_WAIT (shared, not private: the
+// word is in MAP_SHARED memory) with a timeout that checks the other processes are alive. While waiting,
+// a call addressed to this process is served (callbacks, A->B->A->B recursion to any depth, bounded only
+// by the stacks); a return completes the innermost call, since calls nest strictly. The callee checks the
+// export id against its own export table and never jumps to a pointer it was handed: invoke's `fn` is
+// ignored. A callee in the caller's own process is called directly through the same table, without the
+// channel (flexbuild instantiates the call or MPK gate for such boundaries anyway).
+//
+// Several host threads (not implemented): each thread would get its own row of mailboxes (one per
+// process) in the arena, indexed by a thread slot taken when the thread starts, and each compartment
+// process would run one server thread per client thread, created on that thread's first call; nesting
+// and waiting stay per thread exactly as here, so callbacks still find the thread that is waiting.
+//
+// Death. A compartment process that dies (signal or exit) ends the image: the main process, told by
+// SIGCHLD or by a waiter's timeout, prints `flex: compartment 'net' (pid N) died: killed by signal 9
+// (Killed)`, kills the other processes, reaps them and exits with kExitDied. A fault or a refused call in
+// any process is reported where it happens (fault.h) and ends the image with kExitFault or kExitBadCall.
+// Children carry PR_SET_PDEATHSIG=SIGKILL, so they never outlive the main process; when the main process
+// exits normally (exit or return from main), an atexit handler asks them to exit and reaps them.
+//
+// Limitations: the runtime owns SIGCHLD in the main process after boot (a waiter's liveness check still
+// catches deaths if the app replaces the handler); exit() called inside a compartment process is
+// reported as that compartment's death; the channel is writable by every compartment, so a compromised
+// one can forge calls (only to exported entry points, as the gate allows anyway) or stall the image.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "flex/gates/fault.h"
+#include "flex/gates/gate.h"
+
+namespace flex::gates {
+
+// A page-aligned range of memory: [begin, end).
+struct process_region {
+  void *begin = nullptr;
+  void *end = nullptr;
+  region_kind kind = region_kind::data;
+  const char *name = "";
+};
+
+struct process_compartment {
+  const char *name = "";
+  bool own_process = false;  // isolation: process
+  const erased_fn *exports = nullptr;  // export id -> entry point; must stay readable in its own process
+  unsigned n_exports = 0;
+  const process_region *regions = nullptr;  // its private memory: unmapped in every other process
+  unsigned n_regions = 0;
+};
+
+struct process_config {
+  const process_compartment *compartments = nullptr;  // index = compartment index in gate targets
+  unsigned n_compartments = 0;
+  // Made MAP_SHARED at the same address, content preserved. rodata regions are left alone: read-only
+  // private copies stay identical.
+  const process_region *shared = nullptr;
+  unsigned n_shared = 0;
+  std::size_t arena_bytes = std::size_t{1} << 20;  // shared heap handed out by shared_alloc
+  unsigned spin_iterations = 20000;  // pause-loop iterations before sleeping on the futex; 0: sleep at once
+  unsigned main_compartment = 0;     // what the main process runs as; kNoCompartment when all are processes
+  unsigned liveness_ms = 100;        // how often a sleeping waiter checks that its peers are alive
+};
+
+// Boots the compartments. In the main process returns 0 once every compartment process has unmapped
+// what it must, or a negative errno for a bad config (-EINVAL) or a failure before any fork. In a
+// compartment process it never returns: the process serves calls until the image ends. Call it once,
+// single-threaded, with the config's strings alive for the image's lifetime. Failures after forking end
+// the image with a report.
+int boot(const process_config &cfg);
+
+bool process_booted();
+pid_t compartment_pid(unsigned compartment);  // its process (the main pid for non-process ones); -1 if none
+void set_spin_iterations(unsigned n);          // for every process of the image, from the next wait on
+void *shared_alloc(std::size_t bytes, std::size_t align = 16);  // from the arena; nullptr when full
+std::size_t shared_arena_left();
+
+struct process_backend {
+  static constexpr const char *kName = "process";
+  struct target {
+    unsigned callee = 0;     // compartment index
+    unsigned export_id = 0;  // index into the callee's export table
+  };
+  static word invoke(const target &t, erased_fn, const call_args &args);
+};
+static_assert(backend<process_backend>);
+
+// Implementers only: the channel layout and the state the backend and boot share.
+namespace detail {
+
+inline constexpr unsigned kMainSlot = kMaxCompartments;  // the main process's mailbox
+inline constexpr unsigned kSlots = kMaxCompartments + 1;  // process compartment c uses mailbox c
+
+enum : std::uint32_t { kBellIdle = 0, kBellTurn = 1, kBellAsleep = 2 };
+enum : std::uint32_t { kMsgCall = 1, kMsgReturn = 2 };
+
+struct alignas(128) mailbox {
+  std::atomic<std::uint32_t> bell{kBellIdle};  // futex word: kBellTurn while this process runs
+  std::uint32_t kind = 0;
+  std::uint32_t from = 0;  // compartment indices
+  std::uint32_t to = 0;
+  std::uint32_t export_id = 0;
+  std::uint32_t reply_slot = 0;  // the caller's mailbox, where the return goes
+  word w[kMaxArgs] = {};         // arguments; w[0] carries the result of a return
+};
+
+struct control {
+  std::atomic<std::uint32_t> dead{0};      // 0, or the exit status of an image being ended
+  std::atomic<std::uint32_t> shutdown{0};  // the main process is exiting normally
+  std::atomic<std::uint32_t> ready{0};     // compartment processes done unmapping
+  std::atomic<std::uint32_t> spin{0};
+  std::atomic<std::size_t> arena_used{0};
+  pid_t main_pid = 0;
+  mailbox box[kSlots];
+};
+
+struct process_state {
+  control *ctl = nullptr;
+  char *arena = nullptr;  // after ctl, page-aligned
+  std::size_t arena_bytes = 0;
+  unsigned self_slot = kMainSlot;
+  unsigned n = 0;
+  unsigned liveness_ms = 100;
+  process_compartment comps[kMaxCompartments];
+  unsigned slot_of[kMaxCompartments] = {};  // compartment -> mailbox of its process
+  pid_t pids[kMaxCompartments] = {};        // process compartments' pids (main process only)
+  bool booted = false;
+};
+extern process_state g_process;
+
+void ring(unsigned slot);
+void await_turn();                 // returns holding the turn; handles shutdown and death on the way
+[[noreturn]] void serve_forever();  // a compartment process's life after boot
+void check_peers();                 // boot's liveness check, called by waiters on timeout
+
+}  // namespace detail
+}  // namespace flex::gates

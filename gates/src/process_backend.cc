@@ -1,0 +1,147 @@
+// The process gate: calls through mailboxes in shared memory, futex hand-off, serving while waiting.
+// Boot, death and shutdown are in process_boot.cc; the protocol is described in process.h.
+#include <immintrin.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <ctime>
+
+#include "flex/gates/process.h"
+
+namespace flex::gates {
+namespace detail {
+
+process_state g_process;
+
+namespace {
+
+long futex(std::atomic<std::uint32_t> *w, int op, std::uint32_t val, const timespec *ts) {
+  // Not FUTEX_PRIVATE_FLAG: the word lives in MAP_SHARED memory and the waker is another process.
+  return syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(w), op, val, ts, nullptr, 0);
+}
+
+mailbox &own_box() { return g_process.ctl->box[g_process.self_slot]; }
+
+[[noreturn]] void refuse(const char *why, unsigned from, unsigned to, unsigned id) {
+  fault_line l;
+  l.str("flex: ").who(current_compartment()).str(" refused a call from '").str(compartment_name(from));
+  l.str("' to '").str(to < g_process.n ? g_process.comps[to].name : "?").str("' export ").dec(id).str(": ");
+  l.str(why).emit();
+  terminate_image(kExitBadCall);
+}
+
+// Runs export `id` of `callee`, which lives in this process. The table is this process's own copy, so a
+// caller can only choose an index, never an address.
+word run_export(unsigned from, unsigned callee, unsigned id, const word *a) {
+  const process_compartment &c = g_process.comps[callee];
+  if (id >= c.n_exports || !c.exports[id]) refuse("no such export id in its export table", from, callee, id);
+  const unsigned saved = current_compartment();
+  set_current_compartment(callee);
+  const word r = c.exports[id](a[0], a[1], a[2], a[3], a[4], a[5]);
+  set_current_compartment(saved);
+  return r;
+}
+
+// Serves the call waiting in this process's mailbox, then sends the return to the caller's mailbox.
+void serve_call() {
+  mailbox &in = own_box();
+  // Copy first: nested calls made by the export reuse this mailbox for their returns.
+  const unsigned from = in.from, to = in.to, id = in.export_id, reply = in.reply_slot;
+  word a[kMaxArgs];
+  for (int i = 0; i < kMaxArgs; ++i) a[i] = in.w[i];
+  if (to >= g_process.n || g_process.slot_of[to] != g_process.self_slot) {
+    refuse("the callee does not live in this process", from, to, id);
+  }
+  if (reply >= kSlots || reply == g_process.self_slot) refuse("bad reply mailbox", from, to, id);
+  const word r = run_export(from, to, id, a);
+  mailbox &out = g_process.ctl->box[reply];
+  out.kind = kMsgReturn;
+  out.from = to;
+  out.to = from;
+  out.w[0] = r;
+  ring(reply);
+}
+
+// Waits for the return of the call this process just made, serving calls addressed to it meanwhile.
+word wait_return() {
+  for (;;) {
+    await_turn();
+    mailbox &m = own_box();
+    if (m.kind == kMsgReturn) return m.w[0];
+    if (m.kind != kMsgCall) refuse("corrupt mailbox", m.from, m.to, m.export_id);
+    serve_call();
+  }
+}
+
+}  // namespace
+
+// Hands the turn to the process owning mailbox `slot`. The exchange publishes the message written before
+// it (release); the futex wake is paid only when the waiter has gone to sleep.
+void ring(unsigned slot) {
+  auto &bell = g_process.ctl->box[slot].bell;
+  if (bell.exchange(kBellTurn, std::memory_order_acq_rel) == kBellAsleep) futex(&bell, FUTEX_WAKE, 1, nullptr);
+}
+
+void await_turn() {
+  control *ctl = g_process.ctl;
+  auto &bell = own_box().bell;
+  bool mine = false;
+  for (unsigned i = ctl->spin.load(std::memory_order_relaxed); i > 0 && !mine; --i) {
+    mine = bell.load(std::memory_order_acquire) == kBellTurn;
+    if (!mine) _mm_pause();
+  }
+  const timespec timeout{static_cast<time_t>(g_process.liveness_ms / 1000),
+                         static_cast<long>(g_process.liveness_ms % 1000) * 1000000L};
+  while (!mine) {
+    // Announce the sleep (idle -> asleep) so the ringer knows to wake us; if it rang meanwhile, go on.
+    std::uint32_t v = kBellIdle;
+    if (bell.compare_exchange_strong(v, kBellAsleep, std::memory_order_acq_rel) || v == kBellAsleep) {
+      futex(&bell, FUTEX_WAIT, kBellAsleep, &timeout);
+    }
+    mine = bell.load(std::memory_order_acquire) == kBellTurn;
+    if (!mine) check_peers();  // timeout, signal or spurious wake-up: is everyone still alive?
+  }
+  bell.store(kBellIdle, std::memory_order_relaxed);  // nobody rings us again before we ring someone
+  if (ctl->dead.load(std::memory_order_acquire) || ctl->shutdown.load(std::memory_order_acquire)) {
+    check_peers();  // does not return in these cases
+  }
+}
+
+void serve_forever() {
+  for (;;) {
+    await_turn();
+    if (own_box().kind != kMsgCall) refuse("a return with no call waiting", own_box().from, own_box().to, 0);
+    serve_call();
+  }
+}
+
+word process_call(unsigned callee, unsigned id, const call_args &args) {
+  process_state &st = g_process;
+  const unsigned from = current_compartment();
+  if (!st.booted) {
+    fault_line().str("flex: ").who(from).str(" used the process gate before boot").emit();
+    terminate_image(kExitBadCall);
+  }
+  if (callee >= st.n) refuse("no such compartment", from, callee, id);
+  if (st.slot_of[callee] == st.self_slot) return run_export(from, callee, id, args.a);  // same process
+  mailbox &m = st.ctl->box[st.slot_of[callee]];
+  m.kind = kMsgCall;
+  m.from = from;
+  m.to = callee;
+  m.export_id = id;
+  m.reply_slot = st.self_slot;
+  for (int i = 0; i < kMaxArgs; ++i) m.w[i] = args.a[i];
+  ring(st.slot_of[callee]);
+  return wait_return();
+}
+
+}  // namespace detail
+
+word process_backend::invoke(const target &t, erased_fn, const call_args &args) {
+  return detail::process_call(t.callee, t.export_id, args);
+}
+
+}  // namespace flex::gates
