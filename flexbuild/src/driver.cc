@@ -62,12 +62,12 @@ bool load(const options &opt, loaded &out, diag_sink &diags) {
 // Mechanisms whose runtime backend this version does not have yet are refused, never built unprotected.
 void refuse_unbuilt_mechanisms(const profile &p, diag_sink &diags) {
   for (const auto &c : p.compartments) {
-    if (c.iso == isolation::none) continue;
+    if (c.iso != isolation::mpk) continue;
     diags.error(c.iso_pos,
                 fmt::format("isolation '{}' of compartment '{}' needs the {} backend of the compartment "
                             "runtime, which this version of Flex does not have yet",
-                            to_string(c.iso), c.name, c.iso == isolation::mpk ? "MPK" : "process"),
-                "use `isolation: none` until the backend exists; Flex never builds an image that would "
+                            to_string(c.iso), c.name, "MPK"),
+                "use `isolation: process` or `none` until the backend exists; Flex never builds an image that would "
                 "run without the isolation its profile asks for");
   }
 }

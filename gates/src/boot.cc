@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "flex/gates/boot_image.h"
 #include "flex/gates/image_gates.h"
 #include "flex/gates/layout.h"
 
@@ -120,5 +121,6 @@ int main(int argc, char **argv) {
     return 0;
   }
   app_argv.push_back(nullptr);
+  if (flex::gates::boot_image() < 0) return 1;
   return flex_enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
 }

@@ -30,6 +30,7 @@ mailbox &own_box() { return g_process.ctl->box[g_process.self_slot]; }
   l.str("flex: ").who(current_compartment()).str(" refused a call from '").str(compartment_name(from));
   l.str("' to '").str(to < g_process.n ? g_process.comps[to].name : "?").str("' export ").dec(id).str(": ");
   l.str(why).emit();
+  std::fflush(nullptr);  // normal context: the image's pending output is not lost with it
   terminate_image(kExitBadCall);
 }
 
@@ -95,7 +96,9 @@ void await_turn() {
   }
   const timespec timeout{static_cast<time_t>(g_process.liveness_ms / 1000),
                          static_cast<long>(g_process.liveness_ms % 1000) * 1000000L};
+  g_process.waiting = 1;
   while (!mine) {
+    if (g_process.peer_event) check_peers();  // a SIGCHLD arrived while we were spinning
     // Announce the sleep (idle -> asleep) so the ringer knows to wake us; if it rang meanwhile, go on.
     std::uint32_t v = kBellIdle;
     if (bell.compare_exchange_strong(v, kBellAsleep, std::memory_order_acq_rel) || v == kBellAsleep) {
@@ -104,6 +107,7 @@ void await_turn() {
     mine = bell.load(std::memory_order_acquire) == kBellTurn;
     if (!mine) check_peers();  // timeout, signal or spurious wake-up: is everyone still alive?
   }
+  g_process.waiting = 0;
   bell.store(kBellIdle, std::memory_order_relaxed);  // nobody rings us again before we ring someone
   if (ctl->dead.load(std::memory_order_acquire) || ctl->shutdown.load(std::memory_order_acquire)) {
     check_peers();  // does not return in these cases

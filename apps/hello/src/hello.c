@@ -10,7 +10,7 @@
 #include <flexos/isolation.h>
 
 int main(int argc, char **argv) {
-  char msg[256] __attribute__((flexos_whitelist));
+  static char msg[256] __attribute__((flexos_whitelist)); /* shared: the console reads it */
   long rc;
   int n = snprintf(msg, sizeof msg, "hello from compartment %s", flex_self.name);
   flexos_gate_r(libconsole, rc, console_write_line, msg, (size_t)n);

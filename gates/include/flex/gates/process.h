@@ -139,6 +139,7 @@ struct control {
   std::atomic<std::uint32_t> spin{0};
   std::atomic<std::size_t> arena_used{0};
   pid_t main_pid = 0;
+  pid_t pids[kMaxCompartments] = {};  // for information only: the main process kills from its own copy
   mailbox box[kSlots];
 };
 
@@ -151,8 +152,12 @@ struct process_state {
   unsigned liveness_ms = 100;
   process_compartment comps[kMaxCompartments];
   unsigned slot_of[kMaxCompartments] = {};  // compartment -> mailbox of its process
-  pid_t pids[kMaxCompartments] = {};        // process compartments' pids (main process only)
+  pid_t pids[kMaxCompartments] = {};        // process compartments' pids, trusted (main process only)
   bool booted = false;
+  // Set by the main process while it waits in a gate: its SIGCHLD handler then leaves the report to the
+  // waiter (normal context, so stdio can be flushed) and only raises peer_event.
+  volatile int waiting = 0;
+  volatile int peer_event = 0;
 };
 extern process_state g_process;
 

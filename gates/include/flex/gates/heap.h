@@ -1,0 +1,128 @@
+// Per-compartment heaps: one allocator per compartment over a fixed region tagged with its key, one shared
+// heap tagged with the shared key, and the dispatch that sends malloc/free/new/delete to the heap of the
+// compartment that is running (DESIGN.md §5).
+//
+//   heap *h = heap::create({region, bytes});   // the heap's own bookkeeping lives at the region's start
+//   void *p = h->memalign(64, 100);
+//   assert(h->owns(p) && h->usable_size(p) >= 100);
+//   h->free(p);
+//
+// The allocator is deliberately simple (segregated free lists with boundary tags, first fit, immediate
+// coalescing; every block 16-byte aligned) and will be replaced by TLSF behind this same interface. It never
+// maps memory: it only carves its region, so a tagged region keeps its key (a fresh mmap would reset it to 0).
+// Thread safe (one spin lock per heap). Corruption it can see (double free, a pointer into the middle of a
+// block, a foreign pointer) aborts with a message.
+//
+// Dispatch: malloc_override.cc (its own archive member; an image pulls it with -Wl,-u,flex_malloc_override_anchor,
+// an ASan-hardened image leaves it out because its runtime defines malloc) routes every C and C++ allocation:
+//   - before heap_install(), or in images without mpk domains: glibc (__libc_malloc and friends);
+//   - afterwards: the heap of the running compartment, found from the PKRU register (RDPKRU), never from a
+//     variable a compartment could overwrite; code whose PKRU is no compartment's (the runtime) uses glibc;
+//   - free/realloc/usable_size go to the heap that owns the pointer (glibc when none does).
+// The dispatch table lives in the mpk runtime page, which mpk_boot() makes read-only after boot.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace flex::gates {
+
+struct heap_region {
+  void *base = nullptr;
+  std::size_t bytes = 0;
+};
+
+struct heap_stats {
+  std::size_t region_bytes = 0;  // the whole region, bookkeeping included
+  std::size_t in_use_bytes = 0;  // bytes in allocated blocks (headers included)
+  std::size_t peak_in_use_bytes = 0;
+  std::size_t free_bytes = 0;      // bytes in free blocks (headers included)
+  std::size_t largest_free = 0;    // the largest block a request could still get (header included)
+  std::size_t live_blocks = 0;
+  std::uint64_t allocs = 0;        // successful malloc/memalign/realloc-that-moved
+  std::uint64_t frees = 0;
+  std::uint64_t failed = 0;        // requests that returned NULL
+};
+
+class heap {
+ public:
+  // Places the heap's bookkeeping at the start of `r` and manages the rest. `r.base` must be 64-byte
+  // aligned and the region at least kMinRegion bytes; returns nullptr otherwise.
+  static heap *create(heap_region r);
+  static constexpr std::size_t kMinRegion = 16 * 1024;
+  static constexpr std::size_t kAlign = 16;
+
+  void *malloc(std::size_t n);                        // nullptr when exhausted
+  void free(void *p);                                 // p must be owned (or null)
+  void *realloc(void *p, std::size_t n);              // n == 0 frees and returns nullptr
+  void *memalign(std::size_t align, std::size_t n);   // align: any power of two
+  std::size_t usable_size(const void *p) const;       // p must be owned
+  bool owns(const void *p) const {
+    auto a = reinterpret_cast<std::uintptr_t>(p);
+    return a >= begin_ && a < end_;
+  }
+  heap_stats stats() const;
+
+  heap(const heap &) = delete;
+  heap &operator=(const heap &) = delete;
+
+ private:
+  struct chunk;
+  static constexpr int kBins = 128;
+
+  heap(std::uintptr_t begin, std::uintptr_t end) : begin_(begin), end_(end) {}
+  void lock() const;
+  void unlock() const;
+  chunk *take(std::size_t csize);                     // unlinks and splits a fitting free chunk
+  void insert(chunk *c);
+  void unlink(chunk *c);
+  void release(chunk *c);                             // frees and coalesces
+  void split(chunk *c, std::size_t csize);            // c in use; gives back its tail beyond csize
+  chunk *checked(const void *p, const char *op) const;
+
+  std::uintptr_t begin_, end_;                        // the managed region (after this object)
+  mutable std::uint32_t lock_ = 0;
+  std::uint64_t nonempty_[kBins / 64] = {};
+  chunk *bins_[kBins] = {};
+  heap_stats stats_;
+};
+
+// ---- Dispatch (what malloc_override.cc and the whitelist API use) ----------------------------------------
+
+// What mpk_boot() installs: the heap of each protection key and the PKRU value under which that heap is
+// "the running compartment's". Keys without a heap are nullptr.
+struct heap_dispatch {
+  heap *by_key[16] = {};
+  std::uint32_t pkru_by_key[16] = {};
+  int shared_key = 0;
+  heap *shared = nullptr;
+  // Tests only: where to read the "PKRU" from instead of RDPKRU (hardware without PKU, emulated gates).
+  std::uint32_t (*read_pkru)() = nullptr;
+};
+
+// Installs the dispatch table in the mpk runtime page (which must still be writable: before
+// mpk_lock_runtime()). From then on malloc & co. route as described above.
+void heap_install(const heap_dispatch &d);
+bool heap_installed();
+
+// The heap of the running compartment (nullptr: use glibc).
+heap *heap_current();
+// The heap that owns p (the shared heap included), nullptr if none.
+heap *heap_owner(const void *p);
+// The shared heap (nullptr before boot or in images without one).
+heap *heap_shared();
+
+// Maps a PKRU value to its compartment's key: the lowest key other than 0 and the shared key to which it
+// grants full access, provided PKRU is exactly that key's PKRU value; 0 if none. Exposed for tests.
+int heap_key_for_pkru(std::uint32_t pkru, const std::uint32_t pkru_by_key[16], int shared_key);
+
+}  // namespace flex::gates
+
+// The FlexOS shared-heap API (C ABI): allocations every compartment may read and write. Before boot, or in
+// an image without a shared heap, they fall back to the ordinary allocator.
+extern "C" {
+void *flexos_malloc_whitelist(std::size_t size);
+void *flexos_calloc_whitelist(std::size_t n, std::size_t size);
+void flexos_free_whitelist(void *p);
+void *flexos_realloc_whitelist(void *p, std::size_t size);
+}

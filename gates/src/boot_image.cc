@@ -1,0 +1,113 @@
+// Boots an image's compartments from its layout table (flex_image) and gate tables (flex_image_exports):
+// registers every compartment's static sections with the fault reporter, then starts the backends the
+// profile asked for. Part of libflex_runtime (it needs the tables only an image defines).
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "flex/gates/boot_image.h"
+#include "flex/gates/fault.h"
+#include "flex/gates/image_gates.h"
+#include "flex/gates/layout.h"
+#include "flex/gates/process.h"
+
+namespace flex::gates {
+namespace {
+
+constexpr region_kind kSectionKinds[FLEX_SEC_COUNT] = {region_kind::rodata, region_kind::data, region_kind::bss};
+
+bool any_isolation(int iso) {
+  for (unsigned i = 0; i < flex_image.n_compartments; ++i) {
+    if (flex_image.compartments[i].isolation == iso) return true;
+  }
+  return false;
+}
+
+int register_layout() {
+  const flex_image_layout &img = flex_image;
+  for (unsigned i = 0; i < img.n_compartments; ++i) {
+    if (int rc = register_compartment(i, img.compartments[i].name); rc < 0) return rc;
+    for (int k = 0; k < FLEX_SEC_COUNT; ++k) {
+      const flex_section &s = img.compartments[i].sections[k];
+      if (s.start == s.end) continue;
+      region r{reinterpret_cast<std::uintptr_t>(s.start), reinterpret_cast<std::uintptr_t>(s.end), i,
+               kSectionKinds[k], s.name};
+      if (int rc = register_region(r); rc < 0) return rc;
+    }
+  }
+  const flex_section &sh = img.shared_data;
+  if (sh.start != sh.end) {
+    region r{reinterpret_cast<std::uintptr_t>(sh.start), reinterpret_cast<std::uintptr_t>(sh.end), kSharedOwner,
+             region_kind::shared, sh.name};
+    if (int rc = register_region(r); rc < 0) return rc;
+  }
+  return 0;
+}
+
+// The process backend's configuration, from the tables. Static storage: boot keeps pointers into it.
+process_compartment g_comps[kMaxCompartments];
+process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT];
+process_region g_shared[1];
+
+int boot_processes() {
+  const flex_image_layout &img = flex_image;
+  if (img.n_compartments > kMaxCompartments) return -E2BIG;
+  unsigned main_comp = kNoCompartment;
+  for (unsigned i = 0; i < img.n_compartments; ++i) {
+    const flex_compartment_layout &c = img.compartments[i];
+    process_compartment &pc = g_comps[i];
+    pc.name = c.name;
+    pc.own_process = c.isolation == FLEX_ISO_PROCESS;
+    pc.exports = flex_image_exports[i].fns;
+    pc.n_exports = flex_image_exports[i].n;
+    unsigned n = 0;
+    for (int k = 0; k < FLEX_SEC_COUNT; ++k) {
+      const flex_section &s = c.sections[k];
+      if (s.start == s.end) continue;
+      g_regions[i][n++] = {s.start, s.end, kSectionKinds[k], s.name};
+    }
+    pc.regions = g_regions[i];
+    pc.n_regions = n;
+    if (c.is_default && !pc.own_process) main_comp = i;
+  }
+  process_config cfg;
+  cfg.compartments = g_comps;
+  cfg.n_compartments = img.n_compartments;
+  unsigned n_shared = 0;
+  if (img.shared_data.start != img.shared_data.end) {
+    g_shared[n_shared++] = {img.shared_data.start, img.shared_data.end, region_kind::shared, img.shared_data.name};
+  }
+  cfg.shared = g_shared;
+  cfg.n_shared = n_shared;
+  cfg.main_compartment = main_comp;
+  return boot(cfg);
+}
+
+}  // namespace
+
+int boot_image() {
+  if (any_isolation(FLEX_ISO_MPK)) {
+    std::fprintf(stderr,
+                 "flex: image %s has mpk compartments, but this runtime has no MPK backend yet; "
+                 "refusing to run them unprotected\n",
+                 flex_image.name);
+    return -ENOTSUP;
+  }
+  if (int rc = register_layout(); rc < 0) {
+    std::fprintf(stderr, "flex: cannot register the compartments' memory: %s\n", std::strerror(-rc));
+    return rc;
+  }
+  if (int rc = install_fault_reporter(); rc < 0) {
+    std::fprintf(stderr, "flex: cannot install the fault reporter: %s\n", std::strerror(-rc));
+    return rc;
+  }
+  if (any_isolation(FLEX_ISO_PROCESS)) {
+    if (int rc = boot_processes(); rc < 0) {
+      std::fprintf(stderr, "flex: cannot start the process compartments: %s\n", std::strerror(-rc));
+      return rc;
+    }
+  }
+  return 0;
+}
+
+}  // namespace flex::gates

@@ -1,0 +1,126 @@
+// Isolation of real images: the probe app asks the vault library (through gates) where its data is and
+// touches it directly, across a process boundary in both directions. Static data of the other compartment
+// is absent (the access faults, and the report names both compartments); heap and stack live in another
+// address space (the probe never sees the vault's secret there); shared data is shared.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kFixture = source_dir() / "tests/e2e/fixtures/isolation";
+constexpr int kExitFault = 139;
+constexpr int kExitDied = 70;
+
+struct image_case {
+  const char *profile;
+  const char *probe;  // the probe's compartment
+};
+
+class ProcessIsolation : public ::testing::TestWithParam<image_case> {
+ protected:
+  static void SetUpTestSuite() { dir_ = new scratch_dir("isolation"); }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  // Builds the image once per suite (flexbuild's own incrementality makes later calls free).
+  std::string image() {
+    std::string name = GetParam().profile;
+    fs::path out = dir_->path() / name;
+    auto r = run(flexbuild().string() + " --profile " + (kFixture / "profiles" / (name + ".yaml")).string() +
+                 " -o " + out.string());
+    EXPECT_EQ(r.status, 0) << r.out;
+    return (out / name).string();
+  }
+
+  static scratch_dir *dir_;
+};
+scratch_dir *ProcessIsolation::dir_ = nullptr;
+
+TEST_P(ProcessIsolation, GatesWorkAcrossTheBoundary) {
+  auto r = run(image() + " call");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("secret 5ec7e75ec7e7"), std::string::npos) << r.out;
+}
+
+TEST_P(ProcessIsolation, SharedDataIsSeenByBothSides) {
+  auto r = run(image() + " shared");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("vault read 4242"), std::string::npos) << r.out;
+}
+
+TEST_P(ProcessIsolation, StaticDataOfTheOtherCompartmentFaultsWithAReportNamingBoth) {
+  for (std::string mode : {"read-static", "write-static", "read-bss", "write-bss", "read-rodata"}) {
+    auto r = run(image() + " " + mode);
+    EXPECT_EQ(r.status, kExitFault) << mode << "\n" << r.out;
+    std::string kind = mode.substr(mode.find('-') + 1);
+    if (kind == "static") kind = "data";
+    std::regex report("flex: compartment '" + std::string(GetParam().probe) +
+                      "' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ \\(SIGSEGV, " +
+                      (mode[0] == 'w' ? "write" : "read") + ".*belongs to compartment 'vault' \\(" + kind + "\\)");
+    EXPECT_TRUE(std::regex_search(r.out, report)) << mode << "\n" << r.out;
+    EXPECT_EQ(r.out.find("read 5ec7e75ec7e7"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("wrote"), std::string::npos) << r.out;
+  }
+}
+
+TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentAreNotInThisAddressSpace) {
+  for (const char *mode : {"read-heap", "read-stack"}) {
+    auto r = run(image() + " " + mode);
+    // Whatever the probe finds at that address (its own memory, or nothing), never the vault's secret.
+    EXPECT_EQ(r.out.find("read 5ec7e75ec7e7"), std::string::npos) << mode << "\n" << r.out;
+    EXPECT_TRUE(r.status == 0 || r.status == kExitFault) << mode << "\n" << r.out;
+  }
+}
+
+TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
+  std::string img = image();
+  auto r = run(img + " die");
+  // No process of the image outlives it (a killed child may take a moment to go).
+  bool gone = false;
+  for (int i = 0; i < 40 && !gone; ++i) {
+    gone = run("pgrep -f '^" + img + " die'").status != 0;
+    if (!gone) run("sleep 0.05");
+  }
+  EXPECT_TRUE(gone);
+  if (std::string(GetParam().probe) == "probe") {
+    // The vault is in the main process: SIGKILL ends the image at once, before anything can report;
+    // the probe's process dies with it (PR_SET_PDEATHSIG).
+    EXPECT_EQ(r.status, 128 + 9) << r.out;
+    return;
+  }
+  EXPECT_EQ(r.status, kExitDied) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("flex: compartment 'vault' \\(pid [0-9]+\\) died: killed by signal 9")))
+      << r.out;
+  EXPECT_EQ(r.out.find("still here"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
+                         ::testing::Values(image_case{"vault-process", "main"}, image_case{"probe-process", "probe"}),
+                         [](const auto &info) {
+                           std::string n = info.param.profile;
+                           for (char &c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
+TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
+  scratch_dir dir("hello-process");
+  auto r = run(flexbuild().string() + " run --profile " + (source_dir() / "profiles/hello-2comp-process.yaml").string() +
+               " -o " + dir.path().string() + " -- --gate-stats one");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("[console@core] hello from compartment app\n[console@core] app says: one\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("gate-stats: app -> core (process): 2 calls"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate-stats: core -> app (process): 1 calls"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace flex::test
