@@ -20,13 +20,6 @@
 
 namespace flex::gates {
 
-struct heap::chunk {
-  std::size_t prev_size;
-  std::size_t head;
-  chunk *next;  // free chunks only
-  chunk *prev;
-};
-
 namespace {
 
 constexpr std::size_t kHeader = 16;
@@ -36,9 +29,20 @@ constexpr std::size_t kPrevInUse = 2;
 constexpr std::size_t kFlags = kInUse | kPrevInUse;
 constexpr std::size_t kMaxRequest = (std::size_t{1} << 62);
 
-using chunk_t = heap::chunk;  // NOLINT: private nested type, used only below
-
 }  // namespace
+
+struct heap::chunk {
+  std::size_t prev_size;
+  std::size_t head;
+  chunk *next;  // free chunks only
+  chunk *prev;
+
+  std::size_t size() const { return head & ~kFlags; }
+  chunk *at(std::size_t offset) { return reinterpret_cast<chunk *>(reinterpret_cast<char *>(this) + offset); }
+  chunk *following() { return at(size()); }
+  char *payload() { return reinterpret_cast<char *>(this) + kHeader; }
+  static chunk *of(std::uintptr_t payload) { return reinterpret_cast<chunk *>(payload - kHeader); }
+};
 
 namespace {
 
@@ -68,12 +72,6 @@ int bin_index(std::size_t size) {
 
 }  // namespace
 
-// Accessors kept as free functions over the private type so the algorithm reads like the diagram above.
-#define SIZE(c) ((c)->head & ~kFlags)
-#define NEXT_CHUNK(c) (reinterpret_cast<heap::chunk *>(reinterpret_cast<char *>(c) + SIZE(c)))
-#define PAYLOAD(c) (reinterpret_cast<char *>(c) + kHeader)
-#define CHUNK_OF(p) (reinterpret_cast<heap::chunk *>(reinterpret_cast<std::uintptr_t>(p) - kHeader))
-
 heap *heap::create(heap_region r) {
   auto base = reinterpret_cast<std::uintptr_t>(r.base);
   if (!r.base || (base & 63) || r.bytes < kMinRegion) return nullptr;
@@ -101,7 +99,7 @@ void heap::lock() const {
 void heap::unlock() const { __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE); }
 
 void heap::insert(chunk *c) {
-  int i = bin_index(SIZE(c));
+  int i = bin_index(c->size());
   c->prev = nullptr;
   c->next = bins_[i];
   if (c->next) c->next->prev = c;
@@ -110,7 +108,7 @@ void heap::insert(chunk *c) {
 }
 
 void heap::unlink(chunk *c) {
-  int i = bin_index(SIZE(c));
+  int i = bin_index(c->size());
   if (c->prev) {
     c->prev->next = c->next;
   } else {
@@ -124,7 +122,7 @@ heap::chunk *heap::take(std::size_t csize) {
   int i = bin_index(csize);
   chunk *c = nullptr;
   for (chunk *it = bins_[i]; it; it = it->next) {  // first fit within the request's own bin
-    if (SIZE(it) >= csize) {
+    if (it->size() >= csize) {
       c = it;
       break;
     }
@@ -138,44 +136,44 @@ heap::chunk *heap::take(std::size_t csize) {
     if (!c) return nullptr;
   }
   unlink(c);
-  std::size_t size = SIZE(c);
+  std::size_t size = c->size();
   if (size - csize >= kMinChunk) {
-    auto *rest = reinterpret_cast<chunk *>(reinterpret_cast<char *>(c) + csize);
+    auto *rest = c->at(csize);
     rest->head = (size - csize) | kPrevInUse;
-    NEXT_CHUNK(rest)->prev_size = size - csize;
+    rest->following()->prev_size = size - csize;
     insert(rest);
     c->head = csize | (c->head & kPrevInUse) | kInUse;
   } else {
     c->head |= kInUse;
-    NEXT_CHUNK(c)->head |= kPrevInUse;
+    c->following()->head |= kPrevInUse;
   }
   return c;
 }
 
 void heap::release(chunk *c) {
-  std::size_t size = SIZE(c);
+  std::size_t size = c->size();
   if (!(c->head & kPrevInUse)) {
     chunk *prev = reinterpret_cast<chunk *>(reinterpret_cast<char *>(c) - c->prev_size);
     unlink(prev);
-    size += SIZE(prev);
+    size += prev->size();
     c = prev;
   }
-  auto *next = reinterpret_cast<chunk *>(reinterpret_cast<char *>(c) + size);
+  auto *next = c->at(size);
   if (!(next->head & kInUse)) {
     unlink(next);
-    size += SIZE(next);
+    size += next->size();
   }
   c->head = size | kPrevInUse;  // coalescing is immediate, so the chunk before a free chunk is in use
-  next = NEXT_CHUNK(c);
+  next = c->following();
   next->prev_size = size;
   next->head &= ~kPrevInUse;
   insert(c);
 }
 
 void heap::split(chunk *c, std::size_t csize) {
-  std::size_t size = SIZE(c);
+  std::size_t size = c->size();
   if (size - csize < kMinChunk) return;
-  auto *rest = reinterpret_cast<chunk *>(reinterpret_cast<char *>(c) + csize);
+  auto *rest = c->at(csize);
   rest->head = (size - csize) | kPrevInUse | kInUse;
   c->head = csize | (c->head & kFlags);
   stats_.in_use_bytes -= size - csize;
@@ -185,10 +183,10 @@ void heap::split(chunk *c, std::size_t csize) {
 heap::chunk *heap::checked(const void *p, const char *op) const {
   auto a = reinterpret_cast<std::uintptr_t>(p);
   if (!owns(p) || (a & (kAlign - 1)) || a < begin_ + kHeader) corrupt(op, p, "not a block of this heap");
-  chunk *c = CHUNK_OF(p);
+  chunk *c = chunk::of(reinterpret_cast<std::uintptr_t>(p));
   if (!(c->head & kInUse)) corrupt(op, p, "block is not allocated (double free?)");
-  std::size_t size = SIZE(c);
-  if (size < kMinChunk || size > end_ - a || !(NEXT_CHUNK(c)->head & kPrevInUse)) {
+  std::size_t size = c->size();
+  if (size < kMinChunk || size > end_ - a || !(c->following()->head & kPrevInUse)) {
     corrupt(op, p, "corrupted block header");
   }
   return c;
@@ -203,19 +201,19 @@ void *heap::malloc(std::size_t n) {
     unlock();
     return nullptr;
   }
-  stats_.in_use_bytes += SIZE(c);
+  stats_.in_use_bytes += c->size();
   if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
   ++stats_.allocs;
   ++stats_.live_blocks;
   unlock();
-  return PAYLOAD(c);
+  return c->payload();
 }
 
 void heap::free(void *p) {
   if (!p) return;
   lock();
   chunk *c = checked(p, "free");
-  stats_.in_use_bytes -= SIZE(c);
+  stats_.in_use_bytes -= c->size();
   ++stats_.frees;
   --stats_.live_blocks;
   release(c);
@@ -240,13 +238,13 @@ void *heap::memalign(std::size_t align, std::size_t n) {
     unlock();
     return nullptr;
   }
-  stats_.in_use_bytes += SIZE(c);
-  auto p = reinterpret_cast<std::uintptr_t>(PAYLOAD(c));
+  stats_.in_use_bytes += c->size();
+  auto p = reinterpret_cast<std::uintptr_t>(c->payload());
   if (p & (align - 1)) {
     std::uintptr_t q = align_up(p + kMinChunk, align);
     std::size_t lead = q - p;
-    chunk *a = CHUNK_OF(q);
-    a->head = (SIZE(c) - lead) | kInUse;  // PINUSE clear: the lead becomes free just below
+    chunk *a = chunk::of(q);
+    a->head = (c->size() - lead) | kInUse;  // PINUSE clear: the lead becomes free just below
     c->head = lead | (c->head & kPrevInUse) | kInUse;
     stats_.in_use_bytes -= lead;
     release(c);
@@ -257,7 +255,7 @@ void *heap::memalign(std::size_t align, std::size_t n) {
   ++stats_.allocs;
   ++stats_.live_blocks;
   unlock();
-  return PAYLOAD(c);
+  return c->payload();
 }
 
 void *heap::realloc(void *p, std::size_t n) {
@@ -269,18 +267,18 @@ void *heap::realloc(void *p, std::size_t n) {
   std::size_t csize = chunk_size_for(n);
   lock();
   chunk *c = checked(p, "realloc");
-  std::size_t size = SIZE(c);
+  std::size_t size = c->size();
   if (csize && csize <= size) {  // shrink in place
     split(c, csize);
     unlock();
     return p;
   }
-  chunk *next = NEXT_CHUNK(c);
-  if (csize && !(next->head & kInUse) && size + SIZE(next) >= csize) {  // grow into the next chunk
+  chunk *next = c->following();
+  if (csize && !(next->head & kInUse) && size + next->size() >= csize) {  // grow into the next chunk
     unlink(next);
-    std::size_t merged = size + SIZE(next);
+    std::size_t merged = size + next->size();
     c->head = merged | (c->head & kFlags);
-    NEXT_CHUNK(c)->head |= kPrevInUse;
+    c->following()->head |= kPrevInUse;
     stats_.in_use_bytes += merged - size;
     split(c, csize);
     if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
@@ -293,22 +291,22 @@ void *heap::realloc(void *p, std::size_t n) {
     unlock();
     return nullptr;
   }
-  std::memcpy(PAYLOAD(moved), p, size - kHeader);
-  stats_.in_use_bytes += SIZE(moved);
+  std::memcpy(moved->payload(), p, size - kHeader);
+  stats_.in_use_bytes += moved->size();
   stats_.in_use_bytes -= size;
   if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
   ++stats_.allocs;
   ++stats_.frees;
   release(c);
   unlock();
-  return PAYLOAD(moved);
+  return moved->payload();
 }
 
 std::size_t heap::usable_size(const void *p) const {
   if (!p) return 0;
   lock();
   chunk *c = checked(p, "malloc_usable_size");
-  std::size_t n = SIZE(c) - kHeader;
+  std::size_t n = c->size() - kHeader;
   unlock();
   return n;
 }
@@ -319,16 +317,11 @@ heap_stats heap::stats() const {
   s.free_bytes = (end_ - kHeader - begin_) - s.in_use_bytes;
   for (int i = kBins - 1; i >= 0 && !s.largest_free; --i) {
     for (chunk *c = bins_[i]; c; c = c->next) {
-      if (SIZE(c) > s.largest_free) s.largest_free = SIZE(c);
+      if (c->size() > s.largest_free) s.largest_free = c->size();
     }
   }
   unlock();
   return s;
 }
-
-#undef SIZE
-#undef NEXT_CHUNK
-#undef PAYLOAD
-#undef CHUNK_OF
 
 }  // namespace flex::gates

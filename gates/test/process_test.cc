@@ -161,14 +161,20 @@ void boot_chain() {
 }
 
 // Runs a scenario in the death-test child and ends its image: status 0 when every expectation held.
+// The failed expectations are repeated on stderr, which the parent's EXPECT_EXIT shows.
 template <typename F>
-[[noreturn]] void scenario(F body) {
+[[noreturn]] void scenario(const F &body) {
   body();
-  std::exit(::testing::Test::HasFailure() ? 1 : 0);
+  const ::testing::TestResult *r = ::testing::UnitTest::GetInstance()->current_test_info()->result();
+  for (int i = 0; i < r->total_part_count(); ++i) {
+    const ::testing::TestPartResult &p = r->GetTestPartResult(i);
+    if (p.failed()) std::fprintf(stderr, "%s:%d: %s\n", p.file_name(), p.line_number(), p.message());
+  }
+  std::exit(r->Failed() ? 1 : 0);
 }
 
-// The lambda sits inside scenario(...)'s parentheses, so its commas do not split EXPECT_EXIT's arguments.
-#define FLEX_SCENARIO(...) EXPECT_EXIT(scenario(__VA_ARGS__), ::testing::ExitedWithCode(0), "")
+// Usage: const auto body = [&] { ... }; FLEX_SCENARIO(body);
+#define FLEX_SCENARIO(body) EXPECT_EXIT(scenario(body), ::testing::ExitedWithCode(0), "")
 
 }  // namespace
 
@@ -246,7 +252,7 @@ TEST(process_boot, rejects_bad_configs_without_forking) {
 // ---- calls ----
 
 TEST(process_gate, zero_to_six_arguments_and_results) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     for (unsigned c : {kA, kB}) {
       EXPECT_EQ(call(c, kF0, &f0), 42);
@@ -265,19 +271,21 @@ TEST(process_gate, zero_to_six_arguments_and_results) {
       EXPECT_EQ(call(c, kPid, &my_pid), fg::compartment_pid(c));
     }
     EXPECT_NE(fg::compartment_pid(kA), fg::compartment_pid(kB));
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_gate, futex_mode_without_spinning) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world(/*spin=*/0);
     EXPECT_EQ(call(kA, kF6, &f6, 6L, 5L, 4L, 3L, 2L, 1L), 654321);
     EXPECT_EQ(call(kA, kBounce, &bounce, 20L, kA, kB), 10 * (kA + 1) + 10 * (kB + 1));
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_gate, call_in_the_same_process_is_a_plain_call) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     fg::detail::mailbox &own = fg::detail::g_process.ctl->box[fg::detail::kMainSlot];
     own.kind = 0;
@@ -286,11 +294,12 @@ TEST(process_gate, call_in_the_same_process_is_a_plain_call) {
     EXPECT_EQ(call(kLib, kF3, &f3, 3L, 2L, 1L), 321);
     EXPECT_EQ(own.kind, 0u) << "a same-process call went through the channel";
     EXPECT_EQ(fg::current_compartment(), kApp);
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_gate, nested_recursion_across_processes) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     // app (main) <-> a (process): 60 crossings.
     EXPECT_EQ(call(kA, kBounce, &bounce, 60L, kApp, kA), 30 * (kApp + 1) + 30 * (kA + 1));
@@ -299,31 +308,34 @@ TEST(process_gate, nested_recursion_across_processes) {
     // Deep: 500 crossings between two processes.
     EXPECT_EQ(call(kB, kBounce, &bounce, 500L, kA, kB), 250 * (kA + 1) + 250 * (kB + 1));
     EXPECT_EQ(fg::current_compartment(), kApp);
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_gate, callbacks) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     EXPECT_EQ(call(kB, kCallback, &callback, kApp, kF1, 5L), 1005);   // b calls back into the main process
     EXPECT_EQ(call(kB, kCallback, &callback, kA, kF1, 6L), 1006);     // b calls a, another process
     EXPECT_EQ(call(kB, kCallback, &callback, kB, kF1, 7L), 1007);     // b calls itself: a plain call
     EXPECT_EQ(call(kB, kCallback, &callback, kLib, kF1, 8L), 1008);   // into the main process's other comp
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_gate, many_compartments_in_a_chain) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_chain();
     EXPECT_EQ(call(1, kChainStep, &chain_step, 0L), 12345);
     for (unsigned c = 1; c < kChain; ++c) EXPECT_EQ(call(c, kWho, &who), c);
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 // ---- memory ----
 
 TEST(process_memory, shared_regions_and_arena_are_shared_at_identical_addresses) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     // Content from before boot survived the remap, in every process.
     EXPECT_STREQ(g_shared_page, "shared before boot");
@@ -350,11 +362,12 @@ TEST(process_memory, shared_regions_and_arena_are_shared_at_identical_addresses)
     auto *q = static_cast<long *>(fg::shared_alloc(64));
     EXPECT_NE(q, p);  // allocation is image-wide
     EXPECT_EQ(fg::shared_alloc(std::size_t{1} << 40), nullptr);
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_memory, private_memory_is_unmapped_not_protected) {
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     // In the main process: the process compartments' memory is gone, the main ones' is there.
     EXPECT_FALSE(is_mapped(g_heap[kA]));
@@ -374,7 +387,8 @@ TEST(process_memory, private_memory_is_unmapped_not_protected) {
     EXPECT_TRUE(call(kB, kMapped, &is_mapped, g_b_static));
     EXPECT_EQ(call(kB, kRead, &read_word, reinterpret_cast<const long *>(g_b_static)),
               *reinterpret_cast<const long *>("b's secret"));
-  });
+  };
+  FLEX_SCENARIO(body);
 }
 
 TEST(process_memory, process_reading_another_compartments_heap_is_reported) {
@@ -512,11 +526,12 @@ bool gone(pid_t pid) { return kill(pid, 0) == -1 && errno == ESRCH; }
 TEST(process_death, normal_exit_reaps_every_compartment_process) {
   pid_t *pids = shared_pids();
   pids[0] = pids[1] = 0;
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     boot_world();
     pids[0] = fg::compartment_pid(kA);
     pids[1] = fg::compartment_pid(kB);
-  });
+  };
+  FLEX_SCENARIO(body);
   ASSERT_GT(pids[0], 0);
   ASSERT_GT(pids[1], 0);
   EXPECT_TRUE(gone(pids[0]));
@@ -526,7 +541,7 @@ TEST(process_death, normal_exit_reaps_every_compartment_process) {
 TEST(process_death, killing_the_main_process_kills_every_compartment_process) {
   // The death-test child becomes a subreaper, runs an image below it and SIGKILLs the image's main
   // process: the compartment processes, reparented to us, must die of PR_SET_PDEATHSIG.
-  FLEX_SCENARIO([&] {
+  const auto body = [&] {
     ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     pid_t *pids = shared_pids();
     pids[0] = pids[1] = 0;
@@ -535,7 +550,7 @@ TEST(process_death, killing_the_main_process_kills_every_compartment_process) {
     if (image == 0) {
       boot_world();
       pids[1] = fg::compartment_pid(kB);
-      pids[0] = fg::compartment_pid(kA);
+      __atomic_store_n(&pids[0], fg::compartment_pid(kA), __ATOMIC_RELEASE);
       for (;;) pause();
     }
     while (__atomic_load_n(&pids[0], __ATOMIC_ACQUIRE) == 0) usleep(1000);
@@ -549,5 +564,6 @@ TEST(process_death, killing_the_main_process_kills_every_compartment_process) {
       killed += (p == pids[0] || p == pids[1]) ? 1 : 0;
     }
     EXPECT_EQ(killed, 2);
-  });
+  };
+  FLEX_SCENARIO(body);
 }

@@ -170,28 +170,28 @@ std::string undefined_symbols(const fs::path &obj) {
 
 TEST(FlexbuildE2E, HardeningReachesOnlyItsCompartmentsObjects) {
   scratch_dir dir("hardening");
-  // app: asan + stack-protector; core: ubsan.
-  std::string text = read(profile("hello-2comp"));
-  text = replace(text, "hardening: [ubsan]", "hardening: [asan, stack-protector]");
-  text = replace(text, "    default: true\n", "    default: true\n    hardening: [ubsan]\n");
+  // The isolation fixture: the vault has address-taken locals (stack protector) and globals (asan).
   auto prof = dir.path() / "hard.yaml";
-  write(prof, text);
-  auto r = build(prof.string(), dir.path() / "img", "--root " + source_dir().string());
+  write(prof, "name: hard\napp: probe\ncompartments:\n"
+              "  - {name: probe, hardening: [ubsan], libraries: [probe]}\n"
+              "  - {name: vault, default: true, hardening: [asan, stack-protector], libraries: [vault]}\n");
+  auto r = build(prof.string(), dir.path() / "img",
+                 "--root " + (source_dir() / "tests/e2e/fixtures/isolation").string());
   ASSERT_EQ(r.status, 0) << r.out;
-  std::string app = undefined_symbols(dir.path() / "img/work/obj/app.o");
-  std::string core = undefined_symbols(dir.path() / "img/work/obj/core.o");
-  EXPECT_NE(app.find("__asan_"), std::string::npos) << app;
-  EXPECT_EQ(core.find("__asan_"), std::string::npos) << core;
-  EXPECT_NE(app.find("__stack_chk_fail"), std::string::npos) << app;
-  EXPECT_EQ(core.find("__stack_chk_fail"), std::string::npos) << core;
-  EXPECT_NE(core.find("__ubsan_"), std::string::npos) << core;
-  EXPECT_EQ(app.find("__ubsan_"), std::string::npos) << app;
+  std::string probe = undefined_symbols(dir.path() / "img/work/obj/probe.o");
+  std::string vault = undefined_symbols(dir.path() / "img/work/obj/vault.o");
+  EXPECT_NE(vault.find("__asan_"), std::string::npos) << vault;
+  EXPECT_EQ(probe.find("__asan_"), std::string::npos) << probe;
+  EXPECT_NE(vault.find("__stack_chk_fail"), std::string::npos) << vault;
+  EXPECT_EQ(probe.find("__stack_chk_fail"), std::string::npos) << probe;
+  EXPECT_NE(probe.find("__ubsan_"), std::string::npos) << probe;
+  EXPECT_EQ(vault.find("__ubsan_"), std::string::npos) << vault;
   // The hardened image still runs.
-  auto out = run((dir.path() / "img/hello-2comp").string());
+  auto out = run((dir.path() / "img/hard").string() + " call");
   EXPECT_EQ(out.status, 0) << out.out;
-  EXPECT_NE(out.out.find("hello from compartment app"), std::string::npos) << out.out;
+  EXPECT_NE(out.out.find("secret 5ec7e75ec7e7"), std::string::npos) << out.out;
   json img = json::parse(read(dir.path() / "img/image.json"));
-  EXPECT_EQ(img["compartments"][0]["hardening"], json::array({"asan", "stack-protector"}));
+  EXPECT_EQ(img["compartments"][1]["hardening"], json::array({"asan", "stack-protector"}));
 }
 
 TEST(FlexbuildE2E, SecondBuildDoesNoWorkAndHardeningChangeRebuildsOneCompartment) {
