@@ -215,7 +215,7 @@ void shutdown_children() {
   sigprocmask(SIG_UNBLOCK, &chld, nullptr);
   for (unsigned c = 0; c < g_process.n; ++c) {
     if (c == self) continue;
-    if (int rc = 0; rc < 0) child_fail("unmap another compartment's memory", rc);
+    if (int rc = unmap_private(c); rc < 0) child_fail("unmap another compartment's memory", rc);
   }
   g_process.ctl->ready.fetch_add(1, std::memory_order_acq_rel);
   syscall(SYS_futex, &g_process.ctl->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
