@@ -1,11 +1,11 @@
 // The region registry and the SIGSEGV/SIGBUS reporter (see fault.h).
 #include "flex/gates/fault.h"
 
-#include <cerrno>
-#include <csignal>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <cerrno>
+#include <csignal>
 
 namespace flex::gates {
 
@@ -23,7 +23,9 @@ volatile sig_atomic_t g_in_handler = 0;
 
 constexpr std::size_t kAltStackBytes = 64 * 1024;
 
-bool overlaps(const region &a, const region &b) { return a.begin < b.end && b.begin < a.end; }
+bool overlaps(const region &a, const region &b) {
+  return a.begin < b.end && b.begin < a.end;
+}
 
 bool same(const region &a, const region &b) {
   return a.begin == b.begin && a.end == b.end && a.owner == b.owner && a.kind == b.kind;
@@ -32,15 +34,21 @@ bool same(const region &a, const region &b) {
 const char *si_code_name(int sig, int code) {
   if (sig == SIGSEGV) {
     switch (code) {
-      case SEGV_MAPERR: return "SEGV_MAPERR";
-      case SEGV_ACCERR: return "SEGV_ACCERR";
-      case SEGV_PKUERR: return "SEGV_PKUERR";
+      case SEGV_MAPERR:
+        return "SEGV_MAPERR";
+      case SEGV_ACCERR:
+        return "SEGV_ACCERR";
+      case SEGV_PKUERR:
+        return "SEGV_PKUERR";
     }
   } else if (sig == SIGBUS) {
     switch (code) {
-      case BUS_ADRALN: return "BUS_ADRALN";
-      case BUS_ADRERR: return "BUS_ADRERR";
-      case BUS_OBJERR: return "BUS_OBJERR";
+      case BUS_ADRALN:
+        return "BUS_ADRALN";
+      case BUS_ADRERR:
+        return "BUS_ADRERR";
+      case BUS_OBJERR:
+        return "BUS_OBJERR";
     }
   }
   return code <= 0 ? "sent by a process" : "?";
@@ -78,13 +86,20 @@ void on_fault(int sig, siginfo_t *info, void *ctx) {
 
 const char *region_kind_name(region_kind k) {
   switch (k) {
-    case region_kind::rodata: return "rodata";
-    case region_kind::data: return "data";
-    case region_kind::bss: return "bss";
-    case region_kind::heap: return "heap";
-    case region_kind::stack: return "stack";
-    case region_kind::shared: return "shared";
-    case region_kind::other: return "other";
+    case region_kind::rodata:
+      return "rodata";
+    case region_kind::data:
+      return "data";
+    case region_kind::bss:
+      return "bss";
+    case region_kind::heap:
+      return "heap";
+    case region_kind::stack:
+      return "stack";
+    case region_kind::shared:
+      return "shared";
+    case region_kind::other:
+      return "other";
   }
   return "?";
 }
@@ -125,10 +140,16 @@ const char *compartment_name(unsigned index) {
   return g_names[index];
 }
 
-unsigned region_count() { return g_n_regions; }
-const region *region_at(unsigned i) { return i < g_n_regions ? &g_regions[i] : nullptr; }
+unsigned region_count() {
+  return g_n_regions;
+}
+const region *region_at(unsigned i) {
+  return i < g_n_regions ? &g_regions[i] : nullptr;
+}
 
-void set_current_compartment_source(current_compartment_fn fn) { detail::g_current_source = fn; }
+void set_current_compartment_source(current_compartment_fn fn) {
+  detail::g_current_source = fn;
+}
 
 int install_fault_altstack() {
   stack_t old{};
@@ -137,7 +158,8 @@ int install_fault_altstack() {
   }
   // One guard page below the stack, so an overflow of the handler faults instead of scribbling.
   const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-  void *mem = mmap(nullptr, kAltStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *mem =
+      mmap(nullptr, kAltStackBytes + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return -errno;
   if (mprotect(mem, page, PROT_NONE) != 0) return -errno;
   stack_t ss{};
@@ -149,7 +171,7 @@ int install_fault_altstack() {
 
 int install_fault_reporter() {
   if (int rc = install_fault_altstack(); rc != 0) return rc;
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
@@ -157,7 +179,9 @@ int install_fault_reporter() {
   return 0;
 }
 
-void set_image_terminator(image_terminator fn) { g_terminator = fn; }
+void set_image_terminator(image_terminator fn) {
+  g_terminator = fn;
+}
 
 void terminate_image(int status) {
   if (g_terminator) g_terminator(status);
@@ -173,7 +197,8 @@ fault_line &fault_line::str(const char *s) {
 fault_line &fault_line::dec(long long v) {
   char tmp[24];
   int i = 0;
-  unsigned long long u = v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
+  unsigned long long u =
+      v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
   do {
     tmp[i++] = static_cast<char>('0' + u % 10);
     u /= 10;
@@ -220,24 +245,42 @@ void fault_line::emit() {
 
 const char *signal_description(int sig) {
   switch (sig) {
-    case SIGHUP: return "Hangup";
-    case SIGINT: return "Interrupt";
-    case SIGQUIT: return "Quit";
-    case SIGILL: return "Illegal instruction";
-    case SIGTRAP: return "Trace/breakpoint trap";
-    case SIGABRT: return "Aborted";
-    case SIGBUS: return "Bus error";
-    case SIGFPE: return "Floating point exception";
-    case SIGKILL: return "Killed";
-    case SIGUSR1: return "User defined signal 1";
-    case SIGSEGV: return "Segmentation fault";
-    case SIGUSR2: return "User defined signal 2";
-    case SIGPIPE: return "Broken pipe";
-    case SIGALRM: return "Alarm clock";
-    case SIGTERM: return "Terminated";
-    case SIGSYS: return "Bad system call";
-    case SIGXCPU: return "CPU time limit exceeded";
-    case SIGXFSZ: return "File size limit exceeded";
+    case SIGHUP:
+      return "Hangup";
+    case SIGINT:
+      return "Interrupt";
+    case SIGQUIT:
+      return "Quit";
+    case SIGILL:
+      return "Illegal instruction";
+    case SIGTRAP:
+      return "Trace/breakpoint trap";
+    case SIGABRT:
+      return "Aborted";
+    case SIGBUS:
+      return "Bus error";
+    case SIGFPE:
+      return "Floating point exception";
+    case SIGKILL:
+      return "Killed";
+    case SIGUSR1:
+      return "User defined signal 1";
+    case SIGSEGV:
+      return "Segmentation fault";
+    case SIGUSR2:
+      return "User defined signal 2";
+    case SIGPIPE:
+      return "Broken pipe";
+    case SIGALRM:
+      return "Alarm clock";
+    case SIGTERM:
+      return "Terminated";
+    case SIGSYS:
+      return "Bad system call";
+    case SIGXCPU:
+      return "CPU time limit exceeded";
+    case SIGXFSZ:
+      return "File size limit exceeded";
   }
   return "unknown signal";
 }

@@ -23,7 +23,16 @@ long futex(std::atomic<std::uint32_t> *w, int op, std::uint32_t val, const times
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(w), op, val, ts, nullptr, 0);
 }
 
-mailbox &own_box() { return g_process.ctl->box[g_process.self_slot]; }
+mailbox &own_box() {
+  return g_process.ctl->box[g_process.self_slot];
+}
+
+// Reads a mailbox field exactly once: other compartments can write the mailbox at any time, so a value is
+// checked and used from one local copy, never fetched again from shared memory.
+template <typename T>
+T once(const T &v) {
+  return *static_cast<const volatile T *>(&v);
+}
 
 [[noreturn]] void refuse(const char *why, unsigned from, unsigned to, unsigned id) {
   fault_line l;
@@ -50,13 +59,14 @@ word run_export(unsigned from, unsigned callee, unsigned id, const word *a) {
 void serve_call() {
   mailbox &in = own_box();
   // Copy first: nested calls made by the export reuse this mailbox for their returns.
-  const unsigned from = in.from, to = in.to, id = in.export_id, reply = in.reply_slot;
+  const unsigned from = once(in.from), to = once(in.to), id = once(in.export_id), reply = once(in.reply_slot);
   word a[kMaxArgs];
-  for (int i = 0; i < kMaxArgs; ++i) a[i] = in.w[i];
+  for (int i = 0; i < kMaxArgs; ++i) a[i] = once(in.w[i]);
   if (to >= g_process.n || g_process.slot_of[to] != g_process.self_slot) {
     refuse("the callee does not live in this process", from, to, id);
   }
-  if (reply >= kSlots || reply == g_process.self_slot) refuse("bad reply mailbox", from, to, id);
+  const bool reply_ok = reply == kMainSlot || (reply < g_process.n && g_process.comps[reply].own_process);
+  if (!reply_ok || reply == g_process.self_slot) refuse("bad reply mailbox", from, to, id);
   const word r = run_export(from, to, id, a);
   mailbox &out = g_process.ctl->box[reply];
   out.kind = kMsgReturn;
@@ -71,8 +81,9 @@ word wait_return() {
   for (;;) {
     await_turn();
     mailbox &m = own_box();
-    if (m.kind == kMsgReturn) return m.w[0];
-    if (m.kind != kMsgCall) refuse("corrupt mailbox", m.from, m.to, m.export_id);
+    const std::uint32_t kind = once(m.kind);
+    if (kind == kMsgReturn) return once(m.w[0]);
+    if (kind != kMsgCall) refuse("corrupt mailbox", once(m.from), once(m.to), once(m.export_id));
     serve_call();
   }
 }
@@ -83,20 +94,21 @@ word wait_return() {
 // it (release); the futex wake is paid only when the waiter has gone to sleep.
 void ring(unsigned slot) {
   auto &bell = g_process.ctl->box[slot].bell;
-  if (bell.exchange(kBellTurn, std::memory_order_acq_rel) == kBellAsleep) futex(&bell, FUTEX_WAKE, 1, nullptr);
+  if (bell.exchange(kBellTurn, std::memory_order_acq_rel) == kBellAsleep)
+    futex(&bell, FUTEX_WAKE, 1, nullptr);
 }
 
 void await_turn() {
   control *ctl = g_process.ctl;
   auto &bell = own_box().bell;
   bool mine = false;
-  for (unsigned i = ctl->spin.load(std::memory_order_relaxed); i > 0 && !mine; --i) {
+  g_process.waiting = 1;
+  for (unsigned i = ctl->spin.load(std::memory_order_relaxed); i > 0 && !mine && !g_process.peer_event; --i) {
     mine = bell.load(std::memory_order_acquire) == kBellTurn;
     if (!mine) _mm_pause();
   }
   const timespec timeout{static_cast<time_t>(g_process.liveness_ms / 1000),
                          static_cast<long>(g_process.liveness_ms % 1000) * 1000000L};
-  g_process.waiting = 1;
   while (!mine) {
     if (g_process.peer_event) check_peers();  // a SIGCHLD arrived while we were spinning
     // Announce the sleep (idle -> asleep) so the ringer knows to wake us; if it rang meanwhile, go on.
@@ -117,7 +129,8 @@ void await_turn() {
 void serve_forever() {
   for (;;) {
     await_turn();
-    if (own_box().kind != kMsgCall) refuse("a return with no call waiting", own_box().from, own_box().to, 0);
+    const mailbox &m = own_box();
+    if (once(m.kind) != kMsgCall) refuse("a return with no call waiting", once(m.from), once(m.to), 0);
     serve_call();
   }
 }

@@ -21,7 +21,9 @@ namespace {
 
 using detail::g_process;
 
-std::uintptr_t page_size() { return static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE)); }
+std::uintptr_t page_size() {
+  return static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+}
 
 bool page_range(const process_region &r) {
   const auto b = reinterpret_cast<std::uintptr_t>(r.begin), e = reinterpret_cast<std::uintptr_t>(r.end);
@@ -32,7 +34,9 @@ std::size_t len(const process_region &r) {
   return static_cast<std::size_t>(static_cast<char *>(r.end) - static_cast<char *>(r.begin));
 }
 
-bool in_main() { return g_process.self_slot == detail::kMainSlot; }
+bool in_main() {
+  return g_process.self_slot == detail::kMainSlot;
+}
 
 int validate(const process_config &cfg) {
   if (!cfg.compartments || cfg.n_compartments == 0 || cfg.n_compartments > kMaxCompartments) return -EINVAL;
@@ -82,13 +86,15 @@ int make_shared(const process_region &r) {
   if (fd < 0) return -errno;
   int rc = ftruncate(fd, static_cast<off_t>(len(r))) == 0 ? 0 : -errno;
   for (std::size_t done = 0; rc == 0 && done < len(r);) {
-    const ssize_t w = pwrite(fd, static_cast<char *>(r.begin) + done, len(r) - done, static_cast<off_t>(done));
+    const ssize_t w =
+        pwrite(fd, static_cast<char *>(r.begin) + done, len(r) - done, static_cast<off_t>(done));
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) rc = w < 0 ? -errno : -EIO;
-    else done += static_cast<std::size_t>(w);
+    if (w <= 0)
+      rc = w < 0 ? -errno : -EIO;
+    else
+      done += static_cast<std::size_t>(w);
   }
-  if (rc == 0 &&
-      mmap(r.begin, len(r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
+  if (rc == 0 && mmap(r.begin, len(r), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED) {
     rc = -errno;
   }
   close(fd);
@@ -121,17 +127,26 @@ int unmap_private(unsigned c) {
   _exit(status);
 }
 
+// The status a peer announced in the shared `dead` word, kept to a valid non-zero exit status (the word is
+// writable by every compartment: a compromised one must not make a dying image look successful).
+int announced_status() {
+  const std::uint32_t why = g_process.ctl->dead.load(std::memory_order_acquire);
+  return why == 0 ? 0 : (why < 256 ? static_cast<int>(why) : kExitDied);
+}
+
 // A compartment process is gone (main process only). If it announced why (a fault or a refused call,
 // already reported), the image ends with that status; otherwise this is the report.
 [[noreturn]] void on_death(unsigned c, pid_t pid, int status, bool flush) {
   g_process.pids[c] = 0;
-  if (const std::uint32_t why = g_process.ctl->dead.load(std::memory_order_acquire)) {
-    die(static_cast<int>(why), flush);
-  }
+  if (const int why = announced_status()) die(why, flush);
   fault_line l;
   l.str("flex: compartment '").str(g_process.comps[c].name).str("' (pid ").dec(pid).str(") died: ");
   if (WIFSIGNALED(status)) {
-    l.str("killed by signal ").dec(WTERMSIG(status)).str(" (").str(signal_description(WTERMSIG(status))).str(")");
+    l.str("killed by signal ")
+        .dec(WTERMSIG(status))
+        .str(" (")
+        .str(signal_description(WTERMSIG(status)))
+        .str(")");
   } else {
     l.str("exited with status ").dec(WEXITSTATUS(status));
   }
@@ -167,7 +182,9 @@ void child_terminator(int status) {
   detail::ring(detail::kMainSlot);
 }
 
-void main_terminator(int status) { die(status); }
+void main_terminator(int status) {
+  die(status);
+}
 
 // Orderly shutdown (atexit in the main process): ask each compartment process to exit, give them a second,
 // then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutdown`).
@@ -180,8 +197,10 @@ void shutdown_children() {
   for (int ms = 0; ms < 1000; ++ms) {
     bool left = false;
     for (unsigned c = 0; c < g_process.n; ++c) {
-      if (g_process.pids[c] > 0 && waitpid(g_process.pids[c], nullptr, WNOHANG) == 0) left = true;
-      else g_process.pids[c] = 0;
+      if (g_process.pids[c] > 0 && waitpid(g_process.pids[c], nullptr, WNOHANG) == 0)
+        left = true;
+      else
+        g_process.pids[c] = 0;
     }
     if (!left) return;
     const timespec one_ms{0, 1000000};
@@ -197,7 +216,14 @@ void shutdown_children() {
 }
 
 [[noreturn]] void child_fail(const char *what, int err) {
-  fault_line().str("flex: ").who(current_compartment()).str(" could not ").str(what).str(": errno ").dec(-err).emit();
+  fault_line()
+      .str("flex: ")
+      .who(current_compartment())
+      .str(" could not ")
+      .str(what)
+      .str(": errno ")
+      .dec(-err)
+      .emit();
   terminate_image(kExitDied);
 }
 
@@ -208,6 +234,7 @@ void shutdown_children() {
   set_image_terminator(child_terminator);
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != main_pid) _exit(kExitDied);  // the main process died before prctl took effect
+  setpgid(0, 0);  // terminal signals (^C, ^\) reach the main process only: it decides how the image ends
   signal(SIGCHLD, SIG_DFL);
   sigset_t chld;
   sigemptyset(&chld);
@@ -233,13 +260,11 @@ void check_peers() {
       std::fflush(nullptr);  // the compartment's own buffered output; nothing else runs after this
       _exit(0);
     }
-    if (const std::uint32_t why = ctl->dead.load(std::memory_order_acquire)) _exit(static_cast<int>(why));
+    if (const int why = announced_status()) _exit(why);
     if (getppid() != ctl->main_pid) _exit(kExitDied);  // PDEATHSIG should have come first
     return;
   }
-  if (const std::uint32_t why = ctl->dead.load(std::memory_order_acquire)) {
-    die(static_cast<int>(why), /*flush=*/true);  // a peer announced its end and has reported why
-  }
+  if (const int why = announced_status()) die(why, /*flush=*/true);  // a peer reported its end itself
   sigset_t chld, old;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
@@ -264,11 +289,12 @@ int boot(const process_config &cfg) {
   // same address.
   const std::size_t ctl_bytes = (sizeof(detail::control) + page_size() - 1) / page_size() * page_size();
   const std::size_t arena_bytes = (cfg.arena_bytes + page_size() - 1) / page_size() * page_size();
-  void *mem = mmap(nullptr, ctl_bytes + arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void *mem =
+      mmap(nullptr, ctl_bytes + arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return -errno;
   const auto base = reinterpret_cast<std::uintptr_t>(mem);
-  if (int rc = register_region({base, base + ctl_bytes + arena_bytes, kSharedOwner, region_kind::shared,
-                                "flex.arena"});
+  if (int rc = register_region(
+          {base, base + ctl_bytes + arena_bytes, kSharedOwner, region_kind::shared, "flex.arena"});
       rc < 0) {
     munmap(mem, ctl_bytes + arena_bytes);
     return rc;
@@ -292,7 +318,7 @@ int boot(const process_config &cfg) {
   st.booted = true;
 
   // SIGCHLD stays blocked until every pid is recorded, so the handler never meets an unknown child.
-  struct sigaction sa{};
+  struct sigaction sa {};
   sa.sa_handler = on_sigchld;
   sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
   sigemptyset(&sa.sa_mask);
@@ -317,8 +343,12 @@ int boot(const process_config &cfg) {
   for (unsigned c = 0; c < st.n; ++c) {
     if (!st.comps[c].own_process) continue;
     if (int rc = unmap_private(c); rc < 0) {
-      fault_line().str("flex: the main process could not unmap compartment '").str(st.comps[c].name)
-          .str("': errno ").dec(-rc).emit();
+      fault_line()
+          .str("flex: the main process could not unmap compartment '")
+          .str(st.comps[c].name)
+          .str("': errno ")
+          .dec(-rc)
+          .emit();
       die(kExitDied);
     }
   }
@@ -326,7 +356,8 @@ int boot(const process_config &cfg) {
   sigprocmask(SIG_SETMASK, &old, nullptr);
 
   // Return only once every compartment process has dropped the others' memory.
-  const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000), static_cast<long>(st.liveness_ms % 1000) * 1000000L};
+  const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000),
+                         static_cast<long>(st.liveness_ms % 1000) * 1000000L};
   for (std::uint32_t r; (r = st.ctl->ready.load(std::memory_order_acquire)) < n_children;) {
     syscall(SYS_futex, &st.ctl->ready, FUTEX_WAIT, r, &timeout, nullptr, 0);
     detail::check_peers();
@@ -334,7 +365,9 @@ int boot(const process_config &cfg) {
   return 0;
 }
 
-bool process_booted() { return g_process.booted; }
+bool process_booted() {
+  return g_process.booted;
+}
 
 pid_t compartment_pid(unsigned c) {
   if (!g_process.booted || c >= g_process.n) return -1;

@@ -56,29 +56,91 @@ R call(unsigned comp, unsigned id, R (*fn)(Args...), X... x) {
 }
 
 // ---- exports (every compartment exports the same table; behaviour depends on who runs it) ----
-long f0() { return 42; }
-long f1(long a) { return a; }
-long f2(long a, long b) { return a * 10 + b; }
-long f3(long a, long b, long c) { return (a * 10 + b) * 10 + c; }
-long f4(long a, long b, long c, long d) { return f3(a, b, c) * 10 + d; }
-long f5(long a, long b, long c, long d, long e) { return f4(a, b, c, d) * 10 + e; }
-long f6(long a, long b, long c, long d, long e, long f) { return f5(a, b, c, d, e) * 10 + f; }
-char *next_byte(char *p) { return p + 1; }
-int negate(int v) { return -v; }
-unsigned long big() { return 0xfedcba9876543210UL; }
-int my_pid() { return getpid(); }
-unsigned who() { return fg::current_compartment(); }
-long read_word(const long *p) { return *p; }
-long write_word(long *p, long v) { *p = v; return 0; }
-int is_mapped(char *p) { return msync(p, kPage, MS_ASYNC) == 0 ? 1 : 0; }  // ENOMEM: nothing mapped there
-void die_by_kill() { kill(getpid(), SIGKILL); }
-void exit_with(int status) { _exit(status); }
-void *alloc_shared(unsigned long n) { return fg::shared_alloc(n); }
-int sigchld_default() { signal(SIGCHLD, SIG_DFL); return 0; }
+long f0() {
+  return 42;
+}
+long f1(long a) {
+  return a;
+}
+long f2(long a, long b) {
+  return a * 10 + b;
+}
+long f3(long a, long b, long c) {
+  return (a * 10 + b) * 10 + c;
+}
+long f4(long a, long b, long c, long d) {
+  return f3(a, b, c) * 10 + d;
+}
+long f5(long a, long b, long c, long d, long e) {
+  return f4(a, b, c, d) * 10 + e;
+}
+long f6(long a, long b, long c, long d, long e, long f) {
+  return f5(a, b, c, d, e) * 10 + f;
+}
+char *next_byte(char *p) {
+  return p + 1;
+}
+int negate(int v) {
+  return -v;
+}
+unsigned long big() {
+  return 0xfedcba9876543210UL;
+}
+int my_pid() {
+  return getpid();
+}
+unsigned who() {
+  return fg::current_compartment();
+}
+long read_word(const long *p) {
+  return *p;
+}
+long write_word(long *p, long v) {
+  *p = v;
+  return 0;
+}
+int is_mapped(char *p) {
+  return msync(p, kPage, MS_ASYNC) == 0 ? 1 : 0;
+}  // ENOMEM: nothing mapped there
+void die_by_kill() {
+  kill(getpid(), SIGKILL);
+}
+void exit_with(int status) {
+  _exit(status);
+}
+void *alloc_shared(unsigned long n) {
+  return fg::shared_alloc(n);
+}
+int sigchld_default() {
+  signal(SIGCHLD, SIG_DFL);
+  return 0;
+}
 
 enum : unsigned {
-  kF0, kF1, kF2, kF3, kF4, kF5, kF6, kNextByte, kNegate, kBig, kPid, kWho, kRead, kWrite, kMapped,
-  kKill, kExit, kAlloc, kBounce, kCallback, kChainStep, kCallBad, kNull, kExports
+  kF0,
+  kF1,
+  kF2,
+  kF3,
+  kF4,
+  kF5,
+  kF6,
+  kNextByte,
+  kNegate,
+  kBig,
+  kPid,
+  kWho,
+  kRead,
+  kWrite,
+  kMapped,
+  kKill,
+  kExit,
+  kAlloc,
+  kBounce,
+  kCallback,
+  kChainStep,
+  kCallBad,
+  kNull,
+  kExports
 };
 
 // Alternates between compartments x and y until depth reaches 0; each level adds (its index + 1), so the
@@ -91,7 +153,9 @@ long bounce(long depth, unsigned x, unsigned y) {
 }
 
 // Calls back export `id` of compartment `comp` with x and adds 1000 to what it returns.
-long callback(unsigned comp, unsigned id, long x) { return call(comp, id, &f1, x) + 1000; }
+long callback(unsigned comp, unsigned id, long x) {
+  return call(comp, id, &f1, x) + 1000;
+}
 
 // The chain image: compartment i calls i+1 until the last; each appends its digit and checks that the
 // previous compartment's heap is not mapped here.
@@ -102,13 +166,33 @@ long chain_step(long acc) {
   return self + 1 < kChain ? call(self + 1, kChainStep, &chain_step, acc) : acc;
 }
 
-long call_bad(unsigned comp, unsigned id) { return call(comp, id, &f0); }
+long call_bad(unsigned comp, unsigned id) {
+  return call(comp, id, &f0);
+}
 
-const fg::erased_fn g_exports[kExports] = {
-    erase(&f0), erase(&f1), erase(&f2), erase(&f3), erase(&f4), erase(&f5), erase(&f6),
-    erase(&next_byte), erase(&negate), erase(&big), erase(&my_pid), erase(&who), erase(&read_word),
-    erase(&write_word), erase(&is_mapped), erase(&die_by_kill), erase(&exit_with), erase(&alloc_shared),
-    erase(&bounce), erase(&callback), erase(&chain_step), erase(&call_bad), nullptr};
+const fg::erased_fn g_exports[kExports] = {erase(&f0),
+                                           erase(&f1),
+                                           erase(&f2),
+                                           erase(&f3),
+                                           erase(&f4),
+                                           erase(&f5),
+                                           erase(&f6),
+                                           erase(&next_byte),
+                                           erase(&negate),
+                                           erase(&big),
+                                           erase(&my_pid),
+                                           erase(&who),
+                                           erase(&read_word),
+                                           erase(&write_word),
+                                           erase(&is_mapped),
+                                           erase(&die_by_kill),
+                                           erase(&exit_with),
+                                           erase(&alloc_shared),
+                                           erase(&bounce),
+                                           erase(&callback),
+                                           erase(&chain_step),
+                                           erase(&call_bad),
+                                           nullptr};
 
 char *map_page() {
   void *p = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -126,8 +210,12 @@ void boot_world(unsigned spin = 1000) {
     g_heap[c] = map_page();
     std::strcpy(g_heap[c], names[c]);
     regions[c][0] = {g_heap[c], g_heap[c] + kPage, fg::region_kind::heap, "heap"};
-    comps[c] = {.name = names[c], .own_process = (c == kA || c == kB), .exports = g_exports,
-                .n_exports = kExports, .regions = regions[c], .n_regions = 1};
+    comps[c] = {.name = names[c],
+                .own_process = (c == kA || c == kB),
+                .exports = g_exports,
+                .n_exports = kExports,
+                .regions = regions[c],
+                .n_regions = 1};
   }
   regions[kB][1] = {g_b_static, g_b_static + sizeof g_b_static, fg::region_kind::data, "b.data"};
   comps[kB].n_regions = 2;
@@ -136,8 +224,13 @@ void boot_world(unsigned spin = 1000) {
   shared[0] = {g_shared_page, g_shared_page + kPage, fg::region_kind::shared, "test.shared"};
   shared[1] = {g_static_shared, g_static_shared + sizeof g_static_shared, fg::region_kind::data,
                "test.static_shared"};
-  fg::process_config cfg{.compartments = comps, .n_compartments = kWorld, .shared = shared, .n_shared = 2,
-                         .arena_bytes = 1 << 16, .spin_iterations = spin, .main_compartment = kApp};
+  fg::process_config cfg{.compartments = comps,
+                         .n_compartments = kWorld,
+                         .shared = shared,
+                         .n_shared = 2,
+                         .arena_bytes = 1 << 16,
+                         .spin_iterations = spin,
+                         .main_compartment = kApp};
   const int rc = fg::boot(cfg);
   if (rc != 0) {
     std::fprintf(stderr, "boot failed: %d\n", rc);
@@ -153,8 +246,12 @@ void boot_chain() {
   for (unsigned c = 0; c < kChain; ++c) {
     g_heap[c] = map_page();
     regions[c] = {g_heap[c], g_heap[c] + kPage, fg::region_kind::heap, "heap"};
-    comps[c] = {.name = names[c], .own_process = c > 0, .exports = g_exports, .n_exports = kExports,
-                .regions = &regions[c], .n_regions = 1};
+    comps[c] = {.name = names[c],
+                .own_process = c > 0,
+                .exports = g_exports,
+                .n_exports = kExports,
+                .regions = &regions[c],
+                .n_regions = 1};
   }
   fg::process_config cfg{.compartments = comps, .n_compartments = kChain, .spin_iterations = 200};
   if (fg::boot(cfg) != 0) std::_Exit(2);
@@ -187,7 +284,8 @@ TEST(fault_registry, finds_owner_and_rejects_overlaps) {
   EXPECT_EQ(fg::register_region({0x10000, 0x20000, 3, fg::region_kind::heap, "net.heap"}), 0);  // same: no-op
   EXPECT_EQ(fg::register_region({0x1f000, 0x21000, 2, fg::region_kind::data, "x"}), -EEXIST);
   EXPECT_EQ(fg::register_region({0x30000, 0x30000, 2, fg::region_kind::data, "empty"}), -EINVAL);
-  EXPECT_EQ(fg::register_region({0x30000, 0x31000, fg::kMaxCompartments, fg::region_kind::data, "x"}), -EINVAL);
+  EXPECT_EQ(fg::register_region({0x30000, 0x31000, fg::kMaxCompartments, fg::region_kind::data, "x"}),
+            -EINVAL);
   ASSERT_EQ(fg::register_region({0x40000, 0x41000, fg::kSharedOwner, fg::region_kind::shared, "s"}), 0);
   EXPECT_EQ(fg::region_count(), 2u);
   const fg::region *r = fg::find_region(0x1ffff);
@@ -221,8 +319,8 @@ TEST(fault_registry, reporter_names_owner_without_processes) {
         char *p = map_page();
         fg::register_compartment(0, "app");
         fg::register_compartment(1, "net");
-        fg::register_region({reinterpret_cast<std::uintptr_t>(p), reinterpret_cast<std::uintptr_t>(p) + kPage, 1,
-                             fg::region_kind::stack, "net.stack"});
+        fg::register_region({reinterpret_cast<std::uintptr_t>(p), reinterpret_cast<std::uintptr_t>(p) + kPage,
+                             1, fg::region_kind::stack, "net.stack"});
         fg::set_current_compartment(0);
         ASSERT_EQ(fg::install_fault_reporter(), 0);
         mprotect(p, kPage, PROT_READ);
@@ -315,10 +413,10 @@ TEST(process_gate, nested_recursion_across_processes) {
 TEST(process_gate, callbacks) {
   const auto body = [&] {
     boot_world();
-    EXPECT_EQ(call(kB, kCallback, &callback, kApp, kF1, 5L), 1005);   // b calls back into the main process
-    EXPECT_EQ(call(kB, kCallback, &callback, kA, kF1, 6L), 1006);     // b calls a, another process
-    EXPECT_EQ(call(kB, kCallback, &callback, kB, kF1, 7L), 1007);     // b calls itself: a plain call
-    EXPECT_EQ(call(kB, kCallback, &callback, kLib, kF1, 8L), 1008);   // into the main process's other comp
+    EXPECT_EQ(call(kB, kCallback, &callback, kApp, kF1, 5L), 1005);  // b calls back into the main process
+    EXPECT_EQ(call(kB, kCallback, &callback, kA, kF1, 6L), 1006);    // b calls a, another process
+    EXPECT_EQ(call(kB, kCallback, &callback, kB, kF1, 7L), 1007);    // b calls itself: a plain call
+    EXPECT_EQ(call(kB, kCallback, &callback, kLib, kF1, 8L), 1008);  // into the main process's other comp
   };
   FLEX_SCENARIO(body);
 }
@@ -468,7 +566,8 @@ TEST(process_refusal, unknown_compartment_is_refused) {
         boot_world();
         call(42, kF0, &f0);
       },
-      ::testing::ExitedWithCode(fg::kExitBadCall), R"(refused a call from 'app' to '\?' export 0: no such compartment)");
+      ::testing::ExitedWithCode(fg::kExitBadCall),
+      R"(refused a call from 'app' to '\?' export 0: no such compartment)");
 }
 
 // ---- death ----
@@ -501,7 +600,8 @@ TEST(process_death, child_exiting_mid_call_ends_the_image) {
         boot_world();
         call(kA, kExit, &exit_with, 3);
       },
-      ::testing::ExitedWithCode(fg::kExitDied), R"(flex: compartment 'a' \(pid [0-9]+\) died: exited with status 3)");
+      ::testing::ExitedWithCode(fg::kExitDied),
+      R"(flex: compartment 'a' \(pid [0-9]+\) died: exited with status 3)");
 }
 
 TEST(process_death, idle_child_killed_from_outside_ends_the_image) {
@@ -511,17 +611,20 @@ TEST(process_death, idle_child_killed_from_outside_ends_the_image) {
         kill(fg::compartment_pid(kA), SIGKILL);
         for (;;) pause();  // SIGCHLD ends the image while the main process is not in a gate
       },
-      ::testing::ExitedWithCode(fg::kExitDied), R"(flex: compartment 'a' \(pid [0-9]+\) died: killed by signal 9)");
+      ::testing::ExitedWithCode(fg::kExitDied),
+      R"(flex: compartment 'a' \(pid [0-9]+\) died: killed by signal 9)");
 }
 
 // Shared between the test and its death-test child (MAP_SHARED before the fork).
 pid_t *shared_pids() {
-  static pid_t *p = static_cast<pid_t *>(
-      mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  static pid_t *p =
+      static_cast<pid_t *>(mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   return p;
 }
 
-bool gone(pid_t pid) { return kill(pid, 0) == -1 && errno == ESRCH; }
+bool gone(pid_t pid) {
+  return kill(pid, 0) == -1 && errno == ESRCH;
+}
 
 TEST(process_death, normal_exit_reaps_every_compartment_process) {
   pid_t *pids = shared_pids();

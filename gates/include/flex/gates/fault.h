@@ -30,7 +30,7 @@ inline constexpr int kExitDied = 70;      // a compartment process died (EX_SOFT
 
 inline constexpr unsigned kMaxCompartments = 64;
 inline constexpr unsigned kMaxRegions = 512;
-inline constexpr unsigned kNoCompartment = ~0u;   // the runtime itself, outside every compartment
+inline constexpr unsigned kNoCompartment = ~0u;    // the runtime itself, outside every compartment
 inline constexpr unsigned kSharedOwner = ~0u - 1;  // owner of a region every compartment may touch
 
 enum class region_kind : std::uint8_t { rodata, data, bss, heap, stack, shared, other };
@@ -67,7 +67,9 @@ extern current_compartment_fn g_current_source;
 inline unsigned current_compartment() {
   return detail::g_current_source ? detail::g_current_source() : detail::g_current_compartment;
 }
-inline void set_current_compartment(unsigned c) { detail::g_current_compartment = c; }
+inline void set_current_compartment(unsigned c) {
+  detail::g_current_compartment = c;
+}
 // The MPK backend installs a PKRU reader here; nullptr restores the variable.
 void set_current_compartment_source(current_compartment_fn fn);
 
@@ -90,7 +92,7 @@ class fault_line {
  public:
   fault_line &str(const char *s);
   fault_line &dec(long long v);
-  fault_line &hex(std::uintptr_t v);  // 0x-prefixed, lower case
+  fault_line &hex(std::uintptr_t v);      // 0x-prefixed, lower case
   fault_line &who(unsigned compartment);  // "compartment 'x' (pid N)" or "runtime (pid N)"
   void emit();
 

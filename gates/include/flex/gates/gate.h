@@ -100,7 +100,8 @@ struct gate {
     call_args a;
     int i = 0;
     ((a.a[i++] = to_word(static_cast<Args>(args))), ...);
-    word r = call_erased(t, counter, reinterpret_cast<erased_fn>(fn), a);
+    // Through void(*)(): a deliberate change of function type (see erased_fn).
+    word r = call_erased(t, counter, reinterpret_cast<erased_fn>(reinterpret_cast<void (*)()>(fn)), a);
     return from_word<R>(r);
   }
 };

@@ -8,6 +8,7 @@
 // protected, so a compromised compartment cannot mprotect its way back to it. The main process keeps
 // every compartment that is not `process` (those are separated by the call or MPK backends).
 //
+//   // erase(f): reinterpret_cast<erased_fn>(reinterpret_cast<void (*)()>(f)), see gate.h
 //   static const flex::gates::erased_fn net_exports[] = {erase(&net_recv), erase(&net_send)};
 //   flex::gates::process_compartment comps[] = {
 //       {.name = "app"},
@@ -41,12 +42,20 @@
 // (Killed)`, kills the other processes, reaps them and exits with kExitDied. A fault or a refused call in
 // any process is reported where it happens (fault.h) and ends the image with kExitFault or kExitBadCall.
 // Children carry PR_SET_PDEATHSIG=SIGKILL, so they never outlive the main process; when the main process
-// exits normally (exit or return from main), an atexit handler asks them to exit and reaps them.
+// exits normally (exit or return from main), an atexit handler asks them to exit and reaps them. Each
+// child is in a process group of its own, so ^C reaches the main process alone and the app's own SIGINT
+// handling decides. The main process flushes stdio before ending the image, except when it ends it from a
+// signal handler (a fault in the main process, or a death noticed while the app was running).
 //
-// Limitations: the runtime owns SIGCHLD in the main process after boot (a waiter's liveness check still
-// catches deaths if the app replaces the handler); exit() called inside a compartment process is
-// reported as that compartment's death; the channel is writable by every compartment, so a compromised
-// one can forge calls (only to exported entry points, as the gate allows anyway) or stall the image.
+// Limitations: memory no compartment registered (the main thread's stack, the glibc heap, the runtime's
+// own data) is inherited by every compartment process as a copy-on-write snapshot taken at boot, so boot
+// runs before the app does; the runtime owns SIGCHLD in the main process after boot (a waiter's liveness
+// check still catches deaths if the app replaces the handler); exit() called inside a compartment
+// process is reported as that compartment's death; the channel is writable by every compartment, so a
+// compromised one can forge calls (only to exported entry points, as the gate allows anyway) or stall the
+// image; an unmapped range may later be reused by the same process's own mmap (that memory is then its
+// own, though the registry still names the old owner); shared regions are memfd-backed, and closing
+// /proc/self/map_files and /proc/self/mem to compartments is left to the lockdown (DESIGN.md §8).
 #pragma once
 
 #include <sys/types.h>
@@ -70,7 +79,7 @@ struct process_region {
 
 struct process_compartment {
   const char *name = "";
-  bool own_process = false;  // isolation: process
+  bool own_process = false;            // isolation: process
   const erased_fn *exports = nullptr;  // export id -> entry point; must stay readable in its own process
   unsigned n_exports = 0;
   const process_region *regions = nullptr;  // its private memory: unmapped in every other process
@@ -99,7 +108,7 @@ int boot(const process_config &cfg);
 
 bool process_booted();
 pid_t compartment_pid(unsigned compartment);  // its process (the main pid for non-process ones); -1 if none
-void set_spin_iterations(unsigned n);          // for every process of the image, from the next wait on
+void set_spin_iterations(unsigned n);         // for every process of the image, from the next wait on
 void *shared_alloc(std::size_t bytes, std::size_t align = 16);  // from the arena; nullptr when full
 std::size_t shared_arena_left();
 
@@ -116,7 +125,7 @@ static_assert(backend<process_backend>);
 // Implementers only: the channel layout and the state the backend and boot share.
 namespace detail {
 
-inline constexpr unsigned kMainSlot = kMaxCompartments;  // the main process's mailbox
+inline constexpr unsigned kMainSlot = kMaxCompartments;   // the main process's mailbox
 inline constexpr unsigned kSlots = kMaxCompartments + 1;  // process compartment c uses mailbox c
 
 enum : std::uint32_t { kBellIdle = 0, kBellTurn = 1, kBellAsleep = 2 };
@@ -162,7 +171,7 @@ struct process_state {
 extern process_state g_process;
 
 void ring(unsigned slot);
-void await_turn();                 // returns holding the turn; handles shutdown and death on the way
+void await_turn();                  // returns holding the turn; handles shutdown and death on the way
 [[noreturn]] void serve_forever();  // a compartment process's life after boot
 void check_peers();                 // boot's liveness check, called by waiters on timeout
 
