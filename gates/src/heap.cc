@@ -46,7 +46,9 @@ struct heap::chunk {
 
 namespace {
 
-std::uintptr_t align_up(std::uintptr_t v, std::size_t a) { return (v + a - 1) & ~(std::uintptr_t{a} - 1); }
+std::uintptr_t align_up(std::uintptr_t v, std::size_t a) {
+  return (v + a - 1) & ~(std::uintptr_t{a} - 1);
+}
 
 // Chunk size for a request of n payload bytes; 0 when the request cannot be satisfied by any heap.
 std::size_t chunk_size_for(std::size_t n) {
@@ -96,7 +98,9 @@ void heap::lock() const {
   }
 }
 
-void heap::unlock() const { __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE); }
+void heap::unlock() const {
+  __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE);
+}
 
 void heap::insert(chunk *c) {
   int i = bin_index(c->size());

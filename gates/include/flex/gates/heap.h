@@ -9,12 +9,14 @@
 //
 // The allocator is deliberately simple (segregated free lists with boundary tags, first fit, immediate
 // coalescing; every block 16-byte aligned) and will be replaced by TLSF behind this same interface. It never
-// maps memory: it only carves its region, so a tagged region keeps its key (a fresh mmap would reset it to 0).
-// Thread safe (one spin lock per heap). Corruption it can see (double free, a pointer into the middle of a
-// block, a foreign pointer) aborts with a message.
+// maps memory: it only carves its region, so a tagged region keeps its key (a fresh mmap would reset it to
+// 0). Thread safe (one spin lock per heap). Corruption it can see (double free, a pointer into the middle of
+// a block, a foreign pointer) aborts with a message.
 //
-// Dispatch: malloc_override.cc (its own archive member; an image pulls it with -Wl,-u,flex_malloc_override_anchor,
-// an ASan-hardened image leaves it out because its runtime defines malloc) routes every C and C++ allocation:
+// Dispatch: malloc_override.cc routes every C and C++ allocation. It is its own archive member: an image
+// links it with -Wl,-u,flex_malloc_override_anchor (any reference to malloc fetches it too), an ASan image
+// must not (the sanitizer runtime defines malloc first and keeps its own allocator; forcing this file in
+// would silently disable ASan's heap checks, so it refuses to start). Routing:
 //   - before heap_install(), or in images without mpk domains: glibc (__libc_malloc and friends);
 //   - afterwards: the heap of the running compartment, found from the PKRU register (RDPKRU), never from a
 //     variable a compartment could overwrite; code whose PKRU is no compartment's (the runtime) uses glibc;
@@ -36,12 +38,12 @@ struct heap_stats {
   std::size_t region_bytes = 0;  // the whole region, bookkeeping included
   std::size_t in_use_bytes = 0;  // bytes in allocated blocks (headers included)
   std::size_t peak_in_use_bytes = 0;
-  std::size_t free_bytes = 0;      // bytes in free blocks (headers included)
-  std::size_t largest_free = 0;    // the largest block a request could still get (header included)
+  std::size_t free_bytes = 0;    // bytes in free blocks (headers included)
+  std::size_t largest_free = 0;  // the largest block a request could still get (header included)
   std::size_t live_blocks = 0;
-  std::uint64_t allocs = 0;        // successful malloc/memalign/realloc-that-moved
+  std::uint64_t allocs = 0;  // successful malloc/memalign/realloc-that-moved
   std::uint64_t frees = 0;
-  std::uint64_t failed = 0;        // requests that returned NULL
+  std::uint64_t failed = 0;  // requests that returned NULL
 };
 
 class heap {
@@ -52,11 +54,11 @@ class heap {
   static constexpr std::size_t kMinRegion = 16 * 1024;
   static constexpr std::size_t kAlign = 16;
 
-  void *malloc(std::size_t n);                        // nullptr when exhausted
-  void free(void *p);                                 // p must be owned (or null)
-  void *realloc(void *p, std::size_t n);              // n == 0 frees and returns nullptr
-  void *memalign(std::size_t align, std::size_t n);   // align: any power of two
-  std::size_t usable_size(const void *p) const;       // p must be owned
+  void *malloc(std::size_t n);                       // nullptr when exhausted
+  void free(void *p);                                // p must be owned (or null)
+  void *realloc(void *p, std::size_t n);             // n == 0 frees and returns nullptr
+  void *memalign(std::size_t align, std::size_t n);  // align: any power of two
+  std::size_t usable_size(const void *p) const;      // p must be owned
   bool owns(const void *p) const {
     auto a = reinterpret_cast<std::uintptr_t>(p);
     return a >= begin_ && a < end_;
@@ -73,14 +75,14 @@ class heap {
   heap(std::uintptr_t begin, std::uintptr_t end) : begin_(begin), end_(end) {}
   void lock() const;
   void unlock() const;
-  chunk *take(std::size_t csize);                     // unlinks and splits a fitting free chunk
+  chunk *take(std::size_t csize);  // unlinks and splits a fitting free chunk
   void insert(chunk *c);
   void unlink(chunk *c);
-  void release(chunk *c);                             // frees and coalesces
-  void split(chunk *c, std::size_t csize);            // c in use; gives back its tail beyond csize
+  void release(chunk *c);                   // frees and coalesces
+  void split(chunk *c, std::size_t csize);  // c in use; gives back its tail beyond csize
   chunk *checked(const void *p, const char *op) const;
 
-  std::uintptr_t begin_, end_;                        // the managed region (after this object)
+  std::uintptr_t begin_, end_;  // the managed region (after this object)
   mutable std::uint32_t lock_ = 0;
   std::uint64_t nonempty_[kBins / 64] = {};
   chunk *bins_[kBins] = {};
