@@ -17,6 +17,7 @@
 #include "flex/build/profile.h"
 #include "flex/build/resolve.h"
 #include "flex/build/toolchain.h"
+#include "flex/gates/gadget_scan.h"
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."
@@ -241,6 +242,25 @@ int build_image(const options &opt, fs::path *executable) {
     finish_log();
     return 1;
   }
+  // Every byte sequence that could write PKRU outside the gates: fatal where MPK is what protects the
+  // compartments, recorded in image.json otherwise.
+  std::vector<flex::gates::gadget_hit> gadgets;
+  if (auto err = flex::gates::scan_elf_file(paths.executable().string(), gadgets)) {
+    finish_log();
+    std::fprintf(stderr, "flexbuild: error: gadget scan: %s\n", err->c_str());
+    return 1;
+  }
+  bool has_mpk = false;
+  for (const auto &c : img.compartments) has_mpk |= c.spec->iso == isolation::mpk;
+  for (const auto &g : gadgets) {
+    std::string line = fmt::format("{} at {:#x} in {}", flex::gates::to_string(g.kind), g.address, g.where);
+    log += "gadget: " + line + "\n";
+    if (has_mpk) std::fprintf(stderr, "flexbuild: error: %s: %s, outside the gates\n", paths.executable().c_str(), line.c_str());
+  }
+  if (has_mpk && !gadgets.empty()) {
+    finish_log();
+    return 1;
+  }
   std::vector<nlohmann::json> summaries;
   for (const auto &c : img.compartments) {
     for (const auto *set : {&c.libraries, &c.replicated}) {
@@ -254,6 +274,11 @@ int build_image(const options &opt, fs::path *executable) {
     }
   }
   auto ij = image_json(img, *elf, summaries, paths);
+  nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
+  for (const auto &g : gadgets) {
+    gadget_list.push_back({{"kind", flex::gates::to_string(g.kind)}, {"address", g.address}, {"where", g.where}});
+  }
+  ij["gadgets_outside_gates"] = gadget_list;
   if (auto err = write_if_changed(paths.image_json(), ij.dump(2) + "\n")) {
     finish_log();
     std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
@@ -261,7 +286,9 @@ int build_image(const options &opt, fs::path *executable) {
   }
   log += "sections ok\n";
   finish_log();
-  prog.line("check", fmt::format("sections ok; image {}", paths.executable().string()));
+  prog.line("check", fmt::format("sections ok, {} outside the gates; image {}",
+                                 count(static_cast<int>(gadgets.size()), "PKRU gadget", "PKRU gadgets"),
+                                 paths.executable().string()));
   if (executable) *executable = paths.executable();
   return 0;
 }

@@ -4,6 +4,7 @@
 // address space (the probe never sees the vault's secret there); shared data is shared.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <regex>
 
 #include "test_util.h"
@@ -12,6 +13,7 @@ namespace flex::test {
 namespace {
 
 namespace fs = std::filesystem;
+using json = nlohmann::json;
 
 const fs::path kFixture = source_dir() / "tests/e2e/fixtures/isolation";
 constexpr int kExitFault = 139;
@@ -78,6 +80,16 @@ TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentAreNotInThisAddressSpa
     EXPECT_EQ(r.out.find("read 5ec7e75ec7e7"), std::string::npos) << mode << "\n" << r.out;
     EXPECT_TRUE(r.status == 0 || r.status == kExitFault) << mode << "\n" << r.out;
   }
+}
+
+TEST_P(ProcessIsolation, TheGadgetScanFindsAWrpkruHiddenInAnImmediate) {
+  std::string img = image();
+  auto r = run(img + " gadget");
+  EXPECT_NE(r.out.find("gadget ef010f"), std::string::npos) << r.out;
+  json j = json::parse(read(fs::path(img).parent_path() / "image.json"));
+  ASSERT_EQ(j["gadgets_outside_gates"].size(), 1u) << j["gadgets_outside_gates"].dump();
+  EXPECT_EQ(j["gadgets_outside_gates"][0]["kind"], "wrpkru");
+  EXPECT_EQ(j["gadgets_outside_gates"][0]["where"], ".text");
 }
 
 TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
