@@ -60,16 +60,30 @@ bool load(const options &opt, loaded &out, diag_sink &diags) {
   return out.img.has_value() && !diags.has_errors();
 }
 
-// Mechanisms whose runtime backend this version does not have yet are refused, never built unprotected.
-void refuse_unbuilt_mechanisms(const profile &p, diag_sink &diags) {
+// Combinations the runtime cannot protect yet are refused, never built to run with less isolation than
+// the profile asks for.
+void refuse_unprotectable(const profile &p, diag_sink &diags) {
+  const compartment *mpk = nullptr, *process = nullptr;
   for (const auto &c : p.compartments) {
-    if (c.iso != isolation::mpk) continue;
-    diags.error(c.iso_pos,
-                fmt::format("isolation '{}' of compartment '{}' needs the {} backend of the compartment "
-                            "runtime, which this version of Flex does not have yet",
-                            to_string(c.iso), c.name, "MPK"),
-                "use `isolation: process` or `none` until the backend exists; Flex never builds an image that would "
-                "run without the isolation its profile asks for");
+    if (c.iso == isolation::mpk && !mpk) mpk = &c;
+    if (c.iso == isolation::process && !process) process = &c;
+  }
+  if (mpk && process) {
+    diags.error(process->iso_pos,
+                fmt::format("compartment '{}' is a process and '{}' an mpk domain: one image cannot mix "
+                            "them yet (a call served from another process would run without entering the "
+                            "callee's MPK domain)",
+                            process->name, mpk->name),
+                "use one mechanism per image for now");
+  }
+  if (!mpk) return;
+  for (const auto &c : p.compartments) {
+    if (!c.has(hardening::asan)) continue;
+    diags.error(c.hardening_pos,
+                fmt::format("compartment '{}' asks for asan in an image with mpk domains: ASan's allocator "
+                            "would keep every compartment's heap in one unprotected key-0 heap",
+                            c.name),
+                "drop asan here, or use isolation: process for the hardened compartment");
   }
 }
 
@@ -165,7 +179,7 @@ int build_image(const options &opt, fs::path *executable) {
   progress prog(opt.progress_to_stderr);
   diag_sink diags;
   loaded l;
-  if (load(opt, l, diags)) refuse_unbuilt_mechanisms(*l.prof, diags);
+  if (load(opt, l, diags)) refuse_unprotectable(*l.prof, diags);
   diags.print(stderr);
   if (diags.has_errors()) return 1;
   const resolved_image &img = *l.img;

@@ -348,10 +348,18 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   std::vector<std::string> link_flags = {"-fuse-ld=lld", "-pie", "-Wl,-T," + paths.linker_script().string()};
   for (auto &f : image_link_flags(specs)) link_flags.push_back(f);
   out += "build " + p(paths.executable()) + " : link " + p(paths.layout_o()) + " " + p(paths.gates_o()) +
-         comp_objs + " | " + p(tc.runtime) + " " + p(tc.gates) + " " + p(paths.linker_script()) + "\n";
+         comp_objs + " | " + p(tc.runtime) + " " + p(tc.gates) + " " + p(tc.malloc) + " " +
+         p(paths.linker_script()) + "\n";
   out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command(link_flags) + "\n";
-  out += "  libs = " + ninja_command({tc.runtime.string(), tc.gates.string()}) + "\n\n";
+  // MPK domains have a heap each: malloc and new route to the running one (libflex_malloc.a, before the
+  // gates archive it needs).
+  bool mpk = false;
+  for (const auto &c : img.compartments) mpk |= c.spec->iso == isolation::mpk;
+  std::vector<std::string> libs = {tc.runtime.string()};
+  if (mpk) libs.push_back(tc.malloc.string());
+  libs.push_back(tc.gates.string());
+  out += "  libs = " + ninja_command(libs) + "\n\n";
 
   auto phony = [&](const char *name, const std::vector<std::string> &deps) {
     out += std::string("build ") + name + " : phony";

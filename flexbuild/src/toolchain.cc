@@ -73,7 +73,8 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   tc.transform = bin / "flex-transform";
   tc.runtime = bin.parent_path() / "lib" / "libflex_runtime.a";
   tc.gates = bin.parent_path() / "lib" / "libflex_gates.a";
-  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.runtime_headers}) {
+  tc.malloc = bin.parent_path() / "lib" / "libflex_malloc.a";
+  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.malloc, tc.runtime_headers}) {
     if (!fs::exists(p)) {
       if (error) *error = "cannot find " + p.string() + "; build Flex first: cmake --build build";
       return std::nullopt;

@@ -9,6 +9,7 @@
 #include "flex/gates/fault.h"
 #include "flex/gates/image_gates.h"
 #include "flex/gates/layout.h"
+#include "flex/gates/mpk.h"
 #include "flex/gates/process.h"
 
 namespace flex::gates {
@@ -86,13 +87,6 @@ int boot_processes() {
 }  // namespace
 
 int boot_image() {
-  if (any_isolation(FLEX_ISO_MPK)) {
-    std::fprintf(stderr,
-                 "flex: image %s has mpk compartments, but this runtime has no MPK backend yet; "
-                 "refusing to run them unprotected\n",
-                 flex_image.name);
-    return -ENOTSUP;
-  }
   if (int rc = register_layout(); rc < 0) {
     std::fprintf(stderr, "flex: cannot register the compartments' memory: %s\n", std::strerror(-rc));
     return rc;
@@ -100,6 +94,14 @@ int boot_image() {
   if (int rc = install_fault_reporter(); rc < 0) {
     std::fprintf(stderr, "flex: cannot install the fault reporter: %s\n", std::strerror(-rc));
     return rc;
+  }
+  if (any_isolation(FLEX_ISO_MPK)) {
+    // Refuses without PKU, or without exactly the keys the gates were built for: never runs unprotected.
+    if (auto err = mpk_boot(flex_image)) {
+      std::fprintf(stderr, "flex: image %s cannot boot its mpk compartments: %s\n", flex_image.name,
+                   err->c_str());
+      return -ENOTSUP;
+    }
   }
   if (any_isolation(FLEX_ISO_PROCESS)) {
     if (int rc = boot_processes(); rc < 0) {

@@ -134,5 +134,62 @@ TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
   EXPECT_NE(r.out.find("gate-stats: core -> app (process): 1 calls"), std::string::npos) << r.out;
 }
 
+// Whether this machine can run MPK images: the CPU has PKU and the kernel enabled it (OSPKE).
+bool machine_has_pku() {
+  std::string cpuinfo = read("/proc/cpuinfo");
+  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
+}
+
+TEST(HelloMpk, BuildsWithItsGatesAloneAllowedToWritePkruAndRunsOnlyWithPku) {
+  scratch_dir dir("hello-mpk");
+  auto r = run(flexbuild().string() + " --profile " + (source_dir() / "profiles/hello-2comp-mpk.yaml").string() +
+               " -o " + dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  std::string exe = (dir.path() / "hello-2comp-mpk").string();
+  json j = json::parse(read(dir.path() / "image.json"));
+  EXPECT_TRUE(j["gadgets_outside_gates"].empty()) << j["gadgets_outside_gates"].dump();
+  bool crossed = false;
+  for (const auto &b : j["boundaries"]) {
+    EXPECT_EQ(b["gate"], "mpk-full") << b.dump();
+    crossed |= b["from"] == "app" && b["to"] == "core" && b["call_sites"].get<int>() >= 2;
+  }
+  EXPECT_TRUE(crossed) << j["boundaries"].dump();
+  // Every WRPKRU is in the gate section and followed by the check of the value it wrote.
+  auto dis = run(llvm_tool("llvm-objdump") + " -d --no-show-raw-insn --section=.flex.gates.text " + exe);
+  ASSERT_EQ(dis.status, 0) << dis.out;
+  std::istringstream lines(dis.out);
+  std::vector<std::string> insns;
+  std::regex insn(R"(^\s*[0-9a-f]+:\s+\S)");
+  for (std::string l; std::getline(lines, l);) {
+    if (std::regex_search(l, insn)) insns.push_back(l);
+  }
+  int wrpkru = 0;
+  for (size_t i = 0; i < insns.size(); ++i) {
+    if (insns[i].find("wrpkru") == std::string::npos) continue;
+    ++wrpkru;
+    ASSERT_LT(i + 2, insns.size());
+    EXPECT_NE(insns[i + 1].find("cmp"), std::string::npos) << insns[i + 1];
+    EXPECT_NE(insns[i + 2].find("jne"), std::string::npos) << insns[i + 2];
+  }
+  EXPECT_EQ(wrpkru, 4);  // app -> core and runtime -> app: in and out of each
+  auto describe = run(exe + " --describe");
+  EXPECT_EQ(describe.status, 0) << describe.out;
+  EXPECT_NE(describe.out.find("app -> core: mpk (gate: mpk-full)"), std::string::npos) << describe.out;
+
+  auto out = run(exe + " world");
+  if (!machine_has_pku()) {
+    // Never runs unprotected: the refusal says why, and the app never starts.
+    EXPECT_EQ(out.status, 1) << out.out;
+    EXPECT_NE(out.out.find("cannot boot its mpk compartments"), std::string::npos) << out.out;
+    EXPECT_NE(out.out.find("Refusing to run them unprotected"), std::string::npos) << out.out;
+    EXPECT_EQ(out.out.find("hello from"), std::string::npos) << out.out;
+    GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo): checked the refusal, not the run";
+  }
+  EXPECT_EQ(out.status, 0) << out.out;
+  EXPECT_NE(out.out.find("[console@core] hello from compartment app\n[console@core] app says: world\n"),
+            std::string::npos)
+      << out.out;
+}
+
 }  // namespace
 }  // namespace flex::test

@@ -22,6 +22,7 @@ struct toolchain {
   std::filesystem::path transform;  // flex-transform, beside flexbuild
   std::filesystem::path runtime;    // libflex_runtime.a: the image's entry point
   std::filesystem::path gates;      // libflex_gates.a: gate backends, domains, fault reports
+  std::filesystem::path malloc;     // libflex_malloc.a: malloc routed to the running compartment's heap
   std::filesystem::path runtime_headers;  // gates/include of the Flex tree flexbuild was built from
 
   // Finds every tool; on failure returns a message naming what is missing and how to get it.
