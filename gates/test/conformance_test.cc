@@ -28,6 +28,8 @@
 #include "flex/gates/gate.h"
 #include "flex/gates/process.h"
 
+#include "arity_functions.h"
+
 namespace fg = flex::gates;
 
 namespace {
@@ -70,27 +72,8 @@ enum : unsigned {
   kExports
 };
 
-long f0() {
-  return 42;
-}
-long f1(long a) {
-  return a;
-}
-long f2(long a, long b) {
-  return a * 10 + b;
-}
-long f3(long a, long b, long c) {
-  return f2(a, b) * 10 + c;
-}
-long f4(long a, long b, long c, long d) {
-  return f3(a, b, c) * 10 + d;
-}
-long f5(long a, long b, long c, long d, long e) {
-  return f4(a, b, c, d) * 10 + e;
-}
-long f6(long a, long b, long c, long d, long e, long f) {
-  return f5(a, b, c, d, e) * 10 + f;
-}
+using flex::gates::testing::f0, flex::gates::testing::f1, flex::gates::testing::f2, flex::gates::testing::f3,
+    flex::gates::testing::f4, flex::gates::testing::f5, flex::gates::testing::f6;
 long neg(long a) {
   return -a;
 }
