@@ -28,7 +28,7 @@
 #include "flex/gates/gate.h"
 #include "flex/gates/process.h"
 
-#include "arity_functions.h"
+#include "backend_test_support.h"
 
 namespace fg = flex::gates;
 
@@ -130,18 +130,6 @@ const fg::erased_fn g_exports[kExports] = {
     erase(&f6),    erase(&neg),  erase(&neg_int), erase(&to_short),  erase(&ptr_plus), erase(&big),
     erase(&store), erase(&load), erase(&nest<B>), erase(&bounce<B>), erase(&apply<B>), erase(&twice)};
 
-// Runs `body` in a death-test child and exits 0 when every expectation held (failures are repeated on
-// stderr, which EXPECT_EXIT shows).
-template <typename F>
-[[noreturn]] void in_child(const F &body) {
-  body();
-  const ::testing::TestResult *r = ::testing::UnitTest::GetInstance()->current_test_info()->result();
-  for (int i = 0; i < r->total_part_count(); ++i) {
-    const ::testing::TestPartResult &p = r->GetTestPartResult(i);
-    if (p.failed()) std::fprintf(stderr, "%s:%d: %s\n", p.file_name(), p.line_number(), p.message());
-  }
-  std::exit(r->Failed() ? 1 : 0);
-}
 
 bool pku_available() {
   const int key = static_cast<int>(syscall(SYS_pkey_alloc, 0u, 0u));
@@ -202,7 +190,7 @@ struct harness<fg::process_backend> {
       boot_image();
       body();
     };
-    EXPECT_EXIT(in_child(image), ::testing::ExitedWithCode(0), "");
+    EXPECT_EXIT(flex::gates::testing::run_in_child(image), ::testing::ExitedWithCode(0), "");
   }
 };
 

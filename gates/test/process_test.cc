@@ -22,7 +22,7 @@
 #include "flex/gates/fault.h"
 #include "flex/gates/process.h"
 
-#include "arity_functions.h"
+#include "backend_test_support.h"
 
 namespace fg = flex::gates;
 using fg::word;
@@ -240,21 +240,9 @@ void boot_chain() {
   if (fg::boot(cfg) != 0) std::_Exit(2);
 }
 
-// Runs a scenario in the death-test child and ends its image: status 0 when every expectation held.
-// The failed expectations are repeated on stderr, which the parent's EXPECT_EXIT shows.
-template <typename F>
-[[noreturn]] void scenario(const F &body) {
-  body();
-  const ::testing::TestResult *r = ::testing::UnitTest::GetInstance()->current_test_info()->result();
-  for (int i = 0; i < r->total_part_count(); ++i) {
-    const ::testing::TestPartResult &p = r->GetTestPartResult(i);
-    if (p.failed()) std::fprintf(stderr, "%s:%d: %s\n", p.file_name(), p.line_number(), p.message());
-  }
-  std::exit(r->Failed() ? 1 : 0);
-}
 
 // Usage: const auto body = [&] { ... }; FLEX_SCENARIO(body);
-#define FLEX_SCENARIO(body) EXPECT_EXIT(scenario(body), ::testing::ExitedWithCode(0), "")
+#define FLEX_SCENARIO(body) EXPECT_EXIT(flex::gates::testing::run_in_child(body), ::testing::ExitedWithCode(0), "")
 
 }  // namespace
 

@@ -431,41 +431,38 @@ struct mpk_full_entry {
 
 }  // namespace detail
 
-template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, pkru_insn Insn = pkru_insn::hardware>
-struct mpk_light {
-  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-light" : "mpk-light-emulated";
+namespace detail {
+// What both MPK backends do once their naked entry points exist: call the selected variant (only it is
+// instantiated) with the six argument words and the target.
+template <typename Entries, pkru_insn Insn>
+struct mpk_invoker {
   struct target {};
-  using entries = detail::mpk_light_entry<CallerPkru, CalleePkru>;
-  // The naked entry point (only the selected variant is instantiated).
-  static constexpr detail::mpk_entry_fn entry() {
+  static constexpr mpk_entry_fn entry() {
     if constexpr (Insn == pkru_insn::hardware)
-      return &entries::hardware;
+      return &Entries::hardware;
     else
-      return &entries::emulated;
+      return &Entries::emulated;
   }
   static word invoke(const target &, erased_fn fn, const call_args &a) {
     return entry()(a.a[0], a.a[1], a.a[2], a.a[3], a.a[4], a.a[5], fn);
   }
 };
+}  // namespace detail
+
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, pkru_insn Insn = pkru_insn::hardware>
+struct mpk_light : detail::mpk_invoker<detail::mpk_light_entry<CallerPkru, CalleePkru>, Insn> {
+  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-light" : "mpk-light-emulated";
+  using entries = detail::mpk_light_entry<CallerPkru, CalleePkru>;
+};
 
 // CalleeIndex: the callee's position among the image's mpk domains (mpk_plan::domains), i.e. its key - 1.
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex,
           pkru_insn Insn = pkru_insn::hardware>
-struct mpk_full {
+struct mpk_full : detail::mpk_invoker<detail::mpk_full_entry<CallerPkru, CalleePkru, CalleeIndex + 1>, Insn> {
   static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..13");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
-  struct target {};
   using entries = detail::mpk_full_entry<CallerPkru, CalleePkru, kKey>;
-  static constexpr detail::mpk_entry_fn entry() {
-    if constexpr (Insn == pkru_insn::hardware)
-      return &entries::hardware;
-    else
-      return &entries::emulated;
-  }
-  static word invoke(const target &, erased_fn fn, const call_args &a) {
-    return entry()(a.a[0], a.a[1], a.a[2], a.a[3], a.a[4], a.a[5], fn);
-  }
 };
 
 static_assert(backend<mpk_light<0, 0>>);
