@@ -91,6 +91,7 @@ int boot_image() {
     std::fprintf(stderr, "flex: cannot register the compartments' memory: %s\n", std::strerror(-rc));
     return rc;
   }
+  load_symbols();  // best effort: without them, reports give the faulting pc instead of a function
   if (int rc = install_fault_reporter(); rc < 0) {
     std::fprintf(stderr, "flex: cannot install the fault reporter: %s\n", std::strerror(-rc));
     return rc;

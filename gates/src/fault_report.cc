@@ -1,6 +1,7 @@
 // The region registry and the SIGSEGV/SIGBUS reporter (see fault.h).
 #include "flex/gates/fault.h"
 
+#include <cpuid.h>
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@ region g_regions[kMaxRegions];
 unsigned g_n_regions = 0;
 const char *g_names[kMaxCompartments] = {};
 image_terminator g_terminator = nullptr;
+pkru_owner_fn g_pkru_owner = nullptr;
 volatile sig_atomic_t g_in_handler = 0;
 
 constexpr std::size_t kAltStackBytes = 64 * 1024;
@@ -59,7 +61,20 @@ void on_fault(int sig, siginfo_t *info, void *ctx) {
   g_in_handler = 1;
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   fault_line line;
-  line.str("flex: ").who(current_compartment()).str(" faulted at ").hex(addr);
+  // Under MPK the compartment is the one whose rights were in PKRU when the access faulted.
+  unsigned who = current_compartment();
+  std::uint32_t pkru = 0;
+  if (g_pkru_owner && ctx && pkru_of_frame(ctx, pkru)) who = g_pkru_owner(pkru);
+  line.str("flex: ").who(who).str(" faulted at ").hex(addr);
+  if (ctx) {
+    const auto pc = static_cast<std::uintptr_t>(static_cast<const ucontext_t *>(ctx)->uc_mcontext.gregs[REG_RIP]);
+    std::uintptr_t off = 0;
+    if (const char *fn = symbol_at(pc, off)) {
+      line.str(" in ").str(fn).str("+").hex(off);
+    } else {
+      line.str(" at pc ").hex(pc);
+    }
+  }
   line.str(" (").str(sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
   if (ctx && info->si_code > 0) {
     // x86-64 page-fault error code: bit 1 set for a write, bit 4 for an instruction fetch.
@@ -149,6 +164,37 @@ const region *region_at(unsigned i) {
 
 void set_current_compartment_source(current_compartment_fn fn) {
   detail::g_current_source = fn;
+}
+
+void set_pkru_owner(pkru_owner_fn fn) {
+  g_pkru_owner = fn;
+}
+
+// The kernel saves the interrupted thread's extended state in the frame in XSAVE (standard) format and
+// marks it with FP_XSTATE_MAGIC1 in the FXSAVE area's software-reserved bytes. PKRU is state component
+// 9, at the offset CPUID.(EAX=0xD, ECX=9).EBX gives; a clear bit 9 in XSTATE_BV means PKRU was in its
+// initial state (0).
+bool pkru_of_frame(const void *ucontext, std::uint32_t &pkru) {
+  constexpr std::uint32_t kMagic1 = 0x46505853;  // FP_XSTATE_MAGIC1
+  constexpr unsigned kPkruBit = 9;
+  const auto *uc = static_cast<const ucontext_t *>(ucontext);
+  const auto *fx = reinterpret_cast<const unsigned char *>(uc->uc_mcontext.fpregs);
+  if (!fx) return false;
+  std::uint32_t magic = 0, xstate_size = 0;
+  std::uint64_t features = 0, xstate_bv = 0;
+  __builtin_memcpy(&magic, fx + 464, 4);  // struct _fpx_sw_bytes at offset 464 of the FXSAVE area
+  __builtin_memcpy(&features, fx + 472, 8);
+  __builtin_memcpy(&xstate_size, fx + 480, 4);
+  if (magic != kMagic1 || !((features >> kPkruBit) & 1)) return false;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (!__get_cpuid_count(0xd, kPkruBit, &eax, &ebx, &ecx, &edx) || eax < 4 || ebx + 4 > xstate_size) return false;
+  __builtin_memcpy(&xstate_bv, fx + 512, 8);  // the XSAVE header follows the 512-byte legacy area
+  if (!((xstate_bv >> kPkruBit) & 1)) {
+    pkru = 0;
+    return true;
+  }
+  __builtin_memcpy(&pkru, fx + ebx, 4);
+  return true;
 }
 
 int install_fault_altstack() {

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 
+#include "flex/gates/fault.h"
 #include "flex/gates/mpk.h"
 
 namespace flex::gates {
@@ -55,7 +56,7 @@ std::optional<std::string> read_maps(std::string &out) {
 }
 
 // A heap region of `mib` MiB tagged with `key`. Mapped once and never remapped.
-std::optional<std::string> make_heap(std::size_t mib, int key, heap *&out) {
+std::optional<std::string> make_heap(std::size_t mib, int key, heap *&out, unsigned owner) {
   std::size_t bytes = mib << 20;
   void *p =
       ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -67,7 +68,26 @@ std::optional<std::string> make_heap(std::size_t mib, int key, heap *&out) {
   }
   out = heap::create({p, bytes});
   if (!out) return "a " + std::to_string(mib) + " MiB heap is too small";
+  // Named for fault reports: an access from another domain is reported as hitting this heap.
+  const auto b = reinterpret_cast<std::uintptr_t>(p);
+  region r{b, b + bytes, owner, owner == kSharedOwner ? region_kind::shared : region_kind::heap,
+           owner == kSharedOwner ? "flex.shared_heap" : "heap"};
+  if (int rc = register_region(r); rc < 0) return "cannot register the heap: " + errno_text(-rc);
   return std::nullopt;
+}
+
+// Which compartment holds these rights: the domain whose PKRU they are; the runtime for any other value.
+unsigned compartment_of_pkru(std::uint32_t pkru) {
+  for (unsigned i = 0; i < g_plan.n_domains; ++i) {
+    if (g_plan.domains[i].pkru == pkru) return g_plan.domains[i].compartment;
+  }
+  return kNoCompartment;
+}
+
+unsigned compartment_of_this_thread() {
+  std::uint32_t eax = 0;
+  asm volatile("rdpkru" : "=a"(eax) : "c"(0) : "rdx");
+  return compartment_of_pkru(eax);
 }
 
 void free_keys(int up_to) {
@@ -206,12 +226,18 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
     const mpk_domain &dom = plan.domains[i];
     const flex_compartment_layout &c = img.compartments[dom.compartment];
     std::size_t mib = c.heap_mib ? c.heap_mib : opt.default_heap_mib;
-    if (auto err = make_heap(mib, dom.key, d.by_key[dom.key])) {
+    if (auto err = make_heap(mib, dom.key, d.by_key[dom.key], dom.compartment)) {
       return image + ": heap of compartment " + c.name + ": " + *err;
     }
     d.pkru_by_key[dom.key] = dom.pkru;
     if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key))) {
       return image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno);
+    }
+    const auto k = static_cast<unsigned>(dom.key);
+    region stacks{flex_mpk_runtime.stack_lo[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
+                  region_kind::stack, "stacks"};
+    if (int rc = register_region(stacks); rc < 0) {
+      return image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc);
     }
   }
   if (opt.shared_heap_region.base) {
@@ -221,7 +247,7 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
     }
     d.shared = heap::create(r);
     if (!d.shared) return image + ": the shared heap region is too small or not 64-byte aligned";
-  } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared)) {
+  } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner)) {
     return image + ": shared heap: " + *err;
   }
 
@@ -231,6 +257,8 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
   page.mode = detail::kModeHardware;
   heap_install(d);
   g_plan = plan;
+  set_pkru_owner(&compartment_of_pkru);
+  set_current_compartment_source(&compartment_of_this_thread);
   detail::mpk_lock_runtime();
   return std::nullopt;
 }

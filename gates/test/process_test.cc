@@ -298,7 +298,7 @@ TEST(fault_registry, reporter_names_owner_without_processes) {
         *reinterpret_cast<volatile char *>(p) = 1;
       },
       ::testing::ExitedWithCode(fg::kExitFault),
-      R"(flex: compartment 'app' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ \(SIGSEGV, write, SEGV_ACCERR\): address belongs to compartment 'net' \(stack\))");
+      R"(flex: compartment 'app' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ at pc 0x[0-9a-f]+ \(SIGSEGV, write, SEGV_ACCERR\): address belongs to compartment 'net' \(stack\))");
 }
 
 TEST(process_boot, rejects_bad_configs_without_forking) {
@@ -467,7 +467,7 @@ TEST(process_memory, process_reading_another_compartments_heap_is_reported) {
         call(kA, kRead, &read_word, reinterpret_cast<const long *>(g_heap[kB]));
       },
       ::testing::ExitedWithCode(fg::kExitFault),
-      R"(flex: compartment 'a' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ \(SIGSEGV, read, SEGV_MAPERR\): address belongs to compartment 'b' \(heap\))");
+      R"(flex: compartment 'a' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ at pc 0x[0-9a-f]+ \(SIGSEGV, read, SEGV_MAPERR\): address belongs to compartment 'b' \(heap\))");
 }
 
 TEST(process_memory, process_writing_another_compartments_statics_is_reported) {
@@ -477,7 +477,7 @@ TEST(process_memory, process_writing_another_compartments_statics_is_reported) {
         call(kA, kWrite, &write_word, reinterpret_cast<long *>(g_b_static + 8), 1L);
       },
       ::testing::ExitedWithCode(fg::kExitFault),
-      R"(flex: compartment 'a' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ \(SIGSEGV, write, SEGV_MAPERR\): address belongs to compartment 'b' \(data\))");
+      R"(flex: compartment 'a' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ at pc 0x[0-9a-f]+ \(SIGSEGV, write, SEGV_MAPERR\): address belongs to compartment 'b' \(data\))");
 }
 
 TEST(process_memory, process_reading_main_process_compartment_is_reported) {
@@ -497,7 +497,7 @@ TEST(process_memory, main_process_cannot_read_process_compartment) {
         (void)*reinterpret_cast<volatile long *>(g_heap[kB]);
       },
       ::testing::ExitedWithCode(fg::kExitFault),
-      R"(flex: compartment 'app' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ \(SIGSEGV, read, SEGV_MAPERR\): address belongs to compartment 'b' \(heap\))");
+      R"(flex: compartment 'app' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ at pc 0x[0-9a-f]+ \(SIGSEGV, read, SEGV_MAPERR\): address belongs to compartment 'b' \(heap\))");
 }
 
 // ---- refused calls ----

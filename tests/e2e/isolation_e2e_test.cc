@@ -65,7 +65,7 @@ TEST_P(ProcessIsolation, StaticDataOfTheOtherCompartmentFaultsWithAReportNamingB
     std::string kind = mode.substr(mode.find('-') + 1);
     if (kind == "static") kind = "data";
     std::regex report("flex: compartment '" + std::string(GetParam().probe) +
-                      "' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ \\(SIGSEGV, " +
+                      "' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ in flex_app_main\\+0x[0-9a-f]+ \\(SIGSEGV, " +
                       (mode[0] == 'w' ? "write" : "read") + ".*belongs to compartment 'vault' \\(" + kind + "\\)");
     EXPECT_TRUE(std::regex_search(r.out, report)) << mode << "\n" << r.out;
     EXPECT_EQ(r.out.find("read 5ec7e75ec7e7"), std::string::npos) << r.out;

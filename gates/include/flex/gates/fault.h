@@ -73,6 +73,20 @@ inline void set_current_compartment(unsigned c) {
 // The MPK backend installs a PKRU reader here; nullptr restores the variable.
 void set_current_compartment_source(current_compartment_fn fn);
 
+// Under MPK the fault handler does not run with the rights of the code that faulted (the kernel enters
+// handlers with its default PKRU), so it reads the interrupted PKRU from the signal frame's XSAVE area
+// and asks this function which compartment held those rights. The MPK backend installs it at boot.
+using pkru_owner_fn = unsigned (*)(std::uint32_t pkru);
+void set_pkru_owner(pkru_owner_fn fn);
+// The PKRU saved in a signal frame (a ucontext_t *); false when the frame carries none.
+bool pkru_of_frame(const void *ucontext, std::uint32_t &pkru);
+
+// Function names for reports: load_symbols() reads the image's own symbol table (.symtab of
+// /proc/self/exe) once at boot into a sorted table; symbol_at() is async-signal-safe.
+//   flex: compartment 'app' (pid 7) faulted at 0x... in probe_main+0x2c (SIGSEGV, read, ...): ...
+int load_symbols();
+const char *symbol_at(std::uintptr_t pc, std::uintptr_t &offset);  // nullptr when unknown
+
 // Installs the SIGSEGV/SIGBUS reporter on an alternate signal stack for the calling thread (other threads
 // call install_fault_altstack themselves). Idempotent; returns 0 or a negative errno.
 int install_fault_reporter();
