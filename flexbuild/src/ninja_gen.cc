@@ -107,6 +107,7 @@ std::string gate_plan_json(const resolved_image &img, const resolved_compartment
   json plan;
   plan["library"] = lib.name;
   plan["compartment"] = comp.name();
+  plan["isolation"] = std::string(to_string(comp.spec->iso));
   plan["sharing"] = {{"stack", std::string(to_string(img.prof->stack))}};
   json targets = json::object();
   auto add = [&](const lib_manifest *target, const std::string &where) {

@@ -69,6 +69,12 @@ class object_reader {
     return out;
   }
 
+  // An optional string: `fallback` when the key is absent.
+  std::string optional_string(const char *key, std::string fallback) {
+    if (!object_.is_object() || !object_.contains(key)) return fallback;
+    return string(key);
+  }
+
   const json *object(const char *key) {
     const json *value = find(key);
     if (value && !value->is_object()) {
@@ -180,6 +186,9 @@ std::optional<gate_plan> parse_gate_plan(std::string_view text, const std::strin
   object_reader reader(document, "", path, log);
   plan.library = reader.string("library");
   plan.compartment = reader.string("compartment");
+  plan.isolation = reader.optional_string("isolation", "none");
+  if (plan.isolation != "none" && plan.isolation != "mpk" && plan.isolation != "process")
+    reader.fail_key("isolation", "expected \"none\", \"mpk\" or \"process\"");
   if (const json *sharing = reader.object("sharing")) {
     for (const auto &[key, value] : sharing->items()) {
       if (value.is_string())

@@ -10,6 +10,8 @@
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
+#include <clang/ASTMatchers/ASTMatchFinder.h>
+#include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/AST/Decl.h>
 #include <clang/Frontend/CompilerInstance.h>
 #include <clang/Lex/Preprocessor.h>
@@ -60,6 +62,7 @@ class TransformConsumer : public clang::ASTConsumer {
     placeholder_facts facts = match_placeholders(context, found_);
     instantiate_gates(facts);
     strip_whitelists(facts);
+    reject_thread_locals(context);
     if (const text_edit *clash = edits_.conflict())
       error(clash->loc, "two placeholders overlap here; flex-transform cannot rewrite both");
 
@@ -156,6 +159,36 @@ class TransformConsumer : public clang::ASTConsumer {
       place at = where(var->getLocation());
       whitelisted_.push_back({.file = at.file, .line = at.line, .name = var->getNameAsString()});
     }
+  }
+
+  // Before: static __thread long counter;      (in a library of an mpk or process compartment)
+  // After:  error: thread-local variable 'counter' ... cannot be isolated
+  // A thread's TLS block is one allocation made by libc for the whole thread, outside every compartment's
+  // domain (key 0; copied into every process at boot), so no other compartment could be kept out of it.
+  void reject_thread_locals(clang::ASTContext &context) {
+    if (session_.plan.isolation == "none") return;
+    namespace m = clang::ast_matchers;
+    struct callback : m::MatchFinder::MatchCallback {
+      TransformConsumer *self;
+      explicit callback(TransformConsumer *s) : self(s) {}
+      void run(const m::MatchFinder::MatchResult &result) override {
+        const auto *var = result.Nodes.getNodeAs<clang::VarDecl>("tls");
+        if (!var || var->getTLSKind() == clang::VarDecl::TLS_None || !var->isThisDeclarationADefinition())
+          return;
+        bool whitelisted = false;
+        for (const auto *attr : var->specific_attrs<clang::AnnotateAttr>())
+          whitelisted |= attr->getAnnotation() == "flexos_whitelist";
+        if (whitelisted) return;  // reported by strip_whitelists
+        self->error(var->getLocation(),
+                    "thread-local variable '" + var->getNameAsString() + "' cannot be isolated in compartment '" +
+                        self->session_.plan.compartment + "' (isolation: " + self->session_.plan.isolation +
+                        "): a thread's TLS lies outside every compartment's memory; make it a plain static "
+                        "(one per compartment) or keep per-thread state in memory the library allocates");
+      }
+    } cb(this);
+    m::MatchFinder finder;
+    finder.addMatcher(m::varDecl(m::isExpansionInMainFile(), m::hasThreadStorageDuration()).bind("tls"), &cb);
+    finder.matchAST(context);
   }
 
   // A target of the library reached through a gate other than a plain call, if any.

@@ -1,7 +1,7 @@
 // The gate plan: what flexbuild tells flex-transform about the library being transformed and about every
 // library of the image it may call. flexbuild writes one plan.json per library:
 //
-//   {"library": "hello", "compartment": "app", "sharing": {"stack": "dss"},
+//   {"library": "hello", "compartment": "app", "isolation": "mpk", "sharing": {"stack": "dss"},
 //    "targets": {"console": {"compartment": "core", "gate": "call", "exports": ["console_write"]},
 //                "hello":   {"compartment": "app",  "gate": "call", "exports": ["hello_main"]}}}
 //
@@ -47,6 +47,7 @@ struct gate_plan {
   std::string path;                                         // where the plan was read from
   std::string library;                                      // the library being transformed: "hello"
   std::string compartment;                                  // its compartment: "app"
+  std::string isolation = "none";                           // that compartment's: none | mpk | process
   std::map<std::string, std::string, std::less<>> sharing;  // "stack" -> "dss"
   std::map<std::string, gate_target, std::less<>> targets;  // by manifest name
 
