@@ -267,7 +267,10 @@ int build_image(const options &opt, fs::path *executable) {
   bool has_mpk = false;
   for (const auto &c : img.compartments) has_mpk |= c.spec->iso == isolation::mpk;
   for (const auto &g : gadgets) {
-    std::string line = fmt::format("{} at {:#x} in {}", flex::gates::to_string(g.kind), g.address, g.where);
+    std::string line = fmt::format("{} at {:#x} (file offset {:#x}) in {}{}", flex::gates::to_string(g.kind),
+                                   g.address, g.offset, g.where,
+                                   g.function.empty() ? std::string(" (no function symbol)")
+                                                      : fmt::format(", function {}", g.function));
     log += "gadget: " + line + "\n";
     if (has_mpk) std::fprintf(stderr, "flexbuild: error: %s: %s, outside the gates\n", paths.executable().c_str(), line.c_str());
   }
@@ -290,7 +293,11 @@ int build_image(const options &opt, fs::path *executable) {
   auto ij = image_json(img, *elf, summaries, paths);
   nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
   for (const auto &g : gadgets) {
-    gadget_list.push_back({{"kind", flex::gates::to_string(g.kind)}, {"address", g.address}, {"where", g.where}});
+    gadget_list.push_back({{"kind", flex::gates::to_string(g.kind)},
+                           {"address", g.address},
+                           {"offset", g.offset},
+                           {"where", g.where},
+                           {"function", g.function}});
   }
   ij["gadgets_outside_gates"] = gadget_list;
   if (auto err = write_if_changed(paths.image_json(), ij.dump(2) + "\n")) {

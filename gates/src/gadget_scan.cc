@@ -136,6 +136,26 @@ bool is_allowed_name(const std::string &name, const elf_scan_options &opt) {
          opt.allowed_sections.end();
 }
 
+// The function symbol of `f` whose [value, value + size) holds `address` (executables: virtual
+// addresses; objects: section offsets within section `shndx`).
+std::string function_at(const elf_file &f, std::uint64_t address, std::optional<unsigned> shndx = std::nullopt) {
+  for (const Elf64_Shdr &tab : f.sections) {
+    if (tab.sh_type != SHT_SYMTAB || tab.sh_link >= f.sections.size() || tab.sh_entsize != sizeof(Elf64_Sym)) continue;
+    const Elf64_Shdr &strs = f.sections[tab.sh_link];
+    if (!f.in_file(tab.sh_offset, tab.sh_size) || !f.in_file(strs.sh_offset, strs.sh_size)) continue;
+    for (std::uint64_t i = 0; i < tab.sh_size / sizeof(Elf64_Sym); ++i) {
+      Elf64_Sym sym;
+      std::memcpy(&sym, f.bytes.data() + tab.sh_offset + i * sizeof(Elf64_Sym), sizeof sym);
+      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_name >= strs.sh_size) continue;
+      if (shndx && sym.st_shndx != *shndx) continue;
+      if (address < sym.st_value || address >= sym.st_value + (sym.st_size ? sym.st_size : 1)) continue;
+      const char *name = reinterpret_cast<const char *>(f.bytes.data() + strs.sh_offset + sym.st_name);
+      return std::string(name, strnlen(name, strs.sh_size - sym.st_name));
+    }
+  }
+  return {};
+}
+
 // Executables and shared objects: executable segments, allowed ranges by section address.
 std::optional<std::string> scan_segments(const elf_file &f, std::vector<gadget_hit> &hits,
                                          const elf_scan_options &opt) {
@@ -152,6 +172,7 @@ std::optional<std::string> scan_segments(const elf_file &f, std::vector<gadget_h
     for (gadget_hit &h : scan_bytes(f.bytes.subspan(p.p_offset, p.p_filesz), p.p_vaddr, allowed)) {
       h.offset += p.p_offset;
       h.where = "segment " + std::to_string(n);
+      h.function = function_at(f, h.address);
       for (const Elf64_Shdr &s : f.sections) {
         if ((s.sh_flags & SHF_ALLOC) && h.address >= s.sh_addr && h.address < s.sh_addr + s.sh_size) {
           h.where = f.section_name(s);
@@ -175,6 +196,7 @@ std::optional<std::string> scan_sections(const elf_file &f, std::vector<gadget_h
     for (gadget_hit &h : scan_bytes(f.bytes.subspan(s.sh_offset, s.sh_size), 0)) {
       h.offset += s.sh_offset;
       h.where = name;
+      h.function = function_at(f, h.address, static_cast<unsigned>(&s - f.sections.data()));
       hits.push_back(std::move(h));
     }
   }

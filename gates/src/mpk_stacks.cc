@@ -331,3 +331,13 @@ extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_a
   t.sp[key] = stack_top(key, b);
   return t.sp[key];
 }
+
+// The DSS mirror of a local: only on this thread's own stack of an mpk domain (see mpk.h's block layout).
+extern "C" void *flexos_dss_address(const void *local) {
+  const auto a = reinterpret_cast<std::uintptr_t>(local);
+  for (int key = 1; key < flex::gates::kPkeyCount; ++key) {
+    flex::gates::mpk_stack_range r = flex::gates::mpk_thread_stack(key);
+    if (r.lo && a >= r.lo && a < r.hi) return reinterpret_cast<void *>(a + flex::gates::kMpkDssOffset);
+  }
+  return nullptr;
+}

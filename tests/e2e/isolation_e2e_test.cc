@@ -82,16 +82,6 @@ TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentAreNotInThisAddressSpa
   }
 }
 
-TEST_P(ProcessIsolation, TheGadgetScanFindsAWrpkruHiddenInAnImmediate) {
-  std::string img = image();
-  auto r = run(img + " gadget");
-  EXPECT_NE(r.out.find("gadget ef010f"), std::string::npos) << r.out;
-  json j = json::parse(read(fs::path(img).parent_path() / "image.json"));
-  ASSERT_EQ(j["gadgets_outside_gates"].size(), 1u) << j["gadgets_outside_gates"].dump();
-  EXPECT_EQ(j["gadgets_outside_gates"][0]["kind"], "wrpkru");
-  EXPECT_EQ(j["gadgets_outside_gates"][0]["where"], ".text");
-}
-
 TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
   std::string img = image();
   auto r = run(img + " die");
@@ -121,6 +111,33 @@ INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
                            for (char &c : n) c = c == '-' ? '_' : c;
                            return n;
                          });
+
+// The scan reads every byte offset: a WRPKRU hidden in another instruction's immediate is found, recorded
+// in image.json with its function, and fatal to an mpk image.
+TEST(GadgetScan, FindsAWrpkruHiddenInAnImmediateAndNamesItsFunction) {
+  scratch_dir dir("gadget");
+  auto r = run(flexbuild().string() + " --profile " + (kFixture / "profiles/gadget-process.yaml").string() + " -o " +
+               dir.path().string());
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto out = run((dir.path() / "gadget-process").string());
+  EXPECT_NE(out.out.find("gadget ef010f, secret 5ec7e75ec7e7"), std::string::npos) << out.out;
+  json j = json::parse(read(dir.path() / "image.json"));
+  ASSERT_EQ(j["gadgets_outside_gates"].size(), 1u) << j["gadgets_outside_gates"].dump();
+  EXPECT_EQ(j["gadgets_outside_gates"][0]["kind"], "wrpkru");
+  EXPECT_EQ(j["gadgets_outside_gates"][0]["where"], ".text");
+  EXPECT_EQ(j["gadgets_outside_gates"][0]["function"], "flex_app_main");
+}
+
+TEST(GadgetScan, RefusesToBuildAnMpkImageWithAGadgetNamingOffsetAndFunction) {
+  scratch_dir dir("gadget-mpk");
+  auto r = run(flexbuild().string() + " --profile " + (kFixture / "profiles/gadget-mpk.yaml").string() + " -o " +
+               dir.path().string());
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("flexbuild: error: .*gadget-mpk: wrpkru at 0x[0-9a-f]+ \\(file "
+                                                  "offset 0x[0-9a-f]+\\) in \\.text, function flex_app_main, "
+                                                  "outside the gates")))
+      << r.out;
+}
 
 TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
   scratch_dir dir("hello-process");

@@ -48,4 +48,26 @@
 
 #endif /* __FLEX_TRANSFORM__ */
 
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The shared heap: memory every compartment of the image may read and write (tagged with the shared key
+ * under MPK, mapped shared at one address in every process of a process image). */
+void *flexos_malloc_whitelist(size_t size);
+void *flexos_calloc_whitelist(size_t n, size_t size);
+void *flexos_realloc_whitelist(void *p, size_t size);
+void flexos_free_whitelist(void *p);
+
+/* The data shadow stack (DSS) mirror of a local on this thread's stack in an mpk compartment with full
+ * gates: the same offset in a shared-key copy of that stack, readable and writable by every compartment
+ * while the local's frame is live. NULL when `local` is not on such a stack. */
+void *flexos_dss_address(const void *local);
+
+#ifdef __cplusplus
+}
+#endif
+
 #endif /* FLEXOS_ISOLATION_H */

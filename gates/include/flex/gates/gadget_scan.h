@@ -34,6 +34,7 @@ struct gadget_hit {
   gadget_kind kind = gadget_kind::wrpkru;
   unsigned length = 0;  // bytes matched: 3, or 4 with a REX prefix (ModRM displacements not counted)
   std::string where;    // ELF scans: the section holding it, or "segment N"
+  std::string function;  // ELF scans: the function symbol (.symtab) whose code holds it, "" if none
 };
 
 struct byte_range {

@@ -1,0 +1,156 @@
+// Isolation of real MPK images: the probe app (one mpk domain) asks the vault library (another) where
+// its data is, then touches it directly. Every private datum of the vault (statics, heap, stack, what
+// libstdc++ allocated for it) faults with a report naming the probe, the function and the vault; shared
+// data (.data_shared, the shared heap, the DSS) is reachable from both.
+//
+// The images are built here on any machine and checked statically; they run only where the CPU has PKU.
+// On a machine without it, the ctest entry `pku_guest.mpk_isolation` runs this binary again inside a
+// QEMU guest whose CPU has protection keys (scripts/pku-vm.sh), where the images, built in
+// build/test-images, are reused as they are.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+const fs::path kFixture = source_dir() / "tests/e2e/fixtures/isolation";
+constexpr int kExitFault = 139;
+
+bool machine_has_pku() {
+  std::string cpuinfo = read("/proc/cpuinfo");
+  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
+}
+
+struct mpk_case {
+  const char *profile;
+  bool full;  // full gates: the vault runs on a stack of its own
+};
+
+class MpkIsolation : public ::testing::TestWithParam<mpk_case> {
+ protected:
+  // Built in a fixed folder of the build tree, so a second run of this binary (the PKU guest's) finds
+  // the image up to date and flexbuild runs no command.
+  std::string image() {
+    std::string name = GetParam().profile;
+    fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
+    fs::create_directories(out.parent_path());
+    // Tests of this suite run in parallel: one build at a time per image.
+    auto r = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " + (kFixture / "profiles" / (name + ".yaml")).string() +
+                 " -o " + out.string());
+    EXPECT_EQ(r.status, 0) << r.out;
+    return (out / name).string();
+  }
+
+  // The image, when this machine can run it; the test skips otherwise (after the build checks).
+  std::string runnable_image() {
+    std::string img = image();
+    if (!machine_has_pku()) {
+      auto r = run(img + " call");
+      EXPECT_EQ(r.status, 1) << r.out;  // never runs unprotected
+      EXPECT_NE(r.out.find("Refusing to run them unprotected"), std::string::npos) << r.out;
+      return {};
+    }
+    return img;
+  }
+
+  static std::string report(const std::string &mode, const std::string &kind) {
+    return "flex: compartment 'probe' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ in flex_app_main\\+0x[0-9a-f]+ "
+           "\\(SIGSEGV, " +
+           std::string(mode[0] == 'w' ? "write" : "read") +
+           ", SEGV_PKUERR, pkey [0-9]+\\): address belongs to compartment 'vault' \\(" + kind + "\\)";
+  }
+};
+
+#define SKIP_WITHOUT_PKU(img) \
+  if ((img).empty()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo): checked the refusal"
+
+TEST_P(MpkIsolation, TheImageHasOnlyItsGatesWritePkru) {
+  std::string img = image();
+  json j = json::parse(read(fs::path(img).parent_path() / "image.json"));
+  EXPECT_TRUE(j["gadgets_outside_gates"].empty()) << j["gadgets_outside_gates"].dump();
+  for (const auto &b : j["boundaries"]) EXPECT_EQ(b["gate"], GetParam().full ? "mpk-full" : "mpk-light") << b.dump();
+}
+
+TEST_P(MpkIsolation, GatesWorkAcrossTheBoundary) {
+  std::string img = runnable_image();
+  SKIP_WITHOUT_PKU(img);
+  auto r = run(img + " --gate-stats call");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("secret 5ec7e75ec7e7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate-stats: probe -> vault (mpk-"), std::string::npos) << r.out;
+}
+
+TEST_P(MpkIsolation, PrivateDataOfTheVaultFaultsWithAReportNamingBoth) {
+  std::string img = runnable_image();
+  SKIP_WITHOUT_PKU(img);
+  std::vector<std::pair<std::string, std::string>> cases = {
+      {"read-static", "data"}, {"write-static", "data"}, {"read-bss", "bss"},     {"write-bss", "bss"},
+      {"read-rodata", "rodata"}, {"read-heap", "heap"},  {"write-heap", "heap"}, {"read-string", "heap"},
+  };
+  if (GetParam().full) {
+    cases.push_back({"read-stack", "stack"});
+    cases.push_back({"write-stack", "stack"});
+  }
+  for (const auto &[mode, kind] : cases) {
+    auto r = run(img + " " + mode);
+    EXPECT_EQ(r.status, kExitFault) << mode << "\n" << r.out;
+    EXPECT_TRUE(std::regex_search(r.out, std::regex(report(mode, kind)))) << mode << "\n" << r.out;
+    EXPECT_EQ(r.out.find("read 5ec7e75ec7e7"), std::string::npos) << mode << "\n" << r.out;
+    EXPECT_EQ(r.out.find("wrote"), std::string::npos) << mode << "\n" << r.out;
+  }
+}
+
+TEST_P(MpkIsolation, SharedDataIsSeenByBothSides) {
+  std::string img = runnable_image();
+  SKIP_WITHOUT_PKU(img);
+  std::vector<std::string> modes = {"shared", "shared-heap"};
+  if (GetParam().full) modes.push_back("dss");
+  for (const auto &mode : modes) {
+    auto r = run(img + " " + mode);
+    EXPECT_EQ(r.status, 0) << mode << "\n" << r.out;
+    EXPECT_NE(r.out.find("vault read 4242"), std::string::npos) << mode << "\n" << r.out;
+  }
+}
+
+TEST_P(MpkIsolation, LightGatesHaveNoDss) {
+  if (GetParam().full) GTEST_SKIP() << "full gates have a DSS (SharedDataIsSeenByBothSides)";
+  std::string img = runnable_image();
+  SKIP_WITHOUT_PKU(img);
+  auto r = run(img + " dss");
+  EXPECT_EQ(r.status, 3) << r.out;
+  EXPECT_NE(r.out.find("no dss here"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Images, MpkIsolation,
+                         ::testing::Values(mpk_case{"probe-mpk", true}, mpk_case{"probe-mpk-light", false}),
+                         [](const auto &info) {
+                           std::string n = info.param.profile;
+                           for (char &c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
+// Thread-local data cannot live in a compartment's domain: the build refuses it at its definition.
+TEST(MpkIsolationBuild, ThreadLocalDataInAnMpkCompartmentIsABuildError) {
+  scratch_dir dir("mpk-tls");
+  fs::path tree = dir.path() / "tree";
+  fs::copy(kFixture, tree, fs::copy_options::recursive);
+  fs::path vault = tree / "libos/vault/src/vault.c";
+  write(vault, read(vault) + "\n__thread long vault_per_thread;\n");
+  auto r = run(flexbuild().string() + " --profile " + (tree / "profiles/probe-mpk.yaml").string() + " -o " +
+               (dir.path() / "out").string());
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("vault\\.c:[0-9]+:[0-9]+: error: thread-local variable "
+                                                  "'vault_per_thread' cannot be isolated in compartment "
+                                                  "'vault' \\(isolation: mpk\\)")))
+      << r.out;
+}
+
+}  // namespace
+}  // namespace flex::test
