@@ -63,18 +63,9 @@ bool load(const options &opt, loaded &out, diag_sink &diags) {
 // Combinations the runtime cannot protect yet are refused, never built to run with less isolation than
 // the profile asks for.
 void refuse_unprotectable(const profile &p, diag_sink &diags) {
-  const compartment *mpk = nullptr, *process = nullptr;
+  const compartment *mpk = nullptr;
   for (const auto &c : p.compartments) {
     if (c.iso == isolation::mpk && !mpk) mpk = &c;
-    if (c.iso == isolation::process && !process) process = &c;
-  }
-  if (mpk && process) {
-    diags.error(process->iso_pos,
-                fmt::format("compartment '{}' is a process and '{}' an mpk domain: one image cannot mix "
-                            "them yet (a call served from another process would run without entering the "
-                            "callee's MPK domain)",
-                            process->name, mpk->name),
-                "use one mechanism per image for now");
   }
   if (!mpk) return;
   for (const auto &c : p.compartments) {

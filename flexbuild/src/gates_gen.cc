@@ -66,12 +66,26 @@ backend_spelling spell_backend(const resolved_image &img, const boundary &b, siz
   return {"fg::call_backend", "{}"};
 }
 
-bool has_mpk(const resolved_image &img) {
+bool has_isolation(const resolved_image &img, isolation iso) {
   for (const auto &c : img.compartments) {
-    if (c.spec->iso == isolation::mpk) return true;
+    if (c.spec->iso == iso) return true;
   }
   return false;
 }
+bool has_mpk(const resolved_image &img) {
+  return has_isolation(img, isolation::mpk);
+}
+// An image with mpk domains and process compartments: calls between the two worlds pass through the
+// runtime (key 0, every right), which the MPK gates enter and leave with constant PKRU values.
+bool is_mixed(const resolved_image &img) {
+  return has_mpk(img) && has_isolation(img, isolation::process);
+}
+gate_kind profile_mpk_gate(const resolved_image &img) {
+  return img.prof->mpk_gate == mpk_gate_kind::light ? gate_kind::mpk_light : gate_kind::mpk_full;
+}
+
+constexpr const char *kWordParams =
+    "fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5";
 
 // The compile-time key plan, mirrored from the profile.
 std::string mpk_plan_code(const resolved_image &img) {
@@ -118,9 +132,33 @@ std::string gates_cc(const resolved_image &img) {
   }
   out += "}\n\n#define FN(f) reinterpret_cast<fg::erased_fn>(&f)\n\n";
 
+  // In a mixed image, a call that another process makes into an mpk domain of the main process is
+  // served by the runtime, which enters the domain through its MPK gate: the domain's export table
+  // holds those entries instead of the functions themselves.
+  //   extern "C" fg::word __flex_enter_core__console_write(a0..a5) {   // runtime -> core
+  //     return fg::gate<fg::mpk_full<fg::kPkruRuntime, pkru_of(1u), domain_of(1u)>>::call_erased(...);
+  //   }
+  const bool mixed = is_mixed(img);
   for (size_t i = 0; i < img.compartments.size(); ++i) {
+    const bool enter = mixed && img.compartments[i].spec->iso != isolation::process;
+    if (!enter) continue;
+    std::string type = mpk_backend(profile_mpk_gate(img), std::nullopt, i);
+    for (const auto &e : exports[i]) {
+      out += fmt::format(
+          "extern \"C\" fg::word __flex_enter_{0}__{1}({2}) {{\n"
+          "  static constexpr {3}::target t{{}};\n"
+          "  return fg::gate<{3}>::call_erased(t, nullptr, FN({1}), {{{{a0, a1, a2, a3, a4, a5}}}});\n"
+          "}}\n",
+          img.compartments[i].name(), e, kWordParams, type);
+    }
+  }
+  for (size_t i = 0; i < img.compartments.size(); ++i) {
+    const bool enter = mixed && img.compartments[i].spec->iso != isolation::process;
     out += fmt::format("static const fg::erased_fn exports_{}[] = {{", img.compartments[i].name());
-    for (const auto &e : exports[i]) out += fmt::format("FN({}), ", e);
+    for (const auto &e : exports[i]) {
+      out += enter ? fmt::format("FN(__flex_enter_{}__{}), ", img.compartments[i].name(), e)
+                   : fmt::format("FN({}), ", e);
+    }
     out += "nullptr};\n";
   }
   out += "\nextern \"C\" const flex_export_table flex_image_exports[] = {\n";
@@ -151,13 +189,31 @@ std::string gates_cc(const resolved_image &img) {
       const std::string &fn = exports[to][id];
       if (fn == kAppEntry) continue;
       backend_spelling be = spell_backend(img, b, to, id);
+      const resolved_compartment &from = img.compartments[index_of(img, b.from)];
+      if (mixed && b.gate == gate_kind::process && from.spec->iso != isolation::process) {
+        // From an mpk domain to another process: leave the domain for the runtime (light: the runtime
+        // runs on the caller's stack, with every right), which makes the process call and serves what
+        // arrives while it waits; the way back restores the caller's PKRU.
+        std::string leave =
+            fmt::format("fg::mpk_light<pkru_of({}u), fg::kPkruRuntime>", index_of(img, b.from));
+        out += fmt::format(
+            "static fg::word __flex_pcall_{0}__{1}({5}) {{\n"
+            "  static constexpr {2}::target t{3};\n"
+            "  return fg::gate<{2}>::call_erased(t, &counter_{0}__{4}, FN({1}), {{{{a0, a1, a2, a3, a4, a5}}}});\n"
+            "}}\n"
+            "extern \"C\" fg::word __flex_gate_{0}__{1}({5}) {{\n"
+            "  static constexpr {6}::target t{{}};\n"
+            "  return fg::gate<{6}>::call_erased(t, nullptr, FN(__flex_pcall_{0}__{1}), {{{{a0, a1, a2, a3, a4, a5}}}});\n"
+            "}}\n",
+            b.from, fn, be.type, be.target, b.to, kWordParams, leave);
+        continue;
+      }
       out += fmt::format(
-          "extern \"C\" fg::word __flex_gate_{0}__{1}(fg::word a0, fg::word a1, fg::word a2, fg::word a3, "
-          "fg::word a4, fg::word a5) {{\n"
+          "extern \"C\" fg::word __flex_gate_{0}__{1}({5}) {{\n"
           "  static constexpr {2}::target t{3};\n"
           "  return fg::gate<{2}>::call_erased(t, &counter_{0}__{4}, FN({1}), {{{{a0, a1, a2, a3, a4, a5}}}});\n"
           "}}\n",
-          b.from, fn, be.type, be.target, b.to);
+          b.from, fn, be.type, be.target, b.to, kWordParams);
     }
   }
 

@@ -50,6 +50,11 @@ process_compartment g_comps[kMaxCompartments];
 process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT];
 process_region g_shared[1];
 
+// The shared heap of process images (flexos_malloc_whitelist), carved from the arena mapped shared in
+// every process; channels and other shared_alloc users get the rest. Pages are committed when touched.
+constexpr std::size_t kSharedHeapBytes = std::size_t{64} << 20;
+constexpr std::size_t kChannelArenaBytes = std::size_t{1} << 20;
+
 int boot_processes() {
   const flex_image_layout &img = flex_image;
   if (img.n_compartments > kMaxCompartments) return -E2BIG;
@@ -81,6 +86,8 @@ int boot_processes() {
   cfg.shared = g_shared;
   cfg.n_shared = n_shared;
   cfg.main_compartment = main_comp;
+  cfg.shared_heap_bytes = kSharedHeapBytes;
+  cfg.arena_bytes = kChannelArenaBytes + kSharedHeapBytes;
   return boot(cfg);
 }
 
@@ -96,19 +103,30 @@ int boot_image() {
     std::fprintf(stderr, "flex: cannot install the fault reporter: %s\n", std::strerror(-rc));
     return rc;
   }
-  if (any_isolation(FLEX_ISO_MPK)) {
-    // Refuses without PKU, or without exactly the keys the gates were built for: never runs unprotected.
-    if (auto err = mpk_boot(flex_image)) {
-      std::fprintf(stderr, "flex: image %s cannot boot its mpk compartments: %s\n", flex_image.name,
-                   err->c_str());
-      return -ENOTSUP;
-    }
-  }
+  const bool mpk = any_isolation(FLEX_ISO_MPK);
+  auto refuse = [](const std::string &why) {
+    std::fprintf(stderr, "flex: image %s cannot boot its mpk compartments: %s\n", flex_image.name, why.c_str());
+    return -ENOTSUP;
+  };
+  // Checked before anything forks: without PKU, mpk_boot refuses before it touches anything.
+  if (mpk && !pku_status().available) return refuse(mpk_boot(flex_image).value_or("no PKU"));
+  // Processes first: they fork before any key, tagged range or domain heap exists, so a compartment
+  // process holds none of the mpk domains' memory (their statics it unmaps at boot).
   if (any_isolation(FLEX_ISO_PROCESS)) {
     if (int rc = boot_processes(); rc < 0) {
       std::fprintf(stderr, "flex: cannot start the process compartments: %s\n", std::strerror(-rc));
       return rc;
     }
+  }
+  if (mpk) {
+    // Refuses without exactly the keys the gates were built for: never runs unprotected. The shared heap
+    // of a mixed image is the process backend's, tagged here with the shared key.
+    mpk_boot_options opt;
+    if (heap *shared = process_shared_heap()) {
+      opt.shared_heap = shared;
+      opt.shared_heap_region = {shared, kSharedHeapBytes};
+    }
+    if (auto err = mpk_boot(flex_image, opt)) return refuse(*err);
   }
   return 0;
 }

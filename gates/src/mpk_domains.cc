@@ -245,7 +245,7 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
     if (auto err = mpk_tag_range(r.base, static_cast<char *>(r.base) + r.bytes, plan.shared_key)) {
       return image + ": shared heap: " + *err;
     }
-    d.shared = heap::create(r);
+    d.shared = opt.shared_heap ? opt.shared_heap : heap::create(r);
     if (!d.shared) return image + ": the shared heap region is too small or not 64-byte aligned";
   } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner)) {
     return image + ": shared heap: " + *err;

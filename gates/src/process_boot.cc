@@ -14,12 +14,15 @@
 #include <ctime>
 #include <new>
 
+#include "flex/gates/heap.h"
 #include "flex/gates/process.h"
 
 namespace flex::gates {
 namespace {
 
 using detail::g_process;
+
+heap *g_shared_heap = nullptr;
 
 std::uintptr_t page_size() {
   return static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
@@ -308,6 +311,16 @@ int boot(const process_config &cfg) {
   st.arena_bytes = arena_bytes;
   st.n = cfg.n_compartments;
   st.liveness_ms = cfg.liveness_ms ? cfg.liveness_ms : 100;
+  if (cfg.shared_heap_bytes) {
+    // Before any fork, so every process has it; its bookkeeping lives in the arena, so all of them see
+    // one heap (its spin lock works across processes).
+    void *p = shared_alloc(cfg.shared_heap_bytes, page_size());
+    g_shared_heap = p ? heap::create({p, cfg.shared_heap_bytes}) : nullptr;
+    if (!g_shared_heap) return -ENOMEM;
+    heap_dispatch d;
+    d.shared = g_shared_heap;
+    heap_install(d);
+  }
   unsigned n_children = 0;
   for (unsigned c = 0; c < st.n; ++c) {
     st.comps[c] = cfg.compartments[c];
@@ -377,6 +390,10 @@ pid_t compartment_pid(unsigned c) {
 
 void set_spin_iterations(unsigned n) {
   if (g_process.ctl) g_process.ctl->spin.store(n, std::memory_order_relaxed);
+}
+
+heap *process_shared_heap() {
+  return g_shared_heap;
 }
 
 void *shared_alloc(std::size_t bytes, std::size_t align) {

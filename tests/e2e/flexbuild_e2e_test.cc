@@ -267,25 +267,15 @@ TEST(FlexbuildE2E, BadProfileIsRejectedWithFileLineAndColumn) {
 TEST(FlexbuildE2E, CombinationsTheRuntimeCannotProtectAreRefusedNotBuilt) {
   scratch_dir dir("refuse");
   std::string root = "--root " + source_dir().string();
-  // mpk and process in one image.
-  auto mixed = dir.path() / "mixed.yaml";
-  write(mixed, "name: mixed\napp: hello\ncompartments:\n  - name: app\n    isolation: process\n"
-               "    libraries: [hello]\n  - name: core\n    default: true\n    isolation: mpk\n");
-  auto r = build(mixed.string(), dir.path() / "img", root);
-  EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.out.find(mixed.string() + ":5:16: error: compartment 'app' is a process and 'core' an mpk domain"),
-            std::string::npos)
-      << r.out;
   // asan in an mpk image: its allocator would pool every heap under key 0.
   auto asan = dir.path() / "asan.yaml";
   write(asan, replace(read(profile("hello-2comp-mpk")), "    isolation: mpk\n    libraries: [hello]",
                       "    isolation: mpk\n    hardening: [asan]\n    libraries: [hello]"));
-  r = build(asan.string(), dir.path() / "img", root);
+  auto r = build(asan.string(), dir.path() / "img", root);
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.out.find(asan.string() + ":8:16: error: compartment 'app' asks for asan in an image with mpk domains"),
             std::string::npos)
       << r.out;
-  EXPECT_FALSE(fs::exists(dir.path() / "img" / "mixed"));
   EXPECT_FALSE(fs::exists(dir.path() / "img" / "hello-2comp-mpk"));
 }
 

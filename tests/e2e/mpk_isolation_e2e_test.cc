@@ -136,6 +136,64 @@ INSTANTIATE_TEST_SUITE_P(Images, MpkIsolation,
                            return n;
                          });
 
+// One mpk domain and one process compartment in one image, each on either side of the boundary: the
+// calls cross, the statics of the other side are absent, shared data is shared.
+class MixedIsolation : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
+  std::string name = GetParam();
+  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
+  fs::create_directories(out.parent_path());
+  auto b = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " +
+               (kFixture / "profiles" / (name + ".yaml")).string() + " -o " + out.string());
+  ASSERT_EQ(b.status, 0) << b.out;
+  std::string img = (out / name).string();
+  if (!machine_has_pku()) {
+    auto r = run(img + " call");
+    EXPECT_EQ(r.status, 1) << r.out;  // refused before any compartment process starts
+    EXPECT_NE(r.out.find("Refusing to run them unprotected"), std::string::npos) << r.out;
+    GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo): checked the refusal";
+  }
+  auto r = run(img + " --gate-stats call");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("secret 5ec7e75ec7e7"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate-stats: probe -> vault (process): 1 calls"), std::string::npos) << r.out;
+  for (std::string mode : {"read-static", "write-bss"}) {
+    r = run(img + " " + mode);
+    EXPECT_EQ(r.status, kExitFault) << mode << "\n" << r.out;
+    EXPECT_TRUE(std::regex_search(
+        r.out, std::regex("flex: compartment 'probe' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ in flex_app_main\\+0x[0-9a-f]+ "
+                          "\\(SIGSEGV, (read|write), SEGV_MAPERR\\): address belongs to compartment 'vault'")))
+        << mode << "\n" << r.out;
+  }
+  for (std::string mode : {"shared", "shared-heap"}) {
+    r = run(img + " " + mode);
+    EXPECT_EQ(r.status, 0) << mode << "\n" << r.out;
+    EXPECT_NE(r.out.find("vault read 4242"), std::string::npos) << mode << "\n" << r.out;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Images, MixedIsolation, ::testing::Values("probe-mixed", "vault-mixed"),
+                         [](const auto &info) {
+                           std::string n = info.param;
+                           for (char &c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
+// hello-2comp-mixed from profiles/: the README's mixed image.
+TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
+  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / "hello-2comp-mixed";
+  auto b = run(flexbuild().string() + " --profile " + (source_dir() / "profiles/hello-2comp-mixed.yaml").string() +
+               " -o " + out.string());
+  ASSERT_EQ(b.status, 0) << b.out;
+  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  auto r = run((out / "hello-2comp-mixed").string() + " --gate-stats world");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("[console@core] hello from compartment app\n[console@core] app says: world\n"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("gate-stats: app -> core (process): 2 calls"), std::string::npos) << r.out;
+}
+
 // Thread-local data cannot live in a compartment's domain: the build refuses it at its definition.
 TEST(MpkIsolationBuild, ThreadLocalDataInAnMpkCompartmentIsABuildError) {
   scratch_dir dir("mpk-tls");

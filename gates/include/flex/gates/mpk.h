@@ -155,6 +155,9 @@ struct mpk_boot_options {
   // When set, the shared heap lives here instead of in a fresh private mapping: an image that also has
   // process compartments passes the MAP_SHARED region they map at the same address. Tagged in place.
   heap_region shared_heap_region = {};
+  // When set (with shared_heap_region its region), this heap is the shared heap, as it is: the process
+  // backend created it before forking, and the other processes already use it.
+  heap *shared_heap = nullptr;
 };
 
 // Boots the image's mpk domains: checks PKU (an image with mpk compartments refuses to boot without it:

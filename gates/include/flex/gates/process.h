@@ -97,6 +97,9 @@ struct process_config {
   unsigned spin_iterations = 20000;  // pause-loop iterations before sleeping on the futex; 0: sleep at once
   unsigned main_compartment = 0;     // what the main process runs as; kNoCompartment when all are processes
   unsigned liveness_ms = 100;        // how often a sleeping waiter checks that its peers are alive
+  // When non-zero, a heap of this size is carved from the arena before any fork and installed as the
+  // shared heap (flexos_malloc_whitelist & co.) in every process; arena_bytes must leave room for it.
+  std::size_t shared_heap_bytes = 0;
 };
 
 // Boots the compartments. In the main process returns 0 once every compartment process has unmapped
@@ -111,6 +114,8 @@ pid_t compartment_pid(unsigned compartment);  // its process (the main pid for n
 void set_spin_iterations(unsigned n);         // for every process of the image, from the next wait on
 void *shared_alloc(std::size_t bytes, std::size_t align = 16);  // from the arena; nullptr when full
 std::size_t shared_arena_left();
+class heap;
+heap *process_shared_heap();  // the heap boot carved from the arena (nullptr if none)
 
 struct process_backend {
   static constexpr const char *kName = "process";
