@@ -86,7 +86,7 @@ timeout "${FLEX_PKU_VM_TIMEOUT:-1200}" qemu-system-x86_64 -accel tcg -cpu max -s
   -kernel "$kernel" -initrd "$run_dir/initrd.gz" \
   -append "console=ttyS0 quiet loglevel=3 panic=-1" \
   -virtfs local,path=/,mount_tag=hostroot,security_model=passthrough,multidevs=remap </dev/null |
-  tr -d '\r' | grep -av -e 'reboot: Power down' || true
+  tr -d '\r' | grep -av --line-buffered -e 'reboot: Power down' || true
 
 if [ ! -f "$run_dir/rc" ]; then
   say "the guest ended before the command finished"

@@ -353,12 +353,17 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
          p(paths.linker_script()) + "\n";
   out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command(link_flags) + "\n";
-  // MPK domains have a heap each: malloc and new route to the running one (libflex_malloc.a, before the
-  // gates archive it needs).
-  bool mpk = false;
-  for (const auto &c : img.compartments) mpk |= c.spec->iso == isolation::mpk;
+  // MPK domains and process compartments have a heap each: malloc and new route to the running one
+  // (libflex_malloc.a, before the gates archive it needs). Not with ASan, whose runtime owns malloc:
+  // there process compartments keep glibc's heap, private to their process all the same.
+  bool mpk = false, process = false, asan = false;
+  for (const auto &c : img.compartments) {
+    mpk |= c.spec->iso == isolation::mpk;
+    process |= c.spec->iso == isolation::process;
+    asan |= c.spec->has(hardening::asan);
+  }
   std::vector<std::string> libs = {tc.runtime.string()};
-  if (mpk) libs.push_back(tc.malloc.string());
+  if (mpk || (process && !asan)) libs.push_back(tc.malloc.string());
   libs.push_back(tc.gates.string());
   out += "  libs = " + ninja_command(libs) + "\n\n";
 

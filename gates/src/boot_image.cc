@@ -1,16 +1,21 @@
 // Boots an image's compartments from its layout table (flex_image) and gate tables (flex_image_exports):
 // registers every compartment's static sections with the fault reporter, then starts the backends the
 // profile asked for. Part of libflex_runtime (it needs the tables only an image defines).
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 
 #include "flex/gates/boot_image.h"
 #include "flex/gates/fault.h"
+#include "flex/gates/heap.h"
 #include "flex/gates/image_gates.h"
 #include "flex/gates/layout.h"
 #include "flex/gates/mpk.h"
 #include "flex/gates/process.h"
+
+extern "C" int flex_malloc_override_anchor __attribute__((weak));
 
 namespace flex::gates {
 namespace {
@@ -47,13 +52,21 @@ int register_layout() {
 
 // The process backend's configuration, from the tables. Static storage: boot keeps pointers into it.
 process_compartment g_comps[kMaxCompartments];
-process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT];
+process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT + 1];
 process_region g_shared[1];
 
 // The shared heap of process images (flexos_malloc_whitelist), carved from the arena mapped shared in
 // every process; channels and other shared_alloc users get the rest. Pages are committed when touched.
 constexpr std::size_t kSharedHeapBytes = std::size_t{64} << 20;
 constexpr std::size_t kChannelArenaBytes = std::size_t{1} << 20;
+
+constexpr std::size_t kDefaultHeapMib = 64;
+
+// Whether this image routes malloc (libflex_malloc.a is linked: not in ASan images, whose runtime owns
+// malloc). Its anchor is a weak reference here.
+bool heap_routing_linked() {
+  return &flex_malloc_override_anchor != nullptr;
+}
 
 int boot_processes() {
   const flex_image_layout &img = flex_image;
@@ -72,9 +85,33 @@ int boot_processes() {
       if (s.start == s.end) continue;
       g_regions[i][n++] = {s.start, s.end, kSectionKinds[k], s.name};
     }
+    if (pc.own_process && heap_routing_linked()) {
+      // Its heap: mapped here, before the fork, so every process knows the range and all but its own
+      // unmap it.
+      const std::size_t bytes = (c.heap_mib ? c.heap_mib : kDefaultHeapMib) << 20;
+      void *p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+      if (p == MAP_FAILED) return -errno;
+      g_regions[i][n++] = {p, static_cast<char *>(p) + bytes, region_kind::heap, "heap"};
+      pc.heap_base = p;
+      pc.heap_bytes = bytes;
+    }
     pc.regions = g_regions[i];
     pc.n_regions = n;
     if (c.is_default && !pc.own_process) main_comp = i;
+  }
+  // Without mpk domains, the main process's compartment gets a heap of its own the same way (with them,
+  // PKRU picks each domain's heap there).
+  void *main_heap = nullptr;
+  std::size_t main_heap_bytes = 0;
+  if (main_comp != kNoCompartment && heap_routing_linked() && !any_isolation(FLEX_ISO_MPK)) {
+    const flex_compartment_layout &c = img.compartments[main_comp];
+    main_heap_bytes = (c.heap_mib ? c.heap_mib : kDefaultHeapMib) << 20;
+    main_heap = mmap(nullptr, main_heap_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                     -1, 0);
+    if (main_heap == MAP_FAILED) return -errno;
+    process_compartment &pc = g_comps[main_comp];
+    g_regions[main_comp][pc.n_regions++] = {main_heap, static_cast<char *>(main_heap) + main_heap_bytes,
+                                            region_kind::heap, "heap"};
   }
   process_config cfg;
   cfg.compartments = g_comps;
@@ -88,7 +125,13 @@ int boot_processes() {
   cfg.main_compartment = main_comp;
   cfg.shared_heap_bytes = kSharedHeapBytes;
   cfg.arena_bytes = kChannelArenaBytes + kSharedHeapBytes;
-  return boot(cfg);
+  if (int rc = boot(cfg); rc < 0) return rc;
+  if (main_heap) {
+    heap *h = heap::create({main_heap, main_heap_bytes});
+    if (!h) return -ENOMEM;
+    heap_install_process_own(h);
+  }
+  return 0;
 }
 
 }  // namespace

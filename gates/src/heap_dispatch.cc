@@ -47,6 +47,12 @@ void heap_install(const heap_dispatch &d) {
   __atomic_store_n(&page.heaps_on, 1u, __ATOMIC_RELEASE);
 }
 
+void heap_install_process_own(heap *h) {
+  heap_dispatch d = installed() ? table() : heap_dispatch{};
+  d.process_own = h;
+  heap_install(d);
+}
+
 bool heap_installed() {
   return installed();
 }
@@ -54,6 +60,7 @@ bool heap_installed() {
 heap *heap_current() {
   if (!installed()) return nullptr;
   const heap_dispatch &d = table();
+  if (d.process_own) return d.process_own;
   std::uint32_t pkru = d.read_pkru ? d.read_pkru() : rdpkru();
   int key = heap_key_for_pkru(pkru, d.pkru_by_key, d.shared_key);
   return key ? d.by_key[key] : nullptr;
@@ -65,6 +72,7 @@ heap *heap_owner(const void *p) {
   for (heap *h : d.by_key) {
     if (h && h->owns(p)) return h;
   }
+  if (d.process_own && d.process_own->owns(p)) return d.process_own;
   return d.shared && d.shared->owns(p) ? d.shared : nullptr;
 }
 

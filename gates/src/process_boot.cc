@@ -247,6 +247,11 @@ void shutdown_children() {
     if (c == self) continue;
     if (int rc = unmap_private(c); rc < 0) child_fail("unmap another compartment's memory", rc);
   }
+  if (const process_compartment &me = g_process.comps[self]; me.heap_base) {
+    heap *h = heap::create({me.heap_base, me.heap_bytes});
+    if (!h) child_fail("create its heap", -ENOMEM);
+    heap_install_process_own(h);
+  }
   g_process.ctl->ready.fetch_add(1, std::memory_order_acq_rel);
   syscall(SYS_futex, &g_process.ctl->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   detail::serve_forever();

@@ -98,6 +98,9 @@ struct heap_dispatch {
   std::uint32_t pkru_by_key[16] = {};
   int shared_key = 0;
   heap *shared = nullptr;
+  // A process compartment's own heap: every allocation made in its process (where no PKRU tells
+  // compartments apart), installed by the process backend in that process only.
+  heap *process_own = nullptr;
   // Tests only: where to read the "PKRU" from instead of RDPKRU (hardware without PKU, emulated gates).
   std::uint32_t (*read_pkru)() = nullptr;
 };
@@ -106,6 +109,8 @@ struct heap_dispatch {
 // mpk_lock_runtime()). From then on malloc & co. route as described above.
 void heap_install(const heap_dispatch &d);
 bool heap_installed();
+// In a process compartment's process, after boot: route its allocations to `h`, keeping the shared heap.
+void heap_install_process_own(heap *h);
 
 // The heap of the running compartment (nullptr: use glibc).
 heap *heap_current();

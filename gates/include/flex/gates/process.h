@@ -84,6 +84,10 @@ struct process_compartment {
   unsigned n_exports = 0;
   const process_region *regions = nullptr;  // its private memory: unmapped in every other process
   unsigned n_regions = 0;
+  // Its heap, one of `regions` (mapped before the fork): its process allocates from it alone once booted,
+  // so the other processes, where it is unmapped, fault on its pointers. {} keeps glibc's heap.
+  void *heap_base = nullptr;
+  std::size_t heap_bytes = 0;
 };
 
 struct process_config {
