@@ -122,5 +122,5 @@ int main(int argc, char **argv) {
   }
   app_argv.push_back(nullptr);
   if (flex::gates::boot_image() < 0) return 1;
-  return flex_enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
+  return flex::gates::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
 }

@@ -52,7 +52,8 @@ int register_layout() {
 
 // The process backend's configuration, from the tables. Static storage: boot keeps pointers into it.
 process_compartment g_comps[kMaxCompartments];
-process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT + 1];
+process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT + 2];
+void *g_main_stack_top = nullptr;  // the main process compartment's stack (process images without mpk)
 process_region g_shared[1];
 
 // The shared heap of process images (flexos_malloc_whitelist), carved from the arena mapped shared in
@@ -61,6 +62,23 @@ constexpr std::size_t kSharedHeapBytes = std::size_t{64} << 20;
 constexpr std::size_t kChannelArenaBytes = std::size_t{1} << 20;
 
 constexpr std::size_t kDefaultHeapMib = 64;
+constexpr std::size_t kStackBytes = std::size_t{8} << 20;
+constexpr std::size_t kStackGuard = std::size_t{64} << 10;
+
+// A compartment's stack, mapped before the fork: a guard below, the region (guard included) added to its
+// private regions so that every other process unmaps it. Returns its 16-byte aligned top, or nullptr.
+void *make_stack(process_compartment &pc, process_region *regions) {
+  void *p = mmap(nullptr, kStackGuard + kStackBytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  if (mprotect(p, kStackGuard, PROT_NONE) != 0) {
+    munmap(p, kStackGuard + kStackBytes);
+    return nullptr;
+  }
+  char *end = static_cast<char *>(p) + kStackGuard + kStackBytes;
+  regions[pc.n_regions++] = {p, end, region_kind::stack, "stack"};
+  return end;
+}
 
 // Whether this image routes malloc (libflex_malloc.a is linked: not in ASan images, whose runtime owns
 // malloc). Its anchor is a weak reference here.
@@ -97,6 +115,7 @@ int boot_processes() {
     }
     pc.regions = g_regions[i];
     pc.n_regions = n;
+    if (pc.own_process && !(pc.stack_top = make_stack(pc, g_regions[i]))) return -errno;
     if (c.is_default && !pc.own_process) main_comp = i;
   }
   // Without mpk domains, the main process's compartment gets a heap of its own the same way (with them,
@@ -112,6 +131,10 @@ int boot_processes() {
     process_compartment &pc = g_comps[main_comp];
     g_regions[main_comp][pc.n_regions++] = {main_heap, static_cast<char *>(main_heap) + main_heap_bytes,
                                             region_kind::heap, "heap"};
+  }
+  if (main_comp != kNoCompartment && !any_isolation(FLEX_ISO_MPK)) {
+    // With mpk domains, each has its own stacks already (made after the fork, so absent from children).
+    if (!(g_main_stack_top = make_stack(g_comps[main_comp], g_regions[main_comp]))) return -errno;
   }
   process_config cfg;
   cfg.compartments = g_comps;
@@ -172,6 +195,27 @@ int boot_image() {
     if (auto err = mpk_boot(flex_image, opt)) return refuse(*err);
   }
   return 0;
+}
+
+// Calls fn(argc, argv) with the stack pointer at `top`, and returns its result on the caller's stack.
+[[gnu::naked, gnu::noinline]] int call_on_stack(void * /*top*/, int (* /*fn*/)(int, char **), int /*argc*/,
+                                                char ** /*argv*/) {
+  asm volatile(
+      "push %rbp\n\t"
+      "mov %rsp, %rbp\n\t"
+      "mov %rdi, %rsp\n\t"
+      "mov %rsi, %rax\n\t"
+      "mov %edx, %edi\n\t"
+      "mov %rcx, %rsi\n\t"
+      "call *%rax\n\t"
+      "mov %rbp, %rsp\n\t"
+      "pop %rbp\n\t"
+      "ret\n\t");
+}
+
+int enter_app(int argc, char **argv) {
+  if (g_main_stack_top) return call_on_stack(g_main_stack_top, &flex_enter_app, argc, argv);
+  return flex_enter_app(argc, argv);
 }
 
 }  // namespace flex::gates

@@ -130,7 +130,7 @@ int register_region(const region &r) {
   if (r.owner != kSharedOwner && r.owner >= kMaxCompartments) return -EINVAL;
   for (unsigned i = 0; i < g_n_regions; ++i) {
     if (same(g_regions[i], r)) return 0;
-    if (overlaps(g_regions[i], r)) return -EEXIST;
+    if (overlaps(g_regions[i], r) && !g_regions[i].absent && !r.absent) return -EEXIST;
   }
   if (g_n_regions == kMaxRegions) return -ENOSPC;
   g_regions[g_n_regions++] = r;
@@ -142,11 +142,20 @@ void clear_regions() {
   for (auto &n : g_names) n = nullptr;
 }
 
-const region *find_region(std::uintptr_t addr) {
+void mark_absent(std::uintptr_t begin, std::uintptr_t end) {
   for (unsigned i = 0; i < g_n_regions; ++i) {
-    if (addr >= g_regions[i].begin && addr < g_regions[i].end) return &g_regions[i];
+    if (g_regions[i].begin >= begin && g_regions[i].end <= end) g_regions[i].absent = true;
   }
-  return nullptr;
+}
+
+const region *find_region(std::uintptr_t addr) {
+  const region *absent = nullptr;
+  for (unsigned i = 0; i < g_n_regions; ++i) {
+    if (addr < g_regions[i].begin || addr >= g_regions[i].end) continue;
+    if (!g_regions[i].absent) return &g_regions[i];
+    if (!absent) absent = &g_regions[i];
+  }
+  return absent;
 }
 
 const char *compartment_name(unsigned index) {

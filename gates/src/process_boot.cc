@@ -108,6 +108,8 @@ int unmap_private(unsigned c) {
   const process_compartment &p = g_process.comps[c];
   for (unsigned i = 0; i < p.n_regions; ++i) {
     if (munmap(p.regions[i].begin, len(p.regions[i])) != 0) return -errno;
+    const auto b = reinterpret_cast<std::uintptr_t>(p.regions[i].begin);
+    mark_absent(b, b + len(p.regions[i]));
   }
   return 0;
 }
@@ -254,6 +256,17 @@ void shutdown_children() {
   }
   g_process.ctl->ready.fetch_add(1, std::memory_order_acq_rel);
   syscall(SYS_futex, &g_process.ctl->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  if (void *top = g_process.comps[self].stack_top) {
+    // Serve on the compartment's own stack: what its code puts there is absent from the other processes.
+    asm volatile(
+        "mov %0, %%rsp\n\t"
+        "xor %%ebp, %%ebp\n\t"
+        "call *%1\n\t"
+        "ud2" ::"r"(top),
+        "r"(&detail::serve_forever)
+        : "memory");
+    __builtin_unreachable();
+  }
   detail::serve_forever();
 }
 

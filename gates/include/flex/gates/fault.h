@@ -43,6 +43,7 @@ struct region {
   unsigned owner = kSharedOwner;  // compartment index, or kSharedOwner
   region_kind kind = region_kind::other;
   const char *name = "";  // must outlive the image (a literal or a layout-table string)
+  bool absent = false;    // unmapped in this process (another process's memory): its range may be reused
 };
 
 // Boot-time registration; returns 0 or a negative errno (-EINVAL: bad range or index, -ENOSPC: table full,
@@ -50,7 +51,11 @@ struct region {
 // integration and a backend may both register what they know.
 int register_compartment(unsigned index, const char *name);
 int register_region(const region &r);
-void clear_regions();  // for tests that build several registries in one process
+void clear_regions();
+// Marks the regions lying in [begin, end) absent from this process (the process backend, once it has
+// unmapped them). A later registration may overlap an absent region; lookups prefer present ones, so
+// memory this process maps there later is reported as its own.
+void mark_absent(std::uintptr_t begin, std::uintptr_t end);  // for tests that build several registries in one process
 
 // Lookups (async-signal-safe).
 const region *find_region(std::uintptr_t addr);

@@ -88,6 +88,9 @@ struct process_compartment {
   // so the other processes, where it is unmapped, fault on its pointers. {} keeps glibc's heap.
   void *heap_base = nullptr;
   std::size_t heap_bytes = 0;
+  // The top of its stack, one of `regions`: its process serves calls on it (16-byte aligned; nullptr:
+  // the boot thread's stack, a copy of which every process has).
+  void *stack_top = nullptr;
 };
 
 struct process_config {
