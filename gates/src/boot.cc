@@ -111,7 +111,6 @@ int main(int argc, char **argv) {
     }
     if (i > 0 && std::strcmp(argv[i], "--gate-stats") == 0) {
       flex::gates::g_count_gates = true;
-      std::atexit(flex::gates::print_gate_stats);
       continue;
     }
     app_argv.push_back(argv[i]);
@@ -122,5 +121,6 @@ int main(int argc, char **argv) {
   }
   app_argv.push_back(nullptr);
   if (flex::gates::boot_image() < 0) return 1;
+  if (flex::gates::g_count_gates) std::atexit(flex::gates::print_gate_stats);  // the main process's exit
   return flex::gates::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
 }

@@ -194,6 +194,36 @@ TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
   EXPECT_NE(r.out.find("gate-stats: app -> core (process): 2 calls"), std::string::npos) << r.out;
 }
 
+// Recursion across boundaries of every mix (A -> B -> C -> A -> ...): every gate is re-entered while
+// calls through the others are pending, so callbacks are served while a caller waits.
+class Relay : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
+  std::string name = GetParam();
+  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
+  fs::create_directories(out.parent_path());
+  auto b = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " +
+               (source_dir() / "tests/e2e/fixtures/relay/profiles" / (name + ".yaml")).string() + " -o " + out.string());
+  ASSERT_EQ(b.status, 0) << b.out;
+  if (name.find("mpk") != std::string::npos && !machine_has_pku())
+    GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  auto r = run((out / name).string() + " --gate-stats 300");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("relay 300: sum 45150 (expected 45150)"), std::string::npos) << r.out;
+  // 300 hops, a fresh boundary each time: 100 through each of a -> b, b -> c and c -> a (plus the entry).
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("gate-stats: a -> b \\([a-z-]+\\): 100 calls"))) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("gate-stats: b -> c \\([a-z-]+\\): 100 calls"))) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Mixes, Relay,
+                         ::testing::Values("relay-mpk-mpk-mpk", "relay-mpk-process-mpk", "relay-process-mpk-process",
+                                           "relay-process-process-none"),
+                         [](const auto &info) {
+                           std::string n = info.param;
+                           for (char &c : n) c = c == '-' ? '_' : c;
+                           return n;
+                         });
+
 // Thread-local data cannot live in a compartment's domain: the build refuses it at its definition.
 TEST(MpkIsolationBuild, ThreadLocalDataInAnMpkCompartmentIsABuildError) {
   scratch_dir dir("mpk-tls");
