@@ -25,7 +25,12 @@
 #include <cstring>
 #include <string>
 
+#include <functional>
+#include <thread>
+#include <vector>
+
 #include "flex/gates/gate.h"
+#include "flex/gates/mpk.h"
 #include "flex/gates/process.h"
 
 #include "backend_test_support.h"
@@ -138,7 +143,47 @@ bool pku_available() {
   return true;
 }
 
-// In-process backends: call, and the MPK backends once they are listed.
+// The MPK backends carry the caller's and the callee's PKRU as immediates, so one gate type serves one
+// pair of compartments. mpk_matrix<Full> adapts them to the suite's one-type-per-backend shape: app,
+// callee and peer are mpk domains 1, 2 and 3 (keys 1-3, shared key 4), and each call runs the real gate
+// instantiated for (the running compartment, the callee), from a 3x3 table made at compile time.
+constexpr std::uint32_t kDomainPkru[kComps] = {fg::pkru_for(1, 4), fg::pkru_for(2, 4), fg::pkru_for(3, 4)};
+
+template <bool Full>
+struct mpk_matrix {
+  static constexpr const char *kName = Full ? "mpk-full" : "mpk-light";
+  struct target {
+    unsigned callee = 0;
+    unsigned export_id = 0;  // unused: MPK gates call the function itself
+  };
+  static inline thread_local unsigned running = kApp;  // which domain's rights this thread holds
+
+  template <unsigned From, unsigned To>
+  static fg::word hop(fg::erased_fn fn, const fg::call_args &a) {
+    if constexpr (Full) {
+      return fg::mpk_full<kDomainPkru[From], kDomainPkru[To], To>::invoke({}, fn, a);
+    } else {
+      return fg::mpk_light<kDomainPkru[From], kDomainPkru[To]>::invoke({}, fn, a);
+    }
+  }
+  using hop_fn = fg::word (*)(fg::erased_fn, const fg::call_args &);
+  template <unsigned From>
+  static constexpr hop_fn row[kComps] = {&hop<From, 0>, &hop<From, 1>, &hop<From, 2>};
+  static constexpr const hop_fn *table[kComps] = {row<0>, row<1>, row<2>};
+
+  static fg::word invoke(const target &t, fg::erased_fn fn, const fg::call_args &a) {
+    const unsigned from = running;
+    running = t.callee;
+    const fg::word r = table[from][t.callee](fn, a);
+    running = from;
+    return r;
+  }
+};
+using mpk_light_matrix = mpk_matrix<false>;
+using mpk_full_matrix = mpk_matrix<true>;
+static_assert(fg::backend<mpk_full_matrix>);
+
+// In-process backends: call, and the MPK backends (below).
 template <typename B>
 struct harness {
   static const char *unavailable() {
@@ -157,6 +202,52 @@ struct harness {
   template <typename F>
   static void run(const F &body) {
     body();
+  }
+};
+
+// Three mpk domains, booted once per process for both MPK backends; empty on success.
+const std::string &mpk_boot_once() {
+  static const std::string err = [] {
+    static const char *const none[] = {nullptr};
+    static flex_compartment_layout comps[kComps] = {};
+    const char *names[kComps] = {"app", "callee", "peer"};
+    for (unsigned i = 0; i < kComps; ++i) comps[i] = {names[i], FLEX_ISO_MPK, i == 0, "", none, none, 1, {}};
+    static flex_image_layout img = {};
+    img.name = "conformance";
+    img.n_compartments = kComps;
+    img.compartments = comps;
+    auto e = fg::mpk_boot(img);
+    return e ? *e : std::string();
+  }();
+  return err;
+}
+
+// The MPK backends: boots three domains once per test process (keys cannot be given back once a gate
+// holds them as immediates), then runs the scenario inside the app's domain, entered from the runtime.
+template <bool Full>
+struct harness<mpk_matrix<Full>> {
+  static const char *unavailable() {
+    if (!fg::pku_status().available) return "PKU not available: this CPU or kernel has no protection keys";
+    return nullptr;
+  }
+  static typename mpk_matrix<Full>::target make_target(unsigned callee, unsigned) { return {callee, 0}; }
+
+  static void boot() { ASSERT_EQ(mpk_boot_once(), ""); }
+
+  static inline std::function<void()> body_;
+  static long enter() {
+    body_();
+    return 0;
+  }
+
+  template <typename F>
+  static void run(const F &body) {
+    boot();
+    body_ = body;
+    using entry = std::conditional_t<Full, fg::mpk_full<fg::kPkruRuntime, kDomainPkru[kApp], kApp>,
+                                     fg::mpk_light<fg::kPkruRuntime, kDomainPkru[kApp]>>;
+    fg::gate<entry>::call({}, nullptr, &enter);
+    body_ = nullptr;
   }
 };
 
@@ -210,7 +301,8 @@ struct backend_names {
 };
 
 // The backends under test: add one here.
-using conformance_backends = ::testing::Types<fg::call_backend, fg::process_backend>;
+using conformance_backends =
+    ::testing::Types<fg::call_backend, fg::process_backend, mpk_light_matrix, mpk_full_matrix>;
 TYPED_TEST_SUITE(gate_conformance, conformance_backends, backend_names);
 
 }  // namespace
@@ -273,4 +365,31 @@ TYPED_TEST(gate_conformance, callbacks) {
     EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kApp, kTwice, 21L), 43);   // back into the caller
     EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kPeer, kTwice, -5L), -9);  // on to a third one
   });
+}
+
+TYPED_TEST(gate_conformance, threads) {
+  using B = TypeParam;
+  if constexpr (std::is_same_v<B, fg::process_backend>) {
+    GTEST_SKIP() << "the process backend serves one host thread per image (process.h)";
+  } else {
+    harness<B>::run([] {
+      // Each thread crosses on its own (under mpk_full, on its own stacks) while the others do too.
+      std::vector<long> got(4, 0);
+      std::vector<std::thread> threads;
+      for (unsigned i = 0; i < got.size(); ++i) {
+        threads.emplace_back([&got, i] {
+          long sum = 0;
+          for (int round = 0; round < 50; ++round) {
+            sum += conf_call<B>(kCallee, kBounce, &bounce<B>, 9L, kCallee, kPeer);
+            sum += conf_call<B>(kCallee, kApply, &apply<B>, kApp, kTwice, static_cast<long>(i));
+          }
+          got[i] = sum;
+        });
+      }
+      for (auto &t : threads) t.join();
+      for (unsigned i = 0; i < got.size(); ++i) {
+        EXPECT_EQ(got[i], 50 * (5 * (kCallee + 1) + 4 * (kPeer + 1)) + 50 * (2 * static_cast<long>(i) + 1)) << i;
+      }
+    });
+  }
 }
