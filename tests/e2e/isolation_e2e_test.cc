@@ -15,9 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const fs::path kFixture = source_dir() / "tests/e2e/fixtures/isolation";
-constexpr int kExitFault = 139;
-constexpr int kExitDied = 70;
+const fs::path kFixture = isolation_fixture();
 
 struct image_case {
   const char *profile;
@@ -122,11 +120,7 @@ TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
 
 INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
                          ::testing::Values(image_case{"vault-process", "main"}, image_case{"probe-process", "probe"}),
-                         [](const auto &info) {
-                           std::string n = info.param.profile;
-                           for (char &c : n) c = c == '-' ? '_' : c;
-                           return n;
-                         });
+                         [](const auto &info) { return param_name(info.param.profile); });
 
 // The scan reads every byte offset: a WRPKRU hidden in another instruction's immediate is found, recorded
 // in image.json with its function, and fatal to an mpk image.
@@ -165,12 +159,6 @@ TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
       << r.out;
   EXPECT_NE(r.out.find("gate-stats: app -> core (process): 2 calls"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("gate-stats: core -> app (process): 1 calls"), std::string::npos) << r.out;
-}
-
-// Whether this machine can run MPK images: the CPU has PKU and the kernel enabled it (OSPKE).
-bool machine_has_pku() {
-  std::string cpuinfo = read("/proc/cpuinfo");
-  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
 }
 
 TEST(HelloMpk, BuildsWithItsGatesAloneAllowedToWritePkruAndRunsOnlyWithPku) {

@@ -20,13 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-const fs::path kFixture = source_dir() / "tests/e2e/fixtures/isolation";
-constexpr int kExitFault = 139;
-
-bool machine_has_pku() {
-  std::string cpuinfo = read("/proc/cpuinfo");
-  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
-}
+const fs::path kFixture = isolation_fixture();
 
 struct mpk_case {
   const char *profile;
@@ -39,13 +33,9 @@ class MpkIsolation : public ::testing::TestWithParam<mpk_case> {
   // the image up to date and flexbuild runs no command.
   std::string image() {
     std::string name = GetParam().profile;
-    fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
-    fs::create_directories(out.parent_path());
-    // Tests of this suite run in parallel: one build at a time per image.
-    auto r = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " + (kFixture / "profiles" / (name + ".yaml")).string() +
-                 " -o " + out.string());
+    auto r = build_test_image(kFixture / "profiles" / (name + ".yaml"), name);
     EXPECT_EQ(r.status, 0) << r.out;
-    return (out / name).string();
+    return test_image(name).string();
   }
 
   // The image, when this machine can run it; the test skips otherwise (after the build checks).
@@ -130,11 +120,7 @@ TEST_P(MpkIsolation, LightGatesHaveNoDss) {
 
 INSTANTIATE_TEST_SUITE_P(Images, MpkIsolation,
                          ::testing::Values(mpk_case{"probe-mpk", true}, mpk_case{"probe-mpk-light", false}),
-                         [](const auto &info) {
-                           std::string n = info.param.profile;
-                           for (char &c : n) c = c == '-' ? '_' : c;
-                           return n;
-                         });
+                         [](const auto &info) { return param_name(info.param.profile); });
 
 // One mpk domain and one process compartment in one image, each on either side of the boundary: the
 // calls cross, the statics of the other side are absent, shared data is shared.
@@ -142,12 +128,9 @@ class MixedIsolation : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
   std::string name = GetParam();
-  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
-  fs::create_directories(out.parent_path());
-  auto b = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " +
-               (kFixture / "profiles" / (name + ".yaml")).string() + " -o " + out.string());
+  auto b = build_test_image(kFixture / "profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
-  std::string img = (out / name).string();
+  std::string img = test_image(name).string();
   if (!machine_has_pku()) {
     auto r = run(img + " call");
     EXPECT_EQ(r.status, 1) << r.out;  // refused before any compartment process starts
@@ -174,20 +157,14 @@ TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Images, MixedIsolation, ::testing::Values("probe-mixed", "vault-mixed"),
-                         [](const auto &info) {
-                           std::string n = info.param;
-                           for (char &c : n) c = c == '-' ? '_' : c;
-                           return n;
-                         });
+                         [](const auto &info) { return param_name(info.param); });
 
 // hello-2comp-mixed from profiles/: the README's mixed image.
 TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
-  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / "hello-2comp-mixed";
-  auto b = run(flexbuild().string() + " --profile " + (source_dir() / "profiles/hello-2comp-mixed.yaml").string() +
-               " -o " + out.string());
+  auto b = build_test_image(source_dir() / "profiles/hello-2comp-mixed.yaml", "hello-2comp-mixed");
   ASSERT_EQ(b.status, 0) << b.out;
   if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
-  auto r = run((out / "hello-2comp-mixed").string() + " --gate-stats world");
+  auto r = run(test_image("hello-2comp-mixed").string() + " --gate-stats world");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("[console@core] hello from compartment app\n[console@core] app says: world\n"), std::string::npos)
       << r.out;
@@ -200,14 +177,11 @@ class Relay : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
   std::string name = GetParam();
-  fs::path out = fs::path(FLEX_BINARY_DIR) / "test-images" / name;
-  fs::create_directories(out.parent_path());
-  auto b = run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " +
-               (source_dir() / "tests/e2e/fixtures/relay/profiles" / (name + ".yaml")).string() + " -o " + out.string());
+  auto b = build_test_image(source_dir() / "tests/e2e/fixtures/relay/profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
   if (name.find("mpk") != std::string::npos && !machine_has_pku())
     GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
-  auto r = run((out / name).string() + " --gate-stats 300");
+  auto r = run(test_image(name).string() + " --gate-stats 300");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("relay 300: sum 45150 (expected 45150)"), std::string::npos) << r.out;
   // 300 hops, a fresh boundary each time: 100 through each of a -> b, b -> c and c -> a (plus the entry).
@@ -218,11 +192,7 @@ TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
 INSTANTIATE_TEST_SUITE_P(Mixes, Relay,
                          ::testing::Values("relay-mpk-mpk-mpk", "relay-mpk-process-mpk", "relay-process-mpk-process",
                                            "relay-process-process-none"),
-                         [](const auto &info) {
-                           std::string n = info.param;
-                           for (char &c : n) c = c == '-' ? '_' : c;
-                           return n;
-                         });
+                         [](const auto &info) { return param_name(info.param); });
 
 // Thread-local data cannot live in a compartment's domain: the build refuses it at its definition.
 TEST(MpkIsolationBuild, ThreadLocalDataInAnMpkCompartmentIsABuildError) {

@@ -51,4 +51,27 @@ fs::path source_dir() { return FLEX_SOURCE_DIR; }
 fs::path flexbuild() { return fs::path(FLEX_BINARY_DIR) / "bin" / "flexbuild"; }
 std::string llvm_tool(const std::string &name) { return "/usr/lib/llvm-19/bin/" + name; }
 
+fs::path isolation_fixture() { return source_dir() / "tests/e2e/fixtures/isolation"; }
+
+bool machine_has_pku() {
+  std::string cpuinfo = read("/proc/cpuinfo");
+  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
+}
+
+fs::path test_image(const std::string &name) {
+  return fs::path(FLEX_BINARY_DIR) / "test-images" / name / name;
+}
+
+command_result build_test_image(const fs::path &profile, const std::string &name) {
+  fs::path out = test_image(name).parent_path();
+  fs::create_directories(out.parent_path());
+  return run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " + profile.string() +
+             " -o " + out.string());
+}
+
+std::string param_name(std::string profile) {
+  for (char &c : profile) c = c == '-' ? '_' : c;
+  return profile;
+}
+
 }  // namespace flex::test

@@ -32,4 +32,23 @@ std::filesystem::path source_dir();  // the Flex source tree
 std::filesystem::path flexbuild();   // build/bin/flexbuild
 std::string llvm_tool(const std::string &name);  // /usr/lib/llvm-19/bin/<name>
 
+// How an image ended by the runtime exits (gates/include/flex/gates/fault.h).
+inline constexpr int kExitFault = 139;
+inline constexpr int kExitDied = 70;
+
+// The probe/vault fixture of the isolation tests (tests/e2e/fixtures/isolation).
+std::filesystem::path isolation_fixture();
+
+// Whether this machine can run MPK images: the CPU has PKU and the kernel enabled it (OSPKE).
+bool machine_has_pku();
+
+// Builds `profile` into build/test-images/<name> (a fixed folder, so a later run of the same test binary,
+// e.g. inside the PKU guest, finds it up to date); one build at a time per image. Returns flexbuild's
+// result; the executable is build/test-images/<name>/<name>.
+command_result build_test_image(const std::filesystem::path &profile, const std::string &name);
+std::filesystem::path test_image(const std::string &name);
+
+// A gtest parameter name from a profile name ("probe-mpk" -> "probe_mpk").
+std::string param_name(std::string profile);
+
 }  // namespace flex::test
