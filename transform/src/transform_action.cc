@@ -6,7 +6,10 @@
 #include "flex/transform/file_io.h"
 #include "flex/transform/gate_rewriter.h"
 #include "flex/transform/placeholder.h"
+#include "flex/transform/shared_local_rewriter.h"
 #include "flex/transform/whitelist_rewriter.h"
+
+#include <algorithm>
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
@@ -60,8 +63,11 @@ class TransformConsumer : public clang::ASTConsumer {
   void HandleTranslationUnit(clang::ASTContext &context) override {
     for (const placeholder_problem &problem : found_.problems) error(problem.loc, problem.message);
     placeholder_facts facts = match_placeholders(context, found_);
+    strip_whitelists(context, facts);  // first: its uses inside gate arguments go into the gates
+    std::sort(pending_uses_.begin(), pending_uses_.end(),
+              [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
     instantiate_gates(facts);
-    strip_whitelists(facts);
+    for (text_edit &use : pending_uses_) edits_.add(std::move(use));
     reject_thread_locals(context);
     if (const text_edit *clash = edits_.conflict())
       error(clash->loc, "two placeholders overlap here; flex-transform cannot rewrite both");
@@ -86,6 +92,26 @@ class TransformConsumer : public clang::ASTConsumer {
             presumed.getColumn()};
   }
 
+  // The gate with every pending use of a whitelisted local that lies in one of its arguments applied to
+  // that argument's text (and taken out of pending_uses_).
+  gate_invocation with_pending_uses(const gate_invocation &gate) {
+    gate_invocation out = gate;
+    for (source_piece &arg : out.args) {
+      const unsigned begin = sm_.getFileOffset(arg.begin), end = sm_.getFileOffset(arg.end);
+      unsigned shift = 0;  // how much longer the argument's text already is
+      for (auto it = pending_uses_.begin(); it != pending_uses_.end();) {
+        if (it->offset < begin || it->offset + it->length > end) {
+          ++it;
+          continue;
+        }
+        arg.text.replace(it->offset - begin + shift, it->length, it->replacement);
+        shift += static_cast<unsigned>(it->replacement.size()) - it->length;
+        it = pending_uses_.erase(it);
+      }
+    }
+    return out;
+  }
+
   void instantiate_gates(const placeholder_facts &facts) {
     const gate_plan &plan = session_.plan;
     for (std::size_t i = 0; i < found_.gates.size(); ++i) {
@@ -93,7 +119,8 @@ class TransformConsumer : public clang::ASTConsumer {
       gate_check check = check_gate(gate, plan);
       for (const placeholder_problem &problem : check.problems) error(problem.loc, problem.message);
       if (!check.target) continue;
-      llvm::Expected<text_edit> edit = instantiate_gate(gate, *check.target, plan, facts.gate_uses[i], sm_);
+      llvm::Expected<text_edit> edit =
+          instantiate_gate(with_pending_uses(gate), *check.target, plan, facts.gate_uses[i], sm_);
       if (!edit) {
         error(gate.name, llvm::toString(edit.takeError()));
         continue;
@@ -113,7 +140,7 @@ class TransformConsumer : public clang::ASTConsumer {
     }
   }
 
-  void strip_whitelists(const placeholder_facts &facts) {
+  void strip_whitelists(clang::ASTContext &context, const placeholder_facts &facts) {
     if (found_.whitelists.empty()) return;
     whitelist_stripper stripper(sm_, ci_.getLangOpts());
     for (std::size_t i = 0; i < found_.whitelists.size(); ++i) {
@@ -144,15 +171,15 @@ class TransformConsumer : public clang::ASTConsumer {
                     .length = static_cast<unsigned>(std::string_view("flexos_whitelist").size()),
                     .replacement = "section(\".data_shared\")",
                     .loc = loc});
-      } else if (const gate_target *t = first_isolated_target(); t != nullptr) {
-        // Locals need sharing.stack (DSS, shared heap or shared stack): a later version. Until then a
-        // whitelisted local in a library with isolated boundaries is an error, never silently private.
-        error(loc, "whitelisted local '" + var->getNameAsString() + "' would cross the " +
-                       std::string(to_string(t->gate)) + " boundary " + session_.plan.compartment + " -> " +
-                       t->compartment + ", but sharing.stack '" + sharing_stack() +
-                       "' is not implemented by this flex-transform yet; make it `static` (shared in "
-                       ".data_shared) for now");
-        continue;
+      } else if (first_isolated_target() != nullptr) {
+        // A local crossing an isolating boundary gets shared storage (sharing.stack): see
+        // shared_local_rewriter.h for the before/after.
+        shared_local_rewrite r = rewrite_shared_local(context, *var, sharing_stack());
+        for (const auto &[at, message] : r.errors) error(at, message);
+        if (!r.errors.empty()) continue;
+        edits_.add(std::move(*edit));
+        for (text_edit &e : r.edits) edits_.add(std::move(e));
+        for (text_edit &e : r.uses) pending_uses_.push_back(std::move(e));
       } else {
         edits_.add(std::move(*edit));  // every boundary is a plain call: ordinary data suffices
       }
@@ -231,6 +258,7 @@ class TransformConsumer : public clang::ASTConsumer {
   const std::string source_;
   const std::string output_;
   edit_list edits_;
+  std::vector<text_edit> pending_uses_;  // uses of whitelisted locals, by offset
   std::vector<gate_record> gates_;
   std::vector<whitelist_record> whitelisted_;
 };

@@ -66,6 +66,16 @@ void flexos_free_whitelist(void *p);
  * while the local's frame is live. NULL when `local` is not on such a stack. */
 void *flexos_dss_address(const void *local);
 
+/* Storage for a whitelisted local (what flex-transform writes for sharing.stack; see
+ * gates/src/shared_locals.cc): shared memory holding a copy of the `size` bytes at `init`, given back by
+ * flexos_wl_release(&pointer) when the local's scope ends. */
+enum { FLEXOS_WL_DSS = 0, FLEXOS_WL_HEAP = 1, FLEXOS_WL_SHARED = 2 };
+void *flexos_wl_alloc(const void *init, size_t size, size_t align, int mode);
+void flexos_wl_release(void *const *pointer);
+/* Bytes of shared memory now held for whitelisted data: the shared heap's blocks in use plus this
+ * thread's shared-stack depth (for tests and leak checks). */
+size_t flexos_whitelist_bytes_in_use(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,62 @@
+// sharing.stack end to end: for each mode (dss, heap, shared) and each isolating gate (mpk full, mpk
+// light, process), the share app passes a whitelisted local to the filler's compartment, which writes
+// into it; the app reads back what was written, and a function leaving its scope early 20000 times gives
+// back all the shared storage it took. A local that is not whitelisted cannot be written across an mpk
+// full boundary (its stack is the app's domain).
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kProfiles = source_dir() / "tests/e2e/fixtures/sharing/profiles";
+
+class Sharing : public ::testing::TestWithParam<const char *> {
+ protected:
+  std::string image() {
+    std::string name = GetParam();
+    auto b = build_test_image(kProfiles / (name + ".yaml"), name);
+    EXPECT_EQ(b.status, 0) << b.out;
+    return test_image(name).string();
+  }
+  bool needs_pku() const { return std::string(GetParam()).find("process") == std::string::npos; }
+};
+
+TEST_P(Sharing, TheCalleeWritesIntoAWhitelistedLocalAndNothingLeaks) {
+  std::string img = image();
+  if (needs_pku() && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  auto r = run(img);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("callee wrote 32640 (expected 32640)"), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("shared bytes in use before ([0-9]+) after ([0-9]+)"))) << r.out;
+  EXPECT_EQ(m[1], m[2]) << r.out;
+  // With full gates, DSS is a fixed offset from the local: no shared memory taken at all.
+  if (std::string(GetParam()) == "share-dss-full") EXPECT_EQ(m[1], "0") << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, Sharing,
+                         ::testing::Values("share-dss-full", "share-dss-light", "share-dss-process", "share-heap-full",
+                                           "share-heap-light", "share-heap-process", "share-shared-full",
+                                           "share-shared-light", "share-shared-process"),
+                         [](const auto &info) { return param_name(info.param); });
+
+TEST(SharingPrivate, ALocalThatIsNotWhitelistedCannotBeWrittenAcrossAnMpkBoundary) {
+  auto b = build_test_image(kProfiles / "share-dss-full.yaml", "share-dss-full");
+  ASSERT_EQ(b.status, 0) << b.out;
+  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  auto r = run(test_image("share-dss-full").string() + " private");
+  EXPECT_EQ(r.status, kExitFault) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("flex: compartment 'filler' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ in "
+                                                  "filler_fill\\+0x[0-9a-f]+ \\(SIGSEGV, write, SEGV_PKUERR, pkey [0-9]+\\): "
+                                                  "address belongs to compartment 'app' \\(stack\\)")))
+      << r.out;
+}
+
+}  // namespace
+}  // namespace flex::test
