@@ -341,6 +341,10 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
     for (const lib_manifest *l : c.libraries) {
       if (l == img.app) objcopy_flags += " --redefine-sym=main=flex_app_main";
     }
+    // A replicated library is linked into every compartment that uses it: each copy stays private to
+    // its compartment (its symbols carry the library's prefix, DESIGN.md §2).
+    if (!c.replicated.empty()) objcopy_flags += " --wildcard";
+    for (const lib_manifest *l : c.replicated) objcopy_flags += " --localize-symbol=" + l->name + "_*";
     out += "build " + p(paths.compartment_object(c.name())) + " : partial_link" + ins + "\n";
     out += "  objcopy_flags = " + objcopy_flags + "\n  comp = " + c.name() + "\n";
     comp_objs += " " + p(paths.compartment_object(c.name()));

@@ -1,4 +1,4 @@
-/* console: the output library. Reaches the host with write(2) until plat exists. */
+/* console: the output library. Reaches the host through plat. */
 #include <flex/console/console.h>
 
 #include <errno.h>
@@ -6,17 +6,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <flex/plat/plat.h>
+
 #include <flex/gates/self.h>
 
 static long write_all(int fd, const char *buf, size_t len) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = write(fd, buf + done, len - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return -errno;
-    done += (size_t)n;
-  }
-  return (long)done;
+  return plat_write(fd, buf, len); /* writes all of it, retrying EINTR */
 }
 
 long console_write(const char *buf, size_t len) {

@@ -1,0 +1,527 @@
+// TLSF: two-level segregated fit (Masmano, Ripoll, Crespo, Real: "TLSF: a new dynamic memory allocator
+// for real-time systems", ECRTS 2004), over one region whose first bytes hold this heap object.
+//
+// Size classes. A block size s (a multiple of 16, at least 32) maps to a first level fl and a second level
+// sl: below 512 bytes fl = 0 and sl = s / 16 (exact classes); from 512 up fl = msb(s) - 8 and sl is the
+// next 5 bits below the msb, so each power of two is cut into 32 equal classes. One bitmap says which
+// first levels have a free block, one per first level which second levels do; every class has a doubly
+// linked free list. malloc rounds the request up to the start of the next class ("good fit"), so any block
+// of the class found by two find-first-set instructions is large enough.
+//
+// A block at offset B (16-aligned) from the heap:
+//
+//   B+0  prev_size   size of the previous block; meaningful only when that block is free (its footer)
+//   B+8  head        size | PREV_FREE | FREE, and a 16-bit tag in bits 48..63
+//   B+16 payload     free blocks: next_free, prev_free (offsets from the heap; 0 ends the list)
+//   ...
+//   B+size           the next block; its prev_size word is the last 8 payload bytes while B is in use
+//
+// so an allocated block costs 8 bytes of header and its payload is 16-byte aligned. A sentinel (size 0, in
+// use) ends the region, and the first block's previous block counts as in use, so coalescing never leaves
+// the block area. Free blocks never touch: freeing merges a block with free neighbours at once.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "flex/alloc/alloc.h"
+
+namespace flex::alloc {
+
+namespace {
+
+constexpr std::uint64_t kFree = 1;
+constexpr std::uint64_t kPrevFree = 2;
+constexpr std::uint64_t kSizeMask = 0x0000'ffff'ffff'fff0;
+constexpr int kTagShift = 48;
+constexpr std::size_t kHeader = 16;    // from a block to its payload
+constexpr std::size_t kOverhead = 8;   // what an allocated block spends beyond its payload
+constexpr std::size_t kMinBlock = 32;  // the size word, two list links and the next block's footer
+constexpr int kAlignLog2 = 4;
+constexpr int kFlShift = 5 + kAlignLog2;  // kSlLog2 + kAlignLog2: the first size with fl = 1
+constexpr std::size_t kSmall = std::size_t{1} << kFlShift;
+constexpr std::size_t kMaxRequest = heap::kMaxRegion;
+// How many blocks of the request's own class a request may try when every larger class is empty: this
+// keeps the last (largest) free block reachable by a request of exactly its size, in bounded time.
+constexpr int kExactClassProbes = 8;
+
+struct index {
+  unsigned fl, sl;
+};
+
+inline int msb(std::uint64_t v) {
+  return 63 - __builtin_clzll(v);
+}
+
+inline index mapping(std::size_t size) {
+  if (size < kSmall) return {0, static_cast<unsigned>(size >> kAlignLog2)};
+  int m = msb(size);
+  return {static_cast<unsigned>(m - kFlShift + 1), static_cast<unsigned>((size >> (m - 5)) ^ 32)};
+}
+
+inline bool same_class(std::size_t a, std::size_t b) {
+  index x = mapping(a), y = mapping(b);
+  return x.fl == y.fl && x.sl == y.sl;
+}
+
+// The first size of the class after size's own, unless size starts its class.
+inline std::size_t round_to_class(std::size_t size) {
+  if (size < kSmall) return size;
+  return size + (std::size_t{1} << (msb(size) - 5)) - 1;
+}
+
+// Block size for a request of n payload bytes; 0 when no heap can satisfy it.
+inline std::size_t block_size_for(std::size_t n) {
+  if (n > kMaxRequest) return 0;
+  std::size_t s = (n + kOverhead + heap::kAlign - 1) & ~(heap::kAlign - 1);
+  return s < kMinBlock ? kMinBlock : s;
+}
+
+[[noreturn]] void corrupt(const char *op, const void *p, const char *what) {
+  char msg[256];
+  int n = std::snprintf(msg, sizeof msg, "flex alloc: %s(%p): %s\n", op, p, what);
+  if (n > 0) (void)!::write(2, msg, static_cast<std::size_t>(n) < sizeof msg ? n : sizeof msg - 1);
+  std::abort();
+}
+
+std::uint64_t make_salt(const void *where) {
+  std::uint64_t x = __builtin_ia32_rdtsc() ^ reinterpret_cast<std::uintptr_t>(where);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  return x;
+}
+
+}  // namespace
+
+struct heap::block {
+  std::uint64_t prev_size;
+  std::uint64_t head;
+  std::uint64_t next_free;
+  std::uint64_t prev_free;
+
+  std::size_t size() const { return head & kSizeMask; }
+  bool is_free() const { return head & kFree; }
+  bool prev_is_free() const { return head & kPrevFree; }
+  block *next() { return reinterpret_cast<block *>(reinterpret_cast<char *>(this) + size()); }
+  block *prev() { return reinterpret_cast<block *>(reinterpret_cast<char *>(this) - prev_size); }
+  block *at_offset(std::size_t d) { return reinterpret_cast<block *>(reinterpret_cast<char *>(this) + d); }
+  void *payload() { return reinterpret_cast<char *>(this) + kHeader; }
+};
+
+// ---- Bookkeeping ------------------------------------------------------------------------------------------
+
+heap::heap(std::uint64_t salt, std::uint64_t begin, std::uint64_t end, unsigned fl_count)
+    : fl_count_(fl_count), salt_(salt), begin_(begin), end_(end) {}
+
+heap::block *heap::at(std::uint64_t off) const {
+  return reinterpret_cast<block *>(reinterpret_cast<std::uintptr_t>(this) + off);
+}
+
+std::uint64_t heap::off(const block *b) const {
+  return reinterpret_cast<std::uintptr_t>(b) - reinterpret_cast<std::uintptr_t>(this);
+}
+
+std::uint64_t *heap::heads() const {
+  return reinterpret_cast<std::uint64_t *>(reinterpret_cast<std::uintptr_t>(this) + sizeof(heap));
+}
+
+std::uint64_t heap::tag(std::uint64_t off, std::uint64_t size) const {
+  return (((off << 16) ^ size ^ salt_) * 0x9e3779b97f4a7c15ull) >> kTagShift;
+}
+
+void heap::set_head(block *b, std::uint64_t size, std::uint64_t flags) {
+  b->head = size | flags | (tag(off(b), size) << kTagShift);
+}
+
+heap *heap::create(heap_region r) {
+  auto base = reinterpret_cast<std::uintptr_t>(r.base);
+  if (!r.base || (base & 63) || r.bytes < kMinRegion || r.bytes > kMaxRegion) return nullptr;
+  std::uint64_t end = (r.bytes - kHeader) & ~std::uint64_t{kAlign - 1};  // the sentinel
+  // The heads array depends on the largest block, which depends on where the heads end: size it for the
+  // whole region (at most one class too many).
+  unsigned fl_count = mapping(end).fl + 1;
+  std::uint64_t begin = sizeof(heap) + std::uint64_t{fl_count} * kSlCount * sizeof(std::uint64_t);
+  begin = (begin + kAlign - 1) & ~std::uint64_t{kAlign - 1};
+  if (begin + kMinBlock > end) return nullptr;
+  heap *h = new (r.base) heap(make_salt(r.base), begin, end, fl_count);
+  std::memset(h->heads(), 0, std::size_t{fl_count} * kSlCount * sizeof(std::uint64_t));
+  h->stats_.region_bytes = r.bytes;
+  block *sentinel = h->at(end);
+  h->set_head(sentinel, 0, kPrevFree);
+  block *first = h->at(begin);
+  first->prev_size = 0;
+  h->set_head(first, end - begin, kFree);
+  sentinel->prev_size = end - begin;
+  h->insert(first);
+  return h;
+}
+
+void heap::lock() const {
+  while (__atomic_exchange_n(&lock_, 1u, __ATOMIC_ACQUIRE)) {
+    while (__atomic_load_n(&lock_, __ATOMIC_RELAXED)) __builtin_ia32_pause();
+  }
+}
+
+void heap::unlock() const {
+  __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE);
+}
+
+// ---- Free lists -------------------------------------------------------------------------------------------
+
+void heap::insert(block *b) {
+  index i = mapping(b->size());
+  std::uint64_t &head = heads()[i.fl * kSlCount + i.sl];
+  b->prev_free = 0;
+  b->next_free = head;
+  if (head) at(head)->prev_free = off(b);
+  head = off(b);
+  fl_bitmap_ |= std::uint64_t{1} << i.fl;
+  sl_bitmap_[i.fl] |= 1u << i.sl;
+}
+
+void heap::remove(block *b) {
+  remove_from(b, b->size());
+}
+
+void heap::remove_from(block *b, std::size_t size) {
+  if (b->prev_free) {
+    at(b->prev_free)->next_free = b->next_free;
+  } else {
+    index i = mapping(size);
+    heads()[i.fl * kSlCount + i.sl] = b->next_free;
+    if (!b->next_free) {
+      sl_bitmap_[i.fl] &= ~(1u << i.sl);
+      if (!sl_bitmap_[i.fl]) fl_bitmap_ &= ~(std::uint64_t{1} << i.fl);
+    }
+  }
+  if (b->next_free) at(b->next_free)->prev_free = b->prev_free;
+}
+
+void heap::replace(block *old, block *nu) {
+  std::uint64_t o = off(nu);
+  nu->next_free = old->next_free;
+  nu->prev_free = old->prev_free;
+  if (nu->prev_free) {
+    at(nu->prev_free)->next_free = o;
+  } else {
+    index i = mapping(nu->size());
+    heads()[i.fl * kSlCount + i.sl] = o;
+  }
+  if (nu->next_free) at(nu->next_free)->prev_free = o;
+}
+
+[[gnu::always_inline]] inline heap::block *heap::find(std::size_t size) {
+  index i = mapping(round_to_class(size));
+  if (i.fl < fl_count_) {
+    std::uint32_t sl_map = sl_bitmap_[i.fl] & (~0u << i.sl);
+    if (!sl_map) {
+      std::uint64_t fl_map = fl_bitmap_ & (~std::uint64_t{0} << (i.fl + 1));
+      if (fl_map) {
+        i.fl = __builtin_ctzll(fl_map);
+        sl_map = sl_bitmap_[i.fl];
+      }
+    }
+    if (sl_map) return at(heads()[i.fl * kSlCount + __builtin_ctz(sl_map)]);
+  }
+  // Every class that guarantees a fit is empty; the request's own class may still hold a large enough one.
+  index own = mapping(size);
+  if (own.fl >= fl_count_) return nullptr;
+  std::uint64_t o = heads()[own.fl * kSlCount + own.sl];
+  for (int k = 0; o && k < kExactClassProbes; ++k) {
+    block *b = at(o);
+    if (b->size() >= size) return b;
+    o = b->next_free;
+  }
+  return nullptr;
+}
+
+// ---- Blocks -----------------------------------------------------------------------------------------------
+
+[[gnu::always_inline]] inline heap::block *heap::take(std::size_t size) {
+  block *b = find(size);
+  if (!b) return nullptr;
+  std::size_t have = b->size();
+  if (have - size >= kMinBlock) {
+    block *rest = b->at_offset(size);
+    set_head(rest, have - size, kFree);  // its previous block (b) is in use
+    rest->next()->prev_size = have - size;
+    if (same_class(have, have - size)) {  // a large block cut from its front keeps its list place
+      replace(b, rest);
+    } else {
+      remove(b);
+      insert(rest);
+    }
+    set_head(b, size, b->head & kPrevFree);
+  } else {
+    remove(b);
+    b->head &= ~kFree;
+    b->next()->head &= ~kPrevFree;
+  }
+  return b;
+}
+
+[[gnu::always_inline]] inline void heap::release(block *b) {
+  std::size_t size = b->size();
+  block *next = b->next();
+  block *listed = nullptr;  // a free neighbour that stays linked while its class does not change
+  if (b->prev_is_free()) {
+    block *prev = b->prev();
+    if (prev->size() != b->prev_size || !prev->is_free() ||
+        (prev->head >> kTagShift) != tag(off(prev), prev->size())) {
+      corrupt("free", b->payload(), "heap corrupted: the previous block's header was overwritten");
+    }
+    size += prev->size();
+    b->head |= kFree;  // its header stays behind inside prev: a second free of it is a double free
+    b = prev;
+    listed = prev;
+  }
+  if (next->is_free()) {
+    if ((next->head >> kTagShift) != tag(off(next), next->size()) || next->size() < kMinBlock) {
+      corrupt("free", b->payload(), "heap corrupted: the next block's header was overwritten");
+    }
+    if (listed) {
+      remove(next);
+    } else {
+      listed = next;
+    }
+    size += next->size();
+    next = next->next();
+  }
+  std::size_t listed_size = listed ? listed->size() : 0;
+  set_head(b, size, kFree);  // coalescing is immediate, so the block before a free block is in use
+  next->prev_size = size;
+  next->head |= kPrevFree;
+  if (!listed) {
+    insert(b);
+  } else if (!same_class(listed_size, size)) {
+    remove_from(listed, listed_size);
+    insert(b);
+  } else if (listed != b) {
+    replace(listed, b);
+  }
+}
+
+void heap::trim(block *b, std::size_t size) {
+  std::size_t have = b->size();
+  if (have - size < kMinBlock) return;
+  block *rest = b->at_offset(size);
+  set_head(rest, have - size, 0);
+  set_head(b, size, b->head & kPrevFree);
+  stats_.in_use_bytes -= have - size;
+  release(rest);
+}
+
+[[gnu::always_inline]] inline heap::block *heap::checked(const void *p, const char *op) const {
+  std::uint64_t a = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(this);
+  if (a < begin_ + kHeader || a >= end_ || (a & (kAlign - 1))) corrupt(op, p, "not a block of this heap");
+  block *b = at(a - kHeader);
+  std::uint64_t h = b->head;
+  std::uint64_t size = h & kSizeMask;
+  if ((h >> kTagShift) != tag(a - kHeader, size) || size < kMinBlock || size > end_ - (a - kHeader)) {
+    corrupt(op, p,
+            "not the start of a block (a pointer into a block, a stale pointer, or an overwritten header)");
+  }
+  if (h & kFree) corrupt(op, p, "double free (the block is already free)");
+  if (b->next()->head & kPrevFree) corrupt(op, p, "heap corrupted: the next block's header was overwritten");
+  return b;
+}
+
+void heap::count_alloc(const block *b) {
+  stats_.in_use_bytes += b->size();
+  if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+  ++stats_.allocs;
+  ++stats_.live_blocks;
+}
+
+// ---- Entry points -----------------------------------------------------------------------------------------
+
+void *heap::malloc_locked(std::size_t n) {
+  std::size_t size = block_size_for(n);
+  block *b = size ? take(size) : nullptr;
+  if (!b) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  count_alloc(b);
+  return b->payload();
+}
+
+void *heap::malloc(std::size_t n) {
+  lock();
+  void *p = malloc_locked(n);
+  unlock();
+  return p;
+}
+
+void heap::free(void *p) {
+  if (!p) return;
+  lock();
+  block *b = checked(p, "free");
+  stats_.in_use_bytes -= b->size();
+  ++stats_.frees;
+  --stats_.live_blocks;
+  release(b);
+  unlock();
+}
+
+void *heap::memalign_locked(std::size_t align, std::size_t n) {
+  if (align <= kAlign) return malloc_locked(n);
+  std::size_t size = block_size_for(n);
+  if (!size || align > kMaxRequest) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  // Room for the block behind a leading free block of at least kMinBlock and the worst alignment shift.
+  block *b = take(size + align + kMinBlock);
+  if (!b) {
+    ++stats_.failed;
+    return nullptr;
+  }
+  auto p = reinterpret_cast<std::uintptr_t>(b->payload());
+  if (p & (align - 1)) {
+    std::uintptr_t q = (p + kMinBlock + align - 1) & ~(std::uintptr_t{align} - 1);
+    std::size_t lead = q - p;
+    block *a = b->at_offset(lead);
+    set_head(a, b->size() - lead, kPrevFree);
+    set_head(b, lead, (b->head & kPrevFree) | kFree);
+    a->prev_size = lead;
+    insert(b);  // its previous block is in use: b was free before take()
+    b = a;
+  }
+  stats_.in_use_bytes += b->size();
+  trim(b, size);
+  stats_.in_use_bytes -= b->size();
+  count_alloc(b);
+  return b->payload();
+}
+
+void *heap::memalign(std::size_t align, std::size_t n) {
+  lock();
+  void *p = nullptr;
+  if (align == 0 || (align & (align - 1))) {
+    ++stats_.failed;
+  } else {
+    p = memalign_locked(align, n);
+  }
+  unlock();
+  return p;
+}
+
+void *heap::realloc(void *p, std::size_t n) {
+  if (!p) return malloc(n);
+  if (n == 0) {
+    free(p);
+    return nullptr;
+  }
+  std::size_t size = block_size_for(n);
+  lock();
+  block *b = checked(p, "realloc");
+  std::size_t have = b->size();
+  if (size && size <= have) {  // shrink in place
+    trim(b, size);
+    unlock();
+    return p;
+  }
+  block *next = b->next();
+  if (size && next->is_free() && have + next->size() >= size) {  // grow into the next block
+    remove(next);
+    std::size_t merged = have + next->size();
+    set_head(b, merged, b->head & kPrevFree);
+    b->next()->head &= ~kPrevFree;
+    stats_.in_use_bytes += merged - have;
+    if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+    trim(b, size);
+    unlock();
+    return p;
+  }
+  block *moved = size ? take(size) : nullptr;
+  if (!moved) {  // the old block stays valid, as C requires
+    ++stats_.failed;
+    unlock();
+    return nullptr;
+  }
+  std::memcpy(moved->payload(), p, have - kOverhead);
+  count_alloc(moved);
+  stats_.in_use_bytes -= have;
+  ++stats_.frees;
+  --stats_.live_blocks;
+  release(b);
+  unlock();
+  return moved->payload();
+}
+
+std::size_t heap::usable_size(const void *p) const {
+  if (!p) return 0;
+  lock();
+  std::size_t n = checked(p, "malloc_usable_size")->size() - kOverhead;
+  unlock();
+  return n;
+}
+
+heap_stats heap::stats() const {
+  lock();
+  heap_stats s = stats_;
+  s.free_bytes = (end_ - begin_) - s.in_use_bytes;
+  if (fl_bitmap_) {  // the largest free block is in the highest non-empty class
+    int fl = msb(fl_bitmap_);
+    int sl = msb(sl_bitmap_[fl]);
+    for (std::uint64_t o = heads()[fl * kSlCount + sl]; o; o = at(o)->next_free) {
+      if (at(o)->size() > s.largest_free) s.largest_free = at(o)->size();
+    }
+  }
+  unlock();
+  return s;
+}
+
+bool heap::verify() const {
+  lock();
+  bool ok = true;
+  std::size_t free_blocks = 0, in_use = 0, live = 0;
+  bool prev_free = false;
+  std::uint64_t prev_size = 0;
+  std::uint64_t o = begin_;
+  while (ok && o < end_) {
+    block *b = at(o);
+    std::size_t size = b->size();
+    ok = size >= kMinBlock && size <= end_ - o && (b->head >> kTagShift) == tag(o, size) &&
+         b->prev_is_free() == prev_free && (!prev_free || b->prev_size == prev_size) &&
+         !(prev_free && b->is_free());
+    if (b->is_free()) {
+      ++free_blocks;
+    } else {
+      in_use += size;
+      ++live;
+    }
+    prev_free = b->is_free();
+    prev_size = size;
+    o += size;
+  }
+  block *sentinel = at(end_);
+  ok = ok && o == end_ && sentinel->size() == 0 && !sentinel->is_free() &&
+       sentinel->prev_is_free() == prev_free && (!prev_free || sentinel->prev_size == prev_size) &&
+       in_use == stats_.in_use_bytes && live == stats_.live_blocks;
+  std::size_t listed = 0;
+  for (unsigned fl = 0; ok && fl < fl_count_; ++fl) {
+    ok = ((fl_bitmap_ >> fl) & 1) == (sl_bitmap_[fl] != 0);
+    for (unsigned sl = 0; ok && sl < kSlCount; ++sl) {
+      std::uint64_t h = heads()[fl * kSlCount + sl];
+      ok = ((sl_bitmap_[fl] >> sl) & 1) == (h != 0);
+      std::uint64_t back = 0;
+      for (std::uint64_t e = h; ok && e; e = at(e)->next_free) {
+        block *b = at(e);
+        index i = mapping(b->size());
+        ok = e >= begin_ && e < end_ && b->is_free() && i.fl == fl && i.sl == sl && b->prev_free == back &&
+             ++listed <= free_blocks;
+        back = e;
+      }
+    }
+  }
+  ok = ok && listed == free_blocks;
+  unlock();
+  return ok;
+}
+
+}  // namespace flex::alloc

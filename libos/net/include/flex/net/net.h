@@ -1,0 +1,63 @@
+/* net: the socket API of the libOS. Addresses are numeric strings ("127.0.0.1", "::1", "0.0.0.0");
+ * every call returns a negative errno on failure (-EBADF for a socket net did not create or already
+ * closed, -EFAULT for a null buffer, -EINVAL for an oversized length or a bad address), and nothing a
+ * caller passes can make it touch another compartment's state. Buffers and event arrays that cross a
+ * compartment boundary must be shared memory (flexos_whitelist / flexos_malloc_whitelist).
+ *
+ *   int s = net_socket(NET_INET, NET_STREAM);
+ *   net_bind(s, addr, 6379);                 // addr: a whitelisted "0.0.0.0"
+ *   net_listen(s, 511);
+ *   net_poll_add(s, NET_IN, 0);
+ *   struct net_event ev[64];                 // whitelisted
+ *   int n = net_poll_wait(ev, 64, 100);      // ms; -1: until something is ready
+ *   int c = net_accept(s, NET_NONBLOCK);
+ *   long got = net_recv(c, buf, sizeof buf, 0);
+ *
+ * Blocking: a call on a blocking socket blocks the caller until it can complete; event loops use
+ * NET_NONBLOCK sockets and net_poll_wait. In a process image the sockets live in net's process, and
+ * net_poll_wait waits there, so readiness reaches the caller through the gate's return. */
+#ifndef FLEX_NET_NET_H
+#define FLEX_NET_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { NET_INET = 2, NET_INET6 = 10 };
+enum { NET_STREAM = 1 };
+enum { NET_NONBLOCK = 1 };
+enum { NET_IN = 1, NET_OUT = 4, NET_ERR = 8, NET_HUP = 16 };
+enum { NET_MAX_IO = 1 << 30 }; /* the largest length one recv or send accepts */
+
+struct net_event {
+  uint32_t events; /* NET_IN | NET_OUT | NET_ERR | NET_HUP */
+  uint64_t cookie; /* what net_poll_add was given */
+} __attribute__((packed));
+
+int net_socket(int family, int type);
+int net_bind(int s, const char *addr, int port);
+int net_listen(int s, int backlog);
+int net_accept(int s, int flags);
+int net_connect(int s, const char *addr, int port);
+long net_recv(int s, void *buf, size_t len, int flags);
+long net_send(int s, const void *buf, size_t len, int flags);
+int net_close(int s);
+int net_shutdown(int s, int how); /* 0: read, 1: write, 2: both */
+/* Only the options an application needs: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, SO_LINGER,
+ * SO_ERROR (get only) at SOL_SOCKET, TCP_NODELAY at IPPROTO_TCP; -ENOPROTOOPT for the rest. */
+int net_setsockopt(int s, int level, int name, const void *val, unsigned len);
+int net_getsockopt(int s, int level, int name, void *val, unsigned *len);
+
+int net_poll_add(int s, unsigned events, uint64_t cookie);
+int net_poll_mod(int s, unsigned events, uint64_t cookie);
+int net_poll_del(int s);
+int net_poll_wait(struct net_event *ev, int max, int timeout_ms);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLEX_NET_NET_H */

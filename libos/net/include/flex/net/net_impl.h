@@ -1,0 +1,34 @@
+/* For implementers of net backends only. A backend moves bytes and readiness; net.cc in front of it
+ * validates every argument and keeps the table of the sockets it created. */
+#ifndef FLEX_NET_NET_IMPL_H
+#define FLEX_NET_NET_IMPL_H
+
+#include <flex/net/net.h>
+
+#ifdef __cplusplus
+namespace flex::net {
+
+struct backend {
+  const char *name;
+  int (*socket)(int family, int type);
+  int (*bind)(int s, const void *sockaddr, unsigned len);
+  int (*listen)(int s, int backlog);
+  int (*accept)(int s, int nonblock);
+  int (*connect)(int s, const void *sockaddr, unsigned len);
+  long (*recv)(int s, void *buf, size_t len, int flags);
+  long (*send)(int s, const void *buf, size_t len, int flags);
+  int (*close)(int s);
+  int (*shutdown)(int s, int how);
+  int (*setsockopt)(int s, int level, int name, const void *val, unsigned len);
+  int (*getsockopt)(int s, int level, int name, void *val, unsigned *len);
+  int (*poll_create)();
+  int (*poll_ctl)(int ep, int op, int s, unsigned events, uint64_t cookie);
+  int (*poll_wait)(int ep, struct net_event *ev, int max, int timeout_ms);
+};
+
+const backend &host_backend();  // the host kernel's TCP through plat
+
+}  // namespace flex::net
+#endif
+
+#endif /* FLEX_NET_NET_IMPL_H */

@@ -1,0 +1,47 @@
+// The host backend of net: the host kernel's TCP/IP, reached through plat.
+#include <flex/net/net_impl.h>
+#include <flex/plat/plat.h>
+
+static_assert(sizeof(net_event) == sizeof(plat_event));
+static_assert(int{NET_IN} == int{PLAT_IN} && int{NET_OUT} == int{PLAT_OUT} && int{NET_ERR} == int{PLAT_ERR} &&
+              int{NET_HUP} == int{PLAT_HUP});
+
+namespace flex::net {
+namespace {
+
+int poll_ctl(int ep, int op, int s, unsigned events, uint64_t cookie) {
+  return plat_poll_ctl(ep, op, s, events, cookie);
+}
+
+int poll_wait(int ep, net_event *ev, int max, int timeout_ms) {
+  return plat_poll_wait(ep, reinterpret_cast<plat_event *>(ev), max, timeout_ms);
+}
+
+int socket(int family, int type) {
+  return plat_socket(family, type, 0);
+}
+
+}  // namespace
+
+const backend &host_backend() {
+  static const backend b = {
+      .name = "host",
+      .socket = &socket,
+      .bind = &plat_bind,
+      .listen = &plat_listen,
+      .accept = &plat_accept,
+      .connect = &plat_connect,
+      .recv = &plat_recv,
+      .send = &plat_send,
+      .close = &plat_close,
+      .shutdown = &plat_shutdown,
+      .setsockopt = &plat_setsockopt,
+      .getsockopt = &plat_getsockopt,
+      .poll_create = &plat_poll_create,
+      .poll_ctl = &poll_ctl,
+      .poll_wait = &poll_wait,
+  };
+  return b;
+}
+
+}  // namespace flex::net

@@ -1,0 +1,190 @@
+// net: the checked entry points (see net.h). Every argument is validated here, before the backend sees
+// it; the table of live sockets is net's own, so a compartment can name only sockets net gave out.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <bitset>
+#include <cerrno>
+#include <cstring>
+
+#include <flex/net/net_impl.h>
+
+namespace flex::net {
+namespace {
+
+constexpr int kMaxSockets = 65536;
+constexpr int kMaxEvents = 4096;
+
+const backend &be() {
+  return host_backend();
+}
+
+std::bitset<kMaxSockets> g_live;  // sockets this library created and has not closed
+int g_poll = -1;                  // one readiness set for the whole image
+
+bool live(int s) {
+  return s >= 0 && s < kMaxSockets && g_live.test(static_cast<size_t>(s));
+}
+
+int adopt(int s) {
+  if (s < 0) return s;
+  if (s >= kMaxSockets) {
+    be().close(s);
+    return -EMFILE;
+  }
+  g_live.set(static_cast<size_t>(s));
+  return s;
+}
+
+// A numeric address and a port into a sockaddr of the socket's family.
+int make_addr(const char *addr, int port, sockaddr_storage &out, unsigned &len) {
+  if (!addr) return -EFAULT;
+  if (port < 0 || port > 65535) return -EINVAL;
+  if (std::memchr(addr, '\0', INET6_ADDRSTRLEN) == nullptr) return -EINVAL;  // unterminated or too long
+  std::memset(&out, 0, sizeof out);
+  auto *v4 = reinterpret_cast<sockaddr_in *>(&out);
+  if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v4;
+    return 0;
+  }
+  auto *v6 = reinterpret_cast<sockaddr_in6 *>(&out);
+  if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    len = sizeof *v6;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+bool allowed_option(int level, int name, bool set) {
+  if (level == SOL_SOCKET) {
+    return name == SO_REUSEADDR || name == SO_KEEPALIVE || name == SO_RCVBUF || name == SO_SNDBUF ||
+           name == SO_LINGER || (!set && name == SO_ERROR);
+  }
+  return level == IPPROTO_TCP && name == TCP_NODELAY;
+}
+
+int poll_set() {
+  if (g_poll < 0) g_poll = be().poll_create();
+  return g_poll;
+}
+
+constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
+
+}  // namespace
+}  // namespace flex::net
+
+using namespace flex::net;
+
+extern "C" {
+
+int net_socket(int family, int type) {
+  if ((family != NET_INET && family != NET_INET6) || type != NET_STREAM) return -EAFNOSUPPORT;
+  return adopt(be().socket(family, SOCK_STREAM));
+}
+
+int net_bind(int s, const char *addr, int port) {
+  if (!live(s)) return -EBADF;
+  sockaddr_storage sa;
+  unsigned len = 0;
+  if (int r = make_addr(addr, port, sa, len); r < 0) return r;
+  return be().bind(s, &sa, len);
+}
+
+int net_listen(int s, int backlog) {
+  if (!live(s)) return -EBADF;
+  if (backlog < 0) return -EINVAL;
+  return be().listen(s, backlog);
+}
+
+int net_accept(int s, int flags) {
+  if (!live(s)) return -EBADF;
+  if (flags & ~NET_NONBLOCK) return -EINVAL;
+  return adopt(be().accept(s, flags & NET_NONBLOCK));
+}
+
+int net_connect(int s, const char *addr, int port) {
+  if (!live(s)) return -EBADF;
+  sockaddr_storage sa;
+  unsigned len = 0;
+  if (int r = make_addr(addr, port, sa, len); r < 0) return r;
+  return be().connect(s, &sa, len);
+}
+
+long net_recv(int s, void *buf, size_t len, int flags) {
+  if (!live(s)) return -EBADF;
+  if (!buf) return -EFAULT;
+  if (len > static_cast<size_t>(NET_MAX_IO)) return -EINVAL;
+  if (flags & ~(MSG_PEEK | MSG_DONTWAIT)) return -EINVAL;
+  return be().recv(s, buf, len, flags);
+}
+
+long net_send(int s, const void *buf, size_t len, int flags) {
+  if (!live(s)) return -EBADF;
+  if (!buf) return -EFAULT;
+  if (len > static_cast<size_t>(NET_MAX_IO)) return -EINVAL;
+  if (flags & ~(MSG_DONTWAIT | MSG_MORE)) return -EINVAL;
+  return be().send(s, buf, len, flags);
+}
+
+int net_close(int s) {
+  if (!live(s)) return -EBADF;
+  g_live.reset(static_cast<size_t>(s));
+  return be().close(s);  // also leaves the readiness set
+}
+
+int net_shutdown(int s, int how) {
+  if (!live(s)) return -EBADF;
+  if (how < 0 || how > 2) return -EINVAL;
+  return be().shutdown(s, how);
+}
+
+int net_setsockopt(int s, int level, int name, const void *val, unsigned len) {
+  if (!live(s)) return -EBADF;
+  if (!val) return -EFAULT;
+  if (len == 0 || len > 64) return -EINVAL;
+  if (!allowed_option(level, name, true)) return -ENOPROTOOPT;
+  return be().setsockopt(s, level, name, val, len);
+}
+
+int net_getsockopt(int s, int level, int name, void *val, unsigned *len) {
+  if (!live(s)) return -EBADF;
+  if (!val || !len) return -EFAULT;
+  if (*len == 0 || *len > 64) return -EINVAL;
+  if (!allowed_option(level, name, false)) return -ENOPROTOOPT;
+  return be().getsockopt(s, level, name, val, len);
+}
+
+int net_poll_add(int s, unsigned events, uint64_t cookie) {
+  if (!live(s)) return -EBADF;
+  if (events & ~kEventMask) return -EINVAL;
+  int ep = poll_set();
+  return ep < 0 ? ep : be().poll_ctl(ep, 1, s, events, cookie);
+}
+
+int net_poll_mod(int s, unsigned events, uint64_t cookie) {
+  if (!live(s)) return -EBADF;
+  if (events & ~kEventMask) return -EINVAL;
+  int ep = poll_set();
+  return ep < 0 ? ep : be().poll_ctl(ep, 3, s, events, cookie);
+}
+
+int net_poll_del(int s) {
+  if (!live(s)) return -EBADF;
+  int ep = poll_set();
+  return ep < 0 ? ep : be().poll_ctl(ep, 2, s, 0, 0);
+}
+
+int net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
+  if (!ev) return -EFAULT;
+  if (max <= 0 || max > kMaxEvents || timeout_ms < -1) return -EINVAL;
+  int ep = poll_set();
+  return ep < 0 ? ep : be().poll_wait(ep, ev, max, timeout_ms);
+}
+
+}  // extern "C"
