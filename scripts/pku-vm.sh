@@ -4,6 +4,7 @@
 # own kernel (CONFIG_X86_INTEL_MEMORY_PROTECTION_KEYS=y). The guest mounts this machine's root file
 # system over 9p and runs the command in a chroot of it, in the current directory, with the same PATH,
 # so it sees the same build tree and binaries; what it writes lands here. Its exit status is the command's.
+# The guest has loopback networking only; FLEX_PKU_VM_GUEST=1 is set inside it.
 #
 #   scripts/pku-vm.sh --check                  is a PKU guest available? (reason on stderr if not)
 #   scripts/pku-vm.sh -- build/tests/gates_mpk_test --gtest_filter='hardware.*'
@@ -50,7 +51,7 @@ cp /bin/busybox "$run_dir/root/bin/"
 for m in "${modules[@]}"; do cp "$(find "/lib/modules/$kver" -name "$m.ko" -print -quit)" "$run_dir/root/lib/"; done
 
 {
-  printf 'export PATH=%q HOME=%q\n' "$PATH" "${HOME:-/root}"
+  printf 'export PATH=%q HOME=%q FLEX_PKU_VM_GUEST=1\n' "$PATH" "${HOME:-/root}"
   for v in $(compgen -e | grep -E '^(FLEX_|GTEST_|CTEST_)' || true); do printf 'export %s=%q\n' "$v" "${!v}"; done
   printf 'cd %q || exit 125\n' "$PWD"
   printf '%q ' "$@"
@@ -63,6 +64,7 @@ bb=/bin/busybox
 \$bb mkdir -p /proc /sys /dev /mnt
 \$bb mount -t proc proc /proc
 \$bb mount -t devtmpfs dev /dev
+\$bb ip link set lo up 2>/dev/null || \$bb ifconfig lo 127.0.0.1 up
 for m in ${modules[*]}; do \$bb insmod /lib/\$m.ko || echo "pku-vm: insmod \$m failed"; done
 if \$bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none hostroot /mnt; then
   \$bb mount -t proc proc /mnt/proc
