@@ -53,6 +53,7 @@ std::vector<std::string> check_sections(const resolved_image &img, const elf_inf
     }
   }
   check(kSharedDataSection, "__flex_shared_data_start", "__flex_shared_data_end");
+  check(kSharedRodataSection, "__flex_shared_rodata_start", "__flex_shared_rodata_end");
   std::sort(ranges.begin(), ranges.end(), [](const range &a, const range &b) { return a.begin < b.begin; });
   for (size_t i = 1; i < ranges.size(); ++i) {
     if (ranges[i].begin < ranges[i - 1].end) {
@@ -86,8 +87,9 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
 
   auto section_json = [&](const std::string &name, const std::string &kind, const std::string &comp) {
     const elf_section *s = elf.find_section(name);
-    auto start = elf.symbols.find(comp == "shared" ? "__flex_shared_data_start"
-                                                   : section_symbol(comp, kind, false));
+    auto start = elf.symbols.find(comp != "shared" ? section_symbol(comp, kind, false)
+                                  : kind == "rodata" ? std::string("__flex_shared_rodata_start")
+                                                     : std::string("__flex_shared_data_start"));
     std::uint64_t addr = s ? s->addr : (start != elf.symbols.end() ? start->second : 0);
     return json{{"name", name}, {"kind", kind}, {"address", addr}, {"size", s ? s->size : 0}};
   };
@@ -110,7 +112,8 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
                      {"sections", secs}});
   }
   out["compartments"] = comps;
-  out["shared_sections"] = json::array({section_json(kSharedDataSection, "data", "shared")});
+  out["shared_sections"] = json::array(
+      {section_json(kSharedDataSection, "data", "shared"), section_json(kSharedRodataSection, "rodata", "shared")});
 
   // Gates as instantiated by flex-transform, counted per boundary.
   std::map<std::pair<std::string, std::string>, int> per_boundary;

@@ -60,6 +60,14 @@ std::string linker_script(const resolved_image &img, const image_paths &paths) {
       out += fmt::format("    {} = .;\n", section_symbol(c.name(), kind.name, true));
       out += "  }\n";
     }
+    if (std::string_view(kind.name) == "rodata") {
+      out += fmt::format("  {} : ALIGN(4096) {{\n", kSharedRodataSection);
+      out += "    __flex_shared_rodata_start = .;\n";
+      out += "    *(.rodata_shared .rodata_shared.*)\n";
+      out += "    . = ALIGN(4096);\n";
+      out += "    __flex_shared_rodata_end = .;\n";
+      out += "  }\n";
+    }
     if (std::string_view(kind.name) == "data") {
       out += fmt::format("  {} : ALIGN(4096) {{\n", kSharedDataSection);
       out += "    __flex_shared_data_start = .;\n";

@@ -159,7 +159,8 @@ std::string layout_c(const resolved_image &img) {
                          section_symbol(c.name(), k.name, true));
     }
   }
-  out += "extern char __flex_shared_data_start[], __flex_shared_data_end[];\n\n";
+  out += "extern char __flex_shared_data_start[], __flex_shared_data_end[];\n";
+  out += "extern char __flex_shared_rodata_start[], __flex_shared_rodata_end[];\n\n";
   auto name_list = [](const std::vector<const lib_manifest *> &libs) {
     std::string s = "{";
     for (const lib_manifest *l : libs) s += c_string_literal(l->name) + ", ";
@@ -203,6 +204,8 @@ std::string layout_c(const resolved_image &img) {
                      img.boundaries.size());
   out += fmt::format("  {{{}, __flex_shared_data_start, __flex_shared_data_end}},\n",
                      c_string_literal(kSharedDataSection));
+  out += fmt::format("  {{{}, __flex_shared_rodata_start, __flex_shared_rodata_end}},\n",
+                     c_string_literal(kSharedRodataSection));
   out += "};\n";
   return out;
 }

@@ -71,6 +71,7 @@ void describe(std::FILE *out) {
   }
   std::fputs("shared:\n", out);
   print_section(out, img.shared_data);
+  print_section(out, img.shared_rodata);
   std::fputs("boundaries:\n", out);
   if (img.n_boundaries == 0) std::fputs("  -\n", out);
   for (unsigned i = 0; i < img.n_boundaries; ++i) {

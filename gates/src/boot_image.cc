@@ -41,10 +41,10 @@ int register_layout() {
       if (int rc = register_region(r); rc < 0) return rc;
     }
   }
-  const flex_section &sh = img.shared_data;
-  if (sh.start != sh.end) {
-    region r{reinterpret_cast<std::uintptr_t>(sh.start), reinterpret_cast<std::uintptr_t>(sh.end), kSharedOwner,
-             region_kind::shared, sh.name};
+  for (const flex_section *sh : {&img.shared_data, &img.shared_rodata}) {
+    if (sh->start == sh->end) continue;
+    region r{reinterpret_cast<std::uintptr_t>(sh->start), reinterpret_cast<std::uintptr_t>(sh->end), kSharedOwner,
+             region_kind::shared, sh->name};
     if (int rc = register_region(r); rc < 0) return rc;
   }
   return 0;

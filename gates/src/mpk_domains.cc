@@ -213,9 +213,10 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
       }
     }
   }
-  if (img.shared_data.start && img.shared_data.start != img.shared_data.end) {
-    if (auto err = mpk_tag_range(img.shared_data.start, img.shared_data.end, plan.shared_key)) {
-      return image + ": tagging " + img.shared_data.name + ": " + *err;
+  for (const flex_section *sh : {&img.shared_data, &img.shared_rodata}) {
+    if (!sh->start || sh->start == sh->end) continue;
+    if (auto err = mpk_tag_range(sh->start, sh->end, plan.shared_key)) {  // keeps rodata read-only
+      return image + ": tagging " + sh->name + ": " + *err;
     }
   }
 

@@ -90,6 +90,12 @@ TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentFaultWithAReportNaming
   }
 }
 
+TEST_P(ProcessIsolation, AStringLiteralPassedThroughAGateIsShared) {
+  auto r = run(image() + " literal");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("vault measured 17"), std::string::npos) << r.out;
+}
+
 TEST_P(ProcessIsolation, TheSharedHeapIsSharedAcrossProcesses) {
   auto r = run(image() + " shared-heap");
   EXPECT_EQ(r.status, 0) << r.out;

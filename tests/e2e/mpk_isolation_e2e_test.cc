@@ -100,6 +100,9 @@ TEST_P(MpkIsolation, PrivateDataOfTheVaultFaultsWithAReportNamingBoth) {
 TEST_P(MpkIsolation, SharedDataIsSeenByBothSides) {
   std::string img = runnable_image();
   SKIP_WITHOUT_PKU(img);
+  auto lit = run(img + " literal");  // moved to shared read-only data by flex-transform
+  EXPECT_EQ(lit.status, 0) << lit.out;
+  EXPECT_NE(lit.out.find("vault measured 17"), std::string::npos) << lit.out;
   std::vector<std::string> modes = {"shared", "shared-heap"};
   if (GetParam().full) modes.push_back("dss");
   for (const auto &mode : modes) {

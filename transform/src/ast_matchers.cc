@@ -7,6 +7,7 @@
 #include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/Lex/Lexer.h>
 
+#include <optional>
 #include <unordered_map>
 
 namespace flex::transform {
@@ -73,6 +74,83 @@ const clang::Expr *gate_result_operand(const clang::ParenExpr &gate) {
   return paren ? paren->getSubExpr() : nullptr;
 }
 
+// The call a gate expansion makes: `((void)(fn)(args))` or `((ret) = (fn)(args))`.
+const clang::CallExpr *gate_call(const clang::ParenExpr &gate) {
+  const clang::Expr *e = gate.getSubExpr()->IgnoreParenCasts();
+  if (auto *op = llvm::dyn_cast<clang::BinaryOperator>(e)) e = op->getRHS()->IgnoreParenCasts();
+  if (auto *op = llvm::dyn_cast<clang::CXXOperatorCallExpr>(e); op && op->getNumArgs() == 2)
+    e = op->getArg(1)->IgnoreParenCasts();
+  return llvm::dyn_cast<clang::CallExpr>(e);
+}
+
+bool whitelisted_decl(const clang::Decl *d) {
+  for (const auto *attr : d->specific_attrs<clang::AnnotateAttr>())
+    if (attr->getAnnotation() == "flexos_whitelist") return true;
+  if (const auto *sec = d->getAttr<clang::SectionAttr>()) return sec->getName().starts_with(".data_shared");
+  return false;
+}
+
+bool allocates(const clang::Expr *init) {
+  init = init ? init->IgnoreParenCasts() : nullptr;
+  if (llvm::isa_and_nonnull<clang::CXXNewExpr>(init)) return true;
+  const auto *call = llvm::dyn_cast_or_null<clang::CallExpr>(init);
+  const auto *fn = call ? call->getDirectCallee() : nullptr;
+  if (!fn || !fn->getIdentifier()) return false;
+  llvm::StringRef n = fn->getName();
+  return n == "malloc" || n == "calloc" || n == "realloc" || n == "strdup" || n == "strndup" ||
+         n == "aligned_alloc" || n == "memalign";
+}
+
+// What argument `arg` of a gate points to, if it is one of the cases gate_arg_fact names.
+std::optional<gate_arg_fact> classify_arg(const clang::Expr *arg, unsigned index, const clang::SourceManager &sm,
+                                         const clang::LangOptions &lang) {
+  const clang::Expr *e = arg->IgnoreParenImpCasts();
+  if (const auto *lit = llvm::dyn_cast<clang::StringLiteral>(e)) {
+    clang::SourceLocation b = sm.getSpellingLoc(lit->getBeginLoc()), end = sm.getSpellingLoc(lit->getEndLoc());
+    if (!sm.isWrittenInMainFile(b) || !sm.isWrittenInMainFile(end)) return std::nullopt;
+    end = clang::Lexer::getLocForEndOfToken(end, 0, sm, lang);
+    gate_arg_fact f;
+    f.kind = gate_arg_fact::literal;
+    f.index = index;
+    f.loc = b;
+    f.offset = sm.getFileOffset(b);
+    f.length = sm.getFileOffset(end) - f.offset;
+    f.text = std::string(sm.getBufferData(sm.getFileID(b)).substr(f.offset, f.length));
+    return f;
+  }
+  // &x, &x[i], &x.f, or an array x decaying to a pointer.
+  bool address = false;
+  if (const auto *u = llvm::dyn_cast<clang::UnaryOperator>(e); u && u->getOpcode() == clang::UO_AddrOf) {
+    e = u->getSubExpr()->IgnoreParenImpCasts();
+    address = true;
+  }
+  while (true) {
+    if (const auto *s = llvm::dyn_cast<clang::ArraySubscriptExpr>(e); s && address) {
+      e = s->getBase()->IgnoreParenImpCasts();
+    } else if (const auto *m = llvm::dyn_cast<clang::MemberExpr>(e); m && address && !m->isArrow()) {
+      e = m->getBase()->IgnoreParenImpCasts();
+    } else {
+      break;
+    }
+  }
+  const auto *ref = llvm::dyn_cast<clang::DeclRefExpr>(e);
+  const auto *var = ref ? llvm::dyn_cast<clang::VarDecl>(ref->getDecl()) : nullptr;
+  if (!var || whitelisted_decl(var)) return std::nullopt;
+  gate_arg_fact f;
+  f.index = index;
+  f.name = var->getNameAsString();
+  f.loc = arg->getExprLoc();
+  if (address || var->getType()->isArrayType()) {
+    f.kind = var->hasLocalStorage() ? gate_arg_fact::private_stack : gate_arg_fact::private_static;
+    return f;
+  }
+  if (var->getType()->isPointerType() && var->hasLocalStorage() && allocates(var->getInit())) {
+    f.kind = gate_arg_fact::private_heap;
+    return f;
+  }
+  return std::nullopt;
+}
+
 // Matches the outermost expression of every gate expansion, `((void)(fn)(args))` or
 // `((ret) = (fn)(args))`, and records how its value is used.
 class GateUseCallback : public m::MatchFinder::MatchCallback {
@@ -99,6 +177,13 @@ class GateUseCallback : public m::MatchFinder::MatchCallback {
     if (found_.gates[it->second].has_result) {
       const clang::Expr *ret = gate_result_operand(*expr);
       use.simple_ret = ret && binds_tighter_than_assignment(ret);
+    }
+    if (const clang::CallExpr *call = gate_call(*expr)) {
+      auto &args = facts_.gate_args[it->second];
+      for (unsigned i = 0; i < call->getNumArgs(); ++i) {
+        if (auto f = classify_arg(call->getArg(i), i, *result.SourceManager, result.Context->getLangOpts()))
+          args.push_back(std::move(*f));
+      }
     }
   }
 
@@ -137,6 +222,7 @@ placeholder_facts match_placeholders(clang::ASTContext &context, const placehold
   placeholder_facts facts;
   facts.gate_uses.resize(found.gates.size());
   facts.whitelisted.resize(found.whitelists.size());
+  facts.gate_args.resize(found.gates.size());
   location_index gates, whitelists;
   for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].name.getRawEncoding()] = i;
   for (std::size_t i = 0; i < found.whitelists.size(); ++i)

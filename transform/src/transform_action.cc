@@ -92,6 +92,54 @@ class TransformConsumer : public clang::ASTConsumer {
             presumed.getColumn()};
   }
 
+  // What a cross-compartment gate passes: string literals move to shared read-only data, and pointers to
+  // private memory are reported (the callee's compartment cannot reach them).
+  //   Before: flexos_gate_r(libnet, rc, net_bind, s, "0.0.0.0", 6379);
+  //   After:  <gate>(s, (__extension__({ static const __typeof__("0.0.0.0") __flex_lit_N
+  //               __attribute__((section(".rodata_shared"))) = "0.0.0.0"; (__typeof__(("0.0.0.0")[0]) *)__flex_lit_N; })), 6379)
+  void share_arguments(const gate_invocation &gate, const gate_target &target, const std::vector<gate_arg_fact> &args) {
+    for (const gate_arg_fact &f : args) {
+      if (f.kind == gate_arg_fact::literal) {
+        const std::string name = "__flex_lit_" + std::to_string(f.offset);
+        std::string expr = "(__extension__({ static const __typeof__(" + f.text + ") " + name +
+                           " __attribute__((section(\".rodata_shared\"))) = " + f.text + "; (__typeof__((" + f.text +
+                           ")[0]) *)" + name + "; }))";
+        pending_uses_.push_back({.offset = f.offset, .length = f.length, .replacement = keep_lines(expr, f.text), .loc = f.loc});
+        shared_literals_++;
+        continue;
+      }
+      const std::string where = "compartment '" + session_.plan.compartment + "'";
+      std::string what, fix;
+      switch (f.kind) {
+        case gate_arg_fact::private_stack:
+          what = "'" + f.name + "' is a local of " + where + " that is not whitelisted";
+          fix = "declare it with __attribute__((flexos_whitelist))";
+          break;
+        case gate_arg_fact::private_static:
+          what = "'" + f.name + "' is static data private to " + where;
+          fix = "mark it __attribute__((flexos_whitelist)) (it then lives in .data_shared)";
+          break;
+        default:
+          what = "'" + f.name + "' points to the private heap of " + where;
+          fix = "allocate it with flexos_malloc_whitelist";
+          break;
+      }
+      place at = where_of(f.loc);
+      session_.log.report({.file = at.file,
+                           .line = at.line,
+                           .column = at.column,
+                           .severity = diag_severity::warning,
+                           .message = what + ": argument " + std::to_string(f.index + 1) + " of the " +
+                                      std::string(to_string(target.gate)) + " gate to " + gate.fn.text +
+                                      " points to it, and compartment '" + target.compartment +
+                                      "' cannot access it; " + fix});
+    }
+    std::sort(pending_uses_.begin(), pending_uses_.end(),
+              [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
+  }
+
+  place where_of(clang::SourceLocation loc) const { return where(sm_.getSpellingLoc(loc)); }
+
   // The gate with every pending use of a whitelisted local that lies in one of its arguments applied to
   // that argument's text (and taken out of pending_uses_).
   gate_invocation with_pending_uses(const gate_invocation &gate) {
@@ -119,6 +167,7 @@ class TransformConsumer : public clang::ASTConsumer {
       gate_check check = check_gate(gate, plan);
       for (const placeholder_problem &problem : check.problems) error(problem.loc, problem.message);
       if (!check.target) continue;
+      if (check.target->gate != gate_kind::call) share_arguments(gate, *check.target, facts.gate_args[i]);
       llvm::Expected<text_edit> edit =
           instantiate_gate(with_pending_uses(gate), *check.target, plan, facts.gate_uses[i], sm_);
       if (!edit) {
@@ -258,7 +307,8 @@ class TransformConsumer : public clang::ASTConsumer {
   const std::string source_;
   const std::string output_;
   edit_list edits_;
-  std::vector<text_edit> pending_uses_;  // uses of whitelisted locals, by offset
+  std::vector<text_edit> pending_uses_;  // uses of whitelisted locals and shared literals, by offset
+  unsigned shared_literals_ = 0;
   std::vector<gate_record> gates_;
   std::vector<whitelist_record> whitelisted_;
 };

@@ -27,6 +27,8 @@ const std::vector<section_kind> &compartment_section_kinds();
 std::string section_name(std::string_view compartment, std::string_view kind);  // .flex.app.rodata
 std::string section_symbol(std::string_view compartment, std::string_view kind, bool end);
 inline constexpr const char *kSharedDataSection = ".flex.shared.data";
+// String literals flex-transform moved out of a compartment because they cross a gate (read-only).
+inline constexpr const char *kSharedRodataSection = ".flex.shared.rodata";
 // Every WRPKRU of the image lives here (input sections .text.flex_gates); the gadget scan allows no other.
 inline constexpr const char *kGateTextSection = ".flex.gates.text";
 

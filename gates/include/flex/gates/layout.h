@@ -54,7 +54,8 @@ struct flex_image_layout {
   const struct flex_compartment_layout *compartments;
   unsigned n_boundaries;
   const struct flex_boundary_layout *boundaries;
-  struct flex_section shared_data; /* .data_shared of every compartment */
+  struct flex_section shared_data;   /* .data_shared of every compartment */
+  struct flex_section shared_rodata; /* .rodata_shared: literals that cross gates (read-only) */
 };
 
 extern const struct flex_image_layout flex_image;

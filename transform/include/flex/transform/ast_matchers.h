@@ -11,6 +11,9 @@
 #include "flex/transform/gate_rewriter.h"
 #include "flex/transform/placeholder.h"
 
+#include <clang/Basic/SourceLocation.h>
+
+#include <string>
 #include <vector>
 
 namespace clang {
@@ -20,9 +23,22 @@ class NamedDecl;
 
 namespace flex::transform {
 
+// What one argument of a gate points to, when the AST tells: a string literal, or memory private to the
+// caller's compartment (a local, a static, or a block from malloc & co. held in a local pointer) that is
+// not whitelisted.
+struct gate_arg_fact {
+  enum kind_t { literal, private_stack, private_static, private_heap } kind = literal;
+  unsigned index = 0;                 // which argument
+  std::string name;                   // the variable (empty for literals)
+  clang::SourceLocation loc;          // where the argument is spelled
+  unsigned offset = 0, length = 0;    // literals: the spelling of the literal in the main file
+  std::string text;                   // literals: that spelling
+};
+
 struct placeholder_facts {
   std::vector<gate_use> gate_uses;                    // parallel to placeholder_set::gates
   std::vector<const clang::NamedDecl *> whitelisted;  // parallel to placeholder_set::whitelists
+  std::vector<std::vector<gate_arg_fact>> gate_args;  // parallel to placeholder_set::gates
 };
 
 placeholder_facts match_placeholders(clang::ASTContext &context, const placeholder_set &found);
