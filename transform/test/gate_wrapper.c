@@ -40,7 +40,7 @@ int main(void) {
 }
 //      CHECK:#line 1 "{{.*}}/src/app.c"
 //      CHECK:  app_tick();
-// CHECK-NEXT:  (__extension__({ extern __typeof__(console_put) __flex_gate_app__console_put __asm__("__flex_gate_app__console_put"); &__flex_gate_app__console_put; }))("hi", 2);
+// CHECK-NEXT:  (__extension__({ extern __typeof__(console_put) __flex_gate_app__console_put __asm__("__flex_gate_app__console_put"); &__flex_gate_app__console_put; }))((__extension__({ static const __typeof__("hi") __flex_lit_{{[0-9]+}} __attribute__((section(".rodata_shared"))) = "hi"; (__typeof__(("hi")[0]) *)__flex_lit_{{[0-9]+}}; })), 2);
 // CHECK-NEXT:  rc = (__extension__({ extern __typeof__(net_poll) __flex_gate_app__net_poll __asm__("__flex_gate_app__net_poll"); &__flex_gate_app__net_poll; }))();
 // CHECK-NEXT:  if ((r = (__extension__({ extern __typeof__(vfs_sync) __flex_gate_app__vfs_sync __asm__("__flex_gate_app__vfs_sync"); &__flex_gate_app__vfs_sync; }))(7)) < 0) return 1;
 // CHECK-NEXT:  return (rc == 10 && r == 100 && cxx_part() == 10) ? 0 : 1;
