@@ -19,6 +19,8 @@
 // so an allocated block costs 8 bytes of header and its payload is 16-byte aligned. A sentinel (size 0, in
 // use) ends the region, and the first block's previous block counts as in use, so coalescing never leaves
 // the block area. Free blocks never touch: freeing merges a block with free neighbours at once.
+#include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -46,6 +48,16 @@ constexpr std::size_t kMaxRequest = heap::kMaxRegion;
 // How many blocks of the request's own class a request may try when every larger class is empty: this
 // keeps the last (largest) free block reachable by a request of exactly its size, in bounded time.
 constexpr int kExactClassProbes = 8;
+// Thread caches (heap_options::thread_cache): bins of exact block sizes up to kCacheMax, kDepth blocks
+// each; a miss takes kRefill blocks under one lock, an overflow returns the older half of the bin. Frees of
+// blocks up to kDeferMax wait (kDefers at most) for the thread's next locked call.
+constexpr std::size_t kCacheMax = 1024;
+constexpr int kBins = kCacheMax / heap::kAlign + 1;
+constexpr unsigned kDepth = 8;
+constexpr unsigned kRefill = kDepth / 2;
+constexpr std::size_t kDeferMax = 64 * 1024;
+constexpr unsigned kDefers = 2;
+constexpr int kCaches = 2;  // heaps one thread caches at once
 
 struct index {
   unsigned fl, sl;
@@ -79,6 +91,11 @@ inline std::size_t block_size_for(std::size_t n) {
   return s < kMinBlock ? kMinBlock : s;
 }
 
+// block_size_for for a request known to be small.
+inline std::size_t cached_size(std::size_t n) {
+  return n < kMinBlock - kOverhead ? kMinBlock : (n + kOverhead + heap::kAlign - 1) & ~(heap::kAlign - 1);
+}
+
 [[noreturn]] void corrupt(const char *op, const void *p, const char *what) {
   char msg[256];
   int n = std::snprintf(msg, sizeof msg, "flex alloc: %s(%p): %s\n", op, p, what);
@@ -103,6 +120,13 @@ struct heap::block {
   std::uint64_t prev_free;
 
   std::size_t size() const { return head & kSizeMask; }
+  // A block's head may be read without the lock by the thread that owns it or its neighbour (the thread
+  // cache's checks), while a lock holder changes the PREV_FREE bit: such words go through these.
+  std::uint64_t load_head() const { return __atomic_load_n(&head, __ATOMIC_RELAXED); }
+  void store_head(std::uint64_t v) { __atomic_store_n(&head, v, __ATOMIC_RELAXED); }
+  // In a cached block, the first payload word holds heap::cookie() of its offset.
+  std::uint64_t load_mark() const { return __atomic_load_n(&next_free, __ATOMIC_RELAXED); }
+  void store_mark(std::uint64_t v) { __atomic_store_n(&next_free, v, __ATOMIC_RELAXED); }
   bool is_free() const { return head & kFree; }
   bool prev_is_free() const { return head & kPrevFree; }
   block *next() { return reinterpret_cast<block *>(reinterpret_cast<char *>(this) + size()); }
@@ -110,6 +134,44 @@ struct heap::block {
   block *at_offset(std::size_t d) { return reinterpret_cast<block *>(reinterpret_cast<char *>(this) + d); }
   void *payload() { return reinterpret_cast<char *>(this) + kHeader; }
 };
+
+// One thread's cache of one heap, in the thread's own memory. The blocks it holds are named by offsets from
+// the heap, so any mapping of the heap can take them back; only its thread touches it, without the lock.
+struct thread_cache {
+  heap *h;             // nullptr: unused
+  std::uint64_t salt;  // h->salt_ when attached: a heap created anew at h's address has another
+  std::uint64_t hits;  // mallocs and frees served since the last locked call
+  std::uint64_t puts;
+  std::uint32_t defers;
+  std::uint8_t count[kBins];
+  std::uint64_t defer[kDefers];
+  std::uint64_t slot[kBins][kDepth];  // slot[size / 16]: blocks of exactly that size
+
+  void reset() {
+    h = nullptr;
+    hits = puts = 0;
+    defers = 0;
+    std::memset(count, 0, sizeof count);
+  }
+  static bool reachable(const thread_cache &c);
+  static void retire(thread_cache &c);  // back to its heap if that heap is still there; then unused
+  static void at_thread_exit();
+  static void after_fork_child();
+};
+
+namespace {
+
+constinit thread_local thread_cache t_caches[kCaches] = {};
+constinit thread_local bool t_exited = false;
+
+// Its destructor, registered by the first use of a cache in a thread, returns that thread's caches.
+struct cache_owner {
+  bool armed = false;
+  ~cache_owner() { thread_cache::at_thread_exit(); }
+};
+thread_local cache_owner t_owner;
+
+}  // namespace
 
 // ---- Bookkeeping ------------------------------------------------------------------------------------------
 
@@ -132,11 +194,19 @@ std::uint64_t heap::tag(std::uint64_t off, std::uint64_t size) const {
   return (((off << 16) ^ size ^ salt_) * 0x9e3779b97f4a7c15ull) >> kTagShift;
 }
 
+std::uint64_t heap::cookie(std::uint64_t off) const {
+  return ~salt_ ^ (off << 8);
+}
+
 void heap::set_head(block *b, std::uint64_t size, std::uint64_t flags) {
-  b->head = size | flags | (tag(off(b), size) << kTagShift);
+  b->store_head(size | flags | (tag(off(b), size) << kTagShift));
 }
 
 heap *heap::create(heap_region r) {
+  return create(r, heap_options{});
+}
+
+heap *heap::create(heap_region r, const heap_options &o) {
   auto base = reinterpret_cast<std::uintptr_t>(r.base);
   if (!r.base || (base & 63) || r.bytes < kMinRegion || r.bytes > kMaxRegion) return nullptr;
   std::uint64_t end = (r.bytes - kHeader) & ~std::uint64_t{kAlign - 1};  // the sentinel
@@ -149,6 +219,7 @@ heap *heap::create(heap_region r) {
   heap *h = new (r.base) heap(make_salt(r.base), begin, end, fl_count);
   std::memset(h->heads(), 0, std::size_t{fl_count} * kSlCount * sizeof(std::uint64_t));
   h->stats_.region_bytes = r.bytes;
+  h->thread_cache_ = o.thread_cache;
   block *sentinel = h->at(end);
   h->set_head(sentinel, 0, kPrevFree);
   block *first = h->at(begin);
@@ -257,8 +328,8 @@ void heap::replace(block *old, block *nu) {
     set_head(b, size, b->head & kPrevFree);
   } else {
     remove(b);
-    b->head &= ~kFree;
-    b->next()->head &= ~kPrevFree;
+    b->store_head(b->head & ~kFree);
+    b->next()->store_head(b->next()->head & ~kPrevFree);
   }
   return b;
 }
@@ -274,7 +345,7 @@ void heap::replace(block *old, block *nu) {
       corrupt("free", b->payload(), "heap corrupted: the previous block's header was overwritten");
     }
     size += prev->size();
-    b->head |= kFree;  // its header stays behind inside prev: a second free of it is a double free
+    b->store_head(b->head | kFree);  // its header stays behind inside prev: a second free of it is a double free
     b = prev;
     listed = prev;
   }
@@ -293,7 +364,7 @@ void heap::replace(block *old, block *nu) {
   std::size_t listed_size = listed ? listed->size() : 0;
   set_head(b, size, kFree);  // coalescing is immediate, so the block before a free block is in use
   next->prev_size = size;
-  next->head |= kPrevFree;
+  next->store_head(next->head | kPrevFree);
   if (!listed) {
     insert(b);
   } else if (!same_class(listed_size, size)) {
@@ -318,14 +389,15 @@ void heap::trim(block *b, std::size_t size) {
   std::uint64_t a = reinterpret_cast<std::uintptr_t>(p) - reinterpret_cast<std::uintptr_t>(this);
   if (a < begin_ + kHeader || a >= end_ || (a & (kAlign - 1))) corrupt(op, p, "not a block of this heap");
   block *b = at(a - kHeader);
-  std::uint64_t h = b->head;
+  std::uint64_t h = b->load_head();
   std::uint64_t size = h & kSizeMask;
   if ((h >> kTagShift) != tag(a - kHeader, size) || size < kMinBlock || size > end_ - (a - kHeader)) {
     corrupt(op, p,
             "not the start of a block (a pointer into a block, a stale pointer, or an overwritten header)");
   }
   if (h & kFree) corrupt(op, p, "double free (the block is already free)");
-  if (b->next()->head & kPrevFree) corrupt(op, p, "heap corrupted: the next block's header was overwritten");
+  if (b->load_mark() == cookie(a - kHeader)) corrupt(op, p, "double free (the block is in a thread cache)");
+  if (b->at_offset(size)->load_head() & kPrevFree) corrupt(op, p, "heap corrupted: the next block's header was overwritten");
   return b;
 }
 
@@ -336,11 +408,151 @@ void heap::count_alloc(const block *b) {
   ++stats_.live_blocks;
 }
 
+// ---- Thread caches ---------------------------------------------------------------------------------------
+
+[[gnu::always_inline]] inline thread_cache *heap::cache() {
+  if (!thread_cache_) return nullptr;
+  if (t_caches[0].h == this && t_caches[0].salt == salt_) return &t_caches[0];
+  if (t_caches[1].h == this && t_caches[1].salt == salt_) return &t_caches[1];
+  return cache_attach();
+}
+
+thread_cache *heap::cache_attach() {
+  if (t_exited) return nullptr;  // a destructor running after the thread's caches went back
+  static const int registered = pthread_atfork(nullptr, nullptr, &thread_cache::after_fork_child);
+  (void)registered;
+  t_owner.armed = true;
+  thread_cache *pick = nullptr;
+  for (thread_cache &c : t_caches) {
+    if (c.h == this) c.reset();  // a heap created anew over the old one's region: those blocks are gone
+    if (!pick && !c.h) pick = &c;
+  }
+  if (!pick) {
+    pick = &t_caches[kCaches - 1];
+    thread_cache::retire(*pick);
+  }
+  pick->reset();
+  pick->h = this;
+  pick->salt = salt_;
+  return pick;
+}
+
+bool thread_cache::reachable(const thread_cache &c) {
+  // The heap object must still be mapped (mincore fails on an unmapped page) and still be the same heap.
+  auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  auto first = reinterpret_cast<std::uintptr_t>(c.h) & ~(page - 1);
+  auto last = (reinterpret_cast<std::uintptr_t>(c.h) + sizeof(heap) - 1) & ~(page - 1);
+  unsigned char v[2];
+  if (::mincore(reinterpret_cast<void *>(first), last - first + page, v) != 0) return false;
+  return __atomic_load_n(&c.h->salt_, __ATOMIC_RELAXED) == c.salt;
+}
+
+void thread_cache::retire(thread_cache &c) {
+  if (c.h && reachable(c)) {
+    c.h->lock();
+    c.h->cache_flush_locked(&c);
+    c.h->unlock();
+  }
+  c.reset();
+}
+
+void thread_cache::at_thread_exit() {
+  for (thread_cache &c : t_caches) retire(c);
+  t_exited = true;
+}
+
+// The child of fork() has copies of the forking thread's caches; the blocks in them are the parent's.
+void thread_cache::after_fork_child() {
+  for (thread_cache &c : t_caches) c.reset();
+}
+
+void heap::cache_put_locked(thread_cache *c, block *b) {
+  (void)c;
+  b->store_mark(0);
+  stats_.in_use_bytes -= b->size();
+  --stats_.live_blocks;
+  release(b);
+}
+
+void heap::cache_sync_locked(thread_cache *c) {
+  stats_.allocs += c->hits;
+  stats_.frees += c->puts;
+  c->hits = c->puts = 0;
+  for (unsigned k = 0; k < c->defers; ++k) cache_put_locked(c, at(c->defer[k]));
+  c->defers = 0;
+}
+
+void heap::cache_flush_locked(thread_cache *c) {
+  cache_sync_locked(c);
+  for (int bin = 0; bin < kBins; ++bin) {
+    for (unsigned k = 0; k < c->count[bin]; ++k) cache_put_locked(c, at(c->slot[bin][k]));
+    c->count[bin] = 0;
+  }
+}
+
+void heap::flush_mine_locked() {
+  for (thread_cache &c : t_caches) {
+    if (c.h && c.salt == salt_) cache_flush_locked(&c);  // this heap through any mapping of it
+  }
+}
+
+void heap::flush_thread_cache() {
+  if (!thread_cache_) return;
+  lock();
+  flush_mine_locked();
+  unlock();
+}
+
+// A miss: one block for the caller and kRefill - 1 more of the same size for the bin, under one lock.
+void *heap::cache_refill(thread_cache *c, std::size_t size) {
+  lock();
+  cache_sync_locked(c);
+  void *p = malloc_locked(size - kOverhead, c);
+  if (p) {
+    std::size_t bin = size >> kAlignLog2;
+    while (c->count[bin] < kRefill) {
+      block *b = take(size);
+      if (!b) break;
+      stats_.in_use_bytes += b->size();
+      ++stats_.live_blocks;
+      b->store_mark(cookie(off(b)));
+      c->slot[bin][c->count[bin]++] = off(b);
+    }
+    if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+  }
+  unlock();
+  return p;
+}
+
+// A free that found its bin full (the older half of the bin goes back) or no room to defer.
+void heap::cache_overflow(thread_cache *c, block *b) {
+  lock();
+  cache_sync_locked(c);
+  std::size_t size = b->size();
+  if (size <= kCacheMax) {
+    std::uint64_t *s = c->slot[size >> kAlignLog2];
+    constexpr unsigned kHalf = kDepth / 2;
+    for (unsigned k = 0; k < kHalf; ++k) cache_put_locked(c, at(s[k]));
+    std::memmove(s, s + kHalf, (kDepth - kHalf) * sizeof *s);
+    b->store_mark(cookie(off(b)));
+    s[kDepth - kHalf] = off(b);
+    c->count[size >> kAlignLog2] = kDepth - kHalf + 1;
+    ++stats_.frees;
+  } else {
+    free_locked(b);
+  }
+  unlock();
+}
+
 // ---- Entry points -----------------------------------------------------------------------------------------
 
-void *heap::malloc_locked(std::size_t n) {
+void *heap::malloc_locked(std::size_t n, thread_cache *c) {
   std::size_t size = block_size_for(n);
   block *b = size ? take(size) : nullptr;
+  if (!b && size && c) {
+    cache_flush_locked(c);
+    b = take(size);
+  }
   if (!b) {
     ++stats_.failed;
     return nullptr;
@@ -349,26 +561,95 @@ void *heap::malloc_locked(std::size_t n) {
   return b->payload();
 }
 
+// With a thread cache, a request of a cached size pops a block of its exact size from the thread's bin: no
+// lock, no atomic instruction, no header write (the block stays allocated from the heap's point of view).
+// The inline path knows only the thread's first cache; everything else goes through malloc_slow.
+[[gnu::always_inline]] inline void *heap::cache_pop(thread_cache *c, std::size_t bin) {
+  unsigned k = c->count[bin] - 1;
+  std::uint64_t o = c->slot[bin][k];
+  c->count[bin] = static_cast<std::uint8_t>(k);
+  block *b = at(o);
+  if (b->load_mark() != cookie(o)) {
+    corrupt("malloc", b->payload(), "a block in the thread cache was written after it was freed");
+  }
+  b->store_mark(0);
+  ++c->hits;
+  return b->payload();
+}
+
 void *heap::malloc(std::size_t n) {
+  thread_cache *c = &t_caches[0];
+  if (n <= kCacheMax - kOverhead && c->h == this && c->salt == salt_) {
+    std::size_t bin = cached_size(n) >> kAlignLog2;
+    if (c->count[bin]) return cache_pop(c, bin);
+  }
+  return malloc_slow(n);
+}
+
+[[gnu::noinline]] void *heap::malloc_slow(std::size_t n) {
+  thread_cache *c = cache();
+  if (c && n <= kCacheMax - kOverhead) {
+    std::size_t size = cached_size(n);
+    if (c->count[size >> kAlignLog2]) return cache_pop(c, size >> kAlignLog2);
+    return cache_refill(c, size);
+  }
   lock();
-  void *p = malloc_locked(n);
+  if (c) cache_sync_locked(c);
+  void *p = malloc_locked(n, c);
   unlock();
   return p;
 }
 
-void heap::free(void *p) {
-  if (!p) return;
-  lock();
-  block *b = checked(p, "free");
+void heap::free_locked(block *b) {
   stats_.in_use_bytes -= b->size();
   ++stats_.frees;
   --stats_.live_blocks;
   release(b);
+}
+
+// With a thread cache, the checks run without the lock (they read only the block's head, its first payload
+// word and the next block's head), then the block joins its bin or waits for the thread's next locked call.
+// The inline path knows only the thread's first cache and a bin with room; everything else is free_slow.
+[[gnu::always_inline]] inline void heap::cache_push(thread_cache *c, std::size_t bin, block *b) {
+  unsigned k = c->count[bin];
+  b->store_mark(cookie(off(b)));
+  c->slot[bin][k] = off(b);
+  c->count[bin] = static_cast<std::uint8_t>(k + 1);
+  ++c->puts;
+}
+
+void heap::free(void *p) {
+  thread_cache *c = &t_caches[0];
+  if (p && c->h == this && c->salt == salt_) {
+    block *b = checked(p, "free");
+    std::size_t size = b->size();
+    if (size <= kCacheMax && c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
+  }
+  free_slow(p);
+}
+
+[[gnu::noinline]] void heap::free_slow(void *p) {
+  if (!p) return;
+  if (thread_cache *c = cache()) {
+    block *b = checked(p, "free");
+    std::size_t size = b->size();
+    if (size <= kCacheMax) {
+      if (c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
+    } else if (size <= kDeferMax && c->defers < kDefers) {
+      b->store_mark(cookie(off(b)));
+      c->defer[c->defers++] = off(b);
+      ++c->puts;
+      return;
+    }
+    return cache_overflow(c, b);
+  }
+  lock();
+  free_locked(checked(p, "free"));
   unlock();
 }
 
 void *heap::memalign_locked(std::size_t align, std::size_t n) {
-  if (align <= kAlign) return malloc_locked(n);
+  if (align <= kAlign) return malloc_locked(n, nullptr);
   std::size_t size = block_size_for(n);
   if (!size || align > kMaxRequest) {
     ++stats_.failed;
@@ -430,7 +711,7 @@ void *heap::realloc(void *p, std::size_t n) {
     remove(next);
     std::size_t merged = have + next->size();
     set_head(b, merged, b->head & kPrevFree);
-    b->next()->head &= ~kPrevFree;
+    b->next()->store_head(b->next()->head & ~kPrevFree);
     stats_.in_use_bytes += merged - have;
     if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
     trim(b, size);
@@ -463,6 +744,7 @@ std::size_t heap::usable_size(const void *p) const {
 
 heap_stats heap::stats() const {
   lock();
+  if (thread_cache_) const_cast<heap *>(this)->flush_mine_locked();
   heap_stats s = stats_;
   s.free_bytes = (end_ - begin_) - s.in_use_bytes;
   if (fl_bitmap_) {  // the largest free block is in the highest non-empty class

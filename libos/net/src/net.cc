@@ -84,8 +84,8 @@ using namespace flex::net;
 extern "C" {
 
 int net_socket(int family, int type) {
-  if ((family != NET_INET && family != NET_INET6) || type != NET_STREAM) return -EAFNOSUPPORT;
-  return adopt(be().socket(family, SOCK_STREAM));
+  if ((family != NET_INET && family != NET_INET6) || (type & ~NET_SOCK_NONBLOCK) != NET_STREAM) return -EAFNOSUPPORT;
+  return adopt(be().socket(family, SOCK_STREAM | ((type & NET_SOCK_NONBLOCK) ? SOCK_NONBLOCK : 0)));
 }
 
 int net_bind(int s, const char *addr, int port) {

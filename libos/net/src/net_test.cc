@@ -108,6 +108,12 @@ TEST(net, bad_arguments_are_refused_without_touching_anything) {
   EXPECT_EQ(net_close(1 << 20), -EBADF);
   EXPECT_EQ(net_socket(NET_INET, 2), -EAFNOSUPPORT);
   EXPECT_EQ(net_socket(99, NET_STREAM), -EAFNOSUPPORT);
+  int nb = net_socket(NET_INET, NET_STREAM | NET_SOCK_NONBLOCK);
+  ASSERT_GE(nb, 0);
+  EXPECT_EQ(net_bind(nb, "127.0.0.1", 0), 0);
+  EXPECT_EQ(net_listen(nb, 1), 0);
+  EXPECT_EQ(net_accept(nb, 0), -EAGAIN);  // a non-blocking listener with nobody waiting
+  EXPECT_EQ(net_close(nb), 0);
   int s = net_socket(NET_INET, NET_STREAM);
   ASSERT_GE(s, 0);
   EXPECT_EQ(net_recv(s, nullptr, 4, 0), -EFAULT);

@@ -25,7 +25,8 @@
 // Costs: 8 bytes per allocated block (the size word; the previous-size word of the next block is part of
 // the payload while the block is in use), a minimum block of 32 bytes (24 usable), and bookkeeping of
 // about 300 bytes plus 256 bytes per power of two of the region size (1.8 KiB for a 16 KiB region, 6 KiB
-// for 1 GiB). Each malloc and free takes the heap's spin lock once (one atomic exchange).
+// for 1 GiB). Each malloc and free takes the heap's spin lock once (one atomic exchange), unless the heap
+// was created with heap_options::thread_cache (below), which serves most small requests without the lock.
 #pragma once
 
 #include <cstddef>
@@ -36,6 +37,28 @@ namespace flex::alloc {
 struct heap_region {
   void *base = nullptr;
   std::size_t bytes = 0;
+};
+
+struct heap_options {
+  // A per-thread, per-heap front cache: each thread keeps up to 8 free blocks of every size up to 1 KiB
+  // (payloads up to 1016 bytes) and defers up to 2 frees of blocks up to 64 KiB to its next locked call, so
+  // most small malloc/free calls take no lock and no atomic instruction. Cached blocks stay allocated from
+  // the heap's point of view (coalescing and every corruption check still hold; a cached block freed again
+  // aborts as a double free, and one written after free aborts when it is handed out again).
+  // Costs and rules:
+  //   - A thread holds at most about 400 KiB of the heap in its cache; a request that fails first returns
+  //     the calling thread's cache, but cannot reach other threads' caches.
+  //   - in_use_bytes, live_blocks and free_bytes count cached blocks as in use; allocs and frees served by
+  //     a cache are added when that cache next takes the heap's lock. stats() first returns the calling
+  //     thread's cache, so a single-threaded caller sees exact figures.
+  //   - A thread's cache goes back to the heap at thread exit (for the main thread: at exit()), and with
+  //     flush_thread_cache(). A process that ends without that (_exit, a crash) leaves its cached blocks
+  //     allocated. After fork() the child drops the forking thread's cache without returning it (in a
+  //     MAP_SHARED heap those blocks still belong to the parent), so the child of a private heap leaks them.
+  //   - A thread that used the heap should call flush_thread_cache() before the region is unmapped; at
+  //     thread exit a cache whose region is no longer mapped, or holds a different heap, is dropped.
+  //   - 8 KiB of thread-local storage per thread; a thread caches at most two heaps at once.
+  bool thread_cache = false;
 };
 
 struct heap_stats {
@@ -50,11 +73,14 @@ struct heap_stats {
   std::uint64_t failed = 0;  // requests that returned NULL
 };
 
+struct thread_cache;
+
 class heap {
  public:
   // Places the heap's bookkeeping at the start of `r` and manages the rest. `r.base` must be 64-byte
   // aligned and the region between kMinRegion and kMaxRegion bytes; returns nullptr otherwise.
   static heap *create(heap_region r);
+  static heap *create(heap_region r, const heap_options &o);
   static constexpr std::size_t kMinRegion = 16 * 1024;
   static constexpr std::size_t kMaxRegion = std::size_t{1} << 47;
   static constexpr std::size_t kAlign = 16;
@@ -72,6 +98,9 @@ class heap {
   // Walks every block and every free list and checks that they agree (tags, flags, footers, bitmaps, no
   // two adjacent free blocks). O(blocks); for tests and debugging. Returns false at the first mismatch.
   bool verify() const;
+  // Returns the calling thread's cached blocks of this heap (through any mapping of it) to the heap; a
+  // no-op without heap_options::thread_cache.
+  void flush_thread_cache();
 
   heap(const heap &) = delete;
   heap &operator=(const heap &) = delete;
@@ -89,6 +118,7 @@ class heap {
   std::uint64_t off(const block *b) const;
   std::uint64_t *heads() const;  // fl_count_ * kSlCount list heads, right after this object
   std::uint64_t tag(std::uint64_t off, std::uint64_t size) const;
+  std::uint64_t cookie(std::uint64_t off) const;  // marks a block held by a thread cache
   void set_head(block *b, std::uint64_t size, std::uint64_t flags);
   void insert(block *b);
   void remove(block *b);
@@ -99,12 +129,27 @@ class heap {
   void release(block *b);                 // b in use: frees and coalesces it
   void trim(block *b, std::size_t size);  // b in use: gives back its tail beyond `size`
   block *checked(const void *p, const char *op) const;
-  void *malloc_locked(std::size_t n);
+  void *malloc_locked(std::size_t n, thread_cache *c);  // c: returned to the heap when it is exhausted
   void *memalign_locked(std::size_t align, std::size_t n);
   void count_alloc(const block *b);
+  friend struct thread_cache;
+  thread_cache *cache();        // the calling thread's cache of this heap, or nullptr
+  thread_cache *cache_attach();
+  void cache_put_locked(thread_cache *c, block *b);   // b cached: back to the heap
+  void cache_sync_locked(thread_cache *c);            // counters merged, deferred frees done
+  void cache_flush_locked(thread_cache *c);           // everything back to the heap
+  void flush_mine_locked();                           // every cache of this thread for this heap
+  void *cache_refill(thread_cache *c, std::size_t size);
+  void cache_overflow(thread_cache *c, block *b);
+  void *cache_pop(thread_cache *c, std::size_t bin);
+  void cache_push(thread_cache *c, std::size_t bin, block *b);
+  void *malloc_slow(std::size_t n);
+  void free_slow(void *p);
+  void free_locked(block *b);
 
   mutable std::uint32_t lock_ = 0;
   std::uint32_t fl_count_;
+  bool thread_cache_ = false;
   std::uint64_t salt_;
   std::uint64_t begin_, end_;  // offsets from this object: the first block and the end sentinel
   std::uint64_t fl_bitmap_ = 0;

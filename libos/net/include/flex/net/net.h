@@ -27,7 +27,7 @@ extern "C" {
 #endif
 
 enum { NET_INET = 2, NET_INET6 = 10 };
-enum { NET_STREAM = 1 };
+enum { NET_STREAM = 1, NET_SOCK_NONBLOCK = 04000 }; /* type: NET_STREAM, optionally | NET_SOCK_NONBLOCK */
 enum { NET_NONBLOCK = 1 };
 enum { NET_IN = 1, NET_OUT = 4, NET_ERR = 8, NET_HUP = 16 };
 enum { NET_MAX_IO = 1 << 30 }; /* the largest length one recv or send accepts */

@@ -1,0 +1,319 @@
+// The Redis-compatible server of Flex: one event loop (as in Redis) over the net library, driving the
+// engine (flex/redis/engine.h) with each connection's bytes.
+//
+//   redis [--port N] [--bind ADDR] [--maxclients N] [--max-request BYTES] [--dir DIR]
+//         [--dbfilename NAME]
+//
+// Every call into net goes through a gate; whatever crosses it lives in shared memory: the bind
+// address, socket options, the event array and the receive and send buffers (flexos_malloc_whitelist).
+// The engine's own data (keys, values, parser state) stays in this compartment's private heap. Under a
+// process boundary net's sockets live in net's process; net_poll_wait waits there.
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <flex/console/console.h>
+#include <flex/net/net.h>
+#include <flex/plat/plat.h>
+#include <flex/redis/engine.h>
+#include <flexos/isolation.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+namespace {
+
+volatile sig_atomic_t g_stop = 0;  // SIGTERM or SIGINT: leave the loop at the next tick, exit normally
+
+constexpr std::size_t kIoBytes = 64 * 1024;  // one receive or send through the gate
+constexpr int kMaxEvents = 256;
+constexpr int kTickMs = 100;  // active expiry, as Redis's hz 10
+constexpr std::uint64_t kListenCookie = ~std::uint64_t{0};
+
+struct options {
+  int port = 6379;
+  std::string bind = "0.0.0.0";
+  std::uint64_t maxclients = 10000;
+  std::size_t max_request = 512u << 20;  // proto-max-bulk-len
+  std::string dir = ".";
+  std::string dbfilename = "dump.flexdb";
+};
+
+[[noreturn]] void usage(const char *why) {
+  std::fprintf(stderr,
+               "redis: %s\nusage: redis [--port N] [--bind ADDR] [--maxclients N] [--max-request BYTES] "
+               "[--dir DIR] [--dbfilename NAME]\n",
+               why);
+  std::exit(2);
+}
+
+long number(const char *flag, const char *v, long lo, long hi) {
+  char *end = nullptr;
+  errno = 0;
+  long n = std::strtol(v, &end, 10);
+  if (errno || !end || *end || n < lo || n > hi) {
+    std::fprintf(stderr, "redis: %s wants a number in %ld..%ld, got '%s'\n", flag, lo, hi, v);
+    std::exit(2);
+  }
+  return n;
+}
+
+options parse(int argc, char **argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i + 1 >= argc) usage(("missing value after " + a).c_str());
+    const char *v = argv[++i];
+    if (a == "--port") {
+      o.port = static_cast<int>(number("--port", v, 0, 65535));
+    } else if (a == "--bind") {
+      o.bind = v;
+    } else if (a == "--maxclients") {
+      o.maxclients = static_cast<std::uint64_t>(number("--maxclients", v, 1, 1000000));
+    } else if (a == "--max-request") {
+      o.max_request = static_cast<std::size_t>(number("--max-request", v, 1024, 1L << 32));
+    } else if (a == "--dir") {
+      o.dir = v;
+    } else if (a == "--dbfilename") {
+      o.dbfilename = v;
+    } else {
+      usage(("unknown option " + a).c_str());
+    }
+  }
+  return o;
+}
+
+struct connection {
+  int fd = -1;
+  flex::redis::client_state client;
+  std::string out;  // replies not yet sent
+  std::size_t out_off = 0;
+  bool writing = false;  // also waiting for NET_OUT
+  bool closing = false;  // close once `out` is sent
+};
+
+class server {
+ public:
+  explicit server(const options &o)
+      : opt_(o), engine_(config(o), [] { return plat_clock_ns(PLAT_CLOCK_REALTIME) / 1000000; }) {}
+
+  int run() {
+    if (std::string err = engine_.load(); !err.empty()) {
+      std::fprintf(stderr, "redis: %s\n", err.c_str());
+      return 1;
+    }
+    if (int rc = listen(); rc < 0) return 1;
+    events_ = static_cast<net_event *>(flexos_malloc_whitelist(sizeof(net_event) * kMaxEvents));
+    io_ = static_cast<char *>(flexos_malloc_whitelist(kIoBytes));
+    if (!events_ || !io_) {
+      std::fprintf(stderr, "redis: out of shared memory for the I/O buffers\n");
+      return 1;
+    }
+    log("ready to accept connections on " + opt_.bind + ":" + std::to_string(opt_.port));
+    std::int64_t next_tick = now_ms() + kTickMs;
+    while (!g_stop) {
+      int n = 0;
+      flexos_gate_r(libnet, n, net_poll_wait, events_, kMaxEvents, kTickMs);
+      if (n < 0) {
+        std::fprintf(stderr, "redis: net_poll_wait: %s\n", std::strerror(-n));
+        return 1;
+      }
+      for (int i = 0; i < n; ++i) {
+        const net_event ev = events_[i];
+        if (ev.cookie == kListenCookie) {
+          accept_all();
+        } else {
+          serve(static_cast<int>(ev.cookie), ev.events);
+        }
+      }
+      if (std::int64_t now = now_ms(); now >= next_tick) {
+        engine_.active_expire(now, 200);
+        next_tick = now + kTickMs;
+      }
+    }
+    log("shutting down");
+    return 0;
+  }
+
+ private:
+  // One line through the console library (its compartment writes it).
+  static void log(const std::string &line) {
+    static char msg[CONSOLE_LINE_MAX] __attribute__((flexos_whitelist));
+    std::size_t n = std::min(line.size(), sizeof msg);
+    std::memcpy(msg, line.data(), n);
+    long rc = 0;
+    flexos_gate_r(libconsole, rc, console_write_line, msg, n);
+    (void)rc;
+  }
+
+  static std::int64_t now_ms() { return plat_clock_ns(PLAT_CLOCK_MONOTONIC) / 1000000; }
+
+  flex::redis::engine_config config(const options &o) {
+    flex::redis::engine_config c;
+    c.port = o.port;
+    c.bind = o.bind;
+    c.maxclients = o.maxclients;
+    c.dir = o.dir;
+    c.dbfilename = o.dbfilename;
+    c.limits.max_bulk_len = o.max_request;
+    c.stats = [this] { return stats_; };
+    return c;
+  }
+
+  int listen() {
+    static char addr[64] __attribute__((flexos_whitelist));
+    static int one __attribute__((flexos_whitelist)) = 1;
+    if (opt_.bind.size() >= sizeof addr) {
+      std::fprintf(stderr, "redis: --bind address too long: %s\n", opt_.bind.c_str());
+      return -EINVAL;
+    }
+    std::memcpy(addr, opt_.bind.c_str(), opt_.bind.size() + 1);
+    const int family = opt_.bind.find(':') != std::string::npos ? NET_INET6 : NET_INET;
+    int rc = 0;
+    flexos_gate_r(libnet, listen_fd_, net_socket, family, NET_STREAM | NET_SOCK_NONBLOCK);
+    if (listen_fd_ < 0) return fail("socket", listen_fd_);
+    flexos_gate_r(libnet, rc, net_setsockopt, listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (rc < 0) return fail("setsockopt", rc);
+    flexos_gate_r(libnet, rc, net_bind, listen_fd_, addr, opt_.port);
+    if (rc < 0) return fail("bind", rc);
+    flexos_gate_r(libnet, rc, net_listen, listen_fd_, 511);
+    if (rc < 0) return fail("listen", rc);
+    flexos_gate_r(libnet, rc, net_poll_add, listen_fd_, NET_IN, kListenCookie);
+    if (rc < 0) return fail("poll", rc);
+    return 0;
+  }
+
+  int fail(const char *what, int rc) {
+    std::fprintf(stderr, "redis: cannot listen on %s:%d: %s: %s\n", opt_.bind.c_str(), opt_.port, what,
+                 std::strerror(-rc));
+    return rc;
+  }
+
+  void accept_all() {
+    static int one __attribute__((flexos_whitelist)) = 1;
+    for (;;) {
+      int fd = 0, rc = 0;
+      flexos_gate_r(libnet, fd, net_accept, listen_fd_, NET_NONBLOCK);
+      if (fd < 0) return;  // -EAGAIN: no more for now
+      ++stats_.total_connections_received;
+      if (stats_.connected_clients >= opt_.maxclients) {
+        static char full[] __attribute__((flexos_whitelist)) = "-ERR max number of clients reached\r\n";
+        long sent = 0;
+        flexos_gate_r(libnet, sent, net_send, fd, full, sizeof full - 1, 0);
+        (void)sent;
+        flexos_gate_r(libnet, rc, net_close, fd);
+        ++stats_.rejected_connections;
+        continue;
+      }
+      flexos_gate_r(libnet, rc, net_setsockopt, fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      flexos_gate_r(libnet, rc, net_poll_add, fd, NET_IN, static_cast<std::uint64_t>(fd));
+      if (rc < 0) {
+        flexos_gate_r(libnet, rc, net_close, fd);
+        continue;
+      }
+      if (static_cast<std::size_t>(fd) >= conns_.size()) conns_.resize(static_cast<std::size_t>(fd) + 1);
+      conns_[static_cast<std::size_t>(fd)] = std::make_unique<connection>();
+      conns_[static_cast<std::size_t>(fd)]->fd = fd;
+      ++stats_.connected_clients;
+    }
+  }
+
+  void serve(int fd, unsigned events) {
+    // Each step may drop the connection: look it up again before the next.
+    auto conn = [&]() -> connection * {
+      return fd >= 0 && static_cast<std::size_t>(fd) < conns_.size() ? conns_[static_cast<std::size_t>(fd)].get()
+                                                                      : nullptr;
+    };
+    if (conn() && (events & NET_IN)) receive(*conn());
+    if (conn() && ((events & NET_OUT) || !conn()->out.empty())) flush(*conn());
+    if (conn() && (events & (NET_ERR | NET_HUP)) && conn()->out.empty()) drop(*conn());
+  }
+
+  void receive(connection &c) {
+    for (;;) {
+      long n = 0;
+      flexos_gate_r(libnet, n, net_recv, c.fd, io_, kIoBytes, 0);
+      if (n == -EAGAIN || n == -EINTR) return;
+      if (n <= 0) {
+        drop(c);
+        return;
+      }
+      stats_.total_net_input_bytes += static_cast<std::uint64_t>(n);
+      flex::redis::reply_buffer out;
+      bool close = engine_.feed(c.client, std::string_view(io_, static_cast<std::size_t>(n)), out);
+      c.out += out.take();
+      if (close) {
+        c.closing = true;
+        return;
+      }
+      if (static_cast<std::size_t>(n) < kIoBytes) return;
+    }
+  }
+
+  void flush(connection &c) {
+    while (c.out_off < c.out.size()) {
+      std::size_t len = std::min(kIoBytes, c.out.size() - c.out_off);
+      std::memcpy(io_, c.out.data() + c.out_off, len);
+      long n = 0;
+      flexos_gate_r(libnet, n, net_send, c.fd, io_, len, 0);
+      if (n == -EAGAIN) {
+        want_write(c, true);
+        return;
+      }
+      if (n < 0) {
+        drop(c);
+        return;
+      }
+      stats_.total_net_output_bytes += static_cast<std::uint64_t>(n);
+      c.out_off += static_cast<std::size_t>(n);
+    }
+    c.out.clear();
+    c.out_off = 0;
+    want_write(c, false);
+    if (c.closing) drop(c);
+  }
+
+  void want_write(connection &c, bool on) {
+    if (c.writing == on) return;
+    int rc = 0;
+    flexos_gate_r(libnet, rc, net_poll_mod, c.fd, NET_IN | (on ? NET_OUT : 0u), static_cast<std::uint64_t>(c.fd));
+    c.writing = on && rc == 0;
+  }
+
+  void drop(connection &c) {
+    int fd = c.fd, rc = 0;
+    flexos_gate_r(libnet, rc, net_close, fd);
+    (void)rc;
+    --stats_.connected_clients;
+    conns_[static_cast<std::size_t>(fd)].reset();
+  }
+
+  options opt_;
+  flex::redis::server_stats stats_;
+  flex::redis::engine engine_;
+  int listen_fd_ = -1;
+  net_event *events_ = nullptr;
+  char *io_ = nullptr;
+  std::vector<std::unique_ptr<connection>> conns_;
+};
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  options o = parse(argc, argv);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+  server s(o);
+  return s.run();
+}
