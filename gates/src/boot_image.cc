@@ -18,6 +18,7 @@
 extern "C" int flex_malloc_override_anchor __attribute__((weak));
 
 namespace flex::gates {
+void install_termination_handlers();  // termination.cc
 namespace {
 
 constexpr region_kind kSectionKinds[FLEX_SEC_COUNT] = {region_kind::rodata, region_kind::data, region_kind::bss};
@@ -194,6 +195,7 @@ int boot_image() {
     }
     if (auto err = mpk_boot(flex_image, opt)) return refuse(*err);
   }
+  install_termination_handlers();
   return 0;
 }
 

@@ -28,9 +28,9 @@
 #include <signal.h>
 #include <sys/socket.h>
 
-namespace {
-
-volatile sig_atomic_t g_stop = 0;  // SIGTERM or SIGINT: leave the loop at the next tick, exit normally
+// A named namespace: the gates flex-transform writes declare their wrappers at block scope, which in an
+// unnamed namespace would give them internal linkage.
+namespace flex::redis_server {
 
 constexpr std::size_t kIoBytes = 64 * 1024;  // one receive or send through the gate
 constexpr int kMaxEvents = 256;
@@ -118,7 +118,8 @@ class server {
     }
     log("ready to accept connections on " + opt_.bind + ":" + std::to_string(opt_.port));
     std::int64_t next_tick = now_ms() + kTickMs;
-    while (!g_stop) {
+    flexos_watch_termination();  // SIGTERM or SIGINT: leave the loop at the next tick, exit normally
+    while (!flexos_termination_requested()) {
       int n = 0;
       flexos_gate_r(libnet, n, net_poll_wait, events_, kMaxEvents, kTickMs);
       if (n < 0) {
@@ -304,15 +305,11 @@ class server {
   std::vector<std::unique_ptr<connection>> conns_;
 };
 
-}  // namespace
+}  // namespace flex::redis_server
 
 int main(int argc, char **argv) {
+  using namespace flex::redis_server;
   options o = parse(argc, argv);
-  struct sigaction sa {};
-  sa.sa_handler = [](int) { g_stop = 1; };
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGINT, &sa, nullptr);
   signal(SIGPIPE, SIG_IGN);
   server s(o);
   return s.run();

@@ -72,6 +72,13 @@ void *flexos_dss_address(const void *local);
 enum { FLEXOS_WL_DSS = 0, FLEXOS_WL_HEAP = 1, FLEXOS_WL_SHARED = 2 };
 void *flexos_wl_alloc(const void *init, size_t size, size_t align, int mode);
 void flexos_wl_release(void *const *pointer);
+/* Termination (SIGTERM, SIGINT to the image) as a request an app polls, instead of a handler of its own:
+ * a handler runs with the kernel's signal-time rights (no compartment's memory), so the runtime's handler
+ * records the request where every compartment, in every process of the image, can read it. Until an app
+ * calls flexos_watch_termination, the signals keep their default action. */
+void flexos_watch_termination(void);
+int flexos_termination_requested(void);
+
 /* Bytes of shared memory now held for whitelisted data: the shared heap's blocks in use plus this
  * thread's shared-stack depth (for tests and leak checks). */
 size_t flexos_whitelist_bytes_in_use(void);

@@ -157,6 +157,8 @@ struct control {
   std::atomic<std::uint32_t> dead{0};      // 0, or the exit status of an image being ended
   std::atomic<std::uint32_t> shutdown{0};  // the main process is exiting normally
   std::atomic<std::uint32_t> ready{0};     // compartment processes done unmapping
+  std::atomic<std::uint32_t> term_watched{0};    // an app asked for SIGTERM/SIGINT (flexos_watch_termination)
+  std::atomic<std::uint32_t> term_requested{0};  // and one arrived
   std::atomic<std::uint32_t> spin{0};
   std::atomic<std::size_t> arena_used{0};
   pid_t main_pid = 0;
