@@ -11,6 +11,9 @@
 #include "flex/gates/boot_image.h"
 #include "flex/gates/image_gates.h"
 #include "flex/gates/layout.h"
+#include "flex/gates/process.h"
+
+#include <unistd.h>
 
 namespace flex::gates {
 namespace {
@@ -101,6 +104,18 @@ void print_gate_stats() {
 }  // namespace
 }  // namespace flex::gates
 
+// An ASan-hardened compartment in an image with process compartments: LeakSanitizer scans the whole
+// address space at exit, and the memory of the other compartments is unmapped there (absent, by design),
+// so leak detection is off in such images. ASan calls this before main when it is linked in.
+extern "C" void __asan_init() __attribute__((weak));
+
+extern "C" const char *__asan_default_options() {
+  for (unsigned i = 0; i < flex_image.n_compartments; ++i) {
+    if (flex_image.compartments[i].isolation == FLEX_ISO_PROCESS) return "detect_leaks=0";
+  }
+  return "";
+}
+
 int main(int argc, char **argv) {
   std::vector<char *> app_argv;
   app_argv.reserve(static_cast<size_t>(argc) + 1);
@@ -123,5 +138,14 @@ int main(int argc, char **argv) {
   app_argv.push_back(nullptr);
   if (flex::gates::boot_image() < 0) return 1;
   if (flex::gates::g_count_gates) std::atexit(flex::gates::print_gate_stats);  // the main process's exit
-  return flex::gates::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
+  const int rc = flex::gates::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
+  if (&__asan_init != nullptr && flex::gates::process_booted()) {
+    // ASan's module destructors would read the metadata of instrumented compartments whose memory this
+    // process has unmapped: finish the image without them.
+    if (flex::gates::g_count_gates) flex::gates::print_gate_stats();
+    flex::gates::process_shutdown();
+    std::fflush(nullptr);
+    _exit(rc);
+  }
+  return rc;
 }

@@ -195,7 +195,7 @@ void main_terminator(int status) {
 
 // Orderly shutdown (atexit in the main process): ask each compartment process to exit, give them a second,
 // then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutdown`).
-void shutdown_children() {
+void shutdown_children_now() {
   if (!in_main() || !g_process.booted) return;
   g_process.ctl->shutdown.store(1, std::memory_order_release);
   for (unsigned c = 0; c < g_process.n; ++c) {
@@ -385,7 +385,7 @@ int boot(const process_config &cfg) {
       die(kExitDied);
     }
   }
-  std::atexit(shutdown_children);
+  std::atexit(shutdown_children_now);
   sigprocmask(SIG_SETMASK, &old, nullptr);
 
   // Return only once every compartment process has dropped the others' memory.
@@ -410,6 +410,10 @@ pid_t compartment_pid(unsigned c) {
 
 void set_spin_iterations(unsigned n) {
   if (g_process.ctl) g_process.ctl->spin.store(n, std::memory_order_relaxed);
+}
+
+void process_shutdown() {
+  shutdown_children_now();
 }
 
 heap *process_shared_heap() {

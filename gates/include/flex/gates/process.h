@@ -121,6 +121,8 @@ pid_t compartment_pid(unsigned compartment);  // its process (the main pid for n
 void set_spin_iterations(unsigned n);         // for every process of the image, from the next wait on
 void *shared_alloc(std::size_t bytes, std::size_t align = 16);  // from the arena; nullptr when full
 std::size_t shared_arena_left();
+// Asks every compartment process to exit and reaps them (what the main process's atexit handler does).
+void process_shutdown();
 class heap;
 heap *process_shared_heap();  // the heap boot carved from the arena (nullptr if none)
 

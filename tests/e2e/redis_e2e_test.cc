@@ -1,0 +1,196 @@
+// The Redis app under the real clients, for every profile: redis-cli with commands of every type, the
+// errors real Redis gives, expiry, SAVE and a restart that loads the snapshot, redis-benchmark with 50
+// concurrent clients, and a malformed request that is refused without disturbing other clients. The mpk
+// profiles run where the CPU has PKU, and in the PKU guest (pku_guest.redis) where it has none.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
+
+#include "test_util.h"
+
+extern char **environ;
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+int free_port() {
+  int s = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
+  socklen_t len = sizeof sa;
+  ::getsockname(s, reinterpret_cast<sockaddr *>(&sa), &len);
+  ::close(s);
+  return ntohs(sa.sin_port);
+}
+
+// One running server image; stopped with SIGTERM (a clean exit) when destroyed.
+class server {
+ public:
+  server(const std::string &exe, const fs::path &dir, int port) : port_(port) {
+    std::string log = (dir / "server.log").string();
+    std::vector<std::string> args = {exe, "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir.string()};
+    std::vector<char *> argv;
+    for (auto &a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    if (posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&fa);
+    log_ = log;
+  }
+  ~server() { stop(); }
+
+  // Waits (up to a minute: the PKU guest is slow) until the server answers PING.
+  bool ready() {
+    for (int i = 0; i < 600 && pid_ > 0; ++i) {
+      if (cli("PING").out == "PONG\n") return true;
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  // redis-cli with one command per line on its standard input; one reply per line.
+  command_result cli(const std::string &commands) const {
+    fs::path in = fs::path(log_).parent_path() / "cli.in";
+    write(in, commands + "\n");
+    return run("redis-cli -p " + std::to_string(port_) + " < " + in.string());
+  }
+
+  int stop() {
+    if (pid_ <= 0) return status_;
+    ::kill(pid_, SIGTERM);
+    int st = 0;
+    ::waitpid(pid_, &st, 0);
+    pid_ = -1;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return status_;
+  }
+  std::string log() const { return read(log_); }
+  int port() const { return port_; }
+
+ private:
+  pid_t pid_ = -1;
+  int port_;
+  int status_ = -1;
+  std::string log_;
+};
+
+bool needs_pku(const std::string &profile) {
+  return read(source_dir() / "profiles" / (profile + ".yaml")).find("isolation: mpk") != std::string::npos;
+}
+
+class Redis : public ::testing::TestWithParam<const char *> {
+ protected:
+  void SetUp() override {
+    name_ = GetParam();
+    auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
+    ASSERT_EQ(b.status, 0) << b.out;
+    if (needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+    dir_ = std::make_unique<scratch_dir>("redis-" + name_);
+  }
+  std::unique_ptr<server> start() {
+    auto s = std::make_unique<server>(test_image(name_).string(), dir_->path(), free_port());
+    EXPECT_TRUE(s->ready()) << s->log();
+    return s;
+  }
+  std::string name_;
+  std::unique_ptr<scratch_dir> dir_;
+};
+
+TEST_P(Redis, CommandsOfEveryTypeAndTheirErrorsUnderRedisCli) {
+  auto s = start();
+  auto r = s->cli(
+      "SET greeting hello\nGET greeting\nAPPEND greeting !\nSTRLEN greeting\nINCR counter\nINCRBY counter 41\n"
+      "MSET a 1 b 2\nMGET a b missing\nRPUSH list x y z\nLRANGE list 0 -1\nLPOP list\nHSET h f1 v1 f2 v2\n"
+      "HGET h f2\nSADD s m1 m2 m1\nSCARD s\nZADD z 1 one 2 two\nZRANGE z 0 -1 WITHSCORES\nZRANK z two\n"
+      "TYPE h\nEXISTS greeting nothing\nDEL a b\nDBSIZE\nGET list\nINCR greeting\nGET\nFOO bar");
+  EXPECT_EQ(r.out,
+            "OK\nhello\n6\n6\n1\n42\nOK\n1\n2\n\n3\nx\ny\nz\nx\n2\nv2\n2\n2\n2\none\n1\ntwo\n2\n1\nhash\n1\n2\n"
+            "6\n"
+            // redis-cli follows each error with an empty line
+            "WRONGTYPE Operation against a key holding the wrong kind of value\n\n"
+            "ERR value is not an integer or out of range\n\n"
+            "ERR wrong number of arguments for 'get' command\n\n"
+            "ERR unknown command 'FOO', with args beginning with: 'bar' \n\n")
+      << r.out << s->log();
+  EXPECT_EQ(s->stop(), 0) << s->log();
+}
+
+TEST_P(Redis, KeysExpire) {
+  auto s = start();
+  auto r = s->cli("SET short v PX 300\nSET long v EX 100\nPTTL short\nTTL long");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("^OK\nOK\n([0-9]+)\n(100|99)\n$"))) << r.out;
+  EXPECT_LE(std::stoi(m[1]), 300);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));
+  r = s->cli("GET short\nEXISTS short\nEXISTS long");
+  EXPECT_EQ(r.out, "\n0\n1\n") << r.out;
+}
+
+TEST_P(Redis, SaveAndRestartKeepTheData) {
+  {
+    auto s = start();
+    EXPECT_EQ(s->cli("SET kept value\nRPUSH kept_list a b\nSAVE").out, "OK\n2\nOK\n");
+    EXPECT_EQ(s->stop(), 0) << s->log();
+  }
+  auto s = start();
+  EXPECT_EQ(s->cli("GET kept\nLRANGE kept_list 0 -1\nDBSIZE").out, "value\na\nb\n2\n") << s->log();
+}
+
+TEST_P(Redis, ManyConcurrentClientsUnderRedisBenchmark) {
+  auto s = start();
+  auto r = run("redis-benchmark -p " + std::to_string(s->port()) + " -t set,get,lpush -n 3000 -c 50 -q");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n') >= 3 && r.out.find("requests per second") != std::string::npos,
+            true)
+      << r.out;
+  auto n = s->cli("LLEN mylist\nEXISTS key:__rand_int__");
+  EXPECT_EQ(n.out, "3000\n1\n") << n.out;
+}
+
+TEST_P(Redis, AMalformedRequestIsRefusedAndOthersAreUnaffected) {
+  auto s = start();
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(s->port()));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0);
+  const char bad[] = "*x\r\n";
+  ASSERT_EQ(::send(fd, bad, sizeof bad - 1, 0), static_cast<ssize_t>(sizeof bad - 1));
+  std::string got;
+  char buf[256];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) got.append(buf, static_cast<size_t>(n));
+  ::close(fd);  // recv returned 0: the server closed the connection
+  EXPECT_EQ(got, "-ERR Protocol error: invalid multibulk length\r\n");
+  EXPECT_EQ(s->cli("PING").out, "PONG\n");
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, Redis,
+                         ::testing::Values("redis-1comp", "redis-2comp", "redis-3comp", "redis-3comp-process",
+                                           "redis-hardened"),
+                         [](const auto &info) { return param_name(info.param); });
+
+}  // namespace
+}  // namespace flex::test
