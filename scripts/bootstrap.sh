@@ -3,7 +3,7 @@
 # main image. Safe to run again: it installs and rebuilds only what is missing or changed.
 #
 #   scripts/bootstrap.sh           install + build
-#   scripts/bootstrap.sh --demo    install + build + build and run the main image
+#   scripts/bootstrap.sh --demo    install + build + build and run the main image (scripts/redis-demo.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,9 +34,6 @@ cmake --build build
 
 if [ "${1:-}" = "--demo" ]; then
   echo
-  echo "bootstrap: building and running the hello image in two compartments"
-  build/bin/flexbuild --profile profiles/hello-2comp.yaml
-  build/bin/flexbuild run --profile profiles/hello-2comp.yaml -- "from the README"
-  echo
-  build/images/hello-2comp/hello-2comp --describe
+  echo "bootstrap: building and running the Redis image in three compartments"
+  scripts/redis-demo.sh
 fi

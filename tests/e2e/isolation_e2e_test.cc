@@ -168,12 +168,11 @@ TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
 }
 
 TEST(HelloMpk, BuildsWithItsGatesAloneAllowedToWritePkruAndRunsOnlyWithPku) {
-  scratch_dir dir("hello-mpk");
-  auto r = run(flexbuild().string() + " --profile " + (source_dir() / "profiles/hello-2comp-mpk.yaml").string() +
-               " -o " + dir.path().string());
+  auto r = build_test_image(source_dir() / "profiles/hello-2comp-mpk.yaml", "hello-2comp-mpk");
   ASSERT_EQ(r.status, 0) << r.out;
-  std::string exe = (dir.path() / "hello-2comp-mpk").string();
-  json j = json::parse(read(dir.path() / "image.json"));
+  std::string exe = test_image("hello-2comp-mpk").string();
+  fs::path dir = test_image("hello-2comp-mpk").parent_path();
+  json j = json::parse(read(dir / "image.json"));
   EXPECT_TRUE(j["gadgets_outside_gates"].empty()) << j["gadgets_outside_gates"].dump();
   bool crossed = false;
   for (const auto &b : j["boundaries"]) {

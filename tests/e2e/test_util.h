@@ -43,7 +43,7 @@ std::filesystem::path isolation_fixture();
 bool machine_has_pku();
 
 // Builds `profile` into build/test-images/<name> (a fixed folder, so a later run of the same test binary,
-// e.g. inside the PKU guest, finds it up to date); one build at a time per image. Returns flexbuild's
+// inside the PKU guest, finds it built: there it is used as it is); one build at a time per image. Returns flexbuild's
 // result; the executable is build/test-images/<name>/<name>.
 command_result build_test_image(const std::filesystem::path &profile, const std::string &name);
 std::filesystem::path test_image(const std::string &name);
