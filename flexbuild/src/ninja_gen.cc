@@ -80,6 +80,7 @@ std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for
   // A library sees its own headers, those of the libraries it requires, and the porting API.
   for (const auto &dir : u.dep_includes) flags.push_back("-I" + dir.string());
   flags.push_back("-I" + tc.runtime_include().string());
+  flags.push_back("-I" + tc.alloc_headers.string());
   auto comp = compartment_flags(*u.comp->spec);
   flags.insert(flags.end(), comp.begin(), comp.end());
   return flags;
@@ -311,7 +312,7 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
     compile_outs.push_back(p(u.object));
   }
   std::vector<std::string> base_flags = {"-std=gnu17", "-O2", "-g", "-fPIE", "-Wall",
-                                         "-I" + tc.runtime_include().string()};
+                                         "-I" + tc.runtime_include().string(), "-I" + tc.alloc_headers.string()};
   for (const auto &c : img.compartments) {
     fs::path obj = paths.object_dir(c.name()) / "self.o";
     out += "build " + p(obj) + " : cc " + p(paths.self_c(c.name())) + "\n";
@@ -326,7 +327,7 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   out += "build " + p(paths.gates_o()) + " : cc " + p(paths.gates_cc()) + "\n";
   out += "  compiler = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command({"-std=c++20", "-O2", "-g", "-fPIE", "-Wall", "-fno-exceptions",
-                                      "-I" + tc.runtime_include().string()}) + "\n";
+                                      "-I" + tc.runtime_include().string(), "-I" + tc.alloc_headers.string()}) + "\n";
   compile_outs.push_back(p(paths.gates_o()));
   out += "\n";
 
@@ -356,7 +357,7 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   std::vector<std::string> link_flags = {"-fuse-ld=lld", "-pie", "-Wl,-T," + paths.linker_script().string()};
   for (auto &f : image_link_flags(specs)) link_flags.push_back(f);
   out += "build " + p(paths.executable()) + " : link " + p(paths.layout_o()) + " " + p(paths.gates_o()) +
-         comp_objs + " | " + p(tc.runtime) + " " + p(tc.gates) + " " + p(tc.malloc) + " " +
+         comp_objs + " | " + p(tc.runtime) + " " + p(tc.gates) + " " + p(tc.malloc) + " " + p(tc.alloc) + " " +
          p(paths.linker_script()) + "\n";
   out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command(link_flags) + "\n";
@@ -372,6 +373,7 @@ std::string build_ninja(const resolved_image &img, const std::vector<unit> &unit
   std::vector<std::string> libs = {tc.runtime.string()};
   if (mpk || (process && !asan)) libs.push_back(tc.malloc.string());
   libs.push_back(tc.gates.string());
+  libs.push_back(tc.alloc.string());
   out += "  libs = " + ninja_command(libs) + "\n\n";
 
   auto phony = [&](const char *name, const std::vector<std::string> &deps) {

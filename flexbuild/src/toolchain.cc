@@ -45,6 +45,7 @@ std::optional<fs::path> find_program(const std::string &name) {
 std::optional<toolchain> toolchain::locate(std::string *error) {
   toolchain tc;
   tc.runtime_headers = fs::path(FLEX_SOURCE_DIR) / "gates" / "include";
+  tc.alloc_headers = fs::path(FLEX_SOURCE_DIR) / "libos" / "alloc" / "include";
   auto need = [&](const std::string &name, const char *package) -> std::optional<fs::path> {
     auto p = find_program(name);
     if (!p && error) *error = "cannot find '" + name + "'; install it with: apt-get install " + package;
@@ -74,7 +75,8 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   tc.runtime = bin.parent_path() / "lib" / "libflex_runtime.a";
   tc.gates = bin.parent_path() / "lib" / "libflex_gates.a";
   tc.malloc = bin.parent_path() / "lib" / "libflex_malloc.a";
-  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.malloc, tc.runtime_headers}) {
+  tc.alloc = bin.parent_path() / "lib" / "libflex_alloc.a";
+  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.malloc, tc.alloc, tc.runtime_headers, tc.alloc_headers}) {
     if (!fs::exists(p)) {
       if (error) *error = "cannot find " + p.string() + "; build Flex first: cmake --build build";
       return std::nullopt;

@@ -23,7 +23,9 @@ struct toolchain {
   std::filesystem::path runtime;    // libflex_runtime.a: the image's entry point
   std::filesystem::path gates;      // libflex_gates.a: gate backends, domains, fault reports
   std::filesystem::path malloc;     // libflex_malloc.a: malloc routed to the running compartment's heap
+  std::filesystem::path alloc;      // libflex_alloc.a: the heaps' allocator (TLSF, libos/alloc)
   std::filesystem::path runtime_headers;  // gates/include of the Flex tree flexbuild was built from
+  std::filesystem::path alloc_headers;    // libos/alloc/include (the runtime's heap.h uses it)
 
   // Finds every tool; on failure returns a message naming what is missing and how to get it.
   static std::optional<toolchain> locate(std::string *error);

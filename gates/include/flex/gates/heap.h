@@ -7,11 +7,9 @@
 //   assert(h->owns(p) && h->usable_size(p) >= 100);
 //   h->free(p);
 //
-// The allocator is deliberately simple (segregated free lists with boundary tags, first fit, immediate
-// coalescing; every block 16-byte aligned) and will be replaced by TLSF behind this same interface. It never
-// maps memory: it only carves its region, so a tagged region keeps its key (a fresh mmap would reset it to
-// 0). Thread safe (one spin lock per heap). Corruption it can see (double free, a pointer into the middle of
-// a block, a foreign pointer) aborts with a message.
+// The allocator is the libOS's TLSF (flex::alloc::heap): O(1) malloc and free, 16-byte aligned blocks,
+// one spin lock per heap, corruption it can see (double free, a pointer into a block, a foreign pointer)
+// aborts with a message.
 //
 // Dispatch: malloc_override.cc routes every C and C++ allocation. It is its own archive member: an image
 // links it with -Wl,-u,flex_malloc_override_anchor (any reference to malloc fetches it too), an ASan image
@@ -27,67 +25,16 @@
 #include <cstddef>
 #include <cstdint>
 
+#include <flex/alloc/alloc.h>
+
 namespace flex::gates {
 
-struct heap_region {
-  void *base = nullptr;
-  std::size_t bytes = 0;
-};
-
-struct heap_stats {
-  std::size_t region_bytes = 0;  // the whole region, bookkeeping included
-  std::size_t in_use_bytes = 0;  // bytes in allocated blocks (headers included)
-  std::size_t peak_in_use_bytes = 0;
-  std::size_t free_bytes = 0;    // bytes in free blocks (headers included)
-  std::size_t largest_free = 0;  // the largest block a request could still get (header included)
-  std::size_t live_blocks = 0;
-  std::uint64_t allocs = 0;  // successful malloc/memalign/realloc-that-moved
-  std::uint64_t frees = 0;
-  std::uint64_t failed = 0;  // requests that returned NULL
-};
-
-class heap {
- public:
-  // Places the heap's bookkeeping at the start of `r` and manages the rest. `r.base` must be 64-byte
-  // aligned and the region at least kMinRegion bytes; returns nullptr otherwise.
-  static heap *create(heap_region r);
-  static constexpr std::size_t kMinRegion = 16 * 1024;
-  static constexpr std::size_t kAlign = 16;
-
-  void *malloc(std::size_t n);                       // nullptr when exhausted
-  void free(void *p);                                // p must be owned (or null)
-  void *realloc(void *p, std::size_t n);             // n == 0 frees and returns nullptr
-  void *memalign(std::size_t align, std::size_t n);  // align: any power of two
-  std::size_t usable_size(const void *p) const;      // p must be owned
-  bool owns(const void *p) const {
-    auto a = reinterpret_cast<std::uintptr_t>(p);
-    return a >= begin_ && a < end_;
-  }
-  heap_stats stats() const;
-
-  heap(const heap &) = delete;
-  heap &operator=(const heap &) = delete;
-
- private:
-  struct chunk;
-  static constexpr int kBins = 128;
-
-  heap(std::uintptr_t begin, std::uintptr_t end) : begin_(begin), end_(end) {}
-  void lock() const;
-  void unlock() const;
-  chunk *take(std::size_t csize);  // unlinks and splits a fitting free chunk
-  void insert(chunk *c);
-  void unlink(chunk *c);
-  void release(chunk *c);                   // frees and coalesces
-  void split(chunk *c, std::size_t csize);  // c in use; gives back its tail beyond csize
-  chunk *checked(const void *p, const char *op) const;
-
-  std::uintptr_t begin_, end_;  // the managed region (after this object)
-  mutable std::uint32_t lock_ = 0;
-  std::uint64_t nonempty_[kBins / 64] = {};
-  chunk *bins_[kBins] = {};
-  heap_stats stats_;
-};
+// The allocator of every compartment heap and of the shared heap: the libOS alloc library (TLSF over a
+// caller-given region, libos/alloc/include/flex/alloc/alloc.h). It never maps memory, so a tagged
+// region keeps its key; its state is offsets into the region, so the shared heap works across processes.
+using heap_region = flex::alloc::heap_region;
+using heap_stats = flex::alloc::heap_stats;
+using heap = flex::alloc::heap;
 
 // ---- Dispatch (what malloc_override.cc and the whitelist API use) ----------------------------------------
 

@@ -66,6 +66,7 @@
 
 #include "flex/gates/fault.h"
 #include "flex/gates/gate.h"
+#include "flex/gates/heap.h"
 
 namespace flex::gates {
 
@@ -123,7 +124,6 @@ void *shared_alloc(std::size_t bytes, std::size_t align = 16);  // from the aren
 std::size_t shared_arena_left();
 // Asks every compartment process to exit and reaps them (what the main process's atexit handler does).
 void process_shutdown();
-class heap;
 heap *process_shared_heap();  // the heap boot carved from the arena (nullptr if none)
 
 struct process_backend {
