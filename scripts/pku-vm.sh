@@ -42,8 +42,8 @@ fi
 [ $# -gt 0 ] || { say "usage: scripts/pku-vm.sh --check | scripts/pku-vm.sh -- COMMAND [ARGS...]"; exit 2; }
 check || exit 2
 
-# A per-run folder outside /tmp (the guest mounts a fresh tmpfs there) holds the initramfs, the command
-# and its exit status.
+# A per-run folder holds the initramfs, the command and its exit status. The guest sees this machine's
+# whole file system, /tmp included, so a command may run from anywhere.
 run_dir="$(mktemp -d /var/tmp/flex-pku-vm.XXXXXX)"
 trap 'rm -rf "$run_dir"' EXIT
 mkdir -p "$run_dir/root/bin" "$run_dir/root/lib"
@@ -71,7 +71,6 @@ if \$bb mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=none hos
   \$bb mount -t sysfs sys /mnt/sys
   \$bb mount -t devtmpfs dev /mnt/dev
   \$bb mount -t devpts devpts /mnt/dev/pts 2>/dev/null
-  \$bb mount -t tmpfs tmp /mnt/tmp
   \$bb grep -qw pku /proc/cpuinfo || echo "pku-vm: the guest CPU has no pku flag"
   \$bb chroot /mnt /bin/sh $run_dir/cmd.sh
 else

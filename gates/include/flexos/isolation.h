@@ -48,17 +48,17 @@
 
 #endif /* __FLEX_TRANSFORM__ */
 
-#include <stddef.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* (__SIZE_TYPE__ is size_t, spelled so that this header includes nothing.) */
+
 /* The shared heap: memory every compartment of the image may read and write (tagged with the shared key
  * under MPK, mapped shared at one address in every process of a process image). */
-void *flexos_malloc_whitelist(size_t size);
-void *flexos_calloc_whitelist(size_t n, size_t size);
-void *flexos_realloc_whitelist(void *p, size_t size);
+void *flexos_malloc_whitelist(__SIZE_TYPE__ size);
+void *flexos_calloc_whitelist(__SIZE_TYPE__ n, __SIZE_TYPE__ size);
+void *flexos_realloc_whitelist(void *p, __SIZE_TYPE__ size);
 void flexos_free_whitelist(void *p);
 
 /* The data shadow stack (DSS) mirror of a local on this thread's stack in an mpk compartment with full
@@ -70,7 +70,7 @@ void *flexos_dss_address(const void *local);
  * gates/src/shared_locals.cc): shared memory holding a copy of the `size` bytes at `init`, given back by
  * flexos_wl_release(&pointer) when the local's scope ends. */
 enum { FLEXOS_WL_DSS = 0, FLEXOS_WL_HEAP = 1, FLEXOS_WL_SHARED = 2 };
-void *flexos_wl_alloc(const void *init, size_t size, size_t align, int mode);
+void *flexos_wl_alloc(const void *init, __SIZE_TYPE__ size, __SIZE_TYPE__ align, int mode);
 void flexos_wl_release(void *const *pointer);
 /* Termination (SIGTERM, SIGINT to the image) as a request an app polls, instead of a handler of its own:
  * a handler runs with the kernel's signal-time rights (no compartment's memory), so the runtime's handler
@@ -81,7 +81,7 @@ int flexos_termination_requested(void);
 
 /* Bytes of shared memory now held for whitelisted data: the shared heap's blocks in use plus this
  * thread's shared-stack depth (for tests and leak checks). */
-size_t flexos_whitelist_bytes_in_use(void);
+__SIZE_TYPE__ flexos_whitelist_bytes_in_use(void);
 
 #ifdef __cplusplus
 }
