@@ -139,35 +139,39 @@ TEST_F(keys, scan_options_and_errors) {
   EXPECT_EQ(matched.size(), 11u);  // key:1 and key:10..19
 }
 
+class scanning : public engine_test {
+ protected:
+  // One SCAN page: adds the keys it returned to `seen` and returns the next cursor.
+  std::string scan_page(const std::string &cursor, std::set<std::string> &seen) {
+    std::string r = run({"SCAN", cursor, "COUNT", "20"});
+    size_t p = r.find("\r\n", 4);
+    size_t q = r.find("\r\n", p + 2);
+    for (auto &k : decode_array(r.substr(q + 2))) seen.insert(k);
+    return r.substr(p + 2, q - p - 2);
+  }
+};
+
 // Every key present for the whole scan is returned even while the table grows under it.
-TEST_F(keys, scan_covers_all_keys_while_adding) {
+TEST_F(scanning, covers_all_keys_while_adding) {
   for (int i = 0; i < 1000; i++) run({"SET", "orig:" + std::to_string(i), "v"});
   std::set<std::string> seen;
   std::string cursor = "0";
   int added = 0;
   do {
-    std::string r = run({"SCAN", cursor, "COUNT", "20"});
-    size_t p = r.find("\r\n", 4);
-    size_t q = r.find("\r\n", p + 2);
-    cursor = r.substr(p + 2, q - p - 2);
-    for (auto& k : decode_array(r.substr(q + 2))) seen.insert(k);
+    cursor = scan_page(cursor, seen);
     for (int j = 0; j < 50; j++) run({"SET", "new:" + std::to_string(added++), "v"});
   } while (cursor != "0");
   for (int i = 0; i < 1000; i++) EXPECT_TRUE(seen.count("orig:" + std::to_string(i))) << i;
   EXPECT_GT(added, 1000);
 }
 
-TEST_F(keys, scan_covers_all_keys_while_deleting) {
+TEST_F(scanning, covers_all_keys_while_deleting) {
   for (int i = 0; i < 2000; i++) run({"SET", "k:" + std::to_string(i), "v"});
   std::set<std::string> seen;
   std::string cursor = "0";
   int next_del = 1000;
   do {
-    std::string r = run({"SCAN", cursor, "COUNT", "20"});
-    size_t p = r.find("\r\n", 4);
-    size_t q = r.find("\r\n", p + 2);
-    cursor = r.substr(p + 2, q - p - 2);
-    for (auto& k : decode_array(r.substr(q + 2))) seen.insert(k);
+    cursor = scan_page(cursor, seen);
     for (int j = 0; j < 40 && next_del < 2000; j++) run({"DEL", "k:" + std::to_string(next_del++)});
   } while (cursor != "0");
   for (int i = 0; i < 1000; i++) EXPECT_TRUE(seen.count("k:" + std::to_string(i))) << i;
