@@ -25,6 +25,15 @@ function(flex_cc_library)
   target_compile_definitions(${target} PRIVATE ${ARG_DEFINES})
 endfunction()
 
+# Adds every immediate subfolder of the current source folder that has a CMakeLists.txt (libos/, apps/).
+function(flex_add_subfolders)
+  file(GLOB cmakes CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*/CMakeLists.txt)
+  foreach(f ${cmakes})
+    get_filename_component(dir ${f} DIRECTORY)
+    add_subdirectory(${dir})
+  endforeach()
+endfunction()
+
 function(flex_cc_test)
   cmake_parse_arguments(ARG "" "NAME" "SRCS;DEPS;LABELS;DEFINES" ${ARGN})
   add_executable(${ARG_NAME} ${ARG_SRCS})

@@ -335,6 +335,12 @@ extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_a
 // The DSS mirror of a local: only on this thread's own stack of an mpk domain (see mpk.h's block layout).
 extern "C" void *flexos_dss_address(const void *local) {
   const auto a = reinterpret_cast<std::uintptr_t>(local);
+  // A local being shared is almost always on the running domain's stack: look there first.
+  const auto cur = static_cast<int>(flex_mpk_thread.cur & 15);
+  if (cur > 0) {
+    flex::gates::mpk_stack_range r = flex::gates::mpk_thread_stack(cur);
+    if (r.lo && a >= r.lo && a < r.hi) return reinterpret_cast<void *>(a + flex::gates::kMpkDssOffset);
+  }
   for (int key = 1; key < flex::gates::kPkeyCount; ++key) {
     flex::gates::mpk_stack_range r = flex::gates::mpk_thread_stack(key);
     if (r.lo && a >= r.lo && a < r.hi) return reinterpret_cast<void *>(a + flex::gates::kMpkDssOffset);

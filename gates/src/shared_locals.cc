@@ -93,18 +93,13 @@ extern "C" void flexos_wl_release(void *const *slot) {
     t_stack.top = prev;  // LIFO: scopes end in reverse order of their declarations
     return;
   }
-  if (flex::gates::heap *h = flex::gates::heap_shared(); h && h->owns(p)) {
+  flex::gates::heap *h = flex::gates::heap_shared();
+  if (!h) {
+    std::free(p);  // posix_memalign'd by from_heap: this image has no shared heap (and so no DSS)
+  } else if (h->owns(p)) {
     h->free(p);
-    return;
   }
-  for (int key = 1; key < flex::gates::kPkeyCount; ++key) {
-    flex::gates::mpk_stack_range r = flex::gates::mpk_thread_stack(key);
-    if (r.lo && reinterpret_cast<std::uintptr_t>(p) >= r.lo + flex::gates::kMpkDssOffset &&
-        reinterpret_cast<std::uintptr_t>(p) < r.hi + flex::gates::kMpkDssOffset) {
-      return;  // a DSS mirror: nothing to give back
-    }
-  }
-  std::free(p);  // posix_memalign'd above, in an image without a shared heap
+  // Otherwise a DSS mirror (images with DSS always have a shared heap): nothing to give back.
 }
 
 extern "C" size_t flexos_whitelist_bytes_in_use(void) {

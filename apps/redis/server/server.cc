@@ -249,7 +249,11 @@ class server {
       stats_.total_net_input_bytes += static_cast<std::uint64_t>(n);
       flex::redis::reply_buffer out;
       bool close = engine_.feed(c.client, std::string_view(io_, static_cast<std::size_t>(n)), out);
-      c.out += out.take();
+      if (c.out.empty()) {
+        c.out = out.take();  // the usual case: no reply left over, so no copy
+      } else {
+        c.out += out.data();
+      }
       if (close) {
         c.closing = true;
         return;
