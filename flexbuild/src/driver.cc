@@ -143,6 +143,23 @@ step_result run_ninja(const toolchain &tc, const image_paths &paths, const optio
   return r;
 }
 
+// The transform summaries of every library of the image, each with its compartment.
+std::vector<nlohmann::json> read_summaries(const resolved_image &img, const image_paths &paths) {
+  std::vector<nlohmann::json> summaries;
+  for (const auto &c : img.compartments) {
+    for (const auto *set : {&c.libraries, &c.replicated}) {
+      for (const lib_manifest *lib : *set) {
+        auto text = read_file(paths.summary(c.name(), lib->name));
+        nlohmann::json s = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
+        if (s.is_discarded() || !s.is_object()) s = nlohmann::json::object();
+        s["compartment"] = c.name();
+        summaries.push_back(std::move(s));
+      }
+    }
+  }
+  return summaries;
+}
+
 std::string count(int n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
@@ -200,7 +217,6 @@ int build_image(const options &opt, fs::path *executable) {
     files.emplace_back(paths.self_c(c.name()), self_c(img, c));
   }
   files.emplace_back(paths.layout_c(), layout_c(img));
-  files.emplace_back(paths.gates_cc(), gates_cc(img));
   files.emplace_back(paths.linker_script(), linker_script(img, paths));
   files.emplace_back(paths.ninja_file(), build_ninja(img, units, *tc, paths));
   int written = 0;
@@ -228,6 +244,14 @@ int build_image(const options &opt, fs::path *executable) {
       return 1;
     }
     prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
+    if (std::string_view(step) == "transform") {
+      // The gates: callbacks are known only once the sources are transformed.
+      if (auto err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(read_summaries(img, paths))))) {
+        finish_log();
+        std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+        return 1;
+      }
+    }
   }
 
   // check: read the ELF back and verify the compartment sections.
@@ -269,18 +293,7 @@ int build_image(const options &opt, fs::path *executable) {
     finish_log();
     return 1;
   }
-  std::vector<nlohmann::json> summaries;
-  for (const auto &c : img.compartments) {
-    for (const auto *set : {&c.libraries, &c.replicated}) {
-      for (const lib_manifest *lib : *set) {
-        auto text = read_file(paths.summary(c.name(), lib->name));
-        nlohmann::json s = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-        if (s.is_discarded() || !s.is_object()) s = nlohmann::json::object();
-        s["compartment"] = c.name();
-        summaries.push_back(std::move(s));
-      }
-    }
-  }
+  std::vector<nlohmann::json> summaries = read_summaries(img, paths);
   auto ij = image_json(img, *elf, summaries, paths);
   nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
   for (const auto &g : gadgets) {

@@ -117,7 +117,8 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
 
   // Gates as instantiated by flex-transform, counted per boundary.
   std::map<std::pair<std::string, std::string>, int> per_boundary;
-  json gates = json::array(), shared_vars = json::array(), warnings = json::array();
+  json gates = json::array(), shared_vars = json::array(), warnings = json::array(), callbacks = json::array();
+  unsigned shared_literals = 0;
   for (const auto &s : summaries) {
     std::string from_comp = s.value("compartment", "");
     for (const auto &g : s.value("gates", nlohmann::json::array())) {
@@ -130,7 +131,14 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
       entry["to_compartment"] = to_comp;
       gates.push_back(entry);
     }
-    for (const auto &w : s.value("whitelisted", nlohmann::json::array())) shared_vars.push_back(json(w));
+    for (const auto &w : s.value("whitelisted", nlohmann::json::array())) {
+      json entry = json(w);
+      entry["library"] = s.value("library", "");
+      entry["compartment"] = from_comp;
+      shared_vars.push_back(entry);
+    }
+    for (const auto &c : s.value("callbacks", nlohmann::json::array())) callbacks.push_back(json(c));
+    shared_literals += s.value("shared_literals", 0u);
     for (const auto &d : s.value("diagnostics", nlohmann::json::array())) warnings.push_back(json(d));
   }
   json bounds = json::array();
@@ -145,6 +153,8 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
   out["boundaries"] = bounds;
   out["gates"] = gates;
   out["shared_variables"] = shared_vars;
+  out["shared_literals"] = shared_literals;
+  out["callbacks"] = callbacks;
   out["transform_diagnostics"] = warnings;
   return out;
 }

@@ -22,6 +22,19 @@ std::string render_summary_json(const transform_summary &summary) {
   }
   for (const whitelist_record &w : summary.whitelisted)
     whitelisted.push_back({{"file", w.file}, {"line", w.line}, {"name", w.name}});
+  json callbacks = json::array();
+  for (const callback_record &c : summary.callbacks) {
+    callbacks.push_back({{"file", c.file},
+                         {"line", c.line},
+                         {"column", c.column},
+                         {"function", c.function},
+                         {"library", c.library},
+                         {"from", c.from},
+                         {"from_compartment", c.from_compartment},
+                         {"to_compartment", c.to_compartment},
+                         {"kind", std::string(to_string(c.kind))},
+                         {"references", c.references}});
+  }
   for (const diag_record &d : summary.diagnostics) {
     diagnostics.push_back({{"file", d.file},
                            {"line", d.line},
@@ -33,6 +46,8 @@ std::string render_summary_json(const transform_summary &summary) {
               {"files", std::move(files)},
               {"gates", std::move(gates)},
               {"whitelisted", std::move(whitelisted)},
+              {"callbacks", std::move(callbacks)},
+              {"shared_literals", summary.shared_literals},
               {"diagnostics", std::move(diagnostics)}};
   // Invalid UTF-8 in a path or message is replaced rather than thrown on.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

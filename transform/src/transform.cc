@@ -1,5 +1,6 @@
 #include "flex/transform/transform.h"
 
+#include "flex/transform/callback_rewriter.h"
 #include "flex/transform/diagnostics.h"
 #include "flex/transform/file_io.h"
 #include "flex/transform/gate_plan.h"
@@ -99,6 +100,8 @@ std::set<std::string> transform_sources(const clang::tooling::CompilationDatabas
   for (const std::string &source : sources) {
     clang::tooling::ClangTool tool(database, {source});
     tool.appendArgumentsAdjuster(transform_arguments_adjuster());
+    tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(
+        callback_macro_definitions(plan), clang::tooling::ArgumentInsertPosition::END));
     tool.setDiagnosticConsumer(&consumer);
     tool.setPrintErrorMessage(false);  // every failure is already reported, with its place
     unsigned errors_before = log.error_count();

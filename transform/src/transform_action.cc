@@ -1,6 +1,7 @@
 #include "transform_action.h"
 
 #include "flex/transform/ast_matchers.h"
+#include "flex/transform/callback_rewriter.h"
 #include "flex/transform/diagnostics.h"
 #include "flex/transform/edits.h"
 #include "flex/transform/file_io.h"
@@ -64,6 +65,7 @@ class TransformConsumer : public clang::ASTConsumer {
     for (const placeholder_problem &problem : found_.problems) error(problem.loc, problem.message);
     placeholder_facts facts = match_placeholders(context, found_);
     strip_whitelists(context, facts);  // first: its uses inside gate arguments go into the gates
+    rewrite_callback_pointers(context);
     std::sort(pending_uses_.begin(), pending_uses_.end(),
               [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
     instantiate_gates(facts);
@@ -237,6 +239,29 @@ class TransformConsumer : public clang::ASTConsumer {
     }
   }
 
+  // Pointers to callbacks resolve to their wrappers (callback_rewriter.h); those inside gate arguments
+  // go into the gates with the uses of whitelisted locals.
+  void rewrite_callback_pointers(clang::ASTContext &context) {
+    whitelist_stripper stripper(sm_, ci_.getLangOpts());
+    callback_rewrite r = rewrite_callbacks(context, session_.plan, stripper);
+    for (const auto &[at, message] : r.errors) error(at, message);
+    for (text_edit &e : r.edits) edits_.add(std::move(e));
+    for (text_edit &e : r.uses) pending_uses_.push_back(std::move(e));
+    for (const found_callback &c : r.callbacks) {
+      place at = where(c.fn->getLocation());
+      callbacks_.push_back({.file = at.file,
+                            .line = at.line,
+                            .column = at.column,
+                            .function = c.fn->getNameAsString(),
+                            .library = session_.plan.library,
+                            .from = c.from,
+                            .from_compartment = c.target->compartment,
+                            .to_compartment = session_.plan.compartment,
+                            .kind = c.target->gate,
+                            .references = c.references});
+    }
+  }
+
   // Before: static __thread long counter;      (in a library of an mpk or process compartment)
   // After:  error: thread-local variable 'counter' ... cannot be isolated
   // A thread's TLS block is one allocation made by libc for the whole thread, outside every compartment's
@@ -298,6 +323,8 @@ class TransformConsumer : public clang::ASTConsumer {
     summary.files.push_back({.source = source_, .output = output_});
     summary.gates.insert(summary.gates.end(), gates_.begin(), gates_.end());
     summary.whitelisted.insert(summary.whitelisted.end(), whitelisted_.begin(), whitelisted_.end());
+    summary.callbacks.insert(summary.callbacks.end(), callbacks_.begin(), callbacks_.end());
+    summary.shared_literals += shared_literals_;
   }
 
   clang::CompilerInstance &ci_;
@@ -311,6 +338,7 @@ class TransformConsumer : public clang::ASTConsumer {
   unsigned shared_literals_ = 0;
   std::vector<gate_record> gates_;
   std::vector<whitelist_record> whitelisted_;
+  std::vector<callback_record> callbacks_;
 };
 
 class TransformAction : public clang::ASTFrontendAction {

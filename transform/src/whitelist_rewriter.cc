@@ -45,13 +45,14 @@ whitelist_stripper::whitelist_stripper(const clang::SourceManager &sm, const cla
 //                                   flexos_whitelist));
 // After:  char d[64] __attribute__((aligned(64)
 //                                   ));
-llvm::Expected<text_edit> whitelist_stripper::strip(clang::SourceLocation name) const {
+llvm::Expected<text_edit> whitelist_stripper::strip(clang::SourceLocation name, std::string_view spelled) const {
   auto offset_of = [&](const clang::Token &tok) { return sm_.getFileOffset(tok.getLocation()); };
   const unsigned offset = sm_.getFileOffset(name);
   auto it = std::lower_bound(tokens_.begin(), tokens_.end(), offset,
                              [&](const clang::Token &tok, unsigned o) { return offset_of(tok) < o; });
-  const auto not_in_attribute = [] {
-    return llvm::createStringError("flexos_whitelist must be written as __attribute__((flexos_whitelist))");
+  const std::string word(spelled);
+  const auto not_in_attribute = [&] {
+    return llvm::createStringError(word + " must be written as __attribute__((" + word + "))");
   };
   if (it == tokens_.end() || offset_of(*it) != offset) return not_in_attribute();
   const std::size_t self = static_cast<std::size_t>(it - tokens_.begin());
@@ -90,7 +91,7 @@ llvm::Expected<text_edit> whitelist_stripper::strip(clang::SourceLocation name) 
   auto item =
       std::find_if(items.begin(), items.end(), [&](auto &p) { return p.first <= self && self <= p.second; });
   if (item->first != self || item->second != self)
-    return llvm::createStringError("flexos_whitelist takes no arguments");
+    return llvm::createStringError(word + " takes no arguments");
 
   auto end_of = [&](const clang::Token &tok) { return offset_of(tok) + tok.getLength(); };
   unsigned begin = 0, end = 0;

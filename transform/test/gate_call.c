@@ -78,6 +78,8 @@
 // SUMMARY-NEXT:     "column": 7,
 // SUMMARY:          "has_result": true
 // SUMMARY:          "whitelisted": [],
+// SUMMARY-NEXT:     "callbacks": [],
+// SUMMARY-NEXT:     "shared_literals": 0,
 // SUMMARY-NEXT:     "diagnostics": []
 
 //--- plan.json

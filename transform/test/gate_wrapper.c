@@ -53,6 +53,7 @@ int main(void) {
 // SUMMARY-NEXT: "kind": "mpk-light",
 // SUMMARY:      "function": "vfs_sync",
 // SUMMARY-NEXT: "kind": "process",
+// SUMMARY:      "shared_literals": 1,
 
 //--- src/app.cc
 #include <flexos/isolation.h>

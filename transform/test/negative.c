@@ -15,6 +15,8 @@
 // MARKER: #line 1 "{{.*}}/src/plain.c"
 // SUMMARY:      "gates": [],
 // SUMMARY-NEXT: "whitelisted": [],
+// SUMMARY-NEXT: "callbacks": [],
+// SUMMARY-NEXT: "shared_literals": 0,
 // SUMMARY-NEXT: "diagnostics": []
 
 //--- plan.json

@@ -7,6 +7,8 @@
 //   work/             generated inputs and intermediate files (build.ninja, transformed sources, objects)
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -81,7 +83,18 @@ std::string gate_plan_json(const resolved_image &img, const resolved_compartment
                            const lib_manifest &lib);
 std::string self_c(const resolved_image &img, const resolved_compartment &comp);
 std::string layout_c(const resolved_image &img);
-std::string gates_cc(const resolved_image &img);  // gates_gen.cc
+// A function one library lets another call back through a pointer (`__attribute__((libX_callback))`), as
+// flex-transform reports it: the image's gates include a wrapper from `from_compartment` into it, and the
+// process backend may call it by id in its compartment's export table.
+struct image_callback {
+  std::string function;
+  std::string from_compartment;
+  std::string to_compartment;
+  auto operator<=>(const image_callback &) const = default;
+};
+// The callbacks of the transform summaries that cross a boundary, sorted and deduplicated.
+std::vector<image_callback> collect_callbacks(const std::vector<nlohmann::json> &summaries);
+std::string gates_cc(const resolved_image &img, const std::vector<image_callback> &callbacks = {});  // gates_gen.cc
 std::string linker_script(const resolved_image &img, const image_paths &paths);
 std::string build_ninja(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
                         const image_paths &paths);

@@ -7,6 +7,10 @@
 //               "to": "console", "from_compartment": "app", "to_compartment": "core",
 //               "function": "console_write", "kind": "call", "has_result": false}],
 //    "whitelisted": [{"file": "/src/apps/hello/src/main.c", "line": 7, "name": "buf"}],
+//    "callbacks": [{"file": "...", "line": 4, "column": 28, "function": "on_tick", "library": "hello",
+//                   "from": "ticker", "from_compartment": "core", "to_compartment": "app", "kind": "mpk-full",
+//                   "references": 1}],
+//    "shared_literals": 2,
 //    "diagnostics": [{"file": "...", "line": 3, "column": 5, "severity": "error", "message": "..."}]}
 //
 // Usage:
@@ -48,11 +52,29 @@ struct whitelist_record {
   std::string name;
 };
 
+// A function marked __attribute__((libX_callback)): library X may call it through a pointer, so a
+// pointer to it that this library hands out resolves to the wrapper gating from X's compartment into
+// this one (flexbuild generates it, `__flex_gate_<from_compartment>__<function>`).
+struct callback_record {
+  std::string file;
+  unsigned line = 0;
+  unsigned column = 0;
+  std::string function;
+  std::string library;           // the library defining the function
+  std::string from;              // X: the library that calls it back
+  std::string from_compartment;  // X's compartment
+  std::string to_compartment;    // the function's
+  gate_kind kind = gate_kind::call;
+  unsigned references = 0;  // references rewritten to the wrapper
+};
+
 struct transform_summary {
   std::string library{};
   std::vector<file_record> files{};  // only files transformed without errors
   std::vector<gate_record> gates{};
   std::vector<whitelist_record> whitelisted{};
+  std::vector<callback_record> callbacks{};
+  unsigned shared_literals = 0;  // string literals moved to shared read-only data
   std::vector<diag_record> diagnostics{};  // errors and warnings, clang's included
 };
 

@@ -25,9 +25,9 @@ class whitelist_stripper {
  public:
   whitelist_stripper(const clang::SourceManager &sm, const clang::LangOptions &lang_opts);
 
-  // The edit that removes the flexos_whitelist token at `name` from its `__attribute__((...))`, or an
-  // error when it is not written inside one.
-  llvm::Expected<text_edit> strip(clang::SourceLocation name) const;
+  // The edit that removes the attribute token at `name` (flexos_whitelist, or a libX_callback) from its
+  // `__attribute__((...))`, or an error when it is not written inside one.
+  llvm::Expected<text_edit> strip(clang::SourceLocation name, std::string_view spelled = "flexos_whitelist") const;
 
  private:
   const clang::SourceManager &sm_;
