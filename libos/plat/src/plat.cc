@@ -3,6 +3,9 @@
 #include <flex/plat/plat.h>
 
 #include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -171,6 +174,96 @@ int plat_mkdir(const char *path, int mode) {
 int plat_rmdir(const char *path) {
   if (!path) return -EFAULT;
   return static_cast<int>(ret(::rmdir(path)));
+}
+
+int plat_openat(int dirfd, const char *path, int flags, int mode) {
+  if (!path) return -EFAULT;
+  return static_cast<int>(retry([&] { return ::openat(dirfd, path, flags | O_CLOEXEC, mode); }));
+}
+
+int plat_openat_beneath(int dirfd, const char *path, int flags, int mode) {
+  if (!path) return -EFAULT;
+  open_how how{};
+  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & (O_CREAT | O_TMPFILE)) ? static_cast<uint64_t>(mode) : 0;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+  return static_cast<int>(retry([&] { return ::syscall(SYS_openat2, dirfd, path, &how, sizeof how); }));
+}
+
+namespace {
+void to_plat(const struct stat &s, plat_stat *st) {
+  st->dev = s.st_dev;
+  st->ino = s.st_ino;
+  st->size = static_cast<uint64_t>(s.st_size);
+  st->blocks = static_cast<uint64_t>(s.st_blocks);
+  st->mode = s.st_mode;
+  st->nlink = static_cast<uint32_t>(s.st_nlink);
+  st->uid = s.st_uid;
+  st->gid = s.st_gid;
+  auto ns = [](const timespec &t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  st->atime_ns = ns(s.st_atim);
+  st->mtime_ns = ns(s.st_mtim);
+  st->ctime_ns = ns(s.st_ctim);
+}
+}  // namespace
+
+int plat_fstat(int fd, struct plat_stat *st) {
+  if (!st) return -EFAULT;
+  struct stat s {};
+  if (::fstat(fd, &s) != 0) return -errno;
+  to_plat(s, st);
+  return 0;
+}
+
+int plat_fstatat(int dirfd, const char *name, struct plat_stat *st, int nofollow) {
+  if (!name || !st) return -EFAULT;
+  struct stat s {};
+  if (::fstatat(dirfd, name, &s, nofollow ? AT_SYMLINK_NOFOLLOW : 0) != 0) return -errno;
+  to_plat(s, st);
+  return 0;
+}
+
+int plat_mkdirat(int dirfd, const char *name, int mode) {
+  if (!name) return -EFAULT;
+  return static_cast<int>(ret(::mkdirat(dirfd, name, static_cast<mode_t>(mode))));
+}
+
+int plat_unlinkat(int dirfd, const char *name, int is_dir) {
+  if (!name) return -EFAULT;
+  return static_cast<int>(ret(::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0)));
+}
+
+int plat_renameat(int from_dir, const char *from, int to_dir, const char *to) {
+  if (!from || !to) return -EFAULT;
+  return static_cast<int>(ret(::renameat(from_dir, from, to_dir, to)));
+}
+
+long plat_getdents(int fd, void *buf, size_t len) {
+  if (!buf) return -EFAULT;
+  return retry([&] { return ::syscall(SYS_getdents64, fd, buf, len); });
+}
+
+int64_t plat_lseek(int fd, int64_t off, int whence) {
+  off_t r = ::lseek(fd, off, whence);
+  return r < 0 ? -errno : static_cast<int64_t>(r);
+}
+
+void *plat_map_stack(size_t len) {
+  const size_t page = 4096;
+  if (len == 0 || len % page != 0) return nullptr;
+  void *p = ::mmap(nullptr, len + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  char *base = static_cast<char *>(p) + page;
+  if (::mprotect(base, len, PROT_READ | PROT_WRITE) != 0) {
+    ::munmap(p, len + page);
+    return nullptr;
+  }
+  return base;
+}
+
+int plat_unmap_stack(void *base, size_t len) {
+  if (!base) return -EFAULT;
+  return static_cast<int>(ret(::munmap(static_cast<char *>(base) - 4096, len + 4096)));
 }
 
 int64_t plat_clock_ns(int clock) {

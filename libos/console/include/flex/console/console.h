@@ -4,6 +4,11 @@
  * printed it:
  *
  *   flexos_gate_r(libconsole, rc, console_write_line, msg, len);   // "[console@core] <msg>\n"
+ *
+ * Logging with levels, for the other libraries: each formats its message into a whitelisted buffer
+ * (vsnprintf) and passes it with a level; lines under the threshold (default CONSOLE_INFO) are dropped.
+ *
+ *   flexos_gate_r(libconsole, rc, console_log, CONSOLE_WARN, msg, len);  // "[console@core] warn: <msg>\n"
  */
 #ifndef FLEX_CONSOLE_CONSOLE_H
 #define FLEX_CONSOLE_CONSOLE_H
@@ -22,6 +27,15 @@ long console_write(const char *buf, size_t len);
 long console_write_line(const char *msg, size_t len);
 
 #define CONSOLE_LINE_MAX 4096
+
+enum { CONSOLE_DEBUG = 0, CONSOLE_INFO = 1, CONSOLE_WARN = 2, CONSOLE_ERROR = 3 };
+
+/* Writes "[console@<compartment>] <level>: " + msg + "\n" when level is at or above the threshold.
+ * Returns the bytes written (0 when dropped), or -EINVAL for a bad level, a null msg or an oversized len. */
+long console_log(int level, const char *msg, size_t len);
+
+/* Sets the threshold; returns the previous one, or -EINVAL for a bad level. */
+int console_set_level(int level);
 
 #ifdef __cplusplus
 }

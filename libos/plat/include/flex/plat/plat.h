@@ -62,6 +62,33 @@ int plat_rename(const char *from, const char *to);
 int plat_unlink(const char *path);
 int plat_mkdir(const char *path, int mode);
 int plat_rmdir(const char *path);
+/* Relative to a directory fd (hostfs resolves every path beneath its root with these). */
+int plat_openat(int dirfd, const char *path, int flags, int mode);
+/* openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): the path may not leave dirfd's tree, through "..", an
+ * absolute path or a symlink (-EXDEV), nor use /proc magic links. -ENOSYS where the kernel lacks openat2. */
+int plat_openat_beneath(int dirfd, const char *path, int flags, int mode);
+struct plat_stat {
+  uint64_t dev, ino, size, blocks;
+  uint32_t mode, nlink, uid, gid;
+  int64_t atime_ns, mtime_ns, ctime_ns;
+};
+/* A directory entry as file systems hand it to vfs (hostfs fills it from getdents64). */
+struct plat_dirent {
+  uint64_t ino;
+  uint32_t type; /* DT_* */
+  char name[256];
+};
+int plat_fstat(int fd, struct plat_stat *st);
+int plat_fstatat(int dirfd, const char *name, struct plat_stat *st, int nofollow);
+int plat_mkdirat(int dirfd, const char *name, int mode);
+int plat_unlinkat(int dirfd, const char *name, int is_dir);
+int plat_renameat(int from_dir, const char *from, int to_dir, const char *to);
+long plat_getdents(int fd, void *buf, size_t len); /* getdents64 records */
+int64_t plat_lseek(int fd, int64_t off, int whence);
+
+/* Memory for stacks: len bytes read-write above a no-access guard page, or NULL. */
+void *plat_map_stack(size_t len);
+int plat_unmap_stack(void *base, size_t len);
 
 /* Clocks, in nanoseconds. */
 enum { PLAT_CLOCK_MONOTONIC = 0, PLAT_CLOCK_REALTIME = 1 };
