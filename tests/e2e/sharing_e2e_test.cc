@@ -2,7 +2,7 @@
 // light, process), the share app passes a whitelisted local to the filler's compartment, which writes
 // into it; the app reads back what was written, and a function leaving its scope early 20000 times gives
 // back all the shared storage it took. A local that is not whitelisted cannot be written across an mpk
-// full boundary (its stack is the app's domain).
+// full boundary (its stack is the app's domain). A FLEXOS_SHARED_LITERAL is readable by the callee.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -33,6 +33,7 @@ TEST_P(Sharing, TheCalleeWritesIntoAWhitelistedLocalAndNothingLeaks) {
   auto r = run(img);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("callee wrote 32640 (expected 32640)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("callee read a shared literal of 16 bytes"), std::string::npos) << r.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex("shared bytes in use before ([0-9]+) after ([0-9]+)"))) << r.out;
   EXPECT_EQ(m[1], m[2]) << r.out;

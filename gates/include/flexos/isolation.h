@@ -48,6 +48,16 @@
 
 #endif /* __FLEX_TRANSFORM__ */
 
+/* A string literal in shared read-only data (.rodata_shared), readable by every compartment: for literals
+ * that cross a boundary other than as a gate argument (a gate argument moves by itself), e.g.
+ *   static const char *const greeting = ...;  ->  const char *g = FLEXOS_SHARED_LITERAL("hello");
+ * An expression of type `const char *`, inside a function. */
+#define FLEXOS_SHARED_LITERAL(str)                                                                    \
+  (__extension__({                                                                                    \
+    static const char __flexos_shared_literal[] __attribute__((section(".rodata_shared"))) = str;     \
+    &__flexos_shared_literal[0];                                                                      \
+  }))
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,0 +1,14 @@
+#line 1 "$TREE/apps/shop/src/audit.cc"
+// The C++ side of the shop: a gate used as an expression, and a callback with C linkage.
+#include <flexos/isolation.h>
+#include <ledger/ledger.h>
+
+extern "C" {
+long count_entry(long amount) { return amount > 0 ? 1 : 0; } extern __typeof__(count_entry) __flex_gate_core__count_entry __asm__("__flex_gate_core__count_entry");
+}
+
+extern "C" long audit_all(void) {
+  long n = 0;
+  if ((n = (__extension__({ extern __typeof__(ledger_audit) __flex_gate_app__ledger_audit __asm__("__flex_gate_app__ledger_audit"); &__flex_gate_app__ledger_audit; }))(__flex_gate_core__count_entry)) < 0) return -1;
+  return n;
+}

@@ -1,0 +1,13 @@
+// The C++ side of the shop: a gate used as an expression, and a callback with C linkage.
+#include <flexos/isolation.h>
+#include <ledger/ledger.h>
+
+extern "C" {
+long count_entry(long amount) __attribute__((libledger_callback)) { return amount > 0 ? 1 : 0; }
+}
+
+extern "C" long audit_all(void) {
+  long n = 0;
+  if (flexos_gate_r(libledger, n, ledger_audit, count_entry) < 0) return -1;
+  return n;
+}
