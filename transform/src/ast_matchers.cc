@@ -160,11 +160,13 @@ class GateUseCallback : public m::MatchFinder::MatchCallback {
 
   void run(const m::MatchFinder::MatchResult &result) override {
     const auto *expr = result.Nodes.getNodeAs<clang::ParenExpr>("gate");
+    const clang::SourceManager &sm = *result.SourceManager;
     clang::SourceLocation macro_begin;
-    if (!expr || !clang::Lexer::isAtStartOfMacroExpansion(expr->getBeginLoc(), *result.SourceManager,
-                                                          result.Context->getLangOpts(), &macro_begin))
+    // Only the outermost parentheses start where the gate's own expansion starts (`(ret)` and `(fn)` do
+    // not); that expansion may itself lie inside another macro's.
+    if (!expr || !expr->getBeginLoc().isMacroID() ||
+        !sm.isAtStartOfImmediateMacroExpansion(expr->getBeginLoc(), &macro_begin))
       return;
-    // Only the outermost parentheses start where the expansion starts (`(ret)` and `(fn)` do not).
     auto it = gates_.find(macro_begin.getRawEncoding());
     if (it == gates_.end()) return;
 
@@ -224,7 +226,7 @@ placeholder_facts match_placeholders(clang::ASTContext &context, const placehold
   facts.whitelisted.resize(found.whitelists.size());
   facts.gate_args.resize(found.gates.size());
   location_index gates, whitelists;
-  for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].name.getRawEncoding()] = i;
+  for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].key.getRawEncoding()] = i;
   for (std::size_t i = 0; i < found.whitelists.size(); ++i)
     whitelists[found.whitelists[i].name.getRawEncoding()] = i;
 

@@ -7,6 +7,8 @@
 #include <clang/Lex/MacroInfo.h>
 #include <llvm/Support/Path.h>
 
+#include <algorithm>
+
 namespace flex::transform {
 namespace {
 
@@ -72,6 +74,10 @@ void PlaceholderCollector::MacroExpands(const clang::Token &name, const clang::M
   std::string what = macro == placeholder_macro::whitelist ? "flexos_whitelist" : "gate";
   clang::SourceLocation loc = name.getLocation();
   if (loc.isMacroID()) {
+    if (macro != placeholder_macro::whitelist) {
+      collect_spelled_gate(name, macro == placeholder_macro::gate_r);
+      return;
+    }
     problem(loc, what + " inside a macro expansion is not supported yet; write it directly in the source");
     return;
   }
@@ -98,6 +104,7 @@ void PlaceholderCollector::collect_gate(const clang::Token &name, bool has_resul
 
   gate_invocation gate;
   gate.has_result = has_result;
+  gate.key = name.getLocation();
   gate.name = name.getLocation();
   gate.end = clang::Lexer::getLocForEndOfToken(range.getEnd(), 0, sm_, lang_opts_);
 
@@ -132,6 +139,138 @@ void PlaceholderCollector::collect_gate(const clang::Token &name, bool has_resul
       }
       gate.args.push_back(piece(&arg.front(), &arg.back()));
     }
+  }
+  found_.gates.push_back(std::move(gate));
+}
+
+void PlaceholderCollector::MacroDefined(const clang::Token &name, const clang::MacroDirective *directive) {
+  const clang::MacroInfo *info = directive ? directive->getMacroInfo() : nullptr;
+  if (!info || !sm_.isWrittenInMainFile(info->getDefinitionLoc())) return;
+  macro_body body;
+  body.begin = sm_.getFileOffset(info->getDefinitionLoc());
+  body.end = sm_.getFileOffset(info->getDefinitionEndLoc());
+  body.name = name.getIdentifierInfo() ? name.getIdentifierInfo()->getName().str() : std::string();
+  for (const clang::IdentifierInfo *param : info->params()) body.params.push_back(param->getName().str());
+  main_file_macros_.push_back(std::move(body));
+}
+
+// A gate inside one of the file's own macros: `#define LOG(m) flexos_gate(libconsole, console_write, m, 1)`,
+// or `CHECK(flexos_gate_r(libnet, rc, net_recv, fd, buf, n, 0))`. Its text is read where it is spelled
+// (raw tokens from the flexos_gate token to its closing parenthesis), so the rewrite edits the #define (or
+// the argument) once for every expansion. The library and the function must be written out, the gate must
+// fit on one line (a macro body continues with backslashes the rewrite would lose), and none of its
+// tokens may be # or ##.
+void PlaceholderCollector::collect_spelled_gate(const clang::Token &name, bool has_result) {
+  const std::string macro = has_result ? "flexos_gate_r" : "flexos_gate";
+  const clang::SourceLocation spelled = sm_.getSpellingLoc(name.getLocation());
+  if (!sm_.isWrittenInMainFile(spelled)) {
+    problem(sm_.getExpansionLoc(name.getLocation()),
+            macro + " inside a macro defined in an included file cannot be rewritten: flex-transform rewrites "
+                    "only the sources it is given; define the macro in this source or write the gate directly");
+    return;
+  }
+  const unsigned offset = sm_.getFileOffset(spelled);
+  for (const gate_invocation &g : found_.gates) {
+    if (g.in_macro && sm_.getFileOffset(g.name) == offset) {
+      gate_invocation again = g;  // another expansion of the same text
+      again.key = name.getLocation();
+      found_.gates.push_back(std::move(again));
+      return;
+    }
+  }
+
+  const clang::FileID file = sm_.getFileID(spelled);
+  llvm::StringRef buffer = sm_.getBufferData(file);
+  clang::Lexer lexer(sm_.getLocForStartOfFile(file), lang_opts_, buffer.begin(), buffer.begin() + offset,
+                     buffer.end());
+  std::vector<clang::Token> tokens;
+  clang::Token tok;
+  int depth = 0;
+  for (lexer.LexFromRawLexer(tok); tok.isNot(clang::tok::eof); lexer.LexFromRawLexer(tok)) {
+    tokens.push_back(tok);
+    if (tokens.size() == 1) continue;  // the macro's name
+    if (tokens.size() == 2 && !tok.is(clang::tok::l_paren)) break;
+    if (tok.isOneOf(clang::tok::l_paren, clang::tok::l_square, clang::tok::l_brace)) ++depth;
+    if (tok.isOneOf(clang::tok::r_paren, clang::tok::r_square, clang::tok::r_brace) && --depth == 0) break;
+  }
+  if (tokens.size() < 3 || depth != 0 || !tokens.back().is(clang::tok::r_paren)) {
+    problem(spelled, macro + " inside a macro: its arguments could not be read where it is written");
+    return;
+  }
+  for (const clang::Token &t : tokens) {
+    if (t.isOneOf(clang::tok::hash, clang::tok::hashhash)) {
+      problem(t.getLocation(), macro + " inside a macro cannot use # or ##: write the gate's arguments out");
+      return;
+    }
+  }
+  clang::SourceLocation end =
+      clang::Lexer::getLocForEndOfToken(tokens.back().getLocation(), 0, sm_, lang_opts_);
+  if (buffer.substr(offset, sm_.getFileOffset(end) - offset).contains('\n')) {
+    problem(spelled, macro + " inside a macro must be written on one line to be rewritten");
+    return;
+  }
+
+  // Split at the top-level commas, between the parentheses.
+  std::vector<std::pair<std::size_t, std::size_t>> pieces;  // [first, last] token indices
+  std::size_t start = 2;
+  depth = 0;
+  for (std::size_t i = 2; i + 1 < tokens.size(); ++i) {
+    if (tokens[i].isOneOf(clang::tok::l_paren, clang::tok::l_square, clang::tok::l_brace)) ++depth;
+    if (tokens[i].isOneOf(clang::tok::r_paren, clang::tok::r_square, clang::tok::r_brace)) --depth;
+    if (depth == 0 && tokens[i].is(clang::tok::comma)) {
+      pieces.emplace_back(start, i - 1);
+      start = i + 1;
+    }
+  }
+  pieces.emplace_back(start, tokens.size() - 2);
+  const unsigned fixed = has_result ? 3 : 2;
+  if (pieces.size() < fixed) return;  // the preprocessor already reported the arity
+  for (const auto &[first, last] : pieces) {
+    if (first > last) {
+      problem(spelled, "empty argument in " + macro);
+      return;
+    }
+  }
+  auto raw_piece = [&](std::size_t first, std::size_t last) {
+    source_piece out;
+    out.begin = tokens[first].getLocation();
+    out.end = clang::Lexer::getLocForEndOfToken(tokens[last].getLocation(), 0, sm_, lang_opts_);
+    out.text = clang::Lexer::getSourceText(clang::CharSourceRange::getCharRange(out.begin, out.end), sm_,
+                                           lang_opts_)
+                   .str();
+    return out;
+  };
+  gate_invocation gate;
+  gate.has_result = has_result;
+  gate.in_macro = true;
+  gate.key = name.getLocation();
+  gate.name = spelled;
+  gate.end = end;
+  gate.lib = raw_piece(pieces[0].first, pieces[0].second);
+  gate.fn = raw_piece(pieces[fixed - 1].first, pieces[fixed - 1].second);
+  if (has_result) gate.ret = raw_piece(pieces[1].first, pieces[1].second);
+  for (std::size_t i = fixed; i < pieces.size(); ++i) gate.args.push_back(raw_piece(pieces[i].first, pieces[i].second));
+
+  const macro_body *body = nullptr;
+  for (const macro_body &m : main_file_macros_) {
+    if (m.begin <= offset && offset <= m.end) body = &m;
+  }
+  for (const source_piece *p : {&gate.lib, &gate.fn}) {
+    const bool is_param = body && std::find(body->params.begin(), body->params.end(), p->text) != body->params.end();
+    if (pieces[0].first != pieces[0].second && p == &gate.lib) {
+      problem(p->begin, "the first argument of " + macro + " must name a library, like 'libconsole'");
+      return;
+    }
+    if (is_param) {
+      problem(p->begin, "the " + std::string(p == &gate.lib ? "library" : "function") + " of " + macro +
+                            " inside macro '" + body->name + "' is its parameter '" + p->text +
+                            "'; flex-transform must see it written out to pick the gate");
+      return;
+    }
+  }
+  if (pieces[fixed - 1].first != pieces[fixed - 1].second) {
+    problem(gate.fn.begin, "the function of " + macro + " must be the name of an exported function");
+    return;
   }
   found_.gates.push_back(std::move(gate));
 }

@@ -11,6 +11,7 @@
 #include "flex/transform/whitelist_rewriter.h"
 
 #include <algorithm>
+#include <set>
 
 #include <clang/AST/ASTConsumer.h>
 #include <clang/AST/ASTContext.h>
@@ -102,6 +103,8 @@ class TransformConsumer : public clang::ASTConsumer {
   void share_arguments(const gate_invocation &gate, const gate_target &target, const std::vector<gate_arg_fact> &args) {
     for (const gate_arg_fact &f : args) {
       if (f.kind == gate_arg_fact::literal) {
+        // A literal spelled in a macro is seen once per expansion; it moves once.
+        if (!literal_offsets_.insert(f.offset).second) continue;
         const std::string name = "__flex_lit_" + std::to_string(f.offset);
         std::string expr = "(__extension__({ static const __typeof__(" + f.text + ") " + name +
                            " __attribute__((section(\".rodata_shared\"))) = " + f.text + "; (__typeof__((" + f.text +
@@ -170,8 +173,11 @@ class TransformConsumer : public clang::ASTConsumer {
       for (const placeholder_problem &problem : check.problems) error(problem.loc, problem.message);
       if (!check.target) continue;
       if (check.target->gate != gate_kind::call) share_arguments(gate, *check.target, facts.gate_args[i]);
-      llvm::Expected<text_edit> edit =
-          instantiate_gate(with_pending_uses(gate), *check.target, plan, facts.gate_uses[i], sm_);
+      // A gate spelled inside a macro is rewritten once, for every expansion, in the form that is right in
+      // any context (every parenthesis kept).
+      if (gate.in_macro && !macro_gates_.insert(sm_.getFileOffset(gate.name)).second) continue;
+      const gate_use use = gate.in_macro ? gate_use{} : facts.gate_uses[i];
+      llvm::Expected<text_edit> edit = instantiate_gate(with_pending_uses(gate), *check.target, plan, use, sm_);
       if (!edit) {
         error(gate.name, llvm::toString(edit.takeError()));
         continue;
@@ -336,6 +342,8 @@ class TransformConsumer : public clang::ASTConsumer {
   edit_list edits_;
   std::vector<text_edit> pending_uses_;  // uses of whitelisted locals and shared literals, by offset
   unsigned shared_literals_ = 0;
+  std::set<unsigned> macro_gates_;     // offsets of gates spelled in macros, already rewritten
+  std::set<unsigned> literal_offsets_;  // offsets of literals already moved
   std::vector<gate_record> gates_;
   std::vector<whitelist_record> whitelisted_;
   std::vector<callback_record> callbacks_;

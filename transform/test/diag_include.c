@@ -19,7 +19,9 @@ static inline void flush(void) { flexos_gate(libconsole, console_flush); }
 // CHECK: {{.*}}/src/helpers.h:[[@LINE-1]]:34: error: gate in an included file is not supported yet: flex-transform rewrites only the sources it is given
 extern char shared[64] __attribute__((flexos_whitelist));
 // CHECK: {{.*}}/src/helpers.h:[[@LINE-1]]:39: error: flexos_whitelist in an included file is not supported yet
+#define FLUSH() flexos_gate(libconsole, console_flush)
 
 //--- src/app.c
 #include "helpers.h"
-void app(void) { flush(); }
+void app(void) { flush(); FLUSH(); }
+// CHECK: {{.*}}/src/app.c:[[@LINE-1]]:27: error: flexos_gate inside a macro defined in an included file cannot be rewritten

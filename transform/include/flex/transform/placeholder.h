@@ -33,10 +33,15 @@ struct source_piece {
   clang::SourceLocation end;
 };
 
-// One flexos_gate / flexos_gate_r invocation in the main file.
+// One flexos_gate / flexos_gate_r invocation in the main file. A gate written inside one of the file's own
+// macros (in its #define, or in an argument of a macro call) is found once per expansion; its pieces are
+// where the gate is spelled, so every expansion rewrites the same text.
 struct gate_invocation {
   bool has_result = false;     // flexos_gate_r
-  clang::SourceLocation name;  // the macro name, where the gate is reported
+  bool in_macro = false;       // spelled inside a macro definition or a macro argument
+  clang::SourceLocation key;   // the location of this expansion's flexos_gate token (a macro location
+                               // when in_macro), which the AST matchers find it by
+  clang::SourceLocation name;  // the macro name as spelled in the file, where the gate is reported
   clang::SourceLocation end;   // one past the closing parenthesis
   source_piece lib;            // "libconsole"
   source_piece ret;            // flexos_gate_r only: where the result goes
@@ -72,8 +77,10 @@ class PlaceholderCollector : public clang::PPCallbacks {
 
   void MacroExpands(const clang::Token &name, const clang::MacroDefinition &definition,
                     clang::SourceRange range, const clang::MacroArgs *args) override;
+  void MacroDefined(const clang::Token &name, const clang::MacroDirective *directive) override;
 
  private:
+  void collect_spelled_gate(const clang::Token &name, bool has_result);
   void collect_gate(const clang::Token &name, bool has_result, clang::SourceRange range,
                     const clang::MacroArgs &args);
   source_piece piece(const clang::Token *first, const clang::Token *last) const;
@@ -82,6 +89,12 @@ class PlaceholderCollector : public clang::PPCallbacks {
   const clang::SourceManager &sm_;
   const clang::LangOptions &lang_opts_;
   placeholder_set &found_;
+  struct macro_body {
+    unsigned begin = 0, end = 0;  // file offsets of the definition in the main file
+    std::string name;
+    std::vector<std::string> params;
+  };
+  std::vector<macro_body> main_file_macros_;
 };
 
 }  // namespace flex::transform
