@@ -267,6 +267,26 @@ bool reserve_stack_arena(unsigned key) {
 
 }  // namespace detail
 
+namespace detail {
+
+// A user thread's block (uthread.cc): dropped and given back like a host thread's at its exit.
+void mpk_release_table(mpk_thread_table &t) {
+  if (!t.block) return;
+  std::uint64_t b = t.block - 1;
+  for (unsigned k = 1; k < kPkeyCount; ++k) {
+    if (!(g_mapped[b] & (1u << k))) continue;
+    char *stack = reinterpret_cast<char *>(block_base(k, b) + kMpkStackGuard);
+    ::madvise(stack, kMpkStackSize, MADV_DONTNEED);
+    ::madvise(stack + kMpkDssOffset, kMpkStackSize, MADV_DONTNEED);
+  }
+  t = mpk_thread_table{};
+  lock();
+  g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
+  unlock();
+}
+
+}  // namespace detail
+
 mpk_stack_range mpk_thread_stack(int key) {
   const detail::mpk_thread_table &t = flex_mpk_thread;
   if (key <= 0 || key >= kPkeyCount || !t.block || !(g_mapped[t.block - 1] & (1u << key))) return {};

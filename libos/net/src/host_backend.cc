@@ -21,6 +21,10 @@ int socket(int family, int type) {
   return plat_socket(family, type, 0);
 }
 
+int local_port(int s) {
+  return plat_local_port(s);
+}
+
 }  // namespace
 
 const backend &host_backend() {
@@ -37,6 +41,7 @@ const backend &host_backend() {
       .shutdown = &plat_shutdown,
       .setsockopt = &plat_setsockopt,
       .getsockopt = &plat_getsockopt,
+      .local_port = &local_port,
       .poll_create = &plat_poll_create,
       .poll_ctl = &poll_ctl,
       .poll_wait = &poll_wait,

@@ -1,5 +1,7 @@
 // net: the checked entry points (see net.h). Every argument is validated here, before the backend sees
-// it; the table of live sockets is net's own, so a compartment can name only sockets net gave out.
+// it; the table of live sockets is net's own, so a compartment can name only sockets net gave out. Host
+// sockets are always non-blocking: a blocking call waits for readiness through sched (net_wait.cc), so
+// it blocks the calling sched thread, not the image.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -10,6 +12,7 @@
 #include <cstring>
 
 #include <flex/net/net_impl.h>
+#include <flex/plat/plat.h>
 
 namespace flex::net {
 namespace {
@@ -21,21 +24,39 @@ const backend &be() {
   return host_backend();
 }
 
-std::bitset<kMaxSockets> g_live;  // sockets this library created and has not closed
+std::bitset<kMaxSockets> g_live;      // sockets this library created and has not closed
+std::bitset<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
 int g_poll = -1;                  // one readiness set for the whole image
 
 bool live(int s) {
   return s >= 0 && s < kMaxSockets && g_live.test(static_cast<size_t>(s));
 }
 
-int adopt(int s) {
+int adopt(int s, bool nonblock) {
   if (s < 0) return s;
   if (s >= kMaxSockets) {
     be().close(s);
     return -EMFILE;
   }
   g_live.set(static_cast<size_t>(s));
+  g_nonblock.set(static_cast<size_t>(s), nonblock);
   return s;
+}
+
+bool blocking(int s, int flags = 0) {
+  return !g_nonblock.test(static_cast<size_t>(s)) && !(flags & MSG_DONTWAIT);
+}
+
+// A blocking call on a (host non-blocking) socket: retries `op` after each wait for `events` until it
+// no longer says -EAGAIN. The wait blocks the calling sched thread (net_wait.cc).
+template <typename Op>
+long until_ready(int s, unsigned events, Op op) {
+  for (;;) {
+    long r = op();
+    if (r != -EAGAIN && r != -EWOULDBLOCK) return r;
+    int w = wait_ready(s, events, -1);
+    if (w < 0) return w;
+  }
 }
 
 // A numeric address and a port into a sockaddr of the socket's family.
@@ -85,7 +106,7 @@ extern "C" {
 
 int net_socket(int family, int type) {
   if ((family != NET_INET && family != NET_INET6) || (type & ~NET_SOCK_NONBLOCK) != NET_STREAM) return -EAFNOSUPPORT;
-  return adopt(be().socket(family, SOCK_STREAM | ((type & NET_SOCK_NONBLOCK) ? SOCK_NONBLOCK : 0)));
+  return adopt(be().socket(family, SOCK_STREAM | SOCK_NONBLOCK), type & NET_SOCK_NONBLOCK);
 }
 
 int net_bind(int s, const char *addr, int port) {
@@ -105,7 +126,9 @@ int net_listen(int s, int backlog) {
 int net_accept(int s, int flags) {
   if (!live(s)) return -EBADF;
   if (flags & ~NET_NONBLOCK) return -EINVAL;
-  return adopt(be().accept(s, flags & NET_NONBLOCK));
+  const bool wait = blocking(s);
+  long a = wait ? until_ready(s, NET_IN, [&] { return static_cast<long>(be().accept(s, 1)); }) : be().accept(s, 1);
+  return adopt(static_cast<int>(a), flags & NET_NONBLOCK);
 }
 
 int net_connect(int s, const char *addr, int port) {
@@ -113,7 +136,13 @@ int net_connect(int s, const char *addr, int port) {
   sockaddr_storage sa;
   unsigned len = 0;
   if (int r = make_addr(addr, port, sa, len); r < 0) return r;
-  return be().connect(s, &sa, len);
+  int rc = be().connect(s, &sa, len);
+  if (rc != -EINPROGRESS || !blocking(s)) return rc;
+  if (int w = wait_ready(s, NET_OUT, -1); w < 0) return w;
+  int err = 0;
+  unsigned elen = sizeof err;
+  if (int g = be().getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &elen); g < 0) return g;
+  return -err;
 }
 
 long net_recv(int s, void *buf, size_t len, int flags) {
@@ -121,7 +150,8 @@ long net_recv(int s, void *buf, size_t len, int flags) {
   if (!buf) return -EFAULT;
   if (len > static_cast<size_t>(NET_MAX_IO)) return -EINVAL;
   if (flags & ~(MSG_PEEK | MSG_DONTWAIT)) return -EINVAL;
-  return be().recv(s, buf, len, flags);
+  if (!blocking(s, flags)) return be().recv(s, buf, len, flags);
+  return until_ready(s, NET_IN, [&] { return be().recv(s, buf, len, flags); });
 }
 
 long net_send(int s, const void *buf, size_t len, int flags) {
@@ -129,12 +159,23 @@ long net_send(int s, const void *buf, size_t len, int flags) {
   if (!buf) return -EFAULT;
   if (len > static_cast<size_t>(NET_MAX_IO)) return -EINVAL;
   if (flags & ~(MSG_DONTWAIT | MSG_MORE)) return -EINVAL;
-  return be().send(s, buf, len, flags);
+  if (!blocking(s, flags)) return be().send(s, buf, len, flags);
+  // A blocking send returns when all of it is sent (or an error stops it).
+  size_t done = 0;
+  while (done < len || len == 0) {
+    const char *p = static_cast<const char *>(buf) + done;
+    long n = until_ready(s, NET_OUT, [&] { return be().send(s, p, len - done, flags); });
+    if (n < 0) return done ? static_cast<long>(done) : n;
+    done += static_cast<size_t>(n);
+    if (len == 0) break;
+  }
+  return static_cast<long>(done);
 }
 
 int net_close(int s) {
   if (!live(s)) return -EBADF;
   g_live.reset(static_cast<size_t>(s));
+  g_nonblock.reset(static_cast<size_t>(s));
   return be().close(s);  // also leaves the readiness set
 }
 
@@ -158,6 +199,11 @@ int net_getsockopt(int s, int level, int name, void *val, unsigned *len) {
   if (*len == 0 || *len > 64) return -EINVAL;
   if (!allowed_option(level, name, false)) return -ENOPROTOOPT;
   return be().getsockopt(s, level, name, val, len);
+}
+
+int net_local_port(int s) {
+  if (!live(s)) return -EBADF;
+  return be().local_port(s);
 }
 
 int net_poll_add(int s, unsigned events, uint64_t cookie) {
@@ -184,7 +230,22 @@ int net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
   if (!ev) return -EFAULT;
   if (max <= 0 || max > kMaxEvents || timeout_ms < -1) return -EINVAL;
   int ep = poll_set();
-  return ep < 0 ? ep : be().poll_wait(ep, ev, max, timeout_ms);
+  if (ep < 0) return ep;
+  // Waiting blocks the calling sched thread: look first, then wait for the set itself (an epoll fd is
+  // readable while one of its fds is ready), then look again.
+  int n = be().poll_wait(ep, ev, max, 0);
+  if (n != 0 || timeout_ms == 0) return n;
+  const int64_t deadline = timeout_ms < 0 ? -1 : plat_clock_ns(PLAT_CLOCK_MONOTONIC) + int64_t{timeout_ms} * 1000000;
+  for (;;) {
+    int64_t left = -1;
+    if (deadline >= 0) {
+      left = deadline - plat_clock_ns(PLAT_CLOCK_MONOTONIC);
+      if (left <= 0) return 0;
+    }
+    if (int w = wait_ready(ep, NET_IN, left); w < 0) return w;
+    n = be().poll_wait(ep, ev, max, 0);
+    if (n != 0) return n;
+  }
 }
 
 }  // extern "C"

@@ -1,6 +1,7 @@
 // net with plain calls over the host backend: a real TCP round trip on loopback, readiness, and every
 // bad argument refused with a negative errno (sockets net did not create included).
 #include <flex/net/net.h>
+#include <flex/sched/sched.h>
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -29,6 +30,10 @@ int listen_any(int &port) {
   port = ntohs(sa.sin_port);
   return s;
 }
+
+// sched's host thread is this one (the clients of many_concurrent_connections are other host threads,
+// whose blocking calls wait in plat).
+[[maybe_unused]] const int g_sched_home = sched_self();
 
 TEST(net, tcp_round_trip_with_readiness) {
   int port = 0;
@@ -140,6 +145,72 @@ TEST(net, bad_arguments_are_refused_without_touching_anything) {
   EXPECT_EQ(net_close(s), 0);
   EXPECT_EQ(net_close(s), -EBADF);  // closed sockets are gone from the table
   EXPECT_EQ(net_send(s, b, 1, 0), -EBADF);
+}
+
+// Blocking calls block the calling sched thread, not the host thread: a server thread and many client
+// threads, all sched threads of this one host thread, talk over loopback with blocking sockets.
+struct echo_job {
+  int port;
+  int id;
+  bool ok = false;
+};
+
+long echo_client(void *arg) {
+  auto *job = static_cast<echo_job *>(arg);
+  int c = net_socket(NET_INET, NET_STREAM);
+  if (c < 0 || net_connect(c, "127.0.0.1", job->port) != 0) return -1;
+  std::string msg(3000 + job->id, static_cast<char>('A' + job->id % 26));
+  if (net_send(c, msg.data(), msg.size(), 0) != static_cast<long>(msg.size())) return -2;
+  net_shutdown(c, 1);
+  std::string back;
+  char buf[1024];
+  long n;
+  while ((n = net_recv(c, buf, sizeof buf, 0)) > 0) back.append(buf, static_cast<size_t>(n));
+  net_close(c);
+  job->ok = back == msg;
+  return n;
+}
+
+long echo_conn(void *arg) {
+  int a = static_cast<int>(reinterpret_cast<intptr_t>(arg));
+  char buf[512];
+  long n;
+  while ((n = net_recv(a, buf, sizeof buf, 0)) > 0) {
+    if (net_send(a, buf, static_cast<size_t>(n), 0) != n) break;
+  }
+  net_close(a);
+  return n;
+}
+
+TEST(net, blocking_calls_block_the_sched_thread_not_the_image) {
+  int port = 0;
+  int l = listen_any(port);
+  constexpr int kClients = 32;
+  std::vector<echo_job> jobs(kClients);
+  std::vector<int> tids;
+  for (int i = 0; i < kClients; ++i) {
+    jobs[static_cast<size_t>(i)] = {port, i};
+    int t = sched_create(echo_client, &jobs[static_cast<size_t>(i)]);
+    ASSERT_GT(t, 0);
+    tids.push_back(t);
+  }
+  for (int served = 0; served < kClients; ++served) {
+    int a = net_accept(l, 0);  // blocks this sched thread; the clients run meanwhile
+    ASSERT_GE(a, 0);
+    int t = sched_create(echo_conn, reinterpret_cast<void *>(static_cast<intptr_t>(a)));
+    ASSERT_GT(t, 0);
+    ASSERT_EQ(sched_detach(t), 0);
+  }
+  for (int i = 0; i < kClients; ++i) {
+    long r = -9;
+    ASSERT_EQ(sched_join(tids[static_cast<size_t>(i)], &r), 0);
+    EXPECT_EQ(r, 0) << i;
+    EXPECT_TRUE(jobs[static_cast<size_t>(i)].ok) << i;
+  }
+  // A blocking recv with nothing to read blocks only its thread: the main thread's timed poll ends.
+  net_event ev[1];
+  EXPECT_EQ(net_poll_wait(ev, 1, 20), 0);
+  net_close(l);
 }
 
 }  // namespace

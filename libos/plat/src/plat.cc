@@ -6,7 +6,9 @@
 #include <linux/openat2.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -125,6 +127,15 @@ int plat_set_nonblock(int fd, int on) {
   return static_cast<int>(ret(::fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)));
 }
 
+int plat_local_port(int fd) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof sa;
+  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len) != 0) return -errno;
+  if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in *>(&sa)->sin_port);
+  if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 *>(&sa)->sin6_port);
+  return -EAFNOSUPPORT;
+}
+
 int plat_poll_create(void) {
   return static_cast<int>(ret(::epoll_create1(EPOLL_CLOEXEC)));
 }
@@ -140,6 +151,19 @@ int plat_poll_wait(int ep, struct plat_event *ev, int max, int timeout_ms) {
   if (!ev || max <= 0) return -EINVAL;
   return static_cast<int>(
       retry([&] { return ::epoll_wait(ep, reinterpret_cast<epoll_event *>(ev), max, timeout_ms); }));
+}
+
+int plat_wait_fd(int fd, uint32_t events, int timeout_ms) {
+  static_assert(POLLIN == PLAT_IN && POLLOUT == PLAT_OUT && POLLERR == PLAT_ERR && POLLHUP == PLAT_HUP);
+  pollfd p{fd, static_cast<short>(events), 0};
+  int r = static_cast<int>(retry([&] { return ::poll(&p, 1, timeout_ms); }));
+  if (r <= 0) return r;
+  if (p.revents & POLLNVAL) return -EBADF;
+  return p.revents;
+}
+
+long plat_thread_id(void) {
+  return ::syscall(SYS_gettid);
 }
 
 int plat_open(const char *path, int flags, int mode) {

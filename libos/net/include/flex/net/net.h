@@ -13,8 +13,9 @@
  *   int c = net_accept(s, NET_NONBLOCK);
  *   long got = net_recv(c, buf, sizeof buf, 0);
  *
- * Blocking: a call on a blocking socket blocks the caller until it can complete; event loops use
- * NET_NONBLOCK sockets and net_poll_wait. In a process image the sockets live in net's process, and
+ * Blocking: a call on a blocking socket (and net_poll_wait with a timeout) blocks the calling sched
+ * thread until it can complete, while the image's other sched threads run; event loops use NET_NONBLOCK
+ * sockets and net_poll_wait. In a process image the sockets live in net's process, and
  * net_poll_wait waits there, so readiness reaches the caller through the gate's return. */
 #ifndef FLEX_NET_NET_H
 #define FLEX_NET_NET_H
@@ -50,6 +51,7 @@ int net_shutdown(int s, int how); /* 0: read, 1: write, 2: both */
  * SO_ERROR (get only) at SOL_SOCKET, TCP_NODELAY at IPPROTO_TCP; -ENOPROTOOPT for the rest. */
 int net_setsockopt(int s, int level, int name, const void *val, unsigned len);
 int net_getsockopt(int s, int level, int name, void *val, unsigned *len);
+int net_local_port(int s); /* the port a bound socket got (bind to port 0 picks one) */
 
 int net_poll_add(int s, unsigned events, uint64_t cookie);
 int net_poll_mod(int s, unsigned events, uint64_t cookie);

@@ -21,12 +21,19 @@ struct backend {
   int (*shutdown)(int s, int how);
   int (*setsockopt)(int s, int level, int name, const void *val, unsigned len);
   int (*getsockopt)(int s, int level, int name, void *val, unsigned *len);
+  int (*local_port)(int s);
   int (*poll_create)();
   int (*poll_ctl)(int ep, int op, int s, unsigned events, uint64_t cookie);
   int (*poll_wait)(int ep, struct net_event *ev, int max, int timeout_ms);
 };
 
 const backend &host_backend();  // the host kernel's TCP through plat
+
+// Blocks the calling sched thread until host fd `fd` has one of `events` (NET_*) or timeout_ns (-1: none)
+// passes: the events seen, 0 on timeout, or a negative errno. net_wait.cc asks sched through a gate
+// (images); net_wait_direct.cc calls it (unit tests). Where sched cannot wait on net's fds (it lives in
+// another process, or the caller is another host thread), the wait blocks the host thread in plat.
+int wait_ready(int fd, unsigned events, int64_t timeout_ns);
 
 }  // namespace flex::net
 #endif

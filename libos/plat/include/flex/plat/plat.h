@@ -42,6 +42,7 @@ int plat_shutdown(int fd, int how);
 int plat_setsockopt(int fd, int level, int name, const void *val, unsigned len);
 int plat_getsockopt(int fd, int level, int name, void *val, unsigned *len);
 int plat_set_nonblock(int fd, int on);
+int plat_local_port(int fd); /* the port of a bound inet socket (getsockname) */
 
 /* Readiness (epoll). */
 enum { PLAT_IN = 1, PLAT_OUT = 4, PLAT_ERR = 8, PLAT_HUP = 16 };
@@ -53,6 +54,10 @@ struct plat_event {
 int plat_poll_create(void);
 int plat_poll_ctl(int ep, int op, int fd, uint32_t events, uint64_t cookie);
 int plat_poll_wait(int ep, struct plat_event *ev, int max, int timeout_ms);
+/* Waits for one fd (poll): the PLAT_* events seen, 0 on timeout. Blocks the host thread. */
+int plat_wait_fd(int fd, uint32_t events, int timeout_ms);
+/* The host thread's id (gettid). */
+long plat_thread_id(void);
 
 /* Files (paths are host paths; hostfs confines them). */
 int plat_open(const char *path, int flags, int mode);

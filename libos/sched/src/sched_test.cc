@@ -1,0 +1,243 @@
+// sched with plain calls: threads interleave where they yield or block, join returns results, sleeps
+// and timeouts end, wait queues, mutexes and condition variables hand off in order, fd waits end when the
+// fd is ready (and the idle wait in plat is where that happens), and bad ids are negative errnos.
+#include <flex/sched/sched.h>
+
+#include <gtest/gtest.h>
+#include <flex/plat/plat.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string g_trace;
+
+long tracer(void *arg) {
+  const char *tag = static_cast<const char *>(arg);
+  for (int i = 0; i < 3; ++i) {
+    g_trace += tag;
+    sched_yield_now();
+  }
+  return static_cast<long>(tag[0]);
+}
+
+TEST(sched, threads_interleave_at_yields_and_join_returns_their_results) {
+  g_trace.clear();
+  static char a[] = "a", b[] = "b";
+  int ta = sched_create(tracer, a);
+  int tb = sched_create(tracer, b);
+  ASSERT_GT(ta, 0);
+  ASSERT_GT(tb, 0);
+  EXPECT_NE(ta, tb);
+  EXPECT_EQ(sched_threads(), 3);
+  long ra = 0, rb = 0;
+  EXPECT_EQ(sched_join(ta, &ra), 0);
+  EXPECT_EQ(sched_join(tb, &rb), 0);
+  EXPECT_EQ(ra, 'a');
+  EXPECT_EQ(rb, 'b');
+  EXPECT_EQ(g_trace, "ababab");
+  EXPECT_EQ(sched_threads(), 1);
+  EXPECT_EQ(sched_join(ta, nullptr), -ESRCH);  // reaped
+}
+
+long sleeper(void *arg) {
+  int64_t ns = *static_cast<int64_t *>(arg);
+  int64_t t0 = plat_clock_ns(PLAT_CLOCK_MONOTONIC);
+  EXPECT_EQ(sched_sleep_ns(ns), 0);
+  return plat_clock_ns(PLAT_CLOCK_MONOTONIC) - t0 >= ns;
+}
+
+TEST(sched, sleeps_end_in_deadline_order_and_never_early) {
+  static int64_t long_ns = 30000000, short_ns = 10000000;
+  int t1 = sched_create(sleeper, &long_ns);
+  int t2 = sched_create(sleeper, &short_ns);
+  long r1 = 0, r2 = 0;
+  ASSERT_EQ(sched_join(t1, &r1), 0);
+  ASSERT_EQ(sched_join(t2, &r2), 0);
+  EXPECT_EQ(r1, 1);
+  EXPECT_EQ(r2, 1);
+}
+
+long spinner(void *arg) {
+  auto *stop = static_cast<bool *>(arg);
+  while (!*stop) sched_yield_now();
+  return 0;
+}
+
+TEST(sched, timers_fire_while_other_threads_keep_yielding) {
+  static bool stop = false;
+  int spin = sched_create(spinner, &stop);
+  EXPECT_EQ(sched_sleep_ns(5000000), 0);  // the spinner always has work; the timer must still fire
+  stop = true;
+  EXPECT_EQ(sched_join(spin, nullptr), 0);
+}
+
+struct pc {
+  int m, c;
+  std::vector<int> queue;
+  std::vector<int> got;
+};
+
+long consumer(void *arg) {
+  auto *p = static_cast<pc *>(arg);
+  for (int i = 0; i < 100; ++i) {
+    EXPECT_EQ(sched_mutex_lock(p->m), 0);
+    while (p->queue.empty()) EXPECT_EQ(sched_cond_wait(p->c, p->m, -1), 0);
+    p->got.push_back(p->queue.front());
+    p->queue.erase(p->queue.begin());
+    EXPECT_EQ(sched_mutex_unlock(p->m), 0);
+  }
+  return 0;
+}
+
+TEST(sched, mutex_and_condition_variable_hand_items_over_in_order) {
+  static pc p;
+  p.m = sched_mutex_create();
+  p.c = sched_cond_create();
+  ASSERT_GT(p.m, 0);
+  ASSERT_GT(p.c, 0);
+  int t = sched_create(consumer, &p);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(sched_mutex_lock(p.m), 0);
+    p.queue.push_back(i);
+    EXPECT_EQ(sched_cond_signal(p.c), 0);
+    ASSERT_EQ(sched_mutex_unlock(p.m), 0);
+    if (i % 7 == 0) sched_yield_now();
+  }
+  ASSERT_EQ(sched_join(t, nullptr), 0);
+  ASSERT_EQ(p.got.size(), 100u);
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(p.got[static_cast<size_t>(i)], i);
+  EXPECT_EQ(sched_mutex_trylock(p.m), 0);
+  EXPECT_EQ(sched_mutex_trylock(p.m), -EBUSY);
+  EXPECT_EQ(sched_mutex_lock(p.m), -EDEADLK);
+  EXPECT_EQ(sched_mutex_destroy(p.m), -EBUSY);
+  EXPECT_EQ(sched_mutex_unlock(p.m), 0);
+  EXPECT_EQ(sched_mutex_unlock(p.m), -EPERM);
+  EXPECT_EQ(sched_mutex_destroy(p.m), 0);
+  EXPECT_EQ(sched_cond_destroy(p.c), 0);
+}
+
+long wq_waiter(void *arg) {
+  int wq = *static_cast<int *>(arg);
+  return sched_wq_wait(wq, -1);
+}
+
+TEST(sched, wait_queues_wake_n_and_time_out) {
+  static int wq = sched_wq_create();
+  ASSERT_GT(wq, 0);
+  std::vector<int> tids;
+  for (int i = 0; i < 5; ++i) tids.push_back(sched_create(wq_waiter, &wq));
+  sched_yield_now();  // all five now wait
+  EXPECT_EQ(sched_wq_destroy(wq), -EBUSY);
+  EXPECT_EQ(sched_wq_wake(wq, 2), 2);
+  EXPECT_EQ(sched_wq_wake(wq, -1), 3);
+  EXPECT_EQ(sched_wq_wake(wq, -1), 0);
+  for (int t : tids) {
+    long r = -1;
+    EXPECT_EQ(sched_join(t, &r), 0);
+    EXPECT_EQ(r, 0);
+  }
+  EXPECT_EQ(sched_wq_wait(wq, 1000000), -ETIMEDOUT);
+  EXPECT_EQ(sched_wq_destroy(wq), 0);
+  EXPECT_EQ(sched_wq_wait(wq, 0), -EINVAL);
+}
+
+long reader(void *arg) {
+  int fd = *static_cast<int *>(arg);
+  int ev = sched_wait_fd(fd, SCHED_IN, -1);
+  char c = 0;
+  EXPECT_EQ(read(fd, &c, 1), 1);
+  return ev > 0 ? c : -1;
+}
+
+TEST(sched, fd_waits_block_the_thread_and_the_idle_loop_waits_in_plat) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  static int fd;
+  fd = sv[0];
+  int t = sched_create(reader, &fd);
+  sched_yield_now();                                   // the reader blocks on its fd
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, 0), -EBUSY);  // one waiter per fd
+  ASSERT_EQ(write(sv[1], "x", 1), 1);
+  long r = 0;
+  ASSERT_EQ(sched_join(t, &r), 0);                  // idle: main and reader both wait, in plat
+  EXPECT_EQ(r, 'x');
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, 1000000), 0);  // nothing to read: the timeout
+  EXPECT_GT(sched_wait_fd(sv[1], SCHED_OUT, -1), 0);
+  close(sv[0]);
+  close(sv[1]);
+}
+
+long forever(void *) {
+  return sched_wq_wait(sched_wq_create(), -1);
+}
+
+TEST(sched, waits_nothing_can_end_fail_with_edeadlk_instead_of_hanging) {
+  int t = sched_create(forever, nullptr);
+  long r = 0;
+  EXPECT_EQ(sched_join(t, &r), 0);  // main joins; the thread's wait can never end
+  EXPECT_EQ(r, -EDEADLK);
+  int wq = sched_wq_create();
+  EXPECT_EQ(sched_wq_wait(wq, -1), -EDEADLK);
+  sched_wq_destroy(wq);
+}
+
+long detached_worker(void *arg) {
+  ++*static_cast<int *>(arg);
+  sched_yield_now();
+  return 0;
+}
+
+TEST(sched, detached_threads_are_reaped_and_ids_run_out_cleanly) {
+  static int done = 0;
+  for (int i = 0; i < 3000; ++i) {  // more than SCHED_MAX_THREADS over time: stacks are reused
+    int t = sched_create(detached_worker, &done);
+    ASSERT_GT(t, 0);
+    ASSERT_EQ(sched_detach(t), 0);
+    if (i % 100 == 0) sched_sleep_ns(0);
+  }
+  while (sched_threads() > 1) sched_yield_now();
+  EXPECT_EQ(done, 3000);
+  std::vector<int> tids;
+  int t;
+  while ((t = sched_create(detached_worker, &done)) > 0) tids.push_back(t);
+  EXPECT_EQ(t, -EAGAIN);
+  EXPECT_EQ(tids.size(), static_cast<size_t>(SCHED_MAX_THREADS - 1));
+  for (int id : tids) EXPECT_EQ(sched_join(id, nullptr), 0);
+}
+
+TEST(sched, bad_arguments_are_negative_errnos) {
+  EXPECT_EQ(sched_create(nullptr, nullptr), -EFAULT);
+  for (int id : {-1, 0, 999, SCHED_MAX_THREADS + 1, 1 << 30}) {
+    EXPECT_EQ(sched_join(id, nullptr), -ESRCH) << id;
+    EXPECT_EQ(sched_detach(id), -ESRCH) << id;
+  }
+  EXPECT_EQ(sched_join(sched_self(), nullptr), -EDEADLK);
+  EXPECT_EQ(sched_sleep_ns(-1), -EINVAL);
+  EXPECT_EQ(sched_wait_fd(-1, SCHED_IN, 0), -EBADF);
+  EXPECT_EQ(sched_wait_fd(0, 0, 0), -EINVAL);
+  EXPECT_EQ(sched_wait_fd(0, 0x100, 0), -EINVAL);
+  EXPECT_LT(sched_wait_fd(1 << 20, SCHED_IN, 0), 0);  // not an fd
+  for (int id : {-1, 0, SCHED_MAX_OBJECTS + 1, 4000}) {
+    EXPECT_EQ(sched_wq_wait(id, 0), -EINVAL);
+    EXPECT_EQ(sched_wq_wake(id, 1), -EINVAL);
+    EXPECT_EQ(sched_mutex_lock(id), -EINVAL);
+    EXPECT_EQ(sched_mutex_unlock(id), -EINVAL);
+    EXPECT_EQ(sched_cond_wait(id, id, 0), -EINVAL);
+    EXPECT_EQ(sched_cond_signal(id), -EINVAL);
+  }
+  int wq = sched_wq_create();
+  EXPECT_EQ(sched_mutex_lock(wq), -EINVAL);  // a wait queue is not a mutex
+  int m = sched_mutex_create(), c = sched_cond_create();
+  EXPECT_EQ(sched_cond_wait(c, m, 0), -EPERM);  // the mutex is not held
+  EXPECT_EQ(sched_cond_wait(m, c, 0), -EINVAL);
+  sched_wq_destroy(wq);
+  sched_mutex_destroy(m);
+  sched_cond_destroy(c);
+}
+
+}  // namespace
