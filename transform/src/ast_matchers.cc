@@ -151,6 +151,38 @@ std::optional<gate_arg_fact> classify_arg(const clang::Expr *arg, unsigned index
   return std::nullopt;
 }
 
+// What a gate cannot carry: it passes up to 6 integer or pointer words and returns one.
+//   Before: flexos_gate_r(libgeo, d, geo_distance, origin, 2.5);   (struct point origin; double)
+//   After:  error: argument 1 of the gate to 'geo_distance' is a struct passed by value ...
+std::string uncarried(clang::QualType t) {
+  t = t.getCanonicalType();
+  if (t->isRecordType()) return t->isUnionType() ? "a union passed by value" : "a struct passed by value";
+  if (t->isRealFloatingType() || t->isAnyComplexType()) return "floating point";
+  if (t->isVectorType()) return "a vector";
+  return {};
+}
+
+void check_types(const clang::CallExpr &call, const gate_invocation &gate, clang::ASTContext &context,
+                 std::vector<placeholder_problem> &problems) {
+  const clang::SourceManager &sm = context.getSourceManager();
+  const clang::FunctionDecl *fn = call.getDirectCallee();
+  for (unsigned i = 0; i < call.getNumArgs(); ++i) {
+    clang::QualType t = fn && i < fn->getNumParams() ? fn->getParamDecl(i)->getType() : call.getArg(i)->getType();
+    std::string what = uncarried(t);
+    if (what.empty()) continue;
+    clang::SourceLocation at = i < gate.args.size() ? gate.args[i].begin : sm.getSpellingLoc(call.getArg(i)->getBeginLoc());
+    problems.push_back({at, "argument " + std::to_string(i + 1) + " of the gate to '" + gate.fn.text + "' is " + what +
+                                " ('" + t.getAsString() + "'): a gate carries only integers and pointers; pass a "
+                                "pointer to shared (whitelisted) data instead"});
+  }
+  std::string what = uncarried(call.getCallReturnType(context));
+  if (auto at = what.find(" passed"); at != std::string::npos) what.erase(at, std::string_view(" passed").size());
+  if (!what.empty())
+    problems.push_back({gate.fn.begin, "'" + gate.fn.text + "' returns " + what +
+                                           ": a gate returns only void, an integer or a pointer; return it through "
+                                           "a pointer to shared data instead"});
+}
+
 // Matches the outermost expression of every gate expansion, `((void)(fn)(args))` or
 // `((ret) = (fn)(args))`, and records how its value is used.
 class GateUseCallback : public m::MatchFinder::MatchCallback {
@@ -181,6 +213,7 @@ class GateUseCallback : public m::MatchFinder::MatchCallback {
       use.simple_ret = ret && binds_tighter_than_assignment(ret);
     }
     if (const clang::CallExpr *call = gate_call(*expr)) {
+      check_types(*call, found_.gates[it->second], *result.Context, facts_.gate_type_problems[it->second]);
       auto &args = facts_.gate_args[it->second];
       for (unsigned i = 0; i < call->getNumArgs(); ++i) {
         if (auto f = classify_arg(call->getArg(i), i, *result.SourceManager, result.Context->getLangOpts()))
@@ -225,6 +258,7 @@ placeholder_facts match_placeholders(clang::ASTContext &context, const placehold
   facts.gate_uses.resize(found.gates.size());
   facts.whitelisted.resize(found.whitelists.size());
   facts.gate_args.resize(found.gates.size());
+  facts.gate_type_problems.resize(found.gates.size());
   location_index gates, whitelists;
   for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].key.getRawEncoding()] = i;
   for (std::size_t i = 0; i < found.whitelists.size(); ++i)

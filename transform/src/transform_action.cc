@@ -171,6 +171,10 @@ class TransformConsumer : public clang::ASTConsumer {
       const gate_invocation &gate = found_.gates[i];
       gate_check check = check_gate(gate, plan);
       for (const placeholder_problem &problem : check.problems) error(problem.loc, problem.message);
+      if (!gate.in_macro || !macro_gates_.count(sm_.getFileOffset(gate.name))) {
+        for (const placeholder_problem &problem : facts.gate_type_problems[i]) error(problem.loc, problem.message);
+        if (!facts.gate_type_problems[i].empty()) continue;
+      }
       if (!check.target) continue;
       if (check.target->gate != gate_kind::call) share_arguments(gate, *check.target, facts.gate_args[i]);
       // A gate spelled inside a macro is rewritten once, for every expansion, in the form that is right in

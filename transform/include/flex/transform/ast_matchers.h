@@ -39,6 +39,8 @@ struct placeholder_facts {
   std::vector<gate_use> gate_uses;                    // parallel to placeholder_set::gates
   std::vector<const clang::NamedDecl *> whitelisted;  // parallel to placeholder_set::whitelists
   std::vector<std::vector<gate_arg_fact>> gate_args;  // parallel to placeholder_set::gates
+  // Arguments or results a gate cannot carry (structs, unions, floating point): a gate passes words.
+  std::vector<std::vector<placeholder_problem>> gate_type_problems;  // parallel to placeholder_set::gates
 };
 
 placeholder_facts match_placeholders(clang::ASTContext &context, const placeholder_set &found);
