@@ -1,0 +1,77 @@
+// Configurations: one point of a space (how the placed libraries are partitioned into compartments, the
+// mechanism walling off each compartment, the hardening of each), their enumeration, the order between
+// them, and the profile each one becomes.
+//
+//   auto all = flex::explore::enumerate(space);
+//   if (all[3].leq(all[7])) ...                 // c7 is at least as safe as c3
+//   std::string yaml = profile_yaml(space, all[7]);
+//
+// Identity: two configurations are the same when they isolate the same way, i.e. when they have the same
+// partition, the same mechanism on every boundary (the stronger of its two sides) and the same hardening
+// of every library. Mechanism assignments that give the same boundaries are one configuration: it is
+// built with the representative described at `enumerate`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flex/build/manifest.h"
+#include "flex/explore/space.h"
+
+namespace flex::explore {
+
+// A library pair's separation: kSame when they share a compartment, else the boundary's isolation.
+inline constexpr std::int8_t kSame = -1;
+
+struct configuration {
+  int index = 0;                      // position in the enumeration ("c<index>")
+  std::vector<int> block_of;          // per placed library: its compartment, numbered by first library
+  std::vector<isolation> iso;         // per compartment: the mechanism the profile names
+  std::vector<hardening_set> hard;    // per compartment
+  std::vector<std::int8_t> pairs;     // per library pair i < j: kSame or the boundary's isolation
+  std::vector<hardening_set> lib_hard;  // per placed library: its compartment's hardening
+  std::string key;                    // canonical text of the above
+  std::string hash;                   // of key and everything else the profile says; names folders
+
+  int blocks() const { return static_cast<int>(iso.size()); }
+  bool needs_mpk() const;
+  bool has_asan() const;
+  // This one is below (or equal to) `o`: `o` refines the partition, every boundary of `o` is at least
+  // as strong, and every library's hardening in `o` is a superset of its hardening here.
+  bool leq(const configuration &o) const;
+  std::string id() const { return "c" + std::to_string(index); }
+  // "{hello}:process+ubsan {console*}:none" (* marks the default compartment).
+  std::string label(const space &s) const;
+};
+
+// The separation of placed libraries a < b in c.
+std::int8_t separation(const configuration &c, int a, int b);
+
+// Every distinct configuration: set partitions of the placed libraries into at most max_compartments
+// compartments (restricted growth strings), times the mechanism assignments that give distinct
+// boundaries, times the hardening choices each compartment allows (a compartment's hardening applies to
+// all its libraries, so it must be a choice of each of them). A single compartment has no boundary: it
+// is `none`. The representative of a set of equivalent mechanism assignments raises a unique weakest
+// compartment to the next weakest (which changes no boundary), then, when `none` is allowed, lowers one
+// weakest compartment (the default one if it is one of them, else the first) to `none`.
+std::vector<configuration> enumerate(const space &s);
+
+// One compartment, no hardening: the baseline of relative floors. `index` is -1 unless it is part of
+// `all`, in which case the member is returned.
+configuration baseline(const space &s, const std::vector<configuration> &all);
+
+// Whether c satisfies the question's `require` constraints.
+bool meets_requirements(const space &s, const configuration &c);
+
+std::string profile_name(const space &s, const configuration &c);  // "<space>-<hash>"
+std::string compartment_name(const space &s, const configuration &c, int block);
+std::string profile_yaml(const space &s, const configuration &c);
+
+// What flexbuild would say about c's profile without building: nullopt when it accepts it, else the
+// reason. Runs flexbuild's own profile validation and resolution (what `flexbuild check` runs) and the
+// build step's refusal of asan in an image with mpk domains (which `check` does not cover).
+std::optional<std::string> refusal(const space &s, const configuration &c, const build::library_index &libs);
+
+}  // namespace flex::explore

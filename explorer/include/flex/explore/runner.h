@@ -1,0 +1,82 @@
+// Building and measuring one configuration. An evaluator builds an image from a profile and runs the
+// benchmark once; the real one drives flexbuild and the space's command templates, tests use fakes.
+//
+//   flex::explore::flex_evaluator ev(space, flexbuild_path, logs_dir);
+//   auto b = ev.build(config, profile_path, image_dir, 1);
+//   auto r = ev.run_once(config, b.executable);   // r.value: the figure of this run
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "flex/explore/config.h"
+
+namespace flex::explore {
+
+struct build_result {
+  bool ok = false;
+  double seconds = 0;
+  std::string error;
+  std::filesystem::path executable;
+};
+
+struct run_result {
+  bool ok = false;
+  double value = 0;
+  std::string error;
+};
+
+class evaluator {
+ public:
+  virtual ~evaluator() = default;
+  virtual build_result build(const configuration &c, const std::filesystem::path &profile,
+                             const std::filesystem::path &image_dir, int jobs) = 0;
+  virtual run_result run_once(const configuration &c, const std::filesystem::path &executable) = 0;
+};
+
+class flex_evaluator : public evaluator {
+ public:
+  flex_evaluator(const space &s, std::filesystem::path flexbuild, std::filesystem::path logs)
+      : s_(s), flexbuild_(std::move(flexbuild)), logs_(std::move(logs)) {}
+  build_result build(const configuration &c, const std::filesystem::path &profile,
+                     const std::filesystem::path &image_dir, int jobs) override;
+  run_result run_once(const configuration &c, const std::filesystem::path &executable) override;
+
+ private:
+  const space &s_;
+  std::filesystem::path flexbuild_;
+  std::filesystem::path logs_;
+};
+
+// Set by SIGINT/SIGTERM (see install_interrupt_handlers): running commands are stopped and the
+// exploration ends at the next step, its cache intact.
+extern std::atomic<bool> g_interrupted;
+void install_interrupt_handlers();
+
+// Runs `cmd` with /bin/sh in a process group of its own; its output goes to `log` (appended) and, when
+// `output` is given, to it as well. Returns the exit status (128+signal), or -1 when it ran past
+// `timeout_s` or was interrupted (the whole group is then killed).
+int run_command(const std::string &cmd, const std::filesystem::path &log, double timeout_s,
+                std::string *output = nullptr, double *seconds = nullptr);
+
+// {image}, {port}, ... replaced.
+std::string expand(const std::string &tmpl, const std::vector<std::pair<std::string, std::string>> &vars);
+
+// The figure a metric reads from a command's output (and its wall time).
+std::optional<double> read_metric(const metric_spec &m, const std::string &output, double seconds,
+                                  std::string *error);
+
+// The median of a set of samples, and whether it has settled (see repetition_spec).
+double median(std::vector<double> v);
+bool settled(const std::vector<double> &samples, const repetition_spec &r);
+
+// A free TCP port on 127.0.0.1.
+int free_port();
+
+// Whether this machine can run mpk images: pkey_alloc() succeeds (CPU and kernel support PKU).
+bool machine_has_pku();
+
+}  // namespace flex::explore
