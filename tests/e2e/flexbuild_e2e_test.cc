@@ -23,7 +23,7 @@ command_result build(const std::string &profile_path, const fs::path &out, const
 
 // A copy of the parts of the source tree the hello app needs, so a test may change it.
 fs::path copy_hello_tree(const fs::path &dst) {
-  for (const char *sub : {"apps/hello", "libos/console", "libos/plat", "profiles"}) {
+  for (const char *sub : {"apps/hello", "libos", "profiles"}) {
     fs::create_directories(dst / sub);
     fs::copy(source_dir() / sub, dst / sub, fs::copy_options::recursive);
   }

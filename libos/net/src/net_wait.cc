@@ -1,6 +1,7 @@
 // net -> sched through a gate: a blocking socket call blocks the calling sched thread (see net_impl.h).
 // sched waits on the host fd itself, so it must share net's fd table: where one of them is a process
 // compartment of its own, net waits in plat instead, blocking the host thread (and so the image).
+#include <cerrno>
 #include <cstring>
 
 #include <flex/gates/layout.h>

@@ -37,6 +37,21 @@ static_assert(int{PLAT_IN} == int{EPOLLIN} && int{PLAT_OUT} == int{EPOLLOUT} && 
 static_assert(PLAT_POLL_ADD == EPOLL_CTL_ADD && PLAT_POLL_DEL == EPOLL_CTL_DEL && PLAT_POLL_MOD == EPOLL_CTL_MOD);
 static_assert(sizeof(plat_event) == sizeof(epoll_event), "plat_event mirrors struct epoll_event");
 
+void to_plat(const struct stat &s, plat_stat *st) {
+  st->dev = s.st_dev;
+  st->ino = s.st_ino;
+  st->size = static_cast<uint64_t>(s.st_size);
+  st->blocks = static_cast<uint64_t>(s.st_blocks);
+  st->mode = s.st_mode;
+  st->nlink = static_cast<uint32_t>(s.st_nlink);
+  st->uid = s.st_uid;
+  st->gid = s.st_gid;
+  auto ns = [](const timespec &t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  st->atime_ns = ns(s.st_atim);
+  st->mtime_ns = ns(s.st_mtim);
+  st->ctime_ns = ns(s.st_ctim);
+}
+
 }  // namespace
 
 extern "C" {
@@ -214,22 +229,6 @@ int plat_openat_beneath(int dirfd, const char *path, int flags, int mode) {
   return static_cast<int>(retry([&] { return ::syscall(SYS_openat2, dirfd, path, &how, sizeof how); }));
 }
 
-namespace {
-void to_plat(const struct stat &s, plat_stat *st) {
-  st->dev = s.st_dev;
-  st->ino = s.st_ino;
-  st->size = static_cast<uint64_t>(s.st_size);
-  st->blocks = static_cast<uint64_t>(s.st_blocks);
-  st->mode = s.st_mode;
-  st->nlink = static_cast<uint32_t>(s.st_nlink);
-  st->uid = s.st_uid;
-  st->gid = s.st_gid;
-  auto ns = [](const timespec &t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
-  st->atime_ns = ns(s.st_atim);
-  st->mtime_ns = ns(s.st_mtim);
-  st->ctime_ns = ns(s.st_ctim);
-}
-}  // namespace
 
 int plat_fstat(int fd, struct plat_stat *st) {
   if (!st) return -EFAULT;

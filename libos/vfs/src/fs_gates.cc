@@ -22,6 +22,12 @@ void copy_path(char (&out)[VFS_PATH_MAX + 1], const char *in) {
   out[n] = '\0';
 }
 
+}  // namespace
+
+// The wrappers live in a named namespace: a gate's wrapper is declared at block scope, and inside an
+// unnamed namespace that declaration would get internal linkage.
+namespace gated {
+
 int ramfs_mount_gate(const char *source) {
   char source_copy[VFS_PATH_MAX + 1] __attribute__((flexos_whitelist));
   copy_path(source_copy, source);
@@ -233,6 +239,12 @@ int hostfs_readdir_gate(int h, uint64_t index, plat_dirent *ent) {
   flexos_gate_r(libhostfs, rc, hostfs_readdir, h, index, ent);
   return rc;
 }
+
+}  // namespace gated
+
+namespace {
+
+using namespace gated;
 
 const fs_ops kramfs_ops = {
     .name = "ramfs",
