@@ -393,7 +393,9 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
     rn.prog().event(fmt::format("verifying {} pruned configurations", chosen.size()));
     std::vector<int> ids;
     for (int c : chosen) ids.push_back(x.order->at(c).index);
+    const int before = x.benchmarks + x.benchmarks_cached;
     auto values = rn.evaluate(ids);
+    x.verify_benchmarks = x.benchmarks + x.benchmarks_cached - before;
     std::vector<int> ok_members;
     std::vector<double> ok_values;
     for (std::size_t k = 0; k < chosen.size(); ++k) {

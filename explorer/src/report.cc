@@ -59,7 +59,7 @@ std::string figure(const exploration &x, std::optional<double> v) {
 
 json totals(const exploration &x) {
   const int total = enumerated(x);
-  const int measured = x.benchmarks + x.benchmarks_cached;
+  const int measured = x.benchmarks + x.benchmarks_cached - x.verify_benchmarks;
   return {{"configurations", total},
           {"explorable", x.count(category::explorable)},
           {"candidates", x.result ? x.result->candidates().count() : 0},
@@ -70,6 +70,7 @@ json totals(const exploration &x) {
           {"benchmarked", measured},
           {"benchmarked_now", x.benchmarks},
           {"benchmarked_from_cache", x.benchmarks_cached},
+          {"benchmarked_for_verify", x.verify_benchmarks},
           {"benchmark_runs", x.runs},
           {"benchmarked_fraction", total ? static_cast<double>(measured) / total : 0.0},
           {"wall_s", x.wall_s}};
@@ -81,7 +82,7 @@ std::string dot_text(const exploration &x) {
   double lo = 0, hi = 0;
   bool any = false;
   for (int i = 0; i < p.size(); ++i) {
-    if (auto v = x.result ? x.result->state(i).value : std::nullopt) {
+    if (auto v = x.rec[static_cast<std::size_t>(p.at(i).index)].value) {
       lo = any ? std::min(lo, *v) : *v;
       hi = any ? std::max(hi, *v) : *v;
       any = true;
@@ -96,6 +97,7 @@ std::string dot_text(const exploration &x) {
     const configuration &c = p.at(i);
     const config_record &r = x.rec[static_cast<std::size_t>(c.index)];
     member_state st = x.result ? x.result->state(i) : member_state{};
+    st.value = r.value;  // measured by the search or by --verify
     std::string label = c.id();
     if (st.value) label += fmt::format(" = {:.4g}", *st.value);
     std::string blocks = c.label(s);
@@ -293,9 +295,10 @@ std::string summary_text(const exploration &x, const fs::path &out) {
   std::string o = fmt::format("flexexplore: {}: {} configurations ({} explorable, {} not runnable here{}, {} refused by flexbuild)\n",
                               s.name, t["configurations"].get<int>(), t["explorable"].get<int>(), t["not_runnable_here"].get<int>(),
                               x.pku ? "" : ": no PKU", t["refused_by_flexbuild"].get<int>());
-  o += fmt::format("  built {} (+{} up to date), benchmarked {} of {} ({:.0f}%; {} from the cache), {} runs, wall time {:.1f} s\n",
+  o += fmt::format("  built {} (+{} up to date), benchmarked {} of {} ({:.0f}%; {} from the cache){}, {} runs, wall time {:.1f} s\n",
                    x.builds, x.builds_cached, t["benchmarked"].get<int>(), t["configurations"].get<int>(),
-                   100 * t["benchmarked_fraction"].get<double>(), x.benchmarks_cached, x.runs, x.wall_s);
+                   100 * t["benchmarked_fraction"].get<double>(), x.benchmarks_cached,
+                   x.verify_benchmarks ? fmt::format(", +{} to verify", x.verify_benchmarks) : "", x.runs, x.wall_s);
   if (x.baseline) o += fmt::format("  baseline {} = {:.6g} {}\n", x.configs[static_cast<std::size_t>(x.baseline_config)].id(), *x.baseline, s.bench.metric.unit);
   if (x.threshold) o += fmt::format("  floor: {} {:.6g} {}\n", s.bench.metric.higher_is_better ? "at least" : "at most", *x.threshold, s.bench.metric.unit);
   for (int p : x.picks) {

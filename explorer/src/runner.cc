@@ -108,8 +108,19 @@ int wait_child(child &c, std::string &out, double timeout_s, bool *timed_out = n
     pid_t r = ::waitpid(c.pid, &status, WNOHANG);
     if (r == c.pid) break;
     if (g_interrupted.load() || since(start) > timeout_s) {
+      // SIGTERM first: ninja passes it on to the compilers it runs in process groups of their own.
+      ::kill(-c.pid, SIGTERM);
+      auto term = clock_type::now();
+      while (::waitpid(c.pid, &status, WNOHANG) != c.pid) {
+        if (since(term) > 5) {
+          ::kill(-c.pid, SIGKILL);
+          ::waitpid(c.pid, &status, 0);
+          break;
+        }
+        drain(c.out_fd, out);
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
       ::kill(-c.pid, SIGKILL);
-      ::waitpid(c.pid, &status, 0);
       drain(c.out_fd, out);
       ::close(c.out_fd);
       if (timed_out) *timed_out = !g_interrupted.load();

@@ -70,6 +70,7 @@ struct exploration {
   std::string failure;                 // why the exploration could not finish
   double wall_s = 0;
   int builds = 0, builds_cached = 0, benchmarks = 0, benchmarks_cached = 0, runs = 0;
+  int verify_benchmarks = 0;            // of the above, measured for --verify
   int count(category c) const;
 };
 
