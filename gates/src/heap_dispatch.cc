@@ -42,6 +42,11 @@ int heap_key_for_pkru(std::uint32_t pkru, const std::uint32_t pkru_by_key[16], i
 void heap_install(const heap_dispatch &d) {
   detail::mpk_runtime_page &page = flex_mpk_runtime;
   page.heaps = d;
+  for (int k = 0; k < 16; ++k) {
+    heap *h = d.by_key[k];
+    page.heaps.lo_by_key[k] = h ? reinterpret_cast<std::uintptr_t>(h) : 0;
+    page.heaps.hi_by_key[k] = h ? reinterpret_cast<std::uintptr_t>(h) + h->stats().region_bytes : 0;
+  }
   // glibc's own malloc_usable_size, for its pointers once malloc_override.cc defines the public one.
   page.glibc_usable_size = reinterpret_cast<std::size_t (*)(void *)>(dlsym(RTLD_NEXT, "malloc_usable_size"));
   __atomic_store_n(&page.heaps_on, 1u, __ATOMIC_RELEASE);
@@ -69,8 +74,9 @@ heap *heap_current() {
 heap *heap_owner(const void *p) {
   if (!p || !installed()) return nullptr;
   const heap_dispatch &d = table();
-  for (heap *h : d.by_key) {
-    if (h && h->owns(p)) return h;
+  const auto a = reinterpret_cast<std::uintptr_t>(p);
+  for (int k = 0; k < 16; ++k) {
+    if (d.by_key[k] && a >= d.lo_by_key[k] && a < d.hi_by_key[k]) return d.by_key[k];
   }
   if (d.process_own && d.process_own->owns(p)) return d.process_own;
   return d.shared && d.shared->owns(p) ? d.shared : nullptr;

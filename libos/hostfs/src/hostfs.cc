@@ -36,15 +36,20 @@ struct handle {
 };
 
 int g_roots[HOSTFS_MAX_MOUNTS] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
-std::vector<handle> g_handles(HOSTFS_MAX_HANDLES);
+// The handle table, allocated on first use (from hostfs's own heap, with its rights) and never freed:
+// no constructor runs before the image boots and no destructor at exit, outside the compartment.
+handle *handles() {
+  static handle *h = new handle[HOSTFS_MAX_HANDLES]();
+  return h;
+}
 
 int root(int sb) {
   return sb >= 0 && sb < HOSTFS_MAX_MOUNTS ? g_roots[sb] : -1;
 }
 
 handle *get(int h) {
-  if (h < 0 || h >= HOSTFS_MAX_HANDLES || g_handles[static_cast<size_t>(h)].fd < 0) return nullptr;
-  return &g_handles[static_cast<size_t>(h)];
+  if (h < 0 || h >= HOSTFS_MAX_HANDLES || handles()[static_cast<size_t>(h)].fd < 0) return nullptr;
+  return &handles()[static_cast<size_t>(h)];
 }
 
 // Checks that rel is a plain relative path: components that are names, never "..", "." or empty.
@@ -114,13 +119,13 @@ int open_parent(int sb, const char *rel, std::string &leaf) {
 }
 
 int add_handle(int fd, int sb, int flags, bool dir) {
-  for (size_t i = 0; i < g_handles.size(); ++i) {
-    if (g_handles[i].fd >= 0) continue;
-    g_handles[i] = handle{};
-    g_handles[i].fd = fd;
-    g_handles[i].sb = sb;
-    g_handles[i].flags = flags;
-    g_handles[i].dir = dir;
+  for (size_t i = 0; i < HOSTFS_MAX_HANDLES; ++i) {
+    if (handles()[i].fd >= 0) continue;
+    handles()[i] = handle{};
+    handles()[i].fd = fd;
+    handles()[i].sb = sb;
+    handles()[i].flags = flags;
+    handles()[i].dir = dir;
     return static_cast<int>(i);
   }
   plat_close(fd);
@@ -184,8 +189,8 @@ int hostfs_mount(const char *source) {
 
 int hostfs_umount(int sb) {
   if (root(sb) < 0) return -EINVAL;
-  for (const handle &h : g_handles) {
-    if (h.fd >= 0 && h.sb == sb) return -EBUSY;
+  for (size_t i = 0; i < HOSTFS_MAX_HANDLES; ++i) {
+    if (handles()[i].fd >= 0 && handles()[i].sb == sb) return -EBUSY;
   }
   plat_close(g_roots[sb]);
   g_roots[sb] = -1;

@@ -35,8 +35,16 @@ struct handle {
   int flags = 0;
 };
 
-std::vector<std::shared_ptr<node>> g_roots(RAMFS_MAX_MOUNTS);
-std::vector<handle> g_handles(RAMFS_MAX_HANDLES);
+// ramfs's state, allocated on first use (so from ramfs's own heap, with ramfs's rights) and never freed:
+// no constructor runs before the image boots and no destructor runs at exit, outside the compartment.
+struct tables {
+  std::shared_ptr<node> roots[RAMFS_MAX_MOUNTS];
+  handle handles[RAMFS_MAX_HANDLES];
+};
+tables &state() {
+  static tables *t = new tables();
+  return *t;
+}
 uint64_t g_next_ino = 1;
 
 int64_t now() {
@@ -54,12 +62,12 @@ std::shared_ptr<node> make(bool dir, int perm) {
 
 node *root(int sb) {
   if (sb < 0 || sb >= RAMFS_MAX_MOUNTS) return nullptr;
-  return g_roots[static_cast<size_t>(sb)].get();
+  return state().roots[static_cast<size_t>(sb)].get();
 }
 
 handle *get(int h) {
-  if (h < 0 || h >= RAMFS_MAX_HANDLES || !g_handles[static_cast<size_t>(h)].n) return nullptr;
-  return &g_handles[static_cast<size_t>(h)];
+  if (h < 0 || h >= RAMFS_MAX_HANDLES || !state().handles[static_cast<size_t>(h)].n) return nullptr;
+  return &state().handles[static_cast<size_t>(h)];
 }
 
 // Splits a relative path into components; every one must be a plain name.
@@ -87,7 +95,7 @@ int lookup(int sb, const char *rel, std::shared_ptr<node> &out) {
   if (!root(sb)) return -EINVAL;
   std::vector<std::string_view> parts;
   if (int rc = split(rel, parts); rc < 0) return rc;
-  std::shared_ptr<node> n = g_roots[static_cast<size_t>(sb)];
+  std::shared_ptr<node> n = state().roots[static_cast<size_t>(sb)];
   for (std::string_view c : parts) {
     if (!n->dir) return -ENOTDIR;
     auto it = n->children.find(std::string(c));
@@ -104,7 +112,7 @@ int lookup_parent(int sb, const char *rel, std::shared_ptr<node> &dir, std::stri
   std::vector<std::string_view> parts;
   if (int rc = split(rel, parts); rc < 0) return rc;
   if (parts.empty()) return -EBUSY;
-  std::shared_ptr<node> n = g_roots[static_cast<size_t>(sb)];
+  std::shared_ptr<node> n = state().roots[static_cast<size_t>(sb)];
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     if (!n->dir) return -ENOTDIR;
     auto it = n->children.find(std::string(parts[i]));
@@ -149,9 +157,9 @@ extern "C" {
 
 int ramfs_mount(const char *source) {
   if (!source) return -EFAULT;
-  for (size_t i = 0; i < g_roots.size(); ++i) {
-    if (g_roots[i]) continue;
-    g_roots[i] = make(true, 0755);
+  for (size_t i = 0; i < RAMFS_MAX_MOUNTS; ++i) {
+    if (state().roots[i]) continue;
+    state().roots[i] = make(true, 0755);
     return static_cast<int>(i);
   }
   return -ENOSPC;
@@ -159,10 +167,10 @@ int ramfs_mount(const char *source) {
 
 int ramfs_umount(int sb) {
   if (!root(sb)) return -EINVAL;
-  for (const handle &h : g_handles) {
+  for (const handle &h : state().handles) {
     if (h.n && h.sb == sb) return -EBUSY;
   }
-  g_roots[static_cast<size_t>(sb)].reset();
+  state().roots[static_cast<size_t>(sb)].reset();
   return 0;
 }
 
@@ -185,13 +193,13 @@ int ramfs_open(int sb, const char *rel, int flags, int mode) {
   }
   if ((flags & O_DIRECTORY) && !n->dir) return -ENOTDIR;
   if (n->dir && (flags & O_ACCMODE) != O_RDONLY) return -EISDIR;
-  for (size_t i = 0; i < g_handles.size(); ++i) {
-    if (g_handles[i].n) continue;
+  for (size_t i = 0; i < RAMFS_MAX_HANDLES; ++i) {
+    if (state().handles[i].n) continue;
     if ((flags & O_TRUNC) && !n->dir && (flags & O_ACCMODE) != O_RDONLY) {
       n->data.clear();
       n->mtime_ns = now();
     }
-    g_handles[i] = handle{n, sb, flags};
+    state().handles[i] = handle{n, sb, flags};
     return static_cast<int>(i);
   }
   return -ENFILE;

@@ -42,6 +42,9 @@ using heap = flex::alloc::heap;
 // "the running compartment's". Keys without a heap are nullptr.
 struct heap_dispatch {
   heap *by_key[16] = {};
+  // Where each by_key heap's region lies, filled by heap_install: a domain must tell which heap owns a
+  // block without reading the other domains' heap headers, which carry their keys.
+  std::uintptr_t lo_by_key[16] = {}, hi_by_key[16] = {};
   std::uint32_t pkru_by_key[16] = {};
   int shared_key = 0;
   heap *shared = nullptr;
