@@ -28,6 +28,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include "vfs_files.h"
+
 // A named namespace: the gates flex-transform writes declare their wrappers at block scope, which in an
 // unnamed namespace would give them internal linkage.
 namespace flex::redis_server {
@@ -81,6 +83,8 @@ options parse(int argc, char **argv) {
       o.max_request = static_cast<std::size_t>(number("--max-request", v, 1024, 1L << 32));
     } else if (a == "--dir") {
       o.dir = v;
+      while (o.dir.size() > 1 && o.dir.back() == '/') o.dir.pop_back();
+      if (o.dir.empty()) o.dir = ".";
     } else if (a == "--dbfilename") {
       o.dbfilename = v;
     } else {
@@ -105,6 +109,10 @@ class server {
       : opt_(o), engine_(config(o), [] { return plat_clock_ns(PLAT_CLOCK_REALTIME) / 1000000; }) {}
 
   int run() {
+    if (std::string err; mount_data_dir(opt_.dir, err) < 0) {
+      std::fprintf(stderr, "redis: %s\n", err.c_str());
+      return 1;
+    }
     if (std::string err = engine_.load(); !err.empty()) {
       std::fprintf(stderr, "redis: %s\n", err.c_str());
       return 1;
@@ -163,6 +171,7 @@ class server {
     c.maxclients = o.maxclients;
     c.dir = o.dir;
     c.dbfilename = o.dbfilename;
+    c.files = vfs_file_ops(o.dir);  // SAVE and load go through vfs to --dir, mounted with hostfs
     c.limits.max_bulk_len = o.max_request;
     c.stats = [this] { return stats_; };
     return c;
