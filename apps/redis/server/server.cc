@@ -20,8 +20,8 @@
 
 #include <flex/console/console.h>
 #include <flex/net/net.h>
-#include <flex/plat/plat.h>
 #include <flex/redis/engine.h>
+#include <flex/time/time.h>
 #include <flexos/isolation.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -106,7 +106,7 @@ struct connection {
 class server {
  public:
   explicit server(const options &o)
-      : opt_(o), engine_(config(o), [] { return plat_clock_ns(PLAT_CLOCK_REALTIME) / 1000000; }) {}
+      : opt_(o), engine_(config(o), [] { return clock_ms(TIME_REALTIME); }) {}
 
   int run() {
     if (std::string err; mount_data_dir(opt_.dir, err) < 0) {
@@ -162,7 +162,14 @@ class server {
     (void)rc;
   }
 
-  static std::int64_t now_ms() { return plat_clock_ns(PLAT_CLOCK_MONOTONIC) / 1000000; }
+  // The clocks come from the time library (a gate when it lives in another compartment): the engine's
+  // realtime clock for expiry and TIME, the loop's monotonic one for its ticks.
+  static std::int64_t clock_ms(int clock) {
+    std::int64_t ns = 0;
+    flexos_gate_r(libtime, ns, time_now_ns, clock);
+    return ns / 1000000;
+  }
+  static std::int64_t now_ms() { return clock_ms(TIME_MONOTONIC); }
 
   flex::redis::engine_config config(const options &o) {
     flex::redis::engine_config c;
