@@ -179,7 +179,7 @@ class Echo : public ::testing::TestWithParam<const char *> {
     dir_ = std::make_unique<scratch_dir>("echo-" + name_);
   }
   // Emulated PKU is 10-50x slower: fewer clients there, as many as the host likes elsewhere.
-  int clients() const { return in_pku_guest() ? 16 : 64; }
+  int clients() const { return in_pku_guest() ? 32 : 128; }
   int seconds() const { return in_pku_guest() ? 900 : 120; }
 
   std::string name_;
@@ -237,6 +237,16 @@ TEST_P(Echo, ClientsThatVanishOrSendNothingLeaveTheServerServing) {
   EXPECT_TRUE(echo_client(port, 5000, 99, why)) << why;
   ASSERT_EQ(img.wait(seconds()), 0) << img.log();
   EXPECT_NE(img.log().find("echo: /echo.log: served 8 connections"), std::string::npos) << img.log();
+}
+
+TEST_P(Echo, BadInputThroughEveryGateIsANegativeErrnoAndNothingBreaks) {
+  fs::path host_dir = dir_->path() / "data";
+  fs::create_directories(host_dir);
+  fs::create_symlink("/etc/passwd", host_dir / "escape");
+  auto r = run(test_image(name_).string() + " --selftest --dir " + host_dir.string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex("echo: selftest: [0-9]+ checks passed"))) << r.out;
+  EXPECT_EQ(r.out.find("got"), std::string::npos) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, Echo, ::testing::Values("echo-1comp", "echo-mpk"),

@@ -1,11 +1,13 @@
 /* echo: a TCP echo server, one sched thread per connection.
  *
  *   echo [--port N] [--bind ADDR] [--max N] [--delay-us N] [--dir HOSTDIR]
+ *   echo --selftest [--dir HOSTDIR]      bad input through every gate; HOSTDIR holds an escaping symlink
  *
  * Prints "echo: listening on ADDR:PORT" once it listens (port 0, the default, picks one). After --max
  * connections (0: no limit) have come and gone it writes "served C connections, B bytes" to
  * /data/echo.log (a hostfs mount of --dir) or /echo.log (ramfs), prints what it reads back and exits 0.
  * --delay-us: each connection sleeps that long (time, through sched) before its first echo. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,12 +84,104 @@ static int write_log(const char *dir) {
   return 0;
 }
 
+/* --selftest: bad input through every gate the app uses comes back as a negative errno, and everything
+ * still works afterwards. Prints "echo: selftest: N checks passed" (exit 0) or the failed ones (exit 1). */
+static int g_checks, g_failed;
+static void check(long got, long want, const char *what) {
+  ++g_checks;
+  if (got == want) return;
+  ++g_failed;
+  say("echo: selftest: %s: got %ld, want %ld", what, got, want);
+}
+
+long selftest_thread(void *arg) __attribute__((libsched_callback));
+long selftest_thread(void *arg) {
+  return (long)(intptr_t)arg + 1;
+}
+
+static int selftest(const char *dir) {
+  static char buf[64] __attribute__((flexos_whitelist));
+  static long result __attribute__((flexos_whitelist));
+  static char big[VFS_PATH_MAX + 8] __attribute__((flexos_whitelist));
+  long rc;
+  int fd, s, tid;
+  /* vfs (and ramfs, hostfs behind it) */
+  flexos_gate_r(libvfs, rc, vfs_read, -1, buf, 1);
+  check(rc, -EBADF, "vfs_read(-1)");
+  flexos_gate_r(libvfs, rc, vfs_read, 4000, buf, 1);
+  check(rc, -EBADF, "vfs_read(4000)");
+  flexos_gate_r(libvfs, rc, vfs_open, NULL, VFS_O_RDONLY, 0);
+  check(rc, -EFAULT, "vfs_open(NULL)");
+  flexos_gate_r(libvfs, rc, vfs_open, "/x", 0x40000000, 0);
+  check(rc, -EINVAL, "vfs_open(bad flags)");
+  memset(big, 'a', sizeof big - 1);
+  big[0] = '/';
+  flexos_gate_r(libvfs, rc, vfs_open, big, VFS_O_RDONLY, 0);
+  check(rc, -ENAMETOOLONG, "vfs_open(long path)");
+  flexos_gate_r(libvfs, fd, vfs_open, "/self", VFS_O_RDWR | VFS_O_CREAT | VFS_O_TRUNC, 0644);
+  check(fd >= 0, 1, "vfs_open(/self)");
+  flexos_gate_r(libvfs, rc, vfs_read, fd, NULL, 1);
+  check(rc, -EFAULT, "vfs_read(NULL)");
+  flexos_gate_r(libvfs, rc, vfs_write, fd, buf, (size_t)1 << 40);
+  check(rc, -EINVAL, "vfs_write(oversized)");
+  flexos_gate_r(libvfs, rc, vfs_pwrite, fd, buf, 1, -1);
+  check(rc, -EINVAL, "vfs_pwrite(-1)");
+  flexos_gate_r(libvfs, rc, vfs_close, fd);
+  check(rc, 0, "vfs_close");
+  flexos_gate_r(libvfs, rc, vfs_close, fd);
+  check(rc, -EBADF, "vfs_close(closed)");
+  if (dir) {
+    flexos_gate_r(libvfs, rc, vfs_open, "/data/../../../etc/passwd", VFS_O_RDONLY, 0);
+    check(rc, -ENOENT, "vfs_open(/data/../../../etc/passwd)");
+    flexos_gate_r(libvfs, rc, vfs_open, "/data/escape", VFS_O_RDONLY, 0);
+    check(rc, -EACCES, "vfs_open(/data/escape), a symlink out of the root");
+  }
+  /* net */
+  flexos_gate_r(libnet, rc, net_recv, -1, buf, 1, 0);
+  check(rc, -EBADF, "net_recv(-1)");
+  flexos_gate_r(libnet, s, net_socket, NET_INET, NET_STREAM);
+  check(s >= 0, 1, "net_socket");
+  flexos_gate_r(libnet, rc, net_recv, s, NULL, 1, 0);
+  check(rc, -EFAULT, "net_recv(NULL)");
+  flexos_gate_r(libnet, rc, net_recv, s, buf, (size_t)NET_MAX_IO + 1, 0);
+  check(rc, -EINVAL, "net_recv(oversized)");
+  flexos_gate_r(libnet, rc, net_bind, s, "not an address", 1);
+  check(rc, -EINVAL, "net_bind(bad address)");
+  flexos_gate_r(libnet, rc, net_close, s);
+  check(rc, 0, "net_close");
+  flexos_gate_r(libnet, rc, net_send, s, buf, 1, 0);
+  check(rc, -EBADF, "net_send(closed)");
+  /* sched and time */
+  flexos_gate_r(libsched, rc, sched_join, 12345, NULL);
+  check(rc, -ESRCH, "sched_join(12345)");
+  flexos_gate_r(libsched, rc, sched_create, NULL, NULL);
+  check(rc, -EFAULT, "sched_create(NULL)");
+  flexos_gate_r(libsched, rc, sched_mutex_unlock, 77);
+  check(rc, -EINVAL, "sched_mutex_unlock(77)");
+  flexos_gate_r(libsched, rc, sched_wait_fd, -1, SCHED_IN, 0);
+  check(rc, -EBADF, "sched_wait_fd(-1)");
+  flexos_gate_r(libtime, rc, time_sleep_ns, -1);
+  check(rc, -EINVAL, "time_sleep_ns(-1)");
+  flexos_gate_r(libconsole, rc, console_log, 42, "x", 1);
+  check(rc, -EINVAL, "console_log(42)");
+  /* ... and everything still works. */
+  flexos_gate_r(libsched, tid, sched_create, selftest_thread, (void *)(intptr_t)41);
+  flexos_gate_r(libsched, rc, sched_join, tid, &result);
+  check(rc == 0 ? result : rc, 42, "a thread after all that");
+  flexos_gate_r(libvfs, fd, vfs_open, "/self", VFS_O_RDONLY, 0);
+  check(fd >= 0, 1, "vfs_open(/self) again");
+  flexos_gate_r(libvfs, rc, vfs_close, fd);
+  say("echo: selftest: %d checks passed", g_checks - g_failed);
+  return g_failed != 0;
+}
+
 int main(int argc, char **argv) {
   static char bind_addr[64] __attribute__((flexos_whitelist)) = "127.0.0.1";
   static char dir[1024] __attribute__((flexos_whitelist));
   int port = 0, s, rc;
   long max = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  int self_test = argc > 1 && !strcmp(argv[1], "--selftest");
+  for (int i = 1 + self_test; i + 1 < argc; i += 2) {
     if (!strcmp(argv[i], "--port")) port = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "--bind")) snprintf(bind_addr, sizeof bind_addr, "%s", argv[i + 1]);
     else if (!strcmp(argv[i], "--max")) max = atol(argv[i + 1]);
@@ -105,6 +199,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (self_test) return selftest(dir[0] ? dir : NULL);
   flexos_gate_r(libsched, g_wq, sched_wq_create);
   flexos_gate_r(libnet, s, net_socket, NET_INET, NET_STREAM);
   if (s < 0 || g_wq < 0) return 1;

@@ -16,6 +16,15 @@
  * SCHED_STACK_SIZE bytes from plat. The thread that first calls sched is thread 1 and runs on its own
  * stacks. Mutexes, condition variables and wait queues are ids: their state stays in sched.
  *
+ * Not supported: switching threads while one of them has a call pending across a process boundary (a
+ * host thread's process channel carries one call at a time), so threads that block must not do so under a
+ * process gate; net falls back to blocking the host thread when sched is in another process than net.
+ *
+ * One host thread per image. More could come as one scheduler per host thread (Unikraft's per-CPU
+ * schedulers): each with its own run queue, epoll set and threads, a thread staying on the host thread
+ * that created it (its gate table and per-domain stacks are swapped on that host thread only), wakeups
+ * from another host thread through an eventfd in the owner's epoll set, and the object table under a lock.
+ *
  * Every call returns a negative errno on failure: -ESRCH for a thread id sched did not give out or that
  * has been reaped, -EINVAL for a bad id or argument, -EDEADLK for a wait nothing can ever end (every
  * other thread blocked for ever, no timer, no fd) or a join of oneself, -EAGAIN when no thread (or
