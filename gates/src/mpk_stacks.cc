@@ -269,6 +269,14 @@ bool reserve_stack_arena(unsigned key) {
 
 namespace detail {
 
+bool mpk_has_free_block() {
+  lock();
+  bool any = false;
+  for (unsigned w = 0; w < kMpkMaxThreads / 64 && !any; ++w) any = ~g_used[w] != 0;
+  unlock();
+  return any;
+}
+
 // A user thread's block (uthread.cc): dropped and given back like a host thread's at its exit.
 void mpk_release_table(mpk_thread_table &t) {
   if (!t.block) return;

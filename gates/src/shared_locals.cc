@@ -102,6 +102,22 @@ extern "C" void flexos_wl_release(void *const *slot) {
   // Otherwise a DSS mirror (images with DSS always have a shared heap): nothing to give back.
 }
 
+// User threads (uthread.cc): each has a shared stack of its own, swapped with its other gate state, since
+// its whitelisted locals are released in its own LIFO order, not in the host thread's.
+extern "C" __attribute__((visibility("hidden"))) size_t flex_wl_stack_state_size(void) {
+  return sizeof(shared_stack);
+}
+extern "C" __attribute__((visibility("hidden"))) void flex_wl_stack_swap(void *save, const void *load) {
+  if (save) std::memcpy(save, &t_stack, sizeof t_stack);
+  if (load) std::memcpy(&t_stack, load, sizeof t_stack);
+}
+extern "C" __attribute__((visibility("hidden"))) void flex_wl_stack_release(void *state) {
+  shared_stack s;
+  std::memcpy(&s, state, sizeof s);
+  if (s.base) flexos_free_whitelist(s.base);
+  std::memset(state, 0, sizeof s);
+}
+
 extern "C" size_t flexos_whitelist_bytes_in_use(void) {
   std::size_t n = t_stack.base ? static_cast<std::size_t>(t_stack.top - t_stack.base) : 0;
   if (flex::gates::heap *h = flex::gates::heap_shared()) n += h->stats().in_use_bytes;

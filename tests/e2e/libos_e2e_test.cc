@@ -249,7 +249,7 @@ TEST_P(Echo, BadInputThroughEveryGateIsANegativeErrnoAndNothingBreaks) {
   EXPECT_EQ(r.out.find("got"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, Echo, ::testing::Values("echo-1comp", "echo-mpk"),
+INSTANTIATE_TEST_SUITE_P(Profiles, Echo, ::testing::Values("echo-1comp", "echo-mpk", "echo-mpk-light"),
                          [](const auto &info) { return param_name(info.param); });
 
 // hello keeps its lines in a file on ramfs (vfs) and, with --time, times the round trip (time).

@@ -137,7 +137,7 @@ void boot() {
   g_gate_state = flex_uthread_state_size();
   thread &t = g_threads[1];
   t.st = state::ready;
-  if (g_gate_state) t.gates = new unsigned char[g_gate_state]();
+  t.gates = new unsigned char[g_gate_state]();
   g_current = 1;
   g_live = 1;
 }
@@ -160,7 +160,7 @@ object *obj(int id, kind k) {
 
 void free_stacks(thread &t) {
   if (t.stack) plat_unmap_stack(t.stack, t.stack_len);
-  if (t.runtime_stack && t.gates) flex_uthread_release(t.gates);
+  if (t.gates) flex_uthread_release(t.gates);
   delete[] t.gates;
   t = thread{};
 }
@@ -272,7 +272,7 @@ bool schedule() {
   thread &from = cur();
   thread &to = g_threads[static_cast<size_t>(next)];
   g_current = next;
-  if (g_gate_state) flex_uthread_switch(from.gates, to.gates);
+  flex_uthread_switch(from.gates, to.gates);
   flex_sched_swap(&from.sp, to.sp);
   // Running again (g_current is self once more).
   reap();
@@ -368,20 +368,22 @@ int sched_create(sched_entry_fn fn, void *arg) {
   if (!id) return -EAGAIN;
   thread &t = g_threads[static_cast<size_t>(id)];
   t = thread{};
-  char *top = nullptr;
-  if (g_gate_state) {
-    t.gates = new unsigned char[g_gate_state]();
-    size_t len = 0;
-    top = static_cast<char *>(flex_uthread_init(t.gates, &len));
-    if (!top) {
-      delete[] t.gates;
-      t = thread{};
-      return -EAGAIN;
-    }
-    t.runtime_stack = true;
+  t.gates = new unsigned char[g_gate_state]();
+  void *runtime_top = nullptr;
+  size_t len = 0;
+  if (flex_uthread_init(t.gates, &runtime_top, &len) != 0) {
+    delete[] t.gates;
+    t = thread{};
+    return -EAGAIN;
+  }
+  char *top = static_cast<char *>(runtime_top);
+  if (top) {
+    t.runtime_stack = true;  // mpk full gates: the runtime's block, one stack per domain
   } else {
     t.stack = plat_map_stack(SCHED_STACK_SIZE);
     if (!t.stack) {
+      flex_uthread_release(t.gates);
+      delete[] t.gates;
       t = thread{};
       return -EAGAIN;
     }

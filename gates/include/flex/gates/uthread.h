@@ -1,27 +1,25 @@
 /* User-level threads: what a scheduler that switches stacks itself (libos/sched) needs from the
  * compartment runtime.
  *
- * With mpk full gates, every host thread has a table (mpk.h: mpk_thread_table) naming its stack in each
- * domain and the domain it runs in, and each gate saves the caller's stack pointer there. A user thread
- * that blocks inside one compartment while another user thread runs on the same host thread must
- * therefore have its own table and its own block of per-domain stacks (one stack per compartment it
- * enters, taken from the domains' arenas the gates check), and the scheduler must swap tables whenever
- * it swaps stacks:
+ * A user thread that blocks while another user thread runs on the same host thread needs its own copy of
+ * the runtime's per-thread gate state, swapped whenever the scheduler swaps stacks:
+ *   - with mpk full gates, a thread table (mpk.h: mpk_thread_table; each gate saves the caller's stack
+ *     pointer there) and a block of per-domain stacks: one stack per compartment the thread enters, taken
+ *     from the domains' arenas the gates check;
+ *   - whatever the gates, the shared stack of whitelisted locals (shared_locals.cc), released in LIFO
+ *     order per thread.
  *
- *   size_t n = flex_uthread_state_size();       // 0: this image needs no per-thread gate state
- *   void *st = malloc(n);
- *   size_t len;
- *   void *top = flex_uthread_init(st, &len);     // a fresh block; top of its stack in the running domain
- *   ...
+ *   void *st = malloc(flex_uthread_state_size());
+ *   void *top; size_t len;
+ *   flex_uthread_init(st, &top, &len);           // top: the thread's stack in the running domain, or
+ *                                                // NULL: bring your own (no full gates)
  *   flex_uthread_switch(cur_state, next_state);  // right before switching the registers to `next`
- *   ...
  *   flex_uthread_release(st);                     // once the thread has finished (never the running one)
  *
- * Without mpk full gates (plain calls, light gates, processes), the size is 0 and the scheduler provides
- * its own stacks; light gates run every domain on the caller's stack, so those stacks must be key-0
- * memory (plat_map_stack). Switching user threads under a process gate is not supported: the process
- * channel of a host thread carries one call at a time, so a scheduler must not switch while a call of
- * its thread is pending in another process. */
+ * Without full gates the scheduler provides the stacks; light gates run every domain on the caller's
+ * stack, so those stacks must be key-0 memory (plat_map_stack). Switching user threads under a process
+ * gate is not supported: the process channel of a host thread carries one call at a time, so a scheduler
+ * must not switch while a call of its thread is pending in another process. */
 #ifndef FLEX_GATES_UTHREAD_H
 #define FLEX_GATES_UTHREAD_H
 
@@ -32,7 +30,8 @@ extern "C" {
 #endif
 
 size_t flex_uthread_state_size(void);
-void *flex_uthread_init(void *state, size_t *stack_size);
+/* 0; -EAGAIN when no block of stacks is left (kMpkMaxThreads), -EINVAL for null arguments. */
+int flex_uthread_init(void *state, void **stack_top, size_t *stack_size);
 void flex_uthread_switch(void *save, const void *load);
 void flex_uthread_release(void *state);
 
