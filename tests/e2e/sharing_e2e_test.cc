@@ -59,5 +59,26 @@ TEST(SharingPrivate, ALocalThatIsNotWhitelistedCannotBeWrittenAcrossAnMpkBoundar
       << r.out;
 }
 
+// hello in every sharing mode, its app in a process of its own (console, time and vfs in the other).
+class HelloSharing : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(HelloSharing, GreetsThroughTheFileItKeeps) {
+  const std::string mode = GetParam(), name = "hello-sharing-" + mode;
+  // Outside both trees, so flexbuild takes the libraries of the tree it was built from.
+  fs::path profile = fs::temp_directory_path() / "flex-test-profiles" / (name + ".yaml");
+  fs::create_directories(profile.parent_path());
+  write(profile, "name: " + name + "\napp: hello\ncompartments:\n  - name: app\n    isolation: process\n"
+                 "    libraries: [hello]\n  - name: core\n    default: true\n    libraries: [console]\n"
+                 "sharing:\n  stack: " + mode + "\n");
+  auto b = build_test_image(profile, name);
+  ASSERT_EQ(b.status, 0) << b.out;
+  auto r = run(test_image(name).string() + " one two");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("hello from compartment app"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("app says: two"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, HelloSharing, ::testing::Values("dss", "heap", "shared"));
+
 }  // namespace
 }  // namespace flex::test
