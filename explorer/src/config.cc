@@ -94,6 +94,9 @@ void finish(const space &s, configuration &c) {
       << "|heap=";
   for (const auto &[l, mib] : s.heap_mib) all << l << ':' << mib << ',';
   c.hash = hex64(fnv1a(all.str()), 10);
+  std::string slot = all.str();
+  slot.erase(slot.find(";h="), slot.find('|') - slot.find(";h="));
+  c.build_slot = hex64(fnv1a(slot), 10);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fmt/format.h>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -47,6 +48,11 @@ class progress {
     redraw();
   }
   void mark_step() { ++steps_; }
+  // "12 measured, ~7 to go, ETA 3m20s"
+  std::string eta(int done, int left) const {
+    std::string t = steps_ > 0 ? duration_text(since(start_) / steps_ * left) : "?";
+    return fmt::format("{} measured, ~{} to go, ETA {}", done, left, t);
+  }
   void finish() {
     if (tty_) std::fputs("\r\033[K", stderr);
   }
@@ -132,20 +138,31 @@ std::vector<std::optional<double>> runner::evaluate(const std::vector<int> &conf
   }
   std::vector<build_result> built(configs.size());
   if (!to_build.empty()) {
-    const int at_once = std::min<int>(jobs_, static_cast<int>(to_build.size()));
-    const int per_build = std::max(1, static_cast<int>(cpus_) / at_once);
     std::string names;
     for (std::size_t k : to_build) names += (names.empty() ? "" : ", ") + x_.configs[static_cast<std::size_t>(configs[k])].id();
     prog_.status(x_.benchmarks + x_.benchmarks_cached, remaining(), "building " + names);
+    // One worker per build folder at a time: configurations sharing a folder build one after another.
+    std::vector<std::vector<std::size_t>> groups;
+    std::map<std::string, std::size_t> group_of;
+    for (std::size_t k : to_build) {
+      const std::string &slot = x_.configs[static_cast<std::size_t>(configs[k])].build_slot;
+      auto [it, fresh] = group_of.emplace(slot, groups.size());
+      if (fresh) groups.emplace_back();
+      groups[it->second].push_back(k);
+    }
+    const int at_once = std::min<int>(jobs_, static_cast<int>(groups.size()));
+    const int per_build = std::max(1, static_cast<int>(cpus_) / at_once);
     std::atomic<std::size_t> next{0};
     std::vector<std::thread> pool;
     for (int t = 0; t < at_once; ++t) {
       pool.emplace_back([&] {
-        for (std::size_t n = next++; n < to_build.size() && !g_interrupted; n = next++) {
-          std::size_t k = to_build[n];
-          const configuration &c = x_.configs[static_cast<std::size_t>(configs[k])];
-          fs::path profile = opt_.out / "profiles" / (profile_name(s_, c) + ".yaml");
-          built[k] = ev_.build(c, profile, opt_.out / "images" / c.hash, per_build);
+        for (std::size_t n = next++; n < groups.size() && !g_interrupted; n = next++) {
+          for (std::size_t k : groups[n]) {
+            if (g_interrupted) break;
+            const configuration &c = x_.configs[static_cast<std::size_t>(configs[k])];
+            fs::path profile = opt_.out / "profiles" / (profile_name(s_, c) + ".yaml");
+            built[k] = ev_.build(c, profile, opt_.out / "images" / c.build_slot, per_build);
+          }
         }
       });
     }
@@ -201,7 +218,7 @@ std::vector<std::optional<double>> runner::evaluate(const std::vector<int> &conf
         break;
       }
       prog_.status(x_.benchmarks + x_.benchmarks_cached, remaining(), "benchmarking " + c.id());
-      fs::path exe = built[k].ok ? built[k].executable : opt_.out / "images" / c.hash / profile_name(s_, c);
+      fs::path exe = built[k].ok ? built[k].executable : opt_.out / "images" / c.build_slot / profile_name(s_, c);
       while (!settled(samples, s_.bench.reps) && !g_interrupted) {
         run_result rr = ev_.run_once(c, exe);
         ++x_.runs;
@@ -227,8 +244,9 @@ std::vector<std::optional<double>> runner::evaluate(const std::vector<int> &conf
     if (!b.contains("error") && !samples.empty()) {
       r.value = median(samples);
       out[k] = r.value;
-      prog_.event(fmt::format("{} {}: {:.6g} {} (median of {}{})", from_cache ? "cached " : "measured", c.id(), *r.value,
-                              s_.bench.metric.unit, samples.size(), from_cache ? "" : " runs"));
+      prog_.event(fmt::format("{} {}: {:.6g} {} (median of {}{}) [{}]", from_cache ? "cached " : "measured", c.id(), *r.value,
+                              s_.bench.metric.unit, samples.size(), from_cache ? "" : " runs",
+                              prog_.eta(x_.benchmarks + x_.benchmarks_cached, remaining())));
     } else {
       prog_.event(fmt::format("FAILED {}: {}", c.id(), r.reason));
     }

@@ -48,8 +48,14 @@ TEST(HelloExploration, RunsToCompletionAndWritesTheFolder) {
   result r = sh(kExplore.string() + " --space " + kSpace.string() + " -o " + out.string() + " --verify 2 -q");
   ASSERT_EQ(r.status, 0) << r.out;
 
-  for (const char *f : {"results.csv", "results.json", "report.html", "hasse.dot", "hasse.svg", "hasse.png"}) {
+  for (const char *f : {"results.csv", "results.json", "report.html", "hasse.dot"}) {
     EXPECT_TRUE(fs::exists(out / f)) << f;
+  }
+  const bool graphviz = sh("command -v dot").status == 0;  // the figure needs Graphviz
+  if (graphviz) {
+    EXPECT_TRUE(fs::exists(out / "hasse.svg"));
+    EXPECT_TRUE(fs::exists(out / "hasse.png"));
+    EXPECT_NE(slurp(out / "hasse.svg").find("<svg"), std::string::npos);
   }
   auto j = nlohmann::json::parse(slurp(out / "results.json"));
   EXPECT_TRUE(j["complete"].get<bool>());
@@ -63,8 +69,7 @@ TEST(HelloExploration, RunsToCompletionAndWritesTheFolder) {
   ASSERT_FALSE(j["picks"].empty());
   EXPECT_EQ(j["configurations"].size(), 7u);
   EXPECT_NE(slurp(out / "results.csv").find("id,hash,profile"), std::string::npos);
-  EXPECT_NE(slurp(out / "report.html").find("hasse.svg"), std::string::npos);
-  EXPECT_NE(slurp(out / "hasse.svg").find("<svg"), std::string::npos);
+  if (graphviz) EXPECT_NE(slurp(out / "report.html").find("hasse.svg"), std::string::npos);
 
   // The picks are profiles flexbuild accepts.
   for (const auto &p : j["picks"]) {

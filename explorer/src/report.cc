@@ -307,6 +307,21 @@ std::string summary_text(const exploration &x, const fs::path &out) {
                      s.bench.metric.unit, (out / "picks" / (profile_name(s, c) + ".yaml")).string());
   }
   if (x.complete && x.picks.empty()) o += "  no configuration meets the question\n";
+  int failed = 0;
+  std::string first_failure;
+  for (const config_record &r : x.rec) {
+    if (r.member >= 0 && x.result && x.result->state(r.member).st == status::failed) {
+      if (failed++ == 0) first_failure = r.reason;
+    }
+  }
+  if (failed) {
+    std::string why = first_failure.substr(0, first_failure.find('\n'));
+    if (auto at = first_failure.find("error:"); at != std::string::npos) {
+      why = first_failure.substr(at, first_failure.find('\n', at) - at);
+    }
+    o += fmt::format("  {} configurations could not be built or run and were left out (first: {}; see results.csv)\n",
+                     failed, why);
+  }
   int verified = static_cast<int>(std::count_if(x.rec.begin(), x.rec.end(), [](const config_record &r) { return r.verified; }));
   if (verified) {
     o += fmt::format("  verify: {} pruned configurations measured, {} disagree with the inference\n", verified, x.violations.size());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "flex/explore/config.h"
 #include "flex/explore/space.h"
 
 namespace flex::explore {
@@ -152,6 +153,34 @@ TEST(Space, MostSecureFloors) {
   outcome abs = parse(with("goal: fastest", "goal: most-secure\n  floor: 0.25"));
   ASSERT_TRUE(abs.s) << abs.text;
   EXPECT_FALSE(abs.s->q.floor->relative);
+}
+
+}  // namespace
+}  // namespace flex::explore
+
+namespace flex::explore {
+namespace {
+
+TEST(Profiles, EveryConfigurationIsAProfileFlexbuildAccepts) {
+  outcome o = parse(with("[none, process]", "[none, mpk, process]"));
+  ASSERT_TRUE(o.s) << o.text;
+  build::diag_sink diags;
+  build::library_index libs = build::load_library_index(kRoot, diags);
+  ASSERT_FALSE(diags.has_errors());
+  auto all = enumerate(*o.s);
+  ASSERT_EQ(all.size(), 1u * 1 + 3 * 3);  // {hello console}: unhardened; {hello}{console}: 3 x 3
+  int refused = 0;
+  for (const configuration &c : all) {
+    auto why = refusal(*o.s, c, libs);
+    if (c.has_asan() && c.needs_mpk()) {
+      ASSERT_TRUE(why) << c.label(*o.s);
+      EXPECT_NE(why->find("asan"), std::string::npos);
+      ++refused;
+    } else {
+      EXPECT_FALSE(why) << c.label(*o.s) << ": " << *why << "\n" << profile_yaml(*o.s, c);
+    }
+  }
+  EXPECT_EQ(refused, 1);
 }
 
 }  // namespace

@@ -33,7 +33,11 @@ struct configuration {
   std::vector<std::int8_t> pairs;     // per library pair i < j: kSame or the boundary's isolation
   std::vector<hardening_set> lib_hard;  // per placed library: its compartment's hardening
   std::string key;                    // canonical text of the above
-  std::string hash;                   // of key and everything else the profile says; names folders
+  std::string hash;                   // of key and everything else the profile says; names the cache
+  // Configurations that differ only in hardening share a build folder (named by this): flexbuild's
+  // incremental build then recompiles only the compartments whose hardening changed, and transforms
+  // nothing. Their executables have different names, so each stays valid.
+  std::string build_slot;
 
   int blocks() const { return static_cast<int>(iso.size()); }
   bool needs_mpk() const;
