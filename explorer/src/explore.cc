@@ -87,6 +87,8 @@ class runner {
   int jobs() const { return jobs_; }
   progress &prog() { return prog_; }
   std::function<int()> remaining = [] { return 0; };
+  // Whether the samples so far already settle the question (a figure far below the floor): no more runs.
+  std::function<bool(const std::vector<double> &)> decided = [](const std::vector<double> &) { return false; };
 
  private:
   fs::path cache_file(const configuration &c) const { return opt_.out / "cache" / (c.hash + ".json"); }
@@ -120,7 +122,7 @@ bool runner::bench_complete(const json &cache) const {
   if (!cache.contains("bench")) return false;
   const json &b = cache["bench"];
   if (b.value("fingerprint", "") != s_.bench.fingerprint()) return false;
-  if (b.contains("error")) return true;
+  if (b.contains("error") || b.value("decided", false)) return true;
   std::vector<double> samples = b.value("samples", std::vector<double>{});
   return settled(samples, s_.bench.reps);
 }
@@ -211,7 +213,7 @@ std::vector<std::optional<double>> runner::evaluate(const std::vector<int> &conf
       ++x_.benchmarks_cached;
       continue;
     }
-    const bool from_cache = settled(samples, s_.bench.reps);
+    const bool from_cache = settled(samples, s_.bench.reps) || b.value("decided", false);
     if (!from_cache) {
       if (opt_.stop_after >= 0 && x_.benchmarks >= opt_.stop_after) {
         x_.interrupted = true;
@@ -220,6 +222,10 @@ std::vector<std::optional<double>> runner::evaluate(const std::vector<int> &conf
       prog_.status(x_.benchmarks + x_.benchmarks_cached, remaining(), "benchmarking " + c.id());
       fs::path exe = built[k].ok ? built[k].executable : opt_.out / "images" / c.build_slot / profile_name(s_, c);
       while (!settled(samples, s_.bench.reps) && !g_interrupted) {
+        if (!samples.empty() && decided(samples)) {
+          b["decided"] = true;
+          break;
+        }
         run_result rr = ev_.run_once(c, exe);
         ++x_.runs;
         if (g_interrupted) break;
@@ -375,6 +381,14 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
   if (x.baseline) x.result->record(base_member, x.baseline);
   search &srch = *x.result;
   rn.remaining = [&] { return srch.remaining_estimate(); };
+  if (s.q.g == goal::most_secure) {
+    // A figure this far below the floor will not climb over it in more runs.
+    const double margin = std::max(0.2, 5 * s.bench.reps.tolerance);
+    rn.decided = [margin, hi = m.higher_is_better, t = spec.threshold](const std::vector<double> &v) {
+      double x = median(v);
+      return hi ? x < t * (1 - margin) : x > t * (1 + margin);
+    };
+  }
 
   while (!x.interrupted && !g_interrupted) {
     std::vector<int> batch = srch.next(rn.jobs());

@@ -58,6 +58,8 @@ struct metric_spec {
   std::string unit;     // for reports: "s", "rps", or the space's `unit`
 };
 
+// Runs repeat until the median settles (or `max`); under most-secure, a first figure far below the floor
+// (by 5 tolerances, at least 20%) decides at once.
 struct repetition_spec {
   int min = 3;
   int max = 7;
