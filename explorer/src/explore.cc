@@ -75,6 +75,18 @@ class progress {
   std::string doing_;
 };
 
+std::string without_comments(const std::string &yaml) {
+  std::string out;
+  std::size_t start = 0;
+  while (start < yaml.size()) {
+    std::size_t end = yaml.find('\n', start);
+    if (end == std::string::npos) end = yaml.size();
+    if (yaml[start] != '#') out += yaml.substr(start, end - start + 1);
+    start = end + 1;
+  }
+  return out;
+}
+
 class runner {
  public:
   runner(const space &s, const explore_options &opt, evaluator &ev, exploration &x)
@@ -110,7 +122,10 @@ json runner::load_cache(const configuration &c) const {
   auto text = build::read_file(cache_file(c));
   if (!text) return json::object();
   json j = json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("profile", "") != profile_yaml(s_, c)) return json::object();
+  // Comments do not change the image: a profile regenerated from another space file still matches.
+  if (j.is_discarded() || !j.is_object() || without_comments(j.value("profile", "")) != without_comments(profile_yaml(s_, c))) {
+    return json::object();
+  }
   return j;
 }
 
