@@ -26,18 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int free_port() {
-  int s = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(s, reinterpret_cast<sockaddr *>(&sa), sizeof sa);
-  socklen_t len = sizeof sa;
-  ::getsockname(s, reinterpret_cast<sockaddr *>(&sa), &len);
-  ::close(s);
-  return ntohs(sa.sin_port);
-}
-
 // One running server image; stopped with SIGTERM (a clean exit) when destroyed.
 class server {
  public:

@@ -48,6 +48,9 @@ bool machine_has_pku();
 command_result build_test_image(const std::filesystem::path &profile, const std::string &name);
 std::filesystem::path test_image(const std::string &name);
 
+// A TCP port on 127.0.0.1 that was free a moment ago (bound, read back, closed).
+int free_port();
+
 // A gtest parameter name from a profile name ("probe-mpk" -> "probe_mpk").
 std::string param_name(std::string profile);
 
