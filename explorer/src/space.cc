@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "flex/build/fs_util.h"
-#include "yaml_util.h"  // flexbuild's checked YAML maps and values (flex::build::detail)
+#include "flex/build/yaml_util.h"  // flexbuild's checked YAML maps and values (flex::build::detail)
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."

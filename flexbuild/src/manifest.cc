@@ -7,7 +7,7 @@
 #include <sstream>
 #include <system_error>
 
-#include "yaml_util.h"
+#include "flex/build/yaml_util.h"
 
 namespace flex::build {
 namespace {

@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "yaml_util.h"
+#include "flex/build/yaml_util.h"
 
 namespace flex::build {
 namespace {

@@ -1,4 +1,4 @@
-#include "yaml_util.h"
+#include "flex/build/yaml_util.h"
 
 #include <algorithm>
 #include <exception>

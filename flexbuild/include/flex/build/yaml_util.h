@@ -1,4 +1,4 @@
-// Internal to flex::buildmodel: what the lib.yaml and profile parsers share on top of yaml-cpp.
+// What the lib.yaml, profile and space-file parsers share on top of yaml-cpp (flexbuild, flexexplore).
 // Positions (yaml-cpp marks are 0-based, ours 1-based, and null nodes have no useful mark), checked maps
 // (unknown keys with "did you mean", duplicate keys, which yaml-cpp accepts silently) and typed values.
 //
