@@ -7,7 +7,8 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
-#include <bitset>
+#include <atomic>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 
@@ -24,8 +25,28 @@ const backend &be() {
   return host_backend();
 }
 
-std::bitset<kMaxSockets> g_live;      // sockets this library created and has not closed
-std::bitset<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
+// A bit per socket, updated atomically: host threads other than sched's may call net at once (each
+// blocking in plat), and a lost update would make a live socket look closed.
+template <std::size_t N>
+class socket_bits {
+ public:
+  bool test(std::size_t i) const { return (words_[i / 64].load(std::memory_order_acquire) >> (i % 64)) & 1; }
+  void set(std::size_t i, bool on = true) {
+    const std::uint64_t bit = std::uint64_t{1} << (i % 64);
+    if (on) {
+      words_[i / 64].fetch_or(bit, std::memory_order_acq_rel);
+    } else {
+      words_[i / 64].fetch_and(~bit, std::memory_order_acq_rel);
+    }
+  }
+  void reset(std::size_t i) { set(i, false); }
+
+ private:
+  std::atomic<std::uint64_t> words_[(N + 63) / 64] = {};
+};
+
+socket_bits<kMaxSockets> g_live;      // sockets this library created and has not closed
+socket_bits<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
 int g_poll = -1;                  // one readiness set for the whole image
 
 bool live(int s) {
