@@ -215,8 +215,8 @@ INSTANTIATE_TEST_SUITE_P(Profiles, Redis,
                          [](const auto &info) { return param_name(info.param); });
 
 // Every sharing.stack mode, for whitelisted locals that cross into the network stack: the server's
-// request loop passes them to net behind a process boundary (on any machine) and an mpk one (with PKU).
-// (dss is the mode of the profiles above.)
+// request loop passes them to net behind a process boundary (heap, on any machine) and an mpk one
+// (shared, with PKU). dss is the mode of the profiles above.
 struct sharing_case {
   const char *name;
   const char *stack;     // dss | heap | shared
@@ -252,8 +252,6 @@ TEST_P(RedisSharing, ServesRedisCliAndPipelinedBenchmark) {
 
 INSTANTIATE_TEST_SUITE_P(Modes, RedisSharing,
                          ::testing::Values(sharing_case{"redis-sharing-heap-process", "heap", "process"},
-                                           sharing_case{"redis-sharing-shared-process", "shared", "process"},
-                                           sharing_case{"redis-sharing-heap-mpk", "heap", "mpk"},
                                            sharing_case{"redis-sharing-shared-mpk", "shared", "mpk"}),
                          [](const auto &info) { return param_name(info.param.name); });
 
