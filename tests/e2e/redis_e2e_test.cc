@@ -8,7 +8,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,7 +18,6 @@
 
 #include "test_util.h"
 
-extern char **environ;
 
 namespace flex::test {
 namespace {
@@ -31,16 +29,7 @@ class server {
  public:
   server(const std::string &exe, const fs::path &dir, int port) : port_(port) {
     std::string log = (dir / "server.log").string();
-    std::vector<std::string> args = {exe, "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir.string()};
-    std::vector<char *> argv;
-    for (auto &a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    if (posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
+    pid_ = spawn_logged({exe, "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir.string()}, log, true);
     log_ = log;
   }
   ~server() { stop(); }

@@ -1,8 +1,11 @@
 // Helpers for end-to-end tests: run a command, make a scratch source tree, read files.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace flex::test {
 
@@ -47,6 +50,10 @@ bool machine_has_pku();
 // result; the executable is build/test-images/<name>/<name>.
 command_result build_test_image(const std::filesystem::path &profile, const std::string &name);
 std::filesystem::path test_image(const std::string &name);
+
+// Starts `args` (args[0]: the executable) in the background with stdout and stderr in `log`, appended
+// to or truncated. Returns its pid, or -1.
+pid_t spawn_logged(const std::vector<std::string> &args, const std::filesystem::path &log, bool append);
 
 // A TCP port on 127.0.0.1 that was free a moment ago (bound, read back, closed).
 int free_port();
