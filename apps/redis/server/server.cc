@@ -106,7 +106,7 @@ struct connection {
 class server {
  public:
   explicit server(const options &o)
-      : opt_(o), engine_(config(o), [] { return clock_ms(TIME_REALTIME); }) {}
+      : opt_(o), engine_(config(o), [this] { return now_real_ms_; }) {}
 
   int run() {
     if (std::string err; mount_data_dir(opt_.dir, err) < 0) {
@@ -134,6 +134,7 @@ class server {
         std::fprintf(stderr, "redis: net_poll_wait: %s\n", std::strerror(-n));
         return 1;
       }
+      now_real_ms_ = clock_ms(TIME_REALTIME);  // one clock read for every command of this wake-up
       for (int i = 0; i < n; ++i) {
         const net_event ev = events_[i];
         if (ev.cookie == kListenCookie) {
@@ -143,7 +144,7 @@ class server {
         }
       }
       if (std::int64_t now = now_ms(); now >= next_tick) {
-        engine_.active_expire(now, 200);
+        engine_.active_expire(now_real_ms_, 200);  // expiry times are realtime, as the engine's clock
         next_tick = now + kTickMs;
       }
     }
@@ -162,8 +163,9 @@ class server {
     (void)rc;
   }
 
-  // The clocks come from the time library (a gate when it lives in another compartment): the engine's
-  // realtime clock for expiry and TIME, the loop's monotonic one for its ticks.
+  // The clocks come from the time library (a gate when it lives in another compartment), read once per
+  // wake-up of the loop, as Redis caches its time per event-loop iteration: the realtime clock for the
+  // engine (expiry, TIME), the monotonic one for the loop's ticks.
   static std::int64_t clock_ms(int clock) {
     std::int64_t ns = 0;
     flexos_gate_r(libtime, ns, time_now_ns, clock);
@@ -318,6 +320,7 @@ class server {
 
   options opt_;
   flex::redis::server_stats stats_;
+  std::int64_t now_real_ms_ = clock_ms(TIME_REALTIME);  // the engine's clock (before engine_: it reads it)
   flex::redis::engine engine_;
   int listen_fd_ = -1;
   net_event *events_ = nullptr;
