@@ -136,6 +136,7 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
   out += "#include <flex/gates/fault.h>\n#include <flex/gates/gate.h>\n#include <flex/gates/image_gates.h>\n#include <flex/gates/layout.h>\n";
   bool uses_process = false;
   for (const auto &b : img.boundaries) uses_process |= b.gate == gate_kind::process;
+  uses_process |= has_isolation(img, isolation::process);
   if (uses_process) out += "#include <flex/gates/process.h>\n";
   if (has_mpk(img)) out += "#include <flex/gates/mpk.h>\n";
   out += "\nnamespace fg = flex::gates;\n\n";
@@ -261,7 +262,10 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
     }
   }
 
-  // The entry: the default compartment calls the app's main through their boundary.
+  // The entry: the runtime, in the main process, calls the app's main. An app in a process compartment
+  // is called through its channel (whichever compartment is the default one: when that is a process
+  // compartment too, the main process holds only the others); otherwise an MPK gate enters the app's
+  // domain, or the call is plain.
   const resolved_compartment *app = img.compartment_of(img.app->name);
   const resolved_compartment *def = nullptr;
   for (const auto &c : img.compartments) {
@@ -269,7 +273,18 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
   }
   const boundary *entry = (app && def && app != def) ? img.find_boundary(def->name(), app->name()) : nullptr;
   out += "\nextern \"C\" int flex_enter_app(int argc, char **argv) {\n";
-  if (app && app->spec->iso != isolation::process && has_mpk(img)) {
+  if (app && app->spec->iso == isolation::process) {
+    size_t to = index_of(img, app->name());
+    size_t id = exports[to].size() - 1;
+    const std::string counter = entry && entry->gate == gate_kind::process
+                                    ? fmt::format("&counter_{}__{}", def->name(), app->name())
+                                    : std::string("nullptr");
+    out += fmt::format(
+        "  static constexpr fg::process_backend::target t{{{0}u, {1}u}};\n"
+        "  return static_cast<int>(fg::gate<fg::process_backend>::call_erased(t, {2}, FN({3}), "
+        "{{{{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}}}));\n",
+        to, id, counter, kAppEntry);
+  } else if (app && has_mpk(img)) {
     // The runtime holds every right until here: it enters the app's domain through an MPK gate, whatever
     // the app's compartment (the default one included).
     size_t to = index_of(img, app->name());
@@ -281,17 +296,8 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
         "  return static_cast<int>(fg::gate<{0}>::call_erased(t, nullptr, FN({1}), "
         "{{{{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}}}));\n",
         type, kAppEntry);
-  } else if (entry == nullptr || entry->gate == gate_kind::call) {
-    out += fmt::format("  return reinterpret_cast<int (*)(int, char **)>(&{})(argc, argv);\n", kAppEntry);
   } else {
-    size_t to = index_of(img, app->name());
-    size_t id = exports[to].size() - 1;
-    backend_spelling be = spell_backend(img, *entry, to, id);
-    out += fmt::format(
-        "  static constexpr {0}::target t{1};\n"
-        "  return static_cast<int>(fg::gate<{0}>::call_erased(t, &counter_{2}__{3}, FN({4}), "
-        "{{{{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}}}));\n",
-        be.type, be.target, def->name(), app->name(), kAppEntry);
+    out += fmt::format("  return reinterpret_cast<int (*)(int, char **)>(&{})(argc, argv);\n", kAppEntry);
   }
   out += "}\n";
   return out;

@@ -46,6 +46,7 @@ void heap_install(const heap_dispatch &d) {
     heap *h = d.by_key[k];
     page.heaps.lo_by_key[k] = h ? reinterpret_cast<std::uintptr_t>(h) : 0;
     page.heaps.hi_by_key[k] = h ? reinterpret_cast<std::uintptr_t>(h) + h->stats().region_bytes : 0;
+    page.heaps.by_pkru |= h != nullptr;
   }
   // glibc's own malloc_usable_size, for its pointers once malloc_override.cc defines the public one.
   page.glibc_usable_size = reinterpret_cast<std::size_t (*)(void *)>(dlsym(RTLD_NEXT, "malloc_usable_size"));
@@ -66,6 +67,7 @@ heap *heap_current() {
   if (!installed()) return nullptr;
   const heap_dispatch &d = table();
   if (d.process_own) return d.process_own;
+  if (!d.by_pkru) return nullptr;
   std::uint32_t pkru = d.read_pkru ? d.read_pkru() : rdpkru();
   int key = heap_key_for_pkru(pkru, d.pkru_by_key, d.shared_key);
   return key ? d.by_key[key] : nullptr;

@@ -2,6 +2,7 @@
 // compartment" comes from a test PKRU source installed in the dispatch table instead of RDPKRU.
 #include <malloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -97,6 +98,23 @@ TEST(malloc_override, before_install_everything_is_glibcs) {
   void *w = flexos_malloc_whitelist(10);  // no shared heap yet: the ordinary allocator
   EXPECT_EQ(heap_owner(w), nullptr);
   flexos_free_whitelist(w);
+}
+
+// A process image's main process without mpk domains has a shared heap and no key heaps: its
+// allocations go to glibc (or its own heap) without reading PKRU, which would fault without PKU.
+TEST(heap_dispatch, without_key_heaps_pkru_is_never_read) {
+  EXPECT_EXIT(
+      {
+        heap_dispatch d;
+        d.shared = new_heap(1 << 20);
+        d.read_pkru = []() -> std::uint32_t { _exit(3); };
+        heap_install(d);
+        void *p = std::malloc(10);
+        const bool glibc = heap_owner(p) == nullptr && heap_current() == nullptr;
+        std::free(p);
+        _exit(glibc ? 0 : 4);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 TEST(malloc_override, routes_c_allocations_to_the_running_compartment) {

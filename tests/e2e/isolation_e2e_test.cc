@@ -125,7 +125,10 @@ TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
-                         ::testing::Values(image_case{"vault-process", "main"}, image_case{"probe-process", "probe"}),
+                         ::testing::Values(image_case{"vault-process", "main"}, image_case{"probe-process", "probe"},
+                                           image_case{"vault-process-default", "main"},
+                                           image_case{"probe-process-default", "probe"},
+                                           image_case{"all-process", "app"}),
                          [](const auto &info) { return param_name(info.param.profile); });
 
 // The scan reads every byte offset: a WRPKRU hidden in another instruction's immediate is found, recorded

@@ -53,6 +53,8 @@ struct heap_dispatch {
   heap *process_own = nullptr;
   // Tests only: where to read the "PKRU" from instead of RDPKRU (hardware without PKU, emulated gates).
   std::uint32_t (*read_pkru)() = nullptr;
+  // Set by heap_install when some key has a heap: only then is PKRU read (RDPKRU faults without PKU).
+  bool by_pkru = false;
 };
 
 // Installs the dispatch table in the mpk runtime page (which must still be writable: before
