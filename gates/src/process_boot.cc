@@ -335,7 +335,7 @@ int boot(const process_config &cfg) {
     // Before any fork, so every process has it; its bookkeeping lives in the arena, so all of them see
     // one heap (its spin lock works across processes).
     void *p = shared_alloc(cfg.shared_heap_bytes, page_size());
-    g_shared_heap = p ? heap::create({p, cfg.shared_heap_bytes}) : nullptr;
+    g_shared_heap = p ? heap::create({p, cfg.shared_heap_bytes}, {.cross_process = true}) : nullptr;
     if (!g_shared_heap) return -ENOMEM;
     heap_dispatch d;
     d.shared = g_shared_heap;

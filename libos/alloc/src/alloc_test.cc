@@ -516,7 +516,8 @@ TEST(AllocThreads, OneHeapManyThreads) {
 // A heap in a MAP_SHARED region serves a parent and a forked child at once.
 TEST(AllocShared, ForkedProcessesShareOneHeap) {
   region r(std::size_t{1} << 20, MAP_SHARED);
-  heap *h = make(r);
+  heap *h = heap::create(r.get(), {.cross_process = true});
+  ASSERT_NE(h, nullptr);
   void *mine = h->malloc(64);
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
@@ -540,6 +541,45 @@ TEST(AllocShared, ForkedProcessesShareOneHeap) {
   EXPECT_EQ(s.live_blocks, 100u) << "the child's blocks are in the parent's heap";
   EXPECT_EQ(s.frees, 1u);
   EXPECT_TRUE(h->verify());
+}
+
+// Two single-threaded processes (each would leave the lock out of a private heap) allocate and free at
+// once from a cross-process heap: the lock keeps its lists whole and no block is handed out twice.
+TEST(AllocShared, SingleThreadedProcessesAtOnceTakeTheLock) {
+  EXPECT_EXIT(
+      {
+        region r(std::size_t{4} << 20, MAP_SHARED);
+        heap *h = heap::create(r.get(), {.cross_process = true});
+        pid_t pid = ::fork();
+        const std::uint32_t me = pid == 0 ? 2 : 1;
+        int bad = h && pid >= 0 ? 0 : 1;
+        std::mt19937 rng(me);
+        std::vector<void *> mine;
+        for (int i = 0; h && i < 200000; ++i) {
+          if (mine.size() < 64 && (mine.empty() || rng() % 2)) {
+            void *p = h->malloc(16 + rng() % 2000);
+            if (!p) {
+              ++bad;
+              continue;
+            }
+            fill(p, 16, me);
+            mine.push_back(p);
+          } else {
+            std::size_t k = rng() % mine.size();
+            if (!intact(mine[k], 16, me)) ++bad;
+            h->free(mine[k]);
+            mine[k] = mine.back();
+            mine.pop_back();
+          }
+        }
+        for (void *p : mine) h->free(p);
+        if (pid == 0) ::_exit(bad ? 1 : 0);
+        int status = 0;
+        ::waitpid(pid, &status, 0);
+        const bool child_ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+        ::_exit(!bad && child_ok && h->verify() && h->stats().live_blocks == 0 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // The same heap mapped at two addresses: offsets, not pointers, link its blocks.
@@ -670,7 +710,8 @@ TEST_F(AllocDeathTest, CachedBlockFreedTwice) {
 // Two processes use one cached heap at once; neither ever gets a block the other holds.
 TEST(AllocCache, SharedHeapTwoProcesses) {
   region r(std::size_t{4} << 20, MAP_SHARED);
-  heap *h = make_cached(r);
+  heap *h = heap::create(r.get(), {.thread_cache = true, .cross_process = true});
+  ASSERT_NE(h, nullptr);
   void *parent_cached = h->malloc(64);
   h->free(parent_cached);  // in the parent's cache; the child drops its copy of that cache at fork
   pid_t pid = ::fork();

@@ -20,6 +20,7 @@
 // use) ends the region, and the first block's previous block counts as in use, so coalescing never leaves
 // the block area. Free blocks never touch: freeing merges a block with free neighbours at once.
 #include <pthread.h>
+#include <sys/single_threaded.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -220,6 +221,7 @@ heap *heap::create(heap_region r, const heap_options &o) {
   std::memset(h->heads(), 0, std::size_t{fl_count} * kSlCount * sizeof(std::uint64_t));
   h->stats_.region_bytes = r.bytes;
   h->thread_cache_ = o.thread_cache;
+  h->cross_process_ = o.cross_process;
   block *sentinel = h->at(end);
   h->set_head(sentinel, 0, kPrevFree);
   block *first = h->at(begin);
@@ -230,14 +232,19 @@ heap *heap::create(heap_region r, const heap_options &o) {
   return h;
 }
 
-void heap::lock() const {
+// The lock is left out while the process has one thread (glibc's __libc_single_threaded, as its own
+// malloc does) unless the heap is shared with other processes; the caller hands the answer to unlock, so a
+// thread created meanwhile cannot unbalance the pair.
+bool heap::lock() const {
+  if (!cross_process_ && __libc_single_threaded) return false;
   while (__atomic_exchange_n(&lock_, 1u, __ATOMIC_ACQUIRE)) {
     while (__atomic_load_n(&lock_, __ATOMIC_RELAXED)) __builtin_ia32_pause();
   }
+  return true;
 }
 
-void heap::unlock() const {
-  __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE);
+void heap::unlock(bool locked) const {
+  if (locked) __atomic_store_n(&lock_, 0u, __ATOMIC_RELEASE);
 }
 
 // ---- Free lists -------------------------------------------------------------------------------------------
@@ -449,9 +456,9 @@ bool thread_cache::reachable(const thread_cache &c) {
 
 void thread_cache::retire(thread_cache &c) {
   if (c.h && reachable(c)) {
-    c.h->lock();
+    const bool locked = c.h->lock();
     c.h->cache_flush_locked(&c);
-    c.h->unlock();
+    c.h->unlock(locked);
   }
   c.reset();
 }
@@ -498,14 +505,14 @@ void heap::flush_mine_locked() {
 
 void heap::flush_thread_cache() {
   if (!thread_cache_) return;
-  lock();
+  const bool locked = lock();
   flush_mine_locked();
-  unlock();
+  unlock(locked);
 }
 
 // A miss: one block for the caller and kRefill - 1 more of the same size for the bin, under one lock.
 void *heap::cache_refill(thread_cache *c, std::size_t size) {
-  lock();
+  const bool locked = lock();
   cache_sync_locked(c);
   void *p = malloc_locked(size - kOverhead, c);
   if (p) {
@@ -520,13 +527,13 @@ void *heap::cache_refill(thread_cache *c, std::size_t size) {
     }
     if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
   }
-  unlock();
+  unlock(locked);
   return p;
 }
 
 // A free that found its bin full (the older half of the bin goes back) or no room to defer.
 void heap::cache_overflow(thread_cache *c, block *b) {
-  lock();
+  const bool locked = lock();
   cache_sync_locked(c);
   std::size_t size = b->size();
   if (size <= kCacheMax) {
@@ -541,7 +548,7 @@ void heap::cache_overflow(thread_cache *c, block *b) {
   } else {
     free_locked(b);
   }
-  unlock();
+  unlock(locked);
 }
 
 // ---- Entry points -----------------------------------------------------------------------------------------
@@ -593,10 +600,10 @@ void *heap::malloc(std::size_t n) {
     if (c->count[size >> kAlignLog2]) return cache_pop(c, size >> kAlignLog2);
     return cache_refill(c, size);
   }
-  lock();
+  const bool locked = lock();
   if (c) cache_sync_locked(c);
   void *p = malloc_locked(n, c);
-  unlock();
+  unlock(locked);
   return p;
 }
 
@@ -643,9 +650,9 @@ void heap::free(void *p) {
     }
     return cache_overflow(c, b);
   }
-  lock();
+  const bool locked = lock();
   free_locked(checked(p, "free"));
-  unlock();
+  unlock(locked);
 }
 
 void *heap::memalign_locked(std::size_t align, std::size_t n) {
@@ -680,14 +687,14 @@ void *heap::memalign_locked(std::size_t align, std::size_t n) {
 }
 
 void *heap::memalign(std::size_t align, std::size_t n) {
-  lock();
+  const bool locked = lock();
   void *p = nullptr;
   if (align == 0 || (align & (align - 1))) {
     ++stats_.failed;
   } else {
     p = memalign_locked(align, n);
   }
-  unlock();
+  unlock(locked);
   return p;
 }
 
@@ -698,12 +705,12 @@ void *heap::realloc(void *p, std::size_t n) {
     return nullptr;
   }
   std::size_t size = block_size_for(n);
-  lock();
+  const bool locked = lock();
   block *b = checked(p, "realloc");
   std::size_t have = b->size();
   if (size && size <= have) {  // shrink in place
     trim(b, size);
-    unlock();
+    unlock(locked);
     return p;
   }
   block *next = b->next();
@@ -715,13 +722,13 @@ void *heap::realloc(void *p, std::size_t n) {
     stats_.in_use_bytes += merged - have;
     if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
     trim(b, size);
-    unlock();
+    unlock(locked);
     return p;
   }
   block *moved = size ? take(size) : nullptr;
   if (!moved) {  // the old block stays valid, as C requires
     ++stats_.failed;
-    unlock();
+    unlock(locked);
     return nullptr;
   }
   std::memcpy(moved->payload(), p, have - kOverhead);
@@ -730,20 +737,20 @@ void *heap::realloc(void *p, std::size_t n) {
   ++stats_.frees;
   --stats_.live_blocks;
   release(b);
-  unlock();
+  unlock(locked);
   return moved->payload();
 }
 
 std::size_t heap::usable_size(const void *p) const {
   if (!p) return 0;
-  lock();
+  const bool locked = lock();
   std::size_t n = checked(p, "malloc_usable_size")->size() - kOverhead;
-  unlock();
+  unlock(locked);
   return n;
 }
 
 heap_stats heap::stats() const {
-  lock();
+  const bool locked = lock();
   if (thread_cache_) const_cast<heap *>(this)->flush_mine_locked();
   heap_stats s = stats_;
   s.free_bytes = (end_ - begin_) - s.in_use_bytes;
@@ -754,12 +761,12 @@ heap_stats heap::stats() const {
       if (at(o)->size() > s.largest_free) s.largest_free = at(o)->size();
     }
   }
-  unlock();
+  unlock(locked);
   return s;
 }
 
 bool heap::verify() const {
-  lock();
+  const bool locked = lock();
   bool ok = true;
   std::size_t free_blocks = 0, in_use = 0, live = 0;
   bool prev_free = false;
@@ -802,7 +809,7 @@ bool heap::verify() const {
     }
   }
   ok = ok && listed == free_blocks;
-  unlock();
+  unlock(locked);
   return ok;
 }
 

@@ -25,8 +25,10 @@
 // Costs: 8 bytes per allocated block (the size word; the previous-size word of the next block is part of
 // the payload while the block is in use), a minimum block of 32 bytes (24 usable), and bookkeeping of
 // about 300 bytes plus 256 bytes per power of two of the region size (1.8 KiB for a 16 KiB region, 6 KiB
-// for 1 GiB). Each malloc and free takes the heap's spin lock once (one atomic exchange), unless the heap
-// was created with heap_options::thread_cache (below), which serves most small requests without the lock.
+// for 1 GiB). In a process with several threads, or for a heap shared between processes
+// (heap_options::cross_process), each malloc and free takes the heap's spin lock once (one atomic
+// exchange), unless the heap was created with heap_options::thread_cache (below), which serves most small
+// requests without the lock; a single-threaded process takes no lock on a private heap.
 #pragma once
 
 #include <cstddef>
@@ -59,6 +61,9 @@ struct heap_options {
   //     thread exit a cache whose region is no longer mapped, or holds a different heap, is dropped.
   //   - 8 KiB of thread-local storage per thread; a thread caches at most two heaps at once.
   bool thread_cache = false;
+  // The heap's region is mapped in several processes (MAP_SHARED) that all allocate from it: the lock is
+  // always taken. Otherwise a process with a single thread takes no lock at all (like glibc's malloc).
+  bool cross_process = false;
 };
 
 struct heap_stats {
@@ -112,8 +117,8 @@ class heap {
   static constexpr int kFlMax = 40;  // first-level classes for blocks below kMaxRegion
 
   heap(std::uint64_t salt, std::uint64_t begin, std::uint64_t end, unsigned fl_count);
-  void lock() const;
-  void unlock() const;
+  bool lock() const;  // false: the lock was not needed (one thread, a private heap)
+  void unlock(bool locked) const;
   block *at(std::uint64_t off) const;
   std::uint64_t off(const block *b) const;
   std::uint64_t *heads() const;  // fl_count_ * kSlCount list heads, right after this object
@@ -150,6 +155,7 @@ class heap {
   mutable std::uint32_t lock_ = 0;
   std::uint32_t fl_count_;
   bool thread_cache_ = false;
+  bool cross_process_ = false;
   std::uint64_t salt_;
   std::uint64_t begin_, end_;  // offsets from this object: the first block and the end sentinel
   std::uint64_t fl_bitmap_ = 0;
