@@ -235,8 +235,12 @@ heap *heap::create(heap_region r, const heap_options &o) {
 // The lock is left out while the process has one thread (glibc's __libc_single_threaded, as its own
 // malloc does) unless the heap is shared with other processes; the caller hands the answer to unlock, so a
 // thread created meanwhile cannot unbalance the pair.
+bool heap::lock_elided() const {
+  return !cross_process_ && __libc_single_threaded;
+}
+
 bool heap::lock() const {
-  if (!cross_process_ && __libc_single_threaded) return false;
+  if (lock_elided()) return false;
   while (__atomic_exchange_n(&lock_, 1u, __ATOMIC_ACQUIRE)) {
     while (__atomic_load_n(&lock_, __ATOMIC_RELAXED)) __builtin_ia32_pause();
   }
@@ -631,28 +635,31 @@ void heap::free(void *p) {
     block *b = checked(p, "free");
     std::size_t size = b->size();
     if (size <= kCacheMax && c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
+    return free_uncached(c, b);
   }
   free_slow(p);
 }
 
 [[gnu::noinline]] void heap::free_slow(void *p) {
   if (!p) return;
-  if (thread_cache *c = cache()) {
-    block *b = checked(p, "free");
-    std::size_t size = b->size();
-    if (size <= kCacheMax) {
-      if (c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
-    } else if (size <= kDeferMax && c->defers < kDefers) {
-      b->store_mark(cookie(off(b)));
-      c->defer[c->defers++] = off(b);
-      ++c->puts;
-      return;
-    }
-    return cache_overflow(c, b);
-  }
+  if (thread_cache *c = cache()) return free_uncached(c, checked(p, "free"));
   const bool locked = lock();
   free_locked(checked(p, "free"));
   unlock(locked);
+}
+
+// A checked block the inline path of free could not cache.
+[[gnu::noinline]] void heap::free_uncached(thread_cache *c, block *b) {
+  std::size_t size = b->size();
+  if (size <= kCacheMax) {
+    if (c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
+  } else if (size <= kDeferMax && c->defers < kDefers && !lock_elided()) {  // deferring saves locks
+    b->store_mark(cookie(off(b)));
+    c->defer[c->defers++] = off(b);
+    ++c->puts;
+    return;
+  }
+  cache_overflow(c, b);
 }
 
 void *heap::memalign_locked(std::size_t align, std::size_t n) {

@@ -43,7 +43,7 @@ struct heap_region {
 
 struct heap_options {
   // A per-thread, per-heap front cache: each thread keeps up to 8 free blocks of every size up to 1 KiB
-  // (payloads up to 1016 bytes) and defers up to 2 frees of blocks up to 64 KiB to its next locked call, so
+  // (payloads up to 1016 bytes) and, while the process has several threads, defers up to 2 frees of blocks up to 64 KiB to its next locked call, so
   // most small malloc/free calls take no lock and no atomic instruction. Cached blocks stay allocated from
   // the heap's point of view (coalescing and every corruption check still hold; a cached block freed again
   // aborts as a double free, and one written after free aborts when it is handed out again).
@@ -117,6 +117,7 @@ class heap {
   static constexpr int kFlMax = 40;  // first-level classes for blocks below kMaxRegion
 
   heap(std::uint64_t salt, std::uint64_t begin, std::uint64_t end, unsigned fl_count);
+  bool lock_elided() const;  // one thread and a private heap: no lock needed
   bool lock() const;  // false: the lock was not needed (one thread, a private heap)
   void unlock(bool locked) const;
   block *at(std::uint64_t off) const;
@@ -150,6 +151,7 @@ class heap {
   void cache_push(thread_cache *c, std::size_t bin, block *b);
   void *malloc_slow(std::size_t n);
   void free_slow(void *p);
+  void free_uncached(thread_cache *c, block *b);
   void free_locked(block *b);
 
   mutable std::uint32_t lock_ = 0;
