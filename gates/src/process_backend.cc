@@ -2,7 +2,6 @@
 // Boot, death and shutdown are in process_boot.cc; the protocol is described in process.h.
 #include <immintrin.h>
 #include <linux/futex.h>
-#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -99,24 +98,14 @@ void ring(unsigned slot) {
     futex(&bell, FUTEX_WAKE, 1, nullptr);
 }
 
-// After kPureSpin iterations (a few microseconds: an answer from a callee running on another core comes
-// sooner), every kYieldEvery-th iteration gives the CPU away (sched_yield): where the processes of an image
-// outnumber the free cores, the callee may be waiting for the very core the caller spins on (GET
-// throughput of a Redis image with three processes on 2 cores: 5-19k req/s without, about 50k with).
-constexpr unsigned kPureSpin = 256;
-constexpr unsigned kYieldEvery = 8;
-
 void await_turn() {
   control *ctl = g_process.ctl;
   auto &bell = own_box().bell;
   bool mine = false;
   g_process.waiting = 1;
-  const unsigned spin = ctl->spin.load(std::memory_order_relaxed);
-  for (unsigned i = 0; i < spin && !mine && !g_process.peer_event; ++i) {
+  for (unsigned i = ctl->spin.load(std::memory_order_relaxed); i > 0 && !mine && !g_process.peer_event; --i) {
     mine = bell.load(std::memory_order_acquire) == kBellTurn;
-    if (mine) break;
-    _mm_pause();
-    if (i >= kPureSpin && i % kYieldEvery == 0) sched_yield();
+    if (!mine) _mm_pause();
   }
   const timespec timeout{static_cast<time_t>(g_process.liveness_ms / 1000),
                          static_cast<long>(g_process.liveness_ms % 1000) * 1000000L};

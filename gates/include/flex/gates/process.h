@@ -24,7 +24,7 @@
 // Calls. One logical thread of control per image (the unikernel model: one host thread). Each process
 // has a mailbox in the arena: a futex word (its "bell": whose turn it is) and one message {call or
 // return, from, to, export id, reply process, 6 words}. A call writes the callee's mailbox, rings its bell
-// and waits on its own: it spins `spin_iterations` (past the first 256, yielding the CPU every 8th), then sleeps in FUTEX_WAIT (shared, not private: the
+// and waits on its own: it spins `spin_iterations`, then sleeps in FUTEX_WAIT (shared, not private: the
 // word is in MAP_SHARED memory) with a timeout that checks the other processes are alive. While waiting,
 // a call addressed to this process is served (callbacks, A->B->A->B recursion to any depth, bounded only
 // by the stacks); a return completes the innermost call, since calls nest strictly. The callee checks the
