@@ -22,6 +22,12 @@ void resp_parser::compact() {
   }
 }
 
+namespace {
+// How much of the argument strings a parser keeps for the next request.
+constexpr size_t kKeptArgs = 64;
+constexpr size_t kKeptArgBytes = 4096;
+}  // namespace
+
 parse_status resp_parser::fail(std::string msg) {
   error_ = std::move(msg);
   return parse_status::error;
@@ -89,8 +95,8 @@ parse_status resp_parser::parse_multibulk(std::vector<std::string>& argv) {
     in_multibulk_ = true;
     multibulk_left_ = n;
     bulk_len_ = -1;
-    args_.clear();
-    args_.reserve(static_cast<size_t>(n < 1024 ? n : 1024));
+    nargs_ = 0;
+    args_.reserve(static_cast<size_t>(n < 1024 ? n : 1024));  // no-op once the strings are there
   }
   while (multibulk_left_ > 0) {
     if (bulk_len_ < 0) {
@@ -119,14 +125,25 @@ parse_status resp_parser::parse_multibulk(std::vector<std::string>& argv) {
       if (buf_.capacity() < pos_ + need && need > 64 * 1024) buf_.reserve(pos_ + need);
       return parse_status::need_more;
     }
-    args_.emplace_back(buf_.data() + pos_, static_cast<size_t>(bulk_len_));
+    if (nargs_ < args_.size()) {
+      args_[nargs_].assign(buf_.data() + pos_, static_cast<size_t>(bulk_len_));
+    } else {
+      args_.emplace_back(buf_.data() + pos_, static_cast<size_t>(bulk_len_));
+    }
+    nargs_++;
     pos_ += need;
     bulk_len_ = -1;
     multibulk_left_--;
   }
   in_multibulk_ = false;
-  argv = std::move(args_);
-  args_.clear();
+  argv.resize(nargs_);
+  for (size_t i = 0; i < nargs_; i++) {
+    argv[i].swap(args_[i]);
+    // What comes back is the caller's old string: keep small buffers, not large ones.
+    if (args_[i].capacity() > kKeptArgBytes) std::string().swap(args_[i]);
+  }
+  if (args_.size() > kKeptArgs) args_.resize(kKeptArgs);
+  nargs_ = 0;
   return parse_status::command;
 }
 

@@ -62,11 +62,14 @@ class resp_parser {
   std::string buf_;
   size_t pos_ = 0;
   // State of the multibulk request being read: remaining arguments, length of the bulk whose header
-  // was read (-1 when none), the arguments so far.
+  // was read (-1 when none), the arguments so far: the first nargs_ of args_. The strings of args_ are
+  // reused from request to request (they trade places with the caller's), so arguments longer than
+  // the small-string buffer are not allocated anew each time.
   int64_t multibulk_left_ = 0;
   int64_t bulk_len_ = -1;
   bool in_multibulk_ = false;
   std::vector<std::string> args_;
+  size_t nargs_ = 0;
   std::string error_;
 };
 
