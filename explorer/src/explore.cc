@@ -397,11 +397,14 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
   search &srch = *x.result;
   rn.remaining = [&] { return srch.remaining_estimate(); };
   if (s.q.g == goal::most_secure) {
-    // A figure this far below the floor will not climb over it in more runs.
+    // Two runs this far below the floor settle it: more will not climb over it. One is not enough: where
+    // the processes of an image outnumber the cores, a run's figure depends on where the kernel placed
+    // them (Redis with two process boundaries on 2 cores: about 20k or 70-90k GET/s from run to run).
     const double margin = std::max(0.2, 5 * s.bench.reps.tolerance);
     rn.decided = [margin, hi = m.higher_is_better, t = spec.threshold](const std::vector<double> &v) {
-      double x = median(v);
-      return hi ? x < t * (1 - margin) : x > t * (1 + margin);
+      if (v.size() < 2) return false;
+      return std::all_of(v.begin(), v.end(),
+                         [&](double x) { return hi ? x < t * (1 - margin) : x > t * (1 + margin); });
     };
   }
 
