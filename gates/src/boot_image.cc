@@ -117,14 +117,9 @@ int boot_processes() {
     pc.regions = g_regions[i];
     pc.n_regions = n;
     if (pc.own_process && !(pc.stack_top = make_stack(pc, g_regions[i]))) return -errno;
-    if (c.is_default && !pc.own_process) main_comp = i;
-  }
-  if (main_comp == kNoCompartment) {
-    // The default compartment has a process of its own: the main process holds the others that are not
-    // `process` (one trust domain without mpk), and the first of them gives it its heap and stack.
-    for (unsigned i = 0; i < img.n_compartments && main_comp == kNoCompartment; ++i) {
-      if (!g_comps[i].own_process) main_comp = i;
-    }
+    // The main process's compartment: the default one, or, when that has a process of its own, the first
+    // of the others the main process holds (one trust domain without mpk), for its heap and stack.
+    if (!pc.own_process && (c.is_default || main_comp == kNoCompartment)) main_comp = i;
   }
   // Without mpk domains, the main process's compartment gets a heap of its own the same way (with them,
   // PKRU picks each domain's heap there).

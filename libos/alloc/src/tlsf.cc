@@ -20,8 +20,8 @@
 // use) ends the region, and the first block's previous block counts as in use, so coalescing never leaves
 // the block area. Free blocks never touch: freeing merges a block with free neighbours at once.
 #include <pthread.h>
-#include <sys/single_threaded.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include <cstdio>

@@ -43,10 +43,11 @@ struct heap_region {
 
 struct heap_options {
   // A per-thread, per-heap front cache: each thread keeps up to 8 free blocks of every size up to 1 KiB
-  // (payloads up to 1016 bytes) and, while the process has several threads, defers up to 2 frees of blocks up to 64 KiB to its next locked call, so
-  // most small malloc/free calls take no lock and no atomic instruction. Cached blocks stay allocated from
-  // the heap's point of view (coalescing and every corruption check still hold; a cached block freed again
-  // aborts as a double free, and one written after free aborts when it is handed out again).
+  // (payloads up to 1016 bytes) and, while the process has several threads, defers up to 2 frees of
+  // blocks up to 64 KiB to its next locked call, so most small malloc/free calls take no lock and no
+  // atomic instruction. Cached blocks stay allocated from the heap's point of view (coalescing and every
+  // corruption check still hold; a cached block freed again aborts as a double free, and one written
+  // after free aborts when it is handed out again).
   // Costs and rules:
   //   - A thread holds at most about 400 KiB of the heap in its cache; a request that fails first returns
   //     the calling thread's cache, but cannot reach other threads' caches.
