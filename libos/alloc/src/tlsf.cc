@@ -74,9 +74,12 @@ inline index mapping(std::size_t size) {
   return {static_cast<unsigned>(m - kFlShift + 1), static_cast<unsigned>((size >> (m - 5)) ^ 32)};
 }
 
+// Two block sizes share a class when they agree on the bits mapping() looks at: the msb and the 5 bits
+// below it from 512 bytes up, every bit from the 16s up below that. Cheaper than comparing two mappings.
 inline bool same_class(std::size_t a, std::size_t b) {
-  index x = mapping(a), y = mapping(b);
-  return x.fl == y.fl && x.sl == y.sl;
+  int shift = msb(a | b) - 5;
+  if (shift < kAlignLog2) shift = kAlignLog2;
+  return (a >> shift) == (b >> shift);
 }
 
 // The first size of the class after size's own, unless size starts its class.
@@ -95,6 +98,21 @@ inline std::size_t block_size_for(std::size_t n) {
 // block_size_for for a request known to be small.
 inline std::size_t cached_size(std::size_t n) {
   return n < kMinBlock - kOverhead ? kMinBlock : (n + kOverhead + heap::kAlign - 1) & ~(heap::kAlign - 1);
+}
+
+// The statistics move one word at a time. The compiler would merge two neighbouring counters bumped
+// together into one 16-byte load and store, and such a load cannot take its value from the 8-byte stores
+// another path made just before: it waits for them to reach the cache (a store-forwarding stall).
+inline void add(std::uint64_t &counter, std::uint64_t d) {
+  __atomic_store_n(&counter, __atomic_load_n(&counter, __ATOMIC_RELAXED) + d, __ATOMIC_RELAXED);
+}
+
+inline void sub(std::uint64_t &counter, std::uint64_t d) {
+  add(counter, -d);
+}
+
+inline void note_peak(heap_stats &s) {
+  if (s.in_use_bytes > s.peak_in_use_bytes) s.peak_in_use_bytes = s.in_use_bytes;
 }
 
 [[noreturn]] void corrupt(const char *op, const void *p, const char *what) {
@@ -392,7 +410,7 @@ void heap::trim(block *b, std::size_t size) {
   block *rest = b->at_offset(size);
   set_head(rest, have - size, 0);
   set_head(b, size, b->head & kPrevFree);
-  stats_.in_use_bytes -= have - size;
+  sub(stats_.in_use_bytes, have - size);
   release(rest);
 }
 
@@ -413,10 +431,17 @@ void heap::trim(block *b, std::size_t size) {
 }
 
 void heap::count_alloc(const block *b) {
-  stats_.in_use_bytes += b->size();
-  if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
-  ++stats_.allocs;
-  ++stats_.live_blocks;
+  add(stats_.in_use_bytes, b->size());
+  note_peak(stats_);
+  add(stats_.allocs, 1);
+  add(stats_.live_blocks, 1);
+}
+
+[[gnu::always_inline]] inline void heap::free_locked(block *b) {
+  sub(stats_.in_use_bytes, b->size());
+  add(stats_.frees, 1);
+  sub(stats_.live_blocks, 1);
+  release(b);
 }
 
 // ---- Thread caches ---------------------------------------------------------------------------------------
@@ -480,14 +505,18 @@ void thread_cache::after_fork_child() {
 void heap::cache_put_locked(thread_cache *c, block *b) {
   (void)c;
   b->store_mark(0);
-  stats_.in_use_bytes -= b->size();
-  --stats_.live_blocks;
+  sub(stats_.in_use_bytes, b->size());
+  sub(stats_.live_blocks, 1);
   release(b);
 }
 
-void heap::cache_sync_locked(thread_cache *c) {
-  stats_.allocs += c->hits;
-  stats_.frees += c->puts;
+// Merges the cache's counters into the heap's and does its deferred frees. The calls that take the lock
+// for a cache do this only when they really took it: with the lock elided the process has never had a
+// second thread, so nothing was deferred and nobody else reads the counters (stats() flushes its caller's
+// cache first).
+[[gnu::always_inline]] inline void heap::cache_sync_locked(thread_cache *c) {
+  add(stats_.allocs, c->hits);
+  add(stats_.frees, c->puts);
   c->hits = c->puts = 0;
   for (unsigned k = 0; k < c->defers; ++k) cache_put_locked(c, at(c->defer[k]));
   c->defers = 0;
@@ -517,47 +546,43 @@ void heap::flush_thread_cache() {
 // A miss: one block for the caller and kRefill - 1 more of the same size for the bin, under one lock.
 void *heap::cache_refill(thread_cache *c, std::size_t size) {
   const bool locked = lock();
-  cache_sync_locked(c);
+  if (locked) cache_sync_locked(c);
   void *p = malloc_locked(size - kOverhead, c);
   if (p) {
     std::size_t bin = size >> kAlignLog2;
     while (c->count[bin] < kRefill) {
       block *b = take(size);
       if (!b) break;
-      stats_.in_use_bytes += b->size();
-      ++stats_.live_blocks;
+      add(stats_.in_use_bytes, b->size());
+      add(stats_.live_blocks, 1);
       b->store_mark(cookie(off(b)));
       c->slot[bin][c->count[bin]++] = off(b);
     }
-    if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+    note_peak(stats_);
   }
   unlock(locked);
   return p;
 }
 
-// A free that found its bin full (the older half of the bin goes back) or no room to defer.
+// A free of a cached size that found its bin full: the older half of the bin goes back.
 void heap::cache_overflow(thread_cache *c, block *b) {
   const bool locked = lock();
-  cache_sync_locked(c);
+  if (locked) cache_sync_locked(c);
   std::size_t size = b->size();
-  if (size <= kCacheMax) {
-    std::uint64_t *s = c->slot[size >> kAlignLog2];
-    constexpr unsigned kHalf = kDepth / 2;
-    for (unsigned k = 0; k < kHalf; ++k) cache_put_locked(c, at(s[k]));
-    std::memmove(s, s + kHalf, (kDepth - kHalf) * sizeof *s);
-    b->store_mark(cookie(off(b)));
-    s[kDepth - kHalf] = off(b);
-    c->count[size >> kAlignLog2] = kDepth - kHalf + 1;
-    ++stats_.frees;
-  } else {
-    free_locked(b);
-  }
+  std::uint64_t *s = c->slot[size >> kAlignLog2];
+  constexpr unsigned kHalf = kDepth / 2;
+  for (unsigned k = 0; k < kHalf; ++k) cache_put_locked(c, at(s[k]));
+  std::memmove(s, s + kHalf, (kDepth - kHalf) * sizeof *s);
+  b->store_mark(cookie(off(b)));
+  s[kDepth - kHalf] = off(b);
+  c->count[size >> kAlignLog2] = kDepth - kHalf + 1;
+  add(stats_.frees, 1);
   unlock(locked);
 }
 
 // ---- Entry points -----------------------------------------------------------------------------------------
 
-void *heap::malloc_locked(std::size_t n, thread_cache *c) {
+[[gnu::always_inline]] inline void *heap::malloc_locked(std::size_t n, thread_cache *c) {
   std::size_t size = block_size_for(n);
   block *b = size ? take(size) : nullptr;
   if (!b && size && c) {
@@ -565,7 +590,7 @@ void *heap::malloc_locked(std::size_t n, thread_cache *c) {
     b = take(size);
   }
   if (!b) {
-    ++stats_.failed;
+    add(stats_.failed, 1);
     return nullptr;
   }
   count_alloc(b);
@@ -605,17 +630,10 @@ void *heap::malloc(std::size_t n) {
     return cache_refill(c, size);
   }
   const bool locked = lock();
-  if (c) cache_sync_locked(c);
+  if (c && locked) cache_sync_locked(c);
   void *p = malloc_locked(n, c);
   unlock(locked);
   return p;
-}
-
-void heap::free_locked(block *b) {
-  stats_.in_use_bytes -= b->size();
-  ++stats_.frees;
-  --stats_.live_blocks;
-  release(b);
 }
 
 // With a thread cache, the checks run without the lock (they read only the block's head, its first payload
@@ -653,26 +671,31 @@ void heap::free(void *p) {
   std::size_t size = b->size();
   if (size <= kCacheMax) {
     if (c->count[size >> kAlignLog2] < kDepth) return cache_push(c, size >> kAlignLog2, b);
-  } else if (size <= kDeferMax && c->defers < kDefers && !lock_elided()) {  // deferring saves locks
+    return cache_overflow(c, b);
+  }
+  if (size <= kDeferMax && c->defers < kDefers && !lock_elided()) {  // deferring saves locks
     b->store_mark(cookie(off(b)));
     c->defer[c->defers++] = off(b);
     ++c->puts;
     return;
   }
-  cache_overflow(c, b);
+  const bool locked = lock();
+  if (locked) cache_sync_locked(c);
+  free_locked(b);
+  unlock(locked);
 }
 
 void *heap::memalign_locked(std::size_t align, std::size_t n) {
   if (align <= kAlign) return malloc_locked(n, nullptr);
   std::size_t size = block_size_for(n);
   if (!size || align > kMaxRequest) {
-    ++stats_.failed;
+    add(stats_.failed, 1);
     return nullptr;
   }
   // Room for the block behind a leading free block of at least kMinBlock and the worst alignment shift.
   block *b = take(size + align + kMinBlock);
   if (!b) {
-    ++stats_.failed;
+    add(stats_.failed, 1);
     return nullptr;
   }
   auto p = reinterpret_cast<std::uintptr_t>(b->payload());
@@ -686,9 +709,9 @@ void *heap::memalign_locked(std::size_t align, std::size_t n) {
     insert(b);  // its previous block is in use: b was free before take()
     b = a;
   }
-  stats_.in_use_bytes += b->size();
+  add(stats_.in_use_bytes, b->size());
   trim(b, size);
-  stats_.in_use_bytes -= b->size();
+  sub(stats_.in_use_bytes, b->size());
   count_alloc(b);
   return b->payload();
 }
@@ -697,7 +720,7 @@ void *heap::memalign(std::size_t align, std::size_t n) {
   const bool locked = lock();
   void *p = nullptr;
   if (align == 0 || (align & (align - 1))) {
-    ++stats_.failed;
+    add(stats_.failed, 1);
   } else {
     p = memalign_locked(align, n);
   }
@@ -726,23 +749,23 @@ void *heap::realloc(void *p, std::size_t n) {
     std::size_t merged = have + next->size();
     set_head(b, merged, b->head & kPrevFree);
     b->next()->store_head(b->next()->head & ~kPrevFree);
-    stats_.in_use_bytes += merged - have;
-    if (stats_.in_use_bytes > stats_.peak_in_use_bytes) stats_.peak_in_use_bytes = stats_.in_use_bytes;
+    add(stats_.in_use_bytes, merged - have);
+    note_peak(stats_);
     trim(b, size);
     unlock(locked);
     return p;
   }
   block *moved = size ? take(size) : nullptr;
   if (!moved) {  // the old block stays valid, as C requires
-    ++stats_.failed;
+    add(stats_.failed, 1);
     unlock(locked);
     return nullptr;
   }
   std::memcpy(moved->payload(), p, have - kOverhead);
   count_alloc(moved);
-  stats_.in_use_bytes -= have;
-  ++stats_.frees;
-  --stats_.live_blocks;
+  sub(stats_.in_use_bytes, have);
+  add(stats_.frees, 1);
+  sub(stats_.live_blocks, 1);
   release(b);
   unlock(locked);
   return moved->payload();
