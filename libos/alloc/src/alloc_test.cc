@@ -214,6 +214,53 @@ TEST(AllocRealloc, GrowsIntoFreeNeighbourAndShrinksInPlace) {
   EXPECT_TRUE(h->verify());
 }
 
+// The remainder of the last split (the designated block) serves a run of requests from one place, takes a
+// block freed next to it back at once, and never wins over a smaller listed block that fits.
+TEST(AllocDesignated, RunsAreContiguousAndGoodFitHolds) {
+  region r(1 << 20);
+  heap *h = make(r);
+  std::vector<char *> run;
+  for (std::size_t n : {3000, 100, 5000, 700, 40000, 24}) {
+    run.push_back(static_cast<char *>(h->malloc(n)));
+    if (run.size() > 1) {
+      EXPECT_EQ(run[run.size() - 1], run[run.size() - 2] + block_for(h->usable_size(run[run.size() - 2])))
+          << "request " << run.size() << " is carved right behind the previous one";
+    }
+  }
+  ASSERT_TRUE(h->verify());
+  // The last block of the run merges back into the designated block, and the next request of its size
+  // gets the same place.
+  char *last = run.back();
+  h->free(last);
+  EXPECT_TRUE(h->verify());
+  EXPECT_EQ(h->malloc(24), last);
+  // A hole in the middle of the run (5000 bytes) is listed. A request it fits takes it, not the far larger
+  // designated block; a request it does not fit goes to the designated block.
+  char *hole = run[2];
+  h->free(hole);
+  EXPECT_TRUE(h->verify());
+  char *big = static_cast<char *>(h->malloc(6000));
+  EXPECT_GT(big, run.back()) << "6000 bytes do not fit the hole";
+  EXPECT_EQ(h->malloc(4500), hole) << "the smaller listed fit wins over the designated block";
+  EXPECT_TRUE(h->verify());
+  // realloc grows into the designated block when it is the next one.
+  char *grown = static_cast<char *>(h->realloc(big, 200000));
+  EXPECT_EQ(grown, big);
+  EXPECT_GE(h->usable_size(grown), 200000u);
+  EXPECT_TRUE(h->verify());
+  // Freeing everything leaves one free block again, whatever was designated on the way.
+  h->free(grown);
+  h->free(hole);
+  for (std::size_t i = 0; i + 1 < run.size(); ++i) {
+    if (run[i] != hole) h->free(run[i]);
+  }
+  h->free(last);
+  EXPECT_TRUE(h->verify());
+  heap_stats s = h->stats();
+  EXPECT_EQ(s.live_blocks, 0u);
+  EXPECT_EQ(s.largest_free, s.free_bytes);
+}
+
 TEST(AllocExhaustion, ReturnsNullAndCountsFailures) {
   region r(heap::kMinRegion);
   heap *h = make(r);

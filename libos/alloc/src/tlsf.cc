@@ -271,7 +271,7 @@ void heap::unlock(bool locked) const {
 
 // ---- Free lists -------------------------------------------------------------------------------------------
 
-void heap::insert(block *b) {
+[[gnu::always_inline]] inline void heap::insert(block *b) {
   index i = mapping(b->size());
   std::uint64_t &head = heads()[i.fl * kSlCount + i.sl];
   b->prev_free = 0;
@@ -282,11 +282,11 @@ void heap::insert(block *b) {
   sl_bitmap_[i.fl] |= 1u << i.sl;
 }
 
-void heap::remove(block *b) {
+[[gnu::always_inline]] inline void heap::remove(block *b) {
   remove_from(b, b->size());
 }
 
-void heap::remove_from(block *b, std::size_t size) {
+[[gnu::always_inline]] inline void heap::remove_from(block *b, std::size_t size) {
   if (b->prev_free) {
     at(b->prev_free)->next_free = b->next_free;
   } else {
@@ -300,7 +300,7 @@ void heap::remove_from(block *b, std::size_t size) {
   if (b->next_free) at(b->next_free)->prev_free = b->prev_free;
 }
 
-void heap::replace(block *old, block *nu) {
+[[gnu::always_inline]] inline void heap::replace(block *old, block *nu) {
   std::uint64_t o = off(nu);
   nu->next_free = old->next_free;
   nu->prev_free = old->prev_free;
@@ -340,15 +340,46 @@ void heap::replace(block *old, block *nu) {
 
 // ---- Blocks -----------------------------------------------------------------------------------------------
 
+// The designated block (dlmalloc's "designated victim") is the remainder of the last split: free, but in
+// no list. A request it fits takes it unless a list holds a smaller fit, so the good-fit policy is kept,
+// and cutting from it, or freeing a block next to it, costs no list update: a run of requests is carved
+// from one place, and a block freed next to that place merges back at once.
 [[gnu::always_inline]] inline heap::block *heap::take(std::size_t size) {
-  block *b = find(size);
-  if (!b) return nullptr;
+  block *d = dv_ ? at(dv_) : nullptr;
+  std::size_t dv_size = d ? d->size() : 0;
+  if (dv_size < size || fl_bitmap_) {
+    block *b = find(size);
+    if (b && (dv_size < size || b->size() < dv_size)) return take_listed(b, size, d, dv_size);
+    if (dv_size < size) return nullptr;
+  }
+  if (dv_size - size >= kMinBlock) {
+    block *rest = d->at_offset(size);
+    set_head(rest, dv_size - size, kFree);  // its previous block (d) is in use
+    rest->next()->prev_size = dv_size - size;
+    dv_ = off(rest);
+    set_head(d, size, d->head & kPrevFree);
+  } else {
+    dv_ = 0;
+    d->store_head(d->head & ~kFree);
+    d->next()->store_head(d->next()->head & ~kPrevFree);
+  }
+  return d;
+}
+
+// b: a listed block of at least `size` bytes; d: the designated block (or nullptr) and its size.
+[[gnu::always_inline]] inline heap::block *heap::take_listed(block *b, std::size_t size, block *d,
+                                                             std::size_t dv_size) {
   std::size_t have = b->size();
   if (have - size >= kMinBlock) {
     block *rest = b->at_offset(size);
-    set_head(rest, have - size, kFree);  // its previous block (b) is in use
-    rest->next()->prev_size = have - size;
-    if (same_class(have, have - size)) {  // a large block cut from its front keeps its list place
+    std::size_t left = have - size;
+    set_head(rest, left, kFree);  // its previous block (b) is in use
+    rest->next()->prev_size = left;
+    if (left > dv_size) {  // the larger remainder is designated; the other one goes to its list
+      remove(b);
+      if (d) insert(d);
+      dv_ = off(rest);
+    } else if (same_class(have, left)) {  // a large block cut from its front keeps its list place
       replace(b, rest);
     } else {
       remove(b);
@@ -367,6 +398,7 @@ void heap::replace(block *old, block *nu) {
   std::size_t size = b->size();
   block *next = b->next();
   block *listed = nullptr;  // a free neighbour that stays linked while its class does not change
+  bool designated = false;  // a neighbour is the designated block: the merged block takes its place
   if (b->prev_is_free()) {
     block *prev = b->prev();
     if (prev->size() != b->prev_size || !prev->is_free() ||
@@ -376,13 +408,19 @@ void heap::replace(block *old, block *nu) {
     size += prev->size();
     b->store_head(b->head | kFree);  // its header stays behind inside prev: a second free of it is a double free
     b = prev;
-    listed = prev;
+    if (off(prev) == dv_) {
+      designated = true;
+    } else {
+      listed = prev;
+    }
   }
   if (next->is_free()) {
     if ((next->head >> kTagShift) != tag(off(next), next->size()) || next->size() < kMinBlock) {
       corrupt("free", b->payload(), "heap corrupted: the next block's header was overwritten");
     }
-    if (listed) {
+    if (off(next) == dv_) {
+      designated = true;
+    } else if (listed || designated) {
       remove(next);
     } else {
       listed = next;
@@ -394,7 +432,10 @@ void heap::replace(block *old, block *nu) {
   set_head(b, size, kFree);  // coalescing is immediate, so the block before a free block is in use
   next->prev_size = size;
   next->store_head(next->head | kPrevFree);
-  if (!listed) {
+  if (designated) {
+    if (listed) remove_from(listed, listed_size);
+    dv_ = off(b);
+  } else if (!listed) {
     insert(b);
   } else if (!same_class(listed_size, size)) {
     remove_from(listed, listed_size);
@@ -745,7 +786,11 @@ void *heap::realloc(void *p, std::size_t n) {
   }
   block *next = b->next();
   if (size && next->is_free() && have + next->size() >= size) {  // grow into the next block
-    remove(next);
+    if (off(next) == dv_) {
+      dv_ = 0;
+    } else {
+      remove(next);
+    }
     std::size_t merged = have + next->size();
     set_head(b, merged, b->head & kPrevFree);
     b->next()->store_head(b->next()->head & ~kPrevFree);
@@ -784,7 +829,8 @@ heap_stats heap::stats() const {
   if (thread_cache_) const_cast<heap *>(this)->flush_mine_locked();
   heap_stats s = stats_;
   s.free_bytes = (end_ - begin_) - s.in_use_bytes;
-  if (fl_bitmap_) {  // the largest free block is in the highest non-empty class
+  if (dv_) s.largest_free = at(dv_)->size();
+  if (fl_bitmap_) {  // the largest listed block is in the highest non-empty class
     int fl = msb(fl_bitmap_);
     int sl = msb(sl_bitmap_[fl]);
     for (std::uint64_t o = heads()[fl * kSlCount + sl]; o; o = at(o)->next_free) {
@@ -799,7 +845,7 @@ bool heap::verify() const {
   const bool locked = lock();
   bool ok = true;
   std::size_t free_blocks = 0, in_use = 0, live = 0;
-  bool prev_free = false;
+  bool prev_free = false, dv_seen = false;
   std::uint64_t prev_size = 0;
   std::uint64_t o = begin_;
   while (ok && o < end_) {
@@ -808,6 +854,10 @@ bool heap::verify() const {
     ok = size >= kMinBlock && size <= end_ - o && (b->head >> kTagShift) == tag(o, size) &&
          b->prev_is_free() == prev_free && (!prev_free || b->prev_size == prev_size) &&
          !(prev_free && b->is_free());
+    if (o == dv_) {
+      ok = ok && b->is_free();
+      dv_seen = true;
+    }
     if (b->is_free()) {
       ++free_blocks;
     } else {
@@ -821,8 +871,8 @@ bool heap::verify() const {
   block *sentinel = at(end_);
   ok = ok && o == end_ && sentinel->size() == 0 && !sentinel->is_free() &&
        sentinel->prev_is_free() == prev_free && (!prev_free || sentinel->prev_size == prev_size) &&
-       in_use == stats_.in_use_bytes && live == stats_.live_blocks;
-  std::size_t listed = 0;
+       in_use == stats_.in_use_bytes && live == stats_.live_blocks && (dv_seen || dv_ == 0);
+  std::size_t listed = dv_ ? 1 : 0;  // the designated block counts as listed: it is in no list
   for (unsigned fl = 0; ok && fl < fl_count_; ++fl) {
     ok = ((fl_bitmap_ >> fl) & 1) == (sl_bitmap_[fl] != 0);
     for (unsigned sl = 0; ok && sl < kSlCount; ++sl) {
@@ -832,7 +882,7 @@ bool heap::verify() const {
       for (std::uint64_t e = h; ok && e; e = at(e)->next_free) {
         block *b = at(e);
         index i = mapping(b->size());
-        ok = e >= begin_ && e < end_ && b->is_free() && i.fl == fl && i.sl == sl && b->prev_free == back &&
+        ok = e >= begin_ && e < end_ && e != dv_ && b->is_free() && i.fl == fl && i.sl == sl && b->prev_free == back &&
              ++listed <= free_blocks;
         back = e;
       }

@@ -133,6 +133,7 @@ class heap {
   void replace(block *old, block *nu);           // nu, of old's class, takes old's place in its list
   block *find(std::size_t size);          // a free block of at least `size` bytes, still linked; or nullptr
   block *take(std::size_t size);          // unlinks, splits and marks in use a block of at least `size`
+  block *take_listed(block *b, std::size_t size, block *d, std::size_t dv_size);
   void release(block *b);                 // b in use: frees and coalesces it
   void trim(block *b, std::size_t size);  // b in use: gives back its tail beyond `size`
   block *checked(const void *p, const char *op) const;
@@ -161,6 +162,7 @@ class heap {
   bool cross_process_ = false;
   std::uint64_t salt_;
   std::uint64_t begin_, end_;  // offsets from this object: the first block and the end sentinel
+  std::uint64_t dv_ = 0;  // the designated block (free, in no list), 0 when there is none
   std::uint64_t fl_bitmap_ = 0;
   std::uint32_t sl_bitmap_[kFlMax] = {};
   heap_stats stats_;
