@@ -1,8 +1,10 @@
-// TLSF against glibc malloc, in one binary so the ratios hold on a noisy machine. Each pattern runs with
+// TLSF against glibc malloc, in one binary so both run under the same conditions. Each pattern runs with
 // both allocators; the `op` counter is the time per malloc or free (not per iteration).
 //
-//   build/bin/alloc-bench --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
-//   libos/alloc/scripts/ratios.py build/bin/alloc-bench     # medians and TLSF/glibc ratios
+//   libos/alloc/scripts/ratios.py build/bin/alloc-bench     # each pattern in a fresh process: medians, ratios
+//
+// Run patterns one per process (as ratios.py does) when comparing: glibc keeps the state an earlier
+// pattern left in its arena, which changes its later figures severalfold.
 //
 // Patterns:
 //   small_pair   malloc+free of 16-128 B, one block at a time (the allocator's fast path)

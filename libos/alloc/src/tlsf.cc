@@ -19,6 +19,9 @@
 // so an allocated block costs 8 bytes of header and its payload is 16-byte aligned. A sentinel (size 0, in
 // use) ends the region, and the first block's previous block counts as in use, so coalescing never leaves
 // the block area. Free blocks never touch: freeing merges a block with free neighbours at once.
+//
+// One free block, the designated block (the remainder of the last split, after dlmalloc's "designated
+// victim"), is kept out of the lists: see take().
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/single_threaded.h>
