@@ -55,7 +55,10 @@ constexpr int kExactClassProbes = 8;
 // Thread caches (heap_options::thread_cache): bins of exact block sizes up to kCacheMax, kDepth blocks
 // each; a miss takes kRefill blocks under one lock, an overflow returns the older half of the bin. Frees of
 // blocks up to kDeferMax wait (kDefers at most) for the thread's next locked call.
-constexpr std::size_t kCacheMax = 1024;
+// A cached block stays allocated, so it keeps its neighbours from merging when they are freed. Caching up
+// to 1 KiB pinned a quarter of the blocks of a mix of 16 B-4 KiB and made it 10% slower than glibc; up to
+// 512 bytes it is 20% faster, and the Redis-like mix (keys and values of 16-512 B) stays cached.
+constexpr std::size_t kCacheMax = 512;
 constexpr int kBins = kCacheMax / heap::kAlign + 1;
 constexpr unsigned kDepth = 8;
 constexpr unsigned kRefill = kDepth / 2;

@@ -42,14 +42,14 @@ struct heap_region {
 };
 
 struct heap_options {
-  // A per-thread, per-heap front cache: each thread keeps up to 8 free blocks of every size up to 1 KiB
-  // (payloads up to 1016 bytes) and, while the process has several threads, defers up to 2 frees of
+  // A per-thread, per-heap front cache: each thread keeps up to 8 free blocks of every size up to 512
+  // bytes (payloads up to 504 bytes) and, while the process has several threads, defers up to 2 frees of
   // blocks up to 64 KiB to its next locked call, so most small malloc/free calls take no lock and no
   // atomic instruction. Cached blocks stay allocated from the heap's point of view (coalescing and every
   // corruption check still hold; a cached block freed again aborts as a double free, and one written
   // after free aborts when it is handed out again).
   // Costs and rules:
-  //   - A thread holds at most about 400 KiB of the heap in its cache; a request that fails first returns
+  //   - A thread holds at most about 70 KiB of the heap in its cache; a request that fails first returns
   //     the calling thread's cache, but cannot reach other threads' caches.
   //   - in_use_bytes, live_blocks and free_bytes count cached blocks as in use; allocs and frees served by
   //     a cache are added when that cache next takes the heap's lock. stats() first returns the calling
@@ -60,7 +60,7 @@ struct heap_options {
   //     MAP_SHARED heap those blocks still belong to the parent), so the child of a private heap leaks them.
   //   - A thread that used the heap should call flush_thread_cache() before the region is unmapped; at
   //     thread exit a cache whose region is no longer mapped, or holds a different heap, is dropped.
-  //   - 8 KiB of thread-local storage per thread; a thread caches at most two heaps at once.
+  //   - About 4.4 KiB of thread-local storage per thread; a thread caches at most two heaps at once.
   bool thread_cache = false;
   // The heap's region is mapped in several processes (MAP_SHARED) that all allocate from it: the lock is
   // always taken. Otherwise a process with a single thread takes no lock at all (like glibc's malloc).
