@@ -346,6 +346,22 @@ void heap::unlock(bool locked) const {
 
 // ---- Blocks -----------------------------------------------------------------------------------------------
 
+// b: a free block of at least `size` bytes, out of its list. Marks its first `size` bytes in use and
+// returns the free rest, or nullptr when the rest would be too small to be a block and b is used whole.
+[[gnu::always_inline]] inline heap::block *heap::cut(block *b, std::size_t size) {
+  std::size_t have = b->size();
+  if (have - size < kMinBlock) {
+    b->store_head(b->head & ~kFree);
+    b->next()->store_head(b->next()->head & ~kPrevFree);
+    return nullptr;
+  }
+  block *rest = b->at_offset(size);
+  set_head(rest, have - size, kFree);  // its previous block (b) is in use
+  rest->next()->prev_size = have - size;
+  set_head(b, size, b->head & kPrevFree);
+  return rest;
+}
+
 // The designated block (dlmalloc's "designated victim") is the remainder of the last split: free, but in
 // no list. A request it fits takes it unless a list holds a smaller fit, so the good-fit policy is kept,
 // and cutting from it, or freeing a block next to it, costs no list update: a run of requests is carved
@@ -358,17 +374,8 @@ void heap::unlock(bool locked) const {
     if (b && (dv_size < size || b->size() < dv_size)) return take_listed(b, size, d, dv_size);
     if (dv_size < size) return nullptr;
   }
-  if (dv_size - size >= kMinBlock) {
-    block *rest = d->at_offset(size);
-    set_head(rest, dv_size - size, kFree);  // its previous block (d) is in use
-    rest->next()->prev_size = dv_size - size;
-    dv_ = off(rest);
-    set_head(d, size, d->head & kPrevFree);
-  } else {
-    dv_ = 0;
-    d->store_head(d->head & ~kFree);
-    d->next()->store_head(d->next()->head & ~kPrevFree);
-  }
+  block *rest = cut(d, size);
+  dv_ = rest ? off(rest) : 0;
   return d;
 }
 
@@ -376,26 +383,19 @@ void heap::unlock(bool locked) const {
 [[gnu::always_inline]] inline heap::block *heap::take_listed(block *b, std::size_t size, block *d,
                                                              std::size_t dv_size) {
   std::size_t have = b->size();
-  if (have - size >= kMinBlock) {
-    block *rest = b->at_offset(size);
-    std::size_t left = have - size;
-    set_head(rest, left, kFree);  // its previous block (b) is in use
-    rest->next()->prev_size = left;
-    if (left > dv_size) {  // the larger remainder is designated; the other one goes to its list
-      remove(b);
-      if (d) insert(d);
-      dv_ = off(rest);
-    } else if (same_class(have, left)) {  // a large block cut from its front keeps its list place
-      replace(b, rest);
-    } else {
-      remove(b);
-      insert(rest);
-    }
-    set_head(b, size, b->head & kPrevFree);
+  block *rest = cut(b, size);  // leaves b's list links alone
+  std::size_t left = have - size;
+  if (!rest) {
+    remove_from(b, have);
+  } else if (left > dv_size) {  // the larger remainder is designated; the other one goes to its list
+    remove_from(b, have);
+    if (d) insert(d);
+    dv_ = off(rest);
+  } else if (same_class(have, left)) {  // a large block cut from its front keeps its list place
+    replace(b, rest);
   } else {
-    remove(b);
-    b->store_head(b->head & ~kFree);
-    b->next()->store_head(b->next()->head & ~kPrevFree);
+    remove_from(b, have);
+    insert(rest);
   }
   return b;
 }
@@ -557,16 +557,22 @@ void heap::cache_put_locked(thread_cache *c, block *b) {
   release(b);
 }
 
-// Merges the cache's counters into the heap's and does its deferred frees. The calls that take the lock
-// for a cache do this only when they really took it: with the lock elided the process has never had a
-// second thread, so nothing was deferred and nobody else reads the counters (stats() flushes its caller's
-// cache first).
+// Merges the cache's counters into the heap's and does its deferred frees.
 [[gnu::always_inline]] inline void heap::cache_sync_locked(thread_cache *c) {
   add(stats_.allocs, c->hits);
   add(stats_.frees, c->puts);
   c->hits = c->puts = 0;
   for (unsigned k = 0; k < c->defers; ++k) cache_put_locked(c, at(c->defer[k]));
   c->defers = 0;
+}
+
+// lock() for a call made through cache c (or none), which syncs c when the lock is really taken: with the
+// lock elided the process has never had a second thread, so nothing was deferred and nobody else reads the
+// counters (stats() flushes its caller's cache first).
+[[gnu::always_inline]] inline bool heap::lock_for(thread_cache *c) {
+  const bool locked = lock();
+  if (locked && c) cache_sync_locked(c);
+  return locked;
 }
 
 void heap::cache_flush_locked(thread_cache *c) {
@@ -592,8 +598,7 @@ void heap::flush_thread_cache() {
 
 // A miss: one block for the caller and kRefill - 1 more of the same size for the bin, under one lock.
 void *heap::cache_refill(thread_cache *c, std::size_t size) {
-  const bool locked = lock();
-  if (locked) cache_sync_locked(c);
+  const bool locked = lock_for(c);
   void *p = malloc_locked(size - kOverhead, c);
   if (p) {
     std::size_t bin = size >> kAlignLog2;
@@ -613,8 +618,7 @@ void *heap::cache_refill(thread_cache *c, std::size_t size) {
 
 // A free of a cached size that found its bin full: the older half of the bin goes back.
 void heap::cache_overflow(thread_cache *c, block *b) {
-  const bool locked = lock();
-  if (locked) cache_sync_locked(c);
+  const bool locked = lock_for(c);
   std::size_t size = b->size();
   std::uint64_t *s = c->slot[size >> kAlignLog2];
   constexpr unsigned kHalf = kDepth / 2;
@@ -676,8 +680,7 @@ void *heap::malloc(std::size_t n) {
     if (c->count[size >> kAlignLog2]) return cache_pop(c, size >> kAlignLog2);
     return cache_refill(c, size);
   }
-  const bool locked = lock();
-  if (c && locked) cache_sync_locked(c);
+  const bool locked = lock_for(c);
   void *p = malloc_locked(n, c);
   unlock(locked);
   return p;
@@ -726,8 +729,7 @@ void heap::free(void *p) {
     ++c->puts;
     return;
   }
-  const bool locked = lock();
-  if (locked) cache_sync_locked(c);
+  const bool locked = lock_for(c);
   free_locked(b);
   unlock(locked);
 }
@@ -888,8 +890,8 @@ bool heap::verify() const {
       for (std::uint64_t e = h; ok && e; e = at(e)->next_free) {
         block *b = at(e);
         index i = mapping(b->size());
-        ok = e >= begin_ && e < end_ && e != dv_ && b->is_free() && i.fl == fl && i.sl == sl && b->prev_free == back &&
-             ++listed <= free_blocks;
+        ok = e >= begin_ && e < end_ && e != dv_ && b->is_free() && i.fl == fl && i.sl == sl &&
+             b->prev_free == back && ++listed <= free_blocks;
         back = e;
       }
     }

@@ -133,6 +133,7 @@ class heap {
   void replace(block *old, block *nu);           // nu, of old's class, takes old's place in its list
   block *find(std::size_t size);          // a free block of at least `size` bytes, still linked; or nullptr
   block *take(std::size_t size);          // unlinks, splits and marks in use a block of at least `size`
+  block *cut(block *b, std::size_t size);  // b free and unlinked: its front in use; returns the free rest
   block *take_listed(block *b, std::size_t size, block *d, std::size_t dv_size);
   void release(block *b);                 // b in use: frees and coalesces it
   void trim(block *b, std::size_t size);  // b in use: gives back its tail beyond `size`
@@ -145,6 +146,7 @@ class heap {
   thread_cache *cache_attach();
   void cache_put_locked(thread_cache *c, block *b);   // b cached: back to the heap
   void cache_sync_locked(thread_cache *c);            // counters merged, deferred frees done
+  bool lock_for(thread_cache *c);                     // lock(), then c synced if the lock was taken
   void cache_flush_locked(thread_cache *c);           // everything back to the heap
   void flush_mine_locked();                           // every cache of this thread for this heap
   void *cache_refill(thread_cache *c, std::size_t size);
