@@ -34,7 +34,8 @@
 // unnamed namespace would give them internal linkage.
 namespace flex::redis_server {
 
-constexpr std::size_t kIoBytes = 64 * 1024;  // one receive or send through the gate
+constexpr std::size_t kIoBytes = 16 * 1024;  // one receive or send (Redis reads 16 KiB per wake-up too)
+constexpr int kBatch = 64;                   // receives or sends per net_recv_many / net_send_many
 constexpr int kMaxEvents = 256;
 constexpr int kTickMs = 100;  // active expiry, as Redis's hz 10
 constexpr std::uint64_t kListenCookie = ~std::uint64_t{0};
@@ -101,6 +102,7 @@ struct connection {
   std::size_t out_off = 0;
   bool writing = false;  // also waiting for NET_OUT
   bool closing = false;  // close once `out` is sent
+  bool pending = false;  // listed in server::pending_
 };
 
 class server {
@@ -119,8 +121,9 @@ class server {
     }
     if (int rc = listen(); rc < 0) return 1;
     events_ = static_cast<net_event *>(flexos_malloc_whitelist(sizeof(net_event) * kMaxEvents));
-    io_ = static_cast<char *>(flexos_malloc_whitelist(kIoBytes));
-    if (!events_ || !io_) {
+    ops_ = static_cast<net_io *>(flexos_malloc_whitelist(sizeof(net_io) * kBatch));
+    io_ = static_cast<char *>(flexos_malloc_whitelist(kIoBytes * kBatch));
+    if (!events_ || !ops_ || !io_) {
       std::fprintf(stderr, "redis: out of shared memory for the I/O buffers\n");
       return 1;
     }
@@ -136,14 +139,7 @@ class server {
       }
       const std::int64_t now = now_ms();  // one clock read for every command of this wake-up
       now_real_ms_ = now + real_offset_ms_;
-      for (int i = 0; i < n; ++i) {
-        const net_event ev = events_[i];
-        if (ev.cookie == kListenCookie) {
-          accept_all();
-        } else {
-          serve(static_cast<int>(ev.cookie), ev.events);
-        }
-      }
+      serve_round(n);
       if (now >= next_tick) {
         real_offset_ms_ = clock_ms(TIME_REALTIME) - now;  // a step of the wall clock shows within a tick
         now_real_ms_ = now + real_offset_ms_;
@@ -248,61 +244,128 @@ class server {
     }
   }
 
-  void serve(int fd, unsigned events) {
-    // Each step may drop the connection: look it up again before the next.
-    auto conn = [&]() -> connection * {
-      return fd >= 0 && static_cast<std::size_t>(fd) < conns_.size() ? conns_[static_cast<std::size_t>(fd)].get()
-                                                                      : nullptr;
-    };
-    if (conn() && (events & NET_IN)) receive(*conn());
-    if (conn() && ((events & NET_OUT) || !conn()->out.empty())) flush(*conn());
-    if (conn() && (events & (NET_ERR | NET_HUP)) && conn()->out.empty()) drop(*conn());
+  connection *conn(int fd) {
+    return fd >= 0 && static_cast<std::size_t>(fd) < conns_.size() ? conns_[static_cast<std::size_t>(fd)].get()
+                                                                    : nullptr;
   }
 
-  void receive(connection &c) {
-    for (;;) {
-      long n = 0;
-      flexos_gate_r(libnet, n, net_recv, c.fd, io_, kIoBytes, 0);
-      if (n == -EAGAIN || n == -EINTR) return;
-      if (n <= 0) {
-        drop(c);
-        return;
+  // One wake-up: accept, then receive from every readable connection, then send to every connection
+  // with replies pending, then drop those that hung up. Receives and sends go to net in batches (one
+  // gate crossing per batch of up to kBatch sockets, not one per socket). A socket that still holds
+  // bytes after one receive is reported again at the next wake-up (readiness is level-triggered), so
+  // no connection can hold the loop.
+  void serve_round(int n) {
+    readable_.clear();
+    hung_up_.clear();
+    for (int i = 0; i < n; ++i) {
+      const net_event ev = events_[i];
+      if (ev.cookie == kListenCookie) {
+        accept_all();
+        continue;
       }
-      stats_.total_net_input_bytes += static_cast<std::uint64_t>(n);
+      const int fd = static_cast<int>(ev.cookie);
+      connection *c = conn(fd);
+      if (!c) continue;
+      if (ev.events & NET_IN) readable_.push_back(fd);
+      if (ev.events & NET_OUT) mark_pending(*c);
+      if (ev.events & (NET_ERR | NET_HUP)) hung_up_.push_back(fd);
+    }
+    for (std::size_t i = 0; i < readable_.size(); i += kBatch) {
+      receive_batch(readable_.data() + i, std::min<std::size_t>(kBatch, readable_.size() - i));
+    }
+    flush_pending();
+    for (int fd : hung_up_) {
+      if (connection *c = conn(fd); c && c->out.empty()) drop(*c);
+    }
+  }
+
+  void receive_batch(const int *fds, std::size_t k) {
+    for (std::size_t j = 0; j < k; ++j) {
+      ops_[j] = net_io{.s = fds[j], .flags = 0, .buf = io_ + j * kIoBytes, .len = kIoBytes, .result = 0};
+    }
+    int rc = 0;
+    flexos_gate_r(libnet, rc, net_recv_many, ops_, static_cast<int>(k));
+    if (rc < 0) return;  // a bad batch: nothing was received
+    for (std::size_t j = 0; j < k; ++j) {
+      connection *c = conn(fds[j]);
+      if (!c) continue;
+      const long got = ops_[j].result;
+      if (got == -EAGAIN || got == -EINTR) continue;
+      if (got <= 0) {
+        drop(*c);
+        continue;
+      }
+      stats_.total_net_input_bytes += static_cast<std::uint64_t>(got);
       flex::redis::reply_buffer out;
-      bool close = engine_.feed(c.client, std::string_view(io_, static_cast<std::size_t>(n)), out);
-      if (c.out.empty()) {
-        c.out = out.take();  // the usual case: no reply left over, so no copy
+      bool close = engine_.feed(c->client, std::string_view(io_ + j * kIoBytes, static_cast<std::size_t>(got)), out);
+      if (c->out.empty()) {
+        c->out = out.take();  // the usual case: no reply left over, so no copy
       } else {
-        c.out += out.data();
+        c->out += out.data();
       }
-      if (close) {
-        c.closing = true;
-        return;
-      }
-      if (static_cast<std::size_t>(n) < kIoBytes) return;
+      if (close) c->closing = true;
+      if (!c->out.empty() || c->closing) mark_pending(*c);
     }
   }
 
-  void flush(connection &c) {
-    while (c.out_off < c.out.size()) {
-      std::size_t len = std::min(kIoBytes, c.out.size() - c.out_off);
-      std::memcpy(io_, c.out.data() + c.out_off, len);
-      long n = 0;
-      flexos_gate_r(libnet, n, net_send, c.fd, io_, len, 0);
-      if (n == -EAGAIN) {
-        want_write(c, true);
-        return;
+  void mark_pending(connection &c) {
+    if (c.pending) return;
+    c.pending = true;
+    pending_.push_back(c.fd);
+  }
+
+  // Sends what every pending connection has, kBatch sockets per call into net, each at most kIoBytes
+  // per round; a connection that sent all it was given and has more goes on to the next round.
+  void flush_pending() {
+    while (!pending_.empty()) {
+      std::size_t k = 0;
+      std::size_t j = 0;
+      int fds[kBatch];
+      for (; j < pending_.size() && k < kBatch; ++j) {
+        connection *c = conn(pending_[j]);
+        if (!c) continue;
+        if (c->out_off >= c->out.size()) {
+          finish_sending(*c);
+          continue;
+        }
+        const std::size_t len = std::min(kIoBytes, c->out.size() - c->out_off);
+        std::memcpy(io_ + k * kIoBytes, c->out.data() + c->out_off, len);
+        ops_[k] = net_io{.s = c->fd, .flags = 0, .buf = io_ + k * kIoBytes, .len = len, .result = 0};
+        fds[k++] = c->fd;
       }
-      if (n < 0) {
-        drop(c);
-        return;
+      pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(j));
+      if (k == 0) continue;
+      int rc = 0;
+      flexos_gate_r(libnet, rc, net_send_many, ops_, static_cast<int>(k));
+      for (std::size_t i = 0; i < k; ++i) {
+        connection *c = conn(fds[i]);
+        if (!c) continue;
+        const long sent = rc < 0 ? rc : ops_[i].result;
+        if (sent == -EAGAIN || (sent >= 0 && static_cast<std::uint64_t>(sent) < ops_[i].len)) {
+          if (sent > 0) account_sent(*c, sent);
+          c->pending = false;
+          want_write(*c, true);  // the socket is full: NET_OUT brings it back
+          continue;
+        }
+        if (sent < 0) {
+          drop(*c);
+          continue;
+        }
+        account_sent(*c, sent);
+        pending_.push_back(c->fd);  // done, or more to send: the next round sees which
       }
-      stats_.total_net_output_bytes += static_cast<std::uint64_t>(n);
-      c.out_off += static_cast<std::size_t>(n);
     }
+  }
+
+  void account_sent(connection &c, long n) {
+    stats_.total_net_output_bytes += static_cast<std::uint64_t>(n);
+    c.out_off += static_cast<std::size_t>(n);
+  }
+
+  void finish_sending(connection &c) {
     c.out.clear();
     c.out_off = 0;
+    c.pending = false;
     want_write(c, false);
     if (c.closing) drop(c);
   }
@@ -329,7 +392,9 @@ class server {
   flex::redis::engine engine_;
   int listen_fd_ = -1;
   net_event *events_ = nullptr;
-  char *io_ = nullptr;
+  net_io *ops_ = nullptr;  // one batch of receives or sends (shared, like the buffers)
+  char *io_ = nullptr;     // kBatch buffers of kIoBytes
+  std::vector<int> readable_, hung_up_, pending_;  // fds, for one wake-up
   std::vector<std::unique_ptr<connection>> conns_;
 };
 

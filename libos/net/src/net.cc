@@ -118,6 +118,43 @@ int poll_set() {
 
 constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
 
+// One batch of net_recv_many or net_send_many. The caller's array is shared memory that another
+// compartment (or thread) may change at any time, so each operation is read from it once, into net's
+// own stack, checked there, and only its result is written back: what the backend acts on is what was
+// checked.
+int io_many(net_io *user, int n, bool send) {
+  if (!user) return -EFAULT;
+  if (n < 0 || n > NET_MAX_BATCH) return -EINVAL;
+  net_io op[NET_MAX_BATCH];
+  int index[NET_MAX_BATCH];  // op[k] is user[index[k]]
+  long result[NET_MAX_BATCH];
+  const int allowed = send ? (MSG_DONTWAIT | MSG_MORE) : (MSG_PEEK | MSG_DONTWAIT);
+  int k = 0;
+  for (int i = 0; i < n; ++i) {
+    net_io o;
+    std::memcpy(&o, &user[i], sizeof o);
+    long r = 0;
+    if (!live(o.s)) {
+      r = -EBADF;
+    } else if (!o.buf) {
+      r = -EFAULT;
+    } else if (o.len > static_cast<uint64_t>(NET_MAX_IO) || (o.flags & ~allowed)) {
+      r = -EINVAL;
+    } else {
+      o.flags |= MSG_DONTWAIT;
+      o.result = 0;
+      op[k] = o;
+      index[k++] = i;
+      continue;
+    }
+    result[i] = r;
+  }
+  if (k > 0) (send ? be().send_many : be().recv_many)(op, k);
+  for (int j = 0; j < k; ++j) result[index[j]] = op[j].result;
+  for (int i = 0; i < n; ++i) user[i].result = result[i];
+  return n;
+}
+
 }  // namespace
 }  // namespace flex::net
 
@@ -191,6 +228,14 @@ long net_send(int s, const void *buf, size_t len, int flags) {
     if (len == 0) break;
   }
   return static_cast<long>(done);
+}
+
+int net_recv_many(struct net_io *op, int n) {
+  return io_many(op, n, false);
+}
+
+int net_send_many(struct net_io *op, int n) {
+  return io_many(op, n, true);
 }
 
 int net_close(int s) {

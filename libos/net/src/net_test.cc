@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -98,6 +99,131 @@ TEST(net, many_concurrent_connections) {
     net_close(a);
   }
   for (auto &t : clients) t.join();
+  net_close(l);
+}
+
+// A connected pair of net sockets (client, accepted end), both non-blocking.
+std::pair<int, int> connected_pair(int l, int port) {
+  int c = net_socket(NET_INET, NET_STREAM | NET_SOCK_NONBLOCK);
+  EXPECT_GE(c, 0);
+  int rc = net_connect(c, "127.0.0.1", port);
+  EXPECT_TRUE(rc == 0 || rc == -EINPROGRESS) << rc;
+  int a = -EAGAIN;
+  for (int tries = 0; a == -EAGAIN && tries < 2000; ++tries) {
+    a = net_accept(l, NET_NONBLOCK);
+    if (a == -EAGAIN) usleep(1000);
+  }
+  EXPECT_GE(a, 0);
+  return {c, a};
+}
+
+TEST(net, batched_receives_and_sends_cover_many_sockets_in_one_call) {
+  int port = 0;
+  int l = listen_any(port);
+  constexpr int kPairs = 8;
+  std::vector<std::pair<int, int>> pairs;
+  for (int i = 0; i < kPairs; ++i) pairs.push_back(connected_pair(l, port));
+
+  // One call sends to every client end; on the first socket, two sends in array order.
+  std::vector<std::string> msg;
+  for (int i = 0; i < kPairs; ++i) msg.push_back("request " + std::to_string(i));
+  net_io out[kPairs + 1];
+  for (int i = 0; i < kPairs; ++i) {
+    out[i] = net_io{.s = pairs[i].first, .flags = 0, .buf = msg[i].data(), .len = msg[i].size(), .result = -1};
+  }
+  std::string tail = "+tail";
+  out[kPairs] = net_io{.s = pairs[0].first, .flags = 0, .buf = tail.data(), .len = tail.size(), .result = -1};
+  ASSERT_EQ(net_send_many(out, kPairs + 1), kPairs + 1);
+  for (int i = 0; i < kPairs; ++i) EXPECT_EQ(out[i].result, static_cast<long>(msg[i].size())) << i;
+  EXPECT_EQ(out[kPairs].result, static_cast<long>(tail.size()));
+
+  // One call receives from every accepted end (loopback delivers at once, but wait for the last).
+  char buf[kPairs][64];
+  net_io in[kPairs];
+  std::vector<std::string> got(kPairs);
+  for (int round = 0; round < 1000; ++round) {
+    bool done = true;
+    for (int i = 0; i < kPairs; ++i) {
+      in[i] = net_io{.s = pairs[i].second, .flags = 0, .buf = buf[i], .len = sizeof buf[i], .result = -1};
+    }
+    ASSERT_EQ(net_recv_many(in, kPairs), kPairs);
+    for (int i = 0; i < kPairs; ++i) {
+      if (in[i].result > 0) got[i].append(buf[i], static_cast<size_t>(in[i].result));
+      if (in[i].result < 0) EXPECT_EQ(in[i].result, -EAGAIN) << i;  // non-blocking: never waits
+      done &= got[i].size() >= msg[i].size() + (i == 0 ? tail.size() : 0);
+    }
+    if (done) break;
+    usleep(1000);
+  }
+  EXPECT_EQ(got[0], msg[0] + tail);
+  for (int i = 1; i < kPairs; ++i) EXPECT_EQ(got[i], msg[i]) << i;
+
+  // Nothing left: every receive says -EAGAIN, and none of them blocked.
+  for (int i = 0; i < kPairs; ++i) {
+    in[i] = net_io{.s = pairs[i].second, .flags = 0, .buf = buf[i], .len = sizeof buf[i], .result = -1};
+  }
+  ASSERT_EQ(net_recv_many(in, kPairs), kPairs);
+  for (int i = 0; i < kPairs; ++i) EXPECT_EQ(in[i].result, -EAGAIN) << i;
+
+  // The end of a stream reads as 0 in a batch, as from net_recv.
+  ASSERT_EQ(net_shutdown(pairs[1].first, 1), 0);
+  for (int round = 0; round < 1000; ++round) {
+    in[0] = net_io{.s = pairs[1].second, .flags = 0, .buf = buf[0], .len = sizeof buf[0], .result = -1};
+    ASSERT_EQ(net_recv_many(in, 1), 1);
+    if (in[0].result != -EAGAIN) break;
+    usleep(1000);
+  }
+  EXPECT_EQ(in[0].result, 0);
+  for (auto [c, a] : pairs) {
+    EXPECT_EQ(net_close(c), 0);
+    EXPECT_EQ(net_close(a), 0);
+  }
+  net_close(l);
+}
+
+TEST(net, a_bad_operation_in_a_batch_fails_alone) {
+  int port = 0;
+  int l = listen_any(port);
+  auto [c, a] = connected_pair(l, port);
+  int raw = socket(AF_INET, SOCK_STREAM, 0);
+  char data[] = "ok";
+  net_io op[6] = {
+      {.s = raw, .flags = 0, .buf = data, .len = 2, .result = 7},          // not net's socket
+      {.s = c, .flags = 0, .buf = nullptr, .len = 2, .result = 7},          // no buffer
+      {.s = c, .flags = MSG_PEEK, .buf = data, .len = 2, .result = 7},      // not a send flag
+      {.s = c, .flags = 0, .buf = data, .len = uint64_t{NET_MAX_IO} + 1, .result = 7},  // too long
+      {.s = c, .flags = 0, .buf = data, .len = 2, .result = 7},             // good: goes through
+      {.s = -1, .flags = 0, .buf = data, .len = 2, .result = 7},
+  };
+  ASSERT_EQ(net_send_many(op, 6), 6);
+  EXPECT_EQ(op[0].result, -EBADF);
+  EXPECT_EQ(op[1].result, -EFAULT);
+  EXPECT_EQ(op[2].result, -EINVAL);
+  EXPECT_EQ(op[3].result, -EINVAL);
+  EXPECT_EQ(op[4].result, 2);
+  EXPECT_EQ(op[5].result, -EBADF);
+  char buf[8] = {};
+  long n = -EAGAIN;
+  for (int round = 0; n == -EAGAIN && round < 1000; ++round) {
+    n = net_recv(a, buf, sizeof buf, 0);
+    if (n == -EAGAIN) usleep(1000);
+  }
+  EXPECT_EQ(n, 2);  // only the good one was sent
+  EXPECT_EQ(std::string(buf), "ok");
+
+  // A bad batch does nothing at all, and says so.
+  EXPECT_EQ(net_recv_many(nullptr, 1), -EFAULT);
+  EXPECT_EQ(net_send_many(op, -1), -EINVAL);
+  op[4].result = 7;
+  EXPECT_EQ(net_send_many(op, NET_MAX_BATCH + 1), -EINVAL);
+  EXPECT_EQ(op[4].result, 7);  // untouched
+  EXPECT_EQ(net_recv_many(op, 0), 0);
+  net_io peek{.s = a, .flags = MSG_MORE, .buf = buf, .len = 1, .result = 7};  // MSG_MORE: a send flag
+  ASSERT_EQ(net_recv_many(&peek, 1), 1);
+  EXPECT_EQ(peek.result, -EINVAL);
+  close(raw);
+  net_close(c);
+  net_close(a);
   net_close(l);
 }
 

@@ -34,6 +34,7 @@ long retry(F f) {
 
 static_assert(int{PLAT_IN} == int{EPOLLIN} && int{PLAT_OUT} == int{EPOLLOUT} && int{PLAT_ERR} == int{EPOLLERR} &&
               int{PLAT_HUP} == int{EPOLLHUP});
+static_assert(unsigned{PLAT_ONESHOT} == unsigned{EPOLLONESHOT});
 static_assert(PLAT_POLL_ADD == EPOLL_CTL_ADD && PLAT_POLL_DEL == EPOLL_CTL_DEL && PLAT_POLL_MOD == EPOLL_CTL_MOD);
 static_assert(sizeof(plat_event) == sizeof(epoll_event), "plat_event mirrors struct epoll_event");
 
@@ -117,6 +118,14 @@ long plat_recv(int fd, void *buf, size_t len, int flags) {
 long plat_send(int fd, const void *buf, size_t len, int flags) {
   if (!buf && len) return -EFAULT;
   return retry([&] { return ::send(fd, buf, len, flags | MSG_NOSIGNAL); });
+}
+
+void plat_recv_many(plat_io *op, int n) {
+  for (int i = 0; i < n; ++i) op[i].result = plat_recv(op[i].fd, op[i].buf, op[i].len, op[i].flags);
+}
+
+void plat_send_many(plat_io *op, int n) {
+  for (int i = 0; i < n; ++i) op[i].result = plat_send(op[i].fd, op[i].buf, op[i].len, op[i].flags);
 }
 
 int plat_shutdown(int fd, int how) {

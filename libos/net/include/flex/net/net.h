@@ -12,6 +12,8 @@
  *   int n = net_poll_wait(ev, 64, 100);      // ms; -1: until something is ready
  *   int c = net_accept(s, NET_NONBLOCK);
  *   long got = net_recv(c, buf, sizeof buf, 0);
+ *   struct net_io io[2] = {{.s = c, .buf = b1, .len = 16384}, {.s = d, .buf = b2, .len = 16384}};
+ *   net_recv_many(io, 2);                    // whitelisted io and buffers; io[i].result as net_recv's
  *
  * Blocking: a call on a blocking socket (and net_poll_wait with a timeout) blocks the calling sched
  * thread until it can complete, while the image's other sched threads run; event loops use NET_NONBLOCK
@@ -32,6 +34,7 @@ enum { NET_STREAM = 1, NET_SOCK_NONBLOCK = 04000 }; /* type: NET_STREAM, optiona
 enum { NET_NONBLOCK = 1 };
 enum { NET_IN = 1, NET_OUT = 4, NET_ERR = 8, NET_HUP = 16 };
 enum { NET_MAX_IO = 1 << 30 }; /* the largest length one recv or send accepts */
+enum { NET_MAX_BATCH = 256 };  /* the most operations one net_recv_many or net_send_many takes */
 
 struct net_event {
   uint32_t events; /* NET_IN | NET_OUT | NET_ERR | NET_HUP */
@@ -45,6 +48,21 @@ int net_accept(int s, int flags);
 int net_connect(int s, const char *addr, int port);
 long net_recv(int s, void *buf, size_t len, int flags);
 long net_send(int s, const void *buf, size_t len, int flags);
+/* Many receives or sends in one call, so an event loop pays one gate crossing (and, where the host
+ * kernel has io_uring, one system call) for a whole round of ready sockets instead of one per socket.
+ * In: op[i].s, .buf, .len and .flags, as net_recv or net_send take them; out: op[i].result, what that
+ * call would have returned. Every operation is non-blocking (as with MSG_DONTWAIT), and each socket's
+ * operations happen in array order. Returns n, or a negative errno when the batch itself is bad (a null
+ * array, n outside 0..NET_MAX_BATCH): then nothing is done. A bad operation fails alone. */
+struct net_io {
+  int32_t s;
+  int32_t flags;
+  void *buf;
+  uint64_t len;
+  int64_t result;
+};
+int net_recv_many(struct net_io *op, int n);
+int net_send_many(struct net_io *op, int n);
 int net_close(int s);
 int net_shutdown(int s, int how); /* 0: read, 1: write, 2: both */
 /* Only the options an application needs: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, SO_LINGER,

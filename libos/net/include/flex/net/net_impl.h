@@ -25,6 +25,10 @@ struct backend {
   int (*poll_create)();
   int (*poll_ctl)(int ep, int op, int s, unsigned events, uint64_t cookie);
   int (*poll_wait)(int ep, struct net_event *ev, int max, int timeout_ms);
+  // Checked, non-blocking operations in net's own memory (net.cc copies them out of the caller's
+  // array first): each one's result is set, as recv or send with MSG_DONTWAIT would return it.
+  void (*recv_many)(struct net_io *op, int n);
+  void (*send_many)(struct net_io *op, int n);
 };
 
 const backend &host_backend();  // the host kernel's TCP through plat

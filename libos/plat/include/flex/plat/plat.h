@@ -38,6 +38,17 @@ int plat_accept(int fd, int nonblock); /* the new fd is close-on-exec, and non-b
 int plat_connect(int fd, const void *addr, unsigned len);
 long plat_recv(int fd, void *buf, size_t len, int flags);
 long plat_send(int fd, const void *buf, size_t len, int flags); /* MSG_NOSIGNAL always added */
+/* Many socket receives or sends at once: op[i].fd, .buf, .len, .flags in, op[i].result out (what
+ * plat_recv or plat_send would return). Ops on one fd happen in array order. */
+struct plat_io {
+  int32_t fd;
+  int32_t flags;
+  void *buf;
+  uint64_t len;
+  int64_t result;
+};
+void plat_recv_many(struct plat_io *op, int n);
+void plat_send_many(struct plat_io *op, int n);
 int plat_shutdown(int fd, int how);
 int plat_setsockopt(int fd, int level, int name, const void *val, unsigned len);
 int plat_getsockopt(int fd, int level, int name, void *val, unsigned *len);
@@ -46,6 +57,7 @@ int plat_local_port(int fd); /* the port of a bound inet socket (getsockname) */
 
 /* Readiness (epoll). */
 enum { PLAT_IN = 1, PLAT_OUT = 4, PLAT_ERR = 8, PLAT_HUP = 16 };
+enum { PLAT_ONESHOT = 1u << 30 }; /* poll_ctl: report once, then stay registered but silent until MOD */
 enum { PLAT_POLL_ADD = 1, PLAT_POLL_DEL = 2, PLAT_POLL_MOD = 3 };
 struct plat_event {
   uint32_t events;
