@@ -1,6 +1,7 @@
 // RESP2 request parser and reply writer (see flex/redis/resp.h).
 #include "flex/redis/resp.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -230,10 +231,14 @@ void append_sanitized(std::string& out, std::string_view s) {
   for (char c : s) out.push_back(c == '\r' || c == '\n' ? ' ' : c);
 }
 
+// Every integer, bulk and array reply starts with one (std::to_chars: no locale, no format string).
 void append_header(std::string& out, char type, int64_t v) {
-  char tmp[32];
-  int n = std::snprintf(tmp, sizeof tmp, "%c%lld\r\n", type, static_cast<long long>(v));
-  out.append(tmp, static_cast<size_t>(n));
+  char tmp[24];
+  tmp[0] = type;
+  char* end = std::to_chars(tmp + 1, tmp + sizeof tmp - 2, v).ptr;
+  end[0] = '\r';
+  end[1] = '\n';
+  out.append(tmp, static_cast<size_t>(end + 2 - tmp));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Number parsing and formatting and glob matching (see util.h).
 #include "util.h"
 
+#include <charconv>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -69,9 +70,8 @@ bool string_to_long_double(std::string_view s, long double& out) {
 }
 
 std::string ll_to_string(int64_t v) {
-  char tmp[32];
-  int n = std::snprintf(tmp, sizeof tmp, "%lld", static_cast<long long>(v));
-  return std::string(tmp, static_cast<size_t>(n));
+  char tmp[24];
+  return std::string(tmp, std::to_chars(tmp, tmp + sizeof tmp, v).ptr);
 }
 
 std::string format_double(double d) {
