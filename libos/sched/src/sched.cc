@@ -121,6 +121,20 @@ int g_reap = 0;     // a thread that ended and whose stacks can go once we are o
 int g_epoll = -1;
 size_t g_gate_state = 0;
 int g_fd_waiters = 0;          // threads blocked in sched_wait_fd
+// The fds left in g_epoll after a wait that their readiness ended. They are registered one-shot, so the
+// event that woke the waiter also silenced them, and the next wait on the same fd re-arms them with one
+// EPOLL_CTL_MOD instead of an ADD and a DEL: an event loop waits on the same fd at every idle moment, and
+// adding an epoll fd to another epoll set is the costly kind of ADD (the kernel checks for loops).
+// A closed fd leaves the set by itself; MOD then fails with -ENOENT and the wait adds it again.
+// A plain bitmap, not a container: the library's globals may outlive its destructors in a process
+// compartment, and fds past its end are simply not kept.
+constexpr size_t kKeptFds = 1 << 16;
+uint64_t g_kept[kKeptFds / 64];
+bool kept(size_t fd) { return fd < kKeptFds && (g_kept[fd / 64] >> (fd % 64) & 1) != 0; }
+void set_kept(size_t fd, bool on) {
+  const uint64_t bit = uint64_t{1} << (fd % 64);
+  g_kept[fd / 64] = on ? g_kept[fd / 64] | bit : g_kept[fd / 64] & ~bit;
+}
 int64_t g_next_deadline = -1;  // no deadline before this one (-1: none)
 unsigned g_switches = 0;       // since the last look at the fds
 
@@ -176,7 +190,12 @@ void make_ready(int tid, wake why) {
     t.wait_obj = 0;
   }
   if (t.wait_fd >= 0) {
-    plat_poll_ctl(g_epoll, PLAT_POLL_DEL, t.wait_fd, 0, 0);
+    const auto fd = static_cast<size_t>(t.wait_fd);
+    if (why == wake::event && fd < kKeptFds) {  // its one shot fired: silent now, kept for the next wait
+      set_kept(fd, true);
+    } else {  // still armed: it must not wake anyone later
+      plat_poll_ctl(g_epoll, PLAT_POLL_DEL, t.wait_fd, 0, 0);
+    }
     t.wait_fd = -1;
     --g_fd_waiters;
   }
@@ -469,13 +488,19 @@ int sched_wait_fd(int fd, unsigned events, int64_t timeout_ns) {
     g_epoll = plat_poll_create();
     if (g_epoll < 0) return g_epoll;
   }
-  if (int rc = plat_poll_ctl(g_epoll, PLAT_POLL_ADD, fd, events, static_cast<uint64_t>(g_current)); rc < 0) {
-    return rc == -EEXIST ? -EBUSY : rc;  // another thread waits on this fd
+  const auto cookie = static_cast<uint64_t>(g_current);
+  const auto slot = static_cast<size_t>(fd);
+  int rc = -ENOENT;
+  if (kept(slot)) {
+    set_kept(slot, false);
+    rc = plat_poll_ctl(g_epoll, PLAT_POLL_MOD, fd, events | PLAT_ONESHOT, cookie);
   }
+  if (rc == -ENOENT) rc = plat_poll_ctl(g_epoll, PLAT_POLL_ADD, fd, events | PLAT_ONESHOT, cookie);
+  if (rc < 0) return rc == -EEXIST ? -EBUSY : rc;  // another thread waits on this fd
   cur().wait_fd = fd;
   cur().events = 0;
   ++g_fd_waiters;
-  int rc = block(timeout_ns);
+  rc = block(timeout_ns);
   if (cur().wait_fd >= 0) {  // woken some other way than by the fd: still in the set
     plat_poll_ctl(g_epoll, PLAT_POLL_DEL, fd, 0, 0);
     cur().wait_fd = -1;

@@ -172,6 +172,68 @@ TEST(sched, fd_waits_block_the_thread_and_the_idle_loop_waits_in_plat) {
   close(sv[1]);
 }
 
+// An event loop's pattern: wait on the same fd again and again, each time woken by its readiness.
+long repeat_reader(void *arg) {
+  int fd = *static_cast<int *>(arg);
+  long sum = 0;
+  for (int i = 0; i < 5; ++i) {
+    if (sched_wait_fd(fd, SCHED_IN, -1) <= 0) return -1;
+    char c = 0;
+    if (read(fd, &c, 1) != 1) return -1;
+    sum = sum * 10 + (c - '0');
+  }
+  return sum;
+}
+
+long write_digits(void *arg) {
+  int fd = *static_cast<int *>(arg);
+  for (char c = '1'; c <= '5'; ++c) {
+    sched_yield_now();  // the reader is blocked again before each byte
+    if (write(fd, &c, 1) != 1) return -1;
+  }
+  return 0;
+}
+
+TEST(sched, repeated_fd_waits_on_one_fd_each_end_at_its_readiness) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  static int rfd, wfd;
+  rfd = sv[0];
+  wfd = sv[1];
+  int r = sched_create(repeat_reader, &rfd);
+  int w = sched_create(write_digits, &wfd);
+  long got = 0, wrote = -1;
+  ASSERT_EQ(sched_join(r, &got), 0);
+  ASSERT_EQ(sched_join(w, &wrote), 0);
+  EXPECT_EQ(got, 12345);
+  EXPECT_EQ(wrote, 0);
+
+  // A wait that times out leaves nothing armed behind: bytes that come later wake no one, and the next
+  // wait sees them at once.
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, 1000000), 0);
+  ASSERT_EQ(write(sv[1], "z", 1), 1);
+  EXPECT_GT(sched_wait_fd(sv[0], SCHED_IN, -1), 0);
+  char c = 0;
+  EXPECT_EQ(read(sv[0], &c, 1), 1);
+  // Two waits in a row that readiness ends, then one for another event on the same fd.
+  ASSERT_EQ(write(sv[1], "ab", 2), 2);
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, -1) & SCHED_IN, SCHED_IN);
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, -1) & SCHED_IN, SCHED_IN);
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_OUT, -1) & SCHED_OUT, SCHED_OUT);
+
+  // The fd closes while sched keeps it; a new socket gets the same number, and waits on it work.
+  const int old = sv[0];
+  close(sv[0]);
+  close(sv[1]);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  ASSERT_EQ(sv[0], old);
+  EXPECT_EQ(sched_wait_fd(sv[0], SCHED_IN, 1000000), 0);  // a fresh socket: nothing to read yet
+  ASSERT_EQ(write(sv[1], "y", 1), 1);
+  EXPECT_GT(sched_wait_fd(sv[0], SCHED_IN, -1), 0);
+  close(sv[0]);
+  close(sv[1]);
+}
+
 long forever(void *) {
   return sched_wq_wait(sched_wq_create(), -1);
 }
