@@ -352,7 +352,11 @@ class server {
           continue;
         }
         account_sent(*c, sent);
-        pending_.push_back(c->fd);  // done, or more to send: the next round sees which
+        if (c->out_off >= c->out.size()) {
+          finish_sending(*c);
+        } else {
+          pending_.push_back(c->fd);  // more than one round's worth: on in the next round
+        }
       }
     }
   }

@@ -127,31 +127,25 @@ int io_many(net_io *user, int n, bool send) {
   if (n < 0 || n > NET_MAX_BATCH) return -EINVAL;
   net_io op[NET_MAX_BATCH];
   int index[NET_MAX_BATCH];  // op[k] is user[index[k]]
-  long result[NET_MAX_BATCH];
   const int allowed = send ? (MSG_DONTWAIT | MSG_MORE) : (MSG_PEEK | MSG_DONTWAIT);
   int k = 0;
   for (int i = 0; i < n; ++i) {
     net_io o;
     std::memcpy(&o, &user[i], sizeof o);
-    long r = 0;
     if (!live(o.s)) {
-      r = -EBADF;
+      user[i].result = -EBADF;
     } else if (!o.buf) {
-      r = -EFAULT;
+      user[i].result = -EFAULT;
     } else if (o.len > static_cast<uint64_t>(NET_MAX_IO) || (o.flags & ~allowed)) {
-      r = -EINVAL;
+      user[i].result = -EINVAL;
     } else {
       o.flags |= MSG_DONTWAIT;
-      o.result = 0;
       op[k] = o;
       index[k++] = i;
-      continue;
     }
-    result[i] = r;
   }
   if (k > 0) (send ? be().send_many : be().recv_many)(op, k);
-  for (int j = 0; j < k; ++j) result[index[j]] = op[j].result;
-  for (int i = 0; i < n; ++i) user[i].result = result[i];
+  for (int j = 0; j < k; ++j) user[index[j]].result = op[j].result;
   return n;
 }
 

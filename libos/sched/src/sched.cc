@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <algorithm>
+#include <bitset>
 #include <cstring>
 
 #include <flex/gates/uthread.h>
@@ -126,15 +127,10 @@ int g_fd_waiters = 0;          // threads blocked in sched_wait_fd
 // EPOLL_CTL_MOD instead of an ADD and a DEL: an event loop waits on the same fd at every idle moment, and
 // adding an epoll fd to another epoll set is the costly kind of ADD (the kernel checks for loops).
 // A closed fd leaves the set by itself; MOD then fails with -ENOENT and the wait adds it again.
-// A plain bitmap, not a container: the library's globals may outlive its destructors in a process
-// compartment, and fds past its end are simply not kept.
+// A bitset (trivially destroyed: the library's globals may outlive its destructors in a process
+// compartment); fds past its end are simply not kept.
 constexpr size_t kKeptFds = 1 << 16;
-uint64_t g_kept[kKeptFds / 64];
-bool kept(size_t fd) { return fd < kKeptFds && (g_kept[fd / 64] >> (fd % 64) & 1) != 0; }
-void set_kept(size_t fd, bool on) {
-  const uint64_t bit = uint64_t{1} << (fd % 64);
-  g_kept[fd / 64] = on ? g_kept[fd / 64] | bit : g_kept[fd / 64] & ~bit;
-}
+std::bitset<kKeptFds> g_kept;
 int64_t g_next_deadline = -1;  // no deadline before this one (-1: none)
 unsigned g_switches = 0;       // since the last look at the fds
 
@@ -192,7 +188,7 @@ void make_ready(int tid, wake why) {
   if (t.wait_fd >= 0) {
     const auto fd = static_cast<size_t>(t.wait_fd);
     if (why == wake::event && fd < kKeptFds) {  // its one shot fired: silent now, kept for the next wait
-      set_kept(fd, true);
+      g_kept[fd] = true;
     } else {  // still armed: it must not wake anyone later
       plat_poll_ctl(g_epoll, PLAT_POLL_DEL, t.wait_fd, 0, 0);
     }
@@ -491,8 +487,8 @@ int sched_wait_fd(int fd, unsigned events, int64_t timeout_ns) {
   const auto cookie = static_cast<uint64_t>(g_current);
   const auto slot = static_cast<size_t>(fd);
   int rc = -ENOENT;
-  if (kept(slot)) {
-    set_kept(slot, false);
+  if (slot < kKeptFds && g_kept[slot]) {
+    g_kept[slot] = false;
     rc = plat_poll_ctl(g_epoll, PLAT_POLL_MOD, fd, events | PLAT_ONESHOT, cookie);
   }
   if (rc == -ENOENT) rc = plat_poll_ctl(g_epoll, PLAT_POLL_ADD, fd, events | PLAT_ONESHOT, cookie);

@@ -48,8 +48,8 @@ int net_accept(int s, int flags);
 int net_connect(int s, const char *addr, int port);
 long net_recv(int s, void *buf, size_t len, int flags);
 long net_send(int s, const void *buf, size_t len, int flags);
-/* Many receives or sends in one call, so an event loop pays one gate crossing (and, where the host
- * kernel has io_uring, one system call) for a whole round of ready sockets instead of one per socket.
+/* Many receives or sends in one call, so an event loop pays one gate crossing for a whole round of
+ * ready sockets instead of one per socket (the host backend still makes one system call per operation).
  * In: op[i].s, .buf, .len and .flags, as net_recv or net_send take them; out: op[i].result, what that
  * call would have returned. Every operation is non-blocking (as with MSG_DONTWAIT), and each socket's
  * operations happen in array order. Returns n, or a negative errno when the batch itself is bad (a null
