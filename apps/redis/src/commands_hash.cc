@@ -161,6 +161,11 @@ void cmd_hincrbyfloat(cmd_ctx& c) {
     c.out.add_error(not_float_err);
     return;
   }
+  // An infinite increment is refused before the key is looked at, as in Redis.
+  if (std::isinf(by)) {
+    c.out.add_error("ERR value is NaN or Infinity");
+    return;
+  }
   hash_value* h = c.lookup_or_create<hash_value>(c.argv[1]);
   if (h == nullptr) return;
   auto it = h->find(std::string_view(c.argv[2]));

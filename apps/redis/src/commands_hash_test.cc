@@ -50,6 +50,11 @@ TEST_F(hashes, hincrby) {
   run({"HSET", "h", "m", "9223372036854775807"});
   EXPECT_EQ(run({"HINCRBY", "h", "m", "1"}), err("ERR increment or decrement would overflow"));
   EXPECT_EQ(run({"HINCRBYFLOAT", "h", "f", "1.5"}), bulk("1.5"));
+  // An infinite increment is refused before the key is looked at (so even on a key of another type).
+  EXPECT_EQ(run({"HINCRBYFLOAT", "h", "f", "inf"}), err("ERR value is NaN or Infinity"));
+  run({"SET", "s", "v"});
+  EXPECT_EQ(run({"HINCRBYFLOAT", "s", "f", "-inf"}), err("ERR value is NaN or Infinity"));
+  EXPECT_EQ(run({"HINCRBYFLOAT", "s", "f", "1"}), wrongtype);
 }
 
 }  // namespace

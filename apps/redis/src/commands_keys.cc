@@ -22,10 +22,9 @@ void cmd_exists(cmd_ctx& c) {
   c.out.add_integer(n);
 }
 
-// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX | XX | GT | LT.
+// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT with NX | XX | GT | LT. The options are checked before the time,
+// as Redis checks them.
 void expire_generic(cmd_ctx& c, bool seconds, bool absolute) {
-  int64_t when;
-  if (!c.arg_ll(c.argv[2], when)) return;
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < c.argc(); i++) {
     const std::string& a = c.argv[i];
@@ -46,6 +45,8 @@ void expire_generic(cmd_ctx& c, bool seconds, bool absolute) {
     c.out.add_error("ERR GT and LT options at the same time are not compatible");
     return;
   }
+  int64_t when;
+  if (!c.arg_ll(c.argv[2], when)) return;
   std::string bad = "ERR invalid expire time in '" + to_lower(c.argv[0]) + "' command";
   if (seconds) {
     if (when > INT64_MAX / 1000 || when < INT64_MIN / 1000) {

@@ -44,6 +44,9 @@ TEST_F(keys, expire_ttl_persist) {
   EXPECT_EQ(run({"TTL", "k"}), num(-1));
   EXPECT_EQ(run({"EXPIRE", "k", "abc"}), not_int);
   EXPECT_EQ(run({"EXPIRE", "k", "10", "foo"}), err("ERR Unsupported option foo"));
+  EXPECT_EQ(run({"EXPIRE", "k", "abc", "foo"}), err("ERR Unsupported option foo"));  // options come first
+  EXPECT_EQ(run({"EXPIRE", "k", "abc", "nx", "gt"}),
+            err("ERR NX and XX, GT or LT options at the same time are not compatible"));
   EXPECT_EQ(run({"EXPIRE", "k", "10", "nx", "xx"}),
             err("ERR NX and XX, GT or LT options at the same time are not compatible"));
   EXPECT_EQ(run({"EXPIRE", "k", "10", "gt", "lt"}), err("ERR GT and LT options at the same time are not compatible"));

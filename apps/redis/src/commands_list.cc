@@ -114,15 +114,21 @@ void cmd_lrange(cmd_ctx& c) {
   for (int64_t i = start; i <= end; i++) c.out.add_bulk((*l)[static_cast<size_t>(i)]);
 }
 
+// LINDEX and LSET look the key up before they parse the index, as Redis does: a missing key or one of
+// another type answers first.
 void cmd_lindex(cmd_ctx& c) {
-  int64_t idx;
-  if (!c.arg_ll(c.argv[2], idx)) return;
   bool bad;
   list_value* l = read_list(c, bad);
   if (bad) return;
-  int64_t len = l == nullptr ? 0 : static_cast<int64_t>(l->size());
+  if (l == nullptr) {
+    c.out.add_null();
+    return;
+  }
+  int64_t idx;
+  if (!c.arg_ll(c.argv[2], idx)) return;
+  int64_t len = static_cast<int64_t>(l->size());
   if (idx < 0) idx += len;
-  if (l == nullptr || idx < 0 || idx >= len) {
+  if (idx < 0 || idx >= len) {
     c.out.add_null();
     return;
   }
@@ -130,14 +136,14 @@ void cmd_lindex(cmd_ctx& c) {
 }
 
 void cmd_lset(cmd_ctx& c) {
-  int64_t idx;
-  if (!c.arg_ll(c.argv[2], idx)) return;
   entry* e = c.lookup_write(c.argv[1]);
   if (e == nullptr) {
     c.out.add_error("ERR no such key");
     return;
   }
   if (!c.check_type(e, value_type::list)) return;
+  int64_t idx;
+  if (!c.arg_ll(c.argv[2], idx)) return;
   auto& l = std::get<list_value>(e->val);
   int64_t len = static_cast<int64_t>(l.size());
   if (idx < 0) idx += len;
@@ -173,7 +179,8 @@ void cmd_lrem(cmd_ctx& c) {
     l.swap(kept);
   } else {
     list_value kept;
-    int64_t limit = -count;
+    // -INT64_MIN does not fit: that count removes every match, as any count past the length does.
+    int64_t limit = count == INT64_MIN ? INT64_MAX : -count;
     for (auto it = l.rbegin(); it != l.rend(); ++it) {
       if (*it == v && removed < limit) {
         removed++;

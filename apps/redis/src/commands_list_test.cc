@@ -49,6 +49,15 @@ TEST_F(lists, index_set) {
   EXPECT_EQ(run({"LSET", "l", "x", "x"}), not_int);
 }
 
+// Redis looks the key up before it parses the index: a missing key or one of another type answers first.
+TEST_F(lists, index_set_check_the_key_before_the_index) {
+  EXPECT_EQ(run({"LINDEX", "none", "x"}), nil);
+  EXPECT_EQ(run({"LSET", "none", "x", "v"}), err("ERR no such key"));
+  run({"SET", "s", "v"});
+  EXPECT_EQ(run({"LINDEX", "s", "x"}), wrongtype);
+  EXPECT_EQ(run({"LSET", "s", "x", "v"}), wrongtype);
+}
+
 TEST_F(lists, lrem) {
   run({"RPUSH", "l", "a", "b", "a", "c", "a"});
   EXPECT_EQ(run({"LREM", "l", "1", "a"}), num(1));
@@ -63,6 +72,12 @@ TEST_F(lists, lrem) {
   EXPECT_EQ(run({"LREM", "l", "0", "b"}), num(1));
   EXPECT_EQ(run({"LREM", "l", "0", "c"}), num(1));
   EXPECT_EQ(run({"EXISTS", "l"}), num(0));
+}
+
+TEST_F(lists, lrem_with_the_most_negative_count_removes_every_match_from_the_tail) {
+  run({"RPUSH", "l", "a", "b", "a", "a"});
+  EXPECT_EQ(run({"LREM", "l", "-9223372036854775808", "a"}), num(3));
+  EXPECT_EQ(run({"LRANGE", "l", "0", "-1"}), arr({"b"}));
 }
 
 TEST_F(lists, ltrim) {

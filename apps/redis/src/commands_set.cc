@@ -134,7 +134,14 @@ void cmd_srandmember(cmd_ctx& c) {
   }
   bool has_count = c.argc() == 3;
   int64_t count = 1;
-  if (has_count && !c.arg_ll(c.argv[2], count)) return;
+  if (has_count) {
+    if (!c.arg_ll(c.argv[2], count)) return;
+    // Checked before the key, as Redis does: -INT64_MIN picks would not fit in a count.
+    if (count == INT64_MIN) {
+      c.out.add_error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+      return;
+    }
+  }
   bool bad;
   set_value* s = read_set(c, c.argv[1], bad);
   if (bad) return;
@@ -148,10 +155,6 @@ void cmd_srandmember(cmd_ctx& c) {
   }
   if (count < 0) {
     // Negative count: that many picks, repetitions allowed.
-    if (count == INT64_MIN) {
-      c.out.add_error("ERR value is out of range");
-      return;
-    }
     size_t n = static_cast<size_t>(-count);
     c.out.add_array_len(n);
     for (size_t i = 0; i < n; i++) c.out.add_bulk(*random_member(*s, c.eng.rng));

@@ -38,6 +38,9 @@ TEST_F(sets, spop_srandmember) {
   EXPECT_EQ(run({"SPOP", "s", "-1"}), err("ERR value is out of range, must be positive"));
   EXPECT_EQ(run({"SPOP", "s", "1", "2"}), syntax);
   EXPECT_EQ(run({"SRANDMEMBER", "s", "x"}), not_int);
+  // The count is range-checked before the key is looked up: -INT64_MIN picks would not fit.
+  EXPECT_EQ(run({"SRANDMEMBER", "none", "-9223372036854775808"}),
+            err("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
   auto r = run_arr({"SRANDMEMBER", "s", "5"});
   EXPECT_EQ(std::set<std::string>(r.begin(), r.end()).size(), 5u);
   EXPECT_EQ(run_arr({"SRANDMEMBER", "s", "-30"}).size(), 30u);

@@ -26,7 +26,7 @@ bool parse_bound(std::string_view s, double& v, bool& ex) {
     ex = true;
     s.remove_prefix(1);
   }
-  return string_to_double(s, v);
+  return string_to_range_bound(s, v);
 }
 
 void add_member(cmd_ctx& c, const zset::node* n, bool scores) {
@@ -125,7 +125,8 @@ void cmd_zincrby(cmd_ctx& c) {
   zset* z = c.lookup_or_create<zset>(c.argv[1]);
   if (z == nullptr) return;
   const double* cur = z->score(c.argv[3]);
-  double score = by + (cur != nullptr ? *cur : 0);
+  // A new member takes the increment itself (so -0 stays -0 in the reply, as in Redis).
+  double score = cur != nullptr ? *cur + by : by;
   if (std::isnan(score)) {
     c.out.add_error("ERR resulting score is not a number (NaN)");
     if (z->size() == 0) c.db().erase(c.argv[1]);

@@ -99,6 +99,31 @@ TEST_F(zsets, zrangebyscore) {
   EXPECT_EQ(run({"ZCOUNT", "z", "(1", "9"}), num(3));
 }
 
+// Range bounds are read with strtod as Redis reads them: leading space, an empty string (0), a sign, hex and
+// values out of a double's range (+-inf, 0) are accepted; only NaN and trailing characters are not. Scores
+// given to ZADD stay stricter (no leading space, nothing out of range).
+TEST_F(zsets, range_bounds_take_what_strtod_takes) {
+  run({"ZADD", "z", "-1", "m", "0", "a", "1", "b", "16", "c"});
+  EXPECT_EQ(run({"ZRANGEBYSCORE", "z", "", " 1"}), arr({"a", "b"}));
+  EXPECT_EQ(run({"ZRANGEBYSCORE", "z", "+1", "0x10"}), arr({"b", "c"}));
+  EXPECT_EQ(run({"ZRANGEBYSCORE", "z", "(1e-400", "1e500"}), arr({"b", "c"}));
+  EXPECT_EQ(run({"ZCOUNT", "z", "-1e500", "( 0"}), num(1));
+  EXPECT_EQ(run({"ZRANGEBYSCORE", "z", "nan", "1"}), err("ERR min or max is not a float"));
+  EXPECT_EQ(run({"ZRANGEBYSCORE", "z", "1 ", "2"}), err("ERR min or max is not a float"));
+  EXPECT_EQ(run({"ZADD", "z", " 1", "d"}), err("ERR value is not a valid float"));
+  EXPECT_EQ(run({"ZADD", "z", "1e500", "d"}), err("ERR value is not a valid float"));
+}
+
+// -0 is kept as 0, as Redis's small-set encoding keeps it; ZINCRBY's reply for a new member is the
+// increment itself, -0 included.
+TEST_F(zsets, negative_zero_scores) {
+  EXPECT_EQ(run({"ZADD", "z", "-0", "a"}), num(1));
+  EXPECT_EQ(run({"ZSCORE", "z", "a"}), bulk("0"));
+  EXPECT_EQ(run({"ZINCRBY", "z", "-0", "b"}), bulk("-0"));
+  EXPECT_EQ(run({"ZRANGE", "z", "0", "-1", "WITHSCORES"}), arr({"a", "0", "b", "0"}));
+  EXPECT_EQ(run({"ZINCRBY", "z", "-0", "a"}), bulk("0"));
+}
+
 TEST_F(zsets, zincrby_and_pops) {
   EXPECT_EQ(run({"ZINCRBY", "z", "2", "a"}), bulk("2"));
   EXPECT_EQ(run({"ZINCRBY", "z", "1.5", "a"}), bulk("3.5"));

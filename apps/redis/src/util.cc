@@ -56,6 +56,15 @@ bool string_to_double(std::string_view s, double& out) {
   return true;
 }
 
+bool string_to_range_bound(std::string_view s, double& out) {
+  std::string tmp(s);
+  char* end = nullptr;
+  double v = std::strtod(tmp.c_str(), &end);
+  if (static_cast<size_t>(end - tmp.c_str()) != tmp.size() || std::isnan(v)) return false;
+  out = v;
+  return true;
+}
+
 bool string_to_long_double(std::string_view s, long double& out) {
   if (s.empty() || s.size() >= 5 * 1024 || std::isspace(static_cast<unsigned char>(s[0]))) return false;
   std::string tmp(s);

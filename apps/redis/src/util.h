@@ -11,6 +11,10 @@ namespace flex::redis {
 bool string_to_ll(std::string_view s, int64_t& out);
 // Double as ZADD and ZINCRBY accept it (strtod over the whole string, no NaN, no leading space).
 bool string_to_double(std::string_view s, double& out);
+// A score range bound as ZRANGEBYSCORE and ZCOUNT accept it after an optional '(': strtod over the
+// whole string, where leading space, an empty string (0) and out-of-range values (+-inf, 0) are
+// accepted; only NaN and trailing characters are not.
+bool string_to_range_bound(std::string_view s, double& out);
 // Long double as INCRBYFLOAT accepts it.
 bool string_to_long_double(std::string_view s, long double& out);
 

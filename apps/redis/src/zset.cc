@@ -125,6 +125,8 @@ void zset::unlink(node* x, node** update) {
 }
 
 void zset::set(std::string_view member, double score) {
+  // A score of -0 is kept as 0, as Redis's small-set encoding keeps it.
+  score += 0.0;
   auto it = dict_.find(member);
   if (it == dict_.end()) {
     insert_node(member, score);
