@@ -18,6 +18,7 @@
 
 #include "flex/gates/heap.h"
 #include "flex/gates/mpk.h"
+#include "flexos/isolation.h"
 
 extern "C" int flex_malloc_override_anchor;
 [[maybe_unused]] static int *const kPullOverride = &flex_malloc_override_anchor;
@@ -234,6 +235,37 @@ TEST(malloc_override, whitelist_allocations_are_shared) {
   std::free(shared);  // free() finds the owner too
   EXPECT_EQ(h.shared->stats().live_blocks, 0u);
   EXPECT_EQ(heap_shared(), h.shared);
+}
+
+// flexos_memory_usage reports the allocator of whoever runs: the compartment's heap, else glibc.
+TEST(memory_usage, reports_the_running_compartments_heap) {
+  const dispatch_heaps &h = install_once();
+  flexos_mem_stats before{}, during{}, after{};
+  {
+    in_compartment c(2);
+    flexos_memory_usage(&before);
+    void *p = std::malloc(100000);
+    asm volatile("" : : "r"(p) : "memory");  // the block must exist: no allocation elision
+    flexos_memory_usage(&during);
+    std::free(p);
+    flexos_memory_usage(&after);
+  }
+  EXPECT_STREQ(during.allocator, "tlsf");
+  EXPECT_EQ(during.heap_bytes, h.two->stats().region_bytes);
+  EXPECT_GE(during.in_use_bytes, before.in_use_bytes + 100000);
+  EXPECT_GE(during.peak_in_use_bytes, during.in_use_bytes);
+  EXPECT_EQ(after.in_use_bytes, before.in_use_bytes);
+  EXPECT_GT(during.resident_bytes, 0u);
+
+  flexos_mem_stats glibc_before{}, glibc_during{};
+  flexos_memory_usage(&glibc_before);  // the runtime's PKRU is no compartment's: glibc serves it
+  void *big = std::malloc(4 << 20);
+  asm volatile("" : : "r"(big) : "memory");
+  flexos_memory_usage(&glibc_during);
+  std::free(big);
+  EXPECT_STREQ(glibc_during.allocator, "glibc");
+  EXPECT_EQ(glibc_during.heap_bytes, 0u);
+  EXPECT_GE(glibc_during.in_use_bytes, glibc_before.in_use_bytes + (4 << 20));
 }
 
 }  // namespace

@@ -64,6 +64,19 @@ class server {
     status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
     return status_;
   }
+  // Waits up to a minute for the server to exit by itself; its exit status, or -1 if it is still running.
+  int wait_exit() {
+    for (int i = 0; i < 600 && pid_ > 0; ++i) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        pid_ = -1;
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+        return status_;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return pid_ > 0 ? -1 : status_;
+  }
   // SIGKILL, as a crash would: no handler runs.
   void kill_hard() {
     if (pid_ <= 0) return;
@@ -154,6 +167,18 @@ TEST_P(Redis, SaveAndRestartKeepTheData) {
   }
   auto s = start();
   EXPECT_EQ(s->cli("GET kept\nLRANGE kept_list 0 -1\nDBSIZE").out, "value\na\nb\n2\n") << s->log();
+}
+
+// redis-cli shutdown: SHUTDOWN SAVE writes the snapshot and the image exits normally by itself.
+TEST_P(Redis, ShutdownSavesAndStopsTheImage) {
+  {
+    auto s = start();
+    EXPECT_EQ(s->cli("SET kept value\nSHUTDOWN ABORT").out, "OK\nERR No shutdown in progress.\n\n");
+    s->cli("SHUTDOWN SAVE");
+    EXPECT_EQ(s->wait_exit(), 0) << s->log();
+  }
+  auto s = start();
+  EXPECT_EQ(s->cli("GET kept").out, "value\n") << s->log();
 }
 
 // SAVE writes a temporary file, syncs it and renames it over the snapshot (through vfs and hostfs): a

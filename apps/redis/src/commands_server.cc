@@ -101,7 +101,7 @@ std::string info_section(engine_impl& e, std::string_view name, int64_t now) {
     line(s, "os", "Flex");
     line(s, "arch_bits", "64");
     line(s, "multiplexing_api", "flex");
-    line(s, "process_id", "1");
+    line(s, "process_id", static_cast<uint64_t>(st.process_id));
     line(s, "tcp_port", static_cast<uint64_t>(e.cfg.port));
     line(s, "server_time_usec", static_cast<uint64_t>(now) * 1000);
     line(s, "uptime_in_seconds", static_cast<uint64_t>(up));
@@ -125,7 +125,7 @@ std::string info_section(engine_impl& e, std::string_view name, int64_t now) {
     line(s, "maxmemory", e.cfg.maxmemory);
     line(s, "maxmemory_human", human_bytes(e.cfg.maxmemory));
     line(s, "maxmemory_policy", "noeviction");
-    line(s, "mem_allocator", "flex");
+    line(s, "mem_allocator", st.mem_allocator);
   } else if (name == "persistence") {
     s += "# Persistence\r\n";
     line(s, "loading", "0");
@@ -138,7 +138,7 @@ std::string info_section(engine_impl& e, std::string_view name, int64_t now) {
     s += "# Stats\r\n";
     line(s, "total_connections_received", st.total_connections_received);
     line(s, "total_commands_processed", e.total_commands);
-    line(s, "instantaneous_ops_per_sec", "0");
+    line(s, "instantaneous_ops_per_sec", e.instantaneous_ops());
     line(s, "total_net_input_bytes", st.total_net_input_bytes);
     line(s, "total_net_output_bytes", st.total_net_output_bytes);
     line(s, "rejected_connections", st.rejected_connections);
@@ -199,6 +199,35 @@ void cmd_bgsave(cmd_ctx& c) {
   if (err.empty()) c.out.add_simple("Background saving started"); else c.out.add_error("ERR " + err);
 }
 
+// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE]: saves when told to (SAVE), or when save points are configured and
+// NOSAVE is not given, then asks the server to stop. No reply when it stops: the connection just closes.
+// NOW changes nothing (nothing waits for replicas); FORCE stops even when the save failed.
+void cmd_shutdown(cmd_ctx& c) {
+  bool nosave = false, save = false, force = false, abort = false;
+  for (size_t i = 1; i < c.argc(); i++) {
+    const std::string& a = c.argv[i];
+    if (eq_nocase(a, "nosave")) nosave = true;
+    else if (eq_nocase(a, "save")) save = true;
+    else if (eq_nocase(a, "force")) force = true;
+    else if (eq_nocase(a, "abort")) abort = true;
+    else if (!eq_nocase(a, "now")) return c.syntax_error();
+  }
+  if ((nosave && save) || (abort && c.argc() > 2)) return c.syntax_error();
+  if (abort) {
+    c.out.add_error("ERR No shutdown in progress.");
+    return;
+  }
+  if (save || (!nosave && !c.eng.cfg.save.empty())) {
+    std::string err = c.eng.save(c.now);
+    if (!err.empty() && !force) {
+      c.out.add_error("ERR Errors trying to SHUTDOWN. Check logs.");
+      return;
+    }
+  }
+  c.eng.shutdown_requested = true;
+  c.client.close_after_reply = true;
+}
+
 void cmd_lastsave(cmd_ctx& c) { c.out.add_integer(c.eng.last_save_s); }
 
 void cmd_time(cmd_ctx& c) {
@@ -218,6 +247,7 @@ constexpr command_def table[] = {
     {"info", -1, cmd_info, cmd_loading | cmd_stale, 0, 0, 0, "server"},
     {"save", 1, cmd_save, cmd_admin | cmd_noscript, 0, 0, 0, "server"},
     {"bgsave", -1, cmd_bgsave, cmd_admin | cmd_noscript, 0, 0, 0, "server"},
+    {"shutdown", -1, cmd_shutdown, cmd_admin | cmd_noscript | cmd_loading | cmd_stale, 0, 0, 0, "server"},
     {"lastsave", 1, cmd_lastsave, cmd_fast | cmd_loading | cmd_stale, 0, 0, 0, "server"},
     {"time", 1, cmd_time, cmd_fast | cmd_loading | cmd_stale, 0, 0, 0, "server"},
 };

@@ -53,6 +53,8 @@ TEST_F(server, info) {
     server_stats s;
     s.connected_clients = 7;
     s.used_memory = 3 * 1024 * 1024;
+    s.mem_allocator = "tlsf";
+    s.process_id = 4242;
     return s;
   };
   make_engine();
@@ -62,6 +64,8 @@ TEST_F(server, info) {
   EXPECT_NE(r.find("# Server\r\nredis_version:"), std::string::npos);
   EXPECT_NE(r.find("connected_clients:7\r\n"), std::string::npos);
   EXPECT_NE(r.find("used_memory:3145728\r\nused_memory_human:3.00M\r\n"), std::string::npos);
+  EXPECT_NE(r.find("mem_allocator:tlsf\r\n"), std::string::npos);
+  EXPECT_NE(r.find("process_id:4242\r\n"), std::string::npos);
   EXPECT_NE(r.find("db0:keys=2,expires=1,avg_ttl=0"), std::string::npos);
   EXPECT_NE(r.find("total_commands_processed:"), std::string::npos);
   std::string k = run({"INFO", "keyspace"});
@@ -71,6 +75,49 @@ TEST_F(server, info) {
   EXPECT_NE(two.find("\r\n\r\n# Memory"), std::string::npos);
   EXPECT_EQ(two.find("# Server"), std::string::npos);
   EXPECT_EQ(run({"INFO", "nosuch"}), bulk(""));
+}
+
+// instantaneous_ops_per_sec: the mean of the last 16 per-tick rates, as in Redis.
+TEST_F(server, instantaneous_ops_per_sec) {
+  auto ops = [this] {
+    std::string r = run({"INFO", "stats"});
+    size_t at = r.find("instantaneous_ops_per_sec:");
+    return r.substr(at + 26, r.find('\r', at) - at - 26);
+  };
+  EXPECT_EQ(ops(), "0");
+  eng->sample_ops(now);
+  for (int tick = 0; tick < 16; tick++) {
+    for (int i = 0; i < 50; i++) run({"PING"});  // 500 commands/s (the INFO at tick 7 adds 10/s to tick 8)
+    now += 100;
+    eng->sample_ops(now);
+    if (tick == 7) EXPECT_EQ(ops(), "250");  // half of the samples at 500/s
+  }
+  EXPECT_EQ(ops(), "500");
+  run({"CONFIG", "RESETSTAT"});  // the count restarts at 0: the next rate is not a wrap-around
+  now += 100;
+  eng->sample_ops(now);
+  EXPECT_LE(std::stoull(ops()), 500u);
+}
+
+TEST_F(server, shutdown) {
+  EXPECT_EQ(run({"SHUTDOWN", "NOSAVE", "SAVE"}), syntax);
+  EXPECT_EQ(run({"SHUTDOWN", "LATER"}), syntax);
+  EXPECT_EQ(run({"SHUTDOWN", "ABORT", "NOW"}), syntax);
+  EXPECT_EQ(run({"SHUTDOWN", "ABORT"}), err("ERR No shutdown in progress."));
+  EXPECT_FALSE(eng->shutdown_requested());
+  // A save that fails stops nothing, unless FORCE says so.
+  cfg.dir = "/nonexistent-flex-dir";
+  make_engine();
+  EXPECT_EQ(run({"SHUTDOWN", "SAVE"}), err("ERR Errors trying to SHUTDOWN. Check logs."));
+  EXPECT_FALSE(eng->shutdown_requested());
+  EXPECT_FALSE(client.close_after_reply);
+  EXPECT_EQ(run({"SHUTDOWN", "SAVE", "FORCE"}), "");
+  EXPECT_TRUE(eng->shutdown_requested());
+  EXPECT_TRUE(client.close_after_reply);
+  // Without save points, a plain SHUTDOWN does not save (so the missing folder does not matter).
+  make_engine();
+  EXPECT_EQ(run({"SHUTDOWN"}), "");
+  EXPECT_TRUE(eng->shutdown_requested());
 }
 
 TEST_F(server, config_get_set) {

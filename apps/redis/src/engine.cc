@@ -220,6 +220,24 @@ size_t engine::active_expire(int64_t now_ms, size_t budget) {
   }
 }
 
+void engine::sample_ops(int64_t now_ms) {
+  engine_impl& e = *impl_;
+  if (e.ops_last_ms >= 0 && now_ms > e.ops_last_ms) {
+    // CONFIG RESETSTAT may have zeroed the count since the last sample.
+    uint64_t ran = e.total_commands >= e.ops_last_count ? e.total_commands - e.ops_last_count : e.total_commands;
+    e.ops_samples[e.ops_next] = ran * 1000 / static_cast<uint64_t>(now_ms - e.ops_last_ms);
+    e.ops_next = (e.ops_next + 1) % engine_impl::kOpsSamples;
+  }
+  e.ops_last_ms = now_ms;
+  e.ops_last_count = e.total_commands;
+}
+
+uint64_t engine_impl::instantaneous_ops() const {
+  uint64_t sum = 0;
+  for (uint64_t s : ops_samples) sum += s;
+  return sum / kOpsSamples;
+}
+
 std::string engine::save() {
   try {
     return impl_->save(impl_->clock());
@@ -235,6 +253,8 @@ std::string engine::load() {
     return "failed to load " + impl_->snapshot_path() + ": out of memory";
   }
 }
+
+bool engine::shutdown_requested() const { return impl_->shutdown_requested; }
 
 size_t engine::dbsize(int db) const {
   if (db < 0 || static_cast<size_t>(db) >= impl_->dbs.size()) return 0;

@@ -109,6 +109,14 @@ class engine_impl {
   uint64_t keyspace_hits = 0, keyspace_misses = 0;
   uint64_t expired_keys = 0;
   size_t expire_db_cursor = 0;
+  bool shutdown_requested = false;  // by SHUTDOWN
+  // sample_ops: commands per second between consecutive samples, the last 16 of them.
+  static constexpr size_t kOpsSamples = 16;
+  uint64_t ops_samples[kOpsSamples] = {};
+  size_t ops_next = 0;
+  int64_t ops_last_ms = -1;
+  uint64_t ops_last_count = 0;
+  uint64_t instantaneous_ops() const;
 };
 
 inline database& cmd_ctx::db() { return eng.dbs[static_cast<size_t>(client.db)]; }

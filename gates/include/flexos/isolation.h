@@ -93,6 +93,17 @@ int flexos_termination_requested(void);
  * thread's shared-stack depth (for tests and leak checks). */
 __SIZE_TYPE__ flexos_whitelist_bytes_in_use(void);
 
+/* What the running compartment's allocator holds, for reports such as Redis's INFO memory. Any compartment
+ * may call it without a gate: it reads only its own heap's header and its process's /proc/self/statm. */
+struct flexos_mem_stats {
+  __SIZE_TYPE__ in_use_bytes;      /* bytes in allocated blocks */
+  __SIZE_TYPE__ peak_in_use_bytes; /* the most ever in use; 0 where the allocator does not keep it */
+  __SIZE_TYPE__ heap_bytes;        /* the heap's fixed size; 0 where it grows on demand (glibc, ASan) */
+  __SIZE_TYPE__ resident_bytes;    /* the calling process's resident set; 0 if it cannot be read */
+  const char *allocator;           /* "tlsf" (a compartment heap), "glibc" or "asan" */
+};
+void flexos_memory_usage(struct flexos_mem_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,9 +41,11 @@ struct server_stats {
   uint64_t rejected_connections = 0;
   uint64_t total_net_input_bytes = 0;
   uint64_t total_net_output_bytes = 0;
-  uint64_t used_memory = 0;
-  uint64_t used_memory_rss = 0;
+  uint64_t used_memory = 0;       // bytes the server's allocator has handed out
+  uint64_t used_memory_rss = 0;   // the server process's resident set
   uint64_t used_memory_peak = 0;
+  std::string mem_allocator = "unknown";
+  int64_t process_id = 0;
 };
 using stats_fn = std::function<server_stats()>;
 
@@ -106,12 +108,18 @@ class engine {
   // One active expiry cycle: samples keys with a TTL in every database, Redis style, and deletes
   // those expired at now_ms, examining at most `budget` keys. Returns the number deleted.
   size_t active_expire(int64_t now_ms, size_t budget);
+  // Records how many commands have run by now_ms; the caller calls it every tick. INFO's
+  // instantaneous_ops_per_sec is the mean rate over the last 16 samples, as in Redis.
+  void sample_ops(int64_t now_ms);
 
   // Snapshot persistence at <dir>/<dbfilename>. Both return "" on success or an error message
   // naming the file. load() leaves the keyspace untouched unless the whole file is valid; a missing
   // file is not an error (empty keyspace).
   std::string save();
   std::string load();
+
+  // True once SHUTDOWN has succeeded: the caller stops serving and exits.
+  bool shutdown_requested() const;
 
   // Introspection for the caller and tests.
   size_t dbsize(int db) const;
