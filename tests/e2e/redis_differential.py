@@ -5,7 +5,8 @@
                                     [--profiles redis-1comp,redis-hardened] [--seeds 1,2] [--commands 4000]
 
 Both servers get the same commands over RESP2 and must answer with the same bytes:
-- a fixed list of cases (every command family, its options and its errors, in the order Redis checks them);
+- a fixed list of cases (every command family, transactions and the connection's own commands, their
+  options and their errors, in the order Redis checks them);
 - then, per seed, a random walk of commands over a handful of keys with argument values chosen to sit on
   edges (non-integers, +-inf, -0, INT64 limits, empty strings, strtod forms), after each of which every
   key's type and whole value are compared too, so a command that answers alike but changes the data
@@ -202,6 +203,56 @@ CONFIG GET nothing
 CONFIG SET nothing x
 CONFIG
 KEYS nomatch*
+MULTI
+SET tx 1
+INCR tx
+LPUSH tx x
+GET tx
+EXEC
+EXEC
+DISCARD
+MULTI
+MULTI
+GET
+EXEC
+MULTI
+NOSUCH
+EXEC
+MULTI
+EXEC x
+WATCH tx
+MULTI
+WATCH tx
+GET tx
+EXEC
+WATCH tx nothing
+SET tx 5
+MULTI
+GET tx
+EXEC
+WATCH tx
+MULTI
+DISCARD
+SET tx 6
+MULTI
+GET tx
+EXEC
+WATCH
+UNWATCH x
+CLIENT SETNAME 'a b'
+CLIENT SETNAME worker
+CLIENT GETNAME
+CLIENT SETNAME ''
+CLIENT GETNAME
+CLIENT ID x
+CLIENT FOO
+HELLO x
+HELLO 2 AUTH bob x
+HELLO 2 AUTH
+HELLO 2 FOO
+AUTH x
+AUTH default x
+AUTH a b
 DBSIZE
 FLUSHDB
 DBSIZE

@@ -1,4 +1,6 @@
-// CONFIG GET / SET / RESETSTAT / REWRITE and COMMAND [COUNT | DOCS | INFO | LIST].
+// CONFIG GET / SET / RESETSTAT / REWRITE, COMMAND [COUNT | DOCS | INFO | LIST], and the connection's own
+// CLIENT ID / GETNAME / SETNAME, HELLO (RESP2 only) and AUTH (no password is ever configured: the default
+// user takes any password, as in a stock server without requirepass).
 #include <cstdlib>
 
 #include "engine_impl.h"
@@ -261,7 +263,101 @@ void cmd_command(cmd_ctx& c) {
   }
 }
 
+// Client names are printable ASCII without spaces, as in Redis.
+bool set_client_name(cmd_ctx& c, const std::string& name) {
+  for (char ch : name) {
+    if (ch < '!' || ch > '~') {
+      c.out.add_error("ERR Client names cannot contain spaces, newlines or special characters.");
+      return false;
+    }
+  }
+  c.client.name = name;
+  return true;
+}
+
+void cmd_client(cmd_ctx& c) {
+  std::string sub = to_lower(c.argv[1]);
+  if (sub == "id") {
+    if (check_sub_arity(c, "client|id", 2)) c.out.add_integer(static_cast<int64_t>(c.client.id));
+  } else if (sub == "getname") {
+    if (!check_sub_arity(c, "client|getname", 2)) return;
+    if (c.client.name.empty()) c.out.add_null(); else c.out.add_bulk(c.client.name);
+  } else if (sub == "setname") {
+    if (check_sub_arity(c, "client|setname", 3) && set_client_name(c, c.argv[2])) c.out.add_ok();
+  } else {
+    unknown_sub(c, "CLIENT");
+  }
+}
+
+const char* const wrongpass = "WRONGPASS invalid username-password pair or user is disabled.";
+
+// HELLO [protover [AUTH username password] [SETNAME clientname]]: RESP2 only (3 is refused with NOPROTO,
+// and clients fall back to RESP2).
+void cmd_hello(cmd_ctx& c) {
+  size_t i = 1;
+  if (c.argc() > 1) {
+    int64_t ver;
+    if (!string_to_ll(c.argv[1], ver)) {
+      c.out.add_error("ERR Protocol version is not an integer or out of range");
+      return;
+    }
+    if (ver != 2) {
+      c.out.add_error("NOPROTO unsupported protocol version");
+      return;
+    }
+    i = 2;
+  }
+  const std::string* name = nullptr;
+  for (; i < c.argc(); i++) {
+    bool more = i + 1 < c.argc();
+    if (eq_nocase(c.argv[i], "auth") && i + 2 < c.argc()) {
+      if (c.argv[i + 1] != "default") {
+        c.out.add_error(wrongpass);
+        return;
+      }
+      i += 2;
+    } else if (eq_nocase(c.argv[i], "setname") && more) {
+      name = &c.argv[++i];
+    } else {
+      c.out.add_error("ERR Syntax error in HELLO option '" + c.argv[i].substr(0, 128) + "'");
+      return;
+    }
+  }
+  if (name != nullptr && !set_client_name(c, *name)) return;
+  c.out.add_array_len(14);
+  c.out.add_bulk("server");
+  c.out.add_bulk("redis");
+  c.out.add_bulk("version");
+  c.out.add_bulk("7.0.15");
+  c.out.add_bulk("proto");
+  c.out.add_integer(2);
+  c.out.add_bulk("id");
+  c.out.add_integer(static_cast<int64_t>(c.client.id));
+  c.out.add_bulk("mode");
+  c.out.add_bulk("standalone");
+  c.out.add_bulk("role");
+  c.out.add_bulk("master");
+  c.out.add_bulk("modules");
+  c.out.add_array_len(0);
+}
+
+void cmd_auth(cmd_ctx& c) {
+  if (c.argc() > 3) return c.syntax_error();
+  if (c.argc() == 2) {
+    c.out.add_error(
+        "ERR AUTH <password> called without any password configured for the default user. Are you sure your "
+        "configuration is correct?");
+  } else if (c.argv[1] == "default") {
+    c.out.add_ok();
+  } else {
+    c.out.add_error(wrongpass);
+  }
+}
+
 constexpr command_def table[] = {
+    {"client", -2, cmd_client, cmd_admin | cmd_noscript | cmd_loading | cmd_stale, 0, 0, 0, "connection"},
+    {"hello", -1, cmd_hello, cmd_noscript | cmd_loading | cmd_stale | cmd_fast, 0, 0, 0, "connection"},
+    {"auth", -2, cmd_auth, cmd_noscript | cmd_loading | cmd_stale | cmd_fast, 0, 0, 0, "connection"},
     {"config", -2, cmd_config, cmd_admin | cmd_noscript | cmd_loading | cmd_stale, 0, 0, 0, "server"},
     {"command", -1, cmd_command, cmd_loading | cmd_stale, 0, 0, 0, "server"},
 };

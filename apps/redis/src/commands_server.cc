@@ -55,12 +55,14 @@ bool flush_args_ok(cmd_ctx& c) {
 void cmd_flushdb(cmd_ctx& c) {
   if (!flush_args_ok(c)) return;
   c.db().clear();
+  c.eng.flushed_epoch[static_cast<size_t>(c.client.db)] = c.eng.write_epoch;
   c.out.add_ok();
 }
 
 void cmd_flushall(cmd_ctx& c) {
   if (!flush_args_ok(c)) return;
   for (database& d : c.eng.dbs) d.clear();
+  for (uint64_t& f : c.eng.flushed_epoch) f = c.eng.write_epoch;
   c.out.add_ok();
 }
 
@@ -239,7 +241,7 @@ void cmd_time(cmd_ctx& c) {
 constexpr command_def table[] = {
     {"ping", -1, cmd_ping, cmd_fast | cmd_stale, 0, 0, 0, "connection"},
     {"echo", 2, cmd_echo, cmd_fast | cmd_stale, 0, 0, 0, "connection"},
-    {"quit", -1, cmd_quit, cmd_fast | cmd_stale | cmd_loading, 0, 0, 0, "connection"},
+    {"quit", -1, cmd_quit, cmd_fast | cmd_stale | cmd_loading | cmd_multi_control, 0, 0, 0, "connection"},
     {"select", 2, cmd_select, cmd_fast | cmd_stale | cmd_loading, 0, 0, 0, "connection"},
     {"dbsize", 1, cmd_dbsize, cmd_readonly | cmd_fast, 0, 0, 0, "server"},
     {"flushdb", -1, cmd_flushdb, cmd_write, 0, 0, 0, "server"},

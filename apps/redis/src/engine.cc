@@ -86,8 +86,9 @@ engine_impl::engine_impl(engine_config config, clock_fn clk)
   if (cfg.databases < 1) cfg.databases = 1;
   dbs.resize(static_cast<size_t>(cfg.databases));
   if (!cfg.files) cfg.files = posix_file_ops();
+  flushed_epoch.assign(dbs.size(), 0);
   for (auto family : {server_commands(), admin_commands(), string_commands(), key_commands(), list_commands(), hash_commands(),
-                      set_commands(), zset_commands(), stream_commands()}) {
+                      set_commands(), zset_commands(), stream_commands(), multi_commands()}) {
     for (const command_def& c : family) {
       commands.emplace(c.name, &c);
       command_list.push_back(&c);
@@ -112,6 +113,7 @@ const command_def* engine_impl::find_command(std::string_view name) const {
 
 void engine_impl::execute(client_state& client, const std::vector<std::string>& argv, reply_buffer& out) {
   if (argv.empty()) return;
+  if (client.id == 0) client.id = next_client_id++;
   const command_def* cmd = find_command(argv[0]);
   if (cmd == nullptr) {
     std::string args;
@@ -120,18 +122,50 @@ void engine_impl::execute(client_state& client, const std::vector<std::string>& 
       args += "'" + argv[i].substr(0, room) + "' ";
     }
     out.add_error("ERR unknown command '" + argv[0].substr(0, 128) + "', with args beginning with: " + args);
+    client.multi_refused = client.in_multi;  // a refused command inside MULTI makes EXEC fail
     return;
   }
   int argc = static_cast<int>(argv.size());
   if ((cmd->arity > 0 && cmd->arity != argc) || (cmd->arity < 0 && argc < -cmd->arity)) {
-    out.add_error(std::string("ERR wrong number of arguments for '") + cmd->name + "' command");
+    std::string why = std::string("wrong number of arguments for '") + cmd->name + "' command";
+    if (std::string_view(cmd->name) == "exec") {  // as Redis: EXEC's own error ends the transaction
+      client.in_multi = client.multi_refused = false;
+      client.queued.clear();
+      client.watched.clear();
+      out.add_error("EXECABORT Transaction discarded because of: " + why);
+      return;
+    }
+    out.add_error("ERR " + why);
+    client.multi_refused = client.multi_refused || client.in_multi;
     return;
   }
+  // Inside MULTI every command but the transaction's own (and QUIT) waits for EXEC.
+  if (client.in_multi && !(cmd->flags & cmd_multi_control)) {
+    client.queued.push_back(argv);
+    out.add_simple("QUEUED");
+    return;
+  }
+  run(cmd, client, argv, out);
+}
+
+void engine_impl::run(const command_def* cmd, client_state& client, const std::vector<std::string>& argv,
+                      reply_buffer& out) {
   if (client.db < 0 || static_cast<size_t>(client.db) >= dbs.size()) client.db = 0;
   cmd_ctx ctx{*this, client, argv, out, clock()};
   total_commands++;
+  const bool write = (cmd->flags & cmd_write) != 0;
+  if (write) write_epoch++;  // this command's epoch (FLUSHDB and FLUSHALL stamp their databases with it)
   cmd->handler(ctx);
-  if (cmd->flags & cmd_write) dirty++;
+  if (!write) return;
+  dirty++;
+  // Stamp the keys the command names (those that exist now) for WATCH: a write that changed nothing
+  // stamps them too, so EXEC may fail where Redis would not, never the other way round.
+  if (cmd->first_key <= 0) return;
+  int last = cmd->last_key < 0 ? static_cast<int>(argv.size()) + cmd->last_key : cmd->last_key;
+  database& d = dbs[static_cast<size_t>(client.db)];
+  for (int i = cmd->first_key; i <= last && i < static_cast<int>(argv.size()); i += std::max(cmd->key_step, 1)) {
+    if (entry* e = d.find(argv[static_cast<size_t>(i)])) e->write_epoch = write_epoch;
+  }
 }
 
 bool engine_impl::expire_if_needed(database& d, entry* e, int64_t now) {

@@ -59,6 +59,7 @@ enum cmd_flags : uint32_t {
   cmd_noscript = 32,
   cmd_loading = 64,
   cmd_stale = 128,
+  cmd_multi_control = 256,  // runs at once inside MULTI instead of being queued (MULTI, EXEC, DISCARD, WATCH, QUIT)
 };
 
 struct command_def {
@@ -79,12 +80,18 @@ std::span<const command_def> hash_commands();
 std::span<const command_def> set_commands();
 std::span<const command_def> zset_commands();
 std::span<const command_def> stream_commands();
+std::span<const command_def> multi_commands();
+
+// WATCH: whether a watched key changed since it was watched (commands_multi.cc).
+bool watched_key_changed(engine_impl& e, const watched_key& w, int64_t now);
 
 class engine_impl {
  public:
   engine_impl(engine_config config, clock_fn clock);
 
   void execute(client_state& client, const std::vector<std::string>& argv, reply_buffer& out);
+  // Runs one command whose name and arity have been checked (directly, or from EXEC).
+  void run(const command_def* cmd, client_state& client, const std::vector<std::string>& argv, reply_buffer& out);
   // Deletes e when its TTL has passed; returns true if it did.
   bool expire_if_needed(database& d, entry* e, int64_t now);
   size_t active_expire(int64_t now_ms, size_t budget);
@@ -110,6 +117,11 @@ class engine_impl {
   uint64_t expired_keys = 0;
   size_t expire_db_cursor = 0;
   bool shutdown_requested = false;  // by SHUTDOWN
+  // WATCH: every write command takes the next epoch and stamps the keys it names with it; FLUSHDB and
+  // FLUSHALL stamp their databases.
+  uint64_t write_epoch = 0;
+  std::vector<uint64_t> flushed_epoch;
+  uint64_t next_client_id = 1;
   // sample_ops: commands per second between consecutive samples, the last 16 of them.
   static constexpr size_t kOpsSamples = 16;
   uint64_t ops_samples[kOpsSamples] = {};

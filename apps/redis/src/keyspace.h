@@ -48,6 +48,7 @@ struct entry {
   std::string key;
   value val;
   int64_t expire_ms = -1;  // absolute; -1 when the key has no TTL
+  uint64_t write_epoch = 0;  // the engine's write epoch of the last write command naming this key (WATCH)
   size_t expire_slot = 0;  // index in database::expires_ while expire_ms >= 0
   uint64_t hash = 0;
   entry* next = nullptr;

@@ -83,11 +83,27 @@ struct engine_config {
   uint64_t seed = 0x5eed;           // for RANDOMKEY, SPOP, SRANDMEMBER and expiry sampling
 };
 
+// A key under WATCH: what it was when watched (see commands_multi.cc).
+struct watched_key {
+  int db = 0;
+  std::string key;
+  bool existed = false;
+  uint64_t epoch = 0;  // the engine's write epoch at WATCH
+};
+
 // Per-connection state.
 struct client_state {
   int db = 0;
   bool close_after_reply = false;  // set by QUIT and by protocol errors
   resp_parser parser;
+  // MULTI ... EXEC: the queued commands, and whether one of them was refused when queued.
+  bool in_multi = false;
+  bool multi_refused = false;
+  std::vector<std::vector<std::string>> queued;
+  std::vector<watched_key> watched;
+  // CLIENT ID (given at the first command) and CLIENT SETNAME.
+  uint64_t id = 0;
+  std::string name;
 };
 
 class engine_impl;
