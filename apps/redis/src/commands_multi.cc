@@ -73,6 +73,7 @@ void cmd_watch(cmd_ctx& c) {
     c.out.add_error("ERR WATCH inside MULTI is not allowed");
     return;
   }
+  c.eng.watch_used = true;
   for (size_t i = 1; i < c.argc(); i++) {
     bool already = false;
     for (const watched_key& w : c.client.watched) already = already || (w.db == c.client.db && w.key == c.argv[i]);

@@ -159,8 +159,9 @@ void engine_impl::run(const command_def* cmd, client_state& client, const std::v
   if (!write) return;
   dirty++;
   // Stamp the keys the command names (those that exist now) for WATCH: a write that changed nothing
-  // stamps them too, so EXEC may fail where Redis would not, never the other way round.
-  if (cmd->first_key <= 0) return;
+  // stamps them too, so EXEC may fail where Redis would not, never the other way round. Until a first
+  // WATCH no key needs a stamp, and writes skip the second lookup.
+  if (!watch_used || cmd->first_key <= 0) return;
   int last = cmd->last_key < 0 ? static_cast<int>(argv.size()) + cmd->last_key : cmd->last_key;
   database& d = dbs[static_cast<size_t>(client.db)];
   for (int i = cmd->first_key; i <= last && i < static_cast<int>(argv.size()); i += std::max(cmd->key_step, 1)) {

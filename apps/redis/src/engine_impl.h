@@ -121,6 +121,7 @@ class engine_impl {
   // FLUSHALL stamp their databases.
   uint64_t write_epoch = 0;
   std::vector<uint64_t> flushed_epoch;
+  bool watch_used = false;  // set by the first WATCH: from then on write commands stamp their keys
   uint64_t next_client_id = 1;
   // sample_ops: commands per second between consecutive samples, the last 16 of them.
   static constexpr size_t kOpsSamples = 16;
