@@ -324,19 +324,19 @@ void cmd_hello(cmd_ctx& c) {
     }
   }
   if (name != nullptr && !set_client_name(c, *name)) return;
-  c.out.add_array_len(14);
-  c.out.add_bulk("server");
-  c.out.add_bulk("redis");
-  c.out.add_bulk("version");
-  c.out.add_bulk("7.0.15");
+  auto field = [&](const char* name, const char* v) {
+    c.out.add_bulk(name);
+    c.out.add_bulk(v);
+  };
+  c.out.add_array_len(14);  // a map in RESP3, flat name/value pairs in RESP2
+  field("server", "redis");
+  field("version", "7.0.15");
   c.out.add_bulk("proto");
   c.out.add_integer(2);
   c.out.add_bulk("id");
   c.out.add_integer(static_cast<int64_t>(c.client.id));
-  c.out.add_bulk("mode");
-  c.out.add_bulk("standalone");
-  c.out.add_bulk("role");
-  c.out.add_bulk("master");
+  field("mode", "standalone");
+  field("role", "master");
   c.out.add_bulk("modules");
   c.out.add_array_len(0);
 }
