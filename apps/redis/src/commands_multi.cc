@@ -16,13 +16,6 @@ namespace flex::redis {
 
 namespace {
 
-void end_transaction(client_state& c) {
-  c.in_multi = false;
-  c.multi_refused = false;
-  c.queued.clear();
-  c.watched.clear();
-}
-
 bool live(const entry* e, int64_t now) { return e != nullptr && (e->expire_ms < 0 || e->expire_ms > now); }
 
 void cmd_multi(cmd_ctx& c) {
@@ -101,6 +94,13 @@ constexpr command_def table[] = {
 };
 
 }  // namespace
+
+void end_transaction(client_state& c) {
+  c.in_multi = false;
+  c.multi_refused = false;
+  c.queued.clear();
+  c.watched.clear();
+}
 
 bool watched_key_changed(engine_impl& e, const watched_key& w, int64_t now) {
   if (w.db < 0 || static_cast<size_t>(w.db) >= e.dbs.size()) return true;

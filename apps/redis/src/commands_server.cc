@@ -90,9 +90,8 @@ void line(std::string& s, const char* name, const std::string& v) {
 
 void line(std::string& s, const char* name, uint64_t v) { line(s, name, std::to_string(v)); }
 
-std::string info_section(engine_impl& e, std::string_view name, int64_t now) {
+std::string info_section(engine_impl& e, const server_stats& st, std::string_view name, int64_t now) {
   std::string s;
-  server_stats st = e.stats();
   if (name == "server") {
     int64_t up = (now - e.start_ms) / 1000;
     s += "# Server\r\n";
@@ -177,9 +176,10 @@ void cmd_info(cmd_ctx& c) {
     wanted.push_back(s);
   }
   if (wanted.empty()) wanted.assign(std::begin(all), std::end(all));
+  const server_stats st = c.eng.stats();  // once: the caller's figures may cost system calls
   std::string text;
   for (const std::string& w : wanted) {
-    std::string sec = info_section(c.eng, w, c.now);
+    std::string sec = info_section(c.eng, st, w, c.now);
     if (sec.empty() || text.find(sec) != std::string::npos) continue;
     if (!text.empty()) text += "\r\n";
     text += sec;

@@ -122,21 +122,19 @@ void engine_impl::execute(client_state& client, const std::vector<std::string>& 
       args += "'" + argv[i].substr(0, room) + "' ";
     }
     out.add_error("ERR unknown command '" + argv[0].substr(0, 128) + "', with args beginning with: " + args);
-    client.multi_refused = client.in_multi;  // a refused command inside MULTI makes EXEC fail
+    client.multi_refused |= client.in_multi;  // a refused command inside MULTI makes EXEC fail
     return;
   }
   int argc = static_cast<int>(argv.size());
   if ((cmd->arity > 0 && cmd->arity != argc) || (cmd->arity < 0 && argc < -cmd->arity)) {
     std::string why = std::string("wrong number of arguments for '") + cmd->name + "' command";
     if (std::string_view(cmd->name) == "exec") {  // as Redis: EXEC's own error ends the transaction
-      client.in_multi = client.multi_refused = false;
-      client.queued.clear();
-      client.watched.clear();
+      end_transaction(client);
       out.add_error("EXECABORT Transaction discarded because of: " + why);
       return;
     }
     out.add_error("ERR " + why);
-    client.multi_refused = client.multi_refused || client.in_multi;
+    client.multi_refused |= client.in_multi;
     return;
   }
   // Inside MULTI every command but the transaction's own (and QUIT) waits for EXEC.

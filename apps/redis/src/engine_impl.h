@@ -82,6 +82,8 @@ std::span<const command_def> zset_commands();
 std::span<const command_def> stream_commands();
 std::span<const command_def> multi_commands();
 
+// Leaves MULTI: drops the queue, the refusal mark and every watched key (commands_multi.cc).
+void end_transaction(client_state& c);
 // WATCH: whether a watched key changed since it was watched (commands_multi.cc).
 bool watched_key_changed(engine_impl& e, const watched_key& w, int64_t now);
 
