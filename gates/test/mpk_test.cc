@@ -806,6 +806,14 @@ TEST(gate_code, this_binary_has_no_wrpkru_or_xrstor_but_its_gates) {
 #define REQUIRE_PKU() \
   if (!pku_status().available) GTEST_SKIP() << "PKU not available: " << pku_status().reason
 
+// Each hardware test boots real domains in a death-test child. The child re-executes this binary
+// ("threadsafe" style) instead of forking the test process, so it starts from a runtime no earlier test
+// (an emulated boot, a thread's stack blocks) has touched.
+class hardware : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
 constexpr std::uint32_t kH1 = pkru_for(1, 4), kH2 = pkru_for(2, 4);
 using hw_light = mpk_light<kPkruRuntime, kH1>;
 using hw_full_1 = mpk_full<kPkruRuntime, kH1, 0>;
@@ -828,7 +836,7 @@ void pass_or_exit(const std::string &err) {
   std::_Exit(err.empty() ? 0 : 1);
 }
 
-TEST(hardware, round_trips_zero_to_six_arguments) {
+TEST_F(hardware, round_trips_zero_to_six_arguments) {
   REQUIRE_PKU();
   EXPECT_EXIT(
       {
@@ -840,7 +848,7 @@ TEST(hardware, round_trips_zero_to_six_arguments) {
       ::testing::ExitedWithCode(0), "");
 }
 
-TEST(hardware, stacks_switch_and_registers_are_cleared) {
+TEST_F(hardware, stacks_switch_and_registers_are_cleared) {
   REQUIRE_PKU();
   EXPECT_EXIT(
       {
@@ -878,7 +886,7 @@ void cross_compartment_read() {
   pass_or_exit("compartment 2 read compartment 1's memory");
 }
 
-TEST(hardware, a_compartment_cannot_read_anothers_memory) {
+TEST_F(hardware, a_compartment_cannot_read_anothers_memory) {
   REQUIRE_PKU();
   EXPECT_EXIT(cross_compartment_read(), ::testing::ExitedWithCode(42), "");
 }
