@@ -7,7 +7,7 @@
 # The guest has loopback networking only; FLEX_PKU_VM_GUEST=1 is set inside it.
 #
 #   scripts/pku-vm.sh --check                  is a PKU guest available? (reason on stderr if not)
-#   scripts/pku-vm.sh -- build/tests/gates_mpk_test --gtest_filter='hardware.*'
+#   scripts/pku-vm.sh -- build/tests/runtime_mpk_test --gtest_filter='hardware.*'
 #
 # Costs: about 10 s to boot; code runs 10-50x slower than on the host (emulation), so use it for
 # behaviour, never for figures. Needs qemu-system-x86, linux-image-amd64 and busybox-static (installed by

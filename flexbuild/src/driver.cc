@@ -17,7 +17,7 @@
 #include "flex/build/profile.h"
 #include "flex/build/resolve.h"
 #include "flex/build/toolchain.h"
-#include "flex/gates/gadget_scan.h"
+#include "flex/build/gadget_scan.h"
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."
@@ -273,8 +273,8 @@ int build_image(const options &opt, fs::path *executable) {
   }
   // Every byte sequence that could write PKRU outside the gates: fatal where MPK is what protects the
   // compartments, recorded in image.json otherwise.
-  std::vector<flex::gates::gadget_hit> gadgets;
-  if (auto err = flex::gates::scan_elf_file(paths.executable().string(), gadgets)) {
+  std::vector<flex::build::gadget_hit> gadgets;
+  if (auto err = flex::build::scan_elf_file(paths.executable().string(), gadgets)) {
     finish_log();
     std::fprintf(stderr, "flexbuild: error: gadget scan: %s\n", err->c_str());
     return 1;
@@ -282,7 +282,7 @@ int build_image(const options &opt, fs::path *executable) {
   bool has_mpk = false;
   for (const auto &c : img.compartments) has_mpk |= c.spec->iso == isolation::mpk;
   for (const auto &g : gadgets) {
-    std::string line = fmt::format("{} at {:#x} (file offset {:#x}) in {}{}", flex::gates::to_string(g.kind),
+    std::string line = fmt::format("{} at {:#x} (file offset {:#x}) in {}{}", flex::build::to_string(g.kind),
                                    g.address, g.offset, g.where,
                                    g.function.empty() ? std::string(" (no function symbol)")
                                                       : fmt::format(", function {}", g.function));
@@ -297,7 +297,7 @@ int build_image(const options &opt, fs::path *executable) {
   auto ij = image_json(img, *elf, summaries, paths);
   nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
   for (const auto &g : gadgets) {
-    gadget_list.push_back({{"kind", flex::gates::to_string(g.kind)},
+    gadget_list.push_back({{"kind", flex::build::to_string(g.kind)},
                            {"address", g.address},
                            {"offset", g.offset},
                            {"where", g.where},

@@ -44,8 +44,12 @@ std::optional<fs::path> find_program(const std::string &name) {
 
 std::optional<toolchain> toolchain::locate(std::string *error) {
   toolchain tc;
-  tc.runtime_headers = fs::path(FLEX_SOURCE_DIR) / "gates" / "include";
-  tc.alloc_headers = fs::path(FLEX_SOURCE_DIR) / "libos" / "alloc" / "include";
+  const fs::path src(FLEX_SOURCE_DIR);
+  tc.runtime_headers = {src / "runtime" / "include"};
+  for (const char *part : {"core", "mpk", "process", "heap"}) {
+    tc.runtime_headers.push_back(src / "runtime" / part / "include");
+  }
+  tc.runtime_headers.push_back(src / "base" / "tlsf" / "include");
   auto need = [&](const std::string &name, const char *package) -> std::optional<fs::path> {
     auto p = find_program(name);
     if (!p && error) *error = "cannot find '" + name + "'; install it with: apt-get install " + package;
@@ -72,17 +76,29 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
 
   fs::path bin = executable_dir();
   tc.transform = bin / "flex-transform";
-  tc.runtime = bin.parent_path() / "lib" / "libflex_runtime.a";
-  tc.gates = bin.parent_path() / "lib" / "libflex_gates.a";
-  tc.malloc = bin.parent_path() / "lib" / "libflex_malloc.a";
-  tc.alloc = bin.parent_path() / "lib" / "libflex_alloc.a";
-  for (const fs::path &p : {tc.transform, tc.runtime, tc.gates, tc.malloc, tc.alloc, tc.runtime_headers, tc.alloc_headers}) {
+  const fs::path lib = bin.parent_path() / "lib";
+  tc.runtime = lib / "libflex_runtime.a";
+  tc.malloc = lib / "libflex_runtime_malloc.a";
+  for (const char *part : {"core", "mpk", "process", "heap"}) {
+    tc.runtime_parts.push_back(lib / (std::string("libflex_runtime_") + part + ".a"));
+  }
+  tc.runtime_parts.push_back(lib / "libflex_tlsf.a");
+  std::vector<fs::path> needed = {tc.transform, tc.runtime, tc.malloc};
+  needed.insert(needed.end(), tc.runtime_parts.begin(), tc.runtime_parts.end());
+  needed.insert(needed.end(), tc.runtime_headers.begin(), tc.runtime_headers.end());
+  for (const fs::path &p : needed) {
     if (!fs::exists(p)) {
       if (error) *error = "cannot find " + p.string() + "; build Flex first: cmake --build build";
       return std::nullopt;
     }
   }
   return tc;
+}
+
+std::vector<std::string> toolchain::runtime_include_flags() const {
+  std::vector<std::string> flags;
+  for (const fs::path &dir : runtime_headers) flags.push_back("-I" + dir.string());
+  return flags;
 }
 
 std::vector<std::string> hardening_flags(hardening h) {

@@ -35,7 +35,7 @@ std::filesystem::path source_dir();  // the Flex source tree
 std::filesystem::path flexbuild();   // build/bin/flexbuild
 std::string llvm_tool(const std::string &name);  // /usr/lib/llvm-19/bin/<name>
 
-// How an image ended by the runtime exits (gates/include/flex/gates/fault.h).
+// How an image ended by the runtime exits (runtime/core/include/flex/runtime/fault.h).
 inline constexpr int kExitFault = 139;
 inline constexpr int kExitDied = 70;
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <flex/console/console.h>
-#include <flex/gates/self.h>
+#include <flex/runtime/self.h>
 #include <flex/time/time.h>
 #include <flex/vfs/vfs.h>
 #include <flexos/isolation.h>

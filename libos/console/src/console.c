@@ -8,7 +8,7 @@
 
 #include <flex/plat/plat.h>
 
-#include <flex/gates/self.h>
+#include <flex/runtime/self.h>
 
 static long write_all(int fd, const char *buf, size_t len) {
   return plat_write(fd, buf, len); /* writes all of it, retrying EINTR */

@@ -3,7 +3,7 @@
 #include <flex/console/console.h>
 
 #include <gtest/gtest.h>
-#include <flex/gates/self.h>
+#include <flex/runtime/self.h>
 #include <unistd.h>
 
 #include <cerrno>

@@ -4,8 +4,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include <flex/gates/layout.h>
-#include <flex/gates/self.h>
+#include <flex/runtime/layout.h>
+#include <flex/runtime/self.h>
 #include <flex/net/net_impl.h>
 #include <flex/plat/plat.h>
 #include <flex/sched/sched.h>

@@ -8,7 +8,7 @@
 #include <bitset>
 #include <cstring>
 
-#include <flex/gates/uthread.h>
+#include <flex/runtime/uthread.h>
 #include <flex/plat/plat.h>
 
 // flex_sched_swap(save, load): saves the callee-saved registers on this stack and the stack pointer in

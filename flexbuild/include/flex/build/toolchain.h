@@ -20,17 +20,20 @@ struct toolchain {
   std::filesystem::path objcopy;    // llvm-objcopy
   std::filesystem::path ninja;
   std::filesystem::path transform;  // flex-transform, beside flexbuild
-  std::filesystem::path runtime;    // libflex_runtime.a: the image's entry point
-  std::filesystem::path gates;      // libflex_gates.a: gate backends, domains, fault reports
-  std::filesystem::path malloc;     // libflex_malloc.a: malloc routed to the running compartment's heap
-  std::filesystem::path alloc;      // libflex_alloc.a: the heaps' allocator (TLSF, libos/alloc)
-  std::filesystem::path runtime_headers;  // gates/include of the Flex tree flexbuild was built from
-  std::filesystem::path alloc_headers;    // libos/alloc/include (the runtime's heap.h uses it)
+  std::filesystem::path runtime;    // libflex_runtime.a: the image's main and boot sequence
+  std::filesystem::path malloc;     // libflex_runtime_malloc.a: malloc routed to the running compartment's heap
+  // libflex_runtime_{core,mpk,process,heap}.a and libflex_tlsf.a: the rest of the runtime and the heaps'
+  // allocator, in link order.
+  std::vector<std::filesystem::path> runtime_parts;
+  // The include folders of the Flex tree flexbuild was built from that image code may use: the porting
+  // API (<flexos/...>), the runtime's public headers (<flex/runtime/...>) and the TLSF engine they name.
+  std::vector<std::filesystem::path> runtime_headers;
 
   // Finds every tool; on failure returns a message naming what is missing and how to get it.
   static std::optional<toolchain> locate(std::string *error);
 
-  const std::filesystem::path &runtime_include() const { return runtime_headers; }
+  // -I flags for runtime_headers.
+  std::vector<std::string> runtime_include_flags() const;
 };
 
 // Compiler flags of one hardening option. safestack and cfi are refused earlier (profile validation).

@@ -12,7 +12,7 @@
  * A thread's entry runs in the compartment of the library that defined it: marked libsched_callback, a
  * pointer to it reaches sched as the gate from sched's compartment into that function. Each thread has
  * one stack per compartment it enters: with mpk full gates, a block of the runtime's per-domain stack
- * arenas and its own gate table (flex/gates/uthread.h), swapped with its registers; otherwise one stack of
+ * arenas and its own gate table (flex/runtime/uthread.h), swapped with its registers; otherwise one stack of
  * SCHED_STACK_SIZE bytes from plat; with any gates, its own shared stack for whitelisted locals. The
  * thread that first calls sched is thread 1 and runs on its own
  * stacks. Mutexes, condition variables and wait queues are ids: their state stays in sched.

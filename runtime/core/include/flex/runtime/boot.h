@@ -1,0 +1,18 @@
+// Boot of a linked image (libflex_runtime): the compartments of flex_image, started before the app runs.
+//
+//   if (flex::runtime::boot_image() < 0) return 1;   // a clear message was printed
+//   return flex::runtime::enter_app(argc, argv);
+#pragma once
+
+namespace flex::runtime {
+
+// Registers the compartments' memory with the fault reporter and starts the backends the image uses
+// (process compartments are forked here; in them this never returns). Refuses, with a message on
+// stderr, what it cannot provide. Returns 0 or a negative errno.
+int boot_image();
+
+// Runs the app's entry (flex_enter_app) on the stack boot gave the main process's compartment, when it
+// gave one (process images: that stack is unmapped in every compartment process), else on this one.
+int enter_app(int argc, char **argv);
+
+}  // namespace flex::runtime

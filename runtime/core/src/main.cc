@@ -1,0 +1,151 @@
+// The image's entry point: reads the runtime's own flags, boots the compartments and enters the app.
+//
+// Runtime flags are taken out of argv before the app sees it:
+//   --describe     print the compartment layout of this image and exit
+//   --gate-stats   count the calls through every gate and print them per boundary at exit
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "flex/runtime/boot.h"
+#include "flex/runtime/image_gates.h"
+#include "flex/runtime/layout.h"
+#include "flex/runtime/process.h"
+
+#include <unistd.h>
+
+namespace flex::runtime {
+namespace {
+
+const char *isolation_name(int iso) {
+  switch (iso) {
+    case FLEX_ISO_NONE: return "none";
+    case FLEX_ISO_MPK: return "mpk";
+    case FLEX_ISO_PROCESS: return "process";
+  }
+  return "?";
+}
+
+const char *gate_name(int gate) {
+  switch (gate) {
+    case FLEX_GATE_CALL: return "call";
+    case FLEX_GATE_MPK_LIGHT: return "mpk-light";
+    case FLEX_GATE_MPK_FULL: return "mpk-full";
+    case FLEX_GATE_PROCESS: return "process";
+  }
+  return "?";
+}
+
+void print_list(std::FILE *out, const char *const *names) {
+  bool first = true;
+  for (const char *const *n = names; n && *n; ++n) {
+    std::fprintf(out, "%s%s", first ? "" : ", ", *n);
+    first = false;
+  }
+  if (first) std::fputs("-", out);
+}
+
+void print_section(std::FILE *out, const flex_section &s) {
+  std::fprintf(out, "    %-24s %p-%p %8zu bytes\n", s.name, static_cast<void *>(s.start),
+               static_cast<void *>(s.end), static_cast<size_t>(s.end - s.start));
+}
+
+// Prints the layout with the addresses this process actually got (the image is position independent).
+void describe(std::FILE *out) {
+  const flex_image_layout &img = flex_image;
+  std::fprintf(out, "image %s: app %s, %u compartment%s, built from %s\n", img.name, img.app,
+               img.n_compartments, img.n_compartments == 1 ? "" : "s", img.profile);
+  std::fprintf(out, "sharing: stack=%s; mpk gates: %s\n", img.stack_sharing, img.mpk_gate);
+  for (unsigned i = 0; i < img.n_compartments; ++i) {
+    const flex_compartment_layout &c = img.compartments[i];
+    std::fprintf(out, "compartment %u: %s%s\n", i, c.name, c.is_default ? " (default)" : "");
+    std::fprintf(out, "  isolation: %s\n", isolation_name(c.isolation));
+    std::fprintf(out, "  hardening: %s\n", c.hardening[0] ? c.hardening : "-");
+    std::fputs("  libraries: ", out);
+    print_list(out, c.libraries);
+    std::fputs("\n  replicated: ", out);
+    print_list(out, c.replicated);
+    if (c.heap_mib) {
+      std::fprintf(out, "\n  heap: %lu MiB", c.heap_mib);
+    }
+    std::fputs("\n  sections:\n", out);
+    for (const flex_section &s : c.sections) print_section(out, s);
+  }
+  std::fputs("shared:\n", out);
+  print_section(out, img.shared_data);
+  print_section(out, img.shared_rodata);
+  std::fputs("boundaries:\n", out);
+  if (img.n_boundaries == 0) std::fputs("  -\n", out);
+  for (unsigned i = 0; i < img.n_boundaries; ++i) {
+    const flex_boundary_layout &b = img.boundaries[i];
+    std::fprintf(out, "  %s -> %s: %s (gate: %s)\n", img.compartments[b.from].name,
+                 img.compartments[b.to].name, isolation_name(b.mechanism), gate_name(b.gate));
+  }
+}
+
+// Called at exit when --gate-stats was given.
+void print_gate_stats() {
+  const flex_image_layout &img = flex_image;
+  std::fprintf(stderr, "gate-stats: image %s\n", img.name);
+  if (flex_image_n_counters == 0) std::fputs("gate-stats: no boundary has a gate\n", stderr);
+  for (unsigned i = 0; i < flex_image_n_counters; ++i) {
+    const flex_counter_ref &c = flex_image_counters[i];
+    int gate = FLEX_GATE_CALL;
+    for (unsigned b = 0; b < img.n_boundaries; ++b) {
+      if (img.boundaries[b].from == c.from && img.boundaries[b].to == c.to) gate = img.boundaries[b].gate;
+    }
+    std::fprintf(stderr, "gate-stats: %s -> %s (%s): %llu calls\n", img.compartments[c.from].name,
+                 img.compartments[c.to].name, gate_name(gate),
+                 static_cast<unsigned long long>(c.counter->calls.load(std::memory_order_relaxed)));
+  }
+}
+
+}  // namespace
+}  // namespace flex::runtime
+
+// An ASan-hardened compartment in an image with process compartments: LeakSanitizer scans the whole
+// address space at exit, and the memory of the other compartments is unmapped there (absent, by design),
+// so leak detection is off in such images. ASan calls this before main when it is linked in.
+extern "C" void __asan_init() __attribute__((weak));
+
+extern "C" const char *__asan_default_options() {
+  for (unsigned i = 0; i < flex_image.n_compartments; ++i) {
+    if (flex_image.compartments[i].isolation == FLEX_ISO_PROCESS) return "detect_leaks=0";
+  }
+  return "";
+}
+
+int main(int argc, char **argv) {
+  std::vector<char *> app_argv;
+  app_argv.reserve(static_cast<size_t>(argc) + 1);
+  bool want_describe = false;
+  for (int i = 0; i < argc; ++i) {
+    if (i > 0 && std::strcmp(argv[i], "--describe") == 0) {
+      want_describe = true;
+      continue;
+    }
+    if (i > 0 && std::strcmp(argv[i], "--gate-stats") == 0) {
+      flex::runtime::g_count_gates = true;
+      continue;
+    }
+    app_argv.push_back(argv[i]);
+  }
+  if (want_describe) {
+    flex::runtime::describe(stdout);
+    return 0;
+  }
+  app_argv.push_back(nullptr);
+  if (flex::runtime::boot_image() < 0) return 1;
+  if (flex::runtime::g_count_gates) std::atexit(flex::runtime::print_gate_stats);  // the main process's exit
+  const int rc = flex::runtime::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
+  if (&__asan_init != nullptr && flex::runtime::process_booted()) {
+    // ASan's module destructors would read the metadata of instrumented compartments whose memory this
+    // process has unmapped: finish the image without them.
+    if (flex::runtime::g_count_gates) flex::runtime::print_gate_stats();
+    flex::runtime::process_shutdown();
+    std::fflush(nullptr);
+    _exit(rc);
+  }
+  return rc;
+}

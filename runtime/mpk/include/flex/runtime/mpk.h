@@ -1,0 +1,224 @@
+// Intel MPK memory domains and gates (DESIGN.md §5, §6).
+//
+// Keys: every compartment that shares the address space (isolation mpk or none, in an image with at least
+// one mpk compartment) is an "mpk domain"; domain i in profile order gets key i+1, the shared key is the next
+// one, key 0 stays with glibc, the loader and this runtime. The assignment is deterministic, so the PKRU
+// value of each domain is a build-time constant and the gates carry it as an immediate:
+//
+//   constexpr std::uint32_t kApp = flex::runtime::pkru_for(1, 3), kNet = flex::runtime::pkru_for(2, 3);
+//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full<kApp, kNet, /*callee domain*/ 1>>;
+//   long n = app_to_net::call({}, &counter, &net_recv, fd, buf, sizeof buf, 0);
+//
+// Boot, in this order (see mpk_boot below): pku_status() (mpk_boot checks it too), mpk_boot(flex_image),
+// then enter the first compartment through a gate whose caller PKRU is kPkruRuntime.
+//
+// Gates (each WRPKRU in section .text.flex_gates, which the image's linker script collects into
+// .flex.gates.text, the only range the gadget scanner allows):
+//   mpk_light<Caller, Callee>          WRPKRU(Callee); call; WRPKRU(Caller). No stack switch: the callee runs
+//                                      on the caller's stack (key 0), so light trusts the callee with it.
+//   mpk_full<Caller, Callee, Index>    light plus a switch to the callee's stack for this thread (tagged with
+//                                      its key, guard pages, a shared-key DSS mirror at kMpkDssOffset),
+//                                      callee-saved registers kept on the caller's stack, and every register
+//                                      that is neither an argument nor the result cleared both ways.
+// Each WRPKRU is followed by `cmp $imm, %eax; jne flex_mpk_gate_abort` (ERIM): jumping onto a WRPKRU with
+// any other EAX ends the process. Nothing unwinds through a gate (no exceptions cross one); backtraces
+// stop at mpk_full gates.
+//
+// Not defended yet (compartments may write key-0 memory, DESIGN.md §5): the per-thread stack table lives in
+// key-0 TLS, so a compartment can redirect which of a domain's stacks the next entry uses (the gate checks
+// only that the stack lies in that domain's arena); and the target arrives as a pointer, so code that
+// hijacks control flow and jumps onto a WRPKRU with the right EAX runs a target of its choosing with the
+// callee's rights (the ERIM check stops only other values). Signal handlers need sigaltstack: a signal may
+// arrive on any domain's stack. Threads must enter their compartment through a gate (a thread started by a
+// compartment runs on glibc's key-0 stack until it does).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flex/runtime/gate.h"
+#include "flex/runtime/heap.h"
+#include "flex/runtime/layout.h"
+
+namespace flex::runtime {
+
+// ---- Keys and PKRU values ----------------------------------------------------------------------------
+
+inline constexpr int kPkeyCount = 16;
+inline constexpr int kMaxMpkDomains = 14;  // 16 keys minus key 0 and the shared key
+inline constexpr std::uint32_t kPkruAllAccess = 0;
+// What the runtime (key 0 code: boot, the image's main) runs with once it has booted the domains.
+inline constexpr std::uint32_t kPkruRuntime = kPkruAllAccess;
+
+// PKRU holds two bits per key: AD (bit 2k, access disable) and WD (bit 2k+1, write disable).
+constexpr std::uint32_t pkru_deny_bits(int key) {
+  return 3u << (2 * key);
+}
+constexpr bool pkru_can_read(std::uint32_t pkru, int key) {
+  return !((pkru >> (2 * key)) & 1u);
+}
+constexpr bool pkru_can_write(std::uint32_t pkru, int key) {
+  return !((pkru >> (2 * key)) & 3u);
+}
+
+// Full access to key 0, `key`, `shared_key` and every key in the `also` bitmask; AD|WD on every other key.
+constexpr std::uint32_t pkru_for(int key, int shared_key, std::uint16_t also = 0) {
+  std::uint32_t allowed = 1u | (1u << key) | (1u << shared_key) | also;
+  std::uint32_t pkru = 0;
+  for (int k = 0; k < kPkeyCount; ++k) {
+    if (!((allowed >> k) & 1u)) pkru |= pkru_deny_bits(k);
+  }
+  return pkru;
+}
+
+constexpr int domain_key(unsigned domain_index) {
+  return static_cast<int>(domain_index) + 1;
+}
+constexpr int shared_key_for(unsigned n_domains) {
+  return static_cast<int>(n_domains) + 1;
+}
+
+struct mpk_domain {
+  unsigned compartment = 0;  // index in flex_image.compartments
+  int key = 0;
+  std::uint32_t pkru = 0;  // the rights while this compartment runs
+  bool none = false;       // isolation: none (it shares rights with every other none domain)
+};
+
+struct mpk_plan {
+  unsigned n_domains = 0;
+  int shared_key = 0;  // 0: the image has no mpk compartment, so no domains
+  mpk_domain domains[kMaxMpkDomains] = {};
+
+  constexpr int key_of(unsigned compartment) const {
+    for (unsigned i = 0; i < n_domains; ++i) {
+      if (domains[i].compartment == compartment) return domains[i].key;
+    }
+    return 0;
+  }
+};
+
+// The key assignment, from each compartment's `enum flex_isolation` in profile order. False when more than
+// kMaxMpkDomains compartments share the address space (flexbuild rejects such profiles first).
+// A none compartment's PKRU also opens the other none domains: they call each other with plain calls.
+constexpr bool plan_mpk(const int *isolations, unsigned n, mpk_plan &out) {
+  out = mpk_plan{};
+  bool any_mpk = false;
+  unsigned members = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    any_mpk = any_mpk || isolations[i] == FLEX_ISO_MPK;
+    members += isolations[i] != FLEX_ISO_PROCESS;
+  }
+  if (!any_mpk) return true;
+  if (members > static_cast<unsigned>(kMaxMpkDomains)) return false;
+  std::uint16_t none_keys = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    if (isolations[i] == FLEX_ISO_PROCESS) continue;
+    mpk_domain &d = out.domains[out.n_domains];
+    d.compartment = i;
+    d.key = domain_key(out.n_domains++);
+    d.none = isolations[i] == FLEX_ISO_NONE;
+    if (d.none) none_keys |= static_cast<std::uint16_t>(1u << d.key);
+  }
+  out.shared_key = shared_key_for(out.n_domains);
+  for (unsigned i = 0; i < out.n_domains; ++i) {
+    mpk_domain &d = out.domains[i];
+    d.pkru = pkru_for(d.key, out.shared_key, d.none ? none_keys : 0);
+  }
+  return true;
+}
+
+// The same for an image; an error message when the image cannot have its keys.
+std::optional<std::string> plan_mpk(const flex_image_layout &img, mpk_plan &out);
+
+// ---- PKU support -------------------------------------------------------------------------------------
+
+struct pku_support {
+  bool available = false;
+  std::string reason;  // why not, for people: "the CPU does not support protection keys (...)"
+};
+
+// CPUID.(EAX=7,ECX=0):ECX.PKU[bit 3] and OSPKE[bit 4], then a pkey_alloc/pkey_free probe. Cached.
+const pku_support &pku_status();
+// The decision itself, from the raw facts (tests). probe_errno: 0 if pkey_alloc worked.
+pku_support pku_status_from(std::uint32_t max_cpuid_leaf, std::uint32_t leaf7_ecx, int probe_errno);
+
+// ---- Boot --------------------------------------------------------------------------------------------
+
+struct mpk_boot_options {
+  std::size_t default_heap_mib = 64;  // compartments whose heap_mib is 0
+  std::size_t shared_heap_mib = 64;
+  // When set, the shared heap lives here instead of in a fresh private mapping: an image that also has
+  // process compartments passes the MAP_SHARED region they map at the same address. Tagged in place.
+  heap_region shared_heap_region = {};
+  // When set (with shared_heap_region its region), this heap is the shared heap, as it is: the process
+  // backend created it before forking, and the other processes already use it.
+  heap *shared_heap = nullptr;
+};
+
+// Boots the image's mpk domains: checks PKU (an image with mpk compartments refuses to boot without it:
+// never runs unprotected), allocates keys 1..shared with pkey_alloc and refuses unless it gets exactly
+// those, tags each domain's .rodata/.data/.bss with its key and .data_shared with the shared key (keeping
+// their protection), maps and tags one heap per domain and the shared heap, reserves each domain's stack
+// arena, installs the malloc dispatch and makes the runtime page read-only. Single-threaded, once, before
+// any gate runs. Returns an error message, or nothing on success (and for images without mpk domains,
+// where it does nothing).
+std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt = {});
+// The plan mpk_boot used (n_domains == 0 before boot or without domains).
+const mpk_plan &mpk_booted_plan();
+
+// Tags [begin, end) (page-aligned) with `key`, keeping each page's current protection (read from
+// /proc/self/maps). Never remaps: a fresh mmap over a tagged range would reset it to key 0.
+std::optional<std::string> mpk_tag_range(void *begin, void *end, int key);
+
+// What mpk_tag_range does, as a pure function of /proc/self/maps: the protection of each piece.
+struct tag_piece {
+  std::uintptr_t begin = 0, end = 0;
+  int prot = 0;  // PROT_* of the mapping the piece lies in
+};
+std::optional<std::string> plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end,
+                                        std::vector<tag_piece> &out);
+
+// ---- Per-thread compartment stacks -------------------------------------------------------------------
+
+// Each thread gets one block per domain arena, taken at its first mpk_full entry into any domain:
+//   [guard][stack: the domain's key][guard][DSS mirror: the shared key]
+// A whitelisted local at address a has its DSS copy at a + kMpkDssOffset. Costs: address space only
+// (kMpkMaxThreads blocks per domain reserved at boot); pages are committed as the stacks grow.
+inline constexpr std::size_t kMpkStackSize = std::size_t{8} << 20;
+inline constexpr std::size_t kMpkStackGuard = std::size_t{64} << 10;
+inline constexpr std::size_t kMpkStackBlock = 2 * (kMpkStackGuard + kMpkStackSize);
+inline constexpr std::size_t kMpkDssOffset = kMpkStackSize + kMpkStackGuard;
+inline constexpr unsigned kMpkMaxThreads = 256;
+// How the process ends when a gate check fails (a WRPKRU reached with another EAX, a forged stack).
+inline constexpr int kGateViolationExitCode = 134;
+
+struct mpk_stack_range {
+  std::uintptr_t lo = 0, hi = 0;  // [lo, hi): this thread's stack in that domain; 0 if none yet
+};
+mpk_stack_range mpk_thread_stack(int key);
+
+// A user thread's own copy of this thread's gate state (uthread.h): the per-thread table the full gates
+// switch stacks with, and a block of per-domain stacks. A scheduler swaps it with the thread's registers.
+std::size_t mpk_uthread_state_size();
+// 0 and the new thread's stack in the running domain (nullptr/0 when no full gate runs: the caller's own
+// stack); -EAGAIN when every block of stacks is taken.
+int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size);
+void mpk_uthread_switch(void *save, const void *load);
+void mpk_uthread_release(void *state);
+
+// ---- Testing without PKU -----------------------------------------------------------------------------
+namespace testing {
+
+// Makes emulated gates usable on any x86-64 machine: reserves stack arenas for keys 1..n_domains (plain
+// mprotect, no keys) and sets the runtime page up as mpk_boot would, minus keys and the lock.
+void emulate_mpk(unsigned n_domains);
+std::uint32_t emulated_pkru();  // this thread's PKRU as the emulated gates last wrote it
+void set_emulated_pkru(std::uint32_t pkru);
+
+}  // namespace testing
+}  // namespace flex::runtime

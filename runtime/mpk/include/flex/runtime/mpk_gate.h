@@ -1,0 +1,247 @@
+// The mpk gate backends (DESIGN.md §6), as flexbuild instantiates them in an image's generated gates:
+// mpk_light and mpk_full, each WRPKRU in section .text.flex_gates (see mpk.h for the key assignment and
+// what each gate promises).
+//
+//   constexpr std::uint32_t kApp = flex::runtime::pkru_for(1, 3), kNet = flex::runtime::pkru_for(2, 3);
+//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full<kApp, kNet, /*callee domain*/ 1>>;
+//   long n = app_to_net::call({}, &counter, &net_recv, fd, buf, sizeof buf, 0);
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "flex/runtime/gate.h"
+#include "flex/runtime/mpk.h"
+#include "flex/runtime/mpk_impl.h"
+
+namespace flex::runtime {
+
+enum class pkru_insn {
+  hardware,  // WRPKRU
+  emulated,  // tests on machines without PKU: a store of EAX to testing::emulated_pkru(), same checks
+};
+
+}  // namespace flex::runtime
+
+// The gate bodies. Register use follows the SysV ABI: arguments in rdi rsi rdx rcx r8 r9, the target (the
+// seventh argument of the entry functions) at 8(%rsp). WRPKRU needs ECX = EDX = 0, so rdx/rcx are parked
+// in r10/r11 around it. The ERIM check compares EAX with the immediate after each WRPKRU.
+// clang-format off
+#define FLEX_MPK_WRPKRU_HW "wrpkru\n\t"
+#define FLEX_MPK_WRPKRU_EMULATED                                                                        \
+  "test %%ecx, %%ecx\n\t"                                                                               \
+  "jnz 7f\n\t"                                                                                          \
+  "test %%edx, %%edx\n\t"                                                                               \
+  "jz 8f\n"                                                                                             \
+  "7:\n\t"                                                                                              \
+  "ud2\n" /* the hardware raises #GP when ECX or EDX is not zero */                                     \
+  "8:\n\t"                                                                                              \
+  "movl %%eax, %%fs:flex_mpk_emulated_pkru@tpoff\n\t"
+
+#define FLEX_MPK_SET_PKRU(WRPKRU, IMM)                                                                  \
+  "xor %%ecx, %%ecx\n\t"                                                                                \
+  "xor %%edx, %%edx\n\t"                                                                                \
+  "mov " IMM ", %%eax\n\t" WRPKRU "cmp " IMM ", %%eax\n\t"                                              \
+  "jne flex_mpk_gate_abort\n\t"
+
+#define FLEX_MPK_LIGHT_BODY(WRPKRU)                                                                     \
+  "push %%rbx\n\t"                                                                                      \
+  ".cfi_adjust_cfa_offset 8\n\t"                                                                        \
+  ".cfi_rel_offset %%rbx, 0\n\t"                                                                        \
+  "mov 16(%%rsp), %%rbx\n\t" /* the target, read while the caller's rights hold */                      \
+  "mov %%rdx, %%r10\n\t"                                                                                \
+  "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]") "mov %%r10, %%rdx\n\t"                       \
+  "mov %%r11, %%rcx\n\t"                                                                                \
+  "call *%%rbx\n\t"                                                                                     \
+  "mov %%rax, %%r10\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[c]") "mov %%r10, %%rax\n\t"                       \
+  "pop %%rbx\n\t"                                                                                       \
+  ".cfi_adjust_cfa_offset -8\n\t"                                                                       \
+  ".cfi_restore %%rbx\n\t"                                                                              \
+  "ret\n\t"
+
+#define FLEX_MPK_CLEAR_SCRATCH                                                                          \
+  "xor %%esi, %%esi\n\t"                                                                                \
+  "xor %%edi, %%edi\n\t"                                                                                \
+  "xor %%r8d, %%r8d\n\t"                                                                                \
+  "xor %%r9d, %%r9d\n\t"                                                                                \
+  "xor %%r10d, %%r10d\n\t"                                                                              \
+  "xor %%r11d, %%r11d\n\t"
+
+// Full gate. Callee-saved registers and the caller's previous entry point go on the caller's stack; the
+// caller's stack pointer goes into its slot of the thread table, so re-entries into the caller (callbacks)
+// start below its live frames; the caller's key (for the way back) and the target (so that no register
+// holds it) go on the callee's stack. Stack pointers taken from the (key-0, writable) thread table are
+// checked against the domain's arena bounds in the read-only runtime page before use.
+#define FLEX_MPK_FULL_BODY(WRPKRU)                                                                      \
+  ".cfi_undefined %%rip\n\t" /* backtraces end here */                                                 \
+  "push %%rbp\n\t"                                                                                      \
+  "push %%rbx\n\t"                                                                                      \
+  "push %%r12\n\t"                                                                                      \
+  "push %%r13\n\t"                                                                                      \
+  "push %%r14\n\t"                                                                                      \
+  "push %%r15\n\t"                                                                                      \
+  "mov 56(%%rsp), %%r12\n\t" /* the target */                                                           \
+  "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
+  "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
+  "mov %%fs:%c[cur](%%r13), %%rbx\n\t" /* the caller's key */                                           \
+  "and $15, %%ebx\n\t"                                                                                  \
+  "push %%fs:(%%r13,%%rbx,8)\n\t"                                                                       \
+  "mov %%rsp, %%fs:(%%r13,%%rbx,8)\n\t"                                                                 \
+  "mov %%fs:%c[spk](%%r13), %%r14\n\t" /* where the callee's stack starts */                            \
+  "test %%r14, %%r14\n\t"                                                                               \
+  "jz .Lflex_slow%=\n"                                                                                  \
+  ".Lflex_have%=:\n\t"                                                                                  \
+  "cmp %c[lok](%%r15), %%r14\n\t"                                                                       \
+  "jbe flex_mpk_stack_abort\n\t"                                                                        \
+  "cmp %c[hik](%%r15), %%r14\n\t"                                                                       \
+  "ja flex_mpk_stack_abort\n\t"                                                                         \
+  "movq %[key], %%fs:%c[cur](%%r13)\n\t"                                                                \
+  "mov %%rdx, %%r10\n\t"                                                                                \
+  "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]") "mov %%r14, %%rsp\n\t"                       \
+  "push %%rbx\n\t"                                                                                      \
+  "push %%r12\n\t" /* the target: called from the callee's stack, held by no register */              \
+  "mov %%r10, %%rdx\n\t"                                                                                \
+  "mov %%r11, %%rcx\n\t"                                                                                \
+  "call flex_mpk_clear_vectors\n\t"                                                                     \
+  "xor %%eax, %%eax\n\t"                                                                                \
+  "xor %%r10d, %%r10d\n\t"                                                                              \
+  "xor %%r11d, %%r11d\n\t"                                                                              \
+  "xor %%ebx, %%ebx\n\t"                                                                                \
+  "xor %%ebp, %%ebp\n\t"                                                                                \
+  "xor %%r12d, %%r12d\n\t"                                                                              \
+  "xor %%r13d, %%r13d\n\t"                                                                              \
+  "xor %%r14d, %%r14d\n\t"                                                                              \
+  "xor %%r15d, %%r15d\n\t"                                                                              \
+  "cld\n\t"                                                                                             \
+  "call *(%%rsp)\n\t"                                                                                   \
+  "add $8, %%rsp\n\t"                                                                                   \
+  "pop %%rbx\n\t"                                                                                       \
+  "and $15, %%ebx\n\t"                                                                                  \
+  "mov %%rax, %%r10\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[c]")                                              \
+  "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
+  "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
+  "mov %%fs:(%%r13,%%rbx,8), %%r14\n\t"                                                                 \
+  "test %%ebx, %%ebx\n\t"                                                                               \
+  "jz .Lflex_back%=\n\t"                                                                                \
+  "cmp %c[lo](%%r15,%%rbx,8), %%r14\n\t"                                                                \
+  "jbe flex_mpk_stack_abort\n\t"                                                                        \
+  "cmp %c[hi](%%r15,%%rbx,8), %%r14\n\t"                                                                \
+  "ja flex_mpk_stack_abort\n"                                                                           \
+  ".Lflex_back%=:\n\t"                                                                                  \
+  "mov %%r14, %%rsp\n\t"                                                                                \
+  "pop %%fs:(%%r13,%%rbx,8)\n\t"                                                                        \
+  "mov %%rbx, %%fs:%c[cur](%%r13)\n\t"                                                                  \
+  "call flex_mpk_clear_vectors\n\t"                                                                     \
+  "mov %%r10, %%rax\n\t" FLEX_MPK_CLEAR_SCRATCH "cld\n\t"                                               \
+  "pop %%r15\n\t"                                                                                       \
+  "pop %%r14\n\t"                                                                                       \
+  "pop %%r13\n\t"                                                                                       \
+  "pop %%r12\n\t"                                                                                       \
+  "pop %%rbx\n\t"                                                                                       \
+  "pop %%rbp\n\t"                                                                                       \
+  "ret\n"                                                                                               \
+  ".Lflex_slow%=:\n\t" /* first entry into this domain on this thread */                                \
+  "push %%rdi\n\t"                                                                                      \
+  "push %%rsi\n\t"                                                                                      \
+  "push %%rdx\n\t"                                                                                      \
+  "push %%rcx\n\t"                                                                                      \
+  "push %%r8\n\t"                                                                                       \
+  "push %%r9\n\t"                                                                                       \
+  "mov %[key], %%edi\n\t"                                                                               \
+  "mov %[emu], %%esi\n\t"                                                                               \
+  "call flex_mpk_stack_alloc\n\t"                                                                       \
+  "mov %%rax, %%r14\n\t"                                                                                \
+  "pop %%r9\n\t"                                                                                        \
+  "pop %%r8\n\t"                                                                                        \
+  "pop %%rcx\n\t"                                                                                       \
+  "pop %%rdx\n\t"                                                                                       \
+  "pop %%rsi\n\t"                                                                                       \
+  "pop %%rdi\n\t"                                                                                       \
+  "jmp .Lflex_have%=\n\t"
+
+// clang-format on
+
+namespace flex::runtime {
+namespace detail {
+
+using mpk_entry_fn = word (*)(word, word, word, word, word, word, erased_fn);
+
+template <std::uint32_t C, std::uint32_t E>
+struct mpk_light_entry {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_LIGHT_BODY(FLEX_MPK_WRPKRU_HW)::[e] "i"(static_cast<std::int32_t>(E)),
+                 [c] "i"(static_cast<std::int32_t>(C)));
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_LIGHT_BODY(FLEX_MPK_WRPKRU_EMULATED)::[e] "i"(static_cast<std::int32_t>(E)),
+                 [c] "i"(static_cast<std::int32_t>(C)));
+  }
+};
+
+// clang-format off
+#define FLEX_MPK_FULL_OPERANDS                                                                          \
+  [e] "i"(static_cast<std::int32_t>(E)), [c] "i"(static_cast<std::int32_t>(C)), [key] "i"(Key),         \
+      [spk] "i"(offsetof(mpk_thread_table, sp) + 8 * Key), [cur] "i"(offsetof(mpk_thread_table, cur)),  \
+      [lok] "i"(offsetof(mpk_runtime_page, stack_lo) + 8 * Key),                                        \
+      [hik] "i"(offsetof(mpk_runtime_page, stack_hi) + 8 * Key),                                        \
+      [lo] "i"(offsetof(mpk_runtime_page, stack_lo)), [hi] "i"(offsetof(mpk_runtime_page, stack_hi))
+
+// clang-format on
+
+template <std::uint32_t C, std::uint32_t E, unsigned Key>
+struct mpk_full_entry {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0));
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1));
+  }
+};
+
+}  // namespace detail
+
+namespace detail {
+// What both MPK backends do once their naked entry points exist: call the selected variant (only it is
+// instantiated) with the six argument words and the target.
+template <typename Entries, pkru_insn Insn>
+struct mpk_invoker {
+  struct target {};
+  static constexpr mpk_entry_fn entry() {
+    if constexpr (Insn == pkru_insn::hardware)
+      return &Entries::hardware;
+    else
+      return &Entries::emulated;
+  }
+  static word invoke(const target &, erased_fn fn, const call_args &a) {
+    return entry()(a.a[0], a.a[1], a.a[2], a.a[3], a.a[4], a.a[5], fn);
+  }
+};
+}  // namespace detail
+
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, pkru_insn Insn = pkru_insn::hardware>
+struct mpk_light : detail::mpk_invoker<detail::mpk_light_entry<CallerPkru, CalleePkru>, Insn> {
+  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-light" : "mpk-light-emulated";
+  using entries = detail::mpk_light_entry<CallerPkru, CalleePkru>;
+};
+
+// CalleeIndex: the callee's position among the image's mpk domains (mpk_plan::domains), i.e. its key - 1.
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex,
+          pkru_insn Insn = pkru_insn::hardware>
+struct mpk_full : detail::mpk_invoker<detail::mpk_full_entry<CallerPkru, CalleePkru, CalleeIndex + 1>, Insn> {
+  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..13");
+  static constexpr unsigned kKey = CalleeIndex + 1;
+  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
+  using entries = detail::mpk_full_entry<CallerPkru, CalleePkru, kKey>;
+};
+
+static_assert(backend<mpk_light<0, 0>>);
+static_assert(backend<mpk_full<0, 0, 0>>);
+}  // namespace flex::runtime

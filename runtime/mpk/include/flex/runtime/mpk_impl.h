@@ -1,0 +1,53 @@
+// For the mpk backend, its gates and its tests only: the runtime page (read-only after boot), the
+// per-thread table the gates switch stacks with, and the boot steps the tests call one by one. The rest of
+// the runtime and every image use mpk.h (and the generated gates, mpk_gate.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "flex/runtime/heap.h"
+#include "flex/runtime/mpk.h"
+
+namespace flex::runtime {
+
+namespace detail {
+
+// The runtime page: written at boot, then read-only (mpk_lock_runtime), so no compartment can redirect the
+// gates' stack checks or the malloc dispatch. Offsets are used by the gates' assembly.
+struct alignas(4096) mpk_runtime_page {
+  std::uint32_t cpu_flags;  // kCpuAvx | kCpuAvx512: which vector registers the gates clear
+  std::uint32_t mode;       // kModeOff, kModeHardware (mpk_boot) or kModeEmulated (testing)
+  std::uint32_t shared_key;
+  std::uint32_t heaps_on;
+  std::uint64_t stack_lo[kPkeyCount];  // per key: its stack arena [lo, hi); 0 for keys without one
+  std::uint64_t stack_hi[kPkeyCount];
+  heap_dispatch heaps;
+  std::size_t (*glibc_usable_size)(void *);
+};
+static_assert(sizeof(mpk_runtime_page) == 4096);
+inline constexpr std::uint32_t kCpuAvx = 1, kCpuAvx512 = 2;
+inline constexpr std::uint32_t kModeOff = 0, kModeHardware = 1, kModeEmulated = 2;
+
+// One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs).
+struct mpk_thread_table {
+  std::uint64_t sp[kPkeyCount];  // per key: where the next entry into that domain starts; [0]: the
+                                 // thread's own stack (code running outside every domain)
+  std::uint64_t cur;             // the key whose domain runs on this thread (0: none)
+  std::uint64_t block;           // this thread's stack block + 1 (0: none yet)
+};
+
+void mpk_lock_runtime();
+std::uint32_t detect_cpu_flags();
+bool reserve_stack_arena(unsigned key);  // kMpkMaxThreads blocks of address space, no access yet
+
+}  // namespace detail
+}  // namespace flex::runtime
+
+extern "C" {
+extern flex::runtime::detail::mpk_runtime_page flex_mpk_runtime __attribute__((visibility("hidden")));
+extern __thread flex::runtime::detail::mpk_thread_table flex_mpk_thread
+    __attribute__((tls_model("initial-exec"), visibility("hidden")));
+extern __thread std::uint32_t flex_mpk_emulated_pkru __attribute__((visibility("hidden")));
+}
+

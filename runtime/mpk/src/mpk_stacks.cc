@@ -1,0 +1,422 @@
+// The mpk gates' run-time side: the runtime page, the per-thread table, the per-thread compartment stacks
+// (allocated on a thread's first entry into a domain), the vector-register clearing helper and the fatal
+// stubs the gates jump to when a check fails.
+#include <cpuid.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+#include <cstdio>
+#include <cstdlib>
+
+#include "flex/runtime/mpk_impl.h"
+
+extern "C" {
+flex::runtime::detail::mpk_runtime_page flex_mpk_runtime;
+__thread flex::runtime::detail::mpk_thread_table flex_mpk_thread;
+__thread std::uint32_t flex_mpk_emulated_pkru;
+__attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_alloc(unsigned key, unsigned emulated);
+}
+
+// Gate-section helpers, in assembly because they run between a WRPKRU and the compiled code on either side.
+//
+// flex_mpk_clear_vectors: zeroes every vector register the CPU has (xmm/ymm/zmm 0-31, k0-7); none carries a
+// gate argument (gate arguments are integers). VEX/EVEX-encoded zeroing of an xmm register clears the whole
+// ymm/zmm. Preserves every general-purpose register; clobbers flags only.
+//
+// flex_mpk_gate_abort / flex_mpk_stack_abort: the end of the process when a check fails. Raw write and
+// exit_group system calls: no libc, no stack (PKRU and rsp may be anything here), nothing to hijack.
+asm(R"(
+  .pushsection .text.flex_gates,"ax",@progbits
+  .globl flex_mpk_clear_vectors
+  .hidden flex_mpk_clear_vectors
+  .type flex_mpk_clear_vectors,@function
+flex_mpk_clear_vectors:
+  testb $2, flex_mpk_runtime(%rip)
+  jnz 2f
+  testb $1, flex_mpk_runtime(%rip)
+  jnz 3f
+  pxor %xmm0, %xmm0
+  pxor %xmm1, %xmm1
+  pxor %xmm2, %xmm2
+  pxor %xmm3, %xmm3
+  pxor %xmm4, %xmm4
+  pxor %xmm5, %xmm5
+  pxor %xmm6, %xmm6
+  pxor %xmm7, %xmm7
+  pxor %xmm8, %xmm8
+  pxor %xmm9, %xmm9
+  pxor %xmm10, %xmm10
+  pxor %xmm11, %xmm11
+  pxor %xmm12, %xmm12
+  pxor %xmm13, %xmm13
+  pxor %xmm14, %xmm14
+  pxor %xmm15, %xmm15
+  ret
+2:
+  vpxord %xmm16, %xmm16, %xmm16
+  vpxord %xmm17, %xmm17, %xmm17
+  vpxord %xmm18, %xmm18, %xmm18
+  vpxord %xmm19, %xmm19, %xmm19
+  vpxord %xmm20, %xmm20, %xmm20
+  vpxord %xmm21, %xmm21, %xmm21
+  vpxord %xmm22, %xmm22, %xmm22
+  vpxord %xmm23, %xmm23, %xmm23
+  vpxord %xmm24, %xmm24, %xmm24
+  vpxord %xmm25, %xmm25, %xmm25
+  vpxord %xmm26, %xmm26, %xmm26
+  vpxord %xmm27, %xmm27, %xmm27
+  vpxord %xmm28, %xmm28, %xmm28
+  vpxord %xmm29, %xmm29, %xmm29
+  vpxord %xmm30, %xmm30, %xmm30
+  vpxord %xmm31, %xmm31, %xmm31
+  kxorw %k0, %k0, %k0
+  kxorw %k1, %k1, %k1
+  kxorw %k2, %k2, %k2
+  kxorw %k3, %k3, %k3
+  kxorw %k4, %k4, %k4
+  kxorw %k5, %k5, %k5
+  kxorw %k6, %k6, %k6
+  kxorw %k7, %k7, %k7
+3:
+  vpxor %xmm0, %xmm0, %xmm0
+  vpxor %xmm1, %xmm1, %xmm1
+  vpxor %xmm2, %xmm2, %xmm2
+  vpxor %xmm3, %xmm3, %xmm3
+  vpxor %xmm4, %xmm4, %xmm4
+  vpxor %xmm5, %xmm5, %xmm5
+  vpxor %xmm6, %xmm6, %xmm6
+  vpxor %xmm7, %xmm7, %xmm7
+  vpxor %xmm8, %xmm8, %xmm8
+  vpxor %xmm9, %xmm9, %xmm9
+  vpxor %xmm10, %xmm10, %xmm10
+  vpxor %xmm11, %xmm11, %xmm11
+  vpxor %xmm12, %xmm12, %xmm12
+  vpxor %xmm13, %xmm13, %xmm13
+  vpxor %xmm14, %xmm14, %xmm14
+  vpxor %xmm15, %xmm15, %xmm15
+  ret
+  .size flex_mpk_clear_vectors, .-flex_mpk_clear_vectors
+
+  .globl flex_mpk_gate_abort
+  .hidden flex_mpk_gate_abort
+  .type flex_mpk_gate_abort,@function
+flex_mpk_gate_abort:
+  lea .Lflex_gate_msg(%rip), %rsi
+  mov $(.Lflex_gate_msg_end - .Lflex_gate_msg), %edx
+  jmp 4f
+  .globl flex_mpk_stack_abort
+  .hidden flex_mpk_stack_abort
+flex_mpk_stack_abort:
+  lea .Lflex_stack_msg(%rip), %rsi
+  mov $(.Lflex_stack_msg_end - .Lflex_stack_msg), %edx
+4:
+  mov $2, %edi
+  mov $1, %eax
+  syscall
+  mov $134, %edi
+  mov $231, %eax
+  syscall
+  ud2
+  .size flex_mpk_gate_abort, .-flex_mpk_gate_abort
+  .popsection
+
+  .pushsection .rodata.flex_gates,"a",@progbits
+.Lflex_gate_msg:
+  .ascii "flex: mpk gate check failed: a WRPKRU ran with a value other than its gate's (a jump into the middle of a gate?); terminating\n"
+.Lflex_gate_msg_end:
+.Lflex_stack_msg:
+  .ascii "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack arena (forged thread table?); terminating\n"
+.Lflex_stack_msg_end:
+  .popsection
+)");
+static_assert(flex::runtime::kGateViolationExitCode == 134, "the stubs above exit with 134");
+static_assert(offsetof(flex::runtime::detail::mpk_runtime_page, cpu_flags) == 0, "read by the stubs above");
+
+namespace flex::runtime {
+namespace {
+
+using detail::mpk_runtime_page;
+
+mpk_runtime_page &rt() {
+  return flex_mpk_runtime;
+}
+
+[[noreturn, gnu::format(printf, 1, 2)]] void die(const char *fmt, ...) {
+  char msg[300];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = std::vsnprintf(msg, sizeof msg - 1, fmt, ap);
+  va_end(ap);
+  if (n < 0) n = 0;
+  if (static_cast<std::size_t>(n) > sizeof msg - 2) n = sizeof msg - 2;
+  msg[n++] = '\n';
+  (void)!::write(2, msg, static_cast<std::size_t>(n));
+  std::abort();
+}
+
+// Which blocks are taken, and which domains' stacks each block has mapped (kept when a block is recycled,
+// so a later thread reuses the tagged pages: tagging again would be harmless, remapping would not).
+std::uint32_t g_lock;
+std::uint64_t g_used[kMpkMaxThreads / 64];
+std::uint16_t g_mapped[kMpkMaxThreads];
+
+void lock() {
+  while (__atomic_exchange_n(&g_lock, 1u, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+void unlock() {
+  __atomic_store_n(&g_lock, 0u, __ATOMIC_RELEASE);
+}
+
+std::uintptr_t block_base(unsigned key, std::uint64_t block) {
+  return rt().stack_lo[key] + block * kMpkStackBlock;
+}
+std::uintptr_t stack_top(unsigned key, std::uint64_t block) {
+  return block_base(key, block) + kMpkStackGuard + kMpkStackSize;
+}
+
+// Returns this thread's block at its exit, unless a domain is still live on it. A pthread key rather than
+// a C++ thread_local: registering the latter allocates (with the rights of whichever compartment runs the
+// slow path), and the exiting thread may no longer be able to read that compartment's heap.
+void release_block(void *) {
+  detail::mpk_thread_table &t = flex_mpk_thread;
+  if (!t.block || t.cur != 0) return;
+  std::uint64_t b = t.block - 1;
+  for (unsigned k = 1; k < kPkeyCount; ++k) {
+    if ((g_mapped[b] & (1u << k)) && t.sp[k] && t.sp[k] != stack_top(k, b)) return;  // a suspended activation
+  }
+  for (unsigned k = 1; k < kPkeyCount; ++k) {
+    if (!(g_mapped[b] & (1u << k))) continue;
+    // Drop the contents (the next thread starts from zero pages); the pages keep their key.
+    char *stack = reinterpret_cast<char *>(block_base(k, b) + kMpkStackGuard);
+    ::madvise(stack, kMpkStackSize, MADV_DONTNEED);
+    ::madvise(stack + kMpkDssOffset, kMpkStackSize, MADV_DONTNEED);
+  }
+  t = detail::mpk_thread_table{};
+  lock();
+  g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
+  unlock();
+}
+
+pthread_key_t g_exit_key;
+pthread_once_t g_exit_once = PTHREAD_ONCE_INIT;
+void make_exit_key() {
+  if (::pthread_key_create(&g_exit_key, release_block) != 0) die("flex: pthread_key_create failed");
+}
+
+std::uint64_t take_block() {
+  lock();
+  for (unsigned w = 0; w < kMpkMaxThreads / 64; ++w) {
+    if (~g_used[w]) {
+      unsigned bit = static_cast<unsigned>(__builtin_ctzll(~g_used[w]));
+      g_used[w] |= std::uint64_t{1} << bit;
+      unlock();
+      return w * 64 + bit;
+    }
+  }
+  unlock();
+  die("flex: more than %u threads entered mpk compartments (kMpkMaxThreads)", kMpkMaxThreads);
+}
+
+void protect(void *p, std::size_t n, int key, bool emulated) {
+  int rc = emulated ? ::mprotect(p, n, PROT_READ | PROT_WRITE)
+                    : ::pkey_mprotect(p, n, PROT_READ | PROT_WRITE, key);
+  if (rc != 0) die("flex: cannot map a compartment stack (key %d): %m", key);
+}
+
+void init_cpu_flags() __attribute__((constructor));
+void init_cpu_flags() {
+  if (rt().mode == detail::kModeOff) rt().cpu_flags = detail::detect_cpu_flags();
+}
+
+}  // namespace
+
+namespace detail {
+
+std::uint32_t detect_cpu_flags() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE)) return 0;
+  std::uint32_t lo = 0, hi = 0;
+  asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  std::uint64_t xcr0 = (std::uint64_t{hi} << 32) | lo;
+  std::uint32_t flags = 0;
+  if ((c & bit_AVX) && (xcr0 & 0x6) == 0x6) flags |= kCpuAvx;  // SSE and AVX state enabled
+  if ((flags & kCpuAvx) && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & bit_AVX512F) &&
+      (xcr0 & 0xe0) == 0xe0) {  // opmask, ZMM_Hi256, Hi16_ZMM state enabled
+    flags |= kCpuAvx512;
+  }
+  return flags;
+}
+
+void mpk_lock_runtime() {
+  if (::mprotect(&flex_mpk_runtime, sizeof flex_mpk_runtime, PROT_READ) != 0) {
+    die("flex: cannot make the mpk runtime page read-only: %m");
+  }
+}
+
+// The arena stays without access (and key 0) until a thread's block is mapped and tagged.
+bool reserve_stack_arena(unsigned key) {
+  if (rt().stack_lo[key]) return true;
+  std::size_t bytes = std::size_t{kMpkMaxThreads} * kMpkStackBlock;
+  void *p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return false;
+  rt().stack_lo[key] = reinterpret_cast<std::uintptr_t>(p);
+  rt().stack_hi[key] = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  return true;
+}
+
+}  // namespace detail
+
+namespace detail {
+
+bool mpk_has_free_block() {
+  lock();
+  bool any = false;
+  for (unsigned w = 0; w < kMpkMaxThreads / 64 && !any; ++w) any = ~g_used[w] != 0;
+  unlock();
+  return any;
+}
+
+// A user thread's block (uthread.cc): dropped and given back like a host thread's at its exit.
+void mpk_release_table(mpk_thread_table &t) {
+  if (!t.block) return;
+  std::uint64_t b = t.block - 1;
+  for (unsigned k = 1; k < kPkeyCount; ++k) {
+    if (!(g_mapped[b] & (1u << k))) continue;
+    char *stack = reinterpret_cast<char *>(block_base(k, b) + kMpkStackGuard);
+    ::madvise(stack, kMpkStackSize, MADV_DONTNEED);
+    ::madvise(stack + kMpkDssOffset, kMpkStackSize, MADV_DONTNEED);
+  }
+  t = mpk_thread_table{};
+  lock();
+  g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
+  unlock();
+}
+
+}  // namespace detail
+
+mpk_stack_range mpk_thread_stack(int key) {
+  const detail::mpk_thread_table &t = flex_mpk_thread;
+  if (key <= 0 || key >= kPkeyCount || !t.block || !(g_mapped[t.block - 1] & (1u << key))) return {};
+  std::uintptr_t top = stack_top(static_cast<unsigned>(key), t.block - 1);
+  return {top - kMpkStackSize, top};
+}
+
+namespace testing {
+
+void emulate_mpk(unsigned n_domains) {
+  if (n_domains == 0 || n_domains > static_cast<unsigned>(kMaxMpkDomains)) {
+    die("flex: emulate_mpk(%u): 1..%d domains", n_domains, kMaxMpkDomains);
+  }
+  for (unsigned k = 1; k <= n_domains; ++k) {
+    if (!detail::reserve_stack_arena(k)) die("flex: cannot reserve a stack arena: %m");
+  }
+  rt().cpu_flags = detail::detect_cpu_flags();
+  rt().shared_key = n_domains + 1;
+  rt().mode = detail::kModeEmulated;
+}
+
+std::uint32_t emulated_pkru() {
+  return flex_mpk_emulated_pkru;
+}
+void set_emulated_pkru(std::uint32_t pkru) {
+  flex_mpk_emulated_pkru = pkru;
+}
+
+}  // namespace testing
+}  // namespace flex::runtime
+
+namespace flex::runtime {
+
+std::size_t mpk_uthread_state_size() {
+  return sizeof(detail::mpk_thread_table);
+}
+
+int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
+  using detail::mpk_thread_table;
+  *stack_top = nullptr;
+  *stack_size = 0;
+  std::memset(state, 0, sizeof(mpk_thread_table));
+  mpk_thread_table &t = flex_mpk_thread;
+  const unsigned key = static_cast<unsigned>(t.cur & 15);
+  if (key == 0) return 0;  // no full gates: the caller's own stack, a table of zeros
+  if (!detail::mpk_has_free_block()) return -EAGAIN;
+  const bool emulated = flex_mpk_runtime.mode == detail::kModeEmulated;
+  // Take a block for a fresh table (the slow path of a gate's first entry), keep it, put ours back.
+  mpk_thread_table saved = t;
+  t = mpk_thread_table{};
+  t.cur = key;
+  std::uintptr_t top = flex_mpk_stack_alloc(key, emulated ? 1u : 0u);
+  std::memcpy(state, &t, sizeof t);
+  t = saved;
+  *stack_top = reinterpret_cast<void *>(top);
+  *stack_size = kMpkStackSize;
+  return 0;
+}
+
+void mpk_uthread_switch(void *save, const void *load) {
+  if (save) std::memcpy(save, &flex_mpk_thread, sizeof(detail::mpk_thread_table));
+  if (load) std::memcpy(&flex_mpk_thread, load, sizeof(detail::mpk_thread_table));
+}
+
+void mpk_uthread_release(void *state) {
+  detail::mpk_thread_table t;
+  std::memcpy(&t, state, sizeof t);
+  if (t.block) detail::mpk_release_table(t);
+  std::memset(state, 0, sizeof t);
+}
+
+}  // namespace flex::runtime
+
+// The gates' slow path: the first entry into domain `key` on this thread. Runs on the caller's stack with
+// the caller's rights (before the gate's WRPKRU); returns where the callee's stack starts.
+extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_alloc(unsigned key,
+                                                                                     unsigned emulated) {
+  using namespace flex::runtime;
+  const detail::mpk_runtime_page &page = flex_mpk_runtime;
+  if (emulated && page.mode != detail::kModeEmulated) {
+    die("flex: an emulated mpk gate ran without flex::runtime::testing::emulate_mpk()");
+  }
+  if (!emulated && page.mode != detail::kModeHardware) {
+    die("flex: an mpk gate ran before mpk_boot() set the protection keys up; refusing to run unprotected");
+  }
+  if (key == 0 || key >= static_cast<unsigned>(kPkeyCount) || !page.stack_lo[key]) {
+    die("flex: an mpk gate entered key %u, which belongs to no booted domain", key);
+  }
+  detail::mpk_thread_table &t = flex_mpk_thread;
+  if (!t.block) {
+    t.block = take_block() + 1;
+    ::pthread_once(&g_exit_once, make_exit_key);
+    ::pthread_setspecific(g_exit_key, &t);  // any non-null value: the destructor runs at thread exit
+  }
+  std::uint64_t b = t.block - 1;
+  if (!(g_mapped[b] & (1u << key))) {
+    char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
+    protect(stack, kMpkStackSize, static_cast<int>(key), emulated);
+    protect(stack + kMpkDssOffset, kMpkStackSize, static_cast<int>(page.shared_key), emulated);
+    lock();
+    g_mapped[b] |= static_cast<std::uint16_t>(1u << key);
+    unlock();
+  }
+  t.sp[key] = stack_top(key, b);
+  return t.sp[key];
+}
+
+// The DSS mirror of a local: only on this thread's own stack of an mpk domain (see mpk.h's block layout).
+extern "C" void *flexos_dss_address(const void *local) {
+  const auto a = reinterpret_cast<std::uintptr_t>(local);
+  // A local being shared is almost always on the running domain's stack: look there first.
+  const auto cur = static_cast<int>(flex_mpk_thread.cur & 15);
+  if (cur > 0) {
+    flex::runtime::mpk_stack_range r = flex::runtime::mpk_thread_stack(cur);
+    if (r.lo && a >= r.lo && a < r.hi) return reinterpret_cast<void *>(a + flex::runtime::kMpkDssOffset);
+  }
+  for (int key = 1; key < flex::runtime::kPkeyCount; ++key) {
+    flex::runtime::mpk_stack_range r = flex::runtime::mpk_thread_stack(key);
+    if (r.lo && a >= r.lo && a < r.hi) return reinterpret_cast<void *>(a + flex::runtime::kMpkDssOffset);
+  }
+  return nullptr;
+}

@@ -1,0 +1,885 @@
+// MPK domains and gates. Without PKU (this is most CI machines) everything but the WRPKRU itself is tested
+// for real: PKRU values, key assignment, boot refusal, tagging plans, the gates' machine code (llvm-objdump),
+// and the gates' logic executed with WRPKRU emulated (pkru_insn::emulated: a store of EAX to a TLS word,
+// same instruction sequence otherwise): arguments, stack switches, callbacks, register clearing, the ERIM
+// check and the stack checks. Tests that need the hardware say "PKU not available: ..." and skip.
+#include <dlfcn.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "flex/runtime/mpk_gate.h"
+
+namespace flex::runtime {
+namespace {
+
+// ---- PKRU values -------------------------------------------------------------------------------------
+
+static_assert(pkru_for(1, 2) == 0xffffffc0u);
+static_assert(pkru_for(1, 3) == 0xffffff30u);
+static_assert(pkru_for(14, 15) == 0x0ffffffcu);
+static_assert(pkru_can_read(pkru_for(3, 4), 0) && pkru_can_write(pkru_for(3, 4), 3));
+static_assert(!pkru_can_read(pkru_for(3, 4), 5));
+
+TEST(pkru, every_key_shared_key_and_extra_set) {
+  // Exhaustive: each (own key, shared key, extra key set) and each key's two bits.
+  for (int key = 1; key < kPkeyCount; ++key) {
+    for (int shared = 1; shared < kPkeyCount; ++shared) {
+      for (std::uint32_t also = 0; also < (1u << kPkeyCount); also += (key == 1 && shared == 2) ? 1 : 4093) {
+        std::uint32_t v = pkru_for(key, shared, static_cast<std::uint16_t>(also));
+        for (int k = 0; k < kPkeyCount; ++k) {
+          bool open = k == 0 || k == key || k == shared || ((also >> k) & 1u);
+          std::uint32_t bits = (v >> (2 * k)) & 3u;
+          ASSERT_EQ(bits, open ? 0u : 3u)
+              << "key " << key << " shared " << shared << " also " << also << " k " << k;
+          ASSERT_EQ(pkru_can_read(v, k), open);
+          ASSERT_EQ(pkru_can_write(v, k), open);
+        }
+      }
+    }
+  }
+}
+
+static_assert(pkru_can_read(2u << 10, 5) && !pkru_can_write(2u << 10, 5));  // WD alone: read-only
+
+// ---- Key assignment ----------------------------------------------------------------------------------
+
+mpk_plan plan_of(std::vector<int> iso) {
+  mpk_plan p;
+  EXPECT_TRUE(plan_mpk(iso.data(), static_cast<unsigned>(iso.size()), p));
+  return p;
+}
+
+TEST(plan, consecutive_keys_in_profile_order_and_none_for_process_compartments) {
+  mpk_plan p = plan_of({FLEX_ISO_MPK, FLEX_ISO_PROCESS, FLEX_ISO_MPK, FLEX_ISO_MPK});
+  EXPECT_EQ(p.n_domains, 3u);
+  EXPECT_EQ(p.shared_key, 4);
+  const unsigned compartment[] = {0, 2, 3};
+  for (unsigned i = 0; i < 3; ++i) {
+    EXPECT_EQ(p.domains[i].compartment, compartment[i]);
+    EXPECT_EQ(p.domains[i].key, static_cast<int>(i) + 1);
+    EXPECT_EQ(p.domains[i].pkru, pkru_for(static_cast<int>(i) + 1, 4));
+  }
+  EXPECT_EQ(p.key_of(1), 0);
+  EXPECT_EQ(p.key_of(3), 3);
+  EXPECT_EQ(plan_of({FLEX_ISO_NONE, FLEX_ISO_PROCESS}).n_domains, 0u);  // no mpk: no domains, no keys
+}
+
+TEST(plan, is_a_build_time_constant) {
+  static constexpr int iso[] = {FLEX_ISO_PROCESS, FLEX_ISO_MPK, FLEX_ISO_NONE};
+  constexpr mpk_plan p = [] {
+    mpk_plan out;
+    plan_mpk(iso, 3, out);
+    return out;
+  }();
+  static_assert(p.n_domains == 2 && p.shared_key == 3 && p.domains[0].compartment == 1);
+  static_assert(p.domains[1].pkru == pkru_for(2, 3, 1u << 2));
+}
+
+TEST(plan, none_domains_open_each_other_but_not_mpk_ones) {
+  mpk_plan p = plan_of({FLEX_ISO_NONE, FLEX_ISO_MPK, FLEX_ISO_NONE});
+  std::uint16_t none = (1u << 1) | (1u << 3);
+  EXPECT_EQ(p.domains[0].pkru, pkru_for(1, 4, none));
+  EXPECT_EQ(p.domains[2].pkru, pkru_for(3, 4, none));
+  EXPECT_EQ(p.domains[1].pkru, pkru_for(2, 4));
+  EXPECT_FALSE(pkru_can_read(p.domains[1].pkru, 1));
+  EXPECT_FALSE(pkru_can_read(p.domains[0].pkru, 2));
+}
+
+TEST(plan, fourteen_fit_fifteen_do_not) {
+  std::vector<int> iso(15, FLEX_ISO_MPK);
+  mpk_plan p;
+  EXPECT_TRUE(plan_mpk(iso.data(), 14, p));
+  EXPECT_EQ(p.shared_key, 15);
+  EXPECT_FALSE(plan_mpk(iso.data(), 15, p));
+  iso[3] = FLEX_ISO_PROCESS;
+  EXPECT_TRUE(plan_mpk(iso.data(), 15, p));
+}
+
+// An image without sections, as flexbuild's generated table would describe it.
+struct test_image {
+  const char *const none[1] = {nullptr};
+  flex_compartment_layout comps[16] = {};
+  flex_image_layout img = {"test", "app", "test.yaml", "dss", "full", 0, comps, 0, nullptr, {}, {}};
+  explicit test_image(std::vector<int> iso) {
+    static const char *const kNames[] = {"app", "net", "core", "c3",  "c4",  "c5",  "c6",  "c7",
+                                         "c8",  "c9",  "c10",  "c11", "c12", "c13", "c14", "c15"};
+    for (unsigned i = 0; i < iso.size(); ++i) comps[i] = {kNames[i], iso[i], 0, "", none, none, 1, {}};
+    img.n_compartments = static_cast<unsigned>(iso.size());
+  }
+};
+
+TEST(plan, from_a_layout) {
+  mpk_plan p;
+  ASSERT_FALSE(plan_mpk(test_image({FLEX_ISO_MPK, FLEX_ISO_PROCESS, FLEX_ISO_MPK}).img, p));
+  EXPECT_EQ(p.key_of(2), 2);
+  auto err = plan_mpk(test_image(std::vector<int>(15, FLEX_ISO_MPK)).img, p);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("puts 15 compartments in one address space"), std::string::npos) << *err;
+}
+
+// ---- PKU detection and boot refusal ------------------------------------------------------------------
+
+TEST(pku, reasons) {
+  EXPECT_NE(pku_status_from(6, 0, 0).reason.find("CPUID leaf 7"), std::string::npos);
+  EXPECT_NE(pku_status_from(7, 0, 0).reason.find("PKU[bit 3] = 0"), std::string::npos);
+  EXPECT_NE(pku_status_from(7, 1u << 3, 0).reason.find("OSPKE[bit 4] = 0"), std::string::npos);
+  pku_support no_keys = pku_status_from(7, 0x18, ENOSPC);
+  EXPECT_FALSE(no_keys.available);
+  EXPECT_NE(no_keys.reason.find("every key is already allocated"), std::string::npos);
+  EXPECT_TRUE(pku_status_from(7, 0x18, 0).available);
+  EXPECT_TRUE(pku_status_from(7, 0x18, 0).reason.empty());
+}
+
+TEST(pku, this_machine_agrees_with_cpuinfo) {
+  FILE *f = std::fopen("/proc/cpuinfo", "r");
+  if (!f) GTEST_SKIP() << "no /proc/cpuinfo";
+  char line[8192];
+  bool ospke = false;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "flags", 5) == 0) {
+      ospke = std::strstr(line, " ospke") != nullptr;
+      break;
+    }
+  }
+  std::fclose(f);
+  const pku_support &s = pku_status();
+  if (!ospke) EXPECT_FALSE(s.available);
+  EXPECT_EQ(s.available, s.reason.empty()) << s.reason;
+}
+
+TEST(boot, refuses_to_run_mpk_compartments_unprotected) {
+  if (pku_status().available) GTEST_SKIP() << "PKU is available here: boot would succeed";
+  test_image t({FLEX_ISO_MPK, FLEX_ISO_MPK});
+  auto err = mpk_boot(t.img);
+  ASSERT_TRUE(err);
+  EXPECT_NE(err->find("image 'test' isolates compartments with Intel MPK (app, net)"), std::string::npos)
+      << *err;
+  EXPECT_NE(err->find(pku_status().reason), std::string::npos) << *err;
+  EXPECT_NE(err->find("Refusing to run them unprotected"), std::string::npos) << *err;
+  EXPECT_EQ(mpk_booted_plan().n_domains, 0u);
+}
+
+TEST(boot, images_without_mpk_boot_as_a_no_op) {
+  test_image t({FLEX_ISO_NONE, FLEX_ISO_PROCESS});
+  EXPECT_FALSE(mpk_boot(t.img));
+}
+
+// ---- Tagging plans -----------------------------------------------------------------------------------
+
+TEST(tagging, keeps_each_mappings_protection) {
+  std::string maps =
+      "1000-3000 r--p 00000000 00:00 0 /img\n"
+      "3000-5000 rw-p 00000000 00:00 0 /img\n"
+      "5000-6000 rw-p 00000000 00:00 0\n"
+      "6000-7000 r-xp 00000000 00:00 0 /img\n";
+  std::vector<tag_piece> pieces;
+  ASSERT_FALSE(plan_tagging(maps, 0x2000, 0x6000, pieces));
+  ASSERT_EQ(pieces.size(), 2u);
+  EXPECT_EQ(pieces[0].begin, 0x2000u);
+  EXPECT_EQ(pieces[0].end, 0x3000u);
+  EXPECT_EQ(pieces[0].prot, PROT_READ);
+  EXPECT_EQ(pieces[1].begin, 0x3000u);  // two adjacent rw- mappings become one piece
+  EXPECT_EQ(pieces[1].end, 0x6000u);
+  EXPECT_EQ(pieces[1].prot, PROT_READ | PROT_WRITE);
+}
+
+TEST(tagging, holes_and_misalignment_are_errors) {
+  std::string maps = "1000-2000 rw-p 0 00:00 0\n3000-4000 rw-p 0 00:00 0\n";
+  std::vector<tag_piece> pieces;
+  auto hole = plan_tagging(maps, 0x1000, 0x4000, pieces);
+  ASSERT_TRUE(hole);
+  EXPECT_NE(hole->find("0x2000-0x4000 is not mapped"), std::string::npos) << *hole;
+  EXPECT_TRUE(plan_tagging(maps, 0x1001, 0x2000, pieces));
+  EXPECT_FALSE(plan_tagging(maps, 0x1000, 0x1000, pieces));
+  EXPECT_TRUE(pieces.empty());
+}
+
+TEST(tagging, this_process_maps) {
+  // Plans (without applying) the tagging of a real mapping.
+  long page = ::sysconf(_SC_PAGESIZE);
+  void *p = ::mmap(nullptr, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(p, MAP_FAILED);
+  ASSERT_EQ(::mprotect(static_cast<char *>(p) + page, page, PROT_READ), 0);
+  FILE *f = std::fopen("/proc/self/maps", "r");
+  std::string maps;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, f)) maps.append(buf, n);
+  std::fclose(f);
+  std::vector<tag_piece> pieces;
+  auto b = reinterpret_cast<std::uintptr_t>(p);
+  ASSERT_FALSE(plan_tagging(maps, b, b + 3 * page, pieces));
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[1].prot, PROT_READ);
+  EXPECT_EQ(pieces[2].prot, PROT_READ | PROT_WRITE);
+  ::munmap(p, 3 * page);
+}
+
+// ---- Emulated gates: the gate code, executed -----------------------------------------------------
+
+constexpr std::uint32_t kP1 = pkru_for(1, 4), kP2 = pkru_for(2, 4);
+using light_to_1 = mpk_light<kPkruRuntime, kP1, pkru_insn::emulated>;
+using full_to_1 = mpk_full<kPkruRuntime, kP1, 0, pkru_insn::emulated>;
+using full_1_to_2 = mpk_full<kP1, kP2, 1, pkru_insn::emulated>;
+using full_2_to_1 = mpk_full<kP2, kP1, 0, pkru_insn::emulated>;
+
+struct seen {
+  std::uint32_t pkru = 0;
+  std::uintptr_t sp = 0;
+  int args = -1;
+};
+thread_local seen t_seen;
+
+std::uintptr_t current_sp() {
+  return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+}
+std::uint32_t current_pkru_for_tests();  // the emulated word, or RDPKRU in hardware tests
+
+template <int N>
+word observe(word a = 0, word b = 0, word c = 0, word d = 0, word e = 0, word f = 0) {
+  t_seen = {current_pkru_for_tests(), current_sp(), N};
+  word w[6] = {a, b, c, d, e, f};
+  word r = 1000;
+  for (int i = 0; i < N; ++i) r += w[i] * static_cast<word>(i + 1) * 10;  // position-sensitive
+  return r;
+}
+long f0() {
+  return static_cast<long>(observe<0>());
+}
+long f1(long a) {
+  return static_cast<long>(observe<1>(a));
+}
+long f2(long a, int b) {
+  return static_cast<long>(observe<2>(a, static_cast<word>(b)));
+}
+long f3(long a, long b, long c) {
+  return static_cast<long>(observe<3>(a, b, c));
+}
+long f4(long a, long b, long c, long d) {
+  return static_cast<long>(observe<4>(a, b, c, d));
+}
+long f5(long a, long b, long c, long d, long e) {
+  return static_cast<long>(observe<5>(a, b, c, d, e));
+}
+long f6(long a, long b, long c, long d, long e, long f) {
+  return static_cast<long>(observe<6>(a, b, c, d, e, f));
+}
+
+// Every arity through backend B; returns "" or what went wrong (usable inside death-test children too).
+template <typename B>
+std::string round_trips(std::uint32_t callee_pkru, std::uint32_t caller_pkru, int stack_key) {
+  using g = gate<B>;
+  gate_counter counter;
+  std::string err;
+  auto check = [&](long got, long want, int n) {
+    if (got != want) err += "arity " + std::to_string(n) + ": result " + std::to_string(got) + "; ";
+    if (t_seen.args != n) err += "arity " + std::to_string(n) + ": callee not reached; ";
+    if (t_seen.pkru != callee_pkru)
+      err += "arity " + std::to_string(n) + ": callee ran with the wrong PKRU; ";
+    if (current_pkru_for_tests() != caller_pkru)
+      err += "arity " + std::to_string(n) + ": PKRU not restored; ";
+    mpk_stack_range s = mpk_thread_stack(stack_key);
+    bool on_stack = t_seen.sp >= s.lo && t_seen.sp < s.hi;
+    if (on_stack != (stack_key != 0)) err += "arity " + std::to_string(n) + ": wrong stack; ";
+  };
+  check(g::call({}, &counter, &f0), 1000, 0);
+  check(g::call({}, &counter, &f1, 7L), 1070, 1);
+  check(g::call({}, &counter, &f2, 7L, -1), 1070 - 20, 2);
+  check(g::call({}, &counter, &f3, 1L, 2L, 3L), 1000 + 10 + 40 + 90, 3);
+  check(g::call({}, &counter, &f4, 1L, 2L, 3L, 4L), 1000 + 10 + 40 + 90 + 160, 4);
+  check(g::call({}, &counter, &f5, 1L, 2L, 3L, 4L, 5L), 1000 + 10 + 40 + 90 + 160 + 250, 5);
+  check(g::call({}, &counter, &f6, 1L, 2L, 3L, 4L, 5L, 6L), 1000 + 10 + 40 + 90 + 160 + 250 + 360, 6);
+  return err;
+}
+
+std::uint32_t rdpkru_insn() {
+  std::uint32_t eax;
+  asm volatile("rdpkru" : "=a"(eax) : "c"(0) : "rdx");
+  return eax;
+}
+bool g_hardware_test = false;
+std::uint32_t current_pkru_for_tests() {
+  return g_hardware_test ? rdpkru_insn() : testing::emulated_pkru();
+}
+
+class emulated : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    testing::emulate_mpk(3);
+    testing::set_emulated_pkru(kPkruRuntime);
+  }
+};
+
+TEST_F(emulated, light_round_trips_on_the_callers_stack) {
+  EXPECT_EQ(round_trips<light_to_1>(kP1, kPkruRuntime, 0), "");
+}
+
+TEST_F(emulated, full_round_trips_on_the_callees_stack) {
+  EXPECT_EQ(round_trips<full_to_1>(kP1, kPkruRuntime, 1), "");
+  const detail::mpk_thread_table &t = flex_mpk_thread;
+  EXPECT_EQ(t.cur, 0u);
+  EXPECT_EQ(t.sp[0], 0u);
+  EXPECT_EQ(t.sp[1], mpk_thread_stack(1).hi);
+}
+
+// Callbacks: 1 -> 2 -> 1 -> 2 ... each re-entry into a domain starts below its live frames.
+struct activation {
+  std::uintptr_t sp;
+  std::uint32_t pkru;
+};
+std::vector<activation> g_trace;
+word in_2(word depth, word, word, word, word, word);
+word in_1(word depth, word, word, word, word, word) {
+  g_trace.push_back({current_sp(), testing::emulated_pkru()});
+  if (depth == 0) return 1;
+  return 1 + gate<full_1_to_2>::call_erased({}, nullptr, &in_2, call_args{{depth}});
+}
+word in_2(word depth, word, word, word, word, word) {
+  g_trace.push_back({current_sp(), testing::emulated_pkru()});
+  return 1 + gate<full_2_to_1>::call_erased({}, nullptr, &in_1, call_args{{depth - 1}});
+}
+
+TEST_F(emulated, callbacks_nest_below_live_frames) {
+  g_trace.clear();
+  g_trace.reserve(64);
+  word n = gate<full_to_1>::call_erased({}, nullptr, &in_1, call_args{{10}});
+  EXPECT_EQ(n, 21u);
+  ASSERT_EQ(g_trace.size(), 21u);
+  mpk_stack_range s1 = mpk_thread_stack(1), s2 = mpk_thread_stack(2);
+  for (std::size_t i = 0; i < g_trace.size(); ++i) {
+    bool in_one = i % 2 == 0;
+    const mpk_stack_range &s = in_one ? s1 : s2;
+    EXPECT_GE(g_trace[i].sp, s.lo) << i;
+    EXPECT_LT(g_trace[i].sp, s.hi) << i;
+    EXPECT_EQ(g_trace[i].pkru, in_one ? kP1 : kP2) << i;
+    if (i >= 2) EXPECT_LT(g_trace[i].sp, g_trace[i - 2].sp) << "activation " << i << " overlaps a live frame";
+  }
+  EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
+  EXPECT_EQ(flex_mpk_thread.cur, 0u);
+  EXPECT_EQ(flex_mpk_thread.sp[1], s1.hi);
+  EXPECT_EQ(flex_mpk_thread.sp[2], s2.hi);
+}
+
+word touch_dss(word, word, word, word, word, word) {
+  volatile int local = 1;
+  auto *mirror = reinterpret_cast<volatile int *>(reinterpret_cast<std::uintptr_t>(&local) + kMpkDssOffset);
+  *mirror = 7;  // the DSS mirror is mapped (shared key on PKU machines)
+  mpk_stack_range s = mpk_thread_stack(1);
+  auto a = reinterpret_cast<std::uintptr_t>(mirror);
+  return a >= s.lo + kMpkDssOffset && a < s.hi + kMpkDssOffset && *mirror == 7 && local == 1;
+}
+
+TEST_F(emulated, dss_mirror_at_a_fixed_offset) {
+  EXPECT_EQ(gate<full_to_1>::call_erased({}, nullptr, &touch_dss, {}), 1u);
+}
+
+TEST_F(emulated, guard_pages_below_and_above_each_stack) {
+  (void)gate<full_to_1>::call_erased({}, nullptr, &touch_dss, {});
+  mpk_stack_range s = mpk_thread_stack(1);
+  EXPECT_EXIT(*reinterpret_cast<volatile char *>(s.lo - 1) = 1, ::testing::KilledBySignal(SIGSEGV), "");
+  EXPECT_EXIT(*reinterpret_cast<volatile char *>(s.hi) = 1, ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+word where_am_i(word, word, word, word, word, word) {
+  return mpk_thread_stack(1).lo;
+}
+
+TEST_F(emulated, each_thread_has_its_own_stack_and_blocks_are_recycled) {
+  word mine = gate<full_to_1>::call_erased({}, nullptr, &where_am_i, {});
+  word first = 0, second = 0;
+  std::thread([&] { first = gate<full_to_1>::call_erased({}, nullptr, &where_am_i, {}); }).join();
+  std::thread([&] { second = gate<full_to_1>::call_erased({}, nullptr, &where_am_i, {}); }).join();
+  EXPECT_NE(first, 0u);
+  EXPECT_NE(first, mine);
+  EXPECT_EQ(first, second);  // the first thread's block went back at its exit
+}
+
+// ---- The checks that end the process -------------------------------------------------------------------
+
+TEST_F(emulated, jumping_onto_a_wrpkru_with_another_value_ends_the_process) {
+  // The emulated PKRU write (mov %eax, %fs:disp32 = 64 89 04 25) stands where WRPKRU stands.
+  auto *code = reinterpret_cast<const unsigned char *>(light_to_1::entry());
+  const unsigned char *write = nullptr;
+  for (int i = 0; i < 128 && !write; ++i) {
+    if (code[i] == 0x64 && code[i + 1] == 0x89 && code[i + 2] == 0x04 && code[i + 3] == 0x25)
+      write = code + i;
+  }
+  ASSERT_NE(write, nullptr);
+  EXPECT_EXIT(asm volatile("mov $0xbad, %%eax\n\tjmp *%0" ::"r"(write)
+                           : "rax", "memory"),
+              ::testing::ExitedWithCode(kGateViolationExitCode),
+              "a WRPKRU ran with a value other than its gate");
+}
+
+TEST_F(emulated, a_forged_callee_stack_ends_the_process) {
+  static char fake[4096];
+  EXPECT_EXIT(
+      {
+        flex_mpk_thread.sp[1] = reinterpret_cast<std::uintptr_t>(fake + sizeof fake);
+        gate<full_to_1>::call_erased({}, nullptr, &where_am_i, {});
+      },
+      ::testing::ExitedWithCode(kGateViolationExitCode), "outside its domain's stack arena");
+}
+
+word forge_callers_stack(word, word, word, word, word, word) {
+  flex_mpk_thread.sp[1] = 0x1000;  // the callee rewrites where its caller (domain 1) will resume
+  return 0;
+}
+word call_forger(word, word, word, word, word, word) {
+  return gate<full_1_to_2>::call_erased({}, nullptr, &forge_callers_stack, {});
+}
+
+TEST_F(emulated, a_forged_return_stack_ends_the_process) {
+  EXPECT_EXIT(gate<full_to_1>::call_erased({}, nullptr, &call_forger, {}),
+              ::testing::ExitedWithCode(kGateViolationExitCode), "outside its domain's stack arena");
+}
+
+TEST_F(emulated, hardware_gates_refuse_to_run_before_boot) {
+  using hw = mpk_full<kPkruRuntime, kP1, 0>;
+  EXPECT_EXIT(
+      {
+        flex_mpk_thread = {};
+        gate<hw>::call_erased({}, nullptr, &where_am_i, {});
+      },
+      ::testing::KilledBySignal(SIGABRT), "before mpk_boot");
+}
+
+TEST(runtime_page, is_read_only_once_locked) {
+  EXPECT_EXIT(
+      {
+        detail::mpk_lock_runtime();
+        *reinterpret_cast<volatile std::uint32_t *>(&flex_mpk_runtime.mode) = detail::kModeHardware;
+      },
+      ::testing::KilledBySignal(SIGSEGV), "");
+}
+
+}  // namespace
+}  // namespace flex::runtime
+
+// ---- Register harness (assembly) -----------------------------------------------------------------------
+// flex_test_call(a0..a5) fills callee-saved and vector registers with sentinels and calls
+// flex_test_entry(a0..a5, flex_test_target); flex_test_probe records what the callee sees; flex_test_dirty
+// returns with sentinels in every scratch register, all vector bits set and DF set. flex_test_out holds
+// what the caller sees after the gate returns.
+extern "C" {
+struct reg_dump {
+  std::uint64_t gpr[16];  // rax rbx rcx rdx rsi rdi rbp rsp r8..r15
+  std::uint64_t rflags;
+  std::uint8_t vec[32][64];
+  std::uint64_t k[8];
+};
+static_assert(offsetof(reg_dump, vec) == 136 && offsetof(reg_dump, k) == 2184);
+reg_dump flex_test_in, flex_test_out;
+std::uint64_t flex_test_entry, flex_test_target;
+std::uint8_t flex_test_avx512;
+std::uint64_t flex_test_call(std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t, std::uint64_t,
+                             std::uint64_t);
+std::uint64_t flex_test_probe();
+std::uint64_t flex_test_dirty();
+}
+
+asm(R"(
+  .text
+  .macro FLEX_TEST_DUMP_GPRS base
+  .set flex_i, 0
+  .irp r,rax,rbx,rcx,rdx,rsi,rdi,rbp,rsp,r8,r9,r10,r11,r12,r13,r14,r15
+  mov %\r, \base+flex_i*8(%rip)
+  .set flex_i, flex_i+1
+  .endr
+  pushf
+  pop \base+128(%rip)
+  .endm
+
+flex_test_dump_vectors:  # rax: the dump; clobbers rcx
+  cmpb $0, flex_test_avx512(%rip)
+  je 1f
+  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+  vmovdqu64 %zmm\n, 136+\n*64(%rax)
+  .endr
+  .irp n,0,1,2,3,4,5,6,7
+  kmovw %k\n, %ecx
+  mov %rcx, 2184+\n*8(%rax)
+  .endr
+  ret
+1:
+  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vmovdqu %ymm\n, 136+\n*64(%rax)
+  .endr
+  ret
+
+flex_test_fill_vectors:
+  cmpb $0, flex_test_avx512(%rip)
+  je 1f
+  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+  vpternlogd $0xff, %zmm\n, %zmm\n, %zmm\n
+  .endr
+  .irp n,0,1,2,3,4,5,6,7
+  kxnorw %k0, %k0, %k\n
+  .endr
+  ret
+1:
+  .irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+  vpcmpeqd %ymm\n, %ymm\n, %ymm\n
+  .endr
+  ret
+
+  .globl flex_test_probe
+flex_test_probe:
+  FLEX_TEST_DUMP_GPRS flex_test_in
+  lea flex_test_in(%rip), %rax
+  call flex_test_dump_vectors
+  mov $0x600d, %eax
+  ret
+
+  .globl flex_test_dirty
+flex_test_dirty:
+  call flex_test_fill_vectors
+  .irp r,rcx,rdx,rsi,rdi,r8,r9,r10,r11
+  movabs $0x5e5e5e5e5e5e5e5e, %\r
+  .endr
+  mov $0xd1d1, %eax
+  std
+  ret
+
+  .globl flex_test_call
+flex_test_call:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  call flex_test_fill_vectors
+  movabs $0xcafe000000000001, %rbx
+  movabs $0xcafe000000000006, %rbp
+  movabs $0xcafe00000000000c, %r12
+  movabs $0xcafe00000000000d, %r13
+  movabs $0xcafe00000000000e, %r14
+  movabs $0xcafe00000000000f, %r15
+  push flex_test_target(%rip)
+  call *flex_test_entry(%rip)
+  FLEX_TEST_DUMP_GPRS flex_test_out
+  cld
+  add $8, %rsp
+  lea flex_test_out(%rip), %rax
+  call flex_test_dump_vectors
+  mov flex_test_out(%rip), %rax
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbx
+  pop %rbp
+  ret
+)");
+
+namespace flex::runtime {
+namespace {
+
+enum gpr { rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15 };
+// flex_test_call loads callee-saved register number r with 0xcafe...0r.
+constexpr std::uint64_t sentinel(gpr r) {
+  return 0xcafe000000000000 | r;
+}
+constexpr std::uint64_t kDirectionFlag = 1u << 10;
+
+// Vector bytes that must be zero after a gate with these CPU flags (on this machine's registers).
+std::string vectors_cleared(const reg_dump &d, std::uint32_t tier) {
+  bool machine512 = flex_test_avx512 != 0;
+  std::string err;
+  for (int r = 0; r < 32; ++r) {
+    int bytes = (tier & detail::kCpuAvx512) ? 64 : r >= 16 ? 0 : (tier & detail::kCpuAvx) ? 64 : 16;
+    if (!machine512) bytes = r >= 16 ? 0 : std::min(bytes, 32);  // the dump holds ymm0-15 only
+    for (int b = 0; b < bytes; ++b) {
+      if (d.vec[r][b]) {
+        err += "v" + std::to_string(r) + " not cleared; ";
+        break;
+      }
+    }
+  }
+  if ((tier & detail::kCpuAvx512) && machine512) {
+    for (int k = 0; k < 8; ++k) {
+      if (d.k[k]) err += "k" + std::to_string(k) + " not cleared; ";
+    }
+  }
+  return err;
+}
+
+// What the full gate promises about registers, in both directions; "" when kept.
+std::string full_gate_register_promises(detail::mpk_entry_fn entry, int key, std::uint32_t tier) {
+  std::string err;
+  flex_test_avx512 = (detail::detect_cpu_flags() & detail::kCpuAvx512) ? 1 : 0;
+  flex_test_entry = reinterpret_cast<std::uint64_t>(entry);
+  flex_test_target = reinterpret_cast<std::uint64_t>(&flex_test_probe);
+  if (flex_test_call(11, 12, 13, 14, 15, 16) != 0x600d) err += "probe result lost; ";
+  const reg_dump &in = flex_test_in;
+  const std::uint64_t args[] = {in.gpr[rdi], in.gpr[rsi], in.gpr[rdx], in.gpr[rcx], in.gpr[r8], in.gpr[r9]};
+  for (int i = 0; i < 6; ++i) {
+    if (args[i] != static_cast<std::uint64_t>(11 + i)) err += "argument " + std::to_string(i) + " lost; ";
+  }
+  for (gpr r : {rax, rbx, rbp, r10, r11, r12, r13, r14, r15}) {
+    if (in.gpr[r]) err += "entry: register #" + std::to_string(r) + " not cleared; ";
+  }
+  if (in.rflags & kDirectionFlag) err += "entry: DF set; ";
+  mpk_stack_range s = mpk_thread_stack(key);
+  if (in.gpr[rsp] < s.lo || in.gpr[rsp] >= s.hi) err += "entry: not on the callee's stack; ";
+  if ((in.gpr[rsp] + 8) % 16) err += "entry: stack misaligned; ";
+  err += vectors_cleared(in, tier);
+
+  flex_test_target = reinterpret_cast<std::uint64_t>(&flex_test_dirty);
+  if (flex_test_call(1, 2, 3, 4, 5, 6) != 0xd1d1) err += "result lost; ";
+  const reg_dump &out = flex_test_out;
+  for (gpr r : {rcx, rdx, rsi, rdi, r8, r9, r10, r11}) {
+    if (out.gpr[r]) err += "exit: register #" + std::to_string(r) + " not cleared; ";
+  }
+  for (gpr r : {rbx, rbp, r12, r13, r14, r15}) {
+    if (out.gpr[r] != sentinel(r)) err += "exit: callee-saved register #" + std::to_string(r) + " lost; ";
+  }
+  if (out.rflags & kDirectionFlag) err += "exit: DF set; ";
+  err += vectors_cleared(out, tier);
+  return err;
+}
+
+TEST_F(emulated, full_gate_clears_registers_both_ways_at_every_cpu_tier) {
+  std::uint32_t real = detail::detect_cpu_flags();
+  for (std::uint32_t tier : {real, real & detail::kCpuAvx, 0u}) {
+    flex_mpk_runtime.cpu_flags = tier;
+    EXPECT_EQ(full_gate_register_promises(full_to_1::entry(), 1, tier), "") << "cpu tier " << tier;
+  }
+  flex_mpk_runtime.cpu_flags = real;
+}
+
+TEST_F(emulated, light_gate_leaves_registers_alone) {
+  flex_test_avx512 = (detail::detect_cpu_flags() & detail::kCpuAvx512) ? 1 : 0;
+  flex_test_entry = reinterpret_cast<std::uint64_t>(light_to_1::entry());
+  flex_test_target = reinterpret_cast<std::uint64_t>(&flex_test_probe);
+  EXPECT_EQ(flex_test_call(1, 2, 3, 4, 5, 6), 0x600du);
+  EXPECT_EQ(flex_test_in.gpr[rbx], flex_test_target);  // light carries the target in rbx
+  EXPECT_EQ(flex_test_in.gpr[r12], sentinel(r12));
+  EXPECT_EQ(flex_test_in.gpr[rcx], 4u);
+  EXPECT_EQ(flex_test_in.gpr[rdx], 3u);
+}
+
+// ---- The gates' machine code ------------------------------------------------------------------------
+
+struct insn {
+  std::string section, function, mnemonic, operands, reloc;
+};
+
+// llvm-objdump-19 -d [-r] output, parsed without regexes (a test binary has ~10^5 instructions).
+bool disassemble(const std::string &path, bool relocs, std::vector<insn> &out, std::string &err) {
+  std::string cmd =
+      "llvm-objdump-19 -d --no-show-raw-insn " + std::string(relocs ? "-r " : "") + "'" + path + "' 2>&1";
+  FILE *p = ::popen(cmd.c_str(), "r");
+  if (!p) return err = "cannot run llvm-objdump-19", false;
+  std::string section, function;
+  char line[4096];
+  while (std::fgets(line, sizeof line, p)) {
+    std::string l(line);
+    while (!l.empty() && (l.back() == '\n' || l.back() == '\r')) l.pop_back();
+    if (l.rfind("Disassembly of section ", 0) == 0) {
+      section = l.substr(23, l.size() - 24);
+    } else if (!l.empty() && l[0] != ' ' && l[0] != '\t' && l.back() == ':' &&
+               l.find(" <") != std::string::npos) {
+      function = l.substr(l.find(" <") + 2, l.size() - l.find(" <") - 4);
+    } else if (l.find("R_X86_64_") != std::string::npos && !out.empty()) {
+      out.back().reloc = l.substr(l.find("R_X86_64_"));
+    } else if (std::size_t colon = l.find(':'); colon != std::string::npos && l[0] == ' ') {
+      std::string rest = l.substr(colon + 1);  // "      \tmnemonic\toperands"
+      rest.erase(0, rest.find_first_not_of(" \t"));
+      std::size_t tab = rest.find('\t');
+      insn i{section, function, rest.substr(0, tab), tab == std::string::npos ? "" : rest.substr(tab + 1),
+             ""};
+      if (std::size_t hash = i.operands.find("  #"); hash != std::string::npos) i.operands.resize(hash);
+      while (!i.operands.empty() && i.operands.back() == ' ') i.operands.pop_back();
+      out.push_back(std::move(i));
+    }
+  }
+  int rc = ::pclose(p);
+  if (rc != 0) return err = "llvm-objdump-19 failed on " + path, false;
+  return true;
+}
+
+bool have_objdump() {
+  return std::system("llvm-objdump-19 --version >/dev/null 2>&1") == 0;
+}
+
+// Each WRPKRU: xor ecx; xor edx; mov $imm, eax; WRPKRU; cmp $imm, eax; jne flex_mpk_gate_abort.
+std::string wrpkru_discipline(const std::vector<insn> &code, bool linked, int &count) {
+  std::string err;
+  count = 0;
+  for (std::size_t i = 3; i + 2 < code.size(); ++i) {
+    if (code[i].mnemonic != "wrpkru") continue;
+    ++count;
+    std::string at = code[i].function + ": ";
+    if (code[i].function.find("hardware") == std::string::npos)
+      err += at + "WRPKRU outside a hardware gate; ";
+    if (!linked && code[i].section != ".text.flex_gates")
+      err += at + "WRPKRU in section " + code[i].section + "; ";
+    if (code[i - 3].mnemonic + code[i - 3].operands != "xorl%ecx, %ecx") err += at + "ECX not zeroed; ";
+    if (code[i - 2].mnemonic + code[i - 2].operands != "xorl%edx, %edx") err += at + "EDX not zeroed; ";
+    const std::string &set = code[i - 1].operands;
+    if (code[i - 1].mnemonic != "movl" || set.find(", %eax") == std::string::npos)
+      err += at + "EAX not set; ";
+    if (code[i + 1].mnemonic != "cmpl" || code[i + 1].operands != set)
+      err += at + "no cmp of EAX with " + set + "; ";
+    const insn &j = code[i + 2];
+    bool to_abort = linked ? j.operands.find("<flex_mpk_gate_abort>") != std::string::npos
+                           : j.reloc.find("flex_mpk_gate_abort") != std::string::npos;
+    if (j.mnemonic != "jne" || !to_abort) err += at + "no jne to flex_mpk_gate_abort; ";
+  }
+  return err;
+}
+
+TEST(gate_code, every_wrpkru_in_the_library_is_checked_and_in_the_gate_section) {
+  if (!have_objdump()) GTEST_SKIP() << "llvm-objdump-19 not installed";
+  std::vector<insn> code;
+  std::string err;
+  ASSERT_TRUE(disassemble(FLEX_BINARY_DIR "/lib/libflex_runtime_mpk.a", true, code, err)) << err;
+  int count = 0;
+  EXPECT_EQ(wrpkru_discipline(code, false, count), "");
+  EXPECT_EQ(count, 8);  // mpk_gates.cc: two light and two full hardware gates, two WRPKRUs each
+}
+
+TEST(gate_code, full_gates_clear_before_calling_the_target) {
+  if (!have_objdump()) GTEST_SKIP() << "llvm-objdump-19 not installed";
+  std::vector<insn> code;
+  std::string err;
+  ASSERT_TRUE(disassemble(FLEX_BINARY_DIR "/lib/libflex_runtime_mpk.a", true, code, err)) << err;
+  int gates = 0;
+  for (std::size_t i = 0; i < code.size(); ++i) {
+    if (code[i].function.find("mpk_full_entry") == std::string::npos || code[i].mnemonic != "callq" ||
+        code[i].operands != "*(%rsp)") {
+      continue;
+    }
+    ++gates;
+    std::string seen;
+    for (std::size_t j = i - 11; j < i; ++j)
+      seen += code[j].mnemonic + " " + code[j].operands + "|" + code[j].reloc + ";";
+    for (const char *want : {"flex_mpk_clear_vectors", "xorl %eax, %eax", "xorl %r10d, %r10d",
+                             "xorl %r11d, %r11d", "xorl %ebx, %ebx", "xorl %ebp, %ebp", "xorl %r12d, %r12d",
+                             "xorl %r13d, %r13d", "xorl %r14d, %r14d", "xorl %r15d, %r15d", "cld"}) {
+      EXPECT_NE(seen.find(want), std::string::npos) << code[i].function << " lacks " << want << ": " << seen;
+    }
+  }
+  EXPECT_EQ(gates, 4);  // two full gates, hardware and emulated
+}
+
+std::string self_path() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+}
+
+TEST(gate_code, every_wrpkru_in_this_binary_is_a_checked_gate) {
+  if (!have_objdump()) GTEST_SKIP() << "llvm-objdump-19 not installed";
+  std::vector<insn> code;
+  std::string err;
+  ASSERT_TRUE(disassemble(self_path(), false, code, err)) << err;
+  int count = 0;
+  EXPECT_EQ(wrpkru_discipline(code, true, count), "");
+  EXPECT_GE(count, 4);  // this test's hardware gates (flexbuild's gadget_scan_test scans this binary too)
+}
+
+// ---- On a machine with PKU ------------------------------------------------------------------------------
+
+#define REQUIRE_PKU() \
+  if (!pku_status().available) GTEST_SKIP() << "PKU not available: " << pku_status().reason
+
+// Each hardware test boots real domains in a death-test child. The child re-executes this binary
+// ("threadsafe" style) instead of forking the test process, so it starts from a runtime no earlier test
+// (an emulated boot, a thread's stack blocks) has touched.
+class hardware : public ::testing::Test {
+ protected:
+  void SetUp() override { GTEST_FLAG_SET(death_test_style, "threadsafe"); }
+};
+
+constexpr std::uint32_t kH1 = pkru_for(1, 4), kH2 = pkru_for(2, 4);
+using hw_light = mpk_light<kPkruRuntime, kH1>;
+using hw_full_1 = mpk_full<kPkruRuntime, kH1, 0>;
+using hw_full_2 = mpk_full<kPkruRuntime, kH2, 1>;
+
+// Runs in a death-test child: boots three mpk domains (keys 1-3, shared key 4) from scratch.
+void boot_hardware_or_exit() {
+  flex_mpk_runtime = detail::mpk_runtime_page{};
+  flex_mpk_thread = {};
+  static test_image t({FLEX_ISO_MPK, FLEX_ISO_MPK, FLEX_ISO_MPK});
+  if (auto err = mpk_boot(t.img)) {
+    std::fprintf(stderr, "boot: %s\n", err->c_str());
+    std::_Exit(2);
+  }
+  g_hardware_test = true;
+}
+
+void pass_or_exit(const std::string &err) {
+  if (!err.empty()) std::fprintf(stderr, "%s\n", err.c_str());
+  std::_Exit(err.empty() ? 0 : 1);
+}
+
+TEST_F(hardware, round_trips_zero_to_six_arguments) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        pass_or_exit(round_trips<hw_light>(kH1, kPkruRuntime, 0) +
+                     round_trips<hw_full_1>(kH1, kPkruRuntime, 1) +
+                     round_trips<hw_full_2>(kH2, kPkruRuntime, 2));
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST_F(hardware, stacks_switch_and_registers_are_cleared) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        pass_or_exit(full_gate_register_promises(hw_full_1::entry(), 1, detail::detect_cpu_flags()));
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+volatile long *g_private;
+word read_private(word, word, word, word, word, word) {
+  return static_cast<word>(*g_private);
+}
+
+void on_segv(int, siginfo_t *si, void *) {
+  std::_Exit(si->si_code == 4 /* SEGV_PKUERR */ ? 42 : 43);
+}
+
+// Domain 1 reads its own page; domain 2 faults on it with SEGV_PKUERR (exit 42).
+void cross_compartment_read() {
+  boot_hardware_or_exit();
+  void *page = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (auto err = mpk_tag_range(page, static_cast<char *>(page) + 4096, 1)) pass_or_exit(*err);
+  g_private = static_cast<volatile long *>(page);
+  *g_private = 1234;
+  if (gate<hw_full_1>::call_erased({}, nullptr, &read_private, {}) != 1234) pass_or_exit("owner cannot read");
+  static char alt[64 * 1024];
+  stack_t ss{alt, 0, sizeof alt};  // the handler must not need a compartment's stack
+  ::sigaltstack(&ss, nullptr);
+  struct sigaction sa {};
+  sa.sa_sigaction = on_segv;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  ::sigaction(SIGSEGV, &sa, nullptr);
+  gate<hw_full_2>::call_erased({}, nullptr, &read_private, {});
+  pass_or_exit("compartment 2 read compartment 1's memory");
+}
+
+TEST_F(hardware, a_compartment_cannot_read_anothers_memory) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(cross_compartment_read(), ::testing::ExitedWithCode(42), "");
+}
+
+}  // namespace
+}  // namespace flex::runtime
