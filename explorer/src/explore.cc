@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include <flex/pku/pku.h>
 #include "flex/build/fs_util.h"
 
 namespace flex::explore {
@@ -301,7 +302,7 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
   x.s = &s;
   x.configs = enumerate(s);
   x.rec.resize(x.configs.size());
-  x.pku = opt.pku.value_or(machine_has_pku());
+  x.pku = opt.pku.value_or(flex::pku::pku_status().available);
   std::vector<std::pair<isolation, std::string>> missing;
   if (!x.pku) missing.emplace_back(isolation::mpk, "needs mpk: this machine has no PKU (pkey_alloc fails)");
   for (isolation m : opt.unavailable) missing.emplace_back(m, fmt::format("needs {}: unavailable (--unavailable)", build::to_string(m)));

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include <flex/pku/pku.h>
 #include "flex/explore/runner.h"
 
 namespace {
@@ -61,7 +62,7 @@ TEST(HelloExploration, RunsToCompletionAndWritesTheFolder) {
   EXPECT_TRUE(j["complete"].get<bool>());
   const auto &t = j["totals"];
   EXPECT_EQ(t["configurations"].get<int>(), 7);
-  const bool pku = flex::explore::machine_has_pku();
+  const bool pku = flex::pku::pku_status().available;
   EXPECT_EQ(t["not_runnable_here"].get<int>(), pku ? 0 : 2);
   EXPECT_EQ(t["explorable"].get<int>(), pku ? 7 : 5);
   EXPECT_GE(t["benchmarked"].get<int>(), 1);

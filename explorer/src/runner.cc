@@ -295,13 +295,6 @@ int free_port() {
   return port;
 }
 
-bool machine_has_pku() {
-  long key = ::syscall(SYS_pkey_alloc, 0, 0);
-  if (key < 0) return false;
-  ::syscall(SYS_pkey_free, key);
-  return true;
-}
-
 build_result flex_evaluator::build(const configuration &c, const fs::path &profile, const fs::path &image_dir, int jobs) {
   build_result r;
   std::string cmd = fmt::format("'{}' --profile '{}' -o '{}' --root '{}'{}", flexbuild_.string(), profile.string(),

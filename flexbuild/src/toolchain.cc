@@ -49,7 +49,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   for (const char *part : {"core", "mpk", "process", "heap"}) {
     tc.runtime_headers.push_back(src / "runtime" / part / "include");
   }
-  tc.runtime_headers.push_back(src / "base" / "tlsf" / "include");
+  for (const char *base : {"tlsf", "pku"}) tc.runtime_headers.push_back(src / "base" / base / "include");
   auto need = [&](const std::string &name, const char *package) -> std::optional<fs::path> {
     auto p = find_program(name);
     if (!p && error) *error = "cannot find '" + name + "'; install it with: apt-get install " + package;
@@ -83,6 +83,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
     tc.runtime_parts.push_back(lib / (std::string("libflex_runtime_") + part + ".a"));
   }
   tc.runtime_parts.push_back(lib / "libflex_tlsf.a");
+  tc.runtime_parts.push_back(lib / "libflex_pku.a");
   std::vector<fs::path> needed = {tc.transform, tc.runtime, tc.malloc};
   needed.insert(needed.end(), tc.runtime_parts.begin(), tc.runtime_parts.end());
   needed.insert(needed.end(), tc.runtime_headers.begin(), tc.runtime_headers.end());

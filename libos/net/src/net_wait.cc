@@ -2,34 +2,21 @@
 // sched waits on the host fd itself, so it must share net's fd table: where one of them is a process
 // compartment of its own, net waits in plat instead, blocking the host thread (and so the image).
 #include <cerrno>
-#include <cstring>
 
-#include <flex/runtime/layout.h>
-#include <flex/runtime/self.h>
 #include <flex/net/net_impl.h>
 #include <flex/plat/plat.h>
 #include <flex/sched/sched.h>
 #include <flexos/isolation.h>
 
+extern "C" const int flex_colocated_sched __attribute__((weak));
+
 namespace flex::net {
 namespace {
 
-// Whether sched's compartment shares this one's process (decided once, from the image's layout).
+// Whether sched's code runs in this compartment's process (and so waits on our fds): a constant flexbuild
+// links into each compartment (flex/runtime/self.h); absent when the image has no sched.
 bool sched_shares_our_fds() {
-  static int answer = -1;
-  if (answer >= 0) return answer;
-  int sched_comp = -1;
-  for (unsigned i = 0; i < flex_image.n_compartments; ++i) {
-    for (const char *const *l = flex_image.compartments[i].libraries; l && *l; ++l) {
-      if (std::strcmp(*l, "sched") == 0) sched_comp = static_cast<int>(i);
-    }
-  }
-  const bool same = sched_comp == static_cast<int>(flex_self.index);
-  const bool separate = sched_comp < 0 ||
-                        flex_image.compartments[sched_comp].isolation == FLEX_ISO_PROCESS ||
-                        flex_image.compartments[flex_self.index].isolation == FLEX_ISO_PROCESS;
-  answer = same || !separate;
-  return answer;
+  return &flex_colocated_sched != nullptr && flex_colocated_sched != 0;
 }
 
 int wait_in_plat(int fd, unsigned events, int64_t timeout_ns) {

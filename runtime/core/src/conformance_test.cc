@@ -33,7 +33,7 @@
 #include "flex/runtime/mpk_gate.h"
 #include "flex/runtime/process.h"
 
-#include "backend_test_support.h"
+#include "flex/runtime/backend_testing.h"
 
 namespace fg = flex::runtime;
 
@@ -137,10 +137,7 @@ const fg::erased_fn g_exports[kExports] = {
 
 
 bool pku_available() {
-  const int key = static_cast<int>(syscall(SYS_pkey_alloc, 0u, 0u));
-  if (key < 0) return false;
-  syscall(SYS_pkey_free, key);
-  return true;
+  return fg::pku_status().available;
 }
 
 // The MPK backends carry the caller's and the callee's PKRU as immediates, so one gate type serves one

@@ -22,7 +22,7 @@
 #include "flex/runtime/fault.h"
 #include "flex/runtime/process_impl.h"
 
-#include "backend_test_support.h"
+#include "flex/runtime/backend_testing.h"
 
 namespace fg = flex::runtime;
 using fg::word;

@@ -76,7 +76,4 @@ bool settled(const std::vector<double> &samples, const repetition_spec &r);
 // A free TCP port on 127.0.0.1.
 int free_port();
 
-// Whether this machine can run mpk images: pkey_alloc() succeeds (CPU and kernel support PKU).
-bool machine_has_pku();
-
 }  // namespace flex::explore

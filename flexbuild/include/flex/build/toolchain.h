@@ -22,11 +22,11 @@ struct toolchain {
   std::filesystem::path transform;  // flex-transform, beside flexbuild
   std::filesystem::path runtime;    // libflex_runtime.a: the image's main and boot sequence
   std::filesystem::path malloc;     // libflex_runtime_malloc.a: malloc routed to the running compartment's heap
-  // libflex_runtime_{core,mpk,process,heap}.a and libflex_tlsf.a: the rest of the runtime and the heaps'
-  // allocator, in link order.
+  // libflex_runtime_{core,mpk,process,heap}.a, libflex_tlsf.a and libflex_pku.a: the rest of the
+  // runtime and the base libraries it uses, in link order.
   std::vector<std::filesystem::path> runtime_parts;
   // The include folders of the Flex tree flexbuild was built from that image code may use: the porting
-  // API (<flexos/...>), the runtime's public headers (<flex/runtime/...>) and the TLSF engine they name.
+  // API (<flexos/...>), the runtime's public headers (<flex/runtime/...>) and the base libraries they name.
   std::vector<std::filesystem::path> runtime_headers;
 
   // Finds every tool; on failure returns a message naming what is missing and how to get it.

@@ -5,6 +5,14 @@
  *
  *   #include <flex/runtime/self.h>
  *   printf("running in %s\n", flex_self.name);
+ *
+ * Beside it, for every library L of the image, a private constant says whether L's code runs in this
+ * compartment's process, so that it shares this compartment's file descriptors: 1 in the same compartment
+ * or when both compartments live in the main process, 0 when either is a process compartment. Declare it
+ * weak to ask about a library the image may not have (absent: not in this image):
+ *
+ *   extern const int flex_colocated_sched __attribute__((weak));
+ *   bool sched_here = &flex_colocated_sched && flex_colocated_sched;
  */
 #ifndef FLEX_RUNTIME_SELF_H
 #define FLEX_RUNTIME_SELF_H

@@ -40,6 +40,8 @@
 #include <string_view>
 #include <vector>
 
+#include <flex/pku/pku.h>
+
 #include "flex/runtime/gate.h"
 #include "flex/runtime/heap.h"
 #include "flex/runtime/layout.h"
@@ -137,15 +139,10 @@ std::optional<std::string> plan_mpk(const flex_image_layout &img, mpk_plan &out)
 
 // ---- PKU support -------------------------------------------------------------------------------------
 
-struct pku_support {
-  bool available = false;
-  std::string reason;  // why not, for people: "the CPU does not support protection keys (...)"
-};
-
-// CPUID.(EAX=7,ECX=0):ECX.PKU[bit 3] and OSPKE[bit 4], then a pkey_alloc/pkey_free probe. Cached.
-const pku_support &pku_status();
-// The decision itself, from the raw facts (tests). probe_errno: 0 if pkey_alloc worked.
-pku_support pku_status_from(std::uint32_t max_cpuid_leaf, std::uint32_t leaf7_ecx, int probe_errno);
+// Whether this machine has protection keys (base/pku): mpk_boot refuses with its reason when not.
+using flex::pku::pku_status;
+using flex::pku::pku_status_from;
+using flex::pku::pku_support;
 
 // ---- Boot --------------------------------------------------------------------------------------------
 

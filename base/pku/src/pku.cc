@@ -1,14 +1,13 @@
-// Does this machine have usable protection keys? CPU (CPUID.7.0:ECX.PKU), kernel (OSPKE: CR4.PKE set) and
-// a pkey_alloc() probe. An mpk image refuses to boot with the reason given here.
+// Does this machine have usable protection keys? (see pku.h)
 #include <cpuid.h>
 #include <sys/mman.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "flex/runtime/mpk.h"
+#include "flex/pku/pku.h"
 
-namespace flex::runtime {
+namespace flex::pku {
 
 pku_support pku_status_from(std::uint32_t max_cpuid_leaf, std::uint32_t leaf7_ecx, int probe_errno) {
   constexpr std::uint32_t kPku = 1u << 3, kOspke = 1u << 4;
@@ -63,4 +62,4 @@ const pku_support &pku_status() {
   return s;
 }
 
-}  // namespace flex::runtime
+}  // namespace flex::pku
