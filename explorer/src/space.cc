@@ -23,7 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace detail = build::detail;
-using build::located;
+using yaml::located;
 using detail::entry;
 using detail::quote;
 

@@ -285,7 +285,7 @@ std::optional<std::size_t> match_enum(const located &v, std::string_view what,
   auto it = std::find(valid.begin(), valid.end(), v.value);
   if (it != valid.end()) return static_cast<std::size_t>(it - valid.begin());
   std::string hint = "valid values: " + join(valid);
-  std::string near = nearest(v.value, valid);
+  std::string near = yaml::nearest(v.value, valid);
   if (!near.empty()) hint = "did you mean '" + near + "'? " + hint;
   diags.error(v.pos, "unknown " + std::string(what) + " " + quote(v.value), hint);
   return std::nullopt;
@@ -293,7 +293,7 @@ std::optional<std::size_t> match_enum(const located &v, std::string_view what,
 
 std::string suggest(std::string_view word, const std::vector<std::string> &candidates,
                     std::string_view label) {
-  std::string near = nearest(word, candidates);
+  std::string near = yaml::nearest(word, candidates);
   if (!near.empty()) return "did you mean '" + near + "'?";
   if (candidates.empty()) return std::string(label) + ": none";
   return std::string(label) + ": " + join(candidates);

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include "flex/build/diag.h"
+#include "flex/yaml/diag.h"
 #include "flex/build/manifest.h"
 
 namespace flex::build::detail {
