@@ -1,4 +1,4 @@
-#include "flex/build/yaml_util.h"
+#include "flex/yaml/yaml.h"
 
 #include <algorithm>
 #include <exception>
@@ -6,7 +6,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
-namespace flex::build::detail {
+namespace flex::yaml {
 namespace {
 
 source_pos mark_pos(const std::string &file, const YAML::Mark &m) {
@@ -128,7 +128,7 @@ bool is_digit(char c) {
 
 }  // namespace
 
-std::optional<YAML::Node> load_yaml(const std::string &file, std::string_view text, diag_sink &diags) {
+std::optional<YAML::Node> parse_document(const std::string &file, std::string_view text, diag_sink &diags) {
   if (auto deep = find_too_deep(file, text)) {
     diags.error(*deep, "nested deeper than " + std::to_string(kMaxNesting) + " levels",
                 "flatten the structure; lib.yaml files and profiles need only a few levels");
@@ -285,7 +285,7 @@ std::optional<std::size_t> match_enum(const located &v, std::string_view what,
   auto it = std::find(valid.begin(), valid.end(), v.value);
   if (it != valid.end()) return static_cast<std::size_t>(it - valid.begin());
   std::string hint = "valid values: " + join(valid);
-  std::string near = yaml::nearest(v.value, valid);
+  std::string near = nearest(v.value, valid);
   if (!near.empty()) hint = "did you mean '" + near + "'? " + hint;
   diags.error(v.pos, "unknown " + std::string(what) + " " + quote(v.value), hint);
   return std::nullopt;
@@ -293,7 +293,7 @@ std::optional<std::size_t> match_enum(const located &v, std::string_view what,
 
 std::string suggest(std::string_view word, const std::vector<std::string> &candidates,
                     std::string_view label) {
-  std::string near = yaml::nearest(word, candidates);
+  std::string near = nearest(word, candidates);
   if (!near.empty()) return "did you mean '" + near + "'?";
   if (candidates.empty()) return std::string(label) + ": none";
   return std::string(label) + ": " + join(candidates);
@@ -341,4 +341,4 @@ bool is_c_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || is_digit(c); });
 }
 
-}  // namespace flex::build::detail
+}  // namespace flex::yaml
