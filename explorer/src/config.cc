@@ -277,13 +277,13 @@ std::string profile_yaml(const space &s, const configuration &c) {
 }
 
 std::optional<std::string> refusal(const space &s, const configuration &c, const build::library_index &libs) {
-  build::diag_sink diags;
+  yaml::diag_sink diags;
   std::filesystem::path file = profile_name(s, c) + ".yaml";
   auto p = build::parse_profile(file, profile_yaml(s, c), diags);
   if (p && build::validate_profile(*p, libs, diags)) build::resolve(*p, libs, diags);
   if (diags.has_errors()) {
     for (const auto &d : diags.all()) {
-      if (d.level == build::severity::error) return "flexbuild check: " + d.message;
+      if (d.level == yaml::severity::error) return "flexbuild check: " + d.message;
     }
   }
   // flexbuild's build step refuses this, `check` does not (flexbuild/src/driver.cc).

@@ -307,7 +307,7 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
   if (!x.pku) missing.emplace_back(isolation::mpk, "needs mpk: this machine has no PKU (pkey_alloc fails)");
   for (isolation m : opt.unavailable) missing.emplace_back(m, fmt::format("needs {}: unavailable (--unavailable)", build::to_string(m)));
 
-  build::diag_sink diags;
+  yaml::diag_sink diags;
   build::library_index libs = build::load_library_index(s.root, diags);
   for (std::size_t i = 0; i < x.configs.size(); ++i) {
     const configuration &c = x.configs[i];

@@ -35,7 +35,7 @@ int main(int argc, char **argv) {
   app.add_flag("-q,--quiet", quiet, "no progress output");
   CLI11_PARSE(app, argc, argv);
 
-  flex::build::diag_sink diags;
+  flex::yaml::diag_sink diags;
   auto space = flex::explore::load_space(space_file, root, diags);
   diags.print(stderr);
   if (!space) return 1;

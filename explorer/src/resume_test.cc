@@ -58,9 +58,9 @@ class fake_evaluator : public evaluator {
 class Resume : public ::testing::Test {
  protected:
   void SetUp() override {
-    build::diag_sink diags;
+    yaml::diag_sink diags;
     s_ = parse_space("resume.yaml", kSpace, std::filesystem::path(FLEX_SOURCE_DIR), diags);
-    ASSERT_TRUE(s_) << (diags.all().empty() ? "" : build::render(diags.all()[0], false));
+    ASSERT_TRUE(s_) << (diags.all().empty() ? "" : yaml::render(diags.all()[0], false));
     base_ = fs::path(FLEX_BINARY_DIR) / "explore-test" / ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(base_);
     g_interrupted = false;

@@ -12,7 +12,7 @@
 #include <sstream>
 
 #include "flex/build/fs_util.h"
-#include "flex/build/yaml_util.h"  // flexbuild's checked YAML maps and values (flex::build::detail)
+#include "flex/yaml/yaml.h"
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."
@@ -22,10 +22,9 @@ namespace flex::explore {
 namespace {
 
 namespace fs = std::filesystem;
-namespace detail = build::detail;
-using build::located;
-using detail::entry;
-using detail::quote;
+using yaml::entry;
+using yaml::located;
+using yaml::quote;
 
 const std::vector<std::string> kTopKeys = {"name",       "app",       "libraries", "default",
                                            "max_compartments", "mechanisms", "hardening", "sharing",
@@ -64,7 +63,7 @@ class space_parser {
 
  private:
   source_pos at(int line = 1, int col = 1) const { return {path_, line, col}; }
-  std::optional<located> scalar(const entry &e, std::string_view hint) { return detail::read_scalar(e, hint, diags_); }
+  std::optional<located> scalar(const entry &e, std::string_view hint) { return yaml::read_scalar(e, hint, diags_); }
   std::optional<long> integer(const entry &e, long lo, long hi, std::string_view hint);
   std::optional<double> number(const located &v, std::string_view what, std::string_view hint);
   std::optional<hardening_set> hardening_choice(const YAML::Node &node, const source_pos &pos);
@@ -139,10 +138,10 @@ std::optional<hardening_set> space_parser::hardening_choice(const YAML::Node &no
   } else if (node.IsSequence()) {
     for (const YAML::Node &item : node) {
       if (!item.IsScalar()) {
-        diags_.error(detail::pos_of(item, pos), "a hardening option must be a name", "write e.g. `[asan, ubsan]`");
+        diags_.error(yaml::pos_of(item, pos), "a hardening option must be a name", "write e.g. `[asan, ubsan]`");
         return std::nullopt;
       }
-      names.push_back({item.Scalar(), detail::pos_of(item, pos)});
+      names.push_back({item.Scalar(), yaml::pos_of(item, pos)});
     }
   } else {
     diags_.error(pos, "a hardening choice must be `none`, a name, `a+b` or a list",
@@ -151,7 +150,7 @@ std::optional<hardening_set> space_parser::hardening_choice(const YAML::Node &no
   }
   hardening_set set = 0;
   for (const located &n : names) {
-    auto i = detail::match_enum(n, "hardening", all_hardening_names(), diags_);
+    auto i = yaml::match_enum(n, "hardening", all_hardening_names(), diags_);
     if (!i) return std::nullopt;
     auto h = static_cast<build::hardening>(*i);
     if (h == build::hardening::safestack || h == build::hardening::cfi) {
@@ -179,7 +178,7 @@ bool space_parser::check_template(const located &v) {
     if (close == std::string::npos ||
         std::find(kPlaceholders.begin(), kPlaceholders.end(), name) == kPlaceholders.end()) {
       diags_.error(v.pos, "unknown placeholder " + quote("{" + name + "}") + " in a command template",
-                   detail::suggest(name, kPlaceholders, "placeholders") + " (placeholders: {image}, {port}, {dir}, "
+                   yaml::suggest(name, kPlaceholders, "placeholders") + " (placeholders: {image}, {port}, {dir}, "
                    "{root}, {id})");
       return false;
     }
@@ -210,17 +209,17 @@ bool space_parser::check_library(const located &v, bool placed_only) {
   const build::lib_manifest *m = index_.find(v.value);
   if (!m) {
     diags_.error(v.pos, "unknown library " + quote(v.value),
-                 detail::suggest(v.value, candidates, "libraries app '" + s_.app + "' uses"));
+                 yaml::suggest(v.value, candidates, "libraries app '" + s_.app + "' uses"));
     return false;
   }
   if (m->replicated) {
     diags_.error(v.pos, "library " + quote(v.value) + " is replicated into every compartment and cannot be placed",
-                 "remove it; libraries that can be placed: " + detail::join(candidates));
+                 "remove it; libraries that can be placed: " + yaml::join(candidates));
     return false;
   }
   if (!closure_.count(v.value)) {
     diags_.error(v.pos, "library " + quote(v.value) + " is not used by app '" + s_.app + "'",
-                 "the app's `requires` closure holds: " + detail::join(candidates));
+                 "the app's `requires` closure holds: " + yaml::join(candidates));
     return false;
   }
   if (placed_only && s_.index_of(v.value) < 0) {
@@ -232,7 +231,7 @@ bool space_parser::check_library(const located &v, bool placed_only) {
 }
 
 void space_parser::parse_libraries(const entry &e) {
-  auto items = detail::read_scalar_list(e, diags_);
+  auto items = yaml::read_scalar_list(e, diags_);
   if (!items) return;
   if (items->empty()) {
     diags_.error(e.pos, "'libraries' is empty", "list the libraries to place, e.g. `libraries: [hello, console]`");
@@ -261,7 +260,7 @@ void space_parser::parse_libraries(const entry &e) {
 }
 
 void space_parser::parse_mechanisms(const entry &e) {
-  auto items = detail::read_scalar_list(e, diags_);
+  auto items = yaml::read_scalar_list(e, diags_);
   if (!items) return;
   if (items->empty()) {
     diags_.error(e.pos, "'mechanisms' is empty", "write e.g. `mechanisms: [none, mpk, process]`");
@@ -269,7 +268,7 @@ void space_parser::parse_mechanisms(const entry &e) {
   }
   s_.mechanisms.clear();
   for (const located &m : *items) {
-    auto i = detail::match_enum(m, "isolation mechanism", kIsolations, diags_);
+    auto i = yaml::match_enum(m, "isolation mechanism", kIsolations, diags_);
     if (!i) continue;
     auto iso = static_cast<isolation>(*i);
     if (s_.allows(iso)) {
@@ -282,7 +281,7 @@ void space_parser::parse_mechanisms(const entry &e) {
 }
 
 void space_parser::parse_hardening(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'hardening'", {}, "write `hardening: {<library>: [none, ubsan]}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'hardening'", {}, "write `hardening: {<library>: [none, ubsan]}`"}, diags_);
   if (!keys) return;
   for (const entry &k : *keys) {
     if (!check_library({k.key, k.key_pos}, true)) continue;
@@ -294,7 +293,7 @@ void space_parser::parse_hardening(const entry &e) {
     }
     std::vector<hardening_set> choices;
     for (const YAML::Node &item : k.value) {
-      source_pos p = detail::pos_of(item, k.pos);
+      source_pos p = yaml::pos_of(item, k.pos);
       auto h = hardening_choice(item, p);
       if (!h) continue;
       if (std::find(choices.begin(), choices.end(), *h) != choices.end()) {
@@ -310,20 +309,20 @@ void space_parser::parse_hardening(const entry &e) {
 void space_parser::parse_passthrough(const entry &e, std::string_view key, const std::vector<std::string> &valid,
                                      std::optional<std::string> &out) {
   std::string shape = "write `" + e.key + ": {" + std::string(key) + ": " + valid.front() + "}`";
-  auto keys = detail::read_map(e.value, e.pos, {"'" + e.key + "'", {std::string(key)}, shape}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'" + e.key + "'", {std::string(key)}, shape}, diags_);
   if (!keys) return;
-  if (const entry *k = detail::find(*keys, key)) {
-    auto v = scalar(*k, "write one of: " + detail::join(valid));
-    if (v && detail::match_enum(*v, std::string(key), valid, diags_)) out = v->value;
+  if (const entry *k = yaml::find(*keys, key)) {
+    auto v = scalar(*k, "write one of: " + yaml::join(valid));
+    if (v && yaml::match_enum(*v, std::string(key), valid, diags_)) out = v->value;
   }
 }
 
 void space_parser::parse_memory(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'memory'", {"heap_mib"}, "write `memory: {heap_mib: {<library>: <MiB>}}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'memory'", {"heap_mib"}, "write `memory: {heap_mib: {<library>: <MiB>}}`"}, diags_);
   if (!keys) return;
-  const entry *h = detail::find(*keys, "heap_mib");
+  const entry *h = yaml::find(*keys, "heap_mib");
   if (!h) return;
-  auto sizes = detail::read_map(h->value, h->pos, {"'heap_mib'", {}, "write `heap_mib: {<library>: <MiB>}`"}, diags_);
+  auto sizes = yaml::read_map(h->value, h->pos, {"'heap_mib'", {}, "write `heap_mib: {<library>: <MiB>}`"}, diags_);
   if (!sizes) return;
   for (const entry &s : *sizes) {
     if (!check_library({s.key, s.key_pos}, false)) continue;
@@ -334,22 +333,22 @@ void space_parser::parse_memory(const entry &e) {
 }
 
 void space_parser::parse_metric(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'metric'", kMetricKeys, "write `metric: {from: time}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'metric'", kMetricKeys, "write `metric: {from: time}`"}, diags_);
   if (!keys) return;
   metric_spec &m = s_.bench.metric;
-  const entry *from = detail::find(*keys, "from");
+  const entry *from = yaml::find(*keys, "from");
   if (!from) {
     diags_.error(e.pos, "'metric' has no 'from'", "write `from: time`, `from: redis-benchmark` or `from: regex`");
     return;
   }
-  auto v = scalar(*from, "write one of: " + detail::join(kMetricSources));
+  auto v = scalar(*from, "write one of: " + yaml::join(kMetricSources));
   if (!v) return;
-  auto i = detail::match_enum(*v, "metric source", kMetricSources, diags_);
+  auto i = yaml::match_enum(*v, "metric source", kMetricSources, diags_);
   if (!i) return;
   m.from = static_cast<metric_source>(*i);
-  const entry *test = detail::find(*keys, "test");
-  const entry *pattern = detail::find(*keys, "pattern");
-  const entry *better = detail::find(*keys, "better");
+  const entry *test = yaml::find(*keys, "test");
+  const entry *pattern = yaml::find(*keys, "pattern");
+  const entry *better = yaml::find(*keys, "better");
   auto refuse = [&](const entry *k, std::string_view why) {
     if (k) diags_.error(k->key_pos, quote(k->key) + " does not apply to metric " + quote(v->value), std::string(why));
   };
@@ -390,26 +389,26 @@ void space_parser::parse_metric(const entry &e) {
       if (!better) {
         diags_.error(from->pos, "metric 'regex' needs 'better'", "add `better: higher` or `better: lower`");
       } else if (auto b = scalar(*better, "write `better: higher` or `better: lower`")) {
-        if (auto j = detail::match_enum(*b, "direction", {"higher", "lower"}, diags_)) m.higher_is_better = *j == 0;
+        if (auto j = yaml::match_enum(*b, "direction", {"higher", "lower"}, diags_)) m.higher_is_better = *j == 0;
       }
       break;
   }
-  if (const entry *u = detail::find(*keys, "unit")) {
+  if (const entry *u = yaml::find(*keys, "unit")) {
     if (auto t = scalar(*u, "write e.g. `unit: ops/s`")) m.unit = t->value;
   }
 }
 
 void space_parser::parse_repetitions(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'repetitions'", kRepKeys, "write `repetitions: {min: 3, max: 7, tolerance: 3%}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'repetitions'", kRepKeys, "write `repetitions: {min: 3, max: 7, tolerance: 3%}`"}, diags_);
   if (!keys) return;
   repetition_spec &r = s_.bench.reps;
-  if (const entry *k = detail::find(*keys, "min")) {
+  if (const entry *k = yaml::find(*keys, "min")) {
     if (auto n = integer(*k, 1, 100, "write e.g. `min: 3`")) r.min = static_cast<int>(*n);
   }
-  if (const entry *k = detail::find(*keys, "max")) {
+  if (const entry *k = yaml::find(*keys, "max")) {
     if (auto n = integer(*k, 1, 100, "write e.g. `max: 7`")) r.max = static_cast<int>(*n);
   }
-  if (const entry *k = detail::find(*keys, "tolerance")) {
+  if (const entry *k = yaml::find(*keys, "tolerance")) {
     if (auto v = scalar(*k, "write e.g. `tolerance: 3%`")) {
       if (auto d = number(*v, "'tolerance'", "write e.g. `tolerance: 3%`")) r.tolerance = *d;
     }
@@ -421,11 +420,11 @@ void space_parser::parse_repetitions(const entry &e) {
 }
 
 void space_parser::parse_benchmark(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'benchmark'", kBenchKeys, "write `benchmark: {command: ..., metric: ...}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'benchmark'", kBenchKeys, "write `benchmark: {command: ..., metric: ...}`"}, diags_);
   if (!keys) return;
   benchmark_spec &b = s_.bench;
   auto tmpl = [&](std::string_view key, std::string &out) {
-    if (const entry *k = detail::find(*keys, key)) {
+    if (const entry *k = yaml::find(*keys, key)) {
       if (auto v = scalar(*k, "write the command as one string")) {
         if (check_template(*v)) out = v->value;
       }
@@ -434,38 +433,38 @@ void space_parser::parse_benchmark(const entry &e) {
   tmpl("server", b.server);
   tmpl("ready", b.ready);
   tmpl("command", b.command);
-  if (!detail::find(*keys, "command")) {
+  if (!yaml::find(*keys, "command")) {
     diags_.error(e.pos, "'benchmark' has no 'command'", "add `command: \"...\"` (the measured command; {image} is the image)");
   }
   if (!b.ready.empty() && b.server.empty()) {
-    diags_.error(detail::find(*keys, "ready")->key_pos, "'ready' needs a 'server'", "add `server:` or remove `ready:`");
+    diags_.error(yaml::find(*keys, "ready")->key_pos, "'ready' needs a 'server'", "add `server:` or remove `ready:`");
   }
-  if (const entry *k = detail::find(*keys, "metric")) {
+  if (const entry *k = yaml::find(*keys, "metric")) {
     parse_metric(*k);
   } else {
     diags_.error(e.pos, "'benchmark' has no 'metric'", "add `metric: {from: time}`");
   }
-  if (const entry *k = detail::find(*keys, "repetitions")) parse_repetitions(*k);
-  if (const entry *k = detail::find(*keys, "timeout_s")) {
+  if (const entry *k = yaml::find(*keys, "repetitions")) parse_repetitions(*k);
+  if (const entry *k = yaml::find(*keys, "timeout_s")) {
     if (auto n = integer(*k, 1, 86400, "write seconds, e.g. `timeout_s: 120`")) b.timeout_s = static_cast<double>(*n);
   }
 }
 
 void space_parser::parse_requirement(const YAML::Node &item, const source_pos &fallback) {
-  source_pos pos = detail::pos_of(item, fallback);
-  auto keys = detail::read_map(item, pos, {"a requirement", {"separate", "by", "harden", "with"},
+  source_pos pos = yaml::pos_of(item, fallback);
+  auto keys = yaml::read_map(item, pos, {"a requirement", {"separate", "by", "harden", "with"},
                                             "write `- {separate: [a, b], by: mpk}` or `- {harden: a, with: [asan]}`"}, diags_);
   if (!keys) return;
-  const entry *sep = detail::find(*keys, "separate");
-  const entry *har = detail::find(*keys, "harden");
+  const entry *sep = yaml::find(*keys, "separate");
+  const entry *har = yaml::find(*keys, "harden");
   if ((sep != nullptr) == (har != nullptr)) {
     diags_.error(pos, "a requirement needs exactly one of 'separate' and 'harden'",
                  "write `- {separate: [a, b], by: mpk}` or `- {harden: a, with: [asan]}`");
     return;
   }
   if (sep) {
-    if (const entry *w = detail::find(*keys, "with")) diags_.error(w->key_pos, "'with' belongs to 'harden'", "remove it");
-    auto libs = detail::read_scalar_list(*sep, diags_);
+    if (const entry *w = yaml::find(*keys, "with")) diags_.error(w->key_pos, "'with' belongs to 'harden'", "remove it");
+    auto libs = yaml::read_scalar_list(*sep, diags_);
     if (!libs) return;
     if (libs->size() != 2) {
       diags_.error(sep->pos, "'separate' names two libraries", "write `separate: [redis, net]`");
@@ -479,10 +478,10 @@ void space_parser::parse_requirement(const YAML::Node &item, const source_pos &f
                        "'; place both");
       return;
     }
-    if (const entry *by = detail::find(*keys, "by")) {
-      auto v = scalar(*by, "write one of: " + detail::join(kIsolations));
+    if (const entry *by = yaml::find(*keys, "by")) {
+      auto v = scalar(*by, "write one of: " + yaml::join(kIsolations));
       if (!v) return;
-      auto i = detail::match_enum(*v, "isolation mechanism", kIsolations, diags_);
+      auto i = yaml::match_enum(*v, "isolation mechanism", kIsolations, diags_);
       if (!i) return;
       r.by = static_cast<isolation>(*i);
       if (s_.mechanisms.empty() || s_.mechanisms.back() < r.by) {
@@ -494,11 +493,11 @@ void space_parser::parse_requirement(const YAML::Node &item, const source_pos &f
     s_.q.separate.push_back(r);
     return;
   }
-  if (const entry *by = detail::find(*keys, "by")) diags_.error(by->key_pos, "'by' belongs to 'separate'", "remove it");
+  if (const entry *by = yaml::find(*keys, "by")) diags_.error(by->key_pos, "'by' belongs to 'separate'", "remove it");
   auto lib = scalar(*har, "write `harden: <library>`");
   if (!lib || !check_library(*lib, false)) return;
   hardening_req r{s_.index_of(lib->value), 0, har->pos};
-  const entry *with = detail::find(*keys, "with");
+  const entry *with = yaml::find(*keys, "with");
   if (!with) {
     diags_.error(har->pos, "'harden' needs 'with'", "add `with: [asan]`");
     return;
@@ -517,19 +516,19 @@ void space_parser::parse_requirement(const YAML::Node &item, const source_pos &f
 }
 
 void space_parser::parse_question(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'question'", kQuestionKeys, "write `question: {goal: fastest}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'question'", kQuestionKeys, "write `question: {goal: fastest}`"}, diags_);
   if (!keys) return;
-  const entry *g = detail::find(*keys, "goal");
+  const entry *g = yaml::find(*keys, "goal");
   if (!g) {
     diags_.error(e.pos, "'question' has no 'goal'", "add `goal: fastest` or `goal: most-secure`");
     return;
   }
   auto v = scalar(*g, "write `goal: fastest` or `goal: most-secure`");
   if (!v) return;
-  auto i = detail::match_enum(*v, "goal", kGoals, diags_);
+  auto i = yaml::match_enum(*v, "goal", kGoals, diags_);
   if (!i) return;
   s_.q.g = static_cast<goal>(*i);
-  const entry *f = detail::find(*keys, "floor");
+  const entry *f = yaml::find(*keys, "floor");
   if (s_.q.g == goal::fastest && f) {
     diags_.error(f->key_pos, "'floor' belongs to goal 'most-secure'",
                  "remove it, or write `goal: most-secure`; `fastest` takes security constraints under `require`");
@@ -547,7 +546,7 @@ void space_parser::parse_question(const entry &e) {
       }
     }
   }
-  if (const entry *r = detail::find(*keys, "require")) {
+  if (const entry *r = yaml::find(*keys, "require")) {
     if (r->value.IsNull()) return;
     if (!r->value.IsSequence()) {
       diags_.error(r->pos, "'require' must be a list", "write `require: [{separate: [a, b], by: mpk}]`");
@@ -558,25 +557,25 @@ void space_parser::parse_question(const entry &e) {
 }
 
 bool space_parser::parse(std::string_view text, const std::optional<fs::path> &root) {
-  auto node = detail::load_yaml(path_, text, diags_);
+  auto node = yaml::parse_document(path_, text, diags_);
   if (!node) return false;
   if (!node->IsMap()) {
-    diags_.error(detail::pos_of(*node, at()), "a space file must be a map", "start with `name: <space name>`");
+    diags_.error(yaml::pos_of(*node, at()), "a space file must be a map", "start with `name: <space name>`");
     return false;
   }
-  auto keys = detail::read_map(*node, at(), {"the space file", kTopKeys, ""}, diags_);
+  auto keys = yaml::read_map(*node, at(), {"the space file", kTopKeys, ""}, diags_);
   if (!keys) return false;
   s_.root = root ? fs::absolute(*root) : find_root(s_.file);
   s_.mechanisms = {isolation::none, isolation::mpk, isolation::process};
 
   auto required = [&](std::string_view key, std::string_view hint) -> const entry * {
-    const entry *k = detail::find(*keys, key);
+    const entry *k = yaml::find(*keys, key);
     if (!k) diags_.error(at(), "the space file has no " + quote(key), std::string(hint));
     return k;
   };
   if (const entry *k = required("name", "add `name: <space name>`")) {
     if (auto v = scalar(*k, "write `name: <space name>`")) {
-      if (!detail::is_name(v->value)) {
+      if (!yaml::is_name(v->value)) {
         diags_.error(v->pos, "space name " + quote(v->value) + " is not a valid name",
                      "use lower-case letters, digits and '_', starting with a letter");
       }
@@ -594,7 +593,7 @@ bool space_parser::parse(std::string_view text, const std::optional<fs::path> &r
       for (const auto &[n, l] : index_.all()) {
         if (l.kind == build::lib_kind::app) apps.push_back(n);
       }
-      diags_.error(app->pos, "unknown app " + quote(s_.app), detail::suggest(s_.app, apps, "apps"));
+      diags_.error(app->pos, "unknown app " + quote(s_.app), yaml::suggest(s_.app, apps, "apps"));
     }
     return false;
   }
@@ -606,23 +605,23 @@ bool space_parser::parse(std::string_view text, const std::optional<fs::path> &r
     if (s_.index_of(l) < 0) s_.rest.push_back(l);
   }
   s_.default_lib = static_cast<int>(s_.libraries.size()) - 1;
-  if (const entry *k = detail::find(*keys, "default")) {
+  if (const entry *k = yaml::find(*keys, "default")) {
     if (auto v = scalar(*k, "write `default: <library>`")) {
       if (check_library(*v, true)) s_.default_lib = s_.index_of(v->value);
     }
   }
   s_.max_compartments = static_cast<int>(s_.libraries.size());
-  if (const entry *k = detail::find(*keys, "max_compartments")) {
+  if (const entry *k = yaml::find(*keys, "max_compartments")) {
     if (auto n = integer(*k, 1, static_cast<long>(s_.libraries.size()),
                          "at most one compartment per placed library (" + std::to_string(s_.libraries.size()) + ")")) {
       s_.max_compartments = static_cast<int>(*n);
     }
   }
-  if (const entry *k = detail::find(*keys, "mechanisms")) parse_mechanisms(*k);
-  if (const entry *k = detail::find(*keys, "hardening")) parse_hardening(*k);
-  if (const entry *k = detail::find(*keys, "sharing")) parse_passthrough(*k, "stack", {"dss", "heap", "shared"}, s_.stack_sharing);
-  if (const entry *k = detail::find(*keys, "gates")) parse_passthrough(*k, "mpk", {"full", "light"}, s_.mpk_gate);
-  if (const entry *k = detail::find(*keys, "memory")) parse_memory(*k);
+  if (const entry *k = yaml::find(*keys, "mechanisms")) parse_mechanisms(*k);
+  if (const entry *k = yaml::find(*keys, "hardening")) parse_hardening(*k);
+  if (const entry *k = yaml::find(*keys, "sharing")) parse_passthrough(*k, "stack", {"dss", "heap", "shared"}, s_.stack_sharing);
+  if (const entry *k = yaml::find(*keys, "gates")) parse_passthrough(*k, "mpk", {"full", "light"}, s_.mpk_gate);
+  if (const entry *k = yaml::find(*keys, "memory")) parse_memory(*k);
   if (const entry *k = required("benchmark", "add `benchmark: {command: ..., metric: ...}`")) parse_benchmark(*k);
   if (const entry *k = required("question", "add `question: {goal: fastest}`")) parse_question(*k);
   if (s_.bench.metric.from == metric_source::time && s_.q.floor && !s_.q.floor->relative) {

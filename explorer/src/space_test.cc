@@ -43,10 +43,10 @@ struct outcome {
 };
 
 outcome parse(const std::string &text) {
-  build::diag_sink diags;
+  yaml::diag_sink diags;
   outcome o;
   o.s = parse_space("s.yaml", text, kRoot, diags);
-  for (const auto &d : diags.all()) o.text += build::render(d, false);
+  for (const auto &d : diags.all()) o.text += yaml::render(d, false);
   return o;
 }
 
@@ -76,19 +76,19 @@ TEST(Space, GoodOneLoads) {
 }
 
 TEST(Space, ShippedSpacesLoad) {
-  build::diag_sink diags;
+  yaml::diag_sink diags;
   auto hello = load_space(kRoot / "explorer/spaces/hello.yaml", std::nullopt, diags);
-  EXPECT_TRUE(hello) << (diags.all().empty() ? "" : build::render(diags.all()[0], false));
+  EXPECT_TRUE(hello) << (diags.all().empty() ? "" : yaml::render(diags.all()[0], false));
   // redis.yaml places sched and time: until those libraries exist it may fail, but only on them.
-  build::diag_sink rd;
+  yaml::diag_sink rd;
   auto redis = load_space(kRoot / "explorer/spaces/redis.yaml", std::nullopt, rd);
   if (!redis) {
     for (const auto &d : rd.all()) {
-      if (d.level != build::severity::error) continue;
+      if (d.level != yaml::severity::error) continue;
       bool missing = d.message == "unknown library 'sched'" || d.message == "unknown library 'time'" ||
                      d.message == "library 'sched' is not used by app 'redis'" ||
                      d.message == "library 'time' is not used by app 'redis'";
-      EXPECT_TRUE(missing) << build::render(d, false);
+      EXPECT_TRUE(missing) << yaml::render(d, false);
     }
   } else {
     EXPECT_EQ(redis->bench.metric.from, metric_source::redis_benchmark);
@@ -164,7 +164,7 @@ namespace {
 TEST(Profiles, EveryConfigurationIsAProfileFlexbuildAccepts) {
   outcome o = parse(with("[none, process]", "[none, mpk, process]"));
   ASSERT_TRUE(o.s) << o.text;
-  build::diag_sink diags;
+  yaml::diag_sink diags;
   build::library_index libs = build::load_library_index(kRoot, diags);
   ASSERT_FALSE(diags.has_errors());
   auto all = enumerate(*o.s);

@@ -41,7 +41,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
   if (p) validate_profile(*p, fixed_index(), diags);
   // A rejected profile always says why, and every diagnostic points into the input and renders.
   if (!p && !diags.has_errors()) __builtin_trap();
-  for (const diagnostic &d : diags.all()) {
+  for (const flex::yaml::diagnostic &d : diags.all()) {
     if (d.message.empty() || d.pos.file != "fuzz.yaml" || d.pos.line < 0 || d.pos.column < 0) {
       __builtin_trap();
     }

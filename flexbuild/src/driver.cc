@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "flex/build/diag.h"
 #include "flex/build/elf_sections.h"
 #include "flex/build/fs_util.h"
 #include "flex/build/image_build.h"
@@ -18,6 +17,7 @@
 #include "flex/build/resolve.h"
 #include "flex/build/toolchain.h"
 #include "flex/build/gadget_scan.h"
+#include "flex/yaml/diag.h"
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."

@@ -7,14 +7,14 @@
 #include <sstream>
 #include <system_error>
 
-#include "flex/build/yaml_util.h"
+#include "flex/yaml/yaml.h"
 
 namespace flex::build {
 namespace {
 
 namespace fs = std::filesystem;
-using detail::entry;
-using detail::quote;
+using yaml::entry;
+using yaml::quote;
 
 const std::vector<std::string> kManifestKeys = {"name",     "sources", "exports",
                                                 "requires", "options", "replicated"};
@@ -31,11 +31,11 @@ bool report_duplicate(const located &v, const std::vector<located> &seen, std::s
 }
 
 void parse_name(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sink &diags) {
-  auto v = detail::read_scalar(e, "write `name: <folder name>`", diags);
+  auto v = yaml::read_scalar(e, "write `name: <folder name>`", diags);
   if (!v) return;
   lib.name = v->value;
   lib.name_pos = v->pos;
-  if (!detail::is_name(v->value)) {
+  if (!yaml::is_name(v->value)) {
     diags.error(v->pos, "library name " + quote(v->value) + " is not a valid name",
                 "use lower-case letters, digits and '_', starting with a letter");
     return;
@@ -49,7 +49,7 @@ void parse_name(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sin
 }
 
 void parse_sources(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sink &diags) {
-  auto items = detail::read_scalar_list(e, diags);
+  auto items = yaml::read_scalar_list(e, diags);
   if (!items) return;
   for (located &src : *items) {
     if (report_duplicate(src, lib.sources, "sources", diags)) continue;
@@ -77,11 +77,11 @@ void parse_sources(const entry &e, const fs::path &dir, lib_manifest &lib, diag_
 }
 
 void parse_exports(const entry &e, lib_manifest &lib, diag_sink &diags) {
-  auto items = detail::read_scalar_list(e, diags);
+  auto items = yaml::read_scalar_list(e, diags);
   if (!items) return;
   for (located &sym : *items) {
     if (report_duplicate(sym, lib.exports, "exports", diags)) continue;
-    if (!detail::is_c_identifier(sym.value)) {
+    if (!yaml::is_c_identifier(sym.value)) {
       diags.error(sym.pos, "export " + quote(sym.value) + " is not a C identifier",
                   "list the C-ABI functions of the library by name, e.g. " +
                       (lib.name.empty() ? std::string("net") : lib.name) + "_open");
@@ -92,11 +92,11 @@ void parse_exports(const entry &e, lib_manifest &lib, diag_sink &diags) {
 }
 
 void parse_requires(const entry &e, lib_manifest &lib, diag_sink &diags) {
-  auto items = detail::read_scalar_list(e, diags);
+  auto items = yaml::read_scalar_list(e, diags);
   if (!items) return;
   for (located &dep : *items) {
     if (report_duplicate(dep, lib.deps, "requires", diags)) continue;
-    if (!detail::is_name(dep.value)) {
+    if (!yaml::is_name(dep.value)) {
       diags.error(dep.pos, "library name " + quote(dep.value) + " is not a valid name",
                   "list libraries by the `name` of their lib.yaml, e.g. plat");
       continue;
@@ -106,7 +106,7 @@ void parse_requires(const entry &e, lib_manifest &lib, diag_sink &diags) {
 }
 
 void parse_option(const entry &e, lib_manifest &lib, diag_sink &diags) {
-  if (!detail::is_name(e.key)) {
+  if (!yaml::is_name(e.key)) {
     diags.error(e.key_pos, "option name " + quote(e.key) + " is not a valid name",
                 "use lower-case letters, digits and '_', starting with a letter");
     return;
@@ -114,25 +114,25 @@ void parse_option(const entry &e, lib_manifest &lib, diag_sink &diags) {
   const std::string what = "option '" + e.key + "'";
   const std::string shape = "write `" + e.key + ": {default: <value>, help: \"<what it does and costs>\"}`";
   if (!e.value.IsMap()) {
-    diags.error(e.pos, what + " must be a map, found " + std::string(detail::describe(e.value)), shape);
+    diags.error(e.pos, what + " must be a map, found " + std::string(yaml::describe(e.value)), shape);
     return;
   }
   const int errors_before = diags.error_count();
-  auto fields = detail::read_map(e.value, e.pos, {what, kOptionKeys, shape}, diags);
+  auto fields = yaml::read_map(e.value, e.pos, {what, kOptionKeys, shape}, diags);
   if (!fields || diags.error_count() != errors_before) return;  // a misspelt `help` is not missing
   lib_option opt{e.key, {}, {}, e.key_pos};
-  if (const entry *d = detail::find(*fields, "default")) {
-    auto v = detail::read_scalar(*d, "write `default: <value>`", diags);
+  if (const entry *d = yaml::find(*fields, "default")) {
+    auto v = yaml::read_scalar(*d, "write `default: <value>`", diags);
     if (!v) return;
     opt.default_value = v->value;
   }
-  const entry *h = detail::find(*fields, "help");
+  const entry *h = yaml::find(*fields, "help");
   if (!h) {
     diags.error(e.key_pos, what + " has no help text",
                 "add `help: \"...\"` saying what the option does and what it costs");
     return;
   }
-  auto help = detail::read_scalar(*h, "write `help: \"<what it does and costs>\"`", diags);
+  auto help = yaml::read_scalar(*h, "write `help: \"<what it does and costs>\"`", diags);
   if (!help) return;
   if (help->value.empty()) {
     diags.error(help->pos, what + " has an empty help text", "say what the option does and what it costs");
@@ -143,8 +143,8 @@ void parse_option(const entry &e, lib_manifest &lib, diag_sink &diags) {
 }
 
 void parse_options(const entry &e, lib_manifest &lib, diag_sink &diags) {
-  auto opts = detail::read_map(
-      e.value, e.pos, {"'options'", {}, "write `options: {name: {default: ..., help: ...}}`"}, diags);
+  auto opts = yaml::read_map(e.value, e.pos,
+                             {"'options'", {}, "write `options: {name: {default: ..., help: ...}}`"}, diags);
   if (!opts) return;
   for (const entry &o : *opts) parse_option(o, lib, diags);
 }
@@ -161,7 +161,7 @@ std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view
   lib.file = abs;
   lib.dir = abs.parent_path();
 
-  auto root = detail::load_yaml(path, text, diags);
+  auto root = yaml::parse_document(path, text, diags);
   if (!root) return std::nullopt;
   const source_pos top{path, 1, 1};
   if (root->IsNull()) {
@@ -169,26 +169,26 @@ std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view
                 "a library needs at least `name: <folder name>` and `sources: [...]`");
     return std::nullopt;
   }
-  auto keys = detail::read_map(
-      *root, top, {"lib.yaml", kManifestKeys, "write `name: ...`, `sources: [...]`, ..."}, diags);
+  auto keys = yaml::read_map(*root, top,
+                             {"lib.yaml", kManifestKeys, "write `name: ...`, `sources: [...]`, ..."}, diags);
   if (!keys) return std::nullopt;
-  const source_pos map_pos = detail::pos_of(*root, top);
+  const source_pos map_pos = yaml::pos_of(*root, top);
 
-  if (const entry *e = detail::find(*keys, "name")) {
+  if (const entry *e = yaml::find(*keys, "name")) {
     parse_name(*e, lib.dir, lib, diags);
   } else {
     diags.error(map_pos, "lib.yaml has no 'name'", "add `name: " + lib.dir.filename().string() + "`");
   }
-  if (const entry *e = detail::find(*keys, "sources")) {
+  if (const entry *e = yaml::find(*keys, "sources")) {
     parse_sources(*e, lib.dir, lib, diags);
   } else {
     diags.error(map_pos, "lib.yaml has no 'sources'", "add `sources: [src/<file>.cc]`");
   }
-  if (const entry *e = detail::find(*keys, "exports")) parse_exports(*e, lib, diags);
-  if (const entry *e = detail::find(*keys, "requires")) parse_requires(*e, lib, diags);
-  if (const entry *e = detail::find(*keys, "options")) parse_options(*e, lib, diags);
-  if (const entry *e = detail::find(*keys, "replicated")) {
-    if (auto b = detail::read_bool(*e, diags)) lib.replicated = *b;
+  if (const entry *e = yaml::find(*keys, "exports")) parse_exports(*e, lib, diags);
+  if (const entry *e = yaml::find(*keys, "requires")) parse_requires(*e, lib, diags);
+  if (const entry *e = yaml::find(*keys, "options")) parse_options(*e, lib, diags);
+  if (const entry *e = yaml::find(*keys, "replicated")) {
+    if (auto b = yaml::read_bool(*e, diags)) lib.replicated = *b;
   }
   return lib;
 }
@@ -249,7 +249,7 @@ void library_index::check_requires(diag_sink &diags) const {
                     "remove " + quote(name) + " from its own `requires`");
       } else if (!find(dep.value)) {
         diags.error(dep.pos, "unknown library " + quote(dep.value) + " in 'requires'",
-                    detail::suggest(dep.value, known, "known libraries"));
+                    yaml::suggest(dep.value, known, "known libraries"));
       }
     }
   }

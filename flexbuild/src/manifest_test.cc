@@ -13,7 +13,7 @@ namespace fs = std::filesystem;
 
 std::string dump(const diag_sink &diags) {
   std::string out;
-  for (const diagnostic &d : diags.all()) out += render(d, false);
+  for (const yaml::diagnostic &d : diags.all()) out += render(d, false);
   return out;
 }
 
@@ -24,8 +24,8 @@ std::string dump(const diag_sink &diags) {
     return ::testing::AssertionFailure() << "expected one error, got " << diags.error_count() << ":\n"
                                          << dump(diags);
   }
-  for (const diagnostic &d : diags.all()) {
-    if (d.level != severity::error) continue;
+  for (const yaml::diagnostic &d : diags.all()) {
+    if (d.level != yaml::severity::error) continue;
     if (d.pos.line != line || d.pos.column != col || d.message.find(message) == std::string::npos ||
         d.hint.find(hint) == std::string::npos) {
       return ::testing::AssertionFailure()
@@ -349,7 +349,7 @@ TEST(library_index, duplicate_name_names_both_files) {
   EXPECT_TRUE(has_error(diags, 1, 7, "library 'net' is defined twice", "/tree/libos/net/lib.yaml"));
   EXPECT_EQ(diags.all().front().pos.file, "/tree/apps/net/lib.yaml");
   ASSERT_EQ(diags.all().size(), 2u);
-  EXPECT_EQ(diags.all()[1].level, severity::note);
+  EXPECT_EQ(diags.all()[1].level, yaml::severity::note);
   EXPECT_EQ(diags.all()[1].pos.file, "/tree/libos/net/lib.yaml");
 }
 

@@ -8,14 +8,14 @@
 #include <map>
 #include <sstream>
 
-#include "flex/build/yaml_util.h"
+#include "flex/yaml/yaml.h"
 
 namespace flex::build {
 namespace {
 
 namespace fs = std::filesystem;
-using detail::entry;
-using detail::quote;
+using yaml::entry;
+using yaml::quote;
 
 const std::vector<std::string> kProfileKeys = {"name", "app", "compartments", "sharing", "gates", "memory"};
 const std::vector<std::string> kCompartmentKeys = {"name", "isolation", "hardening", "libraries", "default"};
@@ -76,7 +76,7 @@ class profile_parser {
 };
 
 bool profile_parser::parse(std::string_view text) {
-  auto root = detail::load_yaml(path_, text, diags_);
+  auto root = yaml::parse_document(path_, text, diags_);
   if (!root) return false;
   if (root->IsNull()) {
     diags_.error({path_, 0, 0}, "the profile is empty",
@@ -84,39 +84,39 @@ bool profile_parser::parse(std::string_view text) {
     return false;
   }
   const source_pos top{path_, 1, 1};
-  auto keys = detail::read_map(
+  auto keys = yaml::read_map(
       *root, top, {"the profile", kProfileKeys, "write `name: ...`, `app: ...`, `compartments: ...`"},
       diags_);
   if (!keys) return false;
-  const source_pos map_pos = detail::pos_of(*root, top);
+  const source_pos map_pos = yaml::pos_of(*root, top);
 
-  if (const entry *e = detail::find(*keys, "name")) {
+  if (const entry *e = yaml::find(*keys, "name")) {
     parse_name(*e);
   } else {
     diags_.error(map_pos, "the profile has no 'name'",
                  "add `name: <profile name>`; it names the image folder");
   }
-  if (const entry *e = detail::find(*keys, "app")) {
-    if (auto v = detail::read_scalar(*e, "write `app: <application>`, e.g. `app: hello`", diags_)) {
+  if (const entry *e = yaml::find(*keys, "app")) {
+    if (auto v = yaml::read_scalar(*e, "write `app: <application>`, e.g. `app: hello`", diags_)) {
       profile_.app = *v;
     }
   } else {
     diags_.error(map_pos, "the profile has no 'app'", "add `app: <application>`, e.g. `app: hello`");
   }
-  if (const entry *e = detail::find(*keys, "compartments")) {
+  if (const entry *e = yaml::find(*keys, "compartments")) {
     parse_compartments(*e);
   } else {
     diags_.error(map_pos, "the profile has no 'compartments'",
                  "add `compartments:` with at least one `- name: ...` entry");
   }
-  if (const entry *e = detail::find(*keys, "sharing")) parse_sharing(*e);
-  if (const entry *e = detail::find(*keys, "gates")) parse_gates(*e);
-  if (const entry *e = detail::find(*keys, "memory")) parse_memory(*e);
+  if (const entry *e = yaml::find(*keys, "sharing")) parse_sharing(*e);
+  if (const entry *e = yaml::find(*keys, "gates")) parse_gates(*e);
+  if (const entry *e = yaml::find(*keys, "memory")) parse_memory(*e);
   return true;
 }
 
 void profile_parser::parse_name(const entry &e) {
-  auto v = detail::read_scalar(e, "write `name: <profile name>`", diags_);
+  auto v = yaml::read_scalar(e, "write `name: <profile name>`", diags_);
   if (!v) return;
   if (!is_profile_name(v->value)) {
     diags_.error(v->pos, "profile name " + quote(v->value) + " is not a valid name",
@@ -133,7 +133,7 @@ void profile_parser::parse_compartments(const entry &e) {
     if (list.IsNull()) {
       diags_.error(e.pos, "'compartments' is empty", "list at least one compartment: `- name: core`");
     } else {
-      diags_.error(e.pos, "'compartments' must be a list, found " + std::string(detail::describe(list)),
+      diags_.error(e.pos, "'compartments' must be a list, found " + std::string(yaml::describe(list)),
                    "write one `- name: ...` entry per compartment");
     }
     return;
@@ -155,22 +155,22 @@ void profile_parser::parse_compartments(const entry &e) {
 
 void profile_parser::parse_compartment(const YAML::Node &item, const source_pos &fallback) {
   compartment c;
-  c.pos = detail::pos_of(item, fallback);
+  c.pos = yaml::pos_of(item, fallback);
   c.iso_pos = c.pos;
   c.hardening_pos = c.pos;
   if (!item.IsMap()) {
-    diags_.error(c.pos, "a compartment must be a map, found " + std::string(detail::describe(item)),
+    diags_.error(c.pos, "a compartment must be a map, found " + std::string(yaml::describe(item)),
                  "write `- name: <name>` followed by its keys");
     return;
   }
-  auto keys = detail::read_map(item, c.pos, {"a compartment", kCompartmentKeys, ""}, diags_);
+  auto keys = yaml::read_map(item, c.pos, {"a compartment", kCompartmentKeys, ""}, diags_);
   if (!keys) return;
 
-  if (const entry *e = detail::find(*keys, "name")) {
-    if (auto v = detail::read_scalar(*e, "write `name: <name>`", diags_)) {
+  if (const entry *e = yaml::find(*keys, "name")) {
+    if (auto v = yaml::read_scalar(*e, "write `name: <name>`", diags_)) {
       c.name = v->value;
       const compartment *other = profile_.find(v->value);
-      if (!detail::is_name(v->value)) {
+      if (!yaml::is_name(v->value)) {
         diags_.error(v->pos, "compartment name " + quote(v->value) + " is not a valid name",
                      "use lower-case letters, digits and '_', starting with a letter");
       } else if (v->value == kReservedCompartment) {
@@ -184,17 +184,17 @@ void profile_parser::parse_compartment(const YAML::Node &item, const source_pos 
   } else {
     diags_.error(c.pos, "a compartment has no 'name'", "add `name: <name>`");
   }
-  if (const entry *e = detail::find(*keys, "isolation")) parse_isolation(*e, c);
-  if (const entry *e = detail::find(*keys, "hardening")) parse_hardening(*e, c);
-  if (const entry *e = detail::find(*keys, "libraries")) {
-    if (auto libs = detail::read_scalar_list(*e, diags_)) c.libraries = std::move(*libs);
+  if (const entry *e = yaml::find(*keys, "isolation")) parse_isolation(*e, c);
+  if (const entry *e = yaml::find(*keys, "hardening")) parse_hardening(*e, c);
+  if (const entry *e = yaml::find(*keys, "libraries")) {
+    if (auto libs = yaml::read_scalar_list(*e, diags_)) c.libraries = std::move(*libs);
   }
-  if (const entry *e = detail::find(*keys, "default")) parse_default(*e, c);
+  if (const entry *e = yaml::find(*keys, "default")) parse_default(*e, c);
   profile_.compartments.push_back(std::move(c));
 }
 
 void profile_parser::parse_isolation(const entry &e, compartment &c) {
-  auto v = detail::read_scalar(e, "write one of: " + detail::join(kIsolations), diags_);
+  auto v = yaml::read_scalar(e, "write one of: " + yaml::join(kIsolations), diags_);
   if (!v) return;
   c.iso_pos = v->pos;
   if (v->value == "ept") {
@@ -202,15 +202,15 @@ void profile_parser::parse_isolation(const entry &e, compartment &c) {
                  "use `isolation: mpk` or `isolation: process`");
     return;
   }
-  if (auto i = detail::match_enum(*v, "isolation", kIsolations, diags_)) c.iso = static_cast<isolation>(*i);
+  if (auto i = yaml::match_enum(*v, "isolation", kIsolations, diags_)) c.iso = static_cast<isolation>(*i);
 }
 
 void profile_parser::parse_hardening(const entry &e, compartment &c) {
   c.hardening_pos = e.pos;
-  auto items = detail::read_scalar_list(e, diags_);
+  auto items = yaml::read_scalar_list(e, diags_);
   if (!items) return;
   for (const located &item : *items) {
-    auto i = detail::match_enum(item, "hardening", kHardenings, diags_);
+    auto i = yaml::match_enum(item, "hardening", kHardenings, diags_);
     if (!i) continue;
     auto h = static_cast<hardening>(*i);
     if (c.has(h)) {
@@ -223,7 +223,7 @@ void profile_parser::parse_hardening(const entry &e, compartment &c) {
 }
 
 void profile_parser::parse_default(const entry &e, compartment &c) {
-  auto b = detail::read_bool(e, diags_);
+  auto b = yaml::read_bool(e, diags_);
   if (!b) {
     default_unreadable_ = true;
     return;
@@ -258,40 +258,40 @@ void profile_parser::check_default(const entry &compartments) {
 
 void profile_parser::parse_sharing(const entry &e) {
   auto keys =
-      detail::read_map(e.value, e.pos, {"'sharing'", {"stack"}, "write `sharing: {stack: dss}`"}, diags_);
+      yaml::read_map(e.value, e.pos, {"'sharing'", {"stack"}, "write `sharing: {stack: dss}`"}, diags_);
   if (!keys) return;
-  if (const entry *s = detail::find(*keys, "stack")) {
-    auto v = detail::read_scalar(*s, "write one of: " + detail::join(kStackSharings), diags_);
+  if (const entry *s = yaml::find(*keys, "stack")) {
+    auto v = yaml::read_scalar(*s, "write one of: " + yaml::join(kStackSharings), diags_);
     if (!v) return;
-    if (auto i = detail::match_enum(*v, "stack sharing", kStackSharings, diags_)) {
+    if (auto i = yaml::match_enum(*v, "stack sharing", kStackSharings, diags_)) {
       profile_.stack = static_cast<stack_sharing>(*i);
     }
   }
 }
 
 void profile_parser::parse_gates(const entry &e) {
-  auto keys = detail::read_map(e.value, e.pos, {"'gates'", {"mpk"}, "write `gates: {mpk: full}`"}, diags_);
+  auto keys = yaml::read_map(e.value, e.pos, {"'gates'", {"mpk"}, "write `gates: {mpk: full}`"}, diags_);
   if (!keys) return;
-  if (const entry *g = detail::find(*keys, "mpk")) {
-    auto v = detail::read_scalar(*g, "write one of: " + detail::join(kMpkGates), diags_);
+  if (const entry *g = yaml::find(*keys, "mpk")) {
+    auto v = yaml::read_scalar(*g, "write one of: " + yaml::join(kMpkGates), diags_);
     if (!v) return;
-    if (auto i = detail::match_enum(*v, "mpk gate", kMpkGates, diags_)) {
+    if (auto i = yaml::match_enum(*v, "mpk gate", kMpkGates, diags_)) {
       profile_.mpk_gate = static_cast<mpk_gate_kind>(*i);
     }
   }
 }
 
 void profile_parser::parse_memory(const entry &e) {
-  auto keys = detail::read_map(
-      e.value, e.pos, {"'memory'", {"heap_mib"}, "write `memory: {heap_mib: {<compartment>: <MiB>}}`"},
-      diags_);
+  auto keys = yaml::read_map(e.value, e.pos,
+                             {"'memory'", {"heap_mib"}, "write `memory: {heap_mib: {<compartment>: <MiB>}}`"},
+                             diags_);
   if (!keys) return;
-  if (const entry *h = detail::find(*keys, "heap_mib")) parse_heap_mib(*h);
+  if (const entry *h = yaml::find(*keys, "heap_mib")) parse_heap_mib(*h);
 }
 
 void profile_parser::parse_heap_mib(const entry &e) {
-  auto sizes = detail::read_map(e.value, e.pos,
-                                {"'heap_mib'", {}, "write `heap_mib: {<compartment>: <MiB>}`"}, diags_);
+  auto sizes =
+      yaml::read_map(e.value, e.pos, {"'heap_mib'", {}, "write `heap_mib: {<compartment>: <MiB>}`"}, diags_);
   if (!sizes) return;
   std::vector<std::string> names;
   for (const compartment &c : profile_.compartments) names.push_back(c.name);
@@ -300,11 +300,11 @@ void profile_parser::parse_heap_mib(const entry &e) {
                            [&](const compartment &c) { return c.name == s.key; });
     if (it == profile_.compartments.end()) {
       diags_.error(s.key_pos, "heap_mib names unknown compartment " + quote(s.key),
-                   detail::suggest(s.key, names, "compartments"));
+                   yaml::suggest(s.key, names, "compartments"));
       continue;
     }
     std::string hint = "write the size in MiB, e.g. `" + s.key + ": 64`";
-    auto v = detail::read_scalar(s, hint, diags_);
+    auto v = yaml::read_scalar(s, hint, diags_);
     if (!v) continue;
     std::uint64_t mib = 0;
     const char *begin = v->value.data(), *end = begin + v->value.size();
@@ -409,11 +409,10 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
     if (lib.kind == lib_kind::app) apps.push_back(name);
   }
   if (const lib_manifest *app = libs.find(p.app.value); !app) {
-    diags.error(p.app.pos, "unknown app " + quote(p.app.value), detail::suggest(p.app.value, apps, "apps"));
+    diags.error(p.app.pos, "unknown app " + quote(p.app.value), yaml::suggest(p.app.value, apps, "apps"));
   } else if (app->kind != lib_kind::app) {
-    diags.error(
-        p.app.pos, quote(p.app.value) + " is a libOS library, not an app",
-        "set `app` to one of: " + (apps.empty() ? std::string("(no apps found)") : detail::join(apps)));
+    diags.error(p.app.pos, quote(p.app.value) + " is a libOS library, not an app",
+                "set `app` to one of: " + (apps.empty() ? std::string("(no apps found)") : yaml::join(apps)));
   }
 
   const std::vector<std::string> names = libs.names();
@@ -427,7 +426,7 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
       const lib_manifest *m = libs.find(lib.value);
       if (!m) {
         diags.error(lib.pos, "unknown library " + quote(lib.value),
-                    detail::suggest(lib.value, names, "known libraries"));
+                    yaml::suggest(lib.value, names, "known libraries"));
       } else if (m->replicated) {
         diags.error(
             lib.pos,

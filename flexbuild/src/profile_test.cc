@@ -9,7 +9,7 @@ namespace {
 
 std::string dump(const diag_sink &diags) {
   std::string out;
-  for (const diagnostic &d : diags.all()) out += render(d, false);
+  for (const yaml::diagnostic &d : diags.all()) out += render(d, false);
   return out;
 }
 
@@ -20,8 +20,8 @@ std::string dump(const diag_sink &diags) {
     return ::testing::AssertionFailure() << "expected one error, got " << diags.error_count() << ":\n"
                                          << dump(diags);
   }
-  for (const diagnostic &d : diags.all()) {
-    if (d.level != severity::error) continue;
+  for (const yaml::diagnostic &d : diags.all()) {
+    if (d.level != yaml::severity::error) continue;
     if (d.pos.file != "p.yaml" || d.pos.line != line || d.pos.column != col ||
         d.message.find(message) == std::string::npos || d.hint.find(hint) == std::string::npos) {
       return ::testing::AssertionFailure() << "expected p.yaml:" << line << ":" << col << " '" << message
@@ -319,7 +319,7 @@ TEST_F(profile_test, two_defaults_error_at_the_second) {
       parse(std::string(kHead) + "  - name: app\n    default: true\n  - name: core\n    default: true\n"));
   EXPECT_TRUE(has_error(diags_, 7, 14, "two compartments are marked default", "'app' already is (line 5)"));
   ASSERT_EQ(diags_.all().size(), 2u);
-  EXPECT_EQ(diags_.all()[1].level, severity::note);
+  EXPECT_EQ(diags_.all()[1].level, yaml::severity::note);
   EXPECT_EQ(diags_.all()[1].pos.line, 5);
 }
 

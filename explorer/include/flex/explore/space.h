@@ -31,15 +31,15 @@
 #include <string>
 #include <vector>
 
-#include "flex/build/diag.h"
 #include "flex/build/manifest.h"
 #include "flex/build/profile.h"
+#include "flex/yaml/diag.h"
 
 namespace flex::explore {
 
-using build::diag_sink;
 using build::isolation;
-using build::source_pos;
+using yaml::diag_sink;
+using yaml::source_pos;
 
 // A set of hardening options: bit i is flex::build::hardening value i.
 using hardening_set = std::uint32_t;

@@ -19,15 +19,14 @@
 #include <string_view>
 #include <vector>
 
-#include "flex/build/diag.h"
+#include "flex/yaml/diag.h"
 
 namespace flex::build {
 
-// A string from a YAML file with the place it was written, so later checks can point at it.
-struct located {
-  std::string value;
-  source_pos pos;
-};
+// flexbuild's model and checks speak the diagnostics of the base YAML library (flex/yaml/diag.h).
+using yaml::diag_sink;
+using yaml::located;
+using yaml::source_pos;
 
 struct lib_option {
   std::string name;

@@ -26,8 +26,8 @@
 #include <string_view>
 #include <vector>
 
-#include "flex/build/diag.h"
 #include "flex/build/manifest.h"
+#include "flex/yaml/diag.h"
 
 namespace flex::build {
 

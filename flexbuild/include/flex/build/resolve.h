@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "flex/build/diag.h"
 #include "flex/build/manifest.h"
 #include "flex/build/profile.h"
+#include "flex/yaml/diag.h"
 
 namespace flex::build {
 

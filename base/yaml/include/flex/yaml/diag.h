@@ -1,5 +1,5 @@
-// Diagnostics for everything a user writes (lib.yaml, profiles, later space files): each one names the
-// file, line and column, says what is wrong and how to fix it, and renders like a compiler's:
+// Diagnostics for everything a user writes (lib.yaml, profiles, space files): each one names the file,
+// line and column, says what is wrong and how to fix it, and renders like a compiler's:
 //
 //   profiles/hello-2comp.yaml:7:5: error: unknown key 'isolaton' in a compartment
 //     isolaton: none
@@ -7,7 +7,7 @@
 //   hint: did you mean 'isolation'?
 //
 // Usage:
-//   flex::build::diag_sink diags;
+//   flex::yaml::diag_sink diags;
 //   diags.error({file, 7, 5}, "unknown key 'isolaton' in a compartment", "did you mean 'isolation'?");
 //   if (diags.has_errors()) { diags.print(stderr); return 1; }
 #pragma once
@@ -17,13 +17,19 @@
 #include <string_view>
 #include <vector>
 
-namespace flex::build {
+namespace flex::yaml {
 
 // A position in a user's file. Line and column are 1-based; 0 means "whole file".
 struct source_pos {
   std::string file;
   int line = 0;
   int column = 0;
+};
+
+// A string from a user's file with the place it was written, so later checks can point at it.
+struct located {
+  std::string value;
+  source_pos pos;
 };
 
 enum class severity { error, warning, note };
@@ -63,4 +69,4 @@ int edit_distance(std::string_view a, std::string_view b);
 // The candidate nearest to `word`, or empty when none is close enough to be a plausible typo.
 std::string nearest(std::string_view word, const std::vector<std::string> &candidates);
 
-}  // namespace flex::build
+}  // namespace flex::yaml

@@ -1,4 +1,4 @@
-#include "flex/build/diag.h"
+#include "flex/yaml/diag.h"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-namespace flex::build {
+namespace flex::yaml {
 namespace {
 
 namespace fs = std::filesystem;
@@ -149,4 +149,4 @@ TEST(nearest, prefers_the_closest_then_the_first) {
 }
 
 }  // namespace
-}  // namespace flex::build
+}  // namespace flex::yaml

@@ -1,4 +1,4 @@
-#include "flex/build/diag.h"
+#include "flex/yaml/diag.h"
 
 #include <algorithm>
 #include <cctype>
@@ -6,7 +6,7 @@
 #include <map>
 #include <numeric>
 
-namespace flex::build {
+namespace flex::yaml {
 namespace {
 
 std::string_view severity_name(severity s) {
@@ -145,4 +145,4 @@ std::string nearest(std::string_view word, const std::vector<std::string> &candi
   return best ? *best : std::string();
 }
 
-}  // namespace flex::build
+}  // namespace flex::yaml

@@ -1,4 +1,4 @@
-#include "flex/build/yaml_util.h"
+#include "flex/yaml/yaml.h"
 
 #include <algorithm>
 #include <exception>
@@ -6,7 +6,7 @@
 
 #include <yaml-cpp/eventhandler.h>
 
-namespace flex::build::detail {
+namespace flex::yaml {
 namespace {
 
 source_pos mark_pos(const std::string &file, const YAML::Mark &m) {
@@ -128,7 +128,7 @@ bool is_digit(char c) {
 
 }  // namespace
 
-std::optional<YAML::Node> load_yaml(const std::string &file, std::string_view text, diag_sink &diags) {
+std::optional<YAML::Node> parse_document(const std::string &file, std::string_view text, diag_sink &diags) {
   if (auto deep = find_too_deep(file, text)) {
     diags.error(*deep, "nested deeper than " + std::to_string(kMaxNesting) + " levels",
                 "flatten the structure; lib.yaml files and profiles need only a few levels");
@@ -341,4 +341,4 @@ bool is_c_identifier(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || is_digit(c); });
 }
 
-}  // namespace flex::build::detail
+}  // namespace flex::yaml
