@@ -189,13 +189,16 @@ fg::erased_fn erase(F *f) {
   return reinterpret_cast<fg::erased_fn>(reinterpret_cast<void (*)()>(f));
 }
 
+// In the order of the export enum above.
 template <typename B>
 inline const fg::erased_fn g_exports[kExports] = {
-    erase(&f0),        erase(&f1),     erase(&f2),        erase(&f3),          erase(&f4),
-    erase(&f5),        erase(&f6),     erase(&neg),       erase(&neg_int),     erase(&to_short),
-    erase(&ptr_plus),  erase(&big),    erase(&store),     erase(&load),        erase(&nest<B>),
-    erase(&bounce<B>), erase(&apply<B>), erase(&twice),   erase(&read_word),   erase(&rights<B>),
-    erase(&rights6<B>), erase(&rights_across<B>), erase(&frame)};
+    // clang-format off
+    erase(&f0), erase(&f1), erase(&f2), erase(&f3), erase(&f4), erase(&f5), erase(&f6),
+    erase(&neg), erase(&neg_int), erase(&to_short), erase(&ptr_plus), erase(&big),
+    erase(&store), erase(&load), erase(&nest<B>), erase(&bounce<B>), erase(&apply<B>), erase(&twice),
+    erase(&read_word), erase(&rights<B>), erase(&rights6<B>), erase(&rights_across<B>), erase(&frame),
+    // clang-format on
+};
 
 // ---- What a harness states -----------------------------------------------------------------------------
 
@@ -240,8 +243,8 @@ void expect_image_exit(bool fresh, const F &image, int status, const std::string
 
 template <>
 struct harness<fg::call_backend> {
-  static constexpr bool kIsolatesMemory = false;    // one address space, one set of rights
-  static constexpr bool kSeparatesRights = false;   // every compartment runs as the caller: this process
+  static constexpr bool kIsolatesMemory = false;   // one address space, one set of rights
+  static constexpr bool kSeparatesRights = false;  // every compartment runs as the caller: this process
   static constexpr stack_use kStacks = stack_use::callers;
   static constexpr bool kConcurrentThreads = true;
   static constexpr bool kRefusesForeignEntries = false;  // a plain call goes wherever it is pointed
@@ -331,7 +334,8 @@ struct harness<fg::process_backend> {
       boot_image();
       body();
     };
-    expect_image_exit(false, [&] { fg::testing::run_in_child(image); }, status, report);
+    const auto child = [&] { fg::testing::run_in_child(image); };
+    expect_image_exit(false, child, status, report);
   }
   template <typename F>
   static void run(const F &body) {

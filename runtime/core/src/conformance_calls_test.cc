@@ -57,14 +57,17 @@ TYPED_TEST(gate_conformance, recursion_across_boundaries) {
     // callee <-> peer, entered from app: 51 crossings.
     EXPECT_EQ(conf_call<B>(kCallee, kBounce, &bounce<B>, 51L, kCallee, kPeer),
               26 * (kCallee + 1) + 25 * (kPeer + 1));
+    // Deep: 500 crossings, every callee's frames live at once.
+    EXPECT_EQ(conf_call<B>(kPeer, kBounce, &bounce<B>, 500L, kPeer, kCallee),
+              250 * (kPeer + 1) + 250 * (kCallee + 1));
   });
 }
 
 TYPED_TEST(gate_conformance, callbacks) {
   using B = TypeParam;
   harness<B>::run([] {
-    EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kApp, kTwice, 21L), 43);   // back into the caller
-    EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kPeer, kTwice, -5L), -9);  // on to a third one
+    EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kApp, kTwice, 21L), 43);    // back into the caller
+    EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kPeer, kTwice, -5L), -9);   // on to a third one
     EXPECT_EQ(conf_call<B>(kCallee, kApply, &apply<B>, kCallee, kTwice, 8L), 17);  // into itself
   });
 }
@@ -92,7 +95,8 @@ TYPED_TEST(gate_conformance, threads) {
       for (unsigned i = 0; i < got.size(); ++i) work(i);
     }
     for (unsigned i = 0; i < got.size(); ++i) {
-      EXPECT_EQ(got[i], 50 * (5 * (kCallee + 1) + 4 * (kPeer + 1)) + 50 * (2 * static_cast<long>(i) + 1)) << i;
+      EXPECT_EQ(got[i], 50 * (5 * (kCallee + 1) + 4 * (kPeer + 1)) + 50 * (2 * static_cast<long>(i) + 1))
+          << i;
     }
   });
 }

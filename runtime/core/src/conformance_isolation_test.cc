@@ -19,7 +19,7 @@ template <typename B>
 void check_private_memory(unsigned reader, unsigned owner) {
   using H = harness<B>;
   const auto access = [reader, owner] {
-    EXPECT_EQ(read_as<B>(owner, owner), secret(owner));  // the owner reads its own
+    EXPECT_EQ(read_as<B>(owner, owner), secret(owner));   // the owner reads its own
     EXPECT_EQ(read_as<B>(reader, owner), secret(owner));  // returns only where memory is not isolated
   };
   if constexpr (H::kIsolatesMemory) {

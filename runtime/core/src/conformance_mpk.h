@@ -92,7 +92,8 @@ struct harness<mpk_matrix<Full, Insn>> {
 
   // A jump onto the app-to-callee gate's first PKRU write with EAX = 0 (every key open), ECX = EDX = 0.
   static void attempt_pkru_write_with_another_value() {
-    const unsigned char *write = first_pkru_write(matrix::template gate_type<kApp, kCallee>::entry(), kHardware);
+    const unsigned char *write =
+        first_pkru_write(matrix::template gate_type<kApp, kCallee>::entry(), kHardware);
     if (!write) {
       std::fprintf(stderr, "no PKRU write found in the gate's code\n");
       std::_Exit(3);
@@ -107,12 +108,14 @@ struct harness<mpk_matrix<Full, Insn>> {
     conf_call<matrix>(kCallee, kF0, &f0);
   }
   static std::vector<refusal> refusals() {
-    std::vector<refusal> r = {{"a jump onto the gate's WRPKRU with another EAX",
-                               &attempt_pkru_write_with_another_value, fg::kGateViolationExitCode,
-                               "flex: mpk gate check failed: a WRPKRU ran with a value other than its gate's"}};
+    std::vector<refusal> r = {
+        {"a jump onto the gate's WRPKRU with another EAX", &attempt_pkru_write_with_another_value,
+         fg::kGateViolationExitCode,
+         "flex: mpk gate check failed: a WRPKRU ran with a value other than its gate's"}};
     if (Full) {
-      r.push_back({"a forged stack for the callee", &attempt_forged_callee_stack, fg::kGateViolationExitCode,
-                   "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack"});
+      r.push_back(
+          {"a forged stack for the callee", &attempt_forged_callee_stack, fg::kGateViolationExitCode,
+           "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack"});
     }
     return r;
   }
@@ -132,7 +135,8 @@ struct harness<mpk_matrix<Full, Insn>> {
       boot();
       in_app(body);
     };
-    expect_image_exit(kHardware, [&] { fg::testing::run_in_child(image); }, status, report);
+    const auto child = [&] { fg::testing::run_in_child(image); };
+    expect_image_exit(kHardware, child, status, report);
   }
 
  private:
@@ -158,7 +162,8 @@ struct harness<mpk_matrix<Full, Insn>> {
       for (unsigned c = 0; c < kComps; ++c) {
         char *page = reinterpret_cast<char *>(g_private[c]);
         if (auto err = fg::mpk_tag_range(page, page + kPrivateBytes, static_cast<int>(c) + 1)) fail(*err);
-        if (fg::register_compartment(c, kCompartmentNames[c]) != 0 || fg::register_region(private_region(c)) != 0)
+        if (fg::register_compartment(c, kCompartmentNames[c]) != 0 ||
+            fg::register_region(private_region(c)) != 0)
           fail("cannot register the private pages");
       }
       if (fg::install_fault_reporter() != 0) fail("cannot install the fault reporter");
