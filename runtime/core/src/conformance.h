@@ -345,6 +345,7 @@ struct harness<fg::process_backend> {
 
 }  // namespace flex::runtime::conformance
 
+// The MPK rows (mpk_matrix and its harness), which build on everything above.
 #include "conformance_mpk.h"
 
 namespace flex::runtime::conformance {
