@@ -282,6 +282,7 @@ TEST_F(emulated, callbacks_nest_below_live_frames) {
   }
   EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
   EXPECT_EQ(flex_mpk_thread.cur, 0u);
+  EXPECT_EQ(flex_mpk_thread.sp[0], 0u);  // the runtime's own slot: restored on the way out
   EXPECT_EQ(flex_mpk_thread.sp[1], s1.hi);
   EXPECT_EQ(flex_mpk_thread.sp[2], s2.hi);
 }
