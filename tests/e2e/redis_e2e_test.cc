@@ -285,8 +285,9 @@ TEST_P(Redis, ManyConcurrentClientsUnderRedisBenchmark) {
   auto s = start();
   auto r = run("redis-benchmark -p " + std::to_string(s->port()) + " -t set,get,lpush -n 3000 -c 50 -q");
   EXPECT_EQ(r.status, 0) << r.out;
-  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n') >= 3 && r.out.find("requests per second") != std::string::npos,
-            true)
+  EXPECT_TRUE(std::count(r.out.begin(), r.out.end(), '\n') >= 3 &&
+              r.out.find("requests per second") != std::string::npos)
+      << "expected a requests-per-second line for each of set, get and lpush:\n"
       << r.out;
   auto n = s->cli("LLEN mylist\nEXISTS key:__rand_int__");
   EXPECT_EQ(n.out, "3000\n1\n") << n.out;
