@@ -75,6 +75,8 @@ std::optional<file> file::from_memory(std::span<const std::uint8_t> bytes, std::
   if (bytes[EI_CLASS] != ELFCLASS64 || bytes[EI_DATA] != ELFDATA2LSB) {
     return no_file(error, "not a little-endian ELF64 file");
   }
+  if (bytes[EI_VERSION] != EV_CURRENT)
+    return no_file(error, "unknown ELF version " + std::to_string(bytes[EI_VERSION]));
   file f;
   f.image_ = bytes;
   // elf_memory wants a mutable image, but only reading handles are made here: libelf copies what it
@@ -142,20 +144,23 @@ void file::release() {
   mapping_ = nullptr;
 }
 
-// libelf quietly reports no sections when the section header table lies outside the file, which would
-// make a truncated object look clean to the gadget scanner: the tables are checked against the file here.
+// libelf quietly reports no sections when the section header table lies outside the file, and fewer
+// program headers when theirs runs past its end, which would make a truncated file look clean to the
+// gadget scanner: the tables are checked against the file here, with the counts the header claims.
 bool file::check_tables(std::string *error) const {
   Elf64_Ehdr eh;
   std::memcpy(&eh, image_.data(), sizeof eh);  // little-endian ELF64, checked before
   const std::uint64_t size = image_.size();
-  std::uint64_t n_sections = eh.e_shnum;
-  if (n_sections == 0 && eh.e_shoff != 0) {  // more than SHN_LORESERVE sections: the count is in section 0
-    if (!inside(size, eh.e_shoff, 1, sizeof(Elf64_Shdr)))
+  // Counts too large for the header live in section 0 (sh_size: sections, sh_info: program headers).
+  Elf64_Shdr first{};
+  if (eh.e_shoff != 0 && (eh.e_shnum == 0 || eh.e_phnum == PN_XNUM)) {
+    if (!inside(size, eh.e_shoff, 1, sizeof(Elf64_Shdr))) {
       return fail(error, "section table lies outside the file");
-    Elf64_Shdr first;
+    }
     std::memcpy(&first, image_.data() + eh.e_shoff, sizeof first);
-    n_sections = first.sh_size;
   }
+  const std::uint64_t n_sections = eh.e_shnum != 0 || eh.e_shoff == 0 ? eh.e_shnum : first.sh_size;
+  const std::uint64_t n_segments = eh.e_phnum != PN_XNUM ? eh.e_phnum : first.sh_info;
   if (n_sections != 0) {
     if (eh.e_shentsize != sizeof(Elf64_Shdr)) return fail(error, "bad section entry size");
     if (!inside(size, eh.e_shoff, n_sections, sizeof(Elf64_Shdr))) {
@@ -166,12 +171,16 @@ bool file::check_tables(std::string *error) const {
   if (elf_getshdrnum(elf_, &libelf_sections) != 0 || libelf_sections != n_sections) {
     return fail(error, "section table lies outside the file");
   }
-  std::size_t n_segments = 0;
-  if (eh.e_phnum != 0) {
+  if (n_segments != 0) {
     if (eh.e_phentsize != sizeof(Elf64_Phdr)) return fail(error, "bad program header entry size");
-    if (elf_getphdrnum(elf_, &n_segments) != 0 || !inside(size, eh.e_phoff, n_segments, sizeof(Elf64_Phdr))) {
+    if (!inside(size, eh.e_phoff, n_segments, sizeof(Elf64_Phdr))) {
       return fail(error, "program header table lies outside the file");
     }
+  }
+  // Without program headers e_phoff means nothing, though libelf still checks it.
+  std::size_t libelf_segments = 0;
+  if (n_segments != 0 && (elf_getphdrnum(elf_, &libelf_segments) != 0 || libelf_segments != n_segments)) {
+    return fail(error, "program header table lies outside the file");
   }
   return true;
 }
@@ -194,7 +203,7 @@ bool file::read_headers(std::string *error) {
                          sh.sh_link});
   }
   std::size_t n_segments = 0;
-  if (eh.e_phnum != 0) elf_getphdrnum(elf_, &n_segments);  // checked by check_tables
+  if (elf_getphdrnum(elf_, &n_segments) != 0) n_segments = 0;  // then the header says none: check_tables
   for (std::size_t i = 0; i < n_segments; ++i) {
     GElf_Phdr ph;
     if (gelf_getphdr(elf_, static_cast<int>(i), &ph) == nullptr) {

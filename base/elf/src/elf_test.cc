@@ -231,6 +231,10 @@ TEST(elf_errors, not_elf_at_all) {
   elf32[EI_CLASS] = ELFCLASS32;
   elf32[EI_DATA] = ELFDATA2LSB;
   EXPECT_EQ(error_of(elf32), "not a little-endian ELF64 file");
+  bytes version2 = elf32;
+  version2[EI_CLASS] = ELFCLASS64;
+  version2[EI_VERSION] = 2;
+  EXPECT_EQ(error_of(version2), "unknown ELF version 2");
   std::string error;
   EXPECT_FALSE(file::open("/nonexistent/flex/file", &error));
   EXPECT_EQ(error, "cannot open: No such file or directory");
