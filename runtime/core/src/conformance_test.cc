@@ -213,8 +213,7 @@ const std::string &mpk_boot_once() {
     img.name = "conformance";
     img.n_compartments = kComps;
     img.compartments = comps;
-    auto e = fg::mpk_boot(img);
-    return e ? *e : std::string();
+    return fg::mpk_boot(img).message();
   }();
   return err;
 }
@@ -266,8 +265,8 @@ struct harness<fg::process_backend> {
          .n_exports = kExports},
     };
     const fg::process_config cfg{.compartments = comps, .n_compartments = kComps, .spin_iterations = 1000};
-    if (const int rc = fg::boot(cfg); rc != 0) {
-      std::fprintf(stderr, "boot failed: %s\n", std::strerror(-rc));
+    if (auto st = fg::process_boot(cfg); !st.ok()) {
+      std::fprintf(stderr, "boot failed: %s\n", st.message().c_str());
       std::_Exit(2);
     }
   }

@@ -161,18 +161,19 @@ TEST(pku, this_machine_agrees_with_cpuinfo) {
 TEST(boot, refuses_to_run_mpk_compartments_unprotected) {
   if (pku_status().available) GTEST_SKIP() << "PKU is available here: boot would succeed";
   test_image t({FLEX_ISO_MPK, FLEX_ISO_MPK});
-  auto err = mpk_boot(t.img);
-  ASSERT_TRUE(err);
-  EXPECT_NE(err->find("image 'test' isolates compartments with Intel MPK (app, net)"), std::string::npos)
-      << *err;
-  EXPECT_NE(err->find(pku_status().reason), std::string::npos) << *err;
-  EXPECT_NE(err->find("Refusing to run them unprotected"), std::string::npos) << *err;
+  const status st = mpk_boot(t.img);
+  ASSERT_FALSE(st.ok());
+  const std::string &err = st.message();
+  EXPECT_NE(err.find("image 'test' isolates compartments with Intel MPK (app, net)"), std::string::npos) << err;
+  EXPECT_NE(err.find(pku_status().reason), std::string::npos) << err;
+  EXPECT_NE(err.find("Refusing to run them unprotected"), std::string::npos) << err;
   EXPECT_EQ(mpk_booted_plan().n_domains, 0u);
 }
 
 TEST(boot, images_without_mpk_boot_as_a_no_op) {
   test_image t({FLEX_ISO_NONE, FLEX_ISO_PROCESS});
-  EXPECT_FALSE(mpk_boot(t.img));
+  const status st = mpk_boot(t.img);
+  EXPECT_TRUE(st.ok()) << st.message();
 }
 
 // ---- Tagging plans -----------------------------------------------------------------------------------
@@ -814,8 +815,8 @@ void boot_hardware_or_exit() {
   flex_mpk_runtime = detail::mpk_runtime_page{};
   flex_mpk_thread = {};
   static test_image t({FLEX_ISO_MPK, FLEX_ISO_MPK, FLEX_ISO_MPK});
-  if (auto err = mpk_boot(t.img)) {
-    std::fprintf(stderr, "boot: %s\n", err->c_str());
+  if (auto st = mpk_boot(t.img); !st.ok()) {
+    std::fprintf(stderr, "boot: %s\n", st.message().c_str());
     std::_Exit(2);
   }
   g_hardware_test = true;

@@ -214,9 +214,8 @@ void boot_world(unsigned spin = 1000) {
                          .arena_bytes = 1 << 16,
                          .spin_iterations = spin,
                          .main_compartment = kApp};
-  const int rc = fg::boot(cfg);
-  if (rc != 0) {
-    std::fprintf(stderr, "boot failed: %d\n", rc);
+  if (auto st = fg::process_boot(cfg); !st.ok()) {
+    std::fprintf(stderr, "boot failed: %s\n", st.message().c_str());
     std::_Exit(2);
   }
 }
@@ -237,7 +236,7 @@ void boot_chain() {
                 .n_regions = 1};
   }
   fg::process_config cfg{.compartments = comps, .n_compartments = kChain, .spin_iterations = 200};
-  if (fg::boot(cfg) != 0) std::_Exit(2);
+  if (!fg::process_boot(cfg).ok()) std::_Exit(2);
 }
 
 
@@ -305,15 +304,16 @@ TEST(process_boot, rejects_bad_configs_without_forking) {
   fg::process_compartment comps[2] = {{.name = "app"}, {.name = "net", .own_process = true}};
   fg::process_config cfg{.compartments = comps, .n_compartments = 2};
   cfg.main_compartment = 1;  // the main process cannot run a process compartment
-  EXPECT_EQ(fg::boot(cfg), -EINVAL);
+  EXPECT_EQ(fg::process_boot(cfg).message(),
+            "invalid configuration: the main process's compartment must be one without a process of its own");
   cfg.main_compartment = 0;
   char *p = map_page();
   fg::process_region unaligned{p + 8, p + kPage, fg::region_kind::heap, "h"};
   comps[1].regions = &unaligned;
   comps[1].n_regions = 1;
-  EXPECT_EQ(fg::boot(cfg), -EINVAL);
+  EXPECT_EQ(fg::process_boot(cfg).message(), "invalid configuration: compartment 1's region 0 is not page-aligned");
   cfg.n_compartments = 0;
-  EXPECT_EQ(fg::boot(cfg), -EINVAL);
+  EXPECT_EQ(fg::process_boot(cfg).message(), "invalid configuration: an image has 1 to 64 compartments");
   EXPECT_FALSE(fg::process_booted());
   munmap(p, kPage);
 }
