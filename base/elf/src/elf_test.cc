@@ -33,7 +33,7 @@ __attribute__((noinline)) int flex_add(int a, int b) { return a + b + flex_count
 int main(void) { return flex_add(1, 2) + (int)flex_magic(); }
 )";
 
-class built : public ::testing::Test {
+class elf_built : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     if (std::system("clang-19 --version >/dev/null 2>&1") != 0) return;
@@ -80,7 +80,7 @@ bool holds(std::span<const std::uint8_t> haystack, const bytes &needle) {
 
 const bytes kMagicImmediate = {0xb8, 0x78, 0x56, 0x34, 0x12};  // mov $0x12345678, %eax
 
-TEST_F(built, object_sections_and_symbols) {
+TEST_F(elf_built, object_sections_and_symbols) {
   auto opened = open_file("t.o");
   ASSERT_TRUE(opened.has_value());
   const file &f = *opened;
@@ -115,7 +115,7 @@ TEST_F(built, object_sections_and_symbols) {
   EXPECT_TRUE(counter->defined());
 }
 
-TEST_F(built, pie_segments_sections_and_function_addresses) {
+TEST_F(elf_built, pie_segments_sections_and_function_addresses) {
   auto opened = open_file("t.pie");
   ASSERT_TRUE(opened.has_value());
   const file &f = *opened;
@@ -150,7 +150,7 @@ TEST_F(built, pie_segments_sections_and_function_addresses) {
   EXPECT_TRUE(f.bytes(*bss)->empty());
 }
 
-TEST_F(built, non_pie_executable_type) {
+TEST_F(elf_built, non_pie_executable_type) {
   auto opened = open_file("t.exe");
   ASSERT_TRUE(opened.has_value());
   const file &f = *opened;
@@ -159,7 +159,7 @@ TEST_F(built, non_pie_executable_type) {
   EXPECT_NE(find_symbol(f.function_symbols(), "flex_add"), nullptr);
 }
 
-TEST_F(built, memory_and_path_agree) {
+TEST_F(elf_built, memory_and_path_agree) {
   auto opened = open_file("t.pie");
   ASSERT_TRUE(opened.has_value());
   const file &from_path = *opened;
@@ -176,7 +176,7 @@ TEST_F(built, memory_and_path_agree) {
   EXPECT_EQ(from_memory->image().data(), image.data()) << "read in place, not copied";
 }
 
-TEST_F(built, a_moved_file_stays_readable) {
+TEST_F(elf_built, a_moved_file_stays_readable) {
   auto opened = open_file("t.o");
   ASSERT_TRUE(opened.has_value());
   file &a = *opened;
@@ -190,7 +190,7 @@ TEST_F(built, a_moved_file_stays_readable) {
 }
 
 // The gadget scanner hands it the bytes of a file it read: they must never be written.
-TEST_F(built, memory_images_are_never_written) {
+TEST_F(elf_built, memory_images_are_never_written) {
   bytes image = read("t.pie");
   const std::size_t len = (image.size() + 4095) / 4096 * 4096;
   void *page = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -243,7 +243,7 @@ TEST(elf_errors, not_elf_at_all) {
   EXPECT_FALSE(file::from_memory({}, nullptr)) << "a null error pointer is allowed";
 }
 
-TEST_F(built, tables_outside_the_file) {
+TEST_F(elf_built, tables_outside_the_file) {
   const bytes good = read("t.pie");
   bytes image = good;
   patch(image, offsetof(Elf64_Ehdr, e_shoff), std::uint64_t{1} << 40);
@@ -266,7 +266,7 @@ TEST_F(built, tables_outside_the_file) {
   EXPECT_EQ(error_of(object), "section table lies outside the file");
 }
 
-TEST_F(built, contents_outside_the_file_are_refused_one_by_one) {
+TEST_F(elf_built, contents_outside_the_file_are_refused_one_by_one) {
   bytes image = read("t.o");
   Elf64_Ehdr eh;
   std::memcpy(&eh, image.data(), sizeof eh);
@@ -286,7 +286,7 @@ TEST_F(built, contents_outside_the_file_are_refused_one_by_one) {
   EXPECT_NE(find_symbol(f->symbols(), "flex_counter"), nullptr) << "the other sections still read";
 }
 
-TEST_F(built, symbol_tables_with_bad_names_are_skipped) {
+TEST_F(elf_built, symbol_tables_with_bad_names_are_skipped) {
   bytes image = read("t.o");
   Elf64_Ehdr eh;
   std::memcpy(&eh, image.data(), sizeof eh);
@@ -322,7 +322,7 @@ std::size_t read_everything(const file &f) {
   return n;
 }
 
-TEST_F(built, truncated_at_every_length) {
+TEST_F(elf_built, truncated_at_every_length) {
   for (const char *name : {"t.o", "t.pie"}) {
     const bytes good = read(name);
     int refused = 0;
@@ -344,7 +344,7 @@ TEST_F(built, truncated_at_every_length) {
   }
 }
 
-TEST_F(built, random_corruption_never_crashes) {
+TEST_F(elf_built, random_corruption_never_crashes) {
   const bytes good = read("t.pie");
   std::mt19937 rng(20240607);  // fixed: a failure replays
   Elf64_Ehdr eh;
