@@ -37,7 +37,7 @@ TEST_P(Callback, PointersHandedToTheTickerEnterTheAppsCompartment) {
   EXPECT_EQ(image["callbacks"][0]["kind"], c.kind);
   EXPECT_EQ(image["callbacks"][0]["references"], std::string(c.kind) == "call" ? 0 : 3);
 
-  if (c.needs_pku && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (c.needs_pku && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image(c.profile).string() + " --gate-stats");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("ring: ticks 15051 sum 5050 fired 15050 own 15051"), std::string::npos) << r.out;

@@ -46,10 +46,6 @@ bool in_pku_guest() {
   return std::getenv("FLEX_PKU_VM_GUEST") != nullptr;
 }
 
-bool needs_pku(const std::string &profile) {
-  return read(source_dir() / "profiles" / (profile + ".yaml")).find("isolation: mpk") != std::string::npos;
-}
-
 // One image run in the background, its output in a log file.
 class image_process {
  public:
@@ -153,7 +149,7 @@ class Echo : public ::testing::TestWithParam<const char *> {
     name_ = GetParam();
     auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
     ASSERT_EQ(b.status, 0) << b.out;
-    if (needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+    if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
     dir_ = std::make_unique<scratch_dir>("echo-" + name_);
   }
   // Emulated PKU is 10-50x slower: fewer clients there, as many as the host likes elsewhere.
@@ -237,7 +233,7 @@ TEST_P(Hello, LinesGoThroughVfsAndTimeReportsTheRoundTrip) {
   std::string name = GetParam();
   auto b = build_test_image(source_dir() / "profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
-  if (needs_pku(name) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (profile_needs_pku(name) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image(name).string() + " --time one 'two words'");
   ASSERT_EQ(r.status, 0) << r.out;
   std::string who = name == "hello-1comp" ? "main" : "app";

@@ -59,7 +59,7 @@ class MpkIsolation : public ::testing::TestWithParam<mpk_case> {
 };
 
 #define SKIP_WITHOUT_PKU(img) \
-  if ((img).empty()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo): checked the refusal"
+  if ((img).empty()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here): checked the refusal"
 
 TEST_P(MpkIsolation, TheImageHasOnlyItsGatesWritePkru) {
   std::string img = image();
@@ -138,7 +138,7 @@ TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
     auto r = run(img + " call");
     EXPECT_EQ(r.status, 1) << r.out;  // refused before any compartment process starts
     EXPECT_NE(r.out.find("Refusing to run them unprotected"), std::string::npos) << r.out;
-    GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo): checked the refusal";
+    GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here): checked the refusal";
   }
   auto r = run(img + " --gate-stats call");
   EXPECT_EQ(r.status, 0) << r.out;
@@ -166,7 +166,7 @@ INSTANTIATE_TEST_SUITE_P(Images, MixedIsolation, ::testing::Values("probe-mixed"
 TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
   auto b = build_test_image(source_dir() / "profiles/hello-2comp-mixed.yaml", "hello-2comp-mixed");
   ASSERT_EQ(b.status, 0) << b.out;
-  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image("hello-2comp-mixed").string() + " --gate-stats world");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("[console@core] hello from compartment app\n[console@core] app says: world\n"), std::string::npos)
@@ -183,7 +183,7 @@ TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
   auto b = build_test_image(source_dir() / "tests/e2e/fixtures/relay/profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
   if (name.find("mpk") != std::string::npos && !machine_has_pku())
-    GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+    GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image(name).string() + " --gate-stats 300");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("relay 300: sum 45150 (expected 45150)"), std::string::npos) << r.out;

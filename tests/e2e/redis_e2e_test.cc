@@ -97,17 +97,13 @@ class server {
   std::string log_;
 };
 
-bool needs_pku(const std::string &profile) {
-  return read(source_dir() / "profiles" / (profile + ".yaml")).find("isolation: mpk") != std::string::npos;
-}
-
 class Redis : public ::testing::TestWithParam<const char *> {
  protected:
   void SetUp() override {
     name_ = GetParam();
     auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
     ASSERT_EQ(b.status, 0) << b.out;
-    if (needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+    if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
     dir_ = std::make_unique<scratch_dir>("redis-" + name_);
   }
   std::unique_ptr<server> start() {
@@ -340,7 +336,7 @@ TEST_P(RedisSharing, ServesRedisCliAndPipelinedBenchmark) {
                  "sharing:\n  stack: " + c.stack + "\n" + (mpk ? "gates:\n  mpk: full\n" : ""));
   auto b = build_test_image(profile, c.name);
   ASSERT_EQ(b.status, 0) << b.out;
-  if (mpk && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (mpk && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   scratch_dir dir(std::string("redis-") + c.name);
   server s(test_image(c.name).string(), dir.path(), free_port());
   ASSERT_TRUE(s.ready()) << s.log();

@@ -29,7 +29,7 @@ class Sharing : public ::testing::TestWithParam<const char *> {
 
 TEST_P(Sharing, TheCalleeWritesIntoAWhitelistedLocalAndNothingLeaks) {
   std::string img = image();
-  if (needs_pku() && !machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (needs_pku() && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(img);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("callee wrote 32640 (expected 32640)"), std::string::npos) << r.out;
@@ -50,7 +50,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, Sharing,
 TEST(SharingPrivate, ALocalThatIsNotWhitelistedCannotBeWrittenAcrossAnMpkBoundary) {
   auto b = build_test_image(kProfiles / "share-dss-full.yaml", "share-dss-full");
   ASSERT_EQ(b.status, 0) << b.out;
-  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (no pku/ospke in /proc/cpuinfo)";
+  if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image("share-dss-full").string() + " private");
   EXPECT_EQ(r.status, kExitFault) << r.out;
   EXPECT_TRUE(std::regex_search(r.out, std::regex("flex: compartment 'filler' \\(pid [0-9]+\\) faulted at 0x[0-9a-f]+ in "

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <flex/pku/pku.h>
+
 extern char **environ;
 
 namespace flex::test {
@@ -88,8 +90,11 @@ std::string llvm_tool(const std::string &name) { return "/usr/lib/llvm-19/bin/" 
 fs::path isolation_fixture() { return source_dir() / "tests/e2e/fixtures/isolation"; }
 
 bool machine_has_pku() {
-  std::string cpuinfo = read("/proc/cpuinfo");
-  return cpuinfo.find(" pku") != std::string::npos && cpuinfo.find(" ospke") != std::string::npos;
+  return flex::pku::pku_status().available;
+}
+
+bool profile_needs_pku(const std::string &profile) {
+  return read(source_dir() / "profiles" / (profile + ".yaml")).find("isolation: mpk") != std::string::npos;
 }
 
 fs::path test_image(const std::string &name) {

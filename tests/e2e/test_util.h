@@ -1,4 +1,5 @@
-// Helpers for end-to-end tests: run a command, make a scratch source tree, read files.
+// Helpers for tests that drive the real tools and images (tests/e2e, the explorer's end-to-end test):
+// run a command, make a scratch source tree, read files, build and start images.
 #pragma once
 
 #include <sys/types.h>
@@ -42,8 +43,10 @@ inline constexpr int kExitDied = 70;
 // The probe/vault fixture of the isolation tests (tests/e2e/fixtures/isolation).
 std::filesystem::path isolation_fixture();
 
-// Whether this machine can run MPK images: the CPU has PKU and the kernel enabled it (OSPKE).
+// Whether this machine can run MPK images (base/pku: the CPU, the kernel and a pkey_alloc probe).
 bool machine_has_pku();
+// Whether profiles/<profile>.yaml has an mpk compartment (its image needs PKU to run).
+bool profile_needs_pku(const std::string &profile);
 
 // Builds `profile` into build/test-images/<name> (a fixed folder, so a later run of the same test binary,
 // inside the PKU guest, finds it built: there it is used as it is); one build at a time per image. Returns flexbuild's
