@@ -295,7 +295,8 @@ std::string transform_edges(const std::vector<unit> &units, const toolchain &tc,
     out += "  db = " + ninja_command({db.string()}) + "\n";
     out += "  plan = " + ninja_command({plan.string()}) + "\n";
     out += "  base = " + ninja_command({u.lib->dir.string()}) + "\n";
-    out += "  outdir = " + ninja_command({paths.transformed_dir(u.comp->name(), u.lib->name).string()}) + "\n";
+    fs::path outdir = paths.transformed_dir(u.comp->name(), u.lib->name);
+    out += "  outdir = " + ninja_command({outdir.string()}) + "\n";
     out += "  comp = " + u.comp->name() + "\n";
     outs.push_back(p(u.summary));
   }

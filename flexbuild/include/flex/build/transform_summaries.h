@@ -25,7 +25,8 @@ namespace flex::build {
 // concatenated, counts added, and anything else (the library's name) kept from the first that has it.
 //   Before: {"library": "redis", "gates": [g1], "shared_literals": 1}, {"library": "redis", "gates": [g2]}
 //   After:  {"library": "redis", "gates": [g1, g2], "shared_literals": 1}
-nlohmann::ordered_json merge_summaries(std::string_view library, const std::vector<nlohmann::ordered_json> &parts);
+nlohmann::ordered_json merge_summaries(std::string_view library,
+                                       const std::vector<nlohmann::ordered_json> &parts);
 
 // Reads the summary of every unit, writes each library's merge where it changed, and sets `out` to the
 // merges, each with its "compartment", compartment by compartment and library by library (the image's
