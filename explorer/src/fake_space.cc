@@ -1,8 +1,13 @@
 #include "fake_space.h"
 
+#include <gtest/gtest.h>
+
 #include <random>
+#include <stdexcept>
 
 namespace flex::explore::test {
+
+namespace fs = std::filesystem;
 
 space synthetic_space(int libs, int max_compartments, std::vector<isolation> mechanisms,
                       std::vector<hardening_set> choices) {
@@ -46,6 +51,55 @@ double fake_metric::operator()(const configuration &c) const {
     }
   }
   return v;
+}
+
+fake_evaluator::fake_evaluator(const space &s, int interrupt_at_run) : metric_(s, 42), interrupt_at_(interrupt_at_run) {}
+
+build_result fake_evaluator::build(const configuration &c, const fs::path &, const fs::path &dir, int) {
+  ++builds[c.hash];
+  if (failing_builds.count(c.hash)) return {false, 0.0, "flexbuild exited with status 1: error: planted", {}};
+  return {true, 0.0, "", dir / "image"};
+}
+
+run_result fake_evaluator::run_once(const configuration &c, const fs::path &) {
+  if (interrupt_at_ >= 0 && runs_total == interrupt_at_) g_interrupted = true;
+  ++runs_total;
+  ++runs[c.hash];
+  if (g_interrupted) return {false, 0, "interrupted"};
+  if (auto it = failing_runs.find(c.hash); it != failing_runs.end()) return {false, 0, it->second};
+  return {true, metric_(c), ""};
+}
+
+space redis_space() {
+  static const char *const kSpace = R"(name: resume
+app: redis
+libraries: [redis, net, console]
+default: console
+max_compartments: 3
+mechanisms: [none, mpk, process]
+hardening:
+  redis: [none, ubsan]
+  net: [none, ubsan]
+benchmark:
+  command: "true"
+  metric: {from: redis-benchmark, test: GET}
+  repetitions: {min: 3, max: 3}
+question:
+  goal: most-secure
+  floor: 55%
+)";
+  yaml::diag_sink diags;
+  auto s = parse_space("resume.yaml", kSpace, fs::path(FLEX_SOURCE_DIR), diags);
+  if (!s) throw std::runtime_error(diags.all().empty() ? "the test space does not parse" : yaml::render(diags.all()[0], false));
+  return *s;
+}
+
+fs::path scratch_dir() {
+  const ::testing::TestInfo *t = ::testing::UnitTest::GetInstance()->current_test_info();
+  fs::path dir = fs::path(FLEX_BINARY_DIR) / "explore-test" / (std::string(t->test_suite_name()) + "." + t->name());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
 }
 
 }  // namespace flex::explore::test

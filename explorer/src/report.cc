@@ -76,7 +76,149 @@ json totals(const exploration &x) {
           {"wall_s", x.wall_s}};
 }
 
-std::string dot_text(const exploration &x) {
+int verified_count(const exploration &x) {
+  return static_cast<int>(std::count_if(x.rec.begin(), x.rec.end(), [](const config_record &r) { return r.verified; }));
+}
+
+// What results.json says about the space and the question, before the figures.
+void describe_space(const exploration &x, json &j) {
+  const space &s = *x.s;
+  j["space"] = s.name;
+  j["file"] = s.file.string();
+  j["app"] = s.app;
+  j["libraries"] = s.libraries;
+  j["default"] = s.libraries[static_cast<std::size_t>(s.default_lib)];
+  j["unplaced"] = s.rest;
+  j["max_compartments"] = s.max_compartments;
+  std::vector<std::string> mechs;
+  for (isolation m : s.mechanisms) mechs.emplace_back(build::to_string(m));
+  j["mechanisms"] = mechs;
+  j["goal"] = s.q.g == goal::fastest ? "fastest" : "most-secure";
+  j["metric"] = {{"unit", s.bench.metric.unit}, {"higher_is_better", s.bench.metric.higher_is_better}};
+  if (s.q.floor) j["floor"] = {{"relative", s.q.floor->relative}, {"value", s.q.floor->value}};
+}
+
+json picks_json(const exploration &x) {
+  json picks = json::array();
+  for (int p : x.picks) {
+    const configuration &c = x.configs[static_cast<std::size_t>(p)];
+    picks.push_back({{"id", c.id()}, {"hash", c.hash}, {"label", c.label(*x.s)}, {"value", x.rec[static_cast<std::size_t>(p)].value.value_or(0)},
+                     {"profile", "picks/" + profile_name(*x.s, c) + ".yaml"}});
+  }
+  return picks;
+}
+
+json violations_json(const exploration &x) {
+  json viol = json::array();
+  for (const violation &v : x.violations) {
+    viol.push_back({{"id", x.order->at(v.member).id()},
+                    {"value", v.value},
+                    {"against", v.against >= 0 ? x.order->at(v.against).id() : ""},
+                    {"against_value", v.against_value},
+                    {"what", v.what}});
+  }
+  return viol;
+}
+
+json configurations_json(const exploration &x) {
+  const space &s = *x.s;
+  json configs = json::array();
+  for (std::size_t i = 0; i < x.configs.size(); ++i) {
+    const configuration &c = x.configs[i];
+    const config_record &r = x.rec[i];
+    json e = {{"id", c.id()}, {"hash", c.hash}, {"profile", "profiles/" + profile_name(s, c) + ".yaml"},
+              {"label", c.label(s)}, {"compartments", c.blocks()}, {"category", to_string(r.cat)},
+              {"candidate", r.candidate}, {"status", status_of(x, c.index)}};
+    if (auto b = because_of(x, c.index); !b.empty()) e["because"] = b;
+    if (r.value) e["value"] = *r.value;
+    if (!r.samples.empty()) e["samples"] = r.samples;
+    if (r.built || r.build_cached) e["build_s"] = r.build_s;
+    if (r.pick) e["pick"] = true;
+    if (r.verified) e["verified"] = true;
+    if (!r.reason.empty()) e["reason"] = r.reason;
+    configs.push_back(std::move(e));
+  }
+  return configs;
+}
+
+json hasse_edges_json(const exploration &x) {
+  json edges = json::array();
+  for (int i = 0; i < x.order->size(); ++i) {
+    for (int k : x.order->covers(i)) edges.push_back({x.order->at(i).id(), x.order->at(k).id()});
+  }
+  return edges;
+}
+
+// report.html's title and the list of totals.
+std::string html_summary(const exploration &x) {
+  const space &s = *x.s;
+  const json t = totals(x);
+  std::string h = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>flexexplore: " + html(s.name) +
+                  "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+                  "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}tr.pick{background:#dde6ff}"
+                  "td.n{text-align:right}</style></head><body>\n";
+  h += "<h1>flexexplore: " + html(s.name) + "</h1>\n<p>app <b>" + html(s.app) + "</b>; placed: " + html(fmt::format("{}", fmt::join(s.libraries, ", "))) +
+       (s.rest.empty() ? "" : "; unplaced (with " + html(s.libraries[static_cast<std::size_t>(s.default_lib)]) + "): " + html(fmt::format("{}", fmt::join(s.rest, ", ")))) +
+       "; goal <b>" + std::string(s.q.g == goal::fastest ? "fastest" : "most-secure") + "</b>";
+  if (x.threshold) h += fmt::format("; floor {:.6g} {}", *x.threshold, html(s.bench.metric.unit));
+  if (x.baseline) h += fmt::format(" (baseline {:.6g})", *x.baseline);
+  h += ".</p>\n<ul>\n";
+  h += fmt::format("<li>{} configurations: {} explorable ({} meet the requirements), {} not runnable here{}, {} refused by flexbuild</li>\n",
+                   t["configurations"].get<int>(), t["explorable"].get<int>(), t["candidates"].get<int>(),
+                   t["not_runnable_here"].get<int>(), x.pku ? "" : " (no PKU)", t["refused_by_flexbuild"].get<int>());
+  h += fmt::format("<li>built {} (+{} up to date), benchmarked {} ({:.0f}% of all; {} from the cache), {} runs, wall time {:.0f} s</li>\n",
+                   x.builds, x.builds_cached, t["benchmarked"].get<int>(), 100 * t["benchmarked_fraction"].get<double>(),
+                   x.benchmarks_cached, x.runs, x.wall_s);
+  h += fmt::format("<li>verified {} pruned configurations: {} disagreements</li>\n", verified_count(x), x.violations.size());
+  h += std::string("<li>") + (x.complete ? "complete" : x.interrupted ? "interrupted: run again to resume" : "failed: " + html(x.failure)) + "</li>\n</ul>\n";
+  return h;
+}
+
+// The picks, and where monotonicity failed (when --verify found it).
+std::string html_picks(const exploration &x) {
+  const space &s = *x.s;
+  std::string h = "<h2>Picks</h2>\n<ul>\n";
+  for (int p : x.picks) {
+    const configuration &c = x.configs[static_cast<std::size_t>(p)];
+    h += fmt::format("<li><b>{}</b> {} = {} {} &mdash; <a href=\"picks/{}.yaml\">profile</a></li>\n", c.id(), html(c.label(s)),
+                     figure(x, x.rec[static_cast<std::size_t>(p)].value), html(s.bench.metric.unit), profile_name(s, c));
+  }
+  h += "</ul>\n";
+  if (!x.violations.empty()) {
+    h += "<h2>Where monotonicity failed</h2>\n<ul>\n";
+    for (const violation &v : x.violations) {
+      h += fmt::format("<li>{} ({:.6g}): {} ({} {:.6g})</li>\n", x.order->at(v.member).id(), v.value, html(v.what),
+                       v.against >= 0 ? x.order->at(v.against).id() : "", v.against_value);
+    }
+    h += "</ul>\n";
+  }
+  return h;
+}
+
+std::string html_table(const exploration &x) {
+  const space &s = *x.s;
+  std::string h = "<h2>Configurations</h2>\n<table><tr><th>id</th><th>compartments</th><th>category</th><th>status</th><th>from</th>"
+                  "<th>" + html(s.bench.metric.unit) + "</th><th>runs</th><th>note</th></tr>\n";
+  for (std::size_t i = 0; i < x.configs.size(); ++i) {
+    const configuration &c = x.configs[i];
+    const config_record &r = x.rec[i];
+    h += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
+                     r.pick ? " class=pick" : "", c.id(), html(c.label(s)), to_string(r.cat), status_of(x, c.index),
+                     because_of(x, c.index), figure(x, r.value), r.samples.empty() ? "" : std::to_string(r.samples.size()),
+                     html(r.reason));
+  }
+  return h + "</table>\n";
+}
+
+// write_atomically's error as a line of the report's problems, or nothing.
+std::string write_file(const fs::path &path, const std::string &text) {
+  auto err = build::write_atomically(path, text);
+  return err ? *err + "\n" : "";
+}
+
+}  // namespace
+
+std::string hasse_dot(const exploration &x) {
   const space &s = *x.s;
   const poset &p = *x.order;
   double lo = 0, hi = 0;
@@ -130,16 +272,8 @@ std::string dot_text(const exploration &x) {
   return d + "}\n";
 }
 
-}  // namespace
-
-std::string write_report(const exploration &x, const fs::path &out) {
+std::string results_csv(const exploration &x) {
   const space &s = *x.s;
-  std::string problems;
-  auto write = [&](const fs::path &p, const std::string &text) {
-    if (auto err = build::write_atomically(p, text)) problems += *err + "\n";
-  };
-
-  // results.csv
   std::string csv = "id,hash,profile,compartments,label,category,candidate,status,because,value,unit,samples,pick,verified,reason\n";
   for (std::size_t i = 0; i < x.configs.size(); ++i) {
     const configuration &c = x.configs[i];
@@ -151,23 +285,12 @@ std::string write_report(const exploration &x, const fs::path &out) {
                        because_of(x, c.index), figure(x, r.value), s.bench.metric.unit, samples, r.pick ? 1 : 0,
                        r.verified ? 1 : 0, csv_field(r.reason));
   }
-  write(out / "results.csv", csv);
+  return csv;
+}
 
-  // results.json
+std::string results_json(const exploration &x) {
   json j;
-  j["space"] = s.name;
-  j["file"] = s.file.string();
-  j["app"] = s.app;
-  j["libraries"] = s.libraries;
-  j["default"] = s.libraries[static_cast<std::size_t>(s.default_lib)];
-  j["unplaced"] = s.rest;
-  j["max_compartments"] = s.max_compartments;
-  std::vector<std::string> mechs;
-  for (isolation m : s.mechanisms) mechs.emplace_back(build::to_string(m));
-  j["mechanisms"] = mechs;
-  j["goal"] = s.q.g == goal::fastest ? "fastest" : "most-secure";
-  j["metric"] = {{"unit", s.bench.metric.unit}, {"higher_is_better", s.bench.metric.higher_is_better}};
-  if (s.q.floor) j["floor"] = {{"relative", s.q.floor->relative}, {"value", s.q.floor->value}};
+  describe_space(x, j);
   if (x.threshold) j["threshold"] = *x.threshold;
   if (x.baseline) j["baseline"] = {{"id", x.configs[static_cast<std::size_t>(x.baseline_config)].id()}, {"value", *x.baseline}};
   j["machine"] = {{"pku", x.pku}};
@@ -175,117 +298,66 @@ std::string write_report(const exploration &x, const fs::path &out) {
   j["interrupted"] = x.interrupted;
   if (!x.failure.empty()) j["failure"] = x.failure;
   j["totals"] = totals(x);
-  json picks = json::array();
-  for (int p : x.picks) {
-    const configuration &c = x.configs[static_cast<std::size_t>(p)];
-    picks.push_back({{"id", c.id()}, {"hash", c.hash}, {"label", c.label(s)}, {"value", x.rec[static_cast<std::size_t>(p)].value.value_or(0)},
-                     {"profile", "picks/" + profile_name(s, c) + ".yaml"}});
-  }
-  j["picks"] = picks;
-  json viol = json::array();
-  for (const violation &v : x.violations) {
-    viol.push_back({{"id", x.order->at(v.member).id()},
-                    {"value", v.value},
-                    {"against", v.against >= 0 ? x.order->at(v.against).id() : ""},
-                    {"against_value", v.against_value},
-                    {"what", v.what}});
-  }
-  int verified = static_cast<int>(std::count_if(x.rec.begin(), x.rec.end(), [](const config_record &r) { return r.verified; }));
-  j["verify"] = {{"checked", verified}, {"violations", viol}};
-  json configs = json::array();
-  for (std::size_t i = 0; i < x.configs.size(); ++i) {
-    const configuration &c = x.configs[i];
-    const config_record &r = x.rec[i];
-    json e = {{"id", c.id()}, {"hash", c.hash}, {"profile", "profiles/" + profile_name(s, c) + ".yaml"},
-              {"label", c.label(s)}, {"compartments", c.blocks()}, {"category", to_string(r.cat)},
-              {"candidate", r.candidate}, {"status", status_of(x, c.index)}};
-    if (auto b = because_of(x, c.index); !b.empty()) e["because"] = b;
-    if (r.value) e["value"] = *r.value;
-    if (!r.samples.empty()) e["samples"] = r.samples;
-    if (r.built || r.build_cached) e["build_s"] = r.build_s;
-    if (r.pick) e["pick"] = true;
-    if (r.verified) e["verified"] = true;
-    if (!r.reason.empty()) e["reason"] = r.reason;
-    configs.push_back(std::move(e));
-  }
-  j["configurations"] = configs;
-  json edges = json::array();
-  for (int i = 0; i < x.order->size(); ++i) {
-    for (int k : x.order->covers(i)) edges.push_back({x.order->at(i).id(), x.order->at(k).id()});
-  }
-  j["hasse"] = edges;
-  write(out / "results.json", j.dump(2) + "\n");
+  j["picks"] = picks_json(x);
+  j["verify"] = {{"checked", verified_count(x)}, {"violations", violations_json(x)}};
+  j["configurations"] = configurations_json(x);
+  j["hasse"] = hasse_edges_json(x);
+  return j.dump(2) + "\n";
+}
 
-  // The picks' profiles.
+std::string report_html(const exploration &x, bool figure_drawn) {
+  std::string h = html_summary(x) + html_picks(x);
+  h += "<h2>Hasse diagram</h2>\n";
+  h += figure_drawn ? "<p><a href=\"hasse.svg\"><img src=\"hasse.svg\" style=\"max-width:100%\"></a></p>\n" : "<p>(not drawn)</p>\n";
+  return h + html_table(x) + "</body></html>\n";
+}
+
+std::string write_results_csv(const exploration &x, const fs::path &out) {
+  return write_file(out / "results.csv", results_csv(x));
+}
+
+std::string write_results_json(const exploration &x, const fs::path &out) {
+  return write_file(out / "results.json", results_json(x));
+}
+
+std::string write_picks(const exploration &x, const fs::path &out) {
+  // Only this run's picks: one left from an earlier answer would read as part of this one.
   std::error_code ec;
   fs::remove_all(out / "picks", ec);
+  std::string problems;
   for (int p : x.picks) {
     const configuration &c = x.configs[static_cast<std::size_t>(p)];
-    write(out / "picks" / (profile_name(s, c) + ".yaml"), profile_yaml(s, c));
+    problems += write_file(out / "picks" / (profile_name(*x.s, c) + ".yaml"), profile_yaml(*x.s, c));
   }
+  return problems;
+}
 
-  // The figure.
-  write(out / "hasse.dot", dot_text(x));
-  bool svg = false, png = false;
-  if (x.order->size() <= 2000) {
-    svg = run_command(fmt::format("dot -Tsvg '{}' -o '{}'", (out / "hasse.dot").string(), (out / "hasse.svg").string()),
-                      out / "logs" / "dot.log", 600) == 0;
-    png = run_command(fmt::format("dot -Tpng -Gdpi=72 '{}' -o '{}'", (out / "hasse.dot").string(), (out / "hasse.png").string()),
-                      out / "logs" / "dot.log", 600) == 0;
-    if (!svg || !png) problems += "Graphviz `dot` failed (see logs/dot.log): no hasse.svg/png\n";
-  } else {
-    problems += "the Hasse diagram has too many nodes to draw\n";
+figure_result write_hasse(const exploration &x, const fs::path &out) {
+  figure_result r;
+  r.problems = write_file(out / "hasse.dot", hasse_dot(x));
+  if (x.order->size() > 2000) {
+    r.problems += "the Hasse diagram has too many nodes to draw\n";
+    return r;
   }
+  r.svg = run_command(fmt::format("dot -Tsvg '{}' -o '{}'", (out / "hasse.dot").string(), (out / "hasse.svg").string()),
+                      out / "logs" / "dot.log", 600) == 0;
+  const bool png = run_command(fmt::format("dot -Tpng -Gdpi=72 '{}' -o '{}'", (out / "hasse.dot").string(), (out / "hasse.png").string()),
+                               out / "logs" / "dot.log", 600) == 0;
+  if (!r.svg || !png) r.problems += "Graphviz `dot` failed (see logs/dot.log): no hasse.svg/png\n";
+  return r;
+}
 
-  // report.html
-  const json t = totals(x);
-  std::string h = "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>flexexplore: " + html(s.name) +
-                  "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-                  "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}tr.pick{background:#dde6ff}"
-                  "td.n{text-align:right}</style></head><body>\n";
-  h += "<h1>flexexplore: " + html(s.name) + "</h1>\n<p>app <b>" + html(s.app) + "</b>; placed: " + html(fmt::format("{}", fmt::join(s.libraries, ", "))) +
-       (s.rest.empty() ? "" : "; unplaced (with " + html(s.libraries[static_cast<std::size_t>(s.default_lib)]) + "): " + html(fmt::format("{}", fmt::join(s.rest, ", ")))) +
-       "; goal <b>" + std::string(s.q.g == goal::fastest ? "fastest" : "most-secure") + "</b>";
-  if (x.threshold) h += fmt::format("; floor {:.6g} {}", *x.threshold, html(s.bench.metric.unit));
-  if (x.baseline) h += fmt::format(" (baseline {:.6g})", *x.baseline);
-  h += ".</p>\n<ul>\n";
-  h += fmt::format("<li>{} configurations: {} explorable ({} meet the requirements), {} not runnable here{}, {} refused by flexbuild</li>\n",
-                   t["configurations"].get<int>(), t["explorable"].get<int>(), t["candidates"].get<int>(),
-                   t["not_runnable_here"].get<int>(), x.pku ? "" : " (no PKU)", t["refused_by_flexbuild"].get<int>());
-  h += fmt::format("<li>built {} (+{} up to date), benchmarked {} ({:.0f}% of all; {} from the cache), {} runs, wall time {:.0f} s</li>\n",
-                   x.builds, x.builds_cached, t["benchmarked"].get<int>(), 100 * t["benchmarked_fraction"].get<double>(),
-                   x.benchmarks_cached, x.runs, x.wall_s);
-  h += fmt::format("<li>verified {} pruned configurations: {} disagreements</li>\n", verified, x.violations.size());
-  h += std::string("<li>") + (x.complete ? "complete" : x.interrupted ? "interrupted: run again to resume" : "failed: " + html(x.failure)) + "</li>\n</ul>\n";
-  h += "<h2>Picks</h2>\n<ul>\n";
-  for (int p : x.picks) {
-    const configuration &c = x.configs[static_cast<std::size_t>(p)];
-    h += fmt::format("<li><b>{}</b> {} = {} {} &mdash; <a href=\"picks/{}.yaml\">profile</a></li>\n", c.id(), html(c.label(s)),
-                     figure(x, x.rec[static_cast<std::size_t>(p)].value), html(s.bench.metric.unit), profile_name(s, c));
-  }
-  h += "</ul>\n";
-  if (!x.violations.empty()) {
-    h += "<h2>Where monotonicity failed</h2>\n<ul>\n";
-    for (const violation &v : x.violations) {
-      h += fmt::format("<li>{} ({:.6g}): {} ({} {:.6g})</li>\n", x.order->at(v.member).id(), v.value, html(v.what),
-                       v.against >= 0 ? x.order->at(v.against).id() : "", v.against_value);
-    }
-    h += "</ul>\n";
-  }
-  h += "<h2>Hasse diagram</h2>\n";
-  h += svg ? "<p><a href=\"hasse.svg\"><img src=\"hasse.svg\" style=\"max-width:100%\"></a></p>\n" : "<p>(not drawn)</p>\n";
-  h += "<h2>Configurations</h2>\n<table><tr><th>id</th><th>compartments</th><th>category</th><th>status</th><th>from</th>"
-       "<th>" + html(s.bench.metric.unit) + "</th><th>runs</th><th>note</th></tr>\n";
-  for (std::size_t i = 0; i < x.configs.size(); ++i) {
-    const configuration &c = x.configs[i];
-    const config_record &r = x.rec[i];
-    h += fmt::format("<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>\n",
-                     r.pick ? " class=pick" : "", c.id(), html(c.label(s)), to_string(r.cat), status_of(x, c.index),
-                     because_of(x, c.index), figure(x, r.value), r.samples.empty() ? "" : std::to_string(r.samples.size()),
-                     html(r.reason));
-  }
-  h += "</table>\n</body></html>\n";
-  write(out / "report.html", h);
+std::string write_report_html(const exploration &x, const fs::path &out, bool figure_drawn) {
+  return write_file(out / "report.html", report_html(x, figure_drawn));
+}
+
+std::string write_report(const exploration &x, const fs::path &out) {
+  std::string problems = write_results_csv(x, out);
+  problems += write_results_json(x, out);
+  problems += write_picks(x, out);
+  figure_result figure = write_hasse(x, out);
+  problems += figure.problems;
+  problems += write_report_html(x, out, figure.svg);
   return problems;
 }
 
@@ -322,8 +394,7 @@ std::string summary_text(const exploration &x, const fs::path &out) {
     o += fmt::format("  {} configurations could not be built or run and were left out (first: {}; see results.csv)\n",
                      failed, why);
   }
-  int verified = static_cast<int>(std::count_if(x.rec.begin(), x.rec.end(), [](const config_record &r) { return r.verified; }));
-  if (verified) {
+  if (const int verified = verified_count(x)) {
     o += fmt::format("  verify: {} pruned configurations measured, {} disagree with the inference\n", verified, x.violations.size());
     for (const violation &v : x.violations) {
       o += fmt::format("    {} = {:.6g}: {} ({} = {:.6g})\n", x.order->at(v.member).id(), v.value, v.what,

@@ -3,8 +3,6 @@
 // evaluator stands for flexbuild and the benchmark (the figures of fake_space.h).
 #include <gtest/gtest.h>
 
-#include <map>
-
 #include "fake_space.h"
 #include "flex/explore/explore.h"
 #include "flex/explore/report.h"
@@ -14,53 +12,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Redis, net and console (the libraries of the redis app today) under none and process.
-const char *kSpace = R"(name: resume
-app: redis
-libraries: [redis, net, console]
-default: console
-max_compartments: 3
-mechanisms: [none, mpk, process]
-hardening:
-  redis: [none, ubsan]
-  net: [none, ubsan]
-benchmark:
-  command: "true"
-  metric: {from: redis-benchmark, test: GET}
-  repetitions: {min: 3, max: 3}
-question:
-  goal: most-secure
-  floor: 55%
-)";
-
-class fake_evaluator : public evaluator {
- public:
-  explicit fake_evaluator(const space &s, int interrupt_at_run = -1) : metric_(s, 42), interrupt_at_(interrupt_at_run) {}
-  build_result build(const configuration &c, const fs::path &, const fs::path &dir, int) override {
-    ++builds[c.hash];
-    return {true, 0.0, "", dir / "image"};
-  }
-  run_result run_once(const configuration &c, const fs::path &) override {
-    if (interrupt_at_ >= 0 && runs_total == interrupt_at_) g_interrupted = true;
-    ++runs_total;
-    ++runs[c.hash];
-    if (g_interrupted) return {false, 0, "interrupted"};
-    return {true, metric_(c), ""};
-  }
-  std::map<std::string, int> builds, runs;
-  int runs_total = 0;
-
- private:
-  test::fake_metric metric_;
-  int interrupt_at_;
-};
+using test::fake_evaluator;
 
 class Resume : public ::testing::Test {
  protected:
   void SetUp() override {
-    yaml::diag_sink diags;
-    s_ = parse_space("resume.yaml", kSpace, std::filesystem::path(FLEX_SOURCE_DIR), diags);
-    ASSERT_TRUE(s_) << (diags.all().empty() ? "" : yaml::render(diags.all()[0], false));
+    s_ = test::redis_space();
     base_ = fs::path(FLEX_BINARY_DIR) / "explore-test" / ::testing::UnitTest::GetInstance()->current_test_info()->name();
     fs::remove_all(base_);
     g_interrupted = false;

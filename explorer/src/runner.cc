@@ -314,8 +314,56 @@ build_result flex_evaluator::build(const configuration &c, const fs::path &profi
   return r;
 }
 
-run_result flex_evaluator::run_once(const configuration &c, const fs::path &executable) {
+run_result run_outcome(const metric_spec &m, int status, const std::string &output, double seconds) {
   run_result r;
+  if (status != 0) {
+    r.error = status < 0 ? (g_interrupted ? "interrupted" : "the benchmark timed out")
+                         : fmt::format("the benchmark exited with status {}: {}", status, tail(output));
+    return r;
+  }
+  std::string why;
+  auto v = read_metric(m, output, seconds, &why);
+  if (!v) {
+    r.error = why;
+    return r;
+  }
+  r.ok = true;
+  r.value = *v;
+  return r;
+}
+
+namespace {
+
+// Runs `ready` until it succeeds (at once when it is empty). Returns why the server is not ready.
+std::optional<std::string> wait_until_ready(server &srv, const std::string &ready, double timeout_s, const fs::path &log) {
+  auto start = clock_type::now();
+  for (bool up = ready.empty(); !up;) {
+    if (!srv.alive()) {
+      append_log(log, srv.output());
+      return "the server exited before it was ready: " + tail(srv.output());
+    }
+    if (g_interrupted || since(start) > timeout_s) return g_interrupted ? "interrupted" : "the server was not ready in time";
+    std::string out;
+    up = run_command(ready, {}, 10, &out) == 0;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return std::nullopt;
+}
+
+// Stops the server after the measured command ended with `command_status`. A server that fails on the
+// way out spoils a run that otherwise succeeded: its figure may not be the server's work.
+std::optional<std::string> stop_server(server &srv, int command_status, const fs::path &log) {
+  int st = srv.stop(20);
+  append_log(log, fmt::format("[server exit {}]\n{}", st, srv.output()));
+  if (command_status == 0 && st != 0) return fmt::format("the server exited with status {}: {}", st, tail(srv.output()));
+  return std::nullopt;
+}
+
+}  // namespace
+
+// One run: start the server -> wait until it is ready -> run the measured command -> stop the server ->
+// read the figure.
+run_result flex_evaluator::run_once(const configuration &c, const fs::path &executable) {
   fs::path log = logs_ / (c.hash + ".bench.log");
   fs::path dir = logs_ / "run" / c.hash;
   std::error_code ec;
@@ -330,52 +378,16 @@ run_result flex_evaluator::run_once(const configuration &c, const fs::path &exec
     std::string cmd = expand(b.server, vars);
     append_log(log, "$ " + cmd + " &\n");
     srv.emplace(cmd);
-    if (!srv->started()) {
-      r.error = "cannot start the server";
-      return r;
-    }
-    auto start = clock_type::now();
-    bool ready = b.ready.empty();
-    while (!ready) {
-      if (!srv->alive()) {
-        r.error = "the server exited before it was ready: " + tail(srv->output());
-        append_log(log, srv->output());
-        return r;
-      }
-      if (g_interrupted || since(start) > b.timeout_s) {
-        r.error = g_interrupted ? "interrupted" : "the server was not ready in time";
-        return r;
-      }
-      std::string out;
-      ready = run_command(expand(b.ready, vars), {}, 10, &out) == 0;
-      if (!ready) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    if (!srv->started()) return {false, 0, "cannot start the server"};
+    if (auto why = wait_until_ready(*srv, expand(b.ready, vars), b.timeout_s, log)) return {false, 0, *why};
   }
   std::string out;
   double seconds = 0;
   int st = run_command(expand(b.command, vars), log, b.timeout_s, &out, &seconds);
   if (srv) {
-    int sst = srv->stop(20);
-    append_log(log, fmt::format("[server exit {}]\n{}", sst, srv->output()));
-    if (st == 0 && sst != 0) {
-      r.error = fmt::format("the server exited with status {}: {}", sst, tail(srv->output()));
-      return r;
-    }
+    if (auto why = stop_server(*srv, st, log)) return {false, 0, *why};
   }
-  if (st != 0) {
-    r.error = st < 0 ? (g_interrupted ? "interrupted" : "the benchmark timed out")
-                     : fmt::format("the benchmark exited with status {}: {}", st, tail(out));
-    return r;
-  }
-  std::string why;
-  auto v = read_metric(b.metric, out, seconds, &why);
-  if (!v) {
-    r.error = why;
-    return r;
-  }
-  r.ok = true;
-  r.value = *v;
-  return r;
+  return run_outcome(b.metric, st, out, seconds);
 }
 
 }  // namespace flex::explore

@@ -1,6 +1,6 @@
 // sched: the cooperative scheduler (see sched.h). One run queue, one list of objects (wait queues,
-// mutexes, condition variables) and one epoll set; switches are a hand-written swap of the callee-saved
-// registers and the stack pointer, preceded by a swap of the runtime's per-thread gate state.
+// mutexes, condition variables) and one epoll set; switches swap the callee-saved registers and the stack pointer
+// (flex_uthread_swap_stack), preceded by a swap of the runtime's per-thread gate state.
 #include <flex/sched/sched.h>
 
 #include <cerrno>
@@ -10,33 +10,6 @@
 
 #include <flex/runtime/uthread.h>
 #include <flex/plat/plat.h>
-
-// flex_sched_swap(save, load): saves the callee-saved registers on this stack and the stack pointer in
-// *save, then continues on the stack `load` (as saved by an earlier swap, or built by new_stack below).
-extern "C" void flex_sched_swap(uint64_t *save, uint64_t load);
-asm(R"(
-  .text
-  .globl flex_sched_swap
-  .hidden flex_sched_swap
-  .type flex_sched_swap,@function
-flex_sched_swap:
-  push %rbp
-  push %rbx
-  push %r12
-  push %r13
-  push %r14
-  push %r15
-  mov %rsp, (%rdi)
-  mov %rsi, %rsp
-  pop %r15
-  pop %r14
-  pop %r13
-  pop %r12
-  pop %rbx
-  pop %rbp
-  ret
-  .size flex_sched_swap, .-flex_sched_swap
-)");
 
 namespace flex::sched {
 namespace {
@@ -288,7 +261,7 @@ bool schedule() {
   thread &to = g_threads[static_cast<size_t>(next)];
   g_current = next;
   flex_uthread_switch(from.gates, to.gates);
-  flex_sched_swap(&from.sp, to.sp);
+  flex_uthread_swap_stack(&from.sp, to.sp);
   // Running again (g_current is self once more).
   reap();
   return true;
@@ -405,7 +378,7 @@ int sched_create(sched_entry_fn fn, void *arg) {
     t.stack_len = SCHED_STACK_SIZE;
     top = static_cast<char *>(t.stack) + SCHED_STACK_SIZE;
   }
-  // The frame flex_sched_swap returns through: six callee-saved registers, then thread_start as the
+  // The frame flex_uthread_swap_stack returns through: six callee-saved registers, then thread_start as the
   // return address, above it a zero "return address" of thread_start (the ABI's alignment at a call).
   auto *sp = reinterpret_cast<uint64_t *>(reinterpret_cast<uintptr_t>(top) & ~uintptr_t{15});
   *--sp = 0;

@@ -11,7 +11,7 @@
 #include "flex/runtime/boot.h"
 #include "flex/runtime/image_gates.h"
 #include "flex/runtime/layout.h"
-#include "flex/runtime/process.h"
+#include "flex/runtime/process.h"  // process_booted
 
 #include <unistd.h>
 
@@ -82,6 +82,7 @@ void describe(std::FILE *out) {
     std::fprintf(out, "  %s -> %s: %s (gate: %s)\n", img.compartments[b.from].name,
                  img.compartments[b.to].name, isolation_name(b.mechanism), gate_name(b.gate));
   }
+  describe_backends(out);
 }
 
 // Called at exit when --gate-stats was given.
@@ -143,7 +144,7 @@ int main(int argc, char **argv) {
     // ASan's module destructors would read the metadata of instrumented compartments whose memory this
     // process has unmapped: finish the image without them.
     if (flex::runtime::g_count_gates) flex::runtime::print_gate_stats();
-    flex::runtime::process_shutdown();
+    flex::runtime::shutdown_backends();
     std::fflush(nullptr);
     _exit(rc);
   }

@@ -9,6 +9,29 @@
 #include "flex/runtime/heap.h"
 #include "flex/runtime/mpk.h"
 
+asm(R"(
+  .text
+  .globl flex_uthread_swap_stack
+  .type flex_uthread_swap_stack,@function
+flex_uthread_swap_stack:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  mov %rsp, (%rdi)
+  mov %rsi, %rsp
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbx
+  pop %rbp
+  ret
+  .size flex_uthread_swap_stack, .-flex_uthread_swap_stack
+)");
+
 namespace {
 
 // [mpk state][whitelisted locals' shared stack]

@@ -11,30 +11,6 @@
 #include "flex/runtime/mpk_gate.h"
 #include "flex/runtime/uthread.h"
 
-extern "C" void flex_test_swap(std::uint64_t *save, std::uint64_t load);
-asm(R"(
-  .text
-  .globl flex_test_swap
-  .type flex_test_swap,@function
-flex_test_swap:
-  push %rbp
-  push %rbx
-  push %r12
-  push %r13
-  push %r14
-  push %r15
-  mov %rsp, (%rdi)
-  mov %rsi, %rsp
-  pop %r15
-  pop %r14
-  pop %r13
-  pop %r12
-  pop %rbx
-  pop %rbp
-  ret
-  .size flex_test_swap, .-flex_test_swap
-)");
-
 namespace flex::runtime {
 namespace {
 
@@ -56,7 +32,7 @@ void yield_to(int next) {
   int me = g_cur;
   g_cur = next;
   flex_uthread_switch(g_state[me].data(), g_state[next].data());
-  flex_test_swap(&g_sp[me], g_sp[next]);
+  flex_uthread_swap_stack(&g_sp[me], g_sp[next]);
 }
 
 void expect_pkru(std::uint32_t want, const char *where) {

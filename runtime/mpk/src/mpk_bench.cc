@@ -44,8 +44,8 @@ const std::string &hardware_ready() {
     img.name = "gate-bench";
     img.n_compartments = 2;
     img.compartments = comps;
-    auto err = mpk_boot(img);
-    return err ? "mpk_boot failed: " + *err : std::string();
+    auto st = mpk_boot(img);
+    return st.ok() ? std::string() : "mpk_boot failed: " + st.message();
   }();
   return status;
 }

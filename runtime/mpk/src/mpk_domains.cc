@@ -170,7 +170,9 @@ const mpk_plan &mpk_booted_plan() {
   return g_plan;
 }
 
-std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt) {
+namespace {
+// The steps of mpk_boot, each failure a message.
+std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   mpk_plan plan;
   if (auto err = plan_mpk(img, plan)) return err;
   if (plan.n_domains == 0) return std::nullopt;  // no mpk compartment: nothing to do, malloc stays glibc's
@@ -262,6 +264,11 @@ std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot
   set_current_compartment_source(&compartment_of_this_thread);
   detail::mpk_lock_runtime();
   return std::nullopt;
+}
+}  // namespace
+
+status mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt) {
+  return status::from(boot_domains(img, opt));
 }
 
 }  // namespace flex::runtime

@@ -41,17 +41,18 @@ fg::word add_one(fg::word x, fg::word, fg::word, fg::word, fg::word, fg::word) {
   return x + 1;
 }
 
-int boot_once() {
-  static const int rc = [] {
+// What went wrong booting the bench's image ("" when it booted).
+const std::string &boot_once() {
+  static const std::string err = [] {
     static const fg::erased_fn exports[] = {&add_one};
     static const fg::process_compartment comps[] = {
         {.name = "bench"},
         {.name = "callee", .own_process = true, .exports = exports, .n_exports = 1},
     };
     const fg::process_config cfg{.compartments = comps, .n_compartments = 2, .spin_iterations = kSpin};
-    return fg::boot(cfg);
+    return fg::process_boot(cfg).message();
   }();
-  return rc;
+  return err;
 }
 
 using clock_type = std::chrono::steady_clock;
@@ -64,8 +65,8 @@ void report(benchmark::State &state, clock_type::duration elapsed, const char *l
 }
 
 void gate_round_trip(benchmark::State &state, unsigned spin, const char *label) {
-  if (const int rc = boot_once(); rc != 0) {
-    state.SkipWithError(("process backend boot failed: " + std::string(std::strerror(-rc))).c_str());
+  if (const std::string &err = boot_once(); !err.empty()) {
+    state.SkipWithError(("process backend boot failed: " + err).c_str());
     return;
   }
   fg::set_spin_iterations(spin);

@@ -11,8 +11,10 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <new>
+#include <string>
 
 #include "flex/runtime/heap.h"
 #include "flex/runtime/process_impl.h"
@@ -41,24 +43,35 @@ bool in_main() {
   return g_process.self_slot == detail::kMainSlot;
 }
 
-int validate(const process_config &cfg) {
-  if (!cfg.compartments || cfg.n_compartments == 0 || cfg.n_compartments > kMaxCompartments) return -EINVAL;
-  if (cfg.n_shared && !cfg.shared) return -EINVAL;
+// What is wrong with a configuration, in words ("" when nothing is).
+std::string invalid(const process_config &cfg) {
+  if (!cfg.compartments || cfg.n_compartments == 0 || cfg.n_compartments > kMaxCompartments) {
+    return "an image has 1 to " + std::to_string(kMaxCompartments) + " compartments";
+  }
+  if (cfg.n_shared && !cfg.shared) return "shared regions are counted but not given";
   for (unsigned i = 0; i < cfg.n_shared; ++i) {
-    if (!page_range(cfg.shared[i])) return -EINVAL;
+    if (!page_range(cfg.shared[i])) return "shared region " + std::to_string(i) + " is not page-aligned";
   }
   for (unsigned c = 0; c < cfg.n_compartments; ++c) {
     const process_compartment &p = cfg.compartments[c];
-    if (!p.name || (p.n_exports && !p.exports) || (p.n_regions && !p.regions)) return -EINVAL;
+    const std::string which = "compartment " + std::to_string(c);
+    if (!p.name) return which + " has no name";
+    if ((p.n_exports && !p.exports) || (p.n_regions && !p.regions)) {
+      return which + " counts exports or regions it does not give";
+    }
     for (unsigned i = 0; i < p.n_regions; ++i) {
-      if (!page_range(p.regions[i])) return -EINVAL;
+      if (!page_range(p.regions[i])) return which + "'s region " + std::to_string(i) + " is not page-aligned";
     }
   }
   if (cfg.main_compartment != kNoCompartment &&
       (cfg.main_compartment >= cfg.n_compartments || cfg.compartments[cfg.main_compartment].own_process)) {
-    return -EINVAL;
+    return "the main process's compartment must be one without a process of its own";
   }
-  return 0;
+  return "";
+}
+
+status errno_status(const char *what, int rc) {
+  return status::error(std::string(what) + ": " + std::strerror(-rc));
 }
 
 int register_all(const process_config &cfg) {
@@ -299,13 +312,15 @@ void check_peers() {
 
 }  // namespace detail
 
-int boot(const process_config &cfg) {
-  if (g_process.booted) return -EALREADY;
-  if (int rc = validate(cfg); rc < 0) return rc;
-  if (int rc = register_all(cfg); rc < 0) return rc;
-  if (int rc = install_fault_reporter(); rc < 0) return rc;
+status process_boot(const process_config &cfg) {
+  if (g_process.booted) return status::error("the process compartments are booted already");
+  if (std::string why = invalid(cfg); !why.empty()) return status::error("invalid configuration: " + why);
+  if (int rc = register_all(cfg); rc < 0) return errno_status("cannot register the compartments' memory", rc);
+  if (int rc = install_fault_reporter(); rc < 0) return errno_status("cannot install the fault reporter", rc);
   for (unsigned i = 0; i < cfg.n_shared; ++i) {
-    if (int rc = make_shared(cfg.shared[i]); rc < 0) return rc;
+    if (int rc = make_shared(cfg.shared[i]); rc < 0) {
+      return errno_status(("cannot share region " + std::string(cfg.shared[i].name)).c_str(), rc);
+    }
   }
 
   // The arena: control block first, then the shared heap, mapped once so every process has it at the
@@ -314,13 +329,13 @@ int boot(const process_config &cfg) {
   const std::size_t arena_bytes = (cfg.arena_bytes + page_size() - 1) / page_size() * page_size();
   void *mem =
       mmap(nullptr, ctl_bytes + arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return -errno;
+  if (mem == MAP_FAILED) return errno_status("cannot map the shared arena", -errno);
   const auto base = reinterpret_cast<std::uintptr_t>(mem);
   if (int rc = register_region(
           {base, base + ctl_bytes + arena_bytes, kSharedOwner, region_kind::shared, "flex.arena"});
       rc < 0) {
     munmap(mem, ctl_bytes + arena_bytes);
-    return rc;
+    return errno_status("cannot register the shared arena", rc);
   }
 
   detail::process_state &st = g_process;
@@ -336,7 +351,7 @@ int boot(const process_config &cfg) {
     // one heap (its spin lock works across processes).
     void *p = shared_alloc(cfg.shared_heap_bytes, page_size());
     g_shared_heap = p ? heap::create({p, cfg.shared_heap_bytes}, {.cross_process = true}) : nullptr;
-    if (!g_shared_heap) return -ENOMEM;
+    if (!g_shared_heap) return status::error("the shared heap does not fit in the shared arena");
     heap_dispatch d;
     d.shared = g_shared_heap;
     heap_install(d);
@@ -395,7 +410,7 @@ int boot(const process_config &cfg) {
     syscall(SYS_futex, &st.ctl->ready, FUTEX_WAIT, r, &timeout, nullptr, 0);
     detail::check_peers();
   }
-  return 0;
+  return {};
 }
 
 bool process_booted() {

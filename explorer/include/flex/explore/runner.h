@@ -4,6 +4,9 @@
 //   flex::explore::flex_evaluator ev(space, flexbuild_path, logs_dir);
 //   auto b = ev.build(config, profile_path, image_dir, 1);
 //   auto r = ev.run_once(config, b.executable);   // r.value: the figure of this run
+//
+// flex_evaluator::run_once: start the server (if any) -> wait until it is ready -> run the measured
+// command -> stop the server -> run_outcome (the figure read from the output, or the error).
 #pragma once
 
 #include <atomic>
@@ -68,6 +71,10 @@ std::string expand(const std::string &tmpl, const std::vector<std::pair<std::str
 // The figure a metric reads from a command's output (and its wall time).
 std::optional<double> read_metric(const metric_spec &m, const std::string &output, double seconds,
                                   std::string *error);
+
+// One run's outcome from the measured command's exit status (-1: it timed out or was interrupted), its
+// output and its wall time: the figure, or why there is none.
+run_result run_outcome(const metric_spec &m, int status, const std::string &output, double seconds);
 
 // The median of a set of samples, and whether it has settled (see repetition_spec).
 double median(std::vector<double> v);

@@ -4,6 +4,8 @@
 //   return flex::runtime::enter_app(argc, argv);
 #pragma once
 
+#include <cstdio>
+
 namespace flex::runtime {
 
 // Registers the compartments' memory with the fault reporter and starts the backends the image uses
@@ -14,5 +16,12 @@ int boot_image();
 // Runs the app's entry (flex_enter_app) on the stack boot gave the main process's compartment, when it
 // gave one (process images: that stack is unmapped in every compartment process), else on this one.
 int enter_app(int argc, char **argv);
+
+// Each backend's part of --describe (keys, processes, whether this machine can run them).
+void describe_backends(std::FILE *out);
+
+// Ends the backends in reverse boot order (the image ends normally; compartment processes are asked to
+// exit and reaped).
+void shutdown_backends();
 
 }  // namespace flex::runtime

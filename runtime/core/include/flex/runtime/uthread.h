@@ -14,6 +14,7 @@
  *   flex_uthread_init(st, &top, &len);           // top: the thread's stack in the running domain, or
  *                                                // NULL: bring your own (no full gates)
  *   flex_uthread_switch(cur_state, next_state);  // right before switching the registers to `next`
+ *   flex_uthread_swap_stack(&cur_sp, next_sp);    // the switch itself
  *   flex_uthread_release(st);                     // once the thread has finished (never the running one)
  *
  * Without full gates the scheduler provides the stacks; light gates run every domain on the caller's
@@ -24,6 +25,7 @@
 #define FLEX_RUNTIME_UTHREAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -34,6 +36,10 @@ size_t flex_uthread_state_size(void);
 int flex_uthread_init(void *state, void **stack_top, size_t *stack_size);
 void flex_uthread_switch(void *save, const void *load);
 void flex_uthread_release(void *state);
+/* Saves the callee-saved registers (rbp, rbx, r12-r15, pushed in that order) on this stack and the stack
+ * pointer in *save, then continues on the stack `load`: one saved by an earlier swap, or a new thread's
+ * stack built to look like one (six register slots, then the address to return to). */
+void flex_uthread_swap_stack(uint64_t *save, uint64_t load);
 
 #ifdef __cplusplus
 }

@@ -34,6 +34,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,9 +43,11 @@
 
 #include <flex/pku/pku.h>
 
+#include "flex/runtime/backend.h"
 #include "flex/runtime/gate.h"
 #include "flex/runtime/heap.h"
 #include "flex/runtime/layout.h"
+#include "flex/runtime/status.h"
 
 namespace flex::runtime {
 
@@ -162,9 +165,20 @@ struct mpk_boot_options {
 // those, tags each domain's .rodata/.data/.bss with its key and .data_shared with the shared key (keeping
 // their protection), maps and tags one heap per domain and the shared heap, reserves each domain's stack
 // arena, installs the malloc dispatch and makes the runtime page read-only. Single-threaded, once, before
-// any gate runs. Returns an error message, or nothing on success (and for images without mpk domains,
-// where it does nothing).
-std::optional<std::string> mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt = {});
+// any gate runs. Returns success (also for images without mpk domains, where it does nothing) or why not.
+status mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt = {});
+// The mpk backend's lifecycle (backend.h): the mpk-light and mpk-full gates share it.
+struct mpk_lifecycle {
+  static constexpr const char *kName = "mpk";
+  static constexpr const char *kGates[] = {"mpk-light", "mpk-full"};
+  static bool applies(const flex_image_layout &img);   // an mpk compartment
+  static status check(const flex_image_layout &img);   // the key plan fits and this machine has PKU
+  static status boot(boot_context &ctx);               // mpk_boot, on the process backend's shared heap
+  static void teardown() {}                            // keys and tags end with the process
+  static void describe(const flex_image_layout &img, std::FILE *out);  // keys, and whether PKU is here
+};
+static_assert(lifecycle<mpk_lifecycle>);
+
 // The plan mpk_boot used (n_domains == 0 before boot or without domains).
 const mpk_plan &mpk_booted_plan();
 

@@ -17,7 +17,7 @@
 //   };
 //   flex::runtime::process_config cfg{.compartments = comps, .n_compartments = 2,
 //                                   .shared = shared, .n_shared = 1};
-//   if (int rc = flex::runtime::boot(cfg); rc < 0) ...;      // children never return from boot
+//   if (auto s = flex::runtime::process_boot(cfg); !s.ok()) ...;  // children never return from boot
 //   using gate = flex::runtime::gate<flex::runtime::process_backend>;
 //   long n = gate::call({.callee = 1, .export_id = 0}, nullptr, &net_recv, fd, buf, len, 0);
 //
@@ -62,11 +62,14 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdio>
 #include <cstdint>
 
+#include "flex/runtime/backend.h"
 #include "flex/runtime/fault.h"
 #include "flex/runtime/gate.h"
 #include "flex/runtime/heap.h"
+#include "flex/runtime/status.h"
 
 namespace flex::runtime {
 
@@ -110,12 +113,12 @@ struct process_config {
   std::size_t shared_heap_bytes = 0;
 };
 
-// Boots the compartments. In the main process returns 0 once every compartment process has unmapped
-// what it must, or a negative errno for a bad config (-EINVAL) or a failure before any fork. In a
+// Boots the compartments. In the main process returns success once every compartment process has unmapped
+// what it must, or what is wrong (a bad config, a failure before any fork), nothing forked. In a
 // compartment process it never returns: the process serves calls until the image ends. Call it once,
 // single-threaded, with the config's strings alive for the image's lifetime. Failures after forking end
 // the image with a report.
-int boot(const process_config &cfg);
+status process_boot(const process_config &cfg);
 
 bool process_booted();
 pid_t compartment_pid(unsigned compartment);  // its process (the main pid for non-process ones); -1 if none
@@ -132,6 +135,20 @@ struct termination_flags {
   std::atomic<std::uint32_t> *requested = nullptr;
 };
 termination_flags process_termination_flags();
+
+// The process backend's lifecycle (backend.h): builds the process_config of an image from its layout table
+// (each process compartment's statics, heap and stack; the main process's heap and stack), boots it and
+// hands the shared heap and the app's stack on to the next backends.
+struct process_lifecycle {
+  static constexpr const char *kName = "process";
+  static constexpr const char *kGates[] = {"process"};
+  static bool applies(const flex_image_layout &img);  // a process compartment
+  static status check(const flex_image_layout &) { return {}; }
+  static status boot(boot_context &ctx);
+  static void teardown() { process_shutdown(); }
+  static void describe(const flex_image_layout &img, std::FILE *out);  // which compartment has which process
+};
+static_assert(lifecycle<process_lifecycle>);
 
 struct process_backend {
   static constexpr const char *kName = "process";
