@@ -46,7 +46,14 @@ function(flex_cc_test)
     set(ARG_LABELS unit)
   endif()
   include(GoogleTest)
-  gtest_discover_tests(${ARG_NAME} PROPERTIES LABELS "${ARG_LABELS}" DISCOVERY_TIMEOUT 60)
+  gtest_discover_tests(${ARG_NAME} DISCOVERY_TIMEOUT 60)
+  # The labels are set by a file that ctest reads after the discovered tests: gtest_discover_tests (CMake
+  # 3.25) writes a list-valued property as separate words, so of "gates;e2e" only "gates" would stay.
+  set(labels_file ${CMAKE_CURRENT_BINARY_DIR}/${ARG_NAME}_labels.cmake)
+  file(WRITE ${labels_file} "if(${ARG_NAME}_TESTS)\n"
+                            "  set_tests_properties(\${${ARG_NAME}_TESTS} PROPERTIES LABELS \"${ARG_LABELS}\")\n"
+                            "endif()\n")
+  set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${labels_file})
 endfunction()
 
 function(flex_cc_bench)

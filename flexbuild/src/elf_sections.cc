@@ -1,9 +1,6 @@
 #include "flex/build/elf_sections.h"
 
-#include <fcntl.h>
-#include <gelf.h>
-#include <libelf.h>
-#include <unistd.h>
+#include "flex/elf/elf.h"
 
 namespace flex::build {
 
@@ -15,45 +12,19 @@ const elf_section *elf_info::find_section(std::string_view name) const {
 }
 
 std::optional<elf_info> read_elf(const std::filesystem::path &file, std::string *error) {
-  auto fail = [&](const std::string &what) -> std::optional<elf_info> {
-    if (error) *error = file.string() + ": " + what;
+  std::string why;
+  auto f = flex::elf::file::open(file.string(), &why);
+  if (!f) {
+    if (error) *error = file.string() + ": " + why;
     return std::nullopt;
-  };
-  if (elf_version(EV_CURRENT) == EV_NONE) return fail("libelf is too old");
-  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail("cannot open");
-  Elf *elf = elf_begin(fd, ELF_C_READ, nullptr);
-  struct closer {
-    Elf *e;
-    int fd;
-    ~closer() {
-      if (e) elf_end(e);
-      ::close(fd);
-    }
-  } guard{elf, fd};
-  if (elf == nullptr || elf_kind(elf) != ELF_K_ELF) return fail("not an ELF file");
-  GElf_Ehdr ehdr;
-  if (gelf_getehdr(elf, &ehdr) == nullptr) return fail(elf_errmsg(-1));
-  size_t shstrndx = 0;
-  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return fail(elf_errmsg(-1));
-
+  }
   elf_info info;
-  info.pie = ehdr.e_type == ET_DYN;
-  for (Elf_Scn *scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
-    GElf_Shdr sh;
-    if (gelf_getshdr(scn, &sh) == nullptr) return fail(elf_errmsg(-1));
-    const char *name = elf_strptr(elf, shstrndx, sh.sh_name);
-    info.sections.push_back({name ? name : "", sh.sh_addr, sh.sh_size, sh.sh_addralign, sh.sh_flags,
-                             sh.sh_type});
-    if (sh.sh_type != SHT_SYMTAB) continue;
-    Elf_Data *data = elf_getdata(scn, nullptr);
-    size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
-    for (size_t i = 0; data != nullptr && i < count; ++i) {
-      GElf_Sym sym;
-      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr || sym.st_shndx == SHN_UNDEF) continue;
-      const char *sname = elf_strptr(elf, sh.sh_link, sym.st_name);
-      if (sname && *sname) info.symbols.emplace(sname, sym.st_value);
-    }
+  info.pie = f->type() == flex::elf::file_type::shared_object;
+  for (const flex::elf::section &s : f->sections()) {
+    info.sections.push_back({s.name, s.addr, s.size, s.align, s.flags, s.type});
+  }
+  for (const flex::elf::symbol &sym : f->symbols()) {
+    if (sym.defined()) info.symbols.emplace(sym.name, sym.value);
   }
   return info;
 }

@@ -1,12 +1,13 @@
-// The WRPKRU/XRSTOR gadget scanner (see gadget_scan.h), with a bounds-checked ELF64 reader.
+// The WRPKRU/XRSTOR gadget scanner (see gadget_scan.h); the ELF file is read through flex::elf.
 #include "flex/build/gadget_scan.h"
 
 #include <elf.h>
 
 #include <algorithm>
-#include <cstring>
 #include <fstream>
 #include <iterator>
+
+#include "flex/elf/elf.h"
 
 namespace flex::build {
 
@@ -75,107 +76,42 @@ std::vector<gadget_hit> scan_bytes(std::span<const std::uint8_t> b, std::uint64_
 
 namespace {
 
-struct elf_file {
-  std::span<const std::uint8_t> bytes;
-  const Elf64_Ehdr *eh = nullptr;
-  std::vector<Elf64_Shdr> sections;
-  std::vector<Elf64_Phdr> segments;
-  const char *shstr = nullptr;
-  std::size_t shstr_size = 0;
-
-  bool in_file(std::uint64_t off, std::uint64_t size) const {
-    return off <= bytes.size() && size <= bytes.size() - off;
-  }
-  std::string section_name(const Elf64_Shdr &s) const {
-    if (!shstr || s.sh_name >= shstr_size) return "";
-    return std::string(shstr + s.sh_name, strnlen(shstr + s.sh_name, shstr_size - s.sh_name));
-  }
-};
-
-template <typename T>
-std::optional<std::string> read_table(const elf_file &f, std::uint64_t off, std::uint64_t count,
-                                      std::uint64_t entsize, std::vector<T> &out, const char *what) {
-  if (count == 0) return std::nullopt;
-  if (entsize < sizeof(T)) return std::string("bad ") + what + " entry size";
-  if (count > f.bytes.size() / entsize || !f.in_file(off, count * entsize)) {
-    return std::string(what) + " table lies outside the file";
-  }
-  out.resize(count);
-  for (std::uint64_t i = 0; i < count; ++i)
-    std::memcpy(&out[i], f.bytes.data() + off + i * entsize, sizeof(T));
-  return std::nullopt;
-}
-
-std::optional<std::string> parse(std::span<const std::uint8_t> bytes, elf_file &f) {
-  f.bytes = bytes;
-  if (bytes.size() < sizeof(Elf64_Ehdr) || std::memcmp(bytes.data(), ELFMAG, SELFMAG) != 0) {
-    return "not an ELF file";
-  }
-  f.eh = reinterpret_cast<const Elf64_Ehdr *>(bytes.data());
-  if (f.eh->e_ident[EI_CLASS] != ELFCLASS64 || f.eh->e_ident[EI_DATA] != ELFDATA2LSB) {
-    return "not a little-endian ELF64 file";
-  }
-  if (f.eh->e_machine != EM_X86_64) return "not an x86-64 ELF file";
-  if (auto e = read_table(f, f.eh->e_shoff, f.eh->e_shnum, f.eh->e_shentsize, f.sections, "section"))
-    return e;
-  if (auto e = read_table(f, f.eh->e_phoff, f.eh->e_phnum, f.eh->e_phentsize, f.segments, "program header")) {
-    return e;
-  }
-  if (f.eh->e_shstrndx < f.sections.size()) {
-    const Elf64_Shdr &s = f.sections[f.eh->e_shstrndx];
-    if (s.sh_type != SHT_NOBITS && f.in_file(s.sh_offset, s.sh_size)) {
-      f.shstr = reinterpret_cast<const char *>(bytes.data() + s.sh_offset);
-      f.shstr_size = s.sh_size;
-    }
-  }
-  return std::nullopt;
-}
-
 bool is_allowed_name(const std::string &name, const elf_scan_options &opt) {
   return std::find(opt.allowed_sections.begin(), opt.allowed_sections.end(), name) !=
          opt.allowed_sections.end();
 }
 
-// The function symbol of `f` whose [value, value + size) holds `address` (executables: virtual
-// addresses; objects: section offsets within section `shndx`).
-std::string function_at(const elf_file &f, std::uint64_t address, std::optional<unsigned> shndx = std::nullopt) {
-  for (const Elf64_Shdr &tab : f.sections) {
-    if (tab.sh_type != SHT_SYMTAB || tab.sh_link >= f.sections.size() || tab.sh_entsize != sizeof(Elf64_Sym)) continue;
-    const Elf64_Shdr &strs = f.sections[tab.sh_link];
-    if (!f.in_file(tab.sh_offset, tab.sh_size) || !f.in_file(strs.sh_offset, strs.sh_size)) continue;
-    for (std::uint64_t i = 0; i < tab.sh_size / sizeof(Elf64_Sym); ++i) {
-      Elf64_Sym sym;
-      std::memcpy(&sym, f.bytes.data() + tab.sh_offset + i * sizeof(Elf64_Sym), sizeof sym);
-      if (ELF64_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_name >= strs.sh_size) continue;
-      if (shndx && sym.st_shndx != *shndx) continue;
-      if (address < sym.st_value || address >= sym.st_value + (sym.st_size ? sym.st_size : 1)) continue;
-      const char *name = reinterpret_cast<const char *>(f.bytes.data() + strs.sh_offset + sym.st_name);
-      return std::string(name, strnlen(name, strs.sh_size - sym.st_name));
-    }
+// The function symbol whose [value, value + size) holds `address` (executables: virtual addresses;
+// objects: section offsets within section `shndx`).
+std::string function_at(const std::vector<elf::symbol> &functions, std::uint64_t address,
+                        std::optional<unsigned> shndx = std::nullopt) {
+  for (const elf::symbol &sym : functions) {
+    if (shndx && sym.section != *shndx) continue;
+    if (address < sym.value || address >= sym.value + (sym.size ? sym.size : 1)) continue;
+    return sym.name;
   }
   return {};
 }
 
 // Executables and shared objects: executable segments, allowed ranges by section address.
-std::optional<std::string> scan_segments(const elf_file &f, std::vector<gadget_hit> &hits,
+std::optional<std::string> scan_segments(const elf::file &f, std::vector<gadget_hit> &hits,
                                          const elf_scan_options &opt) {
   std::vector<byte_range> allowed;
-  for (const Elf64_Shdr &s : f.sections) {
-    if ((s.sh_flags & SHF_ALLOC) && is_allowed_name(f.section_name(s), opt)) {
-      allowed.push_back({s.sh_addr, s.sh_addr + s.sh_size});
-    }
+  for (const elf::section &s : f.sections()) {
+    if ((s.flags & SHF_ALLOC) && is_allowed_name(s.name, opt)) allowed.push_back({s.addr, s.addr + s.size});
   }
-  for (std::size_t n = 0; n < f.segments.size(); ++n) {
-    const Elf64_Phdr &p = f.segments[n];
-    if (p.p_type != PT_LOAD || !(p.p_flags & PF_X)) continue;
-    if (!f.in_file(p.p_offset, p.p_filesz)) return "segment " + std::to_string(n) + " lies outside the file";
-    for (gadget_hit &h : scan_bytes(f.bytes.subspan(p.p_offset, p.p_filesz), p.p_vaddr, allowed)) {
-      h.offset += p.p_offset;
-      h.where = "segment " + std::to_string(n);
-      h.function = function_at(f, h.address);
-      for (const Elf64_Shdr &s : f.sections) {
-        if ((s.sh_flags & SHF_ALLOC) && h.address >= s.sh_addr && h.address < s.sh_addr + s.sh_size) {
-          h.where = f.section_name(s);
+  const std::vector<elf::symbol> functions = f.function_symbols();
+  for (const elf::segment &p : f.segments()) {
+    if (p.type != PT_LOAD || !(p.flags & PF_X)) continue;
+    auto code = f.bytes(p);
+    if (!code) return "segment " + std::to_string(p.index) + " lies outside the file";
+    for (gadget_hit &h : scan_bytes(*code, p.vaddr, allowed)) {
+      h.offset += p.offset;
+      h.where = "segment " + std::to_string(p.index);
+      h.function = function_at(functions, h.address);
+      for (const elf::section &s : f.sections()) {
+        if ((s.flags & SHF_ALLOC) && h.address >= s.addr && h.address < s.addr + s.size) {
+          h.where = s.name;
           break;
         }
       }
@@ -186,17 +122,18 @@ std::optional<std::string> scan_segments(const elf_file &f, std::vector<gadget_h
 }
 
 // Relocatable objects: each executable section on its own (addresses are section offsets).
-std::optional<std::string> scan_sections(const elf_file &f, std::vector<gadget_hit> &hits,
+std::optional<std::string> scan_sections(const elf::file &f, std::vector<gadget_hit> &hits,
                                          const elf_scan_options &opt) {
-  for (const Elf64_Shdr &s : f.sections) {
-    if (!(s.sh_flags & SHF_EXECINSTR) || s.sh_type == SHT_NOBITS) continue;
-    std::string name = f.section_name(s);
-    if (is_allowed_name(name, opt)) continue;
-    if (!f.in_file(s.sh_offset, s.sh_size)) return "section " + name + " lies outside the file";
-    for (gadget_hit &h : scan_bytes(f.bytes.subspan(s.sh_offset, s.sh_size), 0)) {
-      h.offset += s.sh_offset;
-      h.where = name;
-      h.function = function_at(f, h.address, static_cast<unsigned>(&s - f.sections.data()));
+  const std::vector<elf::symbol> functions = f.function_symbols();
+  for (const elf::section &s : f.sections()) {
+    if (!(s.flags & SHF_EXECINSTR) || s.type == SHT_NOBITS) continue;
+    if (is_allowed_name(s.name, opt)) continue;
+    auto code = f.bytes(s);
+    if (!code) return "section " + s.name + " lies outside the file";
+    for (gadget_hit &h : scan_bytes(*code, 0)) {
+      h.offset += s.offset;
+      h.where = s.name;
+      h.function = function_at(functions, h.address, s.index);
       hits.push_back(std::move(h));
     }
   }
@@ -207,12 +144,14 @@ std::optional<std::string> scan_sections(const elf_file &f, std::vector<gadget_h
 
 std::optional<std::string> scan_elf(std::span<const std::uint8_t> file, std::vector<gadget_hit> &hits,
                                     const elf_scan_options &opt) {
-  elf_file f;
-  if (auto e = parse(file, f)) return e;
-  bool has_exec_segment = std::any_of(f.segments.begin(), f.segments.end(), [](const Elf64_Phdr &p) {
-    return p.p_type == PT_LOAD && (p.p_flags & PF_X);
+  std::string error;
+  auto f = elf::file::from_memory(file, &error);
+  if (!f) return error;
+  if (f->machine() != EM_X86_64) return "not an x86-64 ELF file";
+  bool has_exec_segment = std::any_of(f->segments().begin(), f->segments().end(), [](const elf::segment &p) {
+    return p.type == PT_LOAD && (p.flags & PF_X);
   });
-  return has_exec_segment ? scan_segments(f, hits, opt) : scan_sections(f, hits, opt);
+  return has_exec_segment ? scan_segments(*f, hits, opt) : scan_sections(*f, hits, opt);
 }
 
 std::optional<std::string> scan_elf_file(const std::string &path, std::vector<gadget_hit> &hits,

@@ -17,6 +17,12 @@
 #ifndef FLEX_CLANGXX
 #define FLEX_CLANGXX "clang++-19"
 #endif
+#ifndef FLEX_LIBELF_ARCHIVE
+#define FLEX_LIBELF_ARCHIVE "/usr/lib/x86_64-linux-gnu/libelf.a"
+#endif
+#ifndef FLEX_ZLIB_ARCHIVE
+#define FLEX_ZLIB_ARCHIVE "/usr/lib/x86_64-linux-gnu/libz.a"
+#endif
 
 namespace flex::build {
 
@@ -84,6 +90,20 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   }
   tc.runtime_parts.push_back(lib / "libflex_tlsf.a");
   tc.runtime_parts.push_back(lib / "libflex_pku.a");
+  tc.runtime_parts.push_back(lib / "libflex_elf.a");
+  // libelf and the zlib it calls, under the runtime's symbolizer (flex::elf), linked statically: their code
+  // then lies inside the image, where the gadget scan sees it (a shared library would be mapped executable
+  // into every compartment unscanned), and an image needs no libelf where it runs.
+  for (const char *archive : {FLEX_LIBELF_ARCHIVE, FLEX_ZLIB_ARCHIVE}) {
+    if (!fs::exists(archive)) {
+      if (error) {
+        *error = std::string("cannot find the static library ") + archive +
+                 "; install it with: apt-get install libelf-dev";
+      }
+      return std::nullopt;
+    }
+    tc.runtime_parts.push_back(archive);
+  }
   std::vector<fs::path> needed = {tc.transform, tc.runtime, tc.malloc};
   needed.insert(needed.end(), tc.runtime_parts.begin(), tc.runtime_parts.end());
   needed.insert(needed.end(), tc.runtime_headers.begin(), tc.runtime_headers.end());

@@ -204,6 +204,18 @@ XLEN nothing
 CONFIG GET appendonly
 CONFIG GET nothing
 CONFIG SET nothing x
+CONFIG GET rdb-key-save-delay
+CONFIG GET RDB-Key-Save-Delay
+CONFIG GET rdb-key*
+CONFIG SET rdb-key-save-delay abc
+CONFIG SET rdb-key-save-delay 2147483648
+CONFIG SET rdb-key-save-delay -2147483649
+CONFIG SET rdb-key-save-delay +7
+CONFIG SET rdb-key-save-delay ''
+CONFIG SET rdb-key-save-delay -5
+CONFIG GET rdb-key-save-delay
+CONFIG SET rdb-key-save-delay 0
+CONFIG GET rdb-key-save-delay
 CONFIG
 KEYS nomatch*
 MULTI

@@ -39,7 +39,8 @@ TEST(SummaryJson, HasTheDocumentedSchema) {
   EXPECT_EQ(json["library"], "hello");
   EXPECT_EQ(json["files"][0]["output"], "/o/a.c");
   EXPECT_EQ(json["gates"][0]["kind"], "mpk-light");
-  EXPECT_EQ(json["gates"][0]["has_result"], true);
+  const nlohmann::json &has_result = json["gates"][0]["has_result"];
+  EXPECT_TRUE(has_result.is_boolean() && has_result.get<bool>()) << "has_result: " << has_result.dump();
   EXPECT_EQ(json["gates"][0]["to_compartment"], "core");
   EXPECT_EQ(json["whitelisted"][0]["name"], "buf");
   EXPECT_EQ(json["diagnostics"][0]["severity"], "error");

@@ -175,6 +175,12 @@ class server {
     return ns / 1000000;
   }
   static std::int64_t now_ms() { return clock_ms(TIME_MONOTONIC); }
+  // rdb-key-save-delay's pauses sleep in the time library, as every sleep in an image does.
+  static void sleep_us(std::int64_t us) {
+    int rc = 0;
+    flexos_gate_r(libtime, rc, time_sleep_ns, us * 1000);
+    (void)rc;
+  }
 
   flex::redis::engine_config config(const options &o) {
     flex::redis::engine_config c;
@@ -186,6 +192,7 @@ class server {
     c.files = vfs_file_ops(o.dir);  // SAVE and load go through vfs to --dir, mounted with hostfs
     c.limits.max_bulk_len = o.max_request;
     c.stats = [this] { return current_stats(); };
+    c.sleep = sleep_us;
     return c;
   }
 

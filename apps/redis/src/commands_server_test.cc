@@ -148,6 +148,45 @@ TEST_F(server, config_get_set) {
   EXPECT_EQ(run({"CONFIG", "REWRITE"}), err("ERR The server is running without a config file"));
 }
 
+// Redis's testing knob, with Redis's replies: a hidden integer parameter (an exact name finds it, a
+// pattern never does) that takes any int, given as Redis's strict integers.
+TEST_F(server, rdb_key_save_delay_is_a_hidden_int_config) {
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key-save-delay"}), arr({"rdb-key-save-delay", "0"}));
+  EXPECT_EQ(run({"CONFIG", "GET", "RDB-Key-Save-Delay"}), arr({"RDB-Key-Save-Delay", "0"}));
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key*"}), "*0\r\n");
+  const std::vector<std::string> all = run_arr({"CONFIG", "GET", "*"});
+  EXPECT_FALSE(all.empty());
+  EXPECT_EQ(std::count(all.begin(), all.end(), "rdb-key-save-delay"), 0) << "listed by CONFIG GET *";
+  EXPECT_EQ(eng->config().rdb_key_save_delay, 0);
+
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "1000"}), ok);
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key-save-delay"}), arr({"rdb-key-save-delay", "1000"}));
+  EXPECT_EQ(eng->config().rdb_key_save_delay, 1000);
+  EXPECT_EQ(run({"CONFIG", "SET", "RDB-KEY-SAVE-DELAY", "-5"}), ok);
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key-save-delay"}), arr({"rdb-key-save-delay", "-5"}));
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "-2147483648"}), ok);
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "2147483647"}), ok);
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key-save-delay"}), arr({"rdb-key-save-delay", "2147483647"}));
+
+  const std::string range = err(
+      "ERR CONFIG SET failed (possibly related to argument 'rdb-key-save-delay') - argument must be between "
+      "-2147483648 and 2147483647 inclusive");
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "2147483648"}), range);
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "-2147483649"}), range);
+  const std::string not_an_int = err(
+      "ERR CONFIG SET failed (possibly related to argument 'rdb-key-save-delay') - argument couldn't be parsed "
+      "into an integer");
+  for (std::string_view bad : {"abc", "1k", "1.5", "", "+7", "007", "-0", " 5", "0x10", "9223372036854775808"}) {
+    EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", bad}), not_an_int) << "value '" << bad << "'";
+  }
+  EXPECT_EQ(run({"CONFIG", "GET", "rdb-key-save-delay"}), arr({"rdb-key-save-delay", "2147483647"}));
+  // A refused pair leaves the delay as it was.
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "0", "maxclients", "0"})[0], '-');
+  EXPECT_EQ(eng->config().rdb_key_save_delay, 2147483647);
+  EXPECT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "0"}), ok);
+  EXPECT_EQ(eng->config().rdb_key_save_delay, 0);
+}
+
 TEST_F(server, proto_max_bulk_len_reaches_the_parser) {
   EXPECT_EQ(run({"CONFIG", "SET", "proto-max-bulk-len", "2mb"}), ok);
   reply_buffer out;

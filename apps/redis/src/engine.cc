@@ -1,8 +1,10 @@
 // The engine object: command dispatch, the per-command context helpers, lazy and active expiry,
 // and the public wrappers that keep exceptions inside the library.
 #include <algorithm>
+#include <chrono>
 #include <exception>
 #include <new>
+#include <thread>
 
 #include "engine_impl.h"
 #include "util.h"
@@ -86,6 +88,7 @@ engine_impl::engine_impl(engine_config config, clock_fn clk)
   if (cfg.databases < 1) cfg.databases = 1;
   dbs.resize(static_cast<size_t>(cfg.databases));
   if (!cfg.files) cfg.files = posix_file_ops();
+  if (!cfg.sleep) cfg.sleep = [](int64_t us) { std::this_thread::sleep_for(std::chrono::microseconds(us)); };
   flushed_epoch.assign(dbs.size(), 0);
   for (auto family : {server_commands(), admin_commands(), string_commands(), key_commands(), list_commands(), hash_commands(),
                       set_commands(), zset_commands(), stream_commands(), multi_commands()}) {

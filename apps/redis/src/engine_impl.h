@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <span>
 #include <string>
@@ -98,6 +99,8 @@ class engine_impl {
   bool expire_if_needed(database& d, entry* e, int64_t now);
   size_t active_expire(int64_t now_ms, size_t budget);
   std::string save(int64_t now_ms);
+  // What a save runs after each key it writes: rdb-key-save-delay's pause, or nothing.
+  std::function<void()> key_save_pause();
   std::string load();
   std::string snapshot_path() const;
   file_ops& files();

@@ -228,7 +228,8 @@ std::string dir_of(const std::string& path) {
 
 }  // namespace
 
-std::string encode_snapshot(const std::vector<database>& dbs, int64_t now_ms) {
+std::string encode_snapshot(const std::vector<database>& dbs, int64_t now_ms,
+                            const std::function<void()>& after_key) {
   writer w;
   w.data().append(magic, sizeof magic);
   w.fixed(version, 4);
@@ -243,6 +244,7 @@ std::string encode_snapshot(const std::vector<database>& dbs, int64_t now_ms) {
       w.fixed(static_cast<uint64_t>(e.expire_ms), 8);
       w.str(e.key);
       write_value(w, e.val);
+      if (after_key) after_key();
     });
   }
   w.u8(op_end);
@@ -287,13 +289,31 @@ std::string decode_snapshot(std::string_view data, int64_t now_ms, std::vector<d
   return "";
 }
 
+std::function<void()> engine_impl::key_save_pause() {
+  const int64_t delay = cfg.rdb_key_save_delay;
+  if (delay == 0) return {};
+  if (delay > 0) return [this, delay] { cfg.sleep(delay); };
+  return [this, every = -delay, keys = int64_t{0}]() mutable {
+    if (++keys % every == 0) cfg.sleep(1);
+  };
+}
+
 std::string engine_impl::save(int64_t now_ms) {
   std::string path = snapshot_path();
   std::string tmp = path + ".tmp";
-  std::string data = encode_snapshot(dbs, now_ms);
   file_ops& f = files();
+  // The temporary file exists for the whole save, as Redis's does: a crash at any moment of it (which
+  // rdb-key-save-delay can stretch) finds the temporary file beside the untouched snapshot.
   int h = f.open_write(tmp);
   if (h < 0) return "failed to create " + tmp + ": " + errno_text(h);
+  std::string data;
+  try {
+    data = encode_snapshot(dbs, now_ms, key_save_pause());
+  } catch (...) {
+    f.close(h);
+    f.unlink(tmp);
+    throw;
+  }
   size_t off = 0;
   int err = 0;
   while (off < data.size()) {

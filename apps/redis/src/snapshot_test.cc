@@ -195,6 +195,53 @@ TEST_F(snapshot, save_is_durable_and_ordered) {
   EXPECT_EQ(files->calls[3], "fsync_dir " + dir);
 }
 
+bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
+
+// rdb-key-save-delay: one pause after each key written, each taken while the temporary file exists and
+// the previous snapshot is still the one in place, so a crash during any pause keeps it.
+TEST_F(snapshot, key_save_delay_pauses_after_every_key_mid_save) {
+  struct pause {
+    int64_t us;
+    bool temporary_file_exists;
+    std::string snapshot;
+  };
+  std::vector<pause> pauses;
+  cfg.sleep = [&](int64_t us) { pauses.push_back({us, file_exists(path + ".tmp"), read_all(path)}); };
+  make_engine();
+  run({"SET", "a", "1"});
+  ASSERT_EQ(eng->save(), "");
+  EXPECT_TRUE(pauses.empty()) << pauses.size() << " pauses with the default delay (0)";
+  const std::string first = read_all(path);
+
+  run({"SET", "b", "2"});
+  run({"SELECT", "3"});
+  run({"RPUSH", "c", "x", "y"});
+  ASSERT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "1500"}), ok);
+  ASSERT_EQ(eng->save(), "");
+  ASSERT_EQ(pauses.size(), 3u) << "one pause per key, in every database";
+  for (const pause& p : pauses) {
+    EXPECT_EQ(p.us, 1500);
+    EXPECT_TRUE(p.temporary_file_exists) << "paused before the temporary file was created";
+    EXPECT_EQ(p.snapshot, first) << "the snapshot was replaced before the save ended";
+  }
+  EXPECT_FALSE(file_exists(path + ".tmp")) << "the temporary file outlived the save";
+  EXPECT_NE(read_all(path), first);
+
+  // -N: 1 us after every Nth key (Redis sleeps 1 us with a chance of one in N).
+  for (int i = 0; i < 4; i++) run({"SET", "more" + std::to_string(i), "v"});  // 7 keys in all
+  ASSERT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "-3"}), ok);
+  pauses.clear();
+  ASSERT_EQ(eng->save(), "");
+  ASSERT_EQ(pauses.size(), 2u);
+  EXPECT_EQ(pauses[0].us, 1);
+  EXPECT_EQ(pauses[1].us, 1);
+
+  ASSERT_EQ(run({"CONFIG", "SET", "rdb-key-save-delay", "0"}), ok);
+  pauses.clear();
+  ASSERT_EQ(eng->save(), "");
+  EXPECT_TRUE(pauses.empty()) << pauses.size() << " pauses after the delay was set back to 0";
+}
+
 TEST_F(snapshot, failed_write_keeps_old_snapshot) {
   auto files = std::make_shared<faulty_files>();
   cfg.files = files;

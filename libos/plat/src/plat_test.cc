@@ -142,7 +142,9 @@ TEST(plat, stacks_waits_ports_and_thread_ids) {
   ASSERT_EQ(plat_bind(l, &sa, sizeof sa), 0);
   EXPECT_GT(plat_local_port(l), 0);
   plat_close(l);
-  EXPECT_EQ(plat_local_port(0) < 0, true);
+  const int port_of_stdin = plat_local_port(0);
+  EXPECT_TRUE(port_of_stdin < 0) << "fd 0 (stdin) is no bound inet socket, yet plat_local_port(0) returned "
+                                 << port_of_stdin;
   EXPECT_GT(plat_thread_id(), 0);
 }
 

@@ -171,18 +171,29 @@ void make_ready(int tid, wake why) {
   g_ready.push_back(tid);
 }
 
-// Wakes the threads whose deadline has passed.
+int g_due[SCHED_MAX_THREADS];  // expire's list of the threads whose deadline has passed
+
+// Wakes the threads whose deadline has passed, earliest deadline first (ties: lowest id): when the
+// host thread was held up, several sleeps fall due in one look, and they must still end in the order
+// of their deadlines.
 void expire(int64_t t_now) {
   g_next_deadline = -1;
+  size_t due = 0;
   for (int id = 1; id <= SCHED_MAX_THREADS; ++id) {
     thread &t = g_threads[static_cast<size_t>(id)];
     if (t.st != state::blocked || t.deadline < 0) continue;
     if (t.deadline <= t_now) {
-      make_ready(id, wake::timeout);
+      g_due[due++] = id;
     } else if (g_next_deadline < 0 || t.deadline < g_next_deadline) {
       g_next_deadline = t.deadline;
     }
   }
+  std::sort(g_due, g_due + due, [](int a, int b) {
+    const int64_t da = g_threads[static_cast<size_t>(a)].deadline;
+    const int64_t db = g_threads[static_cast<size_t>(b)].deadline;
+    return da != db ? da < db : a < b;
+  });
+  for (size_t i = 0; i < due; ++i) make_ready(g_due[i], wake::timeout);
 }
 
 // Makes the threads whose fd is ready runnable; waits up to timeout_ms for one.

@@ -44,22 +44,58 @@ TEST(sched, threads_interleave_at_yields_and_join_returns_their_results) {
   EXPECT_EQ(sched_join(ta, nullptr), -ESRCH);  // reaped
 }
 
+// A sleeper records when its sleep ended: its place among the others, and whether it slept its full time.
+struct sleeper_arg {
+  int64_t ns;
+  std::vector<int64_t> *woken;  // the durations of the sleepers, in the order they woke
+  bool slept_enough = false;
+};
+
 long sleeper(void *arg) {
-  int64_t ns = *static_cast<int64_t *>(arg);
+  auto *s = static_cast<sleeper_arg *>(arg);
   int64_t t0 = plat_clock_ns(PLAT_CLOCK_MONOTONIC);
-  EXPECT_EQ(sched_sleep_ns(ns), 0);
-  return plat_clock_ns(PLAT_CLOCK_MONOTONIC) - t0 >= ns;
+  EXPECT_EQ(sched_sleep_ns(s->ns), 0);
+  s->slept_enough = plat_clock_ns(PLAT_CLOCK_MONOTONIC) - t0 >= s->ns;
+  s->woken->push_back(s->ns);
+  return 0;
 }
 
+// Created in an order that is neither their deadlines' nor its reverse, so waking them in creation
+// order, in id order or last-in-first-out all show.
 TEST(sched, sleeps_end_in_deadline_order_and_never_early) {
-  static int64_t long_ns = 30000000, short_ns = 10000000;
-  int t1 = sched_create(sleeper, &long_ns);
-  int t2 = sched_create(sleeper, &short_ns);
-  long r1 = 0, r2 = 0;
-  ASSERT_EQ(sched_join(t1, &r1), 0);
-  ASSERT_EQ(sched_join(t2, &r2), 0);
-  EXPECT_EQ(r1, 1);
-  EXPECT_EQ(r2, 1);
+  static std::vector<int64_t> woken;
+  static sleeper_arg args[] = {
+      {30000000, &woken}, {10000000, &woken}, {40000000, &woken}, {20000000, &woken}};
+  woken.clear();
+  int tids[std::size(args)];
+  for (size_t i = 0; i < std::size(args); ++i) {
+    tids[i] = sched_create(sleeper, &args[i]);
+    ASSERT_GT(tids[i], 0);
+  }
+  for (int tid : tids) ASSERT_EQ(sched_join(tid, nullptr), 0);
+  EXPECT_EQ(woken, (std::vector<int64_t>{10000000, 20000000, 30000000, 40000000}));
+  for (const sleeper_arg &a : args) EXPECT_TRUE(a.slept_enough) << "the " << a.ns << " ns sleep ended early";
+}
+
+// Every deadline passes while the main thread runs without yielding, so the sleepers all become due in
+// the same look at the timers: they must still wake earliest deadline first, not in id order.
+TEST(sched, sleepers_due_together_wake_in_deadline_order) {
+  static std::vector<int64_t> woken;
+  static sleeper_arg args[] = {{3000000, &woken}, {1000000, &woken}, {4000000, &woken}, {2000000, &woken}};
+  woken.clear();
+  int tids[std::size(args)];
+  for (size_t i = 0; i < std::size(args); ++i) {
+    tids[i] = sched_create(sleeper, &args[i]);
+    ASSERT_GT(tids[i], 0);
+  }
+  sched_yield_now();  // each sleeper starts and blocks; the main thread runs again when all are blocked
+  ASSERT_TRUE(woken.empty()) << woken.size() << " sleepers woke before their deadline";
+  const int64_t all_due = plat_clock_ns(PLAT_CLOCK_MONOTONIC) + 5000000;
+  while (plat_clock_ns(PLAT_CLOCK_MONOTONIC) < all_due) {
+  }
+  for (int tid : tids) ASSERT_EQ(sched_join(tid, nullptr), 0);
+  EXPECT_EQ(woken, (std::vector<int64_t>{1000000, 2000000, 3000000, 4000000}));
+  for (const sleeper_arg &a : args) EXPECT_TRUE(a.slept_enough) << "the " << a.ns << " ns sleep ended early";
 }
 
 long spinner(void *arg) {

@@ -129,10 +129,15 @@ TEST_P(hostfs_tree, no_path_leaves_the_root) {
     EXPECT_LT(vfs_stat(p(rel).c_str(), &st) == 0 && st.size == 10, 1) << rel;  // never the secret
     EXPECT_LT(vfs_open(p(std::string(rel) + "/x").c_str(), VFS_O_WRONLY | VFS_O_CREAT, 0644), 0) << rel;
   }
-  EXPECT_EQ(vfs_open(p("up/evil").c_str(), VFS_O_WRONLY | VFS_O_CREAT, 0644) < 0, true);
-  EXPECT_EQ(vfs_mkdir(p("up/evil_dir").c_str(), 0755) < 0, true);
-  EXPECT_EQ(vfs_rename(p("dir/inside").c_str(), p("up/stolen").c_str()) < 0, true);
-  EXPECT_EQ(vfs_unlink(p("up/secret").c_str()) < 0, true);
+  // Each through the symlink "up", which leads out of the root: every one must fail.
+  const int created = vfs_open(p("up/evil").c_str(), VFS_O_WRONLY | VFS_O_CREAT, 0644);
+  EXPECT_TRUE(created < 0) << "created up/evil: fd " << created;
+  const int made = vfs_mkdir(p("up/evil_dir").c_str(), 0755);
+  EXPECT_TRUE(made < 0) << "made up/evil_dir: " << made;
+  const int renamed = vfs_rename(p("dir/inside").c_str(), p("up/stolen").c_str());
+  EXPECT_TRUE(renamed < 0) << "renamed dir/inside to up/stolen: " << renamed;
+  const int unlinked = vfs_unlink(p("up/secret").c_str());
+  EXPECT_TRUE(unlinked < 0) << "unlinked up/secret: " << unlinked;
   EXPECT_FALSE(fs::exists(base_ / "evil"));
   EXPECT_FALSE(fs::exists(base_ / "evil_dir"));
   EXPECT_FALSE(fs::exists(base_ / "stolen"));

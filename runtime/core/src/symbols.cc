@@ -1,16 +1,14 @@
-// Function names for fault reports (see fault.h): the image's own .symtab, read at boot.
-#include <elf.h>
-#include <fcntl.h>
+// Function names for fault reports (see fault.h): the image's own .symtab, read at boot through flex::elf.
+// It allocates with malloc, which at boot (before mpk_boot installs the compartment heaps) is glibc's, and
+// frees all but the table before any compartment runs.
 #include <link.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "flex/elf/elf.h"
 #include "flex/runtime/fault.h"
 
 namespace flex::runtime {
@@ -18,7 +16,7 @@ namespace {
 
 struct sym {
   std::uintptr_t begin, end;  // run-time addresses
-  const char *name;           // into the mapped file, kept for the image's lifetime
+  const char *name;           // into a block of names kept for the image's lifetime
 };
 
 // Written once at boot, then only read (by the signal handler among others).
@@ -41,46 +39,25 @@ std::uintptr_t load_bias() {
 
 int load_symbols() {
   if (g_syms) return 0;
-  int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
-  struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(sizeof(Elf64_Ehdr))) {
-    close(fd);
-    return -EINVAL;
-  }
-  auto size = static_cast<std::size_t>(st.st_size);
-  void *map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  close(fd);
-  if (map == MAP_FAILED) return -errno;
-  const auto *base = static_cast<const unsigned char *>(map);
-  const auto *eh = reinterpret_cast<const Elf64_Ehdr *>(base);
-  auto in_file = [&](std::uint64_t off, std::uint64_t len) { return off <= size && len <= size - off; };
-  if (std::memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-      eh->e_shentsize != sizeof(Elf64_Shdr) || !in_file(eh->e_shoff, std::uint64_t{eh->e_shnum} * sizeof(Elf64_Shdr))) {
-    munmap(map, size);
-    return -ENOEXEC;
-  }
-  const auto *sh = reinterpret_cast<const Elf64_Shdr *>(base + eh->e_shoff);
-  std::vector<sym> syms;
+  auto exe = flex::elf::file::open("/proc/self/exe", nullptr);
+  if (!exe) return -ENOEXEC;
+  std::vector<flex::elf::symbol> functions = exe->function_symbols();
+  std::erase_if(functions, [](const flex::elf::symbol &s) { return s.value == 0; });
+  // The names move into one block of their own: the file and its reader are gone when a fault is reported.
+  std::size_t name_bytes = 0;
+  for (const flex::elf::symbol &s : functions) name_bytes += s.name.size() + 1;
+  char *names = new char[name_bytes ? name_bytes : 1];
+  auto *table = new sym[functions.empty() ? 1 : functions.size()];
   const std::uintptr_t bias = load_bias();
-  for (unsigned i = 0; i < eh->e_shnum; ++i) {
-    if (sh[i].sh_type != SHT_SYMTAB || sh[i].sh_link >= eh->e_shnum) continue;
-    const Elf64_Shdr &strs = sh[sh[i].sh_link];
-    if (!in_file(sh[i].sh_offset, sh[i].sh_size) || !in_file(strs.sh_offset, strs.sh_size) || strs.sh_size == 0) continue;
-    const auto *st_begin = reinterpret_cast<const Elf64_Sym *>(base + sh[i].sh_offset);
-    const std::size_t n = sh[i].sh_size / sizeof(Elf64_Sym);
-    const char *names = reinterpret_cast<const char *>(base + strs.sh_offset);
-    if (names[strs.sh_size - 1] != '\0') continue;  // an unterminated table: names could run off it
-    for (std::size_t k = 0; k < n; ++k) {
-      const Elf64_Sym &s = st_begin[k];
-      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0 || s.st_name >= strs.sh_size) continue;
-      syms.push_back({bias + s.st_value, bias + s.st_value + (s.st_size ? s.st_size : 1), names + s.st_name});
-    }
+  char *next = names;
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    const flex::elf::symbol &s = functions[i];
+    std::memcpy(next, s.name.c_str(), s.name.size() + 1);
+    table[i] = {bias + s.value, bias + s.value + (s.size ? s.size : 1), next};
+    next += s.name.size() + 1;
   }
-  std::sort(syms.begin(), syms.end(), [](const sym &a, const sym &b) { return a.begin < b.begin; });
-  auto *table = new sym[syms.size() ? syms.size() : 1];
-  std::copy(syms.begin(), syms.end(), table);
-  g_n_syms = syms.size();
+  std::sort(table, table + functions.size(), [](const sym &a, const sym &b) { return a.begin < b.begin; });
+  g_n_syms = functions.size();
   g_syms = table;
   return 0;
 }

@@ -1,4 +1,4 @@
-// Reads an image's section headers and symbols back from the ELF file (libelf), so flexbuild checks and
+// Reads an image's section headers and symbols back from the ELF file (flex::elf), so flexbuild checks and
 // reports what the linker actually produced rather than what it asked for.
 #pragma once
 

@@ -13,7 +13,7 @@
 //   XRSTORS/XRSTORS64 [REX.W] 0F C7 /3, ModRM.mod != 3  (CPL 0 only, reported anyway as defence in depth)
 // ELF input: an executable or shared object is scanned by its executable PT_LOAD segments (what is mapped
 // executable at run time, whatever the section table says); a relocatable object by its SHF_EXECINSTR
-// sections. Sections named in `allowed_sections` are the allowed ranges. Plain <elf.h> parsing, no libelf.
+// sections. Sections named in `allowed_sections` are the allowed ranges. The file is read through flex::elf.
 #pragma once
 
 #include <cstdint>

@@ -22,8 +22,8 @@ struct toolchain {
   std::filesystem::path transform;  // flex-transform, beside flexbuild
   std::filesystem::path runtime;    // libflex_runtime.a: the image's main and boot sequence
   std::filesystem::path malloc;     // libflex_runtime_malloc.a: malloc routed to the running compartment's heap
-  // libflex_runtime_{core,mpk,process,heap}.a, libflex_tlsf.a and libflex_pku.a: the rest of the
-  // runtime and the base libraries it uses, in link order.
+  // libflex_runtime_{core,mpk,process,heap}.a, libflex_tlsf.a, libflex_pku.a and libflex_elf.a: the rest
+  // of the runtime and the base libraries it uses, then the system's libelf.a and libz.a, in link order.
   std::vector<std::filesystem::path> runtime_parts;
   // The include folders of the Flex tree flexbuild was built from that image code may use: the porting
   // API (<flexos/...>), the runtime's public headers (<flex/runtime/...>) and the base libraries they name.

@@ -33,6 +33,10 @@ namespace flex::redis {
 // Milliseconds since the Unix epoch. The engine never reads the system clock itself.
 using clock_fn = std::function<int64_t()>;
 
+// Pauses the engine for `us` microseconds (rdb-key-save-delay). The engine never sleeps by itself: the
+// caller says how, so that a pause can block one libOS thread instead of the host thread.
+using sleep_fn = std::function<void(int64_t us)>;
+
 // Figures only the caller knows, reported by INFO.
 struct server_stats {
   uint64_t connected_clients = 0;
@@ -78,7 +82,12 @@ struct engine_config {
   uint64_t maxmemory = 0;
   std::string save = "";
   std::string appendonly = "no";
+  // rdb-key-save-delay, as in Redis (for tests that must catch a save while it runs): a pause of this many
+  // microseconds after each key a save writes, so a save of N keys costs N pauses and the server answers
+  // no one meanwhile; -N pauses 1 us after every Nth key; 0, the default, never pauses.
+  int rdb_key_save_delay = 0;
   std::shared_ptr<file_ops> files;  // null: posix_file_ops()
+  sleep_fn sleep;                   // null: the host thread sleeps
   stats_fn stats;                   // null: all zero
   uint64_t seed = 0x5eed;           // for RANDOMKEY, SPOP, SRANDMEMBER and expiry sampling
 };
