@@ -21,6 +21,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -96,6 +97,8 @@ def main():
     ap.add_argument("--repetitions", type=int, default=5)
     ap.add_argument("--json", help="write every measurement here")
     args = ap.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the temporary trees and images are removed either way.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     with tempfile.TemporaryDirectory(prefix="flex-edit-rebuild-") as work:
         subjects = []

@@ -7,8 +7,8 @@
 //   - callback annotations, spelled `lib<name>_callback` (a macro flex-transform defines) or written out
 //     as an annotate("flexos_callback:...") string, in the source or in a header that declares a callback;
 //   - `lib<name>_callback` words of the source that name no library of the image;
-//   - thread-local variables of the source, in a compartment that isolates (a thread_local, _Thread_local
-//     or __thread token expanded in the source).
+//   - thread-local variables of the source, in a compartment that isolates (a thread_local, _Thread_local,
+//     __thread or __declspec token expanded in the source).
 // When preprocessing meets none of these and reports no error, the full pass would make no edit and
 // report nothing of its own, so the copy is the source after the #line marker, byte for byte what the
 // full pass writes, and the summary lists the file alone. What only a parse finds (a type error, say) is
@@ -33,6 +33,12 @@ namespace {
 // "libticker_callback": a callback attribute's word (callback_rewriter.h), known library or not.
 bool is_callback_word(llvm::StringRef word) {
   return word.size() > 12 && word.starts_with("lib") && word.ends_with("_callback");
+}
+
+// A keyword that can give a variable thread storage (__declspec(thread) where -fdeclspec allows it).
+bool is_thread_storage(const clang::Token &tok) {
+  return tok.isOneOf(clang::tok::kw_thread_local, clang::tok::kw__Thread_local, clang::tok::kw___thread,
+                     clang::tok::kw___declspec);
 }
 
 // Expansions of the porting header's macros and of the callback attribute words, anywhere in the unit.
@@ -96,9 +102,7 @@ class PlainCopyAction : public clang::PreprocessorFrontendAction {
     const bool isolates = session_.plan.isolation != "none";
     clang::Token tok;
     for (pp.Lex(tok); tok.isNot(clang::tok::eof) && !seen; pp.Lex(tok)) {
-      if (isolates &&
-          tok.isOneOf(clang::tok::kw_thread_local, clang::tok::kw__Thread_local, clang::tok::kw___thread) &&
-          sm.isInMainFile(sm.getExpansionLoc(tok.getLocation())))
+      if (isolates && is_thread_storage(tok) && sm.isInMainFile(sm.getExpansionLoc(tok.getLocation())))
         seen = true;
       if (clang::tok::isStringLiteral(tok.getKind()) &&
           pp.getSpelling(tok).find("flexos_") != std::string::npos)
