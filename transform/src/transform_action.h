@@ -1,6 +1,7 @@
-// Internal to flex_transform: the frontend action that transforms one source. It collects the placeholders
-// while the preprocessor runs, then, once the AST is complete, checks and instantiates them, reports
-// problems at the original source and writes the copy when the source has no errors.
+// Internal to flex_transform: the frontend actions that transform one source. The full pass collects the
+// placeholders while the preprocessor runs, then, once the AST is complete, checks and instantiates them,
+// reports problems at the original source and writes the copy when the source has no errors. The plain
+// copy (plain_copy.cc) copies, unparsed, a source in which preprocessing finds nothing for the full pass.
 #pragma once
 
 #include "flex/transform/gate_plan.h"
