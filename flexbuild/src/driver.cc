@@ -16,6 +16,7 @@
 #include "flex/build/profile.h"
 #include "flex/build/resolve.h"
 #include "flex/build/toolchain.h"
+#include "flex/build/transform_summaries.h"
 #include "flex/build/gadget_scan.h"
 #include "flex/yaml/diag.h"
 
@@ -143,23 +144,6 @@ step_result run_ninja(const toolchain &tc, const image_paths &paths, const optio
   return r;
 }
 
-// The transform summaries of every library of the image, each with its compartment.
-std::vector<nlohmann::json> read_summaries(const resolved_image &img, const image_paths &paths) {
-  std::vector<nlohmann::json> summaries;
-  for (const auto &c : img.compartments) {
-    for (const auto *set : {&c.libraries, &c.replicated}) {
-      for (const lib_manifest *lib : *set) {
-        auto text = read_file(paths.summary(c.name(), lib->name));
-        nlohmann::json s = text ? nlohmann::json::parse(*text, nullptr, false) : nlohmann::json();
-        if (s.is_discarded() || !s.is_object()) s = nlohmann::json::object();
-        s["compartment"] = c.name();
-        summaries.push_back(std::move(s));
-      }
-    }
-  }
-  return summaries;
-}
-
 std::string count(int n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
@@ -234,6 +218,7 @@ int build_image(const options &opt, fs::path *executable) {
   auto finish_log = [&] {
     if (auto err = write_atomically(paths.build_log(), log)) std::fprintf(stderr, "flexbuild: %s\n", err->c_str());
   };
+  std::vector<nlohmann::json> summaries;  // one per library, once the transform step has run
   for (const char *step : {"transform", "compile", "link"}) {
     log += fmt::format("== {}\n", step);
     step_result r = run_ninja(*tc, paths, opt, step, log);
@@ -245,8 +230,11 @@ int build_image(const options &opt, fs::path *executable) {
     }
     prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
     if (std::string_view(step) == "transform") {
-      // The gates: callbacks are known only once the sources are transformed.
-      if (auto err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(read_summaries(img, paths))))) {
+      // The gates: callbacks are known only once the sources are transformed. The summaries of the
+      // sources are merged here, whichever of them ninja just rebuilt.
+      auto err = library_summaries(img, units, paths, summaries);
+      if (!err) err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(summaries)));
+      if (err) {
         finish_log();
         std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
         return 1;
@@ -293,7 +281,6 @@ int build_image(const options &opt, fs::path *executable) {
     finish_log();
     return 1;
   }
-  std::vector<nlohmann::json> summaries = read_summaries(img, paths);
   auto ij = image_json(img, *elf, summaries, paths);
   nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
   for (const auto &g : gadgets) {

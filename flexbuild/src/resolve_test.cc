@@ -114,6 +114,7 @@ TEST_F(ResolveTest, UnitsCoverEachPlacedLibraryOnceAndReplicatedOnesPerCompartme
   EXPECT_TRUE(units[0].cxx);
   EXPECT_EQ(units[0].object, "/out/work/obj/a/redis/src/main.cc.o");
   EXPECT_EQ(units[1].transformed, "/out/work/src/a/plat/src/plat.c");
+  EXPECT_EQ(units[1].summary, "/out/work/summary/a/plat/src/plat.c.json");
   EXPECT_EQ(units[2].object, "/out/work/obj/b/plat/src/plat.c.o");
   EXPECT_EQ(units[0].dep_includes, (std::vector<std::filesystem::path>{"/src/plat/include"}));
 }

@@ -2,6 +2,7 @@
 // hardening in the objects, incremental builds, errors pointing at the user's files.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -53,6 +54,20 @@ std::vector<std::string> compiles(const fs::path &image_dir) {
     if (c.find(" -c ") != std::string::npos) out.push_back(c);
   }
   return out;
+}
+
+// The flex-transform commands of the last build: one per source it transformed.
+std::vector<std::string> transforms(const fs::path &image_dir) {
+  std::vector<std::string> out;
+  for (const auto &c : logged_commands(image_dir)) {
+    if (c.find("flex-transform ") != std::string::npos) out.push_back(c);
+  }
+  return out;
+}
+
+bool any_names(const std::vector<std::string> &commands, const fs::path &file) {
+  return std::any_of(commands.begin(), commands.end(),
+                     [&](const std::string &c) { return c.find(file.string()) != std::string::npos; });
 }
 
 TEST(FlexbuildE2E, HelloOneCompartmentBuildsAndRuns) {
@@ -220,6 +235,48 @@ TEST(FlexbuildE2E, SecondBuildDoesNoWorkAndHardeningChangeRebuildsOneCompartment
     EXPECT_TRUE(app || layout) << cmd;
     EXPECT_EQ(cmd.find("/work/obj/core/"), std::string::npos) << cmd;
   }
+}
+
+// The developer's inner loop: an edit re-transforms the sources it reaches and no other, and the library's
+// summary is still whole (merged from the summary of each source).
+TEST(FlexbuildE2E, EditingOneSourceReTransformsThatSourceAlone) {
+  scratch_dir dir("edit-one");
+  fs::path tree = copy_hello_tree(dir.path() / "tree");
+  std::string prof = (tree / "profiles/hello-2comp.yaml").string();
+  fs::path img = dir.path() / "img";
+  auto first = build(prof, img);
+  ASSERT_EQ(first.status, 0) << first.out;
+  ASSERT_GE(transforms(img).size(), 3u);
+
+  // libos/time has two sources: a comment in time.c re-transforms and recompiles time.c, not sleep.c.
+  fs::path time_c = tree / "libos/time/src/time.c", sleep_c = tree / "libos/time/src/sleep.c";
+  write(time_c, read(time_c) + "/* edited */\n");
+  auto second = build(prof, img);
+  ASSERT_EQ(second.status, 0) << second.out;
+  auto t = transforms(img);
+  ASSERT_EQ(t.size(), 1u) << read(img / "build.log");
+  EXPECT_TRUE(any_names(t, time_c)) << t[0];
+  EXPECT_FALSE(any_names(t, sleep_c)) << t[0];
+  EXPECT_TRUE(std::regex_search(second.out, std::regex("transform:\\s+1 command run"))) << second.out;
+  auto c = compiles(img);
+  ASSERT_EQ(c.size(), 1u) << read(img / "build.log");
+  EXPECT_NE(c[0].find("/work/src/core/time/src/time.c"), std::string::npos) << c[0];
+
+  // A header re-transforms the sources that read it: sched.h reaches sleep.c, not time.c.
+  fs::path sched_h = tree / "libos/sched/include/flex/sched/sched.h";
+  write(sched_h, read(sched_h) + "/* edited */\n");
+  auto third = build(prof, img);
+  ASSERT_EQ(third.status, 0) << third.out;
+  t = transforms(img);
+  EXPECT_TRUE(any_names(t, sleep_c)) << read(img / "build.log");
+  EXPECT_FALSE(any_names(t, time_c)) << read(img / "build.log");
+  EXPECT_FALSE(any_names(t, tree / "apps/hello/src/hello.c")) << read(img / "build.log");
+
+  json summary = json::parse(read(img / "work/summary/core/time.json"));
+  EXPECT_EQ(summary["library"], "time");
+  ASSERT_EQ(summary["files"].size(), 2u) << summary.dump(2);
+  EXPECT_EQ(summary["files"][0]["source"], time_c.string());
+  EXPECT_EQ(summary["files"][1]["source"], sleep_c.string());
 }
 
 TEST(FlexbuildE2E, NeverWritesIntoTheSourceTree) {

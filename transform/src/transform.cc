@@ -98,6 +98,8 @@ std::set<std::string> transform_sources(const clang::tooling::CompilationDatabas
   TransformActionFactory factory(session);
   // One tool per source: ClangTool prints "[1/2] Processing file ..." when it is given several.
   for (const std::string &source : sources) {
+    // A source the transformer has nothing to do in is copied after preprocessing alone (plain_copy.cc).
+    if (copy_without_parsing(database, source, session)) continue;
     clang::tooling::ClangTool tool(database, {source});
     tool.appendArgumentsAdjuster(transform_arguments_adjuster());
     tool.appendArgumentsAdjuster(clang::tooling::getInsertArgumentAdjuster(

@@ -24,7 +24,6 @@
 #include <llvm/Support/Path.h>
 
 namespace flex::transform {
-namespace {
 
 std::string absolute_path(const clang::FileManager &files, llvm::StringRef path) {
   llvm::SmallString<256> out(path);
@@ -33,7 +32,6 @@ std::string absolute_path(const clang::FileManager &files, llvm::StringRef path)
   return std::string(out);
 }
 
-// The first line of every copy: the rest of the copy is the original's line 1 onwards.
 std::string line_marker(llvm::StringRef source) {
   std::string out = "#line 1 \"";
   for (char c : source) {
@@ -42,6 +40,14 @@ std::string line_marker(llvm::StringRef source) {
   }
   return out + "\"\n";
 }
+
+void record_files_read(const clang::CompilerInstance &ci, transform_session &session) {
+  const clang::SourceManager &sm = ci.getSourceManager();
+  for (auto it = sm.fileinfo_begin(); it != sm.fileinfo_end(); ++it)
+    session.files_read.insert(absolute_path(ci.getFileManager(), it->first.getName()));
+}
+
+namespace {
 
 struct place {
   std::string file;
@@ -373,12 +379,7 @@ class TransformAction : public clang::ASTFrontendAction {
     return std::make_unique<TransformConsumer>(ci, session_, found_, std::move(source), std::move(*output));
   }
 
-  void EndSourceFileAction() override {
-    clang::CompilerInstance &ci = getCompilerInstance();
-    const clang::SourceManager &sm = ci.getSourceManager();
-    for (auto it = sm.fileinfo_begin(); it != sm.fileinfo_end(); ++it)
-      session_.files_read.insert(absolute_path(ci.getFileManager(), it->first.getName()));
-  }
+  void EndSourceFileAction() override { record_files_read(getCompilerInstance(), session_); }
 
  private:
   transform_session &session_;

@@ -53,7 +53,11 @@ struct image_paths {
   std::filesystem::path self_c(std::string_view comp) const;
   std::filesystem::path db_dir(std::string_view comp) const { return work / "db" / comp; }
   std::filesystem::path plan(std::string_view comp, std::string_view lib) const;
+  // The library's transform summary, merged from the summaries of its sources (transform_summaries.h).
   std::filesystem::path summary(std::string_view comp, std::string_view lib) const;
+  // What flex-transform reports about one source: <source relative to the library>.json.
+  std::filesystem::path source_summary(std::string_view comp, std::string_view lib,
+                                       const std::string &source) const;
   std::filesystem::path transformed_dir(std::string_view comp, std::string_view lib) const;
   std::filesystem::path object_dir(std::string_view comp) const { return work / "obj" / comp; }
   std::filesystem::path compartment_object(std::string_view comp) const;
@@ -65,6 +69,7 @@ struct unit {
   const lib_manifest *lib;
   std::filesystem::path source;       // original, absolute
   std::filesystem::path transformed;  // the copy flex-transform writes
+  std::filesystem::path summary;      // and what it reports about the source (image_paths::source_summary)
   std::filesystem::path object;
   std::vector<std::filesystem::path> dep_includes;  // include/ of each library it requires
   bool cxx = false;

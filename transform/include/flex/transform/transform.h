@@ -7,6 +7,8 @@
 // For each source F the copy is <out-dir>/<F relative to --base>. It starts with `#line 1 "<F>"` and keeps
 // every line where it was, so compiler errors point at F. Copies are written atomically and only when their
 // content changed; a source with errors gets no copy (and loses a stale one). The input is never modified.
+// A source the transformer has nothing to do in is copied after preprocessing alone, unparsed: an error only
+// a parse would find there is left to the compile of the copy (src/plain_copy.cc).
 //
 // Usage:
 //   transform_options options{.plan_path = ..., .base_dir = ..., .out_dir = ...};
