@@ -9,6 +9,13 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 bin="$1"
 filter="$2"
+# A filter that selects nothing would make the guest report "[  PASSED  ] 0 tests": refuse it everywhere,
+# so a renamed test cannot silently drop out of the guest runs.
+selected=$("$bin" --gtest_list_tests --gtest_filter="$filter" | grep -c '^  ')
+if [ "$selected" -eq 0 ]; then
+  echo "pku_guest: the filter '$filter' selects no test of $bin"
+  exit 1
+fi
 if grep -qw pku /proc/cpuinfo && grep -qw ospke /proc/cpuinfo; then
   echo "skipped: this machine has PKU, so these tests ran natively"
   exit 77

@@ -24,7 +24,7 @@ const fs::path kExplore = fs::path(FLEX_BINARY_DIR) / "bin" / "flexexplore";
 const fs::path kBuild = fs::path(FLEX_BINARY_DIR) / "bin" / "flexbuild";
 const fs::path kSpace = fs::path(FLEX_SOURCE_DIR) / "explorer" / "spaces" / "hello.yaml";
 
-TEST(HelloExploration, RunsToCompletionAndWritesTheFolder) {
+TEST(hello_exploration, runs_to_completion_and_writes_the_folder) {
   fs::path out = fs::path(FLEX_BINARY_DIR) / "explore-test" / "hello";
   fs::remove_all(out);
   command_result r = run(kExplore.string() + " --space " + kSpace.string() + " -o " + out.string() + " --verify 2 -q");
@@ -77,7 +77,7 @@ TEST(HelloExploration, RunsToCompletionAndWritesTheFolder) {
   fs::remove_all(out);
 }
 
-TEST(HelloExploration, BadSpaceFileNamesTheLine) {
+TEST(hello_exploration, bad_space_file_names_the_line) {
   fs::path dir = fs::path(FLEX_BINARY_DIR) / "explore-test" / "bad";
   fs::remove_all(dir);
   fs::create_directories(dir);

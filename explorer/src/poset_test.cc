@@ -23,7 +23,7 @@ std::vector<const configuration *> pointers(const std::vector<configuration> &v)
   return out;
 }
 
-TEST(Enumerate, CountsPartitionsMechanismsAndHardening) {
+TEST(enumerate, counts_partitions_mechanisms_and_hardening) {
   // 2 libraries, <= 2 compartments: {ab} with 2 hardenings; {a}{b} with 3 distinct boundaries x 2 x 2.
   EXPECT_EQ(enumerate(synthetic_space(2, 2, kAll, {0, kUbsan})).size(), 14u);
   // 3 libraries, none|process, no hardening: 1 + 3 partitions x 2 boundaries + 5 three-way assignments.
@@ -34,7 +34,7 @@ TEST(Enumerate, CountsPartitionsMechanismsAndHardening) {
   EXPECT_EQ(enumerate(synthetic_space(3, 1, kAll, {0})).size(), 1u);
 }
 
-TEST(Enumerate, EveryConfigurationIsDistinct) {
+TEST(enumerate, every_configuration_is_distinct) {
   auto all = enumerate(synthetic_space(4, 4, kAll, {0, kUbsan, kAsan | kUbsan}));
   std::set<std::pair<std::vector<std::int8_t>, std::vector<hardening_set>>> seen;
   std::set<std::string> hashes;
@@ -44,7 +44,7 @@ TEST(Enumerate, EveryConfigurationIsDistinct) {
   }
 }
 
-TEST(Enumerate, EquivalentMechanismsShareOneRepresentative) {
+TEST(enumerate, equivalent_mechanisms_share_one_representative) {
   space s = synthetic_space(2, 2, kAll, {0});
   auto all = enumerate(s);
   // {l0}{l1} under none, mpk, process: (mpk, none) stands for (none, mpk) and (mpk, mpk) too, and the
@@ -63,7 +63,7 @@ TEST(Enumerate, EquivalentMechanismsShareOneRepresentative) {
   EXPECT_EQ(strong[1].iso, (std::vector<isolation>{isolation::mpk, isolation::mpk}));
 }
 
-TEST(Enumerate, CompartmentHardeningMustSuitEveryLibrary) {
+TEST(enumerate, compartment_hardening_must_suit_every_library) {
   space s = synthetic_space(2, 2, {isolation::none}, {0, kUbsan});
   s.hardening[1] = {0};  // l1 cannot be hardened
   auto all = enumerate(s);
@@ -72,7 +72,7 @@ TEST(Enumerate, CompartmentHardeningMustSuitEveryLibrary) {
   EXPECT_EQ(all.size(), 3u);
 }
 
-TEST(Order, IsAPartialOrderWithTheBaselineAtTheBottom) {
+TEST(order, is_a_partial_order_with_the_baseline_at_the_bottom) {
   space s = synthetic_space(4, 3, kAll, {0, kUbsan});
   auto all = enumerate(s);
   poset p(pointers(all));
@@ -91,7 +91,7 @@ TEST(Order, IsAPartialOrderWithTheBaselineAtTheBottom) {
   EXPECT_EQ(p.minimal(p.all()).members(), std::vector<int>{base.index});
 }
 
-TEST(Order, FollowsRefinementBoundariesAndHardening) {
+TEST(order, follows_refinement_boundaries_and_hardening) {
   space s = synthetic_space(3, 3, kAll, {0, kUbsan});
   auto all = enumerate(s);
   auto find = [&](std::vector<int> blocks, std::vector<isolation> iso, std::vector<hardening_set> hard) -> const configuration * {
@@ -115,7 +115,7 @@ TEST(Order, FollowsRefinementBoundariesAndHardening) {
   EXPECT_FALSE(other_split->leq(*two_mpk));
 }
 
-TEST(Hasse, CoversGenerateTheOrderAndSkipNothing) {
+TEST(hasse, covers_generate_the_order_and_skip_nothing) {
   auto all = enumerate(synthetic_space(4, 3, kAll, {0, kUbsan}));
   poset p(pointers(all));
   const int n = p.size();
@@ -144,7 +144,7 @@ TEST(Hasse, CoversGenerateTheOrderAndSkipNothing) {
   EXPECT_LT(edges, n * 8);  // a diagram, not the whole order
 }
 
-TEST(Requirements, SeparationAndHardening) {
+TEST(requirements, separation_and_hardening) {
   space s = synthetic_space(3, 3, kAll, {0, kUbsan});
   s.q.separate.push_back({0, 1, isolation::mpk, {}});
   s.q.harden.push_back({0, kUbsan, {}});

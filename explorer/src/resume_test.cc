@@ -14,7 +14,7 @@ namespace fs = std::filesystem;
 
 using test::fake_evaluator;
 
-class Resume : public ::testing::Test {
+class resume : public ::testing::Test {
  protected:
   void SetUp() override {
     s_ = test::redis_space();
@@ -44,7 +44,7 @@ class Resume : public ::testing::Test {
   fs::path base_;
 };
 
-TEST_F(Resume, StopAfterThenResume) {
+TEST_F(resume, stop_after_then_resume) {
   fake_evaluator whole(*s_);
   exploration ref = run(*s_, options("whole"), whole);
   ASSERT_TRUE(ref.complete);
@@ -83,7 +83,7 @@ TEST_F(Resume, StopAfterThenResume) {
   EXPECT_TRUE(fs::exists(o.out / "results.json"));
 }
 
-TEST_F(Resume, InterruptedMidBenchmark) {
+TEST_F(resume, interrupted_mid_benchmark) {
   fake_evaluator whole(*s_);
   exploration ref = run(*s_, options("whole"), whole);
   ASSERT_TRUE(ref.complete);
@@ -102,7 +102,7 @@ TEST_F(Resume, InterruptedMidBenchmark) {
   EXPECT_EQ(pick_hashes(b), pick_hashes(ref));
 }
 
-TEST_F(Resume, ChangedBenchmarkMeasuresAgain) {
+TEST_F(resume, changed_benchmark_measures_again) {
   explore_options o = options("changed");
   fake_evaluator first(*s_);
   ASSERT_TRUE(run(*s_, o, first).complete);

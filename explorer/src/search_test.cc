@@ -64,7 +64,7 @@ space redis_like(std::uint64_t seed) {
   return s;
 }
 
-TEST(Fastest, EqualsExhaustiveSearch) {
+TEST(fastest, equals_exhaustive_search) {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     world w(redis_like(seed), seed);
     search_spec spec{goal::fastest, true, 0};
@@ -83,7 +83,7 @@ TEST(Fastest, EqualsExhaustiveSearch) {
   }
 }
 
-TEST(Fastest, LowerIsBetterToo) {
+TEST(fastest, lower_is_better_too) {
   world w(redis_like(5), 5);
   for (auto &f : w.figures) f = 1.0 / *f;  // seconds: safer takes longer
   search_spec spec{goal::fastest, false, 0};
@@ -93,7 +93,7 @@ TEST(Fastest, LowerIsBetterToo) {
   EXPECT_DOUBLE_EQ(*w.figures[srch.picks().at(0)], *w.figures[truth.at(0)]);
 }
 
-TEST(Fastest, BoundsSkipWhatCannotBeatTheBest) {
+TEST(fastest, bounds_skip_what_cannot_beat_the_best) {
   world w(synthetic_space(3, 3, kAll, {0, kUbsan}), 7);
   // Something measured below a candidate bounds it: measure the bottom first with a poor figure.
   search_spec spec{goal::fastest, true, 0};
@@ -110,7 +110,7 @@ TEST(Fastest, BoundsSkipWhatCannotBeatTheBest) {
   EXPECT_GT(static_cast<int>(srch.inferred().size()), 0);
 }
 
-TEST(MostSecure, EqualsExhaustiveSearch) {
+TEST(most_secure, equals_exhaustive_search) {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     world w(redis_like(seed), seed);
     const double base = *w.figures[0];
@@ -130,7 +130,7 @@ TEST(MostSecure, EqualsExhaustiveSearch) {
   }
 }
 
-TEST(MostSecure, NothingMeetsTheFloor) {
+TEST(most_secure, nothing_meets_the_floor) {
   world w(redis_like(4), 4);
   search_spec spec{goal::most_secure, true, 1e12};
   search srch(*w.p, w.candidates, spec);
@@ -140,7 +140,7 @@ TEST(MostSecure, NothingMeetsTheFloor) {
   for (int c : w.candidates.members()) EXPECT_NE(srch.state(c).st, status::unknown);
 }
 
-TEST(MostSecure, FailedBuildsAreLeftOut) {
+TEST(most_secure, failed_builds_are_left_out) {
   world w(synthetic_space(3, 3, {isolation::none, isolation::process}, {0}), 3);
   search_spec spec{goal::most_secure, true, 0};  // everything passes: the answer is the top
   search srch(*w.p, w.candidates, spec);
@@ -154,7 +154,7 @@ TEST(MostSecure, FailedBuildsAreLeftOut) {
   EXPECT_FALSE(srch.picks().empty());
 }
 
-TEST(Verify, AgreesWhenMonotoneAndSaysWhereItIsNot) {
+TEST(verify, agrees_when_monotone_and_says_where_it_is_not) {
   world w(redis_like(2), 2);
   const double base = *w.figures[0];
   search_spec spec{goal::most_secure, true, base * 0.6};
@@ -179,7 +179,7 @@ TEST(Verify, AgreesWhenMonotoneAndSaysWhereItIsNot) {
   EXPECT_NE(v[0].what.find("meets"), std::string::npos);
 }
 
-TEST(Verify, FastestChecksTheOrderItself) {
+TEST(verify, fastest_checks_the_order_itself) {
   world w(redis_like(3), 3);
   search_spec spec{goal::fastest, true, 0};
   search srch(*w.p, w.candidates, spec);

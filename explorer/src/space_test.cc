@@ -59,7 +59,7 @@ void expect_error(const std::string &text, const std::string &where, const std::
   if (!hint.empty()) EXPECT_NE(o.text.find(hint), std::string::npos) << o.text;
 }
 
-TEST(Space, GoodOneLoads) {
+TEST(space, good_one_loads) {
   outcome o = parse(kGood);
   ASSERT_TRUE(o.s) << o.text;
   const space &s = *o.s;
@@ -75,7 +75,7 @@ TEST(Space, GoodOneLoads) {
   EXPECT_FALSE(s.bench.metric.higher_is_better);
 }
 
-TEST(Space, ShippedSpacesLoad) {
+TEST(space, shipped_spaces_load) {
   yaml::diag_sink diags;
   auto hello = load_space(kRoot / "explorer/spaces/hello.yaml", std::nullopt, diags);
   EXPECT_TRUE(hello) << (diags.all().empty() ? "" : yaml::render(diags.all()[0], false));
@@ -95,13 +95,13 @@ TEST(Space, ShippedSpacesLoad) {
   }
 }
 
-TEST(Space, UnknownKeys) {
+TEST(space, unknown_keys) {
   expect_error(with("libraries:", "librarys:"), "3:1", "unknown key 'librarys'", "did you mean 'libraries'?");
   expect_error(with("metric: {from: time}", "metric: {from: time, units: s}"), "10:24", "unknown key 'units'",
                "did you mean 'unit'?");
 }
 
-TEST(Space, Libraries) {
+TEST(space, libraries) {
   expect_error(with("[hello, console]", "[hello, consol]"), "3:20", "unknown library 'consol'",
                "did you mean 'console'?");
   expect_error(with("[hello, console]", "[hello, plat]"), "3:20", "library 'plat' is replicated");
@@ -110,13 +110,13 @@ TEST(Space, Libraries) {
   expect_error(with("app: hello", "app: helo"), "2:6", "unknown app 'helo'", "did you mean 'hello'?");
 }
 
-TEST(Space, MechanismsAndLimits) {
+TEST(space, mechanisms_and_limits) {
   expect_error(with("[none, process]", "[none, mkp]"), "5:20", "unknown isolation mechanism 'mkp'",
                "did you mean 'mpk'?");
   expect_error(with("max_compartments: 2", "max_compartments: 3"), "4:19", "'max_compartments' must be a whole number");
 }
 
-TEST(Space, Hardening) {
+TEST(space, hardening) {
   expect_error(with("[none, ubsan, asan+ubsan]", "[none, ubsan, cfi]"), "7:24", "hardening 'cfi' is not supported");
   expect_error(with("[none, ubsan, asan+ubsan]", "[none, ubsn]"), "7:17", "unknown hardening 'ubsn'",
                "did you mean 'ubsan'?");
@@ -124,7 +124,7 @@ TEST(Space, Hardening) {
   expect_error(with("  hello: [none", "  net: [none"), "7:3", "library 'net' is not used by app 'hello'");
 }
 
-TEST(Space, Benchmark) {
+TEST(space, benchmark) {
   expect_error(with("\"{image} > /dev/null\"", "\"{imag} > /dev/null\""), "9:12", "unknown placeholder '{imag}'",
                "did you mean 'image'?");
   expect_error(with("{from: time}", "{from: redis-benchmark}"), "10:18", "metric 'redis-benchmark' needs a 'test'");
@@ -133,7 +133,7 @@ TEST(Space, Benchmark) {
                "11:16", "'max' (2) is below 'min' (5)");
 }
 
-TEST(Space, Question) {
+TEST(space, question) {
   expect_error(with("goal: fastest", "goal: fastest\n  floor: 50%"), "13:3", "'floor' belongs to goal 'most-secure'");
   expect_error(with("goal: fastest", "goal: most-secure"), "12:9", "goal 'most-secure' needs a 'floor'");
   expect_error(with("goal: fastest", "goal: most-secure\n  floor: 150%"), "13:10", "above 100%");
@@ -145,7 +145,7 @@ TEST(Space, Question) {
                "exactly one of 'separate' and 'harden'");
 }
 
-TEST(Space, MostSecureFloors) {
+TEST(space, most_secure_floors) {
   outcome rel = parse(with("goal: fastest", "goal: most-secure\n  floor: 60%"));
   ASSERT_TRUE(rel.s) << rel.text;
   EXPECT_TRUE(rel.s->q.floor->relative);
@@ -161,7 +161,7 @@ TEST(Space, MostSecureFloors) {
 namespace flex::explore {
 namespace {
 
-TEST(Profiles, EveryConfigurationIsAProfileFlexbuildAccepts) {
+TEST(profiles, every_configuration_is_a_profile_flexbuild_accepts) {
   outcome o = parse(with("[none, process]", "[none, mpk, process]"));
   ASSERT_TRUE(o.s) << o.text;
   yaml::diag_sink diags;

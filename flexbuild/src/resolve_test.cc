@@ -19,7 +19,7 @@ lib_manifest lib(const std::string &name, std::vector<std::string> deps, bool re
   return m;
 }
 
-class ResolveTest : public ::testing::Test {
+class resolve_test : public ::testing::Test {
  protected:
   void SetUp() override {
     diag_sink d;
@@ -51,7 +51,7 @@ class ResolveTest : public ::testing::Test {
   std::optional<profile> prof_;
 };
 
-TEST_F(ResolveTest, UnlistedRequiredLibrariesGoToTheDefaultAndReplicatedOnesEverywhere) {
+TEST_F(resolve_test, unlisted_required_libraries_go_to_the_default_and_replicated_ones_everywhere) {
   auto img = resolve_text(R"(name: r
 app: redis
 compartments:
@@ -85,7 +85,7 @@ gates: {mpk: light}
   EXPECT_EQ(img.gate_for(img.compartments[0], "plat"), gate_kind::call);   // replicated
 }
 
-TEST_F(ResolveTest, ListedLibrariesOutsideTheClosureAreIncluded) {
+TEST_F(resolve_test, listed_libraries_outside_the_closure_are_included) {
   auto img = resolve_text(R"(name: r
 app: redis
 compartments:
@@ -96,7 +96,7 @@ compartments:
   EXPECT_TRUE(img.boundaries.empty());
 }
 
-TEST_F(ResolveTest, UnitsCoverEachPlacedLibraryOnceAndReplicatedOnesPerCompartment) {
+TEST_F(resolve_test, units_cover_each_placed_library_once_and_replicated_ones_per_compartment) {
   libs_ = library_index();
   diag_sink d;
   auto app = lib("redis", {"plat"}, false, lib_kind::app);

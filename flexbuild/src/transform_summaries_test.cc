@@ -7,7 +7,7 @@ namespace {
 
 using ordered_json = nlohmann::ordered_json;
 
-TEST(MergeSummaries, ListsFollowTheSourcesInOrderAndCountsAdd) {
+TEST(merge_summaries, lists_follow_the_sources_in_order_and_counts_add) {
   auto a = ordered_json::parse(R"({"library": "redis", "files": [{"source": "a.cc"}], "gates": [{"line": 3}],
                                    "shared_literals": 2, "diagnostics": []})");
   auto b = ordered_json::parse(R"({"library": "redis", "files": [{"source": "b.cc"}], "gates": [{"line": 7}],
@@ -20,12 +20,12 @@ TEST(MergeSummaries, ListsFollowTheSourcesInOrderAndCountsAdd) {
   EXPECT_EQ(merged["diagnostics"].size(), 1u);
 }
 
-TEST(MergeSummaries, KeepsTheKeyOrderOfTheSourcesSummaries) {
+TEST(merge_summaries, keeps_the_key_order_of_the_sources_summaries) {
   auto a = ordered_json::parse(R"({"library": "x", "files": [], "gates": [], "shared_literals": 0})");
   EXPECT_EQ(merge_summaries("x", {a, a}).dump(), a.dump());
 }
 
-TEST(MergeSummaries, LibraryWithoutSourcesHasOnlyItsName) {
+TEST(merge_summaries, library_without_sources_has_only_its_name) {
   EXPECT_EQ(merge_summaries("alloc", {}).dump(), R"({"library":"alloc"})");
 }
 

@@ -23,9 +23,9 @@ struct callback_case {
   bool needs_pku;
 };
 
-class Callback : public ::testing::TestWithParam<callback_case> {};
+class callback : public ::testing::TestWithParam<callback_case> {};
 
-TEST_P(Callback, PointersHandedToTheTickerEnterTheAppsCompartment) {
+TEST_P(callback, pointers_handed_to_the_ticker_enter_the_apps_compartment) {
   const callback_case &c = GetParam();
   auto b = build_test_image(kProfiles / (std::string(c.profile) + ".yaml"), c.profile);
   ASSERT_EQ(b.status, 0) << b.out;
@@ -50,7 +50,7 @@ TEST_P(Callback, PointersHandedToTheTickerEnterTheAppsCompartment) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kinds, Callback,
+INSTANTIATE_TEST_SUITE_P(kinds, callback,
                          ::testing::Values(callback_case{"callback-none", "call", 0, false},
                                            callback_case{"callback-process", "process", 111, false},
                                            callback_case{"callback-mpk-full", "mpk-full", 110, true},

@@ -70,7 +70,7 @@ bool any_names(const std::vector<std::string> &commands, const fs::path &file) {
                      [&](const std::string &c) { return c.find(file.string()) != std::string::npos; });
 }
 
-TEST(FlexbuildE2E, HelloOneCompartmentBuildsAndRuns) {
+TEST(flexbuild_e2e, hello_one_compartment_builds_and_runs) {
   scratch_dir dir("hello-1comp");
   auto r = build(profile("hello-1comp"), dir.path());
   ASSERT_EQ(r.status, 0) << r.out;
@@ -85,7 +85,7 @@ TEST(FlexbuildE2E, HelloOneCompartmentBuildsAndRuns) {
   EXPECT_EQ(out.out, "[console@main] hello from compartment main\n[console@main] main says: world\n");
 }
 
-TEST(FlexbuildE2E, HelloTwoCompartmentsRunsAcrossTheBoundary) {
+TEST(flexbuild_e2e, hello_two_compartments_runs_across_the_boundary) {
   scratch_dir dir("hello-2comp");
   auto r = run(flexbuild().string() + " run --profile " + profile("hello-2comp") + " -o " + dir.path().string() +
                " -- one 'two words'");
@@ -96,7 +96,7 @@ TEST(FlexbuildE2E, HelloTwoCompartmentsRunsAcrossTheBoundary) {
       << r.out;
 }
 
-TEST(FlexbuildE2E, DescribePrintsTheCompartmentLayout) {
+TEST(flexbuild_e2e, describe_prints_the_compartment_layout) {
   scratch_dir dir("describe");
   ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);
   auto r = run((dir.path() / "hello-2comp").string() + " --describe");
@@ -132,7 +132,7 @@ std::map<std::string, readelf_section> readelf_sections(const fs::path &exe) {
   return out;
 }
 
-TEST(FlexbuildE2E, CompartmentSectionsArePageAlignedDisjointAndMatchImageJson) {
+TEST(flexbuild_e2e, compartment_sections_are_page_aligned_disjoint_and_match_image_json) {
   scratch_dir dir("sections");
   ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);
   auto secs = readelf_sections(dir.path() / "hello-2comp");
@@ -183,7 +183,7 @@ std::string undefined_symbols(const fs::path &obj) {
   return r.out;
 }
 
-TEST(FlexbuildE2E, HardeningReachesOnlyItsCompartmentsObjects) {
+TEST(flexbuild_e2e, hardening_reaches_only_its_compartments_objects) {
   scratch_dir dir("hardening");
   // The isolation fixture: the vault has address-taken locals (stack protector) and globals (asan).
   auto prof = dir.path() / "hard.yaml";
@@ -209,7 +209,7 @@ TEST(FlexbuildE2E, HardeningReachesOnlyItsCompartmentsObjects) {
   EXPECT_EQ(img["compartments"][1]["hardening"], json::array({"asan", "stack-protector"}));
 }
 
-TEST(FlexbuildE2E, SecondBuildDoesNoWorkAndHardeningChangeRebuildsOneCompartment) {
+TEST(flexbuild_e2e, second_build_does_no_work_and_hardening_change_rebuilds_one_compartment) {
   scratch_dir dir("incremental");
   auto prof = dir.path() / "p.yaml";
   write(prof, read(profile("hello-2comp")));
@@ -239,7 +239,7 @@ TEST(FlexbuildE2E, SecondBuildDoesNoWorkAndHardeningChangeRebuildsOneCompartment
 
 // The developer's inner loop: an edit re-transforms the sources it reaches and no other, and the library's
 // summary is still whole (merged from the summary of each source).
-TEST(FlexbuildE2E, EditingOneSourceReTransformsThatSourceAlone) {
+TEST(flexbuild_e2e, editing_one_source_re_transforms_that_source_alone) {
   scratch_dir dir("edit-one");
   fs::path tree = copy_hello_tree(dir.path() / "tree");
   std::string prof = (tree / "profiles/hello-2comp.yaml").string();
@@ -279,7 +279,7 @@ TEST(FlexbuildE2E, EditingOneSourceReTransformsThatSourceAlone) {
   EXPECT_EQ(summary["files"][1]["source"], sleep_c.string());
 }
 
-TEST(FlexbuildE2E, NeverWritesIntoTheSourceTree) {
+TEST(flexbuild_e2e, never_writes_into_the_source_tree) {
   scratch_dir dir("readonly");
   fs::path tree = copy_hello_tree(dir.path() / "tree");
   auto snapshot = [&] {
@@ -293,7 +293,7 @@ TEST(FlexbuildE2E, NeverWritesIntoTheSourceTree) {
   EXPECT_EQ(before, snapshot());
 }
 
-TEST(FlexbuildE2E, CompilerErrorsPointAtTheOriginalSource) {
+TEST(flexbuild_e2e, compiler_errors_point_at_the_original_source) {
   scratch_dir dir("errors");
   fs::path tree = copy_hello_tree(dir.path() / "tree");
   fs::path src = tree / "apps/hello/src/hello.c";
@@ -307,7 +307,7 @@ TEST(FlexbuildE2E, CompilerErrorsPointAtTheOriginalSource) {
   EXPECT_EQ(r.out.find("/work/src/"), std::string::npos) << r.out;
 }
 
-TEST(FlexbuildE2E, BadProfileIsRejectedWithFileLineAndColumn) {
+TEST(flexbuild_e2e, bad_profile_is_rejected_with_file_line_and_column) {
   scratch_dir dir("bad");
   auto prof = dir.path() / "bad.yaml";
   write(prof, "name: bad\napp: hello\ncompartments:\n  - name: main\n    isolaton: none\n    libraries: [hello]\n");
@@ -321,7 +321,7 @@ TEST(FlexbuildE2E, BadProfileIsRejectedWithFileLineAndColumn) {
   EXPECT_NE(good.out.find("ok"), std::string::npos) << good.out;
 }
 
-TEST(FlexbuildE2E, CombinationsTheRuntimeCannotProtectAreRefusedNotBuilt) {
+TEST(flexbuild_e2e, combinations_the_runtime_cannot_protect_are_refused_not_built) {
   scratch_dir dir("refuse");
   std::string root = "--root " + source_dir().string();
   // asan in an mpk image: its allocator would pool every heap under key 0.

@@ -22,7 +22,7 @@ struct image_case {
   const char *probe;  // the probe's compartment
 };
 
-class ProcessIsolation : public ::testing::TestWithParam<image_case> {
+class process_isolation : public ::testing::TestWithParam<image_case> {
  protected:
   static void SetUpTestSuite() { dir_ = new scratch_dir("isolation"); }
   static void TearDownTestSuite() {
@@ -42,21 +42,21 @@ class ProcessIsolation : public ::testing::TestWithParam<image_case> {
 
   static scratch_dir *dir_;
 };
-scratch_dir *ProcessIsolation::dir_ = nullptr;
+scratch_dir *process_isolation::dir_ = nullptr;
 
-TEST_P(ProcessIsolation, GatesWorkAcrossTheBoundary) {
+TEST_P(process_isolation, gates_work_across_the_boundary) {
   auto r = run(image() + " call");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("secret 5ec7e75ec7e7"), std::string::npos) << r.out;
 }
 
-TEST_P(ProcessIsolation, SharedDataIsSeenByBothSides) {
+TEST_P(process_isolation, shared_data_is_seen_by_both_sides) {
   auto r = run(image() + " shared");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("vault read 4242"), std::string::npos) << r.out;
 }
 
-TEST_P(ProcessIsolation, StaticDataOfTheOtherCompartmentFaultsWithAReportNamingBoth) {
+TEST_P(process_isolation, static_data_of_the_other_compartment_faults_with_a_report_naming_both) {
   for (std::string mode : {"read-static", "write-static", "read-bss", "write-bss", "read-rodata"}) {
     auto r = run(image() + " " + mode);
     EXPECT_EQ(r.status, kExitFault) << mode << "\n" << r.out;
@@ -71,7 +71,7 @@ TEST_P(ProcessIsolation, StaticDataOfTheOtherCompartmentFaultsWithAReportNamingB
   }
 }
 
-TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentFaultWithAReportNamingBoth) {
+TEST_P(process_isolation, heap_and_stack_of_the_other_compartment_fault_with_a_report_naming_both) {
   // Each compartment's heap and stack are mapped before the fork and unmapped in every other process;
   // what the vault allocates (malloc, and libstdc++'s operator new) and its locals are there.
   const std::vector<std::pair<std::string, std::string>> cases = {{"read-heap", "heap"},   {"write-heap", "heap"},
@@ -90,19 +90,19 @@ TEST_P(ProcessIsolation, HeapAndStackOfTheOtherCompartmentFaultWithAReportNaming
   }
 }
 
-TEST_P(ProcessIsolation, AStringLiteralPassedThroughAGateIsShared) {
+TEST_P(process_isolation, a_string_literal_passed_through_a_gate_is_shared) {
   auto r = run(image() + " literal");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("vault measured 17"), std::string::npos) << r.out;
 }
 
-TEST_P(ProcessIsolation, TheSharedHeapIsSharedAcrossProcesses) {
+TEST_P(process_isolation, the_shared_heap_is_shared_across_processes) {
   auto r = run(image() + " shared-heap");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("vault read 4242"), std::string::npos) << r.out;
 }
 
-TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
+TEST_P(process_isolation, death_of_the_vault_ends_the_image_with_a_report) {
   std::string img = image();
   auto r = run(img + " die");
   // No process of the image outlives it (a killed child may take a moment to go).
@@ -124,7 +124,7 @@ TEST_P(ProcessIsolation, DeathOfTheVaultEndsTheImageWithAReport) {
   EXPECT_EQ(r.out.find("still here"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
+INSTANTIATE_TEST_SUITE_P(images, process_isolation,
                          ::testing::Values(image_case{"vault-process", "main"}, image_case{"probe-process", "probe"},
                                            image_case{"vault-process-default", "main"},
                                            image_case{"probe-process-default", "probe"},
@@ -133,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(Images, ProcessIsolation,
 
 // The scan reads every byte offset: a WRPKRU hidden in another instruction's immediate is found, recorded
 // in image.json with its function, and fatal to an mpk image.
-TEST(GadgetScan, FindsAWrpkruHiddenInAnImmediateAndNamesItsFunction) {
+TEST(gadget_scan, finds_a_wrpkru_hidden_in_an_immediate_and_names_its_function) {
   scratch_dir dir("gadget");
   auto r = run(flexbuild().string() + " --profile " + (kFixture / "profiles/gadget-process.yaml").string() + " -o " +
                dir.path().string());
@@ -147,7 +147,7 @@ TEST(GadgetScan, FindsAWrpkruHiddenInAnImmediateAndNamesItsFunction) {
   EXPECT_EQ(j["gadgets_outside_gates"][0]["function"], "flex_app_main");
 }
 
-TEST(GadgetScan, RefusesToBuildAnMpkImageWithAGadgetNamingOffsetAndFunction) {
+TEST(gadget_scan, refuses_to_build_an_mpk_image_with_a_gadget_naming_offset_and_function) {
   scratch_dir dir("gadget-mpk");
   auto r = run(flexbuild().string() + " --profile " + (kFixture / "profiles/gadget-mpk.yaml").string() + " -o " +
                dir.path().string());
@@ -158,7 +158,7 @@ TEST(GadgetScan, RefusesToBuildAnMpkImageWithAGadgetNamingOffsetAndFunction) {
       << r.out;
 }
 
-TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
+TEST(hello_process, two_compartments_in_two_processes_print_and_count_their_gates) {
   scratch_dir dir("hello-process");
   auto r = run(flexbuild().string() + " run --profile " + (source_dir() / "profiles/hello-2comp-process.yaml").string() +
                " -o " + dir.path().string() + " -- --gate-stats one");
@@ -170,7 +170,7 @@ TEST(HelloProcess, TwoCompartmentsInTwoProcessesPrintAndCountTheirGates) {
   EXPECT_NE(r.out.find("gate-stats: core -> app (process): 1 calls"), std::string::npos) << r.out;
 }
 
-TEST(HelloMpk, BuildsWithItsGatesAloneAllowedToWritePkruAndRunsOnlyWithPku) {
+TEST(hello_mpk, builds_with_its_gates_alone_allowed_to_write_pkru_and_runs_only_with_pku) {
   auto r = build_test_image(source_dir() / "profiles/hello-2comp-mpk.yaml", "hello-2comp-mpk");
   ASSERT_EQ(r.status, 0) << r.out;
   std::string exe = test_image("hello-2comp-mpk").string();

@@ -143,7 +143,7 @@ bool echo_client(int port, size_t bytes, unsigned seed, std::string &why) {
   return true;
 }
 
-class Echo : public ::testing::TestWithParam<const char *> {
+class echo : public ::testing::TestWithParam<const char *> {
  protected:
   void SetUp() override {
     name_ = GetParam();
@@ -160,7 +160,7 @@ class Echo : public ::testing::TestWithParam<const char *> {
   std::unique_ptr<scratch_dir> dir_;
 };
 
-TEST_P(Echo, ManyConcurrentClientsGetEveryByteBackAndTheLogLandsInTheHostDirectory) {
+TEST_P(echo, many_concurrent_clients_get_every_byte_back_and_the_log_lands_in_the_host_directory) {
   const int n = clients();
   int port = free_port();
   fs::path host_dir = dir_->path() / "data";
@@ -191,7 +191,7 @@ TEST_P(Echo, ManyConcurrentClientsGetEveryByteBackAndTheLogLandsInTheHostDirecto
   EXPECT_NE(img.log().find("echo: /data/echo.log: " + expect), std::string::npos) << img.log();
 }
 
-TEST_P(Echo, ClientsThatVanishOrSendNothingLeaveTheServerServing) {
+TEST_P(echo, clients_that_vanish_or_send_nothing_leave_the_server_serving) {
   const int n = 8;
   int port = free_port();
   image_process img(test_image(name_).string(), {"--port", std::to_string(port), "--max", std::to_string(n)},
@@ -213,7 +213,7 @@ TEST_P(Echo, ClientsThatVanishOrSendNothingLeaveTheServerServing) {
   EXPECT_NE(img.log().find("echo: /echo.log: served 8 connections"), std::string::npos) << img.log();
 }
 
-TEST_P(Echo, BadInputThroughEveryGateIsANegativeErrnoAndNothingBreaks) {
+TEST_P(echo, bad_input_through_every_gate_is_a_negative_errno_and_nothing_breaks) {
   fs::path host_dir = dir_->path() / "data";
   fs::create_directories(host_dir);
   fs::create_symlink("/etc/passwd", host_dir / "escape");
@@ -223,13 +223,13 @@ TEST_P(Echo, BadInputThroughEveryGateIsANegativeErrnoAndNothingBreaks) {
   EXPECT_EQ(r.out.find("got"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, Echo, ::testing::Values("echo-1comp", "echo-mpk", "echo-mpk-light"),
+INSTANTIATE_TEST_SUITE_P(profiles, echo, ::testing::Values("echo-1comp", "echo-mpk", "echo-mpk-light"),
                          [](const auto &info) { return param_name(info.param); });
 
 // hello keeps its lines in a file on ramfs (vfs) and, with --time, times the round trip (time).
-class Hello : public ::testing::TestWithParam<const char *> {};
+class hello : public ::testing::TestWithParam<const char *> {};
 
-TEST_P(Hello, LinesGoThroughVfsAndTimeReportsTheRoundTrip) {
+TEST_P(hello, lines_go_through_vfs_and_time_reports_the_round_trip) {
   std::string name = GetParam();
   auto b = build_test_image(source_dir() / "profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
@@ -246,7 +246,7 @@ TEST_P(Hello, LinesGoThroughVfsAndTimeReportsTheRoundTrip) {
       << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, Hello, ::testing::Values("hello-1comp", "hello-2comp", "hello-2comp-mpk"),
+INSTANTIATE_TEST_SUITE_P(profiles, hello, ::testing::Values("hello-1comp", "hello-2comp", "hello-2comp-mpk"),
                          [](const auto &info) { return param_name(info.param); });
 
 }  // namespace

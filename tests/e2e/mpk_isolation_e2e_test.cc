@@ -27,7 +27,7 @@ struct mpk_case {
   bool full;  // full gates: the vault runs on a stack of its own
 };
 
-class MpkIsolation : public ::testing::TestWithParam<mpk_case> {
+class mpk_isolation : public ::testing::TestWithParam<mpk_case> {
  protected:
   // Built in a fixed folder of the build tree, so a second run of this binary (the PKU guest's) finds
   // the image up to date and flexbuild runs no command.
@@ -61,14 +61,14 @@ class MpkIsolation : public ::testing::TestWithParam<mpk_case> {
 #define SKIP_WITHOUT_PKU(img) \
   if ((img).empty()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here): checked the refusal"
 
-TEST_P(MpkIsolation, TheImageHasOnlyItsGatesWritePkru) {
+TEST_P(mpk_isolation, the_image_has_only_its_gates_write_pkru) {
   std::string img = image();
   json j = json::parse(read(fs::path(img).parent_path() / "image.json"));
   EXPECT_TRUE(j["gadgets_outside_gates"].empty()) << j["gadgets_outside_gates"].dump();
   for (const auto &b : j["boundaries"]) EXPECT_EQ(b["gate"], GetParam().full ? "mpk-full" : "mpk-light") << b.dump();
 }
 
-TEST_P(MpkIsolation, GatesWorkAcrossTheBoundary) {
+TEST_P(mpk_isolation, gates_work_across_the_boundary) {
   std::string img = runnable_image();
   SKIP_WITHOUT_PKU(img);
   auto r = run(img + " --gate-stats call");
@@ -77,7 +77,7 @@ TEST_P(MpkIsolation, GatesWorkAcrossTheBoundary) {
   EXPECT_NE(r.out.find("gate-stats: probe -> vault (mpk-"), std::string::npos) << r.out;
 }
 
-TEST_P(MpkIsolation, PrivateDataOfTheVaultFaultsWithAReportNamingBoth) {
+TEST_P(mpk_isolation, private_data_of_the_vault_faults_with_a_report_naming_both) {
   std::string img = runnable_image();
   SKIP_WITHOUT_PKU(img);
   std::vector<std::pair<std::string, std::string>> cases = {
@@ -97,7 +97,7 @@ TEST_P(MpkIsolation, PrivateDataOfTheVaultFaultsWithAReportNamingBoth) {
   }
 }
 
-TEST_P(MpkIsolation, SharedDataIsSeenByBothSides) {
+TEST_P(mpk_isolation, shared_data_is_seen_by_both_sides) {
   std::string img = runnable_image();
   SKIP_WITHOUT_PKU(img);
   auto lit = run(img + " literal");  // moved to shared read-only data by flex-transform
@@ -112,7 +112,7 @@ TEST_P(MpkIsolation, SharedDataIsSeenByBothSides) {
   }
 }
 
-TEST_P(MpkIsolation, LightGatesHaveNoDss) {
+TEST_P(mpk_isolation, light_gates_have_no_dss) {
   if (GetParam().full) GTEST_SKIP() << "full gates have a DSS (SharedDataIsSeenByBothSides)";
   std::string img = runnable_image();
   SKIP_WITHOUT_PKU(img);
@@ -121,15 +121,15 @@ TEST_P(MpkIsolation, LightGatesHaveNoDss) {
   EXPECT_NE(r.out.find("no dss here"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Images, MpkIsolation,
+INSTANTIATE_TEST_SUITE_P(images, mpk_isolation,
                          ::testing::Values(mpk_case{"probe-mpk", true}, mpk_case{"probe-mpk-light", false}),
                          [](const auto &info) { return param_name(info.param.profile); });
 
 // One mpk domain and one process compartment in one image, each on either side of the boundary: the
 // calls cross, the statics of the other side are absent, shared data is shared.
-class MixedIsolation : public ::testing::TestWithParam<const char *> {};
+class mixed_isolation : public ::testing::TestWithParam<const char *> {};
 
-TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
+TEST_P(mixed_isolation, calls_cross_statics_fault_and_shared_data_is_shared) {
   std::string name = GetParam();
   auto b = build_test_image(kFixture / "profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
@@ -159,11 +159,11 @@ TEST_P(MixedIsolation, CallsCrossStaticsFaultAndSharedDataIsShared) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Images, MixedIsolation, ::testing::Values("probe-mixed", "vault-mixed"),
+INSTANTIATE_TEST_SUITE_P(images, mixed_isolation, ::testing::Values("probe-mixed", "vault-mixed"),
                          [](const auto &info) { return param_name(info.param); });
 
 // hello-2comp-mixed from profiles/: the README's mixed image.
-TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
+TEST(hello_mixed, an_mpk_app_and_a_process_console_run_together) {
   auto b = build_test_image(source_dir() / "profiles/hello-2comp-mixed.yaml", "hello-2comp-mixed");
   ASSERT_EQ(b.status, 0) << b.out;
   if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
@@ -176,9 +176,9 @@ TEST(HelloMixed, AnMpkAppAndAProcessConsoleRunTogether) {
 
 // Recursion across boundaries of every mix (A -> B -> C -> A -> ...): every gate is re-entered while
 // calls through the others are pending, so callbacks are served while a caller waits.
-class Relay : public ::testing::TestWithParam<const char *> {};
+class relay : public ::testing::TestWithParam<const char *> {};
 
-TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
+TEST_P(relay, recurses_across_every_boundary_and_returns_through_each) {
   std::string name = GetParam();
   auto b = build_test_image(source_dir() / "tests/e2e/fixtures/relay/profiles" / (name + ".yaml"), name);
   ASSERT_EQ(b.status, 0) << b.out;
@@ -192,13 +192,13 @@ TEST_P(Relay, RecursesAcrossEveryBoundaryAndReturnsThroughEach) {
   EXPECT_TRUE(std::regex_search(r.out, std::regex("gate-stats: b -> c \\([a-z-]+\\): 100 calls"))) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Mixes, Relay,
+INSTANTIATE_TEST_SUITE_P(mixes, relay,
                          ::testing::Values("relay-mpk-mpk-mpk", "relay-mpk-process-mpk", "relay-process-mpk-process",
                                            "relay-process-process-none"),
                          [](const auto &info) { return param_name(info.param); });
 
 // Thread-local data cannot live in a compartment's domain: the build refuses it at its definition.
-TEST(MpkIsolationBuild, ThreadLocalDataInAnMpkCompartmentIsABuildError) {
+TEST(mpk_isolation_build, thread_local_data_in_an_mpk_compartment_is_a_build_error) {
   if (std::getenv("FLEX_PKU_VM_GUEST")) GTEST_SKIP() << "a build check, which needs no PKU: it ran on the host";
   scratch_dir dir("mpk-tls");
   fs::path tree = dir.path() / "tree";

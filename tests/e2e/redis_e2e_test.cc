@@ -1,5 +1,5 @@
-// The Redis app under the real clients, for every profile: redis-cli with commands of every type, the
-// errors real Redis gives, expiry, SAVE and a restart that loads the snapshot (and a kill -9 in the middle
+// The redis app under the real clients, for every profile: redis-cli with commands of every type, the
+// errors real redis gives, expiry, SAVE and a restart that loads the snapshot (and a kill -9 in the middle
 // of a SAVE, which keeps the previous snapshot), redis-benchmark with 50 concurrent clients, and a
 // malformed request that is refused without disturbing other clients. The mpk profiles run where the CPU
 // has PKU, and in the PKU guest (pku_guest.redis) where it has none.
@@ -97,7 +97,7 @@ class server {
   std::string log_;
 };
 
-class Redis : public ::testing::TestWithParam<const char *> {
+class redis : public ::testing::TestWithParam<const char *> {
  protected:
   void SetUp() override {
     name_ = GetParam();
@@ -115,7 +115,7 @@ class Redis : public ::testing::TestWithParam<const char *> {
   std::unique_ptr<scratch_dir> dir_;
 };
 
-TEST_P(Redis, CommandsOfEveryTypeAndTheirErrorsUnderRedisCli) {
+TEST_P(redis, commands_of_every_type_and_their_errors_under_redis_cli) {
   auto s = start();
   auto r = s->cli(
       "SET greeting hello\nGET greeting\nAPPEND greeting !\nSTRLEN greeting\nINCR counter\nINCRBY counter 41\n"
@@ -134,7 +134,7 @@ TEST_P(Redis, CommandsOfEveryTypeAndTheirErrorsUnderRedisCli) {
   EXPECT_EQ(s->stop(), 0) << s->log();
 }
 
-TEST_P(Redis, KeysExpire) {
+TEST_P(redis, keys_expire) {
   auto s = start();
   auto r = s->cli("SET short v PX 300\nSET long v EX 100\nPTTL short\nTTL long");
   std::smatch m;
@@ -146,7 +146,7 @@ TEST_P(Redis, KeysExpire) {
 }
 
 // The active expiry cycle deletes expired keys nobody touches (DBSIZE counts keys not yet deleted).
-TEST_P(Redis, ExpiredKeysNobodyTouchesAreDeleted) {
+TEST_P(redis, expired_keys_nobody_touches_are_deleted) {
   auto s = start();
   EXPECT_EQ(s->cli("SET a 1 PX 100\nSET b 2 PX 100\nSET kept 3\nDBSIZE").out, "OK\nOK\nOK\n3\n");
   std::string n;
@@ -157,7 +157,7 @@ TEST_P(Redis, ExpiredKeysNobodyTouchesAreDeleted) {
   EXPECT_EQ(n, "1\n") << s->log();
 }
 
-TEST_P(Redis, SaveAndRestartKeepTheData) {
+TEST_P(redis, save_and_restart_keep_the_data) {
   {
     auto s = start();
     EXPECT_EQ(s->cli("SET kept value\nRPUSH kept_list a b\nSAVE").out, "OK\n2\nOK\n");
@@ -170,7 +170,7 @@ TEST_P(Redis, SaveAndRestartKeepTheData) {
 // INFO memory reports the allocator of the app's compartment (its TLSF heap under mpk, glibc where the app
 // shares the main process's allocator, ASan's in the hardened image) and what it holds: 10 MB of values
 // show in used_memory, and the resident set holds at least that much.
-TEST_P(Redis, InfoMemoryReportsTheAppsAllocator) {
+TEST_P(redis, info_memory_reports_the_apps_allocator) {
   auto s = start();
   auto field = [&](const std::string &name) -> std::uint64_t {
     std::string info = s->cli("INFO memory").out;
@@ -201,7 +201,7 @@ TEST_P(Redis, InfoMemoryReportsTheAppsAllocator) {
 }
 
 // redis-cli shutdown: SHUTDOWN SAVE writes the snapshot and the image exits normally by itself.
-TEST_P(Redis, ShutdownSavesAndStopsTheImage) {
+TEST_P(redis, shutdown_saves_and_stops_the_image) {
   {
     auto s = start();
     EXPECT_EQ(s->cli("SET kept value\nSHUTDOWN ABORT").out, "OK\nERR No shutdown in progress.\n\n");
@@ -214,9 +214,9 @@ TEST_P(Redis, ShutdownSavesAndStopsTheImage) {
 
 // SAVE writes a temporary file, syncs it and renames it over the snapshot (through vfs and hostfs), so a
 // kill -9 during a SAVE leaves the previous snapshot whole. rdb-key-save-delay (1 ms after each key, as
-// Redis's own tests do it) stretches the second SAVE to seconds, and the kill comes once that SAVE's
+// redis's own tests do it) stretches the second SAVE to seconds, and the kill comes once that SAVE's
 // temporary file is there: it lands inside the save, and the test checks that it did.
-TEST_P(Redis, AKillDuringSaveNeverLosesThePreviousSnapshot) {
+TEST_P(redis, a_kill_during_save_never_loses_the_previous_snapshot) {
   const fs::path snapshot = dir_->path() / "dump.flexdb";
   const fs::path temporary = dir_->path() / "dump.flexdb.tmp";
   std::string fill, all_keys;
@@ -277,7 +277,7 @@ TEST_P(Redis, AKillDuringSaveNeverLosesThePreviousSnapshot) {
       << s->log();
 }
 
-TEST_P(Redis, ManyConcurrentClientsUnderRedisBenchmark) {
+TEST_P(redis, many_concurrent_clients_under_redis_benchmark) {
   auto s = start();
   auto r = run("redis-benchmark -p " + std::to_string(s->port()) + " -t set,get,lpush -n 3000 -c 50 -q");
   EXPECT_EQ(r.status, 0) << r.out;
@@ -289,7 +289,7 @@ TEST_P(Redis, ManyConcurrentClientsUnderRedisBenchmark) {
   EXPECT_EQ(n.out, "3000\n1\n") << n.out;
 }
 
-TEST_P(Redis, AMalformedRequestIsRefusedAndOthersAreUnaffected) {
+TEST_P(redis, a_malformed_request_is_refused_and_others_are_unaffected) {
   auto s = start();
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in sa{};
@@ -307,7 +307,7 @@ TEST_P(Redis, AMalformedRequestIsRefusedAndOthersAreUnaffected) {
   EXPECT_EQ(s->cli("PING").out, "PONG\n");
 }
 
-INSTANTIATE_TEST_SUITE_P(Profiles, Redis,
+INSTANTIATE_TEST_SUITE_P(profiles, redis,
                          ::testing::Values("redis-1comp", "redis-2comp", "redis-3comp", "redis-3comp-process",
                                            "redis-hardened"),
                          [](const auto &info) { return param_name(info.param); });
@@ -321,9 +321,9 @@ struct sharing_case {
   const char *app_iso;   // the app's and core's isolation
 };
 
-class RedisSharing : public ::testing::TestWithParam<sharing_case> {};
+class redis_sharing : public ::testing::TestWithParam<sharing_case> {};
 
-TEST_P(RedisSharing, ServesRedisCliAndPipelinedBenchmark) {
+TEST_P(redis_sharing, serves_redis_cli_and_pipelined_benchmark) {
   const sharing_case &c = GetParam();
   const bool mpk = std::string(c.app_iso) == "mpk";
   // Outside both trees, so flexbuild takes the libraries of the tree it was built from.
@@ -348,7 +348,7 @@ TEST_P(RedisSharing, ServesRedisCliAndPipelinedBenchmark) {
   EXPECT_EQ(s.stop(), 0) << s.log();
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, RedisSharing,
+INSTANTIATE_TEST_SUITE_P(modes, redis_sharing,
                          ::testing::Values(sharing_case{"redis-sharing-heap-process", "heap", "process"},
                                            sharing_case{"redis-sharing-shared-mpk", "shared", "mpk"}),
                          [](const auto &info) { return param_name(info.param.name); });

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 const fs::path kProfiles = source_dir() / "tests/e2e/fixtures/sharing/profiles";
 
-class Sharing : public ::testing::TestWithParam<const char *> {
+class sharing : public ::testing::TestWithParam<const char *> {
  protected:
   std::string image() {
     std::string name = GetParam();
@@ -27,7 +27,7 @@ class Sharing : public ::testing::TestWithParam<const char *> {
   bool needs_pku() const { return std::string(GetParam()).find("process") == std::string::npos; }
 };
 
-TEST_P(Sharing, TheCalleeWritesIntoAWhitelistedLocalAndNothingLeaks) {
+TEST_P(sharing, the_callee_writes_into_a_whitelisted_local_and_nothing_leaks) {
   std::string img = image();
   if (needs_pku() && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(img);
@@ -41,13 +41,13 @@ TEST_P(Sharing, TheCalleeWritesIntoAWhitelistedLocalAndNothingLeaks) {
   if (std::string(GetParam()) == "share-dss-full") EXPECT_EQ(m[1], "0") << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, Sharing,
+INSTANTIATE_TEST_SUITE_P(modes, sharing,
                          ::testing::Values("share-dss-full", "share-dss-light", "share-dss-process", "share-heap-full",
                                            "share-heap-light", "share-heap-process", "share-shared-full",
                                            "share-shared-light", "share-shared-process"),
                          [](const auto &info) { return param_name(info.param); });
 
-TEST(SharingPrivate, ALocalThatIsNotWhitelistedCannotBeWrittenAcrossAnMpkBoundary) {
+TEST(sharing_private, a_local_that_is_not_whitelisted_cannot_be_written_across_an_mpk_boundary) {
   auto b = build_test_image(kProfiles / "share-dss-full.yaml", "share-dss-full");
   ASSERT_EQ(b.status, 0) << b.out;
   if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
@@ -60,9 +60,9 @@ TEST(SharingPrivate, ALocalThatIsNotWhitelistedCannotBeWrittenAcrossAnMpkBoundar
 }
 
 // hello in every sharing mode, its app in a process of its own (console, time and vfs in the other).
-class HelloSharing : public ::testing::TestWithParam<const char *> {};
+class hello_sharing : public ::testing::TestWithParam<const char *> {};
 
-TEST_P(HelloSharing, GreetsThroughTheFileItKeeps) {
+TEST_P(hello_sharing, greets_through_the_file_it_keeps) {
   const std::string mode = GetParam(), name = "hello-sharing-" + mode;
   // Outside both trees, so flexbuild takes the libraries of the tree it was built from.
   fs::path profile = fs::temp_directory_path() / "flex-test-profiles" / (name + ".yaml");
@@ -78,7 +78,7 @@ TEST_P(HelloSharing, GreetsThroughTheFileItKeeps) {
   EXPECT_NE(r.out.find("app says: two"), std::string::npos) << r.out;
 }
 
-INSTANTIATE_TEST_SUITE_P(Modes, HelloSharing, ::testing::Values("dss", "heap", "shared"));
+INSTANTIATE_TEST_SUITE_P(modes, hello_sharing, ::testing::Values("dss", "heap", "shared"));
 
 }  // namespace
 }  // namespace flex::test

@@ -5,19 +5,19 @@
 namespace flex::transform {
 namespace {
 
-TEST(KeepLines, PadsWithTheMissingNewlines) {
+TEST(keep_lines, pads_with_the_missing_newlines) {
   EXPECT_EQ(keep_lines("f(a, b)", "gate(l,\n f,\n a, b)"), "f(a, b)\n\n");
   EXPECT_EQ(keep_lines("f(a,\n b)", "gate(l, f, a,\n b)"), "f(a,\n b)");
   EXPECT_EQ(keep_lines("", "x"), "");
 }
 
-TEST(KeepLayout, KeepsLineBreaksAndTheLastIndentation) {
+TEST(keep_layout, keeps_line_breaks_and_the_last_indentation) {
   EXPECT_EQ(keep_layout("flexos_gate(libnet, "), "");
   EXPECT_EQ(keep_layout("flexos_gate(libnet,\n    "), "\n    ");
   EXPECT_EQ(keep_layout("a\n\n\t x"), "\n\n\t ");
 }
 
-TEST(EditList, AppliesEditsInOffsetOrder) {
+TEST(edit_list, applies_edits_in_offset_order) {
   edit_list edits;
   edits.add({.offset = 6, .length = 1, .replacement = "world"});
   edits.add({.offset = 0, .length = 5, .replacement = "hi"});
@@ -25,7 +25,7 @@ TEST(EditList, AppliesEditsInOffsetOrder) {
   EXPECT_EQ(edits.apply("hello W!"), "hi world!");
 }
 
-TEST(EditList, KeepsOverlapsAsideAsConflicts) {
+TEST(edit_list, keeps_overlaps_aside_as_conflicts) {
   edit_list edits;
   edits.add({.offset = 2, .length = 4, .replacement = "x"});
   edits.add({.offset = 4, .length = 4, .replacement = "y"});  // overlaps the first
@@ -35,7 +35,7 @@ TEST(EditList, KeepsOverlapsAsideAsConflicts) {
   EXPECT_EQ(edits.apply("0123456789"), "01x6789");
 }
 
-TEST(EditList, AdjacentEditsDoNotConflict) {
+TEST(edit_list, adjacent_edits_do_not_conflict) {
   edit_list edits;
   edits.add({.offset = 0, .length = 2, .replacement = "a"});
   edits.add({.offset = 2, .length = 2, .replacement = "b"});

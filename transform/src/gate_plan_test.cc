@@ -9,7 +9,7 @@ constexpr const char *kPlan = R"({"library": "hello", "compartment": "app", "sha
   "targets": {"console": {"compartment": "core", "gate": "mpk-full", "exports": ["console_write"]},
               "hello": {"compartment": "app", "gate": "call", "exports": []}}})";
 
-TEST(GatePlan, ParsesTargetsByManifestName) {
+TEST(gate_plan, parses_targets_by_manifest_name) {
   std::string errors;
   llvm::raw_string_ostream out(errors);
   diag_log log(out);
@@ -27,7 +27,7 @@ TEST(GatePlan, ParsesTargetsByManifestName) {
   EXPECT_EQ(plan->gate_library_names(), (std::vector<std::string>{"libconsole", "libhello"}));
 }
 
-TEST(GatePlan, ReportsEveryProblemWithThePlanPath) {
+TEST(gate_plan, reports_every_problem_with_the_plan_path) {
   std::string errors;
   llvm::raw_string_ostream out(errors);
   diag_log log(out);
@@ -39,7 +39,7 @@ TEST(GatePlan, ReportsEveryProblemWithThePlanPath) {
   EXPECT_NE(errors.find("p.json: error: missing key 'targets.x.exports'"), std::string::npos) << errors;
 }
 
-TEST(GatePlan, SyntaxErrorsCarryLineAndColumn) {
+TEST(gate_plan, syntax_errors_carry_line_and_column) {
   std::string errors;
   llvm::raw_string_ostream out(errors);
   diag_log log(out);
@@ -47,13 +47,13 @@ TEST(GatePlan, SyntaxErrorsCarryLineAndColumn) {
   EXPECT_NE(errors.find("p.json:2:14: error: invalid JSON"), std::string::npos) << errors;
 }
 
-TEST(GateKind, RoundTripsThePlanSpelling) {
+TEST(gate_kind, round_trips_the_plan_spelling) {
   for (gate_kind kind : {gate_kind::call, gate_kind::mpk_light, gate_kind::mpk_full, gate_kind::process})
     EXPECT_EQ(parse_gate_kind(to_string(kind)), kind);
   EXPECT_EQ(parse_gate_kind("mpk"), std::nullopt);
 }
 
-TEST(NearestName, SuggestsOnlyPlausibleTypos) {
+TEST(nearest_name, suggests_only_plausible_typos) {
   EXPECT_EQ(nearest_name("net_rcv", {"net_send", "net_recv"}), "net_recv");
   EXPECT_EQ(nearest_name("libnte", {"libnet", "libconsole"}), "libnet");
   EXPECT_EQ(nearest_name("libfoo", {"libnet", "libconsole"}), std::nullopt);

@@ -6,7 +6,7 @@
 namespace flex::transform {
 namespace {
 
-TEST(MakePath, EscapesAsClangDoes) {
+TEST(make_path, escapes_as_clang_does) {
   EXPECT_EQ(escape_make_path("/a/plain.h"), "/a/plain.h");
   EXPECT_EQ(escape_make_path("/a dir/x.h"), "/a\\ dir/x.h");
   EXPECT_EQ(escape_make_path("/a#1/x.h"), "/a\\#1/x.h");
@@ -14,13 +14,13 @@ TEST(MakePath, EscapesAsClangDoes) {
   EXPECT_EQ(escape_make_path("/a\\ b"), "/a\\\\\\ b");  // a backslash before a space is doubled
 }
 
-TEST(Depfile, ListsOnePrerequisitePerLine) {
+TEST(depfile, lists_one_prerequisite_per_line) {
   EXPECT_EQ(render_depfile("out/s.json", {"/p/plan.json", "/p/a b.c"}),
             "out/s.json: \\\n  /p/plan.json \\\n  /p/a\\ b.c\n");
   EXPECT_EQ(render_depfile("t", {}), "t:\n");
 }
 
-TEST(SummaryJson, HasTheDocumentedSchema) {
+TEST(summary_json, has_the_documented_schema) {
   transform_summary summary{.library = "hello"};
   summary.files.push_back({.source = "/s/a.c", .output = "/o/a.c"});
   summary.gates.push_back({.file = "/s/a.c",

@@ -67,7 +67,7 @@ bool aligned(const void *p, std::size_t a) {
   return (reinterpret_cast<std::uintptr_t>(p) & (a - 1)) == 0;
 }
 
-TEST(AllocCreate, RejectsBadRegions) {
+TEST(alloc_create, rejects_bad_regions) {
   region r(1 << 20);
   EXPECT_EQ(heap::create({nullptr, 1 << 20}), nullptr);
   EXPECT_EQ(heap::create({r.base() + 16, (1 << 20) - 64}), nullptr);  // not 64-byte aligned
@@ -85,7 +85,7 @@ TEST(AllocCreate, RejectsBadRegions) {
 
 // Requests just below, at and above every class boundary (every 16 bytes below 512, then 32 classes per
 // power of two) get a 16-aligned block of exactly the expected size, and leave the heap consistent.
-TEST(AllocSizes, EveryClassBoundary) {
+TEST(alloc_sizes, every_class_boundary) {
   region r(std::size_t{64} << 20);
   heap *h = make(r);
   std::vector<std::size_t> starts;
@@ -126,7 +126,7 @@ TEST(AllocSizes, EveryClassBoundary) {
   h->free(nullptr);
 }
 
-TEST(AllocAlign, EveryPowerOfTwoUpTo64KiB) {
+TEST(alloc_align, every_power_of_two_up_to_64_kib) {
   region r(std::size_t{16} << 20);
   heap *h = make(r);
   std::vector<void *> live;
@@ -169,7 +169,7 @@ TEST(AllocAlign, EveryPowerOfTwoUpTo64KiB) {
   EXPECT_TRUE(g->verify());
 }
 
-TEST(AllocRealloc, GrowsIntoFreeNeighbourAndShrinksInPlace) {
+TEST(alloc_realloc, grows_into_free_neighbour_and_shrinks_in_place) {
   region r(1 << 20);
   heap *h = make(r);
   char *a = static_cast<char *>(h->malloc(100));
@@ -216,7 +216,7 @@ TEST(AllocRealloc, GrowsIntoFreeNeighbourAndShrinksInPlace) {
 
 // The remainder of the last split (the designated block) serves a run of requests from one place, takes a
 // block freed next to it back at once, and never wins over a smaller listed block that fits.
-TEST(AllocDesignated, RunsAreContiguousAndGoodFitHolds) {
+TEST(alloc_designated, runs_are_contiguous_and_good_fit_holds) {
   region r(1 << 20);
   heap *h = make(r);
   std::vector<char *> run;
@@ -261,7 +261,7 @@ TEST(AllocDesignated, RunsAreContiguousAndGoodFitHolds) {
   EXPECT_EQ(s.largest_free, s.free_bytes);
 }
 
-TEST(AllocExhaustion, ReturnsNullAndCountsFailures) {
+TEST(alloc_exhaustion, returns_null_and_counts_failures) {
   region r(heap::kMinRegion);
   heap *h = make(r);
   std::vector<void *> live;
@@ -286,7 +286,7 @@ TEST(AllocExhaustion, ReturnsNullAndCountsFailures) {
   EXPECT_NE(h->malloc(100), nullptr);
 }
 
-TEST(AllocCoalesce, FreeAllThenOneBlockOfEverything) {
+TEST(alloc_coalesce, free_all_then_one_block_of_everything) {
   region r(std::size_t{8} << 20);
   heap *h = make(r);
   const std::size_t whole = h->stats().free_bytes;
@@ -311,7 +311,7 @@ TEST(AllocCoalesce, FreeAllThenOneBlockOfEverything) {
   EXPECT_TRUE(h->verify());
 }
 
-TEST(AllocStats, CountsEveryOperation) {
+TEST(alloc_stats, counts_every_operation) {
   region r(1 << 20);
   heap *h = make(r);
   const heap_stats s0 = h->stats();
@@ -347,9 +347,9 @@ TEST(AllocStats, CountsEveryOperation) {
 
 // ---- Corruption -------------------------------------------------------------------------------------------
 
-using AllocDeathTest = ::testing::Test;
+using alloc_DeathTest = ::testing::Test;
 
-TEST_F(AllocDeathTest, DoubleFree) {
+TEST_F(alloc_DeathTest, double_free) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   region r(1 << 20);
   heap *h = make(r);
@@ -362,7 +362,7 @@ TEST_F(AllocDeathTest, DoubleFree) {
   EXPECT_DEATH(h->free(q), "double free");
 }
 
-TEST_F(AllocDeathTest, PointerIntoABlock) {
+TEST_F(alloc_DeathTest, pointer_into_a_block) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   region r(1 << 20);
   heap *h = make(r);
@@ -377,7 +377,7 @@ TEST_F(AllocDeathTest, PointerIntoABlock) {
   h->free(p);
 }
 
-TEST_F(AllocDeathTest, ForeignPointer) {
+TEST_F(alloc_DeathTest, foreign_pointer) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   region r(1 << 20), other(1 << 20);
   heap *h = make(r);
@@ -393,7 +393,7 @@ TEST_F(AllocDeathTest, ForeignPointer) {
   EXPECT_DEATH(h->free(r.base() + 64), "not a block of this heap");
 }
 
-TEST_F(AllocDeathTest, OverflowIntoTheNextHeader) {
+TEST_F(alloc_DeathTest, overflow_into_the_next_header) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   region r(1 << 20);
   heap *h = make(r);
@@ -415,7 +415,7 @@ struct live_block {
   std::uint32_t seed;
 };
 
-TEST(AllocRandom, AgreesWithAModel) {
+TEST(alloc_random, agrees_with_a_model) {
   region r(std::size_t{32} << 20);
   heap *h = make(r);
   const std::size_t whole = h->stats().free_bytes;
@@ -525,7 +525,7 @@ TEST(AllocRandom, AgreesWithAModel) {
 
 // ---- Concurrency ------------------------------------------------------------------------------------------
 
-TEST(AllocThreads, OneHeapManyThreads) {
+TEST(alloc_threads, one_heap_many_threads) {
   region r(std::size_t{16} << 20);
   heap *h = make(r);
   const int kThreads = 4;
@@ -561,7 +561,7 @@ TEST(AllocThreads, OneHeapManyThreads) {
 }
 
 // A heap in a MAP_SHARED region serves a parent and a forked child at once.
-TEST(AllocShared, ForkedProcessesShareOneHeap) {
+TEST(alloc_shared, forked_processes_share_one_heap) {
   region r(std::size_t{1} << 20, MAP_SHARED);
   heap *h = heap::create(r.get(), {.cross_process = true});
   ASSERT_NE(h, nullptr);
@@ -592,7 +592,7 @@ TEST(AllocShared, ForkedProcessesShareOneHeap) {
 
 // Two single-threaded processes (each would leave the lock out of a private heap) allocate and free at
 // once from a cross-process heap: the lock keeps its lists whole and no block is handed out twice.
-TEST(AllocShared, SingleThreadedProcessesAtOnceTakeTheLock) {
+TEST(alloc_shared, single_threaded_processes_at_once_take_the_lock) {
   EXPECT_EXIT(
       {
         region r(std::size_t{4} << 20, MAP_SHARED);
@@ -630,7 +630,7 @@ TEST(AllocShared, SingleThreadedProcessesAtOnceTakeTheLock) {
 }
 
 // The same heap mapped at two addresses: offsets, not pointers, link its blocks.
-TEST(AllocShared, MappedAtTwoAddresses) {
+TEST(alloc_shared, mapped_at_two_addresses) {
   const std::size_t bytes = std::size_t{1} << 20;
   int fd = ::memfd_create("flex-alloc-test", 0);
   ASSERT_GE(fd, 0);
@@ -674,7 +674,7 @@ heap *make_cached(const region &r) {
   return h;
 }
 
-TEST(AllocCache, ReusesBlocksAndStatsStayExact) {
+TEST(alloc_cache, reuses_blocks_and_stats_stay_exact) {
   region r(1 << 20);
   heap *h = make_cached(r);
   const std::size_t whole = h->stats().free_bytes;
@@ -691,7 +691,7 @@ TEST(AllocCache, ReusesBlocksAndStatsStayExact) {
   EXPECT_TRUE(h->verify());
 }
 
-TEST(AllocCache, BlocksCrossThreadsAndGoBackAtThreadExit) {
+TEST(alloc_cache, blocks_cross_threads_and_go_back_at_thread_exit) {
   region r(std::size_t{16} << 20);
   heap *h = make_cached(r);
   const std::size_t whole = h->stats().free_bytes;
@@ -738,7 +738,7 @@ TEST(AllocCache, BlocksCrossThreadsAndGoBackAtThreadExit) {
   EXPECT_EQ(s.largest_free, whole);
 }
 
-TEST_F(AllocDeathTest, CachedBlockFreedTwice) {
+TEST_F(alloc_DeathTest, cached_block_freed_twice) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   region r(1 << 20);
   heap *h = make_cached(r);
@@ -755,7 +755,7 @@ TEST_F(AllocDeathTest, CachedBlockFreedTwice) {
 }
 
 // Two processes use one cached heap at once; neither ever gets a block the other holds.
-TEST(AllocCache, SharedHeapTwoProcesses) {
+TEST(alloc_cache, shared_heap_two_processes) {
   region r(std::size_t{4} << 20, MAP_SHARED);
   heap *h = heap::create(r.get(), {.thread_cache = true, .cross_process = true});
   ASSERT_NE(h, nullptr);
