@@ -167,6 +167,124 @@ int check_profile(const options &opt) {
   return 0;
 }
 
+namespace {
+
+// A build's log (build.log), written whatever the outcome.
+struct build_log {
+  std::string text;
+  fs::path path;
+  void finish() const {
+    if (auto err = write_atomically(path, text)) std::fprintf(stderr, "flexbuild: %s\n", err->c_str());
+  }
+};
+
+// Stage "generate": the generated inputs, each rewritten only when its content changes. Returns how
+// many changed, or -1 after printing why it could not write one.
+int generate_inputs(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
+                    const image_paths &paths) {
+  std::vector<std::pair<fs::path, std::string>> files;
+  for (const auto &c : img.compartments) {
+    files.emplace_back(paths.db_dir(c.name()) / "compile_commands.json", compile_commands_json(units, c, tc, paths));
+    for (const auto *set : {&c.libraries, &c.replicated}) {
+      for (const lib_manifest *lib : *set) files.emplace_back(paths.plan(c.name(), lib->name), gate_plan_json(img, c, *lib));
+    }
+    files.emplace_back(paths.self_c(c.name()), self_c(img, c));
+  }
+  files.emplace_back(paths.layout_c(), layout_c(img));
+  files.emplace_back(paths.linker_script(), linker_script(img, paths));
+  files.emplace_back(paths.ninja_file(), build_ninja(img, units, tc, paths));
+  int written = 0;
+  for (const auto &[path, content] : files) {
+    bool changed = false;
+    if (auto err = write_if_changed(path, content, &changed)) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+      return -1;
+    }
+    written += changed;
+  }
+  return written;
+}
+
+// Stages "transform", "compile" and "link", through ninja. After the transform the sources' summaries
+// are merged per library and the gates generated: callbacks are known only then.
+bool run_build_steps(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
+                     const image_paths &paths, const options &opt, progress &prog, build_log &log,
+                     std::vector<nlohmann::json> &summaries) {
+  for (const char *step : {"transform", "compile", "link"}) {
+    log.text += fmt::format("== {}\n", step);
+    step_result r = run_ninja(tc, paths, opt, step, log.text);
+    if (r.status != 0) {
+      prog.line(step, "failed");
+      log.finish();
+      std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, paths.build_log().c_str());
+      return false;
+    }
+    prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
+    if (std::string_view(step) == "transform") {
+      auto err = library_summaries(img, units, paths, summaries);
+      if (!err) err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(summaries)));
+      if (err) {
+        log.finish();
+        std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// Stage "check", first half: the compartment sections read back from the ELF.
+bool check_sections_of(const resolved_image &img, const image_paths &paths, const elf_info &elf,
+                       build_log &log) {
+  auto problems = check_sections(img, elf);
+  for (const auto &pr : problems) {
+    log.text += pr + "\n";
+    std::fprintf(stderr, "flexbuild: error: %s: %s\n", paths.executable().c_str(), pr.c_str());
+  }
+  return problems.empty();
+}
+
+// Stage "check", second half: every byte sequence that could write PKRU outside the gates, fatal where
+// MPK is what protects the compartments, recorded in image.json otherwise.
+bool scan_gadgets(const resolved_image &img, const image_paths &paths, build_log &log,
+                  std::vector<gadget_hit> &gadgets) {
+  if (auto err = scan_elf_file(paths.executable().string(), gadgets)) {
+    std::fprintf(stderr, "flexbuild: error: gadget scan: %s\n", err->c_str());
+    return false;
+  }
+  bool has_mpk = false;
+  for (const auto &c : img.compartments) has_mpk |= c.spec->iso == isolation::mpk;
+  for (const auto &g : gadgets) {
+    std::string line = fmt::format("{} at {:#x} (file offset {:#x}) in {}{}", to_string(g.kind), g.address,
+                                   g.offset, g.where,
+                                   g.function.empty() ? std::string(" (no function symbol)")
+                                                      : fmt::format(", function {}", g.function));
+    log.text += "gadget: " + line + "\n";
+    if (has_mpk) std::fprintf(stderr, "flexbuild: error: %s: %s, outside the gates\n", paths.executable().c_str(), line.c_str());
+  }
+  return !(has_mpk && !gadgets.empty());
+}
+
+// Stage "describe": image.json, from the profile, the ELF, the summaries and the gadget scan.
+std::optional<std::string> write_image_json(const resolved_image &img, const elf_info &elf,
+                                            const std::vector<nlohmann::json> &summaries,
+                                            const std::vector<gadget_hit> &gadgets, const image_paths &paths) {
+  auto ij = image_json(img, elf, summaries, paths);
+  nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
+  for (const auto &g : gadgets) {
+    gadget_list.push_back({{"kind", to_string(g.kind)},
+                           {"address", g.address},
+                           {"offset", g.offset},
+                           {"where", g.where},
+                           {"function", g.function}});
+  }
+  ij["gadgets_outside_gates"] = gadget_list;
+  return write_if_changed(paths.image_json(), ij.dump(2) + "\n");
+}
+
+}  // namespace
+
+// load -> resolve -> generate -> transform -> compile -> link -> check -> describe.
 int build_image(const options &opt, fs::path *executable) {
   progress prog(opt.progress_to_stderr);
   diag_sink diags;
@@ -189,115 +307,34 @@ int build_image(const options &opt, fs::path *executable) {
   prog.line("resolve", fmt::format("{} in {}", count(static_cast<int>(nlibs), "library", "libraries"),
                                    count(static_cast<int>(img.compartments.size()), "compartment", "compartments")));
 
-  // Generated inputs, each rewritten only when its content changes.
   std::vector<unit> units = image_units(img, paths);
-  std::vector<std::pair<fs::path, std::string>> files;
-  for (const auto &c : img.compartments) {
-    files.emplace_back(paths.db_dir(c.name()) / "compile_commands.json",
-                       compile_commands_json(units, c, *tc, paths));
-    for (const auto *set : {&c.libraries, &c.replicated}) {
-      for (const lib_manifest *lib : *set) files.emplace_back(paths.plan(c.name(), lib->name), gate_plan_json(img, c, *lib));
-    }
-    files.emplace_back(paths.self_c(c.name()), self_c(img, c));
-  }
-  files.emplace_back(paths.layout_c(), layout_c(img));
-  files.emplace_back(paths.linker_script(), linker_script(img, paths));
-  files.emplace_back(paths.ninja_file(), build_ninja(img, units, *tc, paths));
-  int written = 0;
-  for (const auto &[path, content] : files) {
-    bool changed = false;
-    if (auto err = write_if_changed(path, content, &changed)) {
-      std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
-      return 1;
-    }
-    written += changed;
-  }
+  const int written = generate_inputs(img, units, *tc, paths);
+  if (written < 0) return 1;
   prog.line("generate", written ? fmt::format("{} updated", count(written, "file", "files")) : "up to date");
 
-  std::string log = fmt::format("flexbuild: image {} from {}\n", img.prof->name, opt.profile.string());
-  auto finish_log = [&] {
-    if (auto err = write_atomically(paths.build_log(), log)) std::fprintf(stderr, "flexbuild: %s\n", err->c_str());
-  };
+  build_log log{fmt::format("flexbuild: image {} from {}\n", img.prof->name, opt.profile.string()), paths.build_log()};
   std::vector<nlohmann::json> summaries;  // one per library, once the transform step has run
-  for (const char *step : {"transform", "compile", "link"}) {
-    log += fmt::format("== {}\n", step);
-    step_result r = run_ninja(*tc, paths, opt, step, log);
-    if (r.status != 0) {
-      prog.line(step, "failed");
-      finish_log();
-      std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, paths.build_log().c_str());
-      return 1;
-    }
-    prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
-    if (std::string_view(step) == "transform") {
-      // The gates: callbacks are known only once the sources are transformed. The summaries of the
-      // sources are merged here, whichever of them ninja just rebuilt.
-      auto err = library_summaries(img, units, paths, summaries);
-      if (!err) err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(summaries)));
-      if (err) {
-        finish_log();
-        std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
-        return 1;
-      }
-    }
-  }
+  if (!run_build_steps(img, units, *tc, paths, opt, prog, log, summaries)) return 1;
 
-  // check: read the ELF back and verify the compartment sections.
-  log += "== check\n";
+  log.text += "== check\n";
   auto elf = read_elf(paths.executable(), &error);
   if (!elf) {
-    finish_log();
+    log.finish();
     std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
     return 1;
   }
-  auto problems = check_sections(img, *elf);
-  for (const auto &pr : problems) {
-    log += pr + "\n";
-    std::fprintf(stderr, "flexbuild: error: %s: %s\n", paths.executable().c_str(), pr.c_str());
-  }
-  if (!problems.empty()) {
-    finish_log();
+  std::vector<gadget_hit> gadgets;
+  if (!check_sections_of(img, paths, *elf, log) || !scan_gadgets(img, paths, log, gadgets)) {
+    log.finish();
     return 1;
   }
-  // Every byte sequence that could write PKRU outside the gates: fatal where MPK is what protects the
-  // compartments, recorded in image.json otherwise.
-  std::vector<flex::build::gadget_hit> gadgets;
-  if (auto err = flex::build::scan_elf_file(paths.executable().string(), gadgets)) {
-    finish_log();
-    std::fprintf(stderr, "flexbuild: error: gadget scan: %s\n", err->c_str());
-    return 1;
-  }
-  bool has_mpk = false;
-  for (const auto &c : img.compartments) has_mpk |= c.spec->iso == isolation::mpk;
-  for (const auto &g : gadgets) {
-    std::string line = fmt::format("{} at {:#x} (file offset {:#x}) in {}{}", flex::build::to_string(g.kind),
-                                   g.address, g.offset, g.where,
-                                   g.function.empty() ? std::string(" (no function symbol)")
-                                                      : fmt::format(", function {}", g.function));
-    log += "gadget: " + line + "\n";
-    if (has_mpk) std::fprintf(stderr, "flexbuild: error: %s: %s, outside the gates\n", paths.executable().c_str(), line.c_str());
-  }
-  if (has_mpk && !gadgets.empty()) {
-    finish_log();
-    return 1;
-  }
-  auto ij = image_json(img, *elf, summaries, paths);
-  nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
-  for (const auto &g : gadgets) {
-    gadget_list.push_back({{"kind", flex::build::to_string(g.kind)},
-                           {"address", g.address},
-                           {"offset", g.offset},
-                           {"where", g.where},
-                           {"function", g.function}});
-  }
-  ij["gadgets_outside_gates"] = gadget_list;
-  if (auto err = write_if_changed(paths.image_json(), ij.dump(2) + "\n")) {
-    finish_log();
+  if (auto err = write_image_json(img, *elf, summaries, gadgets, paths)) {
+    log.finish();
     std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
     return 1;
   }
-  log += "sections ok\n";
-  finish_log();
+  log.text += "sections ok\n";
+  log.finish();
   prog.line("check", fmt::format("sections ok, {} outside the gates; image {}",
                                  count(static_cast<int>(gadgets.size()), "PKRU gadget", "PKRU gadgets"),
                                  paths.executable().string()));
