@@ -171,6 +171,66 @@ const mpk_plan &mpk_booted_plan() {
 }
 
 namespace {
+// Static data: each domain's sections with its key, .data_shared and .rodata_shared with the shared key.
+std::optional<std::string> tag_static_data(const flex_image_layout &img, const mpk_plan &plan,
+                                           const std::string &image) {
+  for (unsigned i = 0; i < plan.n_domains; ++i) {
+    const flex_compartment_layout &c = img.compartments[plan.domains[i].compartment];
+    for (const flex_section &s : c.sections) {
+      if (!s.start || s.start == s.end) continue;
+      if (auto err = mpk_tag_range(s.start, s.end, plan.domains[i].key)) {
+        return image + ": tagging " + s.name + " of compartment " + c.name + ": " + *err;
+      }
+    }
+  }
+  for (const flex_section *sh : {&img.shared_data, &img.shared_rodata}) {
+    if (!sh->start || sh->start == sh->end) continue;
+    if (auto err = mpk_tag_range(sh->start, sh->end, plan.shared_key)) {  // keeps rodata read-only
+      return image + ": tagging " + sh->name + ": " + *err;
+    }
+  }
+
+  return std::nullopt;
+}
+
+// A heap per domain and the shared heap (the process backend's, when it has one), and each domain's stack
+// arena, registered with the fault reporter.
+std::optional<std::string> make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
+                                                 const mpk_boot_options &opt, const std::string &image,
+                                                 heap_dispatch &d) {
+  d.shared_key = plan.shared_key;
+  for (unsigned i = 0; i < plan.n_domains; ++i) {
+    const mpk_domain &dom = plan.domains[i];
+    const flex_compartment_layout &c = img.compartments[dom.compartment];
+    std::size_t mib = c.heap_mib ? c.heap_mib : opt.default_heap_mib;
+    if (auto err = make_heap(mib, dom.key, d.by_key[dom.key], dom.compartment)) {
+      return image + ": heap of compartment " + c.name + ": " + *err;
+    }
+    d.pkru_by_key[dom.key] = dom.pkru;
+    if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key))) {
+      return image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno);
+    }
+    const auto k = static_cast<unsigned>(dom.key);
+    region stacks{flex_mpk_runtime.stack_lo[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
+                  region_kind::stack, "stacks"};
+    if (int rc = register_region(stacks); rc < 0) {
+      return image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc);
+    }
+  }
+  if (opt.shared_heap_region.base) {
+    const heap_region &r = opt.shared_heap_region;
+    if (auto err = mpk_tag_range(r.base, static_cast<char *>(r.base) + r.bytes, plan.shared_key)) {
+      return image + ": shared heap: " + *err;
+    }
+    d.shared = opt.shared_heap ? opt.shared_heap : heap::create(r);
+    if (!d.shared) return image + ": the shared heap region is too small or not 64-byte aligned";
+  } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner)) {
+    return image + ": shared heap: " + *err;
+  }
+
+  return std::nullopt;
+}
+
 // The steps of mpk_boot, each failure a message.
 std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   mpk_plan plan;
@@ -205,54 +265,9 @@ std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_
            "PKRU values are constants; remove that allocation";
   }
 
-  // Static data: each domain's sections with its key, .data_shared with the shared key.
-  for (unsigned i = 0; i < plan.n_domains; ++i) {
-    const flex_compartment_layout &c = img.compartments[plan.domains[i].compartment];
-    for (const flex_section &s : c.sections) {
-      if (!s.start || s.start == s.end) continue;
-      if (auto err = mpk_tag_range(s.start, s.end, plan.domains[i].key)) {
-        return image + ": tagging " + s.name + " of compartment " + c.name + ": " + *err;
-      }
-    }
-  }
-  for (const flex_section *sh : {&img.shared_data, &img.shared_rodata}) {
-    if (!sh->start || sh->start == sh->end) continue;
-    if (auto err = mpk_tag_range(sh->start, sh->end, plan.shared_key)) {  // keeps rodata read-only
-      return image + ": tagging " + sh->name + ": " + *err;
-    }
-  }
-
-  // Heaps and stack arenas.
+  if (auto err = tag_static_data(img, plan, image)) return err;
   heap_dispatch d;
-  d.shared_key = plan.shared_key;
-  for (unsigned i = 0; i < plan.n_domains; ++i) {
-    const mpk_domain &dom = plan.domains[i];
-    const flex_compartment_layout &c = img.compartments[dom.compartment];
-    std::size_t mib = c.heap_mib ? c.heap_mib : opt.default_heap_mib;
-    if (auto err = make_heap(mib, dom.key, d.by_key[dom.key], dom.compartment)) {
-      return image + ": heap of compartment " + c.name + ": " + *err;
-    }
-    d.pkru_by_key[dom.key] = dom.pkru;
-    if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key))) {
-      return image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno);
-    }
-    const auto k = static_cast<unsigned>(dom.key);
-    region stacks{flex_mpk_runtime.stack_lo[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
-                  region_kind::stack, "stacks"};
-    if (int rc = register_region(stacks); rc < 0) {
-      return image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc);
-    }
-  }
-  if (opt.shared_heap_region.base) {
-    const heap_region &r = opt.shared_heap_region;
-    if (auto err = mpk_tag_range(r.base, static_cast<char *>(r.base) + r.bytes, plan.shared_key)) {
-      return image + ": shared heap: " + *err;
-    }
-    d.shared = opt.shared_heap ? opt.shared_heap : heap::create(r);
-    if (!d.shared) return image + ": the shared heap region is too small or not 64-byte aligned";
-  } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner)) {
-    return image + ": shared heap: " + *err;
-  }
+  if (auto err = make_heaps_and_arenas(img, plan, opt, image, d)) return err;
 
   detail::mpk_runtime_page &page = flex_mpk_runtime;
   page.cpu_flags = detail::detect_cpu_flags();

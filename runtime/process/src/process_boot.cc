@@ -312,6 +312,49 @@ void check_peers() {
 
 }  // namespace detail
 
+// Forks one process per process compartment and drops their memory from the main process. Failures
+// here end the image: some compartments may already run.
+static void fork_compartments(detail::process_state &st) {
+  // SIGCHLD stays blocked until every pid is recorded, so the handler never meets an unknown child.
+  struct sigaction sa {};
+  sa.sa_handler = on_sigchld;
+  sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGCHLD, &sa, nullptr);
+  sigset_t chld, old;
+  sigemptyset(&chld);
+  sigaddset(&chld, SIGCHLD);
+  sigprocmask(SIG_BLOCK, &chld, &old);
+  set_image_terminator(main_terminator);
+  std::fflush(nullptr);  // or children would flush the parent's pending output a second time
+  for (unsigned c = 0; c < st.n; ++c) {
+    if (!st.comps[c].own_process) continue;
+    const pid_t pid = fork();
+    if (pid < 0) {
+      fault_line().str("flex: fork for compartment '").str(st.comps[c].name).str("' failed").emit();
+      die(kExitDied);
+    }
+    if (pid == 0) child_main(c, st.ctl->main_pid);
+    st.pids[c] = pid;
+    st.ctl->pids[c] = pid;
+  }
+  for (unsigned c = 0; c < st.n; ++c) {
+    if (!st.comps[c].own_process) continue;
+    if (int rc = unmap_private(c); rc < 0) {
+      fault_line()
+          .str("flex: the main process could not unmap compartment '")
+          .str(st.comps[c].name)
+          .str("': errno ")
+          .dec(-rc)
+          .emit();
+      die(kExitDied);
+    }
+  }
+  std::atexit(shutdown_children_now);
+  sigprocmask(SIG_SETMASK, &old, nullptr);
+
+}
+
 status process_boot(const process_config &cfg) {
   if (g_process.booted) return status::error("the process compartments are booted already");
   if (std::string why = invalid(cfg); !why.empty()) return status::error("invalid configuration: " + why);
@@ -365,43 +408,7 @@ status process_boot(const process_config &cfg) {
   set_current_compartment(cfg.main_compartment);
   st.booted = true;
 
-  // SIGCHLD stays blocked until every pid is recorded, so the handler never meets an unknown child.
-  struct sigaction sa {};
-  sa.sa_handler = on_sigchld;
-  sa.sa_flags = SA_NOCLDSTOP | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  sigaction(SIGCHLD, &sa, nullptr);
-  sigset_t chld, old;
-  sigemptyset(&chld);
-  sigaddset(&chld, SIGCHLD);
-  sigprocmask(SIG_BLOCK, &chld, &old);
-  set_image_terminator(main_terminator);
-  std::fflush(nullptr);  // or children would flush the parent's pending output a second time
-  for (unsigned c = 0; c < st.n; ++c) {
-    if (!st.comps[c].own_process) continue;
-    const pid_t pid = fork();
-    if (pid < 0) {
-      fault_line().str("flex: fork for compartment '").str(st.comps[c].name).str("' failed").emit();
-      die(kExitDied);
-    }
-    if (pid == 0) child_main(c, st.ctl->main_pid);
-    st.pids[c] = pid;
-    st.ctl->pids[c] = pid;
-  }
-  for (unsigned c = 0; c < st.n; ++c) {
-    if (!st.comps[c].own_process) continue;
-    if (int rc = unmap_private(c); rc < 0) {
-      fault_line()
-          .str("flex: the main process could not unmap compartment '")
-          .str(st.comps[c].name)
-          .str("': errno ")
-          .dec(-rc)
-          .emit();
-      die(kExitDied);
-    }
-  }
-  std::atexit(shutdown_children_now);
-  sigprocmask(SIG_SETMASK, &old, nullptr);
+  fork_compartments(st);
 
   // Return only once every compartment process has dropped the others' memory.
   const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000),
