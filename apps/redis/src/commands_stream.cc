@@ -41,60 +41,102 @@ bool parse_id(std::string_view s, stream_id& id, bool* seq_auto) {
 
 std::string id_string(const stream_id& id) { return std::to_string(id.ms) + "-" + std::to_string(id.seq); }
 
-void cmd_xadd(cmd_ctx& c) {
+// XADD's options before the id: NOMKSTREAM, MAXLEN/MINID [=|~] N, LIMIT N.
+struct xadd_options {
   bool no_mkstream = false, approx = false, has_maxlen = false, has_minid = false, has_limit = false;
   int64_t maxlen = 0;
   stream_id minid;
-  size_t i = 2;
+  size_t id_pos = 2;  // where the id is
+};
+
+// Reads the options; false once it has replied with the error (Redis's checks, in Redis's order).
+bool parse_xadd_options(cmd_ctx& c, xadd_options& o) {
+  size_t& i = o.id_pos;
   for (; i < c.argc(); i++) {
     const std::string& a = c.argv[i];
     bool more = i + 1 < c.argc() - 1;  // leaves room for the id
     if (eq_nocase(a, "nomkstream")) {
-      no_mkstream = true;
+      o.no_mkstream = true;
     } else if ((eq_nocase(a, "maxlen") || eq_nocase(a, "minid")) && more) {
       bool is_maxlen = eq_nocase(a, "maxlen");
       const std::string* next = &c.argv[i + 1];
       if ((*next == "~" || *next == "=") && i + 2 < c.argc()) {
-        approx = *next == "~";
+        o.approx = *next == "~";
         i++;
         next = &c.argv[i + 1];
       }
       if (is_maxlen) {
-        if (!c.arg_ll(*next, maxlen)) return;
-        if (maxlen < 0) {
+        if (!c.arg_ll(*next, o.maxlen)) return false;
+        if (o.maxlen < 0) {
           c.out.add_error("ERR The MAXLEN argument must be >= 0.");
-          return;
+          return false;
         }
-        has_maxlen = true;
+        o.has_maxlen = true;
       } else {
-        if (!parse_id(*next, minid, nullptr)) {
+        if (!parse_id(*next, o.minid, nullptr)) {
           c.out.add_error(invalid_id_err);
-          return;
+          return false;
         }
-        has_minid = true;
+        o.has_minid = true;
       }
       i++;
     } else if (eq_nocase(a, "limit") && more) {
       int64_t limit;
-      if (!c.arg_ll(c.argv[i + 1], limit)) return;
+      if (!c.arg_ll(c.argv[i + 1], limit)) return false;
       if (limit < 0) {
         c.out.add_error("ERR The LIMIT argument must be >= 0.");
-        return;
+        return false;
       }
-      has_limit = true;
+      o.has_limit = true;
       i++;
     } else {
       break;
     }
   }
-  if (has_maxlen && has_minid) {
+  if (o.has_maxlen && o.has_minid) {
     c.syntax_error();
-    return;
+    return false;
   }
-  if (has_limit && !approx) {
+  if (o.has_limit && !o.approx) {
     c.out.add_error("ERR syntax error, LIMIT cannot be used without the special ~ option");
-    return;
+    return false;
   }
+  return true;
+}
+
+// The id the new entry gets after `last`: `*` (auto_all), `ms-*` (auto_seq) or an explicit one. False
+// once it has replied with the error.
+bool next_stream_id(cmd_ctx& c, const stream_id& last, bool auto_all, bool auto_seq, stream_id& id) {
+  constexpr std::string_view too_small = "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+  if (auto_all) {
+    uint64_t now = c.now < 0 ? 0 : static_cast<uint64_t>(c.now);
+    if (now > last.ms) {
+      id = {now, 0};
+    } else if (last.seq != UINT64_MAX) {
+      id = {last.ms, last.seq + 1};
+    } else if (last.ms != UINT64_MAX) {
+      id = {last.ms + 1, 0};
+    } else {
+      c.out.add_error(too_small);
+      return false;
+    }
+  } else if (auto_seq) {
+    if (id.ms < last.ms || (id.ms == last.ms && last.seq == UINT64_MAX)) {
+      c.out.add_error(too_small);
+      return false;
+    }
+    id.seq = id.ms == last.ms ? last.seq + 1 : 0;
+  } else if (id <= last) {
+    c.out.add_error(too_small);
+    return false;
+  }
+  return true;
+}
+
+void cmd_xadd(cmd_ctx& c) {
+  xadd_options o;
+  if (!parse_xadd_options(c, o)) return;
+  const size_t i = o.id_pos;
   size_t field_pos = i + 1;
   if (i >= c.argc() || c.argc() < field_pos + 2 || (c.argc() - field_pos) % 2 == 1) {
     c.wrong_args();
@@ -115,7 +157,7 @@ void cmd_xadd(cmd_ctx& c) {
   }
   entry* e = c.lookup_write(c.argv[1]);
   if (e != nullptr && !c.check_type(e, value_type::stream)) return;
-  if (e == nullptr && no_mkstream) {
+  if (e == nullptr && o.no_mkstream) {
     c.out.add_null();
     return;
   }
@@ -126,32 +168,8 @@ void cmd_xadd(cmd_ctx& c) {
       return;
     }
   }
-  stream_value tmp;
-  stream_value& s = e != nullptr ? std::get<stream_value>(e->val) : tmp;
-  const stream_id last = s.last_id;
-  constexpr std::string_view too_small = "ERR The ID specified in XADD is equal or smaller than the target stream top item";
-  if (auto_all) {
-    uint64_t now = c.now < 0 ? 0 : static_cast<uint64_t>(c.now);
-    if (now > last.ms) {
-      id = {now, 0};
-    } else if (last.seq != UINT64_MAX) {
-      id = {last.ms, last.seq + 1};
-    } else if (last.ms != UINT64_MAX) {
-      id = {last.ms + 1, 0};
-    } else {
-      c.out.add_error(too_small);
-      return;
-    }
-  } else if (auto_seq) {
-    if (id.ms < last.ms || (id.ms == last.ms && last.seq == UINT64_MAX)) {
-      c.out.add_error(too_small);
-      return;
-    }
-    id.seq = id.ms == last.ms ? last.seq + 1 : 0;
-  } else if (id <= last) {
-    c.out.add_error(too_small);
-    return;
-  }
+  const stream_id last = e != nullptr ? std::get<stream_value>(e->val).last_id : stream_value{}.last_id;
+  if (!next_stream_id(c, last, auto_all, auto_seq, id)) return;
   if (e == nullptr) e = c.db().insert(c.argv[1], value(std::in_place_type<stream_value>));
   auto& st = std::get<stream_value>(e->val);
   stream_value::item it;
@@ -159,10 +177,10 @@ void cmd_xadd(cmd_ctx& c) {
   it.fields.assign(c.argv.begin() + static_cast<long>(field_pos), c.argv.end());
   st.items.push_back(std::move(it));
   st.last_id = id;
-  if (has_maxlen) {
-    while (static_cast<int64_t>(st.items.size()) > maxlen) st.items.pop_front();
-  } else if (has_minid) {
-    while (!st.items.empty() && st.items.front().id < minid) st.items.pop_front();
+  if (o.has_maxlen) {
+    while (static_cast<int64_t>(st.items.size()) > o.maxlen) st.items.pop_front();
+  } else if (o.has_minid) {
+    while (!st.items.empty() && st.items.front().id < o.minid) st.items.pop_front();
   }
   c.out.add_bulk(id_string(id));
 }
