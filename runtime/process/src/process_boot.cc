@@ -70,10 +70,6 @@ std::string invalid(const process_config &cfg) {
   return "";
 }
 
-status errno_status(const char *what, int rc) {
-  return status::error(std::string(what) + ": " + std::strerror(-rc));
-}
-
 int register_all(const process_config &cfg) {
   for (unsigned c = 0; c < cfg.n_compartments; ++c) {
     const process_compartment &p = cfg.compartments[c];
@@ -358,11 +354,11 @@ static void fork_compartments(detail::process_state &st) {
 status process_boot(const process_config &cfg) {
   if (g_process.booted) return status::error("the process compartments are booted already");
   if (std::string why = invalid(cfg); !why.empty()) return status::error("invalid configuration: " + why);
-  if (int rc = register_all(cfg); rc < 0) return errno_status("cannot register the compartments' memory", rc);
-  if (int rc = install_fault_reporter(); rc < 0) return errno_status("cannot install the fault reporter", rc);
+  if (int rc = register_all(cfg); rc < 0) return status::from_errno("cannot register the compartments' memory", -rc);
+  if (int rc = install_fault_reporter(); rc < 0) return status::from_errno("cannot install the fault reporter", -rc);
   for (unsigned i = 0; i < cfg.n_shared; ++i) {
     if (int rc = make_shared(cfg.shared[i]); rc < 0) {
-      return errno_status(("cannot share region " + std::string(cfg.shared[i].name)).c_str(), rc);
+      return status::from_errno("cannot share region " + std::string(cfg.shared[i].name), -rc);
     }
   }
 
@@ -372,13 +368,13 @@ status process_boot(const process_config &cfg) {
   const std::size_t arena_bytes = (cfg.arena_bytes + page_size() - 1) / page_size() * page_size();
   void *mem =
       mmap(nullptr, ctl_bytes + arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED) return errno_status("cannot map the shared arena", -errno);
+  if (mem == MAP_FAILED) return status::from_errno("cannot map the shared arena", errno);
   const auto base = reinterpret_cast<std::uintptr_t>(mem);
   if (int rc = register_region(
           {base, base + ctl_bytes + arena_bytes, kSharedOwner, region_kind::shared, "flex.arena"});
       rc < 0) {
     munmap(mem, ctl_bytes + arena_bytes);
-    return errno_status("cannot register the shared arena", rc);
+    return status::from_errno("cannot register the shared arena", -rc);
   }
 
   detail::process_state &st = g_process;

@@ -37,10 +37,6 @@ bool any_isolation(const flex_image_layout &img, int iso) {
   return false;
 }
 
-status errno_error(const std::string &what) {
-  return status::error(what + ": " + std::strerror(errno));
-}
-
 // A compartment's stack, mapped before the fork: a guard below, the region (guard included) added to its
 // private regions so that every other process unmaps it. Returns its 16-byte aligned top, or nullptr.
 void *make_stack(process_compartment &pc, process_region *regions) {
@@ -82,7 +78,7 @@ status configure(const flex_compartment_layout &c, unsigned i) {
   if (pc.own_process && heap_routing_linked()) {
     const std::size_t bytes = (c.heap_mib ? c.heap_mib : kDefaultHeapMib) << 20;
     void *p = map_heap(bytes);
-    if (p == MAP_FAILED) return errno_error(std::string("cannot map the heap of compartment '") + c.name + "'");
+    if (p == MAP_FAILED) return status::from_errno(std::string("cannot map the heap of compartment '") + c.name + "'", errno);
     g_regions[i][n++] = {p, static_cast<char *>(p) + bytes, region_kind::heap, "heap"};
     pc.heap_base = p;
     pc.heap_bytes = bytes;
@@ -90,7 +86,7 @@ status configure(const flex_compartment_layout &c, unsigned i) {
   pc.regions = g_regions[i];
   pc.n_regions = n;
   if (pc.own_process && !(pc.stack_top = make_stack(pc, g_regions[i]))) {
-    return errno_error(std::string("cannot map the stack of compartment '") + c.name + "'");
+    return status::from_errno(std::string("cannot map the stack of compartment '") + c.name + "'", errno);
   }
   return {};
 }
@@ -132,12 +128,12 @@ status process_lifecycle::boot(boot_context &ctx) {
     if (heap_routing_linked()) {
       main_heap_bytes = (c.heap_mib ? c.heap_mib : kDefaultHeapMib) << 20;
       main_heap = map_heap(main_heap_bytes);
-      if (main_heap == MAP_FAILED) return errno_error("cannot map the main process's heap");
+      if (main_heap == MAP_FAILED) return status::from_errno("cannot map the main process's heap", errno);
       g_regions[main_comp][pc.n_regions++] = {main_heap, static_cast<char *>(main_heap) + main_heap_bytes,
                                               region_kind::heap, "heap"};
     }
     if (!(ctx.app_stack_top = make_stack(pc, g_regions[main_comp]))) {
-      return errno_error("cannot map the main process's stack");
+      return status::from_errno("cannot map the main process's stack", errno);
     }
   }
   process_config cfg;

@@ -6,6 +6,7 @@
 //   return flex::runtime::status::error("cannot map the shared arena: " + errno_text(errno));
 #pragma once
 
+#include <cstring>
 #include <optional>
 #include <string>
 #include <utility>
@@ -20,6 +21,8 @@ class [[nodiscard]] status {
     s.message_ = message.empty() ? std::string("failed (no reason given)") : std::move(message);
     return s;
   }
+  // What failed, with the text of an errno value (positive): "cannot map the shared arena: Out of memory".
+  static status from_errno(const std::string &what, int err) { return error(what + ": " + std::strerror(err)); }
   // The helpers that return an optional message (nothing: success) convert as they are.
   static status from(std::optional<std::string> err) { return err ? error(std::move(*err)) : status(); }
 
