@@ -178,7 +178,38 @@ void PlaceholderCollector::collect_spelled_gate(const clang::Token &name, bool h
       return;
     }
   }
+  const std::optional<std::vector<clang::Token>> tokens = lex_spelled_gate(spelled, macro);
+  if (!tokens) return;
 
+  const std::vector<token_span> pieces = split_spelled_arguments(*tokens);
+  const unsigned fixed = has_result ? 3 : 2;
+  if (pieces.size() < fixed) return;  // the preprocessor already reported the arity
+  for (const auto &[first, last] : pieces) {
+    if (first > last) {
+      problem(spelled, "empty argument in " + macro);
+      return;
+    }
+  }
+  auto raw_piece = [&](token_span span) { return piece(&(*tokens)[span.first], &(*tokens)[span.second]); };
+  gate_invocation gate;
+  gate.has_result = has_result;
+  gate.in_macro = true;
+  gate.key = name.getLocation();
+  gate.name = spelled;
+  gate.end = clang::Lexer::getLocForEndOfToken(tokens->back().getLocation(), 0, sm_, lang_opts_);
+  gate.lib = raw_piece(pieces[0]);
+  gate.fn = raw_piece(pieces[fixed - 1]);
+  if (has_result) gate.ret = raw_piece(pieces[1]);
+  for (std::size_t i = fixed; i < pieces.size(); ++i) gate.args.push_back(raw_piece(pieces[i]));
+  if (!spelled_names_are_written_out(gate, pieces[0], pieces[fixed - 1], macro, offset)) return;
+  found_.gates.push_back(std::move(gate));
+}
+
+// The raw tokens of a gate spelled in the main file, from its name to its closing parenthesis; nullopt (with
+// the problem reported) when they cannot be read, use # or ##, or span lines.
+std::optional<std::vector<clang::Token>> PlaceholderCollector::lex_spelled_gate(clang::SourceLocation spelled,
+                                                                               const std::string &macro) {
+  const unsigned offset = sm_.getFileOffset(spelled);
   const clang::FileID file = sm_.getFileID(spelled);
   llvm::StringRef buffer = sm_.getBufferData(file);
   clang::Lexer lexer(sm_.getLocForStartOfFile(file), lang_opts_, buffer.begin(), buffer.begin() + offset,
@@ -195,25 +226,30 @@ void PlaceholderCollector::collect_spelled_gate(const clang::Token &name, bool h
   }
   if (tokens.size() < 3 || depth != 0 || !tokens.back().is(clang::tok::r_paren)) {
     problem(spelled, macro + " inside a macro: its arguments could not be read where it is written");
-    return;
+    return std::nullopt;
   }
   for (const clang::Token &t : tokens) {
     if (t.isOneOf(clang::tok::hash, clang::tok::hashhash)) {
       problem(t.getLocation(), macro + " inside a macro cannot use # or ##: write the gate's arguments out");
-      return;
+      return std::nullopt;
     }
   }
-  clang::SourceLocation end =
+  const clang::SourceLocation end =
       clang::Lexer::getLocForEndOfToken(tokens.back().getLocation(), 0, sm_, lang_opts_);
   if (buffer.substr(offset, sm_.getFileOffset(end) - offset).contains('\n')) {
     problem(spelled, macro + " inside a macro must be written on one line to be rewritten");
-    return;
+    return std::nullopt;
   }
+  return tokens;
+}
 
-  // Split at the top-level commas, between the parentheses.
-  std::vector<std::pair<std::size_t, std::size_t>> pieces;  // [first, last] token indices
+// The arguments of a lexed gate, split at the top-level commas between its parentheses: [first, last] token
+// indices each (first > last for an empty argument).
+std::vector<PlaceholderCollector::token_span> PlaceholderCollector::split_spelled_arguments(
+    const std::vector<clang::Token> &tokens) {
+  std::vector<token_span> pieces;
   std::size_t start = 2;
-  depth = 0;
+  int depth = 0;
   for (std::size_t i = 2; i + 1 < tokens.size(); ++i) {
     if (tokens[i].isOneOf(clang::tok::l_paren, clang::tok::l_square, clang::tok::l_brace)) ++depth;
     if (tokens[i].isOneOf(clang::tok::r_paren, clang::tok::r_square, clang::tok::r_brace)) --depth;
@@ -223,56 +259,35 @@ void PlaceholderCollector::collect_spelled_gate(const clang::Token &name, bool h
     }
   }
   pieces.emplace_back(start, tokens.size() - 2);
-  const unsigned fixed = has_result ? 3 : 2;
-  if (pieces.size() < fixed) return;  // the preprocessor already reported the arity
-  for (const auto &[first, last] : pieces) {
-    if (first > last) {
-      problem(spelled, "empty argument in " + macro);
-      return;
-    }
-  }
-  auto raw_piece = [&](std::size_t first, std::size_t last) {
-    source_piece out;
-    out.begin = tokens[first].getLocation();
-    out.end = clang::Lexer::getLocForEndOfToken(tokens[last].getLocation(), 0, sm_, lang_opts_);
-    out.text = clang::Lexer::getSourceText(clang::CharSourceRange::getCharRange(out.begin, out.end), sm_,
-                                           lang_opts_)
-                   .str();
-    return out;
-  };
-  gate_invocation gate;
-  gate.has_result = has_result;
-  gate.in_macro = true;
-  gate.key = name.getLocation();
-  gate.name = spelled;
-  gate.end = end;
-  gate.lib = raw_piece(pieces[0].first, pieces[0].second);
-  gate.fn = raw_piece(pieces[fixed - 1].first, pieces[fixed - 1].second);
-  if (has_result) gate.ret = raw_piece(pieces[1].first, pieces[1].second);
-  for (std::size_t i = fixed; i < pieces.size(); ++i) gate.args.push_back(raw_piece(pieces[i].first, pieces[i].second));
+  return pieces;
+}
 
+// The library must be one identifier and the function one name, and neither may be a parameter of the macro
+// the gate is written in: flex-transform picks the gate from them.
+bool PlaceholderCollector::spelled_names_are_written_out(const gate_invocation &gate, token_span lib,
+                                                         token_span fn, const std::string &macro,
+                                                         unsigned offset) {
+  if (lib.first != lib.second) {
+    problem(gate.lib.begin, "the first argument of " + macro + " must name a library, like 'libconsole'");
+    return false;
+  }
   const macro_body *body = nullptr;
   for (const macro_body &m : main_file_macros_) {
     if (m.begin <= offset && offset <= m.end) body = &m;
   }
   for (const source_piece *p : {&gate.lib, &gate.fn}) {
-    const bool is_param = body && std::find(body->params.begin(), body->params.end(), p->text) != body->params.end();
-    if (pieces[0].first != pieces[0].second && p == &gate.lib) {
-      problem(p->begin, "the first argument of " + macro + " must name a library, like 'libconsole'");
-      return;
-    }
-    if (is_param) {
+    if (body && std::find(body->params.begin(), body->params.end(), p->text) != body->params.end()) {
       problem(p->begin, "the " + std::string(p == &gate.lib ? "library" : "function") + " of " + macro +
                             " inside macro '" + body->name + "' is its parameter '" + p->text +
                             "'; flex-transform must see it written out to pick the gate");
-      return;
+      return false;
     }
   }
-  if (pieces[fixed - 1].first != pieces[fixed - 1].second) {
+  if (fn.first != fn.second) {
     problem(gate.fn.begin, "the function of " + macro + " must be the name of an exported function");
-    return;
+    return false;
   }
-  found_.gates.push_back(std::move(gate));
+  return true;
 }
 
 source_piece PlaceholderCollector::piece(const clang::Token *first, const clang::Token *last) const {

@@ -161,7 +161,9 @@ struct harness<mpk_matrix<Full, Insn>> {
       if (auto st = fg::mpk_boot(img); !st.ok()) fail("boot failed: " + st.message());
       for (unsigned c = 0; c < kComps; ++c) {
         char *page = reinterpret_cast<char *>(g_private[c]);
-        if (auto err = fg::mpk_tag_range(page, page + kPrivateBytes, static_cast<int>(c) + 1)) fail(*err);
+        if (fg::status st = fg::mpk_tag_range(page, page + kPrivateBytes, static_cast<int>(c) + 1); !st.ok()) {
+          fail(st.message());
+        }
         if (fg::register_compartment(c, kCompartmentNames[c]) != 0 ||
             fg::register_region(private_region(c)) != 0)
           fail("cannot register the private pages");

@@ -36,9 +36,9 @@ std::string domain_names(const flex_image_layout &img, const mpk_plan &plan) {
   return out;
 }
 
-std::optional<std::string> read_maps(std::string &out) {
+status read_maps(std::string &out) {
   int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return "cannot open /proc/self/maps: " + errno_text(errno);
+  if (fd < 0) return status::error("cannot open /proc/self/maps: " + errno_text(errno));
   char buf[4096];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -46,34 +46,34 @@ std::optional<std::string> read_maps(std::string &out) {
     if (n < 0) {
       int e = errno;
       ::close(fd);
-      return "cannot read /proc/self/maps: " + errno_text(e);
+      return status::error("cannot read /proc/self/maps: " + errno_text(e));
     }
     if (n == 0) break;
     out.append(buf, static_cast<std::size_t>(n));
   }
   ::close(fd);
-  return std::nullopt;
+  return {};
 }
 
 // A heap region of `mib` MiB tagged with `key`. Mapped once and never remapped.
-std::optional<std::string> make_heap(std::size_t mib, int key, heap *&out, unsigned owner) {
+status make_heap(std::size_t mib, int key, heap *&out, unsigned owner) {
   std::size_t bytes = mib << 20;
   void *p =
       ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return "cannot map a " + std::to_string(mib) + " MiB heap: " + errno_text(errno);
+  if (p == MAP_FAILED) return status::error("cannot map a " + std::to_string(mib) + " MiB heap: " + errno_text(errno));
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, key) != 0) {
     int e = errno;
     ::munmap(p, bytes);
-    return "cannot tag a heap with key " + std::to_string(key) + ": " + errno_text(e);
+    return status::error("cannot tag a heap with key " + std::to_string(key) + ": " + errno_text(e));
   }
   out = heap::create({p, bytes});
-  if (!out) return "a " + std::to_string(mib) + " MiB heap is too small";
+  if (!out) return status::error("a " + std::to_string(mib) + " MiB heap is too small");
   // Named for fault reports: an access from another domain is reported as hitting this heap.
   const auto b = reinterpret_cast<std::uintptr_t>(p);
   region r{b, b + bytes, owner, owner == kSharedOwner ? region_kind::shared : region_kind::heap,
            owner == kSharedOwner ? "flex.shared_heap" : "heap"};
-  if (int rc = register_region(r); rc < 0) return "cannot register the heap: " + errno_text(-rc);
-  return std::nullopt;
+  if (int rc = register_region(r); rc < 0) return status::error("cannot register the heap: " + errno_text(-rc));
+  return {};
 }
 
 // Which compartment holds these rights: the domain whose PKRU they are; the runtime for any other value.
@@ -96,31 +96,31 @@ void free_keys(int up_to) {
 
 }  // namespace
 
-std::optional<std::string> plan_mpk(const flex_image_layout &img, mpk_plan &out) {
+status plan_mpk(const flex_image_layout &img, mpk_plan &out) {
   int iso[64] = {};
   if (img.n_compartments > 64) {
-    return "image '" + std::string(img.name) + "' has " + std::to_string(img.n_compartments) +
-           " compartments; the mpk runtime handles at most 64";
+    return status::error("image '" + std::string(img.name) + "' has " + std::to_string(img.n_compartments) +
+           " compartments; the mpk runtime handles at most 64");
   }
   for (unsigned i = 0; i < img.n_compartments; ++i) iso[i] = img.compartments[i].isolation;
   if (!plan_mpk(iso, img.n_compartments, out)) {
     unsigned members = 0;
     for (unsigned i = 0; i < img.n_compartments; ++i) members += iso[i] != FLEX_ISO_PROCESS;
-    return "image '" + std::string(img.name) + "' puts " + std::to_string(members) +
+    return status::error("image '" + std::string(img.name) + "' puts " + std::to_string(members) +
            " compartments in one address space under mpk, but x86-64 has " + std::to_string(kMaxMpkDomains) +
            " protection keys for compartments (16, minus key 0 and the shared key); merge compartments or "
            "move "
-           "some to isolation: process";
+           "some to isolation: process");
   }
-  return std::nullopt;
+  return {};
 }
 
-std::optional<std::string> plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end,
+status plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end,
                                         std::vector<tag_piece> &out) {
   out.clear();
   const std::uintptr_t page = 4096;
-  if ((begin | end) & (page - 1)) return "range " + hex(begin) + "-" + hex(end) + " is not page-aligned";
-  if (begin >= end) return std::nullopt;
+  if ((begin | end) & (page - 1)) return status::error("range " + hex(begin) + "-" + hex(end) + " is not page-aligned");
+  if (begin >= end) return {};
   std::uintptr_t next = begin;  // the first byte not yet covered
   while (!maps.empty() && next < end) {
     std::size_t eol = maps.find('\n');
@@ -145,25 +145,26 @@ std::optional<std::string> plan_tagging(std::string_view maps, std::uintptr_t be
     }
     next = piece_end;
   }
-  if (next < end) return "range " + hex(next) + "-" + hex(end) + " is not mapped";
-  return std::nullopt;
+  if (next < end) return status::error("range " + hex(next) + "-" + hex(end) + " is not mapped");
+  return {};
 }
 
-std::optional<std::string> mpk_tag_range(void *begin, void *end, int key) {
+status mpk_tag_range(void *begin, void *end, int key) {
   std::string maps;
-  if (auto err = read_maps(maps)) return err;
+  if (status s = read_maps(maps); !s.ok()) return s;
   std::vector<tag_piece> pieces;
-  if (auto err = plan_tagging(maps, reinterpret_cast<std::uintptr_t>(begin),
-                              reinterpret_cast<std::uintptr_t>(end), pieces)) {
-    return err;
+  if (status s = plan_tagging(maps, reinterpret_cast<std::uintptr_t>(begin),
+                              reinterpret_cast<std::uintptr_t>(end), pieces);
+      !s.ok()) {
+    return s;
   }
   for (const tag_piece &p : pieces) {
     if (::pkey_mprotect(reinterpret_cast<void *>(p.begin), p.end - p.begin, p.prot, key) != 0) {
-      return "pkey_mprotect(" + hex(p.begin) + "-" + hex(p.end) + ", key " + std::to_string(key) +
-             ") failed: " + errno_text(errno);
+      return status::error("pkey_mprotect(" + hex(p.begin) + "-" + hex(p.end) + ", key " + std::to_string(key) +
+             ") failed: " + errno_text(errno));
     }
   }
-  return std::nullopt;
+  return {};
 }
 
 const mpk_plan &mpk_booted_plan() {
@@ -172,30 +173,30 @@ const mpk_plan &mpk_booted_plan() {
 
 namespace {
 // Static data: each domain's sections with its key, .data_shared and .rodata_shared with the shared key.
-std::optional<std::string> tag_static_data(const flex_image_layout &img, const mpk_plan &plan,
+status tag_static_data(const flex_image_layout &img, const mpk_plan &plan,
                                            const std::string &image) {
   for (unsigned i = 0; i < plan.n_domains; ++i) {
     const flex_compartment_layout &c = img.compartments[plan.domains[i].compartment];
     for (const flex_section &s : c.sections) {
       if (!s.start || s.start == s.end) continue;
-      if (auto err = mpk_tag_range(s.start, s.end, plan.domains[i].key)) {
-        return image + ": tagging " + s.name + " of compartment " + c.name + ": " + *err;
+      if (status st = mpk_tag_range(s.start, s.end, plan.domains[i].key); !st.ok()) {
+        return status::error(image + ": tagging " + s.name + " of compartment " + c.name + ": " + st.message());
       }
     }
   }
   for (const flex_section *sh : {&img.shared_data, &img.shared_rodata}) {
     if (!sh->start || sh->start == sh->end) continue;
-    if (auto err = mpk_tag_range(sh->start, sh->end, plan.shared_key)) {  // keeps rodata read-only
-      return image + ": tagging " + sh->name + ": " + *err;
+    if (status s = mpk_tag_range(sh->start, sh->end, plan.shared_key); !s.ok()) {  // keeps rodata read-only
+      return status::error(image + ": tagging " + sh->name + ": " + s.message());
     }
   }
 
-  return std::nullopt;
+  return {};
 }
 
 // A heap per domain and the shared heap (the process backend's, when it has one), and each domain's stack
 // arena, registered with the fault reporter.
-std::optional<std::string> make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
+status make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
                                                  const mpk_boot_options &opt, const std::string &image,
                                                  heap_dispatch &d) {
   d.shared_key = plan.shared_key;
@@ -203,49 +204,49 @@ std::optional<std::string> make_heaps_and_arenas(const flex_image_layout &img, c
     const mpk_domain &dom = plan.domains[i];
     const flex_compartment_layout &c = img.compartments[dom.compartment];
     std::size_t mib = c.heap_mib ? c.heap_mib : opt.default_heap_mib;
-    if (auto err = make_heap(mib, dom.key, d.by_key[dom.key], dom.compartment)) {
-      return image + ": heap of compartment " + c.name + ": " + *err;
+    if (status s = make_heap(mib, dom.key, d.by_key[dom.key], dom.compartment); !s.ok()) {
+      return status::error(image + ": heap of compartment " + c.name + ": " + s.message());
     }
     d.pkru_by_key[dom.key] = dom.pkru;
     if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key))) {
-      return image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno);
+      return status::error(image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno));
     }
     const auto k = static_cast<unsigned>(dom.key);
     region stacks{flex_mpk_runtime.stack_lo[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
                   region_kind::stack, "stacks"};
     if (int rc = register_region(stacks); rc < 0) {
-      return image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc);
+      return status::error(image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc));
     }
   }
   if (opt.shared_heap_region.base) {
     const heap_region &r = opt.shared_heap_region;
-    if (auto err = mpk_tag_range(r.base, static_cast<char *>(r.base) + r.bytes, plan.shared_key)) {
-      return image + ": shared heap: " + *err;
+    if (status s = mpk_tag_range(r.base, static_cast<char *>(r.base) + r.bytes, plan.shared_key); !s.ok()) {
+      return status::error(image + ": shared heap: " + s.message());
     }
     d.shared = opt.shared_heap ? opt.shared_heap : heap::create(r);
-    if (!d.shared) return image + ": the shared heap region is too small or not 64-byte aligned";
-  } else if (auto err = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner)) {
-    return image + ": shared heap: " + *err;
+    if (!d.shared) return status::error(image + ": the shared heap region is too small or not 64-byte aligned");
+  } else if (status s = make_heap(opt.shared_heap_mib, plan.shared_key, d.shared, kSharedOwner); !s.ok()) {
+    return status::error(image + ": shared heap: " + s.message());
   }
 
-  return std::nullopt;
+  return {};
 }
 
 // The steps of mpk_boot, each failure a message.
-std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
+status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   mpk_plan plan;
-  if (auto err = plan_mpk(img, plan)) return err;
-  if (plan.n_domains == 0) return std::nullopt;  // no mpk compartment: nothing to do, malloc stays glibc's
+  if (status s = plan_mpk(img, plan); !s.ok()) return s;
+  if (plan.n_domains == 0) return {};  // no mpk compartment: nothing to do, malloc stays glibc's
   const std::string image = "image '" + std::string(img.name) + "'";
 
   const pku_support &pku = pku_status();
   if (!pku.available) {
-    return image + " isolates compartments with Intel MPK (" + domain_names(img, plan) + "), but " +
+    return status::error(image + " isolates compartments with Intel MPK (" + domain_names(img, plan) + "), but " +
            pku.reason +
            ". Refusing to run them unprotected; run it on a machine with PKU, or build a profile "
-           "with isolation: process";
+           "with isolation: process");
   }
-  if (flex_mpk_runtime.mode != detail::kModeOff) return image + ": mpk_boot() ran twice";
+  if (flex_mpk_runtime.mode != detail::kModeOff) return status::error(image + ": mpk_boot() ran twice");
 
   // Keys: the gates carry PKRU values as immediates, so the keys must be exactly the planned ones.
   for (int want = 1; want <= plan.shared_key; ++want) {
@@ -255,19 +256,19 @@ std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_
     if (got > 0) ::pkey_free(got);
     free_keys(want - 1);
     if (got < 0) {
-      return image + ": pkey_alloc() failed for key " + std::to_string(want) + " of " +
-             std::to_string(plan.shared_key) + ": " + errno_text(e);
+      return status::error(image + ": pkey_alloc() failed for key " + std::to_string(want) + " of " +
+             std::to_string(plan.shared_key) + ": " + errno_text(e));
     }
-    return image + ": pkey_alloc() returned key " + std::to_string(got) + " where Flex needs key " +
+    return status::error(image + ": pkey_alloc() returned key " + std::to_string(got) + " where Flex needs key " +
            std::to_string(want) +
            ": something in this process allocated protection keys before boot (an "
            "execute-only mapping makes the kernel take one). Flex assigns keys at build time so that gate "
-           "PKRU values are constants; remove that allocation";
+           "PKRU values are constants; remove that allocation");
   }
 
-  if (auto err = tag_static_data(img, plan, image)) return err;
+  if (status s = tag_static_data(img, plan, image); !s.ok()) return s;
   heap_dispatch d;
-  if (auto err = make_heaps_and_arenas(img, plan, opt, image, d)) return err;
+  if (status s = make_heaps_and_arenas(img, plan, opt, image, d); !s.ok()) return s;
 
   detail::mpk_runtime_page &page = flex_mpk_runtime;
   page.cpu_flags = detail::detect_cpu_flags();
@@ -278,12 +279,12 @@ std::optional<std::string> boot_domains(const flex_image_layout &img, const mpk_
   set_pkru_owner(&compartment_of_pkru);
   set_current_compartment_source(&compartment_of_this_thread);
   detail::mpk_lock_runtime();
-  return std::nullopt;
+  return {};
 }
 }  // namespace
 
 status mpk_boot(const flex_image_layout &img, const mpk_boot_options &opt) {
-  return status::from(boot_domains(img, opt));
+  return boot_domains(img, opt);
 }
 
 }  // namespace flex::runtime

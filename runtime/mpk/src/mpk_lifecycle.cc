@@ -12,7 +12,7 @@ bool mpk_lifecycle::applies(const flex_image_layout &img) {
 
 status mpk_lifecycle::check(const flex_image_layout &img) {
   mpk_plan plan;
-  if (auto err = plan_mpk(img, plan)) return status::error(*err);
+  if (status s = plan_mpk(img, plan); !s.ok()) return s;
   // Without PKU, mpk_boot refuses before it allocates a key or tags a page: its refusal names the
   // domains and the reason.
   if (!pku_status().available) return mpk_boot(img);
@@ -31,8 +31,8 @@ status mpk_lifecycle::boot(boot_context &ctx) {
 
 void mpk_lifecycle::describe(const flex_image_layout &img, std::FILE *out) {
   mpk_plan plan;
-  if (auto err = plan_mpk(img, plan)) {
-    std::fprintf(out, "mpk backend: %s\n", err->c_str());
+  if (status s = plan_mpk(img, plan); !s.ok()) {
+    std::fprintf(out, "mpk backend: %s\n", s.message().c_str());
     return;
   }
   std::fputs("mpk backend: keys", out);

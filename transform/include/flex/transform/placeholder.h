@@ -15,7 +15,10 @@
 #include <clang/Basic/SourceLocation.h>
 #include <clang/Lex/PPCallbacks.h>
 
+#include <cstddef>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace clang {
@@ -80,7 +83,14 @@ class PlaceholderCollector : public clang::PPCallbacks {
   void MacroDefined(const clang::Token &name, const clang::MacroDirective *directive) override;
 
  private:
+  using token_span = std::pair<std::size_t, std::size_t>;  // [first, last] token indices
+
   void collect_spelled_gate(const clang::Token &name, bool has_result);
+  std::optional<std::vector<clang::Token>> lex_spelled_gate(clang::SourceLocation spelled,
+                                                            const std::string &macro);
+  static std::vector<token_span> split_spelled_arguments(const std::vector<clang::Token> &tokens);
+  bool spelled_names_are_written_out(const gate_invocation &gate, token_span lib, token_span fn,
+                                     const std::string &macro, unsigned offset);
   void collect_gate(const clang::Token &name, bool has_result, clang::SourceRange range,
                     const clang::MacroArgs &args);
   source_piece piece(const clang::Token *first, const clang::Token *last) const;

@@ -138,7 +138,7 @@ constexpr bool plan_mpk(const int *isolations, unsigned n, mpk_plan &out) {
 }
 
 // The same for an image; an error message when the image cannot have its keys.
-std::optional<std::string> plan_mpk(const flex_image_layout &img, mpk_plan &out);
+status plan_mpk(const flex_image_layout &img, mpk_plan &out);
 
 // ---- PKU support -------------------------------------------------------------------------------------
 
@@ -184,15 +184,14 @@ const mpk_plan &mpk_booted_plan();
 
 // Tags [begin, end) (page-aligned) with `key`, keeping each page's current protection (read from
 // /proc/self/maps). Never remaps: a fresh mmap over a tagged range would reset it to key 0.
-std::optional<std::string> mpk_tag_range(void *begin, void *end, int key);
+status mpk_tag_range(void *begin, void *end, int key);
 
 // What mpk_tag_range does, as a pure function of /proc/self/maps: the protection of each piece.
 struct tag_piece {
   std::uintptr_t begin = 0, end = 0;
   int prot = 0;  // PROT_* of the mapping the piece lies in
 };
-std::optional<std::string> plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end,
-                                        std::vector<tag_piece> &out);
+status plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end, std::vector<tag_piece> &out);
 
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 
