@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <map>
 
+#include "flex/syscalls/syscalls.h"
+
 namespace flex::build {
 
 using json = nlohmann::ordered_json;
@@ -73,6 +75,24 @@ std::vector<std::string> check_sections(const resolved_image &img, const elf_inf
   return problems;
 }
 
+// The profile's lockdown and what it means for a reviewer: off and log are weaker configurations.
+json lockdown_json(lockdown_mode m) {
+  switch (m) {
+    case lockdown_mode::enforce:
+      return {{"mode", "enforce"},
+              {"meaning", "a system call outside a compartment's set ends the image with a report"}};
+    case lockdown_mode::log:
+      return {{"mode", "log"},
+              {"meaning", "weaker: system calls outside a compartment's set are reported and allowed"},
+              {"weaker", true}};
+    case lockdown_mode::off:
+      break;
+  }
+  return {{"mode", "off"},
+          {"meaning", "weaker: no system-call filter; process walls hold only against loads and stores"},
+          {"weaker", true}};
+}
+
 json image_json(const resolved_image &img, const elf_info &elf, const std::vector<nlohmann::json> &summaries,
                 const image_paths &paths) {
   const profile &p = *img.prof;
@@ -84,6 +104,7 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
   out["pie"] = elf.pie;
   out["sharing"] = {{"stack", std::string(to_string(p.stack))}};
   out["gates_config"] = {{"mpk", std::string(to_string(p.mpk_gate))}};
+  out["lockdown"] = lockdown_json(p.lockdown);
 
   auto section_json = [&](const std::string &name, const std::string &kind, const std::string &comp) {
     const elf_section *s = elf.find_section(name);
@@ -102,7 +123,19 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
     for (const section_kind &k : compartment_section_kinds()) {
       secs.push_back(section_json(section_name(c.name(), k.name), k.name, c.name()));
     }
+    json calls = json::array();
+    for (const syscall_entry &e : c.syscalls) {
+      json entry{{"name", e.name}, {"number", e.number}, {"needed_by", e.needed_by}};
+      if (!e.families.empty()) {
+        json fams = json::array();
+        for (int f : e.families) fams.push_back(std::string(flex::syscalls::socket_family_name(f)));
+        entry["families"] = fams;
+      }
+      calls.push_back(entry);
+    }
     comps.push_back({{"name", c.name()},
+                     {"syscalls", calls},
+                     {"peers", c.peers},
                      {"default", c.spec->is_default},
                      {"isolation", std::string(to_string(c.spec->iso))},
                      {"hardening", hard},

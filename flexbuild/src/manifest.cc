@@ -7,6 +7,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "flex/syscalls/syscalls.h"
 #include "flex/yaml/yaml.h"
 
 namespace flex::build {
@@ -16,8 +17,8 @@ namespace fs = std::filesystem;
 using yaml::entry;
 using yaml::quote;
 
-const std::vector<std::string> kManifestKeys = {"name",     "sources", "exports",
-                                                "requires", "options", "replicated"};
+const std::vector<std::string> kManifestKeys = {"name",    "sources",    "exports", "requires",
+                                                "options", "replicated", "syscalls"};
 const std::vector<std::string> kOptionKeys = {"default", "help"};
 
 // Reports `v` when it was already listed in `seen` (the earlier items of the same list).
@@ -102,6 +103,86 @@ void parse_requires(const entry &e, lib_manifest &lib, diag_sink &diags) {
       continue;
     }
     lib.deps.push_back(std::move(dep));
+  }
+}
+
+// `socket(AF_INET, AF_INET6)`: the families; false (reported) when the form is wrong.
+bool parse_families(const located &item, std::string_view args, syscall_decl &decl, diag_sink &diags) {
+  std::string_view rest = args;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    std::string_view f = rest.substr(0, comma);
+    while (!f.empty() && f.front() == ' ') f.remove_prefix(1);
+    while (!f.empty() && f.back() == ' ') f.remove_suffix(1);
+    const int value = flex::syscalls::socket_family(f);
+    if (value < 0) {
+      diags.error(item.pos, "unknown socket family " + quote(std::string(f)) + " in " + quote(item.value),
+                  "write the families the library opens, e.g. socket(AF_INET, AF_INET6)");
+      return false;
+    }
+    decl.families.push_back(value);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  if (decl.families.empty()) {
+    diags.error(item.pos, quote(item.value) + " names no socket family",
+                "write socket(AF_INET, ...) with the families the library opens, or plain `socket`");
+    return false;
+  }
+  return true;
+}
+
+// One `syscalls:` entry: a system call the kernel has, never one of the calls no compartment may make.
+std::optional<syscall_decl> parse_syscall(const located &item, diag_sink &diags) {
+  std::string_view text = item.value;
+  std::string_view args;
+  const std::size_t paren = text.find('(');
+  if (paren != std::string_view::npos) {
+    if (text.back() != ')') {
+      diags.error(item.pos, quote(item.value) + " is not a system call",
+                  "in a YAML list a comma ends the item: quote the call, \"socket(AF_INET, AF_INET6)\"");
+      return std::nullopt;
+    }
+    args = text.substr(paren + 1, text.size() - paren - 2);
+    text = text.substr(0, paren);
+  }
+  syscall_decl decl{{std::string(text), item.pos}, {}};
+  if (flex::syscalls::number(text) < 0) {
+    diags.error(item.pos, quote(std::string(text)) + " is not a Linux x86-64 system call",
+                "use the kernel's name (see `man 2 syscalls`), e.g. newfstatat rather than stat");
+    return std::nullopt;
+  }
+  if (std::string_view why = flex::syscalls::never_allowed(text); !why.empty()) {
+    diags.error(item.pos, quote(std::string(text)) + " is never allowed to a compartment: it " + std::string(why),
+                "remove it; DESIGN.md §8 lists the calls only the runtime may make or none may");
+    return std::nullopt;
+  }
+  if (paren != std::string_view::npos) {
+    if (text != "socket") {
+      diags.error(item.pos, "only socket takes arguments in 'syscalls', found " + quote(item.value),
+                  "write the plain name " + std::string(text));
+      return std::nullopt;
+    }
+    if (!parse_families(item, args, decl, diags)) return std::nullopt;
+  }
+  return decl;
+}
+
+void parse_syscalls(const entry &e, lib_manifest &lib, diag_sink &diags) {
+  auto items = yaml::read_scalar_list(e, diags);
+  if (!items) return;
+  if (lib.replicated && !items->empty()) {
+    diags.error(e.pos, "replicated library '" + lib.name + "' declares system calls",
+                "a replicated library runs in every compartment for its callers: list the calls in "
+                "`syscalls:` of the libraries that call it, and remove them here");
+    return;
+  }
+  std::vector<located> seen;
+  for (located &item : *items) {
+    auto decl = parse_syscall(item, diags);
+    if (!decl) continue;
+    if (report_duplicate(decl->name, seen, "syscalls", diags)) continue;
+    seen.push_back(decl->name);
+    lib.syscalls.push_back(std::move(*decl));
   }
 }
 
@@ -190,6 +271,7 @@ std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view
   if (const entry *e = yaml::find(*keys, "replicated")) {
     if (auto b = yaml::read_bool(*e, diags)) lib.replicated = *b;
   }
+  if (const entry *e = yaml::find(*keys, "syscalls")) parse_syscalls(*e, lib, diags);
   return lib;
 }
 

@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 using yaml::entry;
 using yaml::quote;
 
-const std::vector<std::string> kProfileKeys = {"name", "app", "compartments", "sharing", "gates", "memory"};
+const std::vector<std::string> kProfileKeys = {"name",  "app",    "compartments", "sharing",
+                                               "gates", "memory", "lockdown"};
 const std::vector<std::string> kCompartmentKeys = {"name", "isolation", "hardening", "libraries", "default"};
 // Each in the order of its enum.
 const std::vector<std::string> kIsolations = {"none", "mpk", "process"};
@@ -25,6 +26,7 @@ const std::vector<std::string> kHardenings = {"asan",    "ubsan",     "stack-pro
                                               "fortify", "safestack", "cfi"};
 const std::vector<std::string> kStackSharings = {"dss", "heap", "shared"};
 const std::vector<std::string> kMpkGates = {"full", "light"};
+const std::vector<std::string> kLockdowns = {"off", "log", "enforce"};  // in lockdown_mode order
 
 // A larger heap would not fit the address space next to the others (and MiB << 20 must not overflow).
 constexpr std::uint64_t kMaxHeapMib = std::uint64_t{1} << 20;  // 1 TiB
@@ -64,6 +66,7 @@ class profile_parser {
   void parse_sharing(const entry &e);
   void parse_gates(const entry &e);
   void parse_memory(const entry &e);
+  void parse_lockdown(const entry &e);
   void parse_heap_mib(const entry &e);
   void check_default(const entry &compartments);
 
@@ -112,6 +115,7 @@ bool profile_parser::parse(std::string_view text) {
   if (const entry *e = yaml::find(*keys, "sharing")) parse_sharing(*e);
   if (const entry *e = yaml::find(*keys, "gates")) parse_gates(*e);
   if (const entry *e = yaml::find(*keys, "memory")) parse_memory(*e);
+  if (const entry *e = yaml::find(*keys, "lockdown")) parse_lockdown(*e);
   return true;
 }
 
@@ -281,6 +285,14 @@ void profile_parser::parse_gates(const entry &e) {
   }
 }
 
+void profile_parser::parse_lockdown(const entry &e) {
+  auto v = yaml::read_scalar(e, "write one of: " + yaml::join(kLockdowns), diags_);
+  if (!v) return;
+  if (auto i = yaml::match_enum(*v, "lockdown mode", kLockdowns, diags_)) {
+    profile_.lockdown = static_cast<lockdown_mode>(*i);
+  }
+}
+
 void profile_parser::parse_memory(const entry &e) {
   auto keys = yaml::read_map(e.value, e.pos,
                              {"'memory'", {"heap_mib"}, "write `memory: {heap_mib: {<compartment>: <MiB>}}`"},
@@ -359,6 +371,9 @@ std::string_view to_string(stack_sharing s) {
 }
 std::string_view to_string(mpk_gate_kind g) {
   return kMpkGates[static_cast<std::size_t>(g)];
+}
+std::string_view to_string(lockdown_mode m) {
+  return kLockdowns[static_cast<std::size_t>(m)];
 }
 
 bool compartment::has(hardening h) const {

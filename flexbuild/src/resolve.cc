@@ -4,6 +4,8 @@
 #include <deque>
 #include <set>
 
+#include "flex/syscalls/syscalls.h"
+
 namespace flex::build {
 
 std::string_view to_string(gate_kind k) {
@@ -69,6 +71,74 @@ std::set<std::string> library_closure(const profile &p, const library_index &lib
 
 }  // namespace
 
+namespace {
+
+void add_syscall(resolved_compartment &rc, std::string_view name, std::string_view who,
+                 const std::vector<int> &families) {
+  auto it = std::find_if(rc.syscalls.begin(), rc.syscalls.end(), [&](const syscall_entry &e) { return e.name == name; });
+  if (it == rc.syscalls.end()) {
+    rc.syscalls.push_back({std::string(name), flex::syscalls::number(name), families, {}});
+    it = rc.syscalls.end() - 1;
+  } else if (it->families.empty() || families.empty()) {
+    it->families.clear();  // one library opens any family: so may the compartment
+  } else {
+    for (int f : families) {
+      if (std::find(it->families.begin(), it->families.end(), f) == it->families.end()) it->families.push_back(f);
+    }
+  }
+  if (std::find(it->needed_by.begin(), it->needed_by.end(), who) == it->needed_by.end()) {
+    it->needed_by.emplace_back(who);
+  }
+}
+
+// A compartment's set: what its libraries declare, and what the runtime makes in its process (the main
+// process of an image with compartment processes supervises them).
+void compute_syscall_set(const resolved_image &img, resolved_compartment &rc) {
+  for (const lib_manifest *lib : rc.libraries) {
+    for (const syscall_decl &d : lib->syscalls) add_syscall(rc, d.name.value, lib->name, d.families);
+  }
+  namespace sc = flex::syscalls;
+  for (std::string_view s : sc::runtime_needs(sc::process_kind::any)) add_syscall(rc, s, "runtime", {});
+  const bool has_processes = std::any_of(img.compartments.begin(), img.compartments.end(), [](const auto &c) {
+    return c.spec->iso == isolation::process;
+  });
+  if (rc.spec->iso == isolation::process) {
+    for (std::string_view s : sc::runtime_needs(sc::process_kind::compartment)) add_syscall(rc, s, "runtime", {});
+  } else if (has_processes) {
+    for (std::string_view s : sc::runtime_needs(sc::process_kind::supervisor)) add_syscall(rc, s, "runtime", {});
+  }
+  for (syscall_entry &e : rc.syscalls) std::sort(e.families.begin(), e.families.end());
+  std::sort(rc.syscalls.begin(), rc.syscalls.end(),
+            [](const syscall_entry &a, const syscall_entry &b) { return a.name < b.name; });
+}
+
+// Two compartments are peers when a library of one `requires` a library of the other: its gates (and the
+// callbacks handed through them) run between the two.
+void compute_peers(resolved_image &img) {
+  for (auto &a : img.compartments) {
+    for (const lib_manifest *lib : a.libraries) {
+      for (const located &dep : lib->deps) {
+        const resolved_compartment *b = img.compartment_of(dep.value);
+        if (!b || b == &a) continue;
+        for (auto *x : {&a, const_cast<resolved_compartment *>(b)}) {
+          const std::string &other = x == &a ? b->name() : a.name();
+          if (std::find(x->peers.begin(), x->peers.end(), other) == x->peers.end()) x->peers.push_back(other);
+        }
+      }
+    }
+  }
+  for (auto &c : img.compartments) std::sort(c.peers.begin(), c.peers.end());
+}
+
+}  // namespace
+
+const syscall_entry *resolved_compartment::find_syscall(std::string_view name) const {
+  for (const syscall_entry &e : syscalls) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
 std::optional<resolved_image> resolve(const profile &p, const library_index &libs, diag_sink &diags) {
   resolved_image img;
   img.prof = &p;
@@ -125,6 +195,8 @@ std::optional<resolved_image> resolve(const profile &p, const library_index &lib
       img.boundaries.push_back(bd);
     }
   }
+  for (auto &rc : img.compartments) compute_syscall_set(img, rc);
+  compute_peers(img);
   return img;
 }
 

@@ -20,6 +20,9 @@
 #ifndef FLEX_LIBELF_ARCHIVE
 #define FLEX_LIBELF_ARCHIVE "/usr/lib/x86_64-linux-gnu/libelf.a"
 #endif
+#ifndef FLEX_SECCOMP_ARCHIVE
+#define FLEX_SECCOMP_ARCHIVE "/usr/lib/x86_64-linux-gnu/libseccomp.a"
+#endif
 #ifndef FLEX_ZLIB_ARCHIVE
 #define FLEX_ZLIB_ARCHIVE "/usr/lib/x86_64-linux-gnu/libz.a"
 #endif
@@ -52,7 +55,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   toolchain tc;
   const fs::path src(FLEX_SOURCE_DIR);
   tc.runtime_headers = {src / "runtime" / "include"};
-  for (const char *part : {"core", "mpk", "process", "heap"}) {
+  for (const char *part : {"core", "mpk", "process", "heap", "lockdown"}) {
     tc.runtime_headers.push_back(src / "runtime" / part / "include");
   }
   for (const char *base : {"tlsf", "pku"}) tc.runtime_headers.push_back(src / "base" / base / "include");
@@ -85,20 +88,22 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   const fs::path lib = bin.parent_path() / "lib";
   tc.runtime = lib / "libflex_runtime.a";
   tc.malloc = lib / "libflex_runtime_malloc.a";
-  for (const char *part : {"core", "mpk", "process", "heap"}) {
+  for (const char *part : {"core", "mpk", "process", "heap", "lockdown"}) {
     tc.runtime_parts.push_back(lib / (std::string("libflex_runtime_") + part + ".a"));
   }
   tc.runtime_parts.push_back(lib / "libflex_tlsf.a");
   tc.runtime_parts.push_back(lib / "libflex_pku.a");
   tc.runtime_parts.push_back(lib / "libflex_elf.a");
+  tc.runtime_parts.push_back(lib / "libflex_syscalls.a");
   // libelf and the zlib it calls, under the runtime's symbolizer (flex::elf), linked statically: their code
   // then lies inside the image, where the gadget scan sees it (a shared library would be mapped executable
   // into every compartment unscanned), and an image needs no libelf where it runs.
-  for (const char *archive : {FLEX_LIBELF_ARCHIVE, FLEX_ZLIB_ARCHIVE}) {
+  // libseccomp likewise, under the lockdown.
+  for (const char *archive : {FLEX_LIBELF_ARCHIVE, FLEX_ZLIB_ARCHIVE, FLEX_SECCOMP_ARCHIVE}) {
     if (!fs::exists(archive)) {
       if (error) {
         *error = std::string("cannot find the static library ") + archive +
-                 "; install it with: apt-get install libelf-dev";
+                 "; install it with: apt-get install libelf-dev libseccomp-dev";
       }
       return std::nullopt;
     }

@@ -13,6 +13,7 @@
 #include "flex/runtime/fault.h"
 #include "flex/runtime/image_gates.h"
 #include "flex/runtime/layout.h"
+#include "flex/runtime/lockdown.h"
 #include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"
 
@@ -23,6 +24,8 @@ namespace {
 // Boot order: processes fork before any key, tagged range or domain heap exists, so a compartment process
 // holds none of the mpk domains' memory (their statics it unmaps at boot).
 using image_backends = std::tuple<call_lifecycle, process_lifecycle, mpk_lifecycle>;
+// What confines the booted image, after everything else, immediately before the app's first instruction.
+using image_monitors = std::tuple<lockdown_lifecycle>;
 
 constexpr region_kind kSectionKinds[FLEX_SEC_COUNT] = {region_kind::rodata, region_kind::data, region_kind::bss};
 
@@ -94,16 +97,19 @@ int boot_image() {
     return rc;
   }
   image_backends *backends = nullptr;
-  if (!check_all(backends)) return -ENOTSUP;
+  image_monitors *monitors = nullptr;
+  if (!check_all(backends) || !check_all(monitors)) return -ENOTSUP;
   boot_context ctx{flex_image};
   if (!boot_all(ctx, backends)) return -ENOTSUP;
   g_app_stack_top = ctx.app_stack_top;
   install_termination_handlers();
+  if (!boot_all(ctx, monitors)) return -ENOTSUP;
   return 0;
 }
 
 void describe_backends(std::FILE *out) {
   describe_all(out, static_cast<image_backends *>(nullptr));
+  describe_all(out, static_cast<image_monitors *>(nullptr));
 }
 
 void shutdown_backends() {

@@ -56,15 +56,23 @@ const char *si_code_name(int sig, int code) {
   return code <= 0 ? "sent by a process" : "?";
 }
 
+}  // namespace
+
+unsigned compartment_of_frame(const void *ctx) {
+  std::uint32_t pkru = 0;
+  if (g_pkru_owner && ctx && pkru_of_frame(ctx, pkru)) return g_pkru_owner(pkru);
+  return current_compartment();
+}
+
+namespace {
+
 void on_fault(int sig, siginfo_t *info, void *ctx) {
   if (g_in_handler) _exit(kExitFault);  // faulted while reporting: never loop
   g_in_handler = 1;
   const auto addr = reinterpret_cast<std::uintptr_t>(info->si_addr);
   fault_line line;
   // Under MPK the compartment is the one whose rights were in PKRU when the access faulted.
-  unsigned who = current_compartment();
-  std::uint32_t pkru = 0;
-  if (g_pkru_owner && ctx && pkru_of_frame(ctx, pkru)) who = g_pkru_owner(pkru);
+  const unsigned who = compartment_of_frame(ctx);
   line.str("flex: ").who(who).str(" faulted at ").hex(addr);
   if (ctx) {
     const auto pc = static_cast<std::uintptr_t>(static_cast<const ucontext_t *>(ctx)->uc_mcontext.gregs[REG_RIP]);

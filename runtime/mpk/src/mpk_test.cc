@@ -113,11 +113,11 @@ TEST(plan, fourteen_fit_fifteen_do_not) {
 struct test_image {
   const char *const none[1] = {nullptr};
   flex_compartment_layout comps[16] = {};
-  flex_image_layout img = {"test", "app", "test.yaml", "dss", "full", 0, comps, 0, nullptr, {}, {}};
+  flex_image_layout img = {"test", "app", "test.yaml", "dss", "full", 0, comps, 0, nullptr, {}, {}, FLEX_LOCKDOWN_OFF};
   explicit test_image(std::vector<int> iso) {
     static const char *const kNames[] = {"app", "net", "core", "c3",  "c4",  "c5",  "c6",  "c7",
                                          "c8",  "c9",  "c10",  "c11", "c12", "c13", "c14", "c15"};
-    for (unsigned i = 0; i < iso.size(); ++i) comps[i] = {kNames[i], iso[i], 0, "", none, none, 1, {}};
+    for (unsigned i = 0; i < iso.size(); ++i) comps[i] = {kNames[i], iso[i], 0, "", none, none, 1, {}, 0, nullptr, 0, 0};
     img.n_compartments = static_cast<unsigned>(iso.size());
   }
 };

@@ -7,6 +7,7 @@
 //   options:
 //     level: {default: info, help: "lowest level printed; each message costs one write(2)"}
 //   replicated: false
+//   syscalls: [write, socket(AF_INET, AF_INET6)]   # what its code makes, itself or through libc
 //
 // Every library of the tree (libos/<lib>/lib.yaml and apps/<app>/lib.yaml) is loaded into a
 // library_index; errors name the lib.yaml file, line and column.
@@ -37,6 +38,13 @@ struct lib_option {
 
 enum class lib_kind { libos, app };
 
+// One entry of `syscalls:`: a system call the library's code makes, with the socket families it opens for
+// the form `socket(AF_INET, AF_INET6)` (the filter then refuses other families).
+struct syscall_decl {
+  located name;
+  std::vector<int> families;  // socket only; empty: the plain name
+};
+
 struct lib_manifest {
   std::string name;
   lib_kind kind = lib_kind::libos;
@@ -47,6 +55,7 @@ struct lib_manifest {
   std::vector<located> deps;     // `requires` (a C++20 keyword, hence the name)
   std::vector<lib_option> options;
   bool replicated = false;
+  std::vector<syscall_decl> syscalls;  // DESIGN.md §8: a compartment's set is the union over its libraries
   source_pos name_pos;
 
   bool exports_symbol(std::string_view symbol) const;

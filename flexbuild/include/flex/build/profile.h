@@ -40,10 +40,15 @@ enum class stack_sharing { dss, heap, shared };
 
 enum class mpk_gate_kind { full, light };
 
+// DESIGN.md §8: enforce (the default) stops a system call outside a compartment's set and ends the image
+// with a report; log reports it and lets it run (for porters); off installs nothing (the weakest).
+enum class lockdown_mode { off = 0, log = 1, enforce = 2 };
+
 std::string_view to_string(isolation i);
 std::string_view to_string(hardening h);
 std::string_view to_string(stack_sharing s);
 std::string_view to_string(mpk_gate_kind g);
+std::string_view to_string(lockdown_mode m);
 
 // x86-64 has 16 protection keys; key 0 is the untrusted default and one key tags shared memory, so at
 // most 14 compartments can share one address space under mpk.
@@ -71,6 +76,7 @@ struct profile {
   std::vector<compartment> compartments;
   stack_sharing stack = stack_sharing::dss;
   mpk_gate_kind mpk_gate = mpk_gate_kind::full;
+  lockdown_mode lockdown = lockdown_mode::enforce;
 
   const compartment *default_compartment() const;
   const compartment *find(std::string_view name) const;

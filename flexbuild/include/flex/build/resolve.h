@@ -17,11 +17,23 @@
 
 namespace flex::build {
 
+// One system call of a compartment's set (DESIGN.md §8), with who needs it: the libraries that declare it
+// in lib.yaml `syscalls:`, and "runtime" when the runtime makes it in the compartment's process.
+struct syscall_entry {
+  std::string name;
+  int number = -1;
+  std::vector<int> families;        // socket: the families allowed; empty: any (or not socket)
+  std::vector<std::string> needed_by;  // library names, and "runtime"
+};
+
 struct resolved_compartment {
   const compartment *spec = nullptr;
   std::vector<const lib_manifest *> libraries;   // placed here, sorted by name
   std::vector<const lib_manifest *> replicated;  // linked as private copies
+  std::vector<syscall_entry> syscalls;           // its set, sorted by name
+  std::vector<std::string> peers;                // compartments a gate links it with (either direction)
   const std::string &name() const { return spec->name; }
+  const syscall_entry *find_syscall(std::string_view name) const;
 };
 
 // The gate kind instantiated for a call from one compartment into another.

@@ -85,6 +85,9 @@ using pkru_owner_fn = unsigned (*)(std::uint32_t pkru);
 void set_pkru_owner(pkru_owner_fn fn);
 // The PKRU saved in a signal frame (a ucontext_t *); false when the frame carries none.
 bool pkru_of_frame(const void *ucontext, std::uint32_t &pkru);
+// The compartment whose code a signal interrupted: the one whose rights the frame's PKRU holds under MPK,
+// the running one otherwise. Async-signal-safe.
+unsigned compartment_of_frame(const void *ucontext);
 
 // Function names for reports: load_symbols() reads the image's own symbol table (.symtab of
 // /proc/self/exe) once at boot into a sorted table; symbol_at() is async-signal-safe.

@@ -35,7 +35,14 @@ struct flex_compartment_layout {
   const char *const *replicated;  /* NULL-terminated: replicated libraries linked privately */
   unsigned long heap_mib;         /* 0: runtime default */
   struct flex_section sections[FLEX_SEC_COUNT];
+  unsigned long long peers;       /* bit i: a gate links it with compartment i (either direction) */
+  const int *syscalls;            /* its system-call set (DESIGN.md §8): numbers, ascending */
+  unsigned n_syscalls;
+  unsigned long long socket_families; /* bit f: socket(f, ...) allowed; 0: any family */
 };
+
+/* What happens to a system call outside a compartment's set (the profile's `lockdown`). */
+enum flex_lockdown { FLEX_LOCKDOWN_OFF = 0, FLEX_LOCKDOWN_LOG = 1, FLEX_LOCKDOWN_ENFORCE = 2 };
 
 struct flex_boundary_layout {
   unsigned from; /* compartment indices */
@@ -56,6 +63,7 @@ struct flex_image_layout {
   const struct flex_boundary_layout *boundaries;
   struct flex_section shared_data;   /* .data_shared of every compartment */
   struct flex_section shared_rodata; /* .rodata_shared: literals that cross gates (read-only) */
+  int lockdown;                      /* enum flex_lockdown */
 };
 
 extern const struct flex_image_layout flex_image;

@@ -1,0 +1,67 @@
+// Lockdown (DESIGN.md §8): after boot and before the app's first instruction, every process of an image
+// is confined to the system calls of the compartments it hosts, so a compromised compartment cannot
+// reach another through the kernel (ptrace, process_vm_readv, /proc/PID/mem, signals, new executable
+// memory, a foreign system-call ABI).
+//
+// In each process (the main one, and each compartment process just before it serves its first call):
+//   - open descriptors the compartment has no use for are closed (compartment processes: all but 0-2);
+//   - PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0 (its /proc/PID entries become root's, and no process without
+//     CAP_SYS_PTRACE may ptrace it or read its memory), every capability dropped (effective, permitted,
+//     inheritable, ambient and the bounding set), so root's powers do not survive boot;
+//   - Landlock where the kernel has it: no file access outside the process's own /proc entries, unless
+//     hostfs lives in the process (hostfs resolves every path beneath its mounted directory itself); a
+//     compartment process also may not signal processes outside its own domain (ABI 6) nor reach abstract
+//     unix sockets of others;
+//   - a seccomp-BPF filter (libseccomp) allowing exactly the union of its compartments' sets (image.json
+//     lists them), with arguments checked where they matter: mmap and mprotect never with PROT_EXEC,
+//     clone only with CLONE_THREAD (clone3, whose flags a filter cannot read, fails with ENOSYS and glibc
+//     falls back to clone), socket only with the declared families, tgkill only to itself, kill only by
+//     the main process of an image with compartment processes, ioctl only TCGETS (stdio's isatty) unless
+//     a library declares ioctl. Foreign architectures (int 0x80, x32 numbers) are refused.
+//
+// `lockdown: enforce`: a call outside the set is not made; the image ends with
+//   flex: compartment 'net' (pid 4711) made a system call outside its set: ptrace(PTRACE_SEIZE, 4712, 0x0, 0x0)
+// and exit status kExitSyscall. `log`: the same line, prefixed "lockdown log:", and the call is made (a
+// supervisor thread, started before the filter, answers the kernel's user notifications); for porters
+// learning a set, never for production. `off`: nothing is installed.
+//
+// Limitations: in one process (none and mpk images, and the main process of a mixed one) the filter is
+// the union of the hosted compartments' sets; per-domain mediation inside one process is the mpk
+// lockdown's (DESIGN.md §8).
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+
+#include "flex/runtime/backend.h"
+#include "flex/runtime/layout.h"
+#include "flex/runtime/status.h"
+
+namespace flex::runtime {
+
+inline constexpr int kExitSyscall = 159;  // a system call outside the set (128+SIGSYS)
+
+// The Landlock ABI version of the running kernel; 0 when it has none.
+int landlock_abi();
+
+// Locks down the calling process for the compartments whose bit is set in `hosted`; `supervisor` for the
+// main process of an image with compartment processes. Single-threaded, after the process's boot.
+status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool supervisor);
+
+// The image's lockdown, the last step of boot: the main process here, each compartment process through
+// the process backend's start hook (lockdown_compartment_process).
+struct lockdown_lifecycle {
+  static constexpr const char *kName = "lockdown";
+  static constexpr const char *kGates[] = {"lockdown"};
+  static bool applies(const flex_image_layout &img) { return img.lockdown != FLEX_LOCKDOWN_OFF; }
+  static status check(const flex_image_layout &img);
+  static status boot(boot_context &ctx);
+  static void teardown() {}
+  static void describe(const flex_image_layout &img, std::FILE *out);
+};
+static_assert(lifecycle<lockdown_lifecycle>);
+
+// What a compartment process runs once booted, before its first call (the process backend's start hook).
+void lockdown_compartment_process(const flex_image_layout &img, unsigned compartment);
+
+}  // namespace flex::runtime

@@ -1,0 +1,173 @@
+// Lockdown of one process: descriptors, privileges, Landlock, then the filter (lockdown_filter.cc); and
+// the lifecycle that runs it at the end of boot. lockdown.h describes the whole design.
+#include "flex/runtime/lockdown.h"
+
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/landlock.h>
+#include <seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include "flex/runtime/fault.h"
+#include "flex/syscalls/syscalls.h"
+#include "lockdown_impl.h"
+
+namespace flex::runtime {
+namespace {
+
+// The Landlock ABI as the running kernel speaks it (Debian 12's headers stop at ABI 2).
+struct landlock_ruleset {
+  std::uint64_t handled_access_fs;
+  std::uint64_t handled_access_net;  // ABI 4
+  std::uint64_t scoped;              // ABI 6
+};
+constexpr std::uint64_t kScopeAbstractUnix = 1u << 0;
+constexpr std::uint64_t kScopeSignal = 1u << 1;
+constexpr std::uint64_t kFsRefer = 1u << 13;     // ABI 2
+constexpr std::uint64_t kFsTruncate = 1u << 14;  // ABI 3
+constexpr std::uint64_t kFsIoctlDev = 1u << 15;  // ABI 5
+
+std::uint64_t handled_fs(int abi) {
+  std::uint64_t fs = (1u << 13) - 1;  // ABI 1: execute ... make_sym
+  if (abi >= 2) fs |= kFsRefer;
+  if (abi >= 3) fs |= kFsTruncate;
+  if (abi >= 5) fs |= kFsIoctlDev;
+  return fs;
+}
+
+bool hosts_library(const flex_image_layout &img, std::uint64_t hosted, const char *lib) {
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (!(hosted >> c & 1)) continue;
+    for (const char *const *l = img.compartments[c].libraries; l && *l; ++l) {
+      if (std::strcmp(*l, lib) == 0) return true;
+    }
+  }
+  return false;
+}
+
+// File access: the process's own /proc entries only, unless hostfs lives here. Signals and abstract unix
+// sockets: scoped to the process's own domain in a compartment process (the main process must still be
+// able to end its compartment processes).
+status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted, bool compartment_process) {
+  const int abi = landlock_abi();
+  if (abi <= 0) return {};  // --describe says so
+  const bool files = !hosts_library(img, hosted, "hostfs");
+  landlock_ruleset attr{files ? handled_fs(abi) : 0, 0,
+                        compartment_process && abi >= 6 ? kScopeAbstractUnix | kScopeSignal : 0};
+  if (attr.handled_access_fs == 0 && attr.scoped == 0) return {};
+  const std::size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
+  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0));
+  if (ruleset < 0) return status::from_errno("landlock_create_ruleset", errno);
+  int err = 0;
+  if (files) {
+    const int self = open("/proc/self", O_PATH | O_CLOEXEC | O_DIRECTORY);
+    if (self < 0) {
+      err = errno;
+    } else {
+      landlock_path_beneath_attr rule{};
+      rule.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+      rule.parent_fd = self;
+      if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) err = errno;
+      close(self);
+    }
+  }
+  if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
+  close(ruleset);
+  return err ? status::from_errno("cannot confine the process with Landlock", err) : status();
+}
+
+// Every capability, from every set, for good: root's powers (CAP_SYS_PTRACE above all) end with boot.
+status drop_capabilities() {
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM) {
+      return status::from_errno("cannot drop capability " + std::to_string(cap) + " from the bounding set", errno);
+    }
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capset, &header, data) != 0) return status::from_errno("cannot drop the capabilities", errno);
+  return {};
+}
+
+}  // namespace
+
+int landlock_abi() {
+  const long v = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
+  return v > 0 ? static_cast<int>(v) : 0;
+}
+
+status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
+  const bool compartment_process = !supervisor && hosted && !(hosted & (hosted - 1)) &&
+                                   img.compartments[__builtin_ctzll(hosted)].isolation == FLEX_ISO_PROCESS;
+  if (compartment_process && syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
+    return status::from_errno("cannot close the descriptors it inherited", errno);
+  }
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return status::from_errno("PR_SET_NO_NEW_PRIVS", errno);
+  if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return status::from_errno("PR_SET_DUMPABLE", errno);
+  if (status s = confine_with_landlock(img, hosted, compartment_process); !s.ok()) return s;
+  if (status s = drop_capabilities(); !s.ok()) return s;
+  return lockdown_detail::install_filter(img, hosted, supervisor);
+}
+
+status lockdown_lifecycle::check(const flex_image_layout &img) {
+  if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
+    return status::error("this kernel has no seccomp filters; build the image with `lockdown: off` to run it "
+                         "unconfined");
+  }
+  if (img.lockdown == FLEX_LOCKDOWN_LOG && seccomp_api_get() < 6) {
+    return status::error("`lockdown: log` needs seccomp user notifications (Linux 5.5), which this kernel "
+                         "lacks; use enforce or off");
+  }
+  return {};
+}
+
+status lockdown_lifecycle::boot(boot_context &ctx) {
+  std::uint64_t hosted = 0;
+  bool supervisor = false;
+  for (unsigned c = 0; c < ctx.img.n_compartments; ++c) {
+    if (ctx.img.compartments[c].isolation == FLEX_ISO_PROCESS) {
+      supervisor = true;
+    } else {
+      hosted |= 1ull << c;
+    }
+  }
+  return lockdown_process(ctx.img, hosted, supervisor);
+}
+
+void lockdown_compartment_process(const flex_image_layout &img, unsigned compartment) {
+  if (img.lockdown == FLEX_LOCKDOWN_OFF) return;
+  if (status s = lockdown_process(img, 1ull << compartment, false); !s.ok()) {
+    fault_line().str("flex: ").who(compartment).str(" could not be locked down: ").str(s.message().c_str()).emit();
+    terminate_image(kExitDied);
+  }
+}
+
+void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) {
+  flex::syscalls::name_table_init();
+  std::fprintf(out, "lockdown: %s\n", img.lockdown == FLEX_LOCKDOWN_ENFORCE ? "enforce" : "log (weaker)");
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    const flex_compartment_layout &comp = img.compartments[c];
+    std::fprintf(out, "  %s: %u system calls:", comp.name, comp.n_syscalls);
+    for (unsigned i = 0; i < comp.n_syscalls; ++i) {
+      const char *name = flex::syscalls::name_of(comp.syscalls[i]);
+      std::fprintf(out, " %s", name ? name : "?");
+    }
+    std::fputc('\n', out);
+  }
+  if (const int abi = landlock_abi()) {
+    std::fprintf(out, "  Landlock ABI %d: file access confined%s\n", abi,
+                 abi >= 6 ? ", signals and abstract sockets scoped in compartment processes"
+                          : "; this kernel cannot scope signals (ABI 6)");
+  } else {
+    std::fputs("  Landlock: not available on this kernel (file access and signals are not confined by it)\n", out);
+  }
+}
+
+}  // namespace flex::runtime

@@ -1,0 +1,307 @@
+// The seccomp filter of a process (libseccomp), the report of a refused call (SIGSYS in enforce mode) and
+// the supervisor thread of log mode (seccomp user notifications). lockdown.h describes the whole design.
+#include <linux/audit.h>
+#include <linux/futex.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <bitset>
+#include <cerrno>
+
+#include "flex/runtime/fault.h"
+#include "flex/runtime/lockdown.h"
+#include "flex/syscalls/syscalls.h"
+#include "lockdown_impl.h"
+
+#ifndef SECCOMP_USER_NOTIF_FLAG_CONTINUE
+#define SECCOMP_USER_NOTIF_FLAG_CONTINUE (1UL << 0)
+#endif
+
+namespace flex::runtime::lockdown_detail {
+namespace {
+
+constexpr long kX32Bit = 0x40000000;
+constexpr int kNoFd = -2;
+
+const flex_image_layout *g_img = nullptr;
+std::uint64_t g_hosted = 0;
+
+struct named {
+  long value;
+  const char *name;
+};
+constexpr named kPtraceRequests[] = {{0, "PTRACE_TRACEME"},    {1, "PTRACE_PEEKTEXT"},  {2, "PTRACE_PEEKDATA"},
+                                     {4, "PTRACE_POKETEXT"},   {5, "PTRACE_POKEDATA"},  {16, "PTRACE_ATTACH"},
+                                     {17, "PTRACE_DETACH"},    {0x4206, "PTRACE_SEIZE"}, {0x4207, "PTRACE_INTERRUPT"}};
+
+const char *lookup(const named *table, std::size_t n, long v) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (table[i].value == v) return table[i].name;
+  }
+  return nullptr;
+}
+
+void put_prot(fault_line &l, unsigned long prot) {
+  if (prot == 0) {
+    l.str("PROT_NONE");
+    return;
+  }
+  bool first = true;
+  for (const named &p : {named{PROT_READ, "PROT_READ"}, named{PROT_WRITE, "PROT_WRITE"}, named{PROT_EXEC, "PROT_EXEC"}}) {
+    if (prot & static_cast<unsigned long>(p.value)) {
+      l.str(first ? "" : "|").str(p.name);
+      first = false;
+    }
+  }
+  if (prot & ~static_cast<unsigned long>(PROT_READ | PROT_WRITE | PROT_EXEC)) l.str(first ? "" : "|").hex(prot);
+}
+
+// How many arguments to print for a call (the kernel passes six registers whatever the call takes).
+int arity(long nr) {
+  switch (nr) {
+    case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_fork: case SYS_vfork:
+      return 0;
+    case SYS_close: case SYS_exit: case SYS_exit_group: case SYS_unshare: case SYS_personality:
+      return 1;
+    case SYS_kill: case SYS_listen: case SYS_pidfd_open:
+      return 2;
+    case SYS_socket: case SYS_mprotect: case SYS_read: case SYS_write: case SYS_open: case SYS_tgkill:
+    case SYS_ioctl: case SYS_seccomp: case SYS_bpf:
+      return 3;
+    case SYS_ptrace: case SYS_openat: case SYS_pread64: case SYS_pwrite64:
+      return 4;
+    default:
+      return 6;
+  }
+}
+
+// name(args) of a call as the kernel saw it: `args` in the order of the x86-64 system-call ABI.
+void put_call(fault_line &l, long nr, const unsigned long args[6]) {
+  const char *name = flex::syscalls::name_of(static_cast<int>(nr));
+  if (name) {
+    l.str(name);
+  } else {
+    l.str("syscall ").dec(nr);
+  }
+  l.str("(");
+  const int n = arity(nr);
+  for (int i = 0; i < n; ++i) {
+    if (i) l.str(", ");
+    const long v = static_cast<long>(args[i]);
+    if (i == 0 && nr == SYS_ptrace && lookup(kPtraceRequests, std::size(kPtraceRequests), v)) {
+      l.str(lookup(kPtraceRequests, std::size(kPtraceRequests), v));
+    } else if (i == 0 && nr == SYS_socket && !flex::syscalls::socket_family_name(static_cast<int>(v)).empty()) {
+      l.str(flex::syscalls::socket_family_name(static_cast<int>(v)).data());
+    } else if (i == 2 && (nr == SYS_mmap || nr == SYS_mprotect)) {
+      put_prot(l, args[i]);
+    } else if ((i == 0 || (i == 1 && nr != SYS_ioctl)) && v >= -4096 && v < 1000000) {
+      l.dec(v);  // descriptors, pids, signals, small counts
+    } else {
+      l.hex(args[i]);
+    }
+  }
+  l.str(")");
+}
+
+void report(fault_line &l, unsigned who, pid_t pid, std::uint32_t arch, long nr, const unsigned long args[6]) {
+  if (who != kNoCompartment) {
+    l.str("compartment '").str(compartment_name(who)).str("' (pid ").dec(pid).str(")");
+  } else {
+    l.str("process ").dec(pid).str(" (");
+    bool first = true;
+    for (unsigned c = 0; g_img && c < g_img->n_compartments; ++c) {
+      if (!(g_hosted >> c & 1)) continue;
+      l.str(first ? "compartment '" : ", '").str(g_img->compartments[c].name).str("'");
+      first = false;
+    }
+    l.str(")");
+  }
+  l.str(" made a system call outside its set: ");
+  if (arch != AUDIT_ARCH_X86_64) {
+    l.str("an i386 system call (int 0x80) number ").dec(nr);
+  } else if (nr & kX32Bit) {
+    l.str("an x32 system call number ").dec(nr & ~kX32Bit);
+  } else {
+    put_call(l, nr, args);
+  }
+}
+
+void on_sigsys(int, siginfo_t *info, void *ctx) {
+  const auto *uc = static_cast<const ucontext_t *>(ctx);
+  const greg_t *r = uc->uc_mcontext.gregs;
+  const unsigned long args[6] = {static_cast<unsigned long>(r[REG_RDI]), static_cast<unsigned long>(r[REG_RSI]),
+                                 static_cast<unsigned long>(r[REG_RDX]), static_cast<unsigned long>(r[REG_R10]),
+                                 static_cast<unsigned long>(r[REG_R8]),  static_cast<unsigned long>(r[REG_R9])};
+  fault_line l;
+  l.str("flex: ");
+  report(l, compartment_of_frame(ctx), getpid(), info->si_arch, info->si_syscall, args);
+  l.emit();
+  terminate_image(kExitSyscall);
+}
+
+// Log mode's notification descriptor, handed by the loading thread to the supervisor (which started
+// before the filter existed, so that it is not under it).
+std::atomic<int> g_notify_fd{-1};
+
+// Log mode: answers each notification after reporting it, letting the call go on.
+void *supervise(void *) {
+  int fd;
+  while ((fd = g_notify_fd.load(std::memory_order_acquire)) < 0) {
+    syscall(SYS_futex, &g_notify_fd, FUTEX_WAIT_PRIVATE, -1, nullptr, nullptr, 0);
+  }
+  if (fd == kNoFd) return nullptr;  // the filter could not be loaded
+  seccomp_notif *req = nullptr;
+  seccomp_notif_resp *resp = nullptr;
+  if (seccomp_notify_alloc(&req, &resp) != 0) return nullptr;
+  for (;;) {
+    if (seccomp_notify_receive(fd, req) != 0) {
+      if (errno == EINTR || errno == ENOENT) continue;
+      break;
+    }
+    unsigned long args[6];
+    for (int i = 0; i < 6; ++i) args[i] = req->data.args[i];
+    fault_line l;
+    l.str("flex: lockdown log: ");
+    // The thread that made the call is another one: its compartment is the process's if it hosts one.
+    unsigned who = kNoCompartment;
+    if (g_hosted && !(g_hosted & (g_hosted - 1))) who = static_cast<unsigned>(__builtin_ctzll(g_hosted));
+    report(l, who, static_cast<pid_t>(req->pid), req->data.arch, req->data.nr, args);
+    std::uintptr_t off = 0;
+    if (const char *fn = symbol_at(req->data.instruction_pointer, off)) l.str(" in ").str(fn).str("+").hex(off);
+    l.emit();
+    resp->id = req->id;
+    resp->val = 0;
+    resp->error = 0;
+    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (seccomp_notify_respond(fd, resp) != 0 && errno != ENOENT) break;
+  }
+  seccomp_notify_free(req, resp);
+  return nullptr;
+}
+
+struct process_set {
+  std::bitset<flex::syscalls::kMaxSyscall> calls;
+  std::uint64_t families = 0;
+  bool any_family = false;
+};
+
+process_set union_of(const flex_image_layout &img, std::uint64_t hosted) {
+  process_set s;
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (!(hosted >> c & 1)) continue;
+    const flex_compartment_layout &comp = img.compartments[c];
+    for (unsigned i = 0; i < comp.n_syscalls; ++i) {
+      const int nr = comp.syscalls[i];
+      if (nr < 0 || nr >= flex::syscalls::kMaxSyscall) continue;
+      s.calls.set(static_cast<std::size_t>(nr));
+      if (nr == SYS_socket) {
+        if (comp.socket_families == 0) s.any_family = true;
+        s.families |= comp.socket_families;
+      }
+    }
+  }
+  return s;
+}
+
+// One argument comparison (libseccomp's SCMP_Ax macros leave datum_b to the compiler's zeroing).
+scmp_arg_cmp arg(unsigned index, scmp_compare op, scmp_datum_t a, scmp_datum_t b = 0) {
+  return scmp_arg_cmp{index, op, a, b};
+}
+
+int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
+  const auto self = static_cast<scmp_datum_t>(getpid());
+  int rc = 0;
+  auto allow = [&](int nr, unsigned n, const scmp_arg_cmp *cmp) {
+    if (rc == 0) rc = seccomp_rule_add_array(f, SCMP_ACT_ALLOW, nr, n, cmp);
+  };
+  for (int nr = 0; nr < flex::syscalls::kMaxSyscall; ++nr) {
+    if (!s.calls.test(static_cast<std::size_t>(nr))) continue;
+    const char *name = flex::syscalls::name_of(nr);
+    if (name && !flex::syscalls::never_allowed(name).empty()) continue;  // whatever a layout says
+    if (nr == SYS_mmap || nr == SYS_mprotect) {
+      const scmp_arg_cmp no_exec = arg(2, SCMP_CMP_MASKED_EQ, PROT_EXEC, 0);
+      allow(nr, 1, &no_exec);
+    } else if (nr == SYS_clone) {
+      const scmp_arg_cmp thread = arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
+      allow(nr, 1, &thread);
+    } else if (nr == SYS_clone3) {
+      if (rc == 0) rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+    } else if (nr == SYS_socket && !s.any_family) {
+      for (int fam = 0; fam < 64; ++fam) {
+        if (!(s.families >> fam & 1)) continue;
+        const scmp_arg_cmp family = arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(fam));
+        allow(nr, 1, &family);
+      }
+    } else if (nr == SYS_tgkill || (nr == SYS_kill && !supervisor)) {
+      const scmp_arg_cmp own = arg(0, SCMP_CMP_EQ, self);
+      allow(nr, 1, &own);
+    } else {
+      allow(nr, 0, nullptr);
+    }
+  }
+  if (!s.calls.test(SYS_ioctl)) {
+    const scmp_arg_cmp tcgets = arg(1, SCMP_CMP_EQ, TCGETS);
+    allow(SYS_ioctl, 1, &tcgets);
+  }
+  if (!s.calls.test(SYS_rt_sigreturn)) allow(SYS_rt_sigreturn, 0, nullptr);
+  return rc;
+}
+
+}  // namespace
+
+status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
+  g_img = &img;
+  g_hosted = hosted;
+  flex::syscalls::name_table_init();
+  const bool enforce = img.lockdown == FLEX_LOCKDOWN_ENFORCE;
+  if (enforce) {
+    struct sigaction sa {};
+    sa.sa_sigaction = on_sigsys;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(SIGSYS, &sa, nullptr) != 0) return status::from_errno("cannot install the SIGSYS reporter", errno);
+  }
+  scmp_filter_ctx f = seccomp_init(enforce ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY);
+  if (!f) return status::error("seccomp_init failed");
+  int rc = seccomp_attr_set(f, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_TRAP);
+  if (rc == 0) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
+  // Enforce covers every thread; log leaves its supervisor thread unfiltered (it must answer).
+  if (rc == 0 && enforce) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
+  if (rc == 0) rc = add_rules(f, union_of(img, hosted), supervisor);
+  if (rc != 0) {
+    seccomp_release(f);
+    return status::from_errno("cannot build the seccomp filter", -rc);
+  }
+  if (!enforce) {
+    // The supervisor starts before the filter: a thread inherits its creator's filter when created.
+    pthread_t t;
+    if (int err = pthread_create(&t, nullptr, supervise, nullptr); err != 0) {
+      seccomp_release(f);
+      return status::from_errno("cannot start the lockdown log supervisor", err);
+    }
+    pthread_detach(t);
+    rc = seccomp_load(f);
+    const int fd = rc == 0 ? seccomp_notify_fd(f) : -1;
+    g_notify_fd.store(fd >= 0 ? fd : kNoFd, std::memory_order_release);
+    syscall(SYS_futex, &g_notify_fd, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+    // The context stays: releasing it would close the notification descriptor.
+    if (rc != 0 || fd < 0) return status::from_errno("cannot load the seccomp filter", rc ? -rc : EINVAL);
+    return {};
+  }
+  rc = seccomp_load(f);
+  seccomp_release(f);
+  if (rc != 0) return status::from_errno("cannot load the seccomp filter", -rc);
+  return {};
+}
+
+}  // namespace flex::runtime::lockdown_detail
