@@ -51,7 +51,9 @@ bool profile_needs_pku(const std::string &profile);
 // Builds `profile` into build/test-images/<name> (a fixed folder, so a later run of the same test binary,
 // inside the PKU guest, finds it built: there it is used as it is); one build at a time per image. Returns flexbuild's
 // result; the executable is build/test-images/<name>/<name>.
-command_result build_test_image(const std::filesystem::path &profile, const std::string &name);
+// `root`: the source tree holding the profile's libraries, where it is not found from the profile.
+command_result build_test_image(const std::filesystem::path &profile, const std::string &name,
+                                const std::filesystem::path &root = {});
 std::filesystem::path test_image(const std::string &name);
 
 // Starts `args` (args[0]: the executable) in the background with stdout and stderr in `log`, appended

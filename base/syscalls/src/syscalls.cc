@@ -58,7 +58,7 @@ constexpr std::string_view kAny[] = {
     "rt_sigaction",  "rt_sigprocmask", "sigaltstack", "getpid",       "gettid",     "tgkill",
     "clock_gettime", "clock_nanosleep", "nanosleep",  "sched_yield",  "getrandom",  "restart_syscall",
     "set_robust_list", "rseq",        "close",        "newfstatat",   "fstat",      "lseek",
-    "clone",         "clone3",        "getppid",
+    "clone",         "clone3",        "getppid",      "pread64",
 };
 constexpr std::string_view kSupervisor[] = {"kill", "wait4"};
 constexpr std::string_view kCompartment[] = {"getppid"};

@@ -31,6 +31,10 @@ constexpr region_kind kSectionKinds[FLEX_SEC_COUNT] = {region_kind::rodata, regi
 
 void *g_app_stack_top = nullptr;  // where the app runs, when a backend gave it a stack of its own
 
+void lock_down_compartment(unsigned compartment) {
+  lockdown_compartment_process(flex_image, compartment);
+}
+
 int register_layout() {
   const flex_image_layout &img = flex_image;
   for (unsigned i = 0; i < img.n_compartments; ++i) {
@@ -100,6 +104,7 @@ int boot_image() {
   image_monitors *monitors = nullptr;
   if (!check_all(backends) || !check_all(monitors)) return -ENOTSUP;
   boot_context ctx{flex_image};
+  if (lockdown_lifecycle::applies(flex_image)) ctx.on_compartment_start = lock_down_compartment;
   if (!boot_all(ctx, backends)) return -ENOTSUP;
   g_app_stack_top = ctx.app_stack_top;
   install_termination_handlers();

@@ -16,13 +16,17 @@ extern "C" std::size_t __sanitizer_get_current_allocated_bytes() __attribute__((
 
 namespace {
 
+// /proc/self/statm of this process, opened once per process: a descriptor opened before a fork names the
+// parent, and after the lockdown a compartment may no longer open files.
+int g_statm_fd = -1;
+pid_t g_statm_pid = 0;
+
 // The second field of /proc/self/statm, in bytes.
 std::size_t resident_bytes() {
-  int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (g_statm_pid != ::getpid()) flex::runtime::heap_usage_prepare();
+  if (g_statm_fd < 0) return 0;
   char buf[128];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
+  ssize_t n = ::pread(g_statm_fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
   buf[n] = '\0';
   char *p = buf;
@@ -35,6 +39,12 @@ std::size_t resident_bytes() {
 }
 
 }  // namespace
+
+void flex::runtime::heap_usage_prepare() {
+  if (g_statm_pid == ::getpid() && g_statm_fd >= 0) return;
+  g_statm_fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  g_statm_pid = ::getpid();
+}
 
 extern "C" void flexos_memory_usage(struct flexos_mem_stats *out) {
   if (out == nullptr) return;

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "flex/runtime/fault.h"
+#include "flex/runtime/heap.h"
 #include "flex/syscalls/syscalls.h"
 #include "lockdown_impl.h"
 
@@ -109,6 +110,7 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
   if (compartment_process && syscall(SYS_close_range, 3u, ~0u, 0u) != 0) {
     return status::from_errno("cannot close the descriptors it inherited", errno);
   }
+  heap_usage_prepare();
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return status::from_errno("PR_SET_NO_NEW_PRIVS", errno);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return status::from_errno("PR_SET_DUMPABLE", errno);
   if (status s = confine_with_landlock(img, hosted, compartment_process); !s.ok()) return s;

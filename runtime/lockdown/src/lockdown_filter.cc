@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <ucontext.h>
@@ -153,39 +154,37 @@ void on_sigsys(int, siginfo_t *info, void *ctx) {
 // before the filter existed, so that it is not under it).
 std::atomic<int> g_notify_fd{-1};
 
-// Log mode: answers each notification after reporting it, letting the call go on.
+// Log mode: answers each notification after reporting it, letting the call go on (the kernel's own
+// structures, through its ioctls: nothing to allocate per call).
 void *supervise(void *) {
   int fd;
   while ((fd = g_notify_fd.load(std::memory_order_acquire)) < 0) {
+    if (fd == kNoFd) return nullptr;  // the filter could not be loaded
     syscall(SYS_futex, &g_notify_fd, FUTEX_WAIT_PRIVATE, -1, nullptr, nullptr, 0);
   }
-  if (fd == kNoFd) return nullptr;  // the filter could not be loaded
-  seccomp_notif *req = nullptr;
-  seccomp_notif_resp *resp = nullptr;
-  if (seccomp_notify_alloc(&req, &resp) != 0) return nullptr;
   for (;;) {
-    if (seccomp_notify_receive(fd, req) != 0) {
+    seccomp_notif req{};
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
       if (errno == EINTR || errno == ENOENT) continue;
       break;
     }
     unsigned long args[6];
-    for (int i = 0; i < 6; ++i) args[i] = req->data.args[i];
+    for (int i = 0; i < 6; ++i) args[i] = req.data.args[i];
     fault_line l;
     l.str("flex: lockdown log: ");
     // The thread that made the call is another one: its compartment is the process's if it hosts one.
     unsigned who = kNoCompartment;
     if (g_hosted && !(g_hosted & (g_hosted - 1))) who = static_cast<unsigned>(__builtin_ctzll(g_hosted));
-    report(l, who, static_cast<pid_t>(req->pid), req->data.arch, req->data.nr, args);
+    report(l, who, static_cast<pid_t>(req.pid), req.data.arch, req.data.nr, args);
     std::uintptr_t off = 0;
-    if (const char *fn = symbol_at(req->data.instruction_pointer, off)) l.str(" in ").str(fn).str("+").hex(off);
+    if (const char *fn = symbol_at(req.data.instruction_pointer, off)) l.str(" in ").str(fn).str("+").hex(off);
     l.emit();
-    resp->id = req->id;
-    resp->val = 0;
-    resp->error = 0;
-    resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    if (seccomp_notify_respond(fd, resp) != 0 && errno != ENOENT) break;
+    seccomp_notif_resp resp{};
+    resp.id = req.id;
+    resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) break;
   }
-  seccomp_notify_free(req, resp);
+  fault_line().str("flex: lockdown log: the supervisor stopped (errno ").dec(errno).str("); calls outside the set now wait").emit();
   return nullptr;
 }
 
@@ -254,6 +253,9 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
     allow(SYS_ioctl, 1, &tcgets);
   }
   if (!s.calls.test(SYS_rt_sigreturn)) allow(SYS_rt_sigreturn, 0, nullptr);
+  // Reading its own dumpable flag (the sanitizer runtimes ask) changes nothing.
+  const scmp_arg_cmp get_dumpable = arg(0, SCMP_CMP_EQ, PR_GET_DUMPABLE);
+  allow(SYS_prctl, 1, &get_dumpable);
   return rc;
 }
 

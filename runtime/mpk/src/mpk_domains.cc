@@ -208,7 +208,7 @@ status make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
       return status::error(image + ": heap of compartment " + c.name + ": " + s.message());
     }
     d.pkru_by_key[dom.key] = dom.pkru;
-    if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key))) {
+    if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key), plan.shared_key)) {
       return status::error(image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno));
     }
     const auto k = static_cast<unsigned>(dom.key);

@@ -221,10 +221,10 @@ std::uint64_t take_block() {
   die("flex: more than %u threads entered mpk compartments (kMpkMaxThreads)", kMpkMaxThreads);
 }
 
-void protect(void *p, std::size_t n, int key, bool emulated) {
-  int rc = emulated ? ::mprotect(p, n, PROT_READ | PROT_WRITE)
-                    : ::pkey_mprotect(p, n, PROT_READ | PROT_WRITE, key);
-  if (rc != 0) die("flex: cannot map a compartment stack (key %d): %m", key);
+// The arena was tagged at boot (reserve_stack_arena), and mprotect keeps a page's key: no protection-key
+// call after boot, so the lockdown can refuse them all.
+void protect(void *p, std::size_t n, int key) {
+  if (::mprotect(p, n, PROT_READ | PROT_WRITE) != 0) die("flex: cannot map a compartment stack (key %d): %m", key);
 }
 
 void init_cpu_flags() __attribute__((constructor));
@@ -257,14 +257,22 @@ void mpk_lock_runtime() {
   }
 }
 
-// The arena stays without access (and key 0) until a thread's block is mapped and tagged.
-bool reserve_stack_arena(unsigned key) {
+// The arena stays without access until a thread's block is mapped; with `shared_key` (hardware MPK) its
+// stacks are tagged with `key` and their DSS mirrors with the shared key now, at boot.
+bool reserve_stack_arena(unsigned key, int shared_key) {
   if (rt().stack_lo[key]) return true;
   std::size_t bytes = std::size_t{kMpkMaxThreads} * kMpkStackBlock;
   void *p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
   rt().stack_lo[key] = reinterpret_cast<std::uintptr_t>(p);
   rt().stack_hi[key] = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  for (std::uint64_t b = 0; shared_key >= 0 && b < kMpkMaxThreads; ++b) {
+    char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
+    if (::pkey_mprotect(stack, kMpkStackSize, PROT_NONE, static_cast<int>(key)) != 0 ||
+        ::pkey_mprotect(stack + kMpkDssOffset, kMpkStackSize, PROT_NONE, shared_key) != 0) {
+      return false;
+    }
+  }
   return true;
 }
 
@@ -312,7 +320,7 @@ void emulate_mpk(unsigned n_domains) {
     die("flex: emulate_mpk(%u): 1..%d domains", n_domains, kMaxMpkDomains);
   }
   for (unsigned k = 1; k <= n_domains; ++k) {
-    if (!detail::reserve_stack_arena(k)) die("flex: cannot reserve a stack arena: %m");
+    if (!detail::reserve_stack_arena(k, -1)) die("flex: cannot reserve a stack arena: %m");
   }
   rt().cpu_flags = detail::detect_cpu_flags();
   rt().shared_key = n_domains + 1;
@@ -395,8 +403,8 @@ extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_a
   std::uint64_t b = t.block - 1;
   if (!(g_mapped[b] & (1u << key))) {
     char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
-    protect(stack, kMpkStackSize, static_cast<int>(key), emulated);
-    protect(stack + kMpkDssOffset, kMpkStackSize, static_cast<int>(page.shared_key), emulated);
+    protect(stack, kMpkStackSize, static_cast<int>(key));
+    protect(stack + kMpkDssOffset, kMpkStackSize, static_cast<int>(page.shared_key));
     lock();
     g_mapped[b] |= static_cast<std::uint16_t>(1u << key);
     unlock();

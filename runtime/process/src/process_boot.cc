@@ -265,6 +265,7 @@ void shutdown_children_now() {
     if (!h) child_fail("create its heap", -ENOMEM);
     heap_install_process_own(h);
   }
+  if (g_process.on_start) g_process.on_start(self);
   g_process.ctl->ready.fetch_add(1, std::memory_order_acq_rel);
   syscall(SYS_futex, &g_process.ctl->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   if (void *top = g_process.comps[self].stack_top) {
@@ -385,6 +386,7 @@ status process_boot(const process_config &cfg) {
   st.arena_bytes = arena_bytes;
   st.n = cfg.n_compartments;
   st.liveness_ms = cfg.liveness_ms ? cfg.liveness_ms : 100;
+  st.on_start = cfg.on_start;
   if (cfg.shared_heap_bytes) {
     // Before any fork, so every process has it; its bookkeeping lives in the arena, so all of them see
     // one heap (its spin lock works across processes).

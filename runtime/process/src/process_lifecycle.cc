@@ -147,6 +147,7 @@ status process_lifecycle::boot(boot_context &ctx) {
   cfg.n_shared = n_shared;
   cfg.main_compartment = main_comp;
   cfg.shared_heap_bytes = kSharedHeapBytes;
+  cfg.on_start = ctx.on_compartment_start;
   cfg.arena_bytes = kChannelArenaBytes + kSharedHeapBytes;
   if (status s = process_boot(cfg); !s.ok()) return s;
   if (main_heap) {

@@ -39,6 +39,9 @@ struct boot_context {
   heap *shared_heap = nullptr;
   heap_region shared_heap_region = {};
   void *app_stack_top = nullptr;
+  // Run by a backend in each process it starts for a compartment, once booted and before the
+  // compartment's first instruction (the lockdown's; nullptr: nothing).
+  void (*on_compartment_start)(unsigned compartment) = nullptr;
 };
 
 template <typename L>

@@ -66,6 +66,9 @@ void heap_install_process_own(heap *h);
 
 // The heap of the running compartment (nullptr: use glibc).
 heap *heap_current();
+// Opens what flexos_memory_usage reads (/proc/self/statm) for the calling process, so that it needs no
+// file access later (the lockdown calls it before it confines the process).
+void heap_usage_prepare();
 // The heap that owns p (the shared heap included), nullptr if none.
 heap *heap_owner(const void *p);
 // The shared heap (nullptr before boot or in images without one).

@@ -39,7 +39,8 @@ struct mpk_thread_table {
 
 void mpk_lock_runtime();
 std::uint32_t detect_cpu_flags();
-bool reserve_stack_arena(unsigned key);  // kMpkMaxThreads blocks of address space, no access yet
+// kMpkMaxThreads blocks of address space, no access yet; tagged when shared_key >= 0 (hardware MPK).
+bool reserve_stack_arena(unsigned key, int shared_key);
 
 }  // namespace detail
 }  // namespace flex::runtime

@@ -111,6 +111,8 @@ struct process_config {
   // When non-zero, a heap of this size is carved from the arena before any fork and installed as the
   // shared heap (flexos_malloc_whitelist & co.) in every process; arena_bytes must leave room for it.
   std::size_t shared_heap_bytes = 0;
+  // Called in each compartment process once booted, before it serves its first call (the lockdown).
+  void (*on_start)(unsigned compartment) = nullptr;
 };
 
 // Boots the compartments. In the main process returns success once every compartment process has unmapped

@@ -53,6 +53,7 @@ struct process_state {
   process_compartment comps[kMaxCompartments];
   unsigned slot_of[kMaxCompartments] = {};  // compartment -> mailbox of its process
   pid_t pids[kMaxCompartments] = {};        // process compartments' pids, trusted (main process only)
+  void (*on_start)(unsigned compartment) = nullptr;
   bool booted = false;
   // Set by the main process while it waits in a gate: its SIGCHLD handler then leaves the report to the
   // waiter (normal context, so stdio can be flushed) and only raises peer_event.

@@ -1,0 +1,143 @@
+// The attack suite (DESIGN.md §8, ctest label `security`): a compromised compartment (the attacker app,
+// tests/security/fixture) attacks a vault compartment through the kernel, in every mechanism the attack
+// applies to. Under `lockdown: enforce` each attack must be stopped with the image's report (and the
+// secret never printed); the same image built with `lockdown: off` must let the attack through, so the
+// suite proves it detects what it claims to stop; and a legitimate gate call must work under enforce.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kExitSyscall = 159;  // runtime/lockdown/include/flex/runtime/lockdown.h
+constexpr const char *kSecret = "FLEX-VAULT-SECRET-3b9e17c2";
+const fs::path kFixture = source_dir() / "tests" / "security" / "fixture";
+
+struct attack_case {
+  const char *profile;  // under tests/security/fixture/profiles
+  const char *attack;   // the attacker's argument
+  const char *call;     // how the report names the refused call
+};
+
+// Builds profile (or its `lockdown: off` twin) once per test binary run.
+fs::path image(const std::string &profile, bool off) {
+  static std::mutex mu;
+  static std::map<std::string, fs::path> built;
+  std::lock_guard<std::mutex> lock(mu);
+  const std::string name = profile + (off ? "-off" : "");
+  if (auto it = built.find(name); it != built.end()) return it->second;
+  fs::path yaml = kFixture / "profiles" / (profile + ".yaml");
+  if (off) {
+    fs::path twin = test_image(name).parent_path().parent_path() / "profiles" / (name + ".yaml");
+    fs::create_directories(twin.parent_path());
+    std::string text = read(yaml);
+    const std::string key = "name: " + profile + "\n";
+    text.replace(text.find(key), key.size(), "name: " + name + "\n");
+    write(twin, text + "lockdown: off\n");
+    yaml = twin;
+  }
+  command_result r = build_test_image(yaml, name, kFixture);
+  EXPECT_EQ(r.status, 0) << r.out;
+  return built[name] = test_image(name);
+}
+
+bool needs_pku(const std::string &profile) {
+  return profile.find("mpk") != std::string::npos;
+}
+
+class attack : public ::testing::TestWithParam<attack_case> {
+ protected:
+  void SetUp() override {
+    if (needs_pku(GetParam().profile) && !machine_has_pku()) {
+      GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+    }
+  }
+};
+
+TEST_P(attack, is_stopped_with_a_report_under_enforce) {
+  const attack_case &c = GetParam();
+  command_result r = run(image(c.profile, false).string() + " " + c.attack);
+  EXPECT_EQ(r.status, kExitSyscall) << r.out;
+  EXPECT_NE(r.out.find("made a system call outside its set: " + std::string(c.call)), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
+}
+
+TEST_P(attack, goes_through_under_lockdown_off) {
+  const attack_case &c = GetParam();
+  command_result r = run(image(c.profile, true).string() + " " + c.attack);
+  const bool through = r.out.find(std::string("stolen: ") + kSecret) != std::string::npos ||
+                       r.out.find("attack made") != std::string::npos;
+  EXPECT_TRUE(through) << "the suite would not notice a missing defence:\n" << r.out;
+  EXPECT_EQ(r.out.find("outside its set"), std::string::npos) << r.out;
+}
+
+std::vector<attack_case> cases() {
+  std::vector<attack_case> out;
+  // Between processes, in both directions: the attacker in the main process, then in its own.
+  for (const char *p : {"attack-process", "attack-process-rev"}) {
+    out.push_back({p, "vm-read", "process_vm_readv("});
+    out.push_back({p, "vm-write", "process_vm_writev("});
+    out.push_back({p, "mem-read", "openat("});
+    out.push_back({p, "mem-write", "openat("});
+    out.push_back({p, "ptrace-attach", "ptrace(PTRACE_ATTACH, "});
+    out.push_back({p, "ptrace-seize", "ptrace(PTRACE_SEIZE, "});
+    out.push_back({p, "proc-fd", "openat("});
+    out.push_back({p, "exec-map", "mmap(0, 4096, PROT_READ|PROT_WRITE|PROT_EXEC"});
+    out.push_back({p, "int80", "an i386 system call (int 0x80)"});
+    out.push_back({p, "outside-set", "execve("});
+  }
+  // A compartment process may not signal the main one (the main process may end its compartment
+  // processes: see kill_from_the_main_process_ends_the_image_with_its_report).
+  out.push_back({"attack-process-rev", "kill", "kill("});
+  // One process (none, mpk): the whole-image baseline. The vault's pid is the attacker's own, and the
+  // kernel's accesses on a process's behalf ignore protection keys.
+  for (const char *p : {"attack-none", "attack-mpk"}) {
+    out.push_back({p, "vm-read", "process_vm_readv("});
+    out.push_back({p, "ptrace-attach", "ptrace(PTRACE_ATTACH, "});
+    out.push_back({p, "exec-map", "mmap(0, 4096, PROT_READ|PROT_WRITE|PROT_EXEC"});
+    out.push_back({p, "int80", "an i386 system call (int 0x80)"});
+    out.push_back({p, "outside-set", "execve("});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(lockdown, attack, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<attack_case> &i) {
+                           std::string n = param_name(i.param.profile) + "_" + param_name(i.param.attack);
+                           return n;
+                         });
+
+class control : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(control, a_legitimate_gate_call_works_under_enforce) {
+  if (needs_pku(GetParam()) && !machine_has_pku()) GTEST_SKIP() << "no PKU here";
+  command_result r = run(image(GetParam(), false).string() + " control");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("control ok 42"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(lockdown, control,
+                         ::testing::Values("attack-process", "attack-process-rev", "attack-none", "attack-mpk"),
+                         [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
+
+// Denial of service stays possible (DESIGN.md §8): the main process may end a compartment process. The
+// image must then end with its report, not run on without the vault.
+TEST(attack_dos, kill_from_the_main_process_ends_the_image_with_its_report) {
+  command_result r = run(image("attack-process", false).string() + " kill");
+  EXPECT_EQ(r.status, kExitDied) << r.out;
+  EXPECT_NE(r.out.find("compartment 'vault'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("died: killed by signal 9"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace flex::test
