@@ -410,5 +410,56 @@ TEST(library_index, missing_folders_are_fine) {
   EXPECT_TRUE(index.names().empty());
 }
 
+
+// ---- syscalls: (DESIGN.md §8) ----------------------------------------------------------------------------
+
+TEST_F(manifest_test, syscalls_are_read_with_their_socket_families) {
+  auto lib = parse("name: net\nsources: [src/socket.cc]\n"
+                   "syscalls: [recvfrom, \"socket(AF_INET, AF_INET6)\", epoll_wait]\n");
+  ASSERT_TRUE(lib) << dump(diags_);
+  EXPECT_FALSE(diags_.has_errors()) << dump(diags_);
+  ASSERT_EQ(lib->syscalls.size(), 3u);
+  EXPECT_EQ(lib->syscalls[0].name.value, "recvfrom");
+  EXPECT_TRUE(lib->syscalls[0].families.empty());
+  EXPECT_EQ(lib->syscalls[1].name.value, "socket");
+  EXPECT_EQ(lib->syscalls[1].families, (std::vector<int>{2, 10}));
+  EXPECT_EQ(lib->syscalls[2].name.pos.line, 3);
+}
+
+TEST_F(manifest_test, an_unknown_system_call_is_an_error_at_its_position) {
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [read, stat64]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 18, "'stat64' is not a Linux x86-64 system call", "kernel's name"));
+}
+
+TEST_F(manifest_test, a_never_allowed_call_is_refused_with_the_reason) {
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [ptrace]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 12, "'ptrace' is never allowed to a compartment: it reads and writes another",
+                        "remove it"));
+  diags_ = diag_sink();
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [pkey_mprotect]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 12, "protection keys belong to the runtime"));
+}
+
+TEST_F(manifest_test, syscall_forms_that_are_wrong_say_how_to_write_them) {
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [socket(AF_INET, AF_INET6)]\n");
+  EXPECT_GE(diags_.error_count(), 1);
+  EXPECT_NE(dump(diags_).find("quote the call"), std::string::npos) << dump(diags_);
+  diags_ = diag_sink();
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [\"socket(AF_BOGUS)\"]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 12, "unknown socket family 'AF_BOGUS'"));
+  diags_ = diag_sink();
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [\"read(3)\"]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 12, "only socket takes arguments", "plain name read"));
+  diags_ = diag_sink();
+  parse("name: net\nsources: [src/socket.cc]\nsyscalls: [read, write, read]\n");
+  EXPECT_TRUE(has_error(diags_, 3, 25, "'read' is listed twice in 'syscalls'"));
+}
+
+TEST_F(manifest_test, a_replicated_library_declares_no_system_calls) {
+  parse("name: net\nsources: [src/socket.cc]\nreplicated: true\nsyscalls: [write]\n");
+  EXPECT_TRUE(has_error(diags_, 4, 11, "replicated library 'net' declares system calls",
+                        "libraries that call it"));
+}
+
 }  // namespace
 }  // namespace flex::build

@@ -133,6 +133,19 @@ TEST_F(profile_test, defaults) {
   EXPECT_TRUE(c.libraries.empty());
   EXPECT_EQ(c.heap_mib, 0u);
   EXPECT_EQ(p->default_compartment(), &c);
+  EXPECT_EQ(p->lockdown, lockdown_mode::enforce);
+}
+
+TEST_F(profile_test, lockdown_modes) {
+  auto p = parse("name: p\napp: hello\ncompartments:\n  - name: all\nlockdown: log\n");
+  ASSERT_TRUE(p) << dump(diags_);
+  EXPECT_EQ(p->lockdown, lockdown_mode::log);
+  p = parse("name: p\napp: hello\ncompartments:\n  - name: all\nlockdown: off\n");
+  ASSERT_TRUE(p) << dump(diags_);
+  EXPECT_EQ(p->lockdown, lockdown_mode::off);
+  EXPECT_FALSE(parse("name: p\napp: hello\ncompartments:\n  - name: all\nlockdown: enforced\n"));
+  EXPECT_NE(dump(diags_).find("enforce"), std::string::npos) << dump(diags_);
+  EXPECT_NE(dump(diags_).find(":5:11"), std::string::npos) << dump(diags_);
 }
 
 TEST_F(profile_test, flow_style_and_empty_sections) {
@@ -160,6 +173,9 @@ TEST(profile_strings, to_string) {
   EXPECT_EQ(to_string(stack_sharing::shared), "shared");
   EXPECT_EQ(to_string(mpk_gate_kind::full), "full");
   EXPECT_EQ(to_string(mpk_gate_kind::light), "light");
+  EXPECT_EQ(to_string(lockdown_mode::off), "off");
+  EXPECT_EQ(to_string(lockdown_mode::log), "log");
+  EXPECT_EQ(to_string(lockdown_mode::enforce), "enforce");
 }
 
 // --- schema errors -------------------------------------------------------------------------------

@@ -102,6 +102,9 @@ void compute_syscall_set(const resolved_image &img, resolved_compartment &rc) {
   const bool has_processes = std::any_of(img.compartments.begin(), img.compartments.end(), [](const auto &c) {
     return c.spec->iso == isolation::process;
   });
+  if (rc.spec->has(hardening::asan) || rc.spec->has(hardening::ubsan)) {
+    for (std::string_view s : sc::sanitizer_needs()) add_syscall(rc, s, "sanitizers", {});
+  }
   if (rc.spec->iso == isolation::process) {
     for (std::string_view s : sc::runtime_needs(sc::process_kind::compartment)) add_syscall(rc, s, "runtime", {});
   } else if (has_processes) {

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "flex/build/image_build.h"
+#include "flex/syscalls/syscalls.h"
 
 namespace flex::build {
 namespace {
@@ -117,6 +120,57 @@ TEST_F(resolve_test, units_cover_each_placed_library_once_and_replicated_ones_pe
   EXPECT_EQ(units[1].summary, "/out/work/summary/a/plat/src/plat.c.json");
   EXPECT_EQ(units[2].object, "/out/work/obj/b/plat/src/plat.c.o");
   EXPECT_EQ(units[0].dep_includes, (std::vector<std::filesystem::path>{"/src/plat/include"}));
+}
+
+
+TEST_F(resolve_test, a_compartments_system_calls_are_its_libraries_and_the_runtimes) {
+  libs_ = library_index();
+  diag_sink d;
+  lib_manifest redis = lib("redis", {"net"}, false, lib_kind::app);
+  lib_manifest net = lib("net", {"plat"});
+  net.syscalls.push_back({{"socket", {}}, {2}});
+  net.syscalls.push_back({{"recvfrom", {}}, {}});
+  lib_manifest sched = lib("sched", {"plat"});
+  sched.syscalls.push_back({{"socket", {}}, {10}});
+  sched.syscalls.push_back({{"epoll_wait", {}}, {}});
+  redis.deps.push_back({"sched", {}});
+  libs_.add(redis, d);
+  libs_.add(net, d);
+  libs_.add(sched, d);
+  libs_.add(lib("plat", {}, true), d);
+  ASSERT_FALSE(d.has_errors());
+  auto img = resolve_text(R"(name: r
+app: redis
+compartments:
+  - name: app
+    default: true
+    libraries: [redis, sched]
+  - name: net
+    isolation: process
+    libraries: [net]
+)");
+  const resolved_compartment &app = img.compartments[0], &netc = img.compartments[1];
+  // Declared by its libraries, with who needs each, and the socket families merged.
+  ASSERT_NE(app.find_syscall("epoll_wait"), nullptr);
+  EXPECT_EQ(app.find_syscall("epoll_wait")->needed_by, (std::vector<std::string>{"sched"}));
+  EXPECT_EQ(app.find_syscall("socket")->families, (std::vector<int>{10}));
+  EXPECT_EQ(netc.find_syscall("socket")->families, (std::vector<int>{2}));
+  EXPECT_EQ(app.find_syscall("recvfrom"), nullptr);  // net's, in another compartment
+  // The runtime's: every process; the main process of an image with compartment processes supervises.
+  EXPECT_EQ(app.find_syscall("futex")->needed_by, (std::vector<std::string>{"runtime"}));
+  EXPECT_NE(app.find_syscall("wait4"), nullptr);
+  EXPECT_EQ(netc.find_syscall("wait4"), nullptr);
+  EXPECT_NE(netc.find_syscall("getppid"), nullptr);
+  EXPECT_EQ(netc.find_syscall("recvfrom")->number, 45);
+  // Sorted by name, and never a call no compartment may make.
+  EXPECT_TRUE(std::is_sorted(app.syscalls.begin(), app.syscalls.end(),
+                             [](const syscall_entry &a, const syscall_entry &b) { return a.name < b.name; }));
+  for (const auto &c : img.compartments) {
+    for (const syscall_entry &e : c.syscalls) EXPECT_TRUE(flex::syscalls::never_allowed(e.name).empty()) << e.name;
+  }
+  // Peers: a library of one requires a library of the other.
+  EXPECT_EQ(app.peers, (std::vector<std::string>{"net"}));
+  EXPECT_EQ(netc.peers, (std::vector<std::string>{"app"}));
 }
 
 }  // namespace

@@ -74,8 +74,10 @@ TEST_P(attack, is_stopped_with_a_report_under_enforce) {
 TEST_P(attack, goes_through_under_lockdown_off) {
   const attack_case &c = GetParam();
   command_result r = run(image(c.profile, true).string() + " " + c.attack);
+  // A kill of the main process leaves nobody to print: the image itself was killed.
+  const bool killed = std::string(c.attack) == "kill" && r.status == 128 + 9;
   const bool through = r.out.find(std::string("stolen: ") + kSecret) != std::string::npos ||
-                       r.out.find("attack made") != std::string::npos;
+                       r.out.find("attack made") != std::string::npos || killed;
   EXPECT_TRUE(through) << "the suite would not notice a missing defence:\n" << r.out;
   EXPECT_EQ(r.out.find("outside its set"), std::string::npos) << r.out;
 }

@@ -62,6 +62,7 @@ constexpr std::string_view kAny[] = {
 };
 constexpr std::string_view kSupervisor[] = {"kill", "wait4"};
 constexpr std::string_view kCompartment[] = {"getppid"};
+constexpr std::string_view kSanitizers[] = {"pipe2"};
 
 struct family {
   std::string_view name;
@@ -113,6 +114,10 @@ std::span<const std::string_view> runtime_needs(process_kind kind) {
       return kCompartment;
   }
   return {};
+}
+
+std::span<const std::string_view> sanitizer_needs() {
+  return kSanitizers;
 }
 
 int socket_family(std::string_view name) {

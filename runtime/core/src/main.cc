@@ -107,10 +107,13 @@ void print_gate_stats() {
 
 // An ASan-hardened compartment in an image with process compartments: LeakSanitizer scans the whole
 // address space at exit, and the memory of the other compartments is unmapped there (absent, by design),
-// so leak detection is off in such images. ASan calls this before main when it is linked in.
+// so leak detection is off in such images. It is off under lockdown too: LeakSanitizer stops the world
+// with a non-thread clone and ptrace, which the lockdown refuses (DESIGN.md §8); build with
+// `lockdown: off` to look for leaks. ASan calls this before main when it is linked in.
 extern "C" void __asan_init() __attribute__((weak));
 
 extern "C" const char *__asan_default_options() {
+  if (flex_image.lockdown != FLEX_LOCKDOWN_OFF) return "detect_leaks=0";
   for (unsigned i = 0; i < flex_image.n_compartments; ++i) {
     if (flex_image.compartments[i].isolation == FLEX_ISO_PROCESS) return "detect_leaks=0";
   }

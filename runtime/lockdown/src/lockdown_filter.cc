@@ -17,6 +17,8 @@
 
 #include <atomic>
 #include <bitset>
+#include <span>
+#include <string_view>
 #include <cerrno>
 
 #include "flex/runtime/fault.h"
@@ -155,7 +157,8 @@ void on_sigsys(int, siginfo_t *info, void *ctx) {
 std::atomic<int> g_notify_fd{-1};
 
 // Log mode: answers each notification after reporting it, letting the call go on (the kernel's own
-// structures, through its ioctls: nothing to allocate per call).
+// structures, through its ioctls: nothing to allocate per call; the raw system call, which no sanitizer
+// intercepts, so a sanitizer's lock held by the notified thread cannot stall the supervisor).
 void *supervise(void *) {
   int fd;
   while ((fd = g_notify_fd.load(std::memory_order_acquire)) < 0) {
@@ -164,7 +167,7 @@ void *supervise(void *) {
   }
   for (;;) {
     seccomp_notif req{};
-    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+    if (syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
       if (errno == EINTR || errno == ENOENT) continue;
       break;
     }
@@ -182,7 +185,7 @@ void *supervise(void *) {
     seccomp_notif_resp resp{};
     resp.id = req.id;
     resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    if (ioctl(fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) break;
+    if (syscall(SYS_ioctl, fd, SECCOMP_IOCTL_NOTIF_SEND, &resp) != 0 && errno != ENOENT) break;
   }
   fault_line().str("flex: lockdown log: the supervisor stopped (errno ").dec(errno).str("); calls outside the set now wait").emit();
   return nullptr;
@@ -194,8 +197,18 @@ struct process_set {
   bool any_family = false;
 };
 
-process_set union_of(const flex_image_layout &img, std::uint64_t hosted) {
+// The compartments' sets (the runtime's needs included by flexbuild), and the runtime's own needs again:
+// a main process may host no compartment at all.
+process_set union_of(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
   process_set s;
+  namespace sc = flex::syscalls;
+  auto add = [&](std::span<const std::string_view> names) {
+    for (std::string_view n : names) {
+      if (const int nr = sc::number(n); nr >= 0 && nr < sc::kMaxSyscall) s.calls.set(static_cast<std::size_t>(nr));
+    }
+  };
+  add(sc::runtime_needs(sc::process_kind::any));
+  add(sc::runtime_needs(supervisor ? sc::process_kind::supervisor : sc::process_kind::compartment));
   for (unsigned c = 0; c < img.n_compartments; ++c) {
     if (!(hosted >> c & 1)) continue;
     const flex_compartment_layout &comp = img.compartments[c];
@@ -253,9 +266,12 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
     allow(SYS_ioctl, 1, &tcgets);
   }
   if (!s.calls.test(SYS_rt_sigreturn)) allow(SYS_rt_sigreturn, 0, nullptr);
-  // Reading its own dumpable flag (the sanitizer runtimes ask) changes nothing.
+  // Reading its own dumpable flag (the sanitizer runtimes ask) changes nothing; setting it (they try to,
+  // around their reports) fails quietly: the process stays non-dumpable.
   const scmp_arg_cmp get_dumpable = arg(0, SCMP_CMP_EQ, PR_GET_DUMPABLE);
   allow(SYS_prctl, 1, &get_dumpable);
+  const scmp_arg_cmp set_dumpable = arg(0, SCMP_CMP_EQ, PR_SET_DUMPABLE);
+  if (rc == 0) rc = seccomp_rule_add_array(f, SCMP_ACT_ERRNO(EPERM), SYS_prctl, 1, &set_dumpable);
   return rc;
 }
 
@@ -279,7 +295,7 @@ status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool s
   if (rc == 0) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
   // Enforce covers every thread; log leaves its supervisor thread unfiltered (it must answer).
   if (rc == 0 && enforce) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-  if (rc == 0) rc = add_rules(f, union_of(img, hosted), supervisor);
+  if (rc == 0) rc = add_rules(f, union_of(img, hosted, supervisor), supervisor);
   if (rc != 0) {
     seccomp_release(f);
     return status::from_errno("cannot build the seccomp filter", -rc);

@@ -35,6 +35,9 @@ std::span<const forbidden_call> never_allowed_calls();
 // compartment processes (it watches and ends them), and a compartment process (it serves calls).
 enum class process_kind { any, supervisor, compartment };
 std::span<const std::string_view> runtime_needs(process_kind kind);
+// What the sanitizer runtimes (ASan, UBSan) make in a hardened compartment besides those (measured with
+// `lockdown: log`): they probe memory through a pipe.
+std::span<const std::string_view> sanitizer_needs();
 
 // Socket address families by name ("AF_INET" -> 2), for the `socket(AF_INET, AF_INET6)` form of a
 // lib.yaml entry; -1 when unknown.
