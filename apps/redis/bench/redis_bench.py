@@ -10,6 +10,10 @@ image, stock, the image, ... each run being `redis-benchmark -t set,get,incr,lpu
 image/stock, and for every image the gate calls per request (the image runs once more with --gate-stats
 under a fixed number of GETs). Results: OUT/results.json and OUT/results.csv, and a table on stdout.
 
+With --against lockdown-off the peer of each image is the same profile built with `lockdown: off`
+(build/images/<profile>-lockdown-off) instead of the stock server: the ratio is then the cost of the
+lockdown (enforce/off).
+
 Images with mpk compartments need a CPU with PKU; on a machine without it they are skipped, with the
 reason, unless --pku-vm runs the whole comparison inside the PKU guest (scripts/pku-vm.sh), where both
 servers run on the same emulated CPU (ratios only; the absolute figures are not hardware figures).
@@ -114,6 +118,21 @@ def gate_calls_per_request(profile, requests=20000):
     return calls
 
 
+def build_lockdown_off(profile, out):
+    """The profile's twin with `lockdown: off`, built into build/images/<profile>-lockdown-off."""
+    name = profile + "-lockdown-off"
+    with open(os.path.join(ROOT, "profiles", profile + ".yaml")) as f:
+        text = f.read()
+    if f"name: {profile}\n" not in text or "\nlockdown:" in text:
+        sys.exit(f"redis_bench: cannot derive a lockdown: off twin of profiles/{profile}.yaml")
+    os.makedirs(os.path.join(out, "profiles"), exist_ok=True)
+    twin = os.path.join(out, "profiles", name + ".yaml")
+    with open(twin, "w") as f:
+        f.write(text.replace(f"name: {profile}\n", f"name: {name}\n", 1) + "lockdown: off\n")
+    subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile", twin, "--root", ROOT, "-o",
+                    os.path.join(ROOT, "build", "images", name)], check=True, stdout=subprocess.DEVNULL)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--profiles", default="redis-1comp,redis-2comp,redis-3comp,redis-3comp-process,redis-hardened")
@@ -122,6 +141,8 @@ def main():
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "redis-bench"))
     ap.add_argument("--pku-vm", action="store_true", help="run everything inside the PKU guest")
+    ap.add_argument("--against", choices=("stock", "lockdown-off"), default="stock",
+                    help="the peer of each image: the stock redis-server, or the profile with lockdown: off")
     args = ap.parse_args()
     if args.repetitions < 1 or args.requests < 1 or args.clients < 1:
         ap.error("--repetitions, --requests and --clients must be positive")
@@ -136,13 +157,15 @@ def main():
     if args.pku_vm and not has_pku():
         cmd = [os.path.join(ROOT, "scripts/pku-vm.sh"), "--", sys.executable, os.path.abspath(__file__),
                "--profiles", args.profiles, "--repetitions", str(args.repetitions), "--requests",
-               str(args.requests), "--clients", str(args.clients), "--out", args.out]
+               str(args.requests), "--clients", str(args.clients), "--out", args.out, "--against", args.against]
         for p in profiles:  # build here, where the compiler runs at full speed
             subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile",
                             os.path.join(ROOT, "profiles", p + ".yaml")], check=True, stdout=subprocess.DEVNULL)
         sys.exit(subprocess.run(cmd).returncode)
 
+    peer = "stock" if args.against == "stock" else "lockdown off"
     results = {"requests": args.requests, "clients": args.clients, "repetitions": args.repetitions,
+               "peer": peer,
                "emulated_cpu": bool(os.environ.get("FLEX_PKU_VM_GUEST")), "profiles": {}}
     runnable = []
     for p in profiles:
@@ -151,6 +174,8 @@ def main():
             continue
         subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile",
                         os.path.join(ROOT, "profiles", p + ".yaml")], check=True, stdout=subprocess.DEVNULL)
+        if args.against == "lockdown-off":
+            build_lockdown_off(p, args.out)
         runnable.append(p)
 
     samples = {}  # (server, pipeline, test) -> [rps]
@@ -159,7 +184,12 @@ def main():
             for p in runnable:
                 for server in ("stock", p):  # A/B, alternating
                     port = free_port()
-                    cmd = stock_cmd(port) if server == "stock" else image_cmd(server, port)
+                    if server != "stock":
+                        cmd = image_cmd(server, port)
+                    elif args.against == "lockdown-off":
+                        cmd = image_cmd(p + "-lockdown-off", port)
+                    else:
+                        cmd = stock_cmd(port)
                     proc = start(cmd, port, d)
                     try:
                         for pipeline in (1, 16):
@@ -198,7 +228,7 @@ def main():
         w.writerow(["profile", "pipeline", "test", "image_rps_median", "stock_rps_median", "ratio"])
         w.writerows(rows)
 
-    print(f"| profile | -P | test | image rps (median of {args.repetitions}) | stock rps | image/stock |")
+    print(f"| profile | -P | test | image rps (median of {args.repetitions}) | {peer} rps | image/{peer} |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(str(x) for x in r) + " |")

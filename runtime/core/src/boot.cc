@@ -104,7 +104,7 @@ int boot_image() {
   image_monitors *monitors = nullptr;
   if (!check_all(backends) || !check_all(monitors)) return -ENOTSUP;
   boot_context ctx{flex_image};
-  if (lockdown_lifecycle::applies(flex_image)) ctx.on_compartment_start = lock_down_compartment;
+  if (flex_image.lockdown != FLEX_LOCKDOWN_OFF) ctx.on_compartment_start = lock_down_compartment;
   if (!boot_all(ctx, backends)) return -ENOTSUP;
   g_app_stack_top = ctx.app_stack_top;
   install_termination_handlers();

@@ -119,6 +119,7 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
 }
 
 status lockdown_lifecycle::check(const flex_image_layout &img) {
+  if (img.lockdown == FLEX_LOCKDOWN_OFF) return {};
   if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0) {
     return status::error("this kernel has no seccomp filters; build the image with `lockdown: off` to run it "
                          "unconfined");
@@ -131,6 +132,7 @@ status lockdown_lifecycle::check(const flex_image_layout &img) {
 }
 
 status lockdown_lifecycle::boot(boot_context &ctx) {
+  if (ctx.img.lockdown == FLEX_LOCKDOWN_OFF) return {};
   std::uint64_t hosted = 0;
   bool supervisor = false;
   for (unsigned c = 0; c < ctx.img.n_compartments; ++c) {
@@ -153,7 +155,12 @@ void lockdown_compartment_process(const flex_image_layout &img, unsigned compart
 
 void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) {
   flex::syscalls::name_table_init();
-  std::fprintf(out, "lockdown: %s\n", img.lockdown == FLEX_LOCKDOWN_ENFORCE ? "enforce" : "log (weaker)");
+  if (img.lockdown == FLEX_LOCKDOWN_OFF) {
+    std::fputs("lockdown: off (weaker: no system-call filter; the walls hold only against loads and stores)\n", out);
+    return;
+  }
+  std::fprintf(out, "lockdown: %s\n",
+               img.lockdown == FLEX_LOCKDOWN_ENFORCE ? "enforce" : "log (weaker: calls outside a set are allowed)");
   for (unsigned c = 0; c < img.n_compartments; ++c) {
     const flex_compartment_layout &comp = img.compartments[c];
     std::fprintf(out, "  %s: %u system calls:", comp.name, comp.n_syscalls);

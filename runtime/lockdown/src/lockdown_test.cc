@@ -1,0 +1,185 @@
+// The lockdown of one process, for real: each case forks a child that locks itself down with a layout of
+// one compartment, then makes one call; the parent reads the child's exit status and report.
+#include "flex/runtime/lockdown.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "flex/syscalls/syscalls.h"
+
+namespace flex::runtime {
+namespace {
+
+struct outcome {
+  int status = -1;  // exit status, or 128+signal
+  std::string err;  // the child's stderr
+};
+
+// A child that locks down with the runtime's needs plus `extra`, then runs `body` and exits with its
+// result. `families`: the socket families allowed (0: any).
+outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t families, int mode,
+                        const std::function<int()> &body) {
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return {};
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipefd[1], 2);
+    close(pipefd[0]);
+    std::vector<int> calls;
+    for (std::string_view s : flex::syscalls::runtime_needs(flex::syscalls::process_kind::any)) {
+      calls.push_back(flex::syscalls::number(s));
+    }
+    for (std::string_view s : extra) calls.push_back(flex::syscalls::number(s));
+    static const char *const libs[] = {"test", nullptr};
+    flex_compartment_layout comp{};
+    comp.name = "probe";
+    comp.libraries = libs;
+    comp.syscalls = calls.data();
+    comp.n_syscalls = static_cast<unsigned>(calls.size());
+    comp.socket_families = families;
+    flex_image_layout img{};
+    img.name = "lockdown-test";
+    img.n_compartments = 1;
+    img.compartments = &comp;
+    img.lockdown = mode;
+    if (status s = lockdown_process(img, 1, false); !s.ok()) {
+      std::fprintf(stderr, "lockdown failed: %s\n", s.message().c_str());
+      _exit(99);
+    }
+    _exit(body());
+  }
+  close(pipefd[1]);
+  outcome o;
+  char buf[512];
+  for (ssize_t n; (n = read(pipefd[0], buf, sizeof buf)) > 0;) o.err.append(buf, static_cast<std::size_t>(n));
+  close(pipefd[0]);
+  int st = 0;
+  waitpid(pid, &st, 0);
+  o.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  return o;
+}
+
+outcome enforce(const std::function<int()> &body, std::vector<std::string_view> extra = {},
+                std::uint64_t families = 0) {
+  return in_locked_child(std::move(extra), families, FLEX_LOCKDOWN_ENFORCE, body);
+}
+
+TEST(lockdown, calls_in_the_set_run) {
+  outcome o = enforce([] { return syscall(SYS_getppid) > 0 && syscall(SYS_getpid) > 0 ? 0 : 1; });
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(o.err, "");
+}
+
+TEST(lockdown, a_call_outside_the_set_ends_the_process_with_a_report) {
+  outcome o = enforce([] { return static_cast<int>(syscall(SYS_ptrace, 0x4206L, 4711L, 0L, 0L)); });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("made a system call outside its set: ptrace(PTRACE_SEIZE, 4711, 0x0, 0x0)"), std::string::npos)
+      << o.err;
+  EXPECT_NE(o.err.find("(pid "), std::string::npos) << o.err;
+}
+
+TEST(lockdown, arguments_are_checked) {
+  // No new executable memory.
+  outcome o = enforce([] {
+    return mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED;
+  });
+  EXPECT_EQ(o.status, kExitSyscall);
+  EXPECT_NE(o.err.find("mmap(0, 4096, PROT_READ|PROT_EXEC"), std::string::npos) << o.err;
+  o = enforce([] {
+    static char page[8192] __attribute__((aligned(4096)));
+    return mprotect(page, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
+  });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  o = enforce([] { return mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) == MAP_FAILED; });
+  EXPECT_EQ(o.status, 0) << o.err;
+  // clone only for threads: fork is refused, clone3 says ENOSYS (glibc then uses clone).
+  o = enforce([] { return static_cast<int>(fork()); });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("clone("), std::string::npos) << o.err;
+  o = enforce([] { return syscall(SYS_clone3, nullptr, 0L) == -1 && errno == ENOSYS ? 0 : 1; });
+  EXPECT_EQ(o.status, 0) << o.err;
+  // Signals to itself only.
+  o = enforce([] { return static_cast<int>(syscall(SYS_tgkill, 1L, 1L, 0L)); });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  // Socket families: AF_INET allowed, AF_UNIX not.
+  const std::uint64_t inet = 1ull << AF_INET;
+  o = enforce([] { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 1; }, {"socket"}, inet);
+  EXPECT_EQ(o.status, 0) << o.err;
+  o = enforce([] { return socket(AF_UNIX, SOCK_STREAM, 0); }, {"socket"}, inet);
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("socket(AF_UNIX"), std::string::npos) << o.err;
+}
+
+TEST(lockdown, foreign_system_call_abis_are_refused) {
+  outcome o = enforce([] {
+    long ret;
+    asm volatile("int $0x80" : "=a"(ret) : "a"(20L) : "memory");
+    return 0;
+  });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("an i386 system call (int 0x80) number 20"), std::string::npos) << o.err;
+  o = enforce([] { return static_cast<int>(syscall(0x40000000L | SYS_getpid)); });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+}
+
+TEST(lockdown, privileges_are_gone_and_the_process_is_not_dumpable) {
+  outcome o = enforce([] {
+    __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct d[2] = {};
+    if (syscall(SYS_capget, &h, d) != 0) return 10;
+    if (d[0].effective || d[0].permitted || d[1].effective || d[1].permitted) return 11;
+    if (prctl(PR_GET_DUMPABLE) != 0) return 12;
+    if (prctl(PR_GET_NO_NEW_PRIVS) != 1) return 13;
+    if (prctl(PR_SET_DUMPABLE, 1) != -1 || errno != EPERM) return 14;  // refused quietly
+    return 0;
+  }, {"capget"});
+  EXPECT_EQ(o.status, 0) << o.err;
+}
+
+TEST(lockdown, landlock_keeps_files_out_of_reach) {
+  if (landlock_abi() == 0) GTEST_SKIP() << "this kernel has no Landlock";
+  outcome o = enforce([] {
+    if (open("/etc/hostname", O_RDONLY) >= 0) return 20;
+    if (errno != EACCES) return 21;
+    if (open("/proc/self/maps", O_RDONLY) < 0) return 22;  // its own entries stay readable
+    return 0;
+  }, {"openat"});
+  EXPECT_EQ(o.status, 0) << o.err;
+}
+
+TEST(lockdown, log_mode_reports_and_lets_the_call_run) {
+  outcome o = in_locked_child({}, 0, FLEX_LOCKDOWN_LOG, [] {
+    return syscall(SYS_getuid) == static_cast<long>(getuid()) ? 0 : 1;  // getuid is in no set
+  });
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.err.find("flex: lockdown log: compartment 'probe'"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("made a system call outside its set: getuid("), std::string::npos) << o.err;
+}
+
+TEST(lockdown, the_filter_is_off_under_lockdown_off) {
+  // `off` never reaches lockdown_process (boot skips it); the lifecycle's boot is a no-op.
+  flex_image_layout img{};
+  img.lockdown = FLEX_LOCKDOWN_OFF;
+  boot_context ctx{img};
+  EXPECT_TRUE(lockdown_lifecycle::check(img).ok());
+  EXPECT_TRUE(lockdown_lifecycle::boot(ctx).ok());
+  EXPECT_EQ(prctl(PR_GET_SECCOMP), 0);  // this test process itself was not filtered
+}
+
+}  // namespace
+}  // namespace flex::runtime
