@@ -50,6 +50,14 @@ outcome parse(const std::string &text) {
   return o;
 }
 
+// The good space offering `modes` (its `lockdown:` on line 8), with `requirement` added to its
+// `require` list (on line 17).
+std::string with_lockdown(const std::string &modes, const std::string &requirement = "") {
+  std::string text = with("benchmark:", "lockdown: " + modes + "\nbenchmark:");
+  if (!requirement.empty()) text += "    - " + requirement + "\n";
+  return text;
+}
+
 void expect_error(const std::string &text, const std::string &where, const std::string &message,
                   const std::string &hint = "") {
   outcome o = parse(text);
@@ -73,6 +81,61 @@ TEST(space, good_one_loads) {
   EXPECT_EQ(s.q.separate[0].by, isolation::process);
   EXPECT_EQ(s.q.g, goal::fastest);
   EXPECT_FALSE(s.bench.metric.higher_is_better);
+  EXPECT_EQ(s.lockdowns, std::vector<lockdown_mode>{lockdown_mode::enforce});  // no `lockdown:`
+  EXPECT_TRUE(s.q.lockdown.empty());
+}
+
+TEST(space, lockdown_lists_the_modes_to_explore_weakest_first) {
+  outcome o = parse(with_lockdown("[enforce, off]", "{lockdown: enforce}"));
+  ASSERT_TRUE(o.s) << o.text;
+  EXPECT_EQ(o.s->lockdowns, (std::vector<lockdown_mode>{lockdown_mode::off, lockdown_mode::enforce}));
+  EXPECT_TRUE(o.s->offers(lockdown_mode::off));
+  EXPECT_FALSE(o.s->offers(lockdown_mode::log));
+  ASSERT_EQ(o.s->q.lockdown.size(), 1u);
+  EXPECT_EQ(o.s->q.lockdown[0].at_least, lockdown_mode::enforce);
+  EXPECT_EQ(o.s->q.lockdown[0].pos.line, 17);
+  outcome all = parse(with_lockdown("[log, enforce, off]", "{lockdown: log}"));
+  ASSERT_TRUE(all.s) << all.text;
+  EXPECT_EQ(all.s->lockdowns,
+            (std::vector<lockdown_mode>{lockdown_mode::off, lockdown_mode::log, lockdown_mode::enforce}));
+  // Without `lockdown:` the space offers enforce, which any lockdown requirement accepts.
+  outcome plain = parse(with("    - {harden", "    - {lockdown: log}\n    - {harden"));
+  ASSERT_TRUE(plain.s) << plain.text;
+  EXPECT_EQ(plain.s->q.lockdown.at(0).at_least, lockdown_mode::log);
+  outcome weak = parse(with_lockdown("[off]", "{lockdown: off}"));
+  ASSERT_TRUE(weak.s) << weak.text;
+  EXPECT_EQ(weak.s->lockdowns, std::vector<lockdown_mode>{lockdown_mode::off});
+}
+
+TEST(space, lockdown_errors) {
+  expect_error(with("benchmark:", "lockdwn: [off]\nbenchmark:"), "8:1", "unknown key 'lockdwn'",
+               "did you mean 'lockdown'?");
+  expect_error(with_lockdown("[off, enfroce]"), "8:17", "unknown lockdown mode 'enfroce'",
+               "did you mean 'enforce'?");
+  expect_error(with_lockdown("[]"), "8:11", "'lockdown' is empty", "remove it for [enforce]");
+  expect_error(with_lockdown(""), "8:1", "'lockdown' is empty");
+  expect_error(with_lockdown("[off, enforce, off]"), "8:26", "lockdown 'off' is listed twice",
+               "remove one of them");
+  expect_error(with_lockdown("off"), "8:11", "'lockdown' must be a list", "write `lockdown: [off]`");
+  expect_error(with_lockdown("[off, [log]]"), "8:17", "each item of 'lockdown' must be a single value");
+}
+
+TEST(space, lockdown_requirements) {
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforse}"), "17:18",
+               "unknown lockdown mode 'enforse'", "did you mean 'enforce'?");
+  expect_error(with_lockdown("[off, log]", "{lockdown: enforce}"), "17:18",
+               "no lockdown the space offers is as strong as 'enforce'",
+               "add it to `lockdown` or ask for less");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforce, by: mpk}"), "17:27",
+               "'by' belongs to 'separate'");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforce, with: [ubsan]}"), "17:27",
+               "'with' belongs to 'harden'");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: off, harden: hello, with: [ubsan]}"), "17:7",
+               "exactly one of 'separate', 'harden' and 'lockdown'", "`- {lockdown: enforce}`");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: [off, enforce]}"), "17:18",
+               "'lockdown' must be a single value");
+  expect_error(with_lockdown("[off, enforce]", "{lockdwn: off}"), "17:8", "unknown key 'lockdwn'",
+               "did you mean 'lockdown'?");
 }
 
 TEST(space, shipped_spaces_load) {
@@ -142,7 +205,7 @@ TEST(space, question) {
   expect_error(with("{separate: [hello, console], by: process}", "{separate: [hello]}"), "14:18",
                "'separate' names two libraries");
   expect_error(with("{harden: hello, with: [ubsan]}", "{harden: hello, separate: [a, b]}"), "15:7",
-               "exactly one of 'separate' and 'harden'");
+               "exactly one of 'separate', 'harden' and 'lockdown'");
 }
 
 TEST(space, most_secure_floors) {
