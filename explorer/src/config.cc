@@ -86,6 +86,7 @@ void finish(const space &s, configuration &c) {
   for (isolation i : c.iso) key << build::to_string(i) << ',';
   key << ";h=";
   for (hardening_set h : c.hard) key << h << ',';
+  if (c.lockdown != lockdown_mode::enforce) key << ";l=" << build::to_string(c.lockdown);
   c.key = key.str();
   std::ostringstream all;
   all << c.key << "|app=" << s.app << "|libs=";
@@ -94,6 +95,7 @@ void finish(const space &s, configuration &c) {
       << "|heap=";
   for (const auto &[l, mib] : s.heap_mib) all << l << ':' << mib << ',';
   c.hash = hex64(fnv1a(all.str()), 10);
+  // The slot leaves out the hardening and the lockdown (";h=...;l=...", the key's last parts).
   std::string slot = all.str();
   slot.erase(slot.find(";h="), slot.find('|') - slot.find(";h="));
   c.build_slot = hex64(fnv1a(slot), 10);
@@ -117,7 +119,7 @@ bool configuration::leq(const configuration &o) const {
   for (std::size_t i = 0; i < lib_hard.size(); ++i) {
     if ((lib_hard[i] & ~o.lib_hard[i]) != 0) return false;
   }
-  return true;
+  return lockdown <= o.lockdown;
 }
 
 std::string configuration::label(const space &s) const {
@@ -134,6 +136,7 @@ std::string configuration::label(const space &s) const {
     if (blocks() > 1) out += ":" + std::string(build::to_string(iso[static_cast<std::size_t>(b)]));
     if (hard[static_cast<std::size_t>(b)] != 0) out += "+" + hardening_text(hard[static_cast<std::size_t>(b)]);
   }
+  if (s.lockdowns.size() > 1) out += " lockdown=" + std::string(build::to_string(lockdown));
   return out;
 }
 
@@ -180,13 +183,17 @@ std::vector<configuration> enumerate(const space &s) {
     for (const auto &iso : reps) {
       std::vector<std::size_t> h(static_cast<std::size_t>(k), 0);
       while (true) {
-        configuration c;
-        c.index = static_cast<int>(out.size());
-        c.block_of = p;
-        c.iso = iso;
-        for (int b = 0; b < k; ++b) c.hard.push_back(choices[static_cast<std::size_t>(b)][h[static_cast<std::size_t>(b)]]);
-        finish(s, c);
-        out.push_back(std::move(c));
+        for (lockdown_mode mode : s.lockdowns) {
+          configuration c;
+          c.index = static_cast<int>(out.size());
+          c.block_of = p;
+          c.iso = iso;
+          for (int b = 0; b < k; ++b)
+            c.hard.push_back(choices[static_cast<std::size_t>(b)][h[static_cast<std::size_t>(b)]]);
+          c.lockdown = mode;
+          finish(s, c);
+          out.push_back(std::move(c));
+        }
         int b = 0;
         while (b < k && ++h[static_cast<std::size_t>(b)] == choices[static_cast<std::size_t>(b)].size()) h[static_cast<std::size_t>(b++)] = 0;
         if (b == k) break;
@@ -202,6 +209,7 @@ configuration baseline(const space &s, const std::vector<configuration> &all) {
   c.block_of.assign(s.libraries.size(), 0);
   c.iso = {isolation::none};
   c.hard = {0};
+  c.lockdown = s.lockdowns.empty() ? lockdown_mode::enforce : s.lockdowns.front();
   finish(s, c);
   for (const configuration &a : all) {
     if (a.key == c.key) return a;
@@ -215,6 +223,9 @@ bool meets_requirements(const space &s, const configuration &c) {
   }
   for (const hardening_req &r : s.q.harden) {
     if ((c.lib_hard[static_cast<std::size_t>(r.lib)] & r.with) != r.with) return false;
+  }
+  for (const lockdown_req &r : s.q.lockdown) {
+    if (c.lockdown < r.at_least) return false;
   }
   return true;
 }
@@ -273,6 +284,7 @@ std::string profile_yaml(const space &s, const configuration &c) {
     for (const auto &[name, mib] : heaps) list += (list.empty() ? "" : ", ") + name + ": " + std::to_string(mib);
     y << "memory:\n  heap_mib: {" << list << "}\n";
   }
+  if (c.lockdown != lockdown_mode::enforce) y << "lockdown: " << build::to_string(c.lockdown) << "\n";
   return y.str();
 }
 

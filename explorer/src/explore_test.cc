@@ -255,6 +255,33 @@ TEST_F(run_stages, the_stages_in_order_give_what_run_gives) {
   }
 }
 
+TEST_F(run_stages, a_space_offering_lockdowns_measures_its_baseline_unlocked_and_picks_what_it_requires) {
+  space s = s_;
+  s.lockdowns = {lockdown_mode::off, lockdown_mode::enforce};
+  s.q.lockdown.push_back({lockdown_mode::enforce, {}});
+  fake_evaluator ev(s);
+  explore_options o = opt_;
+  o.pku = false;
+  exploration x = run(s, o, ev);
+  ASSERT_TRUE(x.complete);
+  EXPECT_EQ(x.configs.size(), 2 * enumerate(s_).size());
+  // A relative floor is of the least locked-down image the space holds.
+  const configuration &base = x.configs[static_cast<std::size_t>(x.baseline_config)];
+  EXPECT_EQ(base.blocks(), 1);
+  EXPECT_EQ(base.lockdown, lockdown_mode::off);
+  ASSERT_FALSE(x.picks.empty());
+  for (int p : x.picks) EXPECT_EQ(x.configs[static_cast<std::size_t>(p)].lockdown, lockdown_mode::enforce);
+  for (std::size_t i = 0; i < x.configs.size(); ++i) {
+    const configuration &c = x.configs[i];
+    EXPECT_EQ(x.rec[i].candidate,
+              x.rec[i].cat == category::explorable && c.lockdown == lockdown_mode::enforce);
+    auto text = build::read_file(o.out / "profiles" / (profile_name(s, c) + ".yaml"));
+    ASSERT_TRUE(text) << c.id();
+    EXPECT_EQ(text->find("\nlockdown: off\n") != std::string::npos, c.lockdown == lockdown_mode::off)
+        << c.id();
+  }
+}
+
 TEST_F(run_stages, an_interrupted_search_has_no_picks) {
   bitset candidates;
   exploration x = ordered(s_, &candidates);

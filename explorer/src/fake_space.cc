@@ -50,7 +50,8 @@ double fake_metric::operator()(const configuration &c) const {
       if (c.lib_hard[l] & (1u << b)) v *= hard_factor_[l * 6 + static_cast<std::size_t>(b)];
     }
   }
-  return v;
+  static constexpr double kLockdownGain[] = {1.03, 1.01, 1.0};  // off, log, enforce
+  return v * kLockdownGain[static_cast<int>(c.lockdown)];
 }
 
 fake_evaluator::fake_evaluator(const space &s, int interrupt_at_run) : metric_(s, 42), interrupt_at_(interrupt_at_run) {}

@@ -23,7 +23,8 @@ space synthetic_space(int libs, int max_compartments, std::vector<isolation> mec
 
 // A figure in requests per second: a base rate times a factor below 1 for every separated library pair
 // (smaller the stronger the boundary) and for every hardening option of every library, all drawn
-// from `seed`.
+// from `seed`, and a little more under a lockdown weaker than enforce (so enforce's figures are the
+// ones a space without `lockdown:` always had).
 class fake_metric {
  public:
   fake_metric(const space &s, std::uint64_t seed);

@@ -1,7 +1,9 @@
 // Enumeration, identity, the safety order and its Hasse diagram, on synthetic spaces.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "fake_space.h"
@@ -16,6 +18,25 @@ using test::kUbsan;
 using test::synthetic_space;
 
 const std::vector<isolation> kAll = {isolation::none, isolation::mpk, isolation::process};
+const std::vector<lockdown_mode> kOffEnforce = {lockdown_mode::off, lockdown_mode::enforce};
+const std::vector<lockdown_mode> kEveryLockdown = {lockdown_mode::off, lockdown_mode::log,
+                                                   lockdown_mode::enforce};
+
+space with_lockdowns(space s, std::vector<lockdown_mode> modes) {
+  s.lockdowns = std::move(modes);
+  return s;
+}
+
+// The member of `all` with these blocks, mechanisms, hardening and lockdown.
+const configuration *find_config(const std::vector<configuration> &all, const std::vector<int> &blocks,
+                                 const std::vector<isolation> &iso, const std::vector<hardening_set> &hard,
+                                 lockdown_mode lockdown = lockdown_mode::enforce) {
+  for (const auto &c : all) {
+    if (c.block_of == blocks && c.iso == iso && c.hard == hard && c.lockdown == lockdown) return &c;
+  }
+  ADD_FAILURE() << "missing configuration";
+  return &all[0];
+}
 
 std::vector<const configuration *> pointers(const std::vector<configuration> &v) {
   std::vector<const configuration *> out;
@@ -34,6 +55,22 @@ TEST(enumerate, counts_partitions_mechanisms_and_hardening) {
   EXPECT_EQ(enumerate(synthetic_space(3, 1, kAll, {0})).size(), 1u);
 }
 
+TEST(enumerate, multiplies_by_the_lockdowns_the_space_offers) {
+  EXPECT_EQ(enumerate(with_lockdowns(synthetic_space(2, 2, kAll, {0, kUbsan}), kOffEnforce)).size(), 2 * 14u);
+  EXPECT_EQ(enumerate(with_lockdowns(synthetic_space(4, 3, kAll, {0, kUbsan}), kEveryLockdown)).size(),
+            3 * 662u);
+  EXPECT_EQ(enumerate(with_lockdowns(synthetic_space(3, 1, kAll, {0}), kOffEnforce)).size(), 2u);
+  // Each point of the space once per lockdown, weakest first.
+  auto all = enumerate(with_lockdowns(synthetic_space(2, 2, kAll, {0}), kEveryLockdown));
+  ASSERT_EQ(all.size(), 3 * 4u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].lockdown, kEveryLockdown[i % 3]) << all[i].key;
+    EXPECT_EQ(all[i].block_of, all[i - i % 3].block_of);
+    EXPECT_EQ(all[i].iso, all[i - i % 3].iso);
+    EXPECT_EQ(all[i].index, static_cast<int>(i));
+  }
+}
+
 TEST(enumerate, every_configuration_is_distinct) {
   auto all = enumerate(synthetic_space(4, 4, kAll, {0, kUbsan, kAsan | kUbsan}));
   std::set<std::pair<std::vector<std::int8_t>, std::vector<hardening_set>>> seen;
@@ -41,6 +78,35 @@ TEST(enumerate, every_configuration_is_distinct) {
   for (const auto &c : all) {
     EXPECT_TRUE(seen.insert({c.pairs, c.lib_hard}).second) << c.key;
     EXPECT_TRUE(hashes.insert(c.hash).second) << c.key;
+  }
+  // The lockdown is part of the identity: the same point under another lockdown is another configuration.
+  auto locked = enumerate(with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown));
+  std::set<std::string> keys;
+  hashes.clear();
+  for (const auto &c : locked) {
+    EXPECT_TRUE(keys.insert(c.key).second) << c.key;
+    EXPECT_TRUE(hashes.insert(c.hash).second) << c.key;
+  }
+}
+
+TEST(enumerate, enforce_keeps_its_key_hash_and_build_slot_when_a_space_adds_weaker_lockdowns) {
+  auto plain = enumerate(synthetic_space(3, 3, kAll, {0, kUbsan}));
+  auto locked = enumerate(with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown));
+  ASSERT_EQ(locked.size(), 3 * plain.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(plain[i].lockdown, lockdown_mode::enforce);
+    const configuration &enforce = locked[3 * i + 2];
+    EXPECT_EQ(enforce.key, plain[i].key);
+    EXPECT_EQ(enforce.hash, plain[i].hash);
+    EXPECT_EQ(enforce.key.find(";l="), std::string::npos);
+    // The weaker lockdowns: other keys and hashes, the same build folder (only the image layout differs).
+    for (int m = 0; m < 2; ++m) {
+      const configuration &weaker = locked[3 * i + static_cast<std::size_t>(m)];
+      EXPECT_EQ(weaker.key, plain[i].key + ";l=" +
+                                std::string(build::to_string(kEveryLockdown[static_cast<std::size_t>(m)])));
+      EXPECT_NE(weaker.hash, plain[i].hash);
+      EXPECT_EQ(weaker.build_slot, plain[i].build_slot);
+    }
   }
 }
 
@@ -91,15 +157,65 @@ TEST(order, is_a_partial_order_with_the_baseline_at_the_bottom) {
   EXPECT_EQ(p.minimal(p.all()).members(), std::vector<int>{base.index});
 }
 
+TEST(order, is_a_partial_order_with_the_baseline_at_the_bottom_under_lockdowns_too) {
+  space s = with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown);
+  auto all = enumerate(s);
+  poset p(pointers(all));
+  for (int a = 0; a < p.size(); ++a) {
+    for (int b : p.above(a).members()) {
+      EXPECT_FALSE(p.less(b, a)) << "antisymmetry: " << all[a].key << " / " << all[b].key;
+      EXPECT_EQ(p.above(b).minus(p.above(a)).count(), 0);
+    }
+  }
+  // The baseline takes the weakest lockdown the space offers: the bottom of the order.
+  configuration base = baseline(s, all);
+  ASSERT_GE(base.index, 0);
+  EXPECT_EQ(base.lockdown, lockdown_mode::off);
+  EXPECT_EQ(p.minimal(p.all()).members(), std::vector<int>{base.index});
+  EXPECT_EQ(baseline(with_lockdowns(s, {lockdown_mode::log, lockdown_mode::enforce}), {}).lockdown,
+            lockdown_mode::log);
+  EXPECT_EQ(baseline(synthetic_space(3, 3, kAll, {0}), {}).lockdown, lockdown_mode::enforce);
+}
+
+TEST(order, places_off_below_log_below_enforce_at_the_same_point) {
+  auto all = enumerate(with_lockdowns(synthetic_space(2, 2, kAll, {0, kUbsan}), kEveryLockdown));
+  const std::vector<int> split = {0, 1};
+  const std::vector<isolation> mpk = {isolation::mpk, isolation::none};
+  const auto *off = find_config(all, split, mpk, {0, 0}, lockdown_mode::off);
+  const auto *log = find_config(all, split, mpk, {0, 0}, lockdown_mode::log);
+  const auto *enforce = find_config(all, split, mpk, {0, 0}, lockdown_mode::enforce);
+  EXPECT_TRUE(off->leq(*log));
+  EXPECT_TRUE(log->leq(*enforce));
+  EXPECT_TRUE(off->leq(*enforce));
+  EXPECT_FALSE(enforce->leq(*off));
+  EXPECT_FALSE(enforce->leq(*log));
+  EXPECT_FALSE(log->leq(*off));
+  // Stronger partition, boundary and hardening do not make up for a weaker lockdown.
+  const auto *one_enforce = find_config(all, {0, 0}, {isolation::none}, {0}, lockdown_mode::enforce);
+  EXPECT_TRUE(one_enforce->leq(*enforce));
+  EXPECT_FALSE(one_enforce->leq(*off));
+  EXPECT_FALSE(off->leq(*one_enforce));
+  // Incomparable: a stronger mechanism (or hardening) under a weaker lockdown, and the reverse.
+  const auto *process_off =
+      find_config(all, split, {isolation::process, isolation::none}, {0, 0}, lockdown_mode::off);
+  EXPECT_FALSE(process_off->leq(*enforce));
+  EXPECT_FALSE(enforce->leq(*process_off));
+  const auto *ubsan_log = find_config(all, split, mpk, {kUbsan, 0}, lockdown_mode::log);
+  EXPECT_FALSE(ubsan_log->leq(*enforce));
+  EXPECT_FALSE(enforce->leq(*ubsan_log));
+  EXPECT_TRUE(off->leq(*ubsan_log));
+  // In the diagram, off -< log -< enforce: enforce does not cover off directly.
+  poset p(pointers(all));
+  const auto &off_covers = p.covers(p.find(off->index));
+  EXPECT_NE(std::find(off_covers.begin(), off_covers.end(), p.find(log->index)), off_covers.end());
+  EXPECT_EQ(std::find(off_covers.begin(), off_covers.end(), p.find(enforce->index)), off_covers.end());
+}
+
 TEST(order, follows_refinement_boundaries_and_hardening) {
   space s = synthetic_space(3, 3, kAll, {0, kUbsan});
   auto all = enumerate(s);
-  auto find = [&](std::vector<int> blocks, std::vector<isolation> iso, std::vector<hardening_set> hard) -> const configuration * {
-    for (const auto &c : all) {
-      if (c.block_of == blocks && c.iso == iso && c.hard == hard) return &c;
-    }
-    ADD_FAILURE() << "missing configuration";
-    return &all[0];
+  auto find = [&](std::vector<int> blocks, std::vector<isolation> iso, std::vector<hardening_set> hard) {
+    return find_config(all, blocks, iso, hard);
   };
   const auto *one = find({0, 0, 0}, {isolation::none}, {0});
   const auto *two_none = find({0, 0, 1}, {isolation::none, isolation::none}, {0, 0});
@@ -115,8 +231,7 @@ TEST(order, follows_refinement_boundaries_and_hardening) {
   EXPECT_FALSE(other_split->leq(*two_mpk));
 }
 
-TEST(hasse, covers_generate_the_order_and_skip_nothing) {
-  auto all = enumerate(synthetic_space(4, 3, kAll, {0, kUbsan}));
+void expect_covers_generate_the_order(const std::vector<configuration> &all) {
   poset p(pointers(all));
   const int n = p.size();
   int edges = 0;
@@ -144,6 +259,12 @@ TEST(hasse, covers_generate_the_order_and_skip_nothing) {
   EXPECT_LT(edges, n * 8);  // a diagram, not the whole order
 }
 
+TEST(hasse, covers_generate_the_order_and_skip_nothing) {
+  expect_covers_generate_the_order(enumerate(synthetic_space(4, 3, kAll, {0, kUbsan})));
+  expect_covers_generate_the_order(
+      enumerate(with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown)));
+}
+
 TEST(requirements, separation_and_hardening) {
   space s = synthetic_space(3, 3, kAll, {0, kUbsan});
   s.q.separate.push_back({0, 1, isolation::mpk, {}});
@@ -160,6 +281,28 @@ TEST(requirements, separation_and_hardening) {
   poset p(pointers(all));
   for (int i = 0; i < p.size(); ++i) {
     if (!meets_requirements(s, all[i])) continue;
+    for (int j : p.above(i).members()) EXPECT_TRUE(meets_requirements(s, all[j]));
+  }
+}
+
+TEST(requirements, a_lockdown_is_met_by_it_and_every_stronger_one) {
+  space s = with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown);
+  s.q.lockdown.push_back({lockdown_mode::log, {}});
+  auto all = enumerate(s);
+  std::map<lockdown_mode, int> met;
+  for (const auto &c : all) {
+    EXPECT_EQ(meets_requirements(s, c), c.lockdown != lockdown_mode::off) << c.key;
+    met[c.lockdown] += meets_requirements(s, c);
+  }
+  EXPECT_EQ(met[lockdown_mode::off], 0);
+  EXPECT_EQ(met[lockdown_mode::log], static_cast<int>(all.size() / 3));
+  EXPECT_EQ(met[lockdown_mode::enforce], static_cast<int>(all.size() / 3));
+  // With a separation too, still an up-set.
+  s.q.separate.push_back({0, 1, isolation::mpk, {}});
+  poset p(pointers(all));
+  for (int i = 0; i < p.size(); ++i) {
+    if (!meets_requirements(s, all[i])) continue;
+    EXPECT_NE(all[i].lockdown, lockdown_mode::off);
     for (int j : p.above(i).members()) EXPECT_TRUE(meets_requirements(s, all[j]));
   }
 }

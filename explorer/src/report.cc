@@ -93,6 +93,9 @@ void describe_space(const exploration &x, json &j) {
   std::vector<std::string> mechs;
   for (isolation m : s.mechanisms) mechs.emplace_back(build::to_string(m));
   j["mechanisms"] = mechs;
+  std::vector<std::string> lockdowns;
+  for (lockdown_mode m : s.lockdowns) lockdowns.emplace_back(build::to_string(m));
+  j["lockdowns"] = lockdowns;
   j["goal"] = s.q.g == goal::fastest ? "fastest" : "most-secure";
   j["metric"] = {{"unit", s.bench.metric.unit}, {"higher_is_better", s.bench.metric.higher_is_better}};
   if (s.q.floor) j["floor"] = {{"relative", s.q.floor->relative}, {"value", s.q.floor->value}};
@@ -127,8 +130,8 @@ json configurations_json(const exploration &x) {
     const configuration &c = x.configs[i];
     const config_record &r = x.rec[i];
     json e = {{"id", c.id()}, {"hash", c.hash}, {"profile", "profiles/" + profile_name(s, c) + ".yaml"},
-              {"label", c.label(s)}, {"compartments", c.blocks()}, {"category", to_string(r.cat)},
-              {"candidate", r.candidate}, {"status", status_of(x, c.index)}};
+              {"label", c.label(s)}, {"compartments", c.blocks()}, {"lockdown", build::to_string(c.lockdown)},
+              {"category", to_string(r.cat)}, {"candidate", r.candidate}, {"status", status_of(x, c.index)}};
     if (auto b = because_of(x, c.index); !b.empty()) e["because"] = b;
     if (r.value) e["value"] = *r.value;
     if (!r.samples.empty()) e["samples"] = r.samples;

@@ -97,6 +97,7 @@ TEST_F(report, results_json_holds_the_question_totals_picks_and_every_configurat
   EXPECT_EQ(j["space"], "resume");
   EXPECT_EQ(j["goal"], "most-secure");
   EXPECT_EQ(j["libraries"], json({"redis", "net", "console"}));
+  EXPECT_EQ(j["lockdowns"], json({"enforce"}));
   EXPECT_EQ(j["threshold"].get<double>(), *x_.threshold);
   EXPECT_EQ(j["baseline"]["value"].get<double>(), *x_.baseline);
   EXPECT_TRUE(j["complete"].get<bool>());
@@ -118,6 +119,7 @@ TEST_F(report, results_json_holds_the_question_totals_picks_and_every_configurat
     const config_record &r = x_.rec[std::stoul(e["id"].get<std::string>().substr(1))];
     EXPECT_EQ(e.contains("value"), r.value.has_value()) << e["id"];
     EXPECT_EQ(e.value("reason", ""), r.reason) << e["id"];
+    EXPECT_EQ(e["lockdown"], "enforce") << e["id"];
   }
   EXPECT_EQ(static_cast<int>(j["hasse"].size()), x_.order->cover_count());
 }

@@ -7,9 +7,10 @@
 namespace flex::explore {
 namespace {
 
-// How much isolation and hardening a configuration carries; the cheapest-looking are measured first.
+// How much isolation, hardening and lockdown a configuration carries; the cheapest-looking are measured
+// first. (A space with one lockdown adds the same to every weight: the order stays what it was.)
 long weight(const configuration &c) {
-  long w = 0;
+  long w = static_cast<long>(c.lockdown);
   for (std::int8_t p : c.pairs) w += p + 1;
   for (hardening_set h : c.lib_hard) w += std::popcount(h);
   return w;

@@ -64,6 +64,15 @@ space redis_like(std::uint64_t seed) {
   return s;
 }
 
+// Three libraries under every lockdown; some seeds ask for a lockdown of at least log.
+space locked_like(std::uint64_t seed) {
+  space s = synthetic_space(3, 3, kAll, {0, kUbsan});
+  s.lockdowns = {lockdown_mode::off, lockdown_mode::log, lockdown_mode::enforce};
+  if (seed % 2) s.q.lockdown.push_back({lockdown_mode::log, {}});
+  if (seed % 3 == 0) s.q.separate.push_back({0, 1, isolation::mpk, {}});
+  return s;
+}
+
 TEST(fastest, equals_exhaustive_search) {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
     world w(redis_like(seed), seed);
@@ -80,6 +89,24 @@ TEST(fastest, equals_exhaustive_search) {
       EXPECT_EQ(measured, w.p->minimal(w.candidates).count());
       EXPECT_LT(measured, w.candidates.count() / 4) << "seed " << seed;
     }
+  }
+}
+
+TEST(fastest, equals_exhaustive_search_across_lockdowns) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    world w(locked_like(seed), seed);
+    search_spec spec{goal::fastest, true, 0};
+    search srch(*w.p, w.candidates, spec);
+    int measured = w.drive(srch, 2);
+    auto picks = srch.picks();
+    auto truth = exhaustive_picks(*w.p, w.candidates, spec, w.figures);
+    ASSERT_EQ(picks.size(), 1u);
+    ASSERT_EQ(truth.size(), 1u);
+    EXPECT_DOUBLE_EQ(*w.figures[picks[0]], *w.figures[truth[0]]) << "seed " << seed;
+    EXPECT_EQ(measured, w.p->minimal(w.candidates).count());
+    // The weakest lockdown the question allows is the fastest.
+    EXPECT_EQ(w.all[static_cast<std::size_t>(picks[0])].lockdown,
+              seed % 2 ? lockdown_mode::log : lockdown_mode::off);
   }
 }
 
@@ -126,6 +153,22 @@ TEST(most_secure, equals_exhaustive_search) {
         EXPECT_LT(measured, w.p->size() / 2) << "seed " << seed << " floor " << floor;
         for (int c : w.candidates.members()) EXPECT_NE(srch.state(c).st, status::unknown);
       }
+    }
+  }
+}
+
+TEST(most_secure, equals_exhaustive_search_across_lockdowns) {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    world w(locked_like(seed), seed);
+    const double base = *w.figures[0];  // one compartment, unhardened, lockdown off
+    for (double floor : {0.4, 0.7, 0.95}) {
+      search_spec spec{goal::most_secure, true, base * floor};
+      auto truth = exhaustive_picks(*w.p, w.candidates, spec, w.figures);
+      search srch(*w.p, w.candidates, spec);
+      srch.record(0, w.figures[0]);
+      w.drive(srch, 2);
+      EXPECT_EQ(srch.picks(), truth) << "seed " << seed << " floor " << floor;
+      for (int c : w.candidates.members()) EXPECT_NE(srch.state(c).st, status::unknown);
     }
   }
 }

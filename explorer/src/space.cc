@@ -26,9 +26,9 @@ using yaml::entry;
 using yaml::located;
 using yaml::quote;
 
-const std::vector<std::string> kTopKeys = {"name",       "app",       "libraries", "default",
-                                           "max_compartments", "mechanisms", "hardening", "sharing",
-                                           "gates",      "memory",    "benchmark", "question"};
+const std::vector<std::string> kTopKeys = {
+    "name",     "app",     "libraries", "default", "max_compartments", "mechanisms", "hardening",
+    "lockdown", "sharing", "gates",     "memory",  "benchmark",        "question"};
 const std::vector<std::string> kBenchKeys = {"server", "ready", "command", "metric", "repetitions", "timeout_s"};
 const std::vector<std::string> kMetricKeys = {"from", "test", "pattern", "better", "unit"};
 const std::vector<std::string> kMetricSources = {"time", "redis-benchmark", "regex"};
@@ -36,6 +36,10 @@ const std::vector<std::string> kRepKeys = {"min", "max", "tolerance"};
 const std::vector<std::string> kQuestionKeys = {"goal", "floor", "require"};
 const std::vector<std::string> kGoals = {"fastest", "most-secure"};
 const std::vector<std::string> kIsolations = {"none", "mpk", "process"};
+const std::vector<std::string> kLockdowns = {"off", "log", "enforce"};  // in lockdown_mode order
+const std::vector<std::string> kRequirementKeys = {"separate", "by", "harden", "with", "lockdown"};
+constexpr std::string_view kRequirementShapes =
+    "write `- {separate: [a, b], by: mpk}`, `- {harden: a, with: [asan]}` or `- {lockdown: enforce}`";
 const std::vector<std::string> kPlaceholders = {"image", "port", "dir", "root", "id"};
 constexpr int kHardeningCount = 6;  // flex::build::hardening
 constexpr std::size_t kMaxPlaced = 8;  // Bell(8) partitions already times mechanisms and hardening
@@ -73,6 +77,7 @@ class space_parser {
   void parse_libraries(const entry &e);
   void parse_mechanisms(const entry &e);
   void parse_hardening(const entry &e);
+  void parse_lockdowns(const entry &e);
   void parse_passthrough(const entry &e, std::string_view key, const std::vector<std::string> &valid,
                          std::optional<std::string> &out);
   void parse_memory(const entry &e);
@@ -81,6 +86,9 @@ class space_parser {
   void parse_repetitions(const entry &e);
   void parse_question(const entry &e);
   void parse_requirement(const YAML::Node &item, const source_pos &fallback);
+  void parse_separation_req(const std::vector<entry> &keys, const entry &sep);
+  void parse_hardening_req(const std::vector<entry> &keys, const entry &har);
+  void parse_lockdown_req(const entry &lock);
   bool load_libraries();
 
   std::string path_;
@@ -306,6 +314,29 @@ void space_parser::parse_hardening(const entry &e) {
   }
 }
 
+void space_parser::parse_lockdowns(const entry &e) {
+  auto items = yaml::read_scalar_list(e, diags_);
+  if (!items) return;
+  if (items->empty()) {
+    diags_.error(e.pos, "'lockdown' is empty",
+                 "write e.g. `lockdown: [off, enforce]`, or remove it for [enforce]");
+    return;
+  }
+  std::vector<lockdown_mode> modes;
+  for (const located &m : *items) {
+    auto i = yaml::match_enum(m, "lockdown mode", kLockdowns, diags_);
+    if (!i) continue;
+    auto mode = static_cast<lockdown_mode>(*i);
+    if (std::find(modes.begin(), modes.end(), mode) != modes.end()) {
+      diags_.error(m.pos, "lockdown " + quote(m.value) + " is listed twice", "remove one of them");
+      continue;
+    }
+    modes.push_back(mode);
+  }
+  std::sort(modes.begin(), modes.end());
+  if (!modes.empty()) s_.lockdowns = modes;
+}
+
 void space_parser::parse_passthrough(const entry &e, std::string_view key, const std::vector<std::string> &valid,
                                      std::optional<std::string> &out) {
   std::string shape = "write `" + e.key + ": {" + std::string(key) + ": " + valid.front() + "}`";
@@ -452,54 +483,69 @@ void space_parser::parse_benchmark(const entry &e) {
 
 void space_parser::parse_requirement(const YAML::Node &item, const source_pos &fallback) {
   source_pos pos = yaml::pos_of(item, fallback);
-  auto keys = yaml::read_map(item, pos, {"a requirement", {"separate", "by", "harden", "with"},
-                                            "write `- {separate: [a, b], by: mpk}` or `- {harden: a, with: [asan]}`"}, diags_);
+  auto keys =
+      yaml::read_map(item, pos, {"a requirement", kRequirementKeys, std::string(kRequirementShapes)}, diags_);
   if (!keys) return;
   const entry *sep = yaml::find(*keys, "separate");
   const entry *har = yaml::find(*keys, "harden");
-  if ((sep != nullptr) == (har != nullptr)) {
-    diags_.error(pos, "a requirement needs exactly one of 'separate' and 'harden'",
-                 "write `- {separate: [a, b], by: mpk}` or `- {harden: a, with: [asan]}`");
+  const entry *lock = yaml::find(*keys, "lockdown");
+  if ((sep != nullptr) + (har != nullptr) + (lock != nullptr) != 1) {
+    diags_.error(pos, "a requirement needs exactly one of 'separate', 'harden' and 'lockdown'",
+                 std::string(kRequirementShapes));
     return;
+  }
+  if (const entry *by = yaml::find(*keys, "by"); by && !sep) {
+    diags_.error(by->key_pos, "'by' belongs to 'separate'", "remove it");
+  }
+  if (const entry *w = yaml::find(*keys, "with"); w && !har) {
+    diags_.error(w->key_pos, "'with' belongs to 'harden'", "remove it");
   }
   if (sep) {
-    if (const entry *w = yaml::find(*keys, "with")) diags_.error(w->key_pos, "'with' belongs to 'harden'", "remove it");
-    auto libs = yaml::read_scalar_list(*sep, diags_);
-    if (!libs) return;
-    if (libs->size() != 2) {
-      diags_.error(sep->pos, "'separate' names two libraries", "write `separate: [redis, net]`");
-      return;
-    }
-    if (!check_library((*libs)[0], false) || !check_library((*libs)[1], false)) return;
-    separation_req r{s_.index_of((*libs)[0].value), s_.index_of((*libs)[1].value), isolation::none, sep->pos};
-    if (r.a == r.b) {
-      diags_.error(sep->pos, "these two libraries always share a compartment",
-                   "a library not in `libraries` stays with '" + s_.libraries[static_cast<std::size_t>(s_.default_lib)] +
-                       "'; place both");
-      return;
-    }
-    if (const entry *by = yaml::find(*keys, "by")) {
-      auto v = scalar(*by, "write one of: " + yaml::join(kIsolations));
-      if (!v) return;
-      auto i = yaml::match_enum(*v, "isolation mechanism", kIsolations, diags_);
-      if (!i) return;
-      r.by = static_cast<isolation>(*i);
-      if (s_.mechanisms.empty() || s_.mechanisms.back() < r.by) {
-        diags_.error(v->pos, "no allowed mechanism is as strong as " + quote(v->value),
-                     "add it to `mechanisms` or ask for less");
-        return;
-      }
-    }
-    s_.q.separate.push_back(r);
+    parse_separation_req(*keys, *sep);
+  } else if (har) {
+    parse_hardening_req(*keys, *har);
+  } else {
+    parse_lockdown_req(*lock);
+  }
+}
+
+void space_parser::parse_separation_req(const std::vector<entry> &keys, const entry &sep) {
+  auto libs = yaml::read_scalar_list(sep, diags_);
+  if (!libs) return;
+  if (libs->size() != 2) {
+    diags_.error(sep.pos, "'separate' names two libraries", "write `separate: [redis, net]`");
     return;
   }
-  if (const entry *by = yaml::find(*keys, "by")) diags_.error(by->key_pos, "'by' belongs to 'separate'", "remove it");
-  auto lib = scalar(*har, "write `harden: <library>`");
+  if (!check_library((*libs)[0], false) || !check_library((*libs)[1], false)) return;
+  separation_req r{s_.index_of((*libs)[0].value), s_.index_of((*libs)[1].value), isolation::none, sep.pos};
+  if (r.a == r.b) {
+    diags_.error(sep.pos, "these two libraries always share a compartment",
+                 "a library not in `libraries` stays with '" +
+                     s_.libraries[static_cast<std::size_t>(s_.default_lib)] + "'; place both");
+    return;
+  }
+  if (const entry *by = yaml::find(keys, "by")) {
+    auto v = scalar(*by, "write one of: " + yaml::join(kIsolations));
+    if (!v) return;
+    auto i = yaml::match_enum(*v, "isolation mechanism", kIsolations, diags_);
+    if (!i) return;
+    r.by = static_cast<isolation>(*i);
+    if (s_.mechanisms.empty() || s_.mechanisms.back() < r.by) {
+      diags_.error(v->pos, "no allowed mechanism is as strong as " + quote(v->value),
+                   "add it to `mechanisms` or ask for less");
+      return;
+    }
+  }
+  s_.q.separate.push_back(r);
+}
+
+void space_parser::parse_hardening_req(const std::vector<entry> &keys, const entry &har) {
+  auto lib = scalar(har, "write `harden: <library>`");
   if (!lib || !check_library(*lib, false)) return;
-  hardening_req r{s_.index_of(lib->value), 0, har->pos};
-  const entry *with = yaml::find(*keys, "with");
+  hardening_req r{s_.index_of(lib->value), 0, har.pos};
+  const entry *with = yaml::find(keys, "with");
   if (!with) {
-    diags_.error(har->pos, "'harden' needs 'with'", "add `with: [asan]`");
+    diags_.error(har.pos, "'harden' needs 'with'", "add `with: [asan]`");
     return;
   }
   auto h = hardening_choice(with->value, with->pos);
@@ -513,6 +559,21 @@ void space_parser::parse_requirement(const YAML::Node &item, const source_pos &f
     return;
   }
   s_.q.harden.push_back(r);
+}
+
+// A configuration meets `{lockdown: log}` under log or enforce: the order's, not equality.
+void space_parser::parse_lockdown_req(const entry &lock) {
+  auto v = scalar(lock, "write one of: " + yaml::join(kLockdowns));
+  if (!v) return;
+  auto i = yaml::match_enum(*v, "lockdown mode", kLockdowns, diags_);
+  if (!i) return;
+  auto mode = static_cast<lockdown_mode>(*i);
+  if (s_.lockdowns.back() < mode) {
+    diags_.error(v->pos, "no lockdown the space offers is as strong as " + quote(v->value),
+                 "add it to `lockdown` or ask for less");
+    return;
+  }
+  s_.q.lockdown.push_back({mode, lock.pos});
 }
 
 void space_parser::parse_question(const entry &e) {
@@ -619,6 +680,7 @@ bool space_parser::parse(std::string_view text, const std::optional<fs::path> &r
   }
   if (const entry *k = yaml::find(*keys, "mechanisms")) parse_mechanisms(*k);
   if (const entry *k = yaml::find(*keys, "hardening")) parse_hardening(*k);
+  if (const entry *k = yaml::find(*keys, "lockdown")) parse_lockdowns(*k);
   if (const entry *k = yaml::find(*keys, "sharing")) parse_passthrough(*k, "stack", {"dss", "heap", "shared"}, s_.stack_sharing);
   if (const entry *k = yaml::find(*keys, "gates")) parse_passthrough(*k, "mpk", {"full", "light"}, s_.mpk_gate);
   if (const entry *k = yaml::find(*keys, "memory")) parse_memory(*k);
@@ -663,6 +725,10 @@ int space::index_of(std::string_view library) const {
 
 bool space::allows(isolation m) const {
   return std::find(mechanisms.begin(), mechanisms.end(), m) != mechanisms.end();
+}
+
+bool space::offers(lockdown_mode m) const {
+  return std::find(lockdowns.begin(), lockdowns.end(), m) != lockdowns.end();
 }
 
 std::optional<space> parse_space(const fs::path &file, std::string_view text, const std::optional<fs::path> &root,

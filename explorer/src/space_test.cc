@@ -50,6 +50,14 @@ outcome parse(const std::string &text) {
   return o;
 }
 
+// The good space offering `modes` (its `lockdown:` on line 8), with `requirement` added to its
+// `require` list (on line 17).
+std::string with_lockdown(const std::string &modes, const std::string &requirement = "") {
+  std::string text = with("benchmark:", "lockdown: " + modes + "\nbenchmark:");
+  if (!requirement.empty()) text += "    - " + requirement + "\n";
+  return text;
+}
+
 void expect_error(const std::string &text, const std::string &where, const std::string &message,
                   const std::string &hint = "") {
   outcome o = parse(text);
@@ -73,6 +81,61 @@ TEST(space, good_one_loads) {
   EXPECT_EQ(s.q.separate[0].by, isolation::process);
   EXPECT_EQ(s.q.g, goal::fastest);
   EXPECT_FALSE(s.bench.metric.higher_is_better);
+  EXPECT_EQ(s.lockdowns, std::vector<lockdown_mode>{lockdown_mode::enforce});  // no `lockdown:`
+  EXPECT_TRUE(s.q.lockdown.empty());
+}
+
+TEST(space, lockdown_lists_the_modes_to_explore_weakest_first) {
+  outcome o = parse(with_lockdown("[enforce, off]", "{lockdown: enforce}"));
+  ASSERT_TRUE(o.s) << o.text;
+  EXPECT_EQ(o.s->lockdowns, (std::vector<lockdown_mode>{lockdown_mode::off, lockdown_mode::enforce}));
+  EXPECT_TRUE(o.s->offers(lockdown_mode::off));
+  EXPECT_FALSE(o.s->offers(lockdown_mode::log));
+  ASSERT_EQ(o.s->q.lockdown.size(), 1u);
+  EXPECT_EQ(o.s->q.lockdown[0].at_least, lockdown_mode::enforce);
+  EXPECT_EQ(o.s->q.lockdown[0].pos.line, 17);
+  outcome all = parse(with_lockdown("[log, enforce, off]", "{lockdown: log}"));
+  ASSERT_TRUE(all.s) << all.text;
+  EXPECT_EQ(all.s->lockdowns,
+            (std::vector<lockdown_mode>{lockdown_mode::off, lockdown_mode::log, lockdown_mode::enforce}));
+  // Without `lockdown:` the space offers enforce, which any lockdown requirement accepts.
+  outcome plain = parse(with("    - {harden", "    - {lockdown: log}\n    - {harden"));
+  ASSERT_TRUE(plain.s) << plain.text;
+  EXPECT_EQ(plain.s->q.lockdown.at(0).at_least, lockdown_mode::log);
+  outcome weak = parse(with_lockdown("[off]", "{lockdown: off}"));
+  ASSERT_TRUE(weak.s) << weak.text;
+  EXPECT_EQ(weak.s->lockdowns, std::vector<lockdown_mode>{lockdown_mode::off});
+}
+
+TEST(space, lockdown_errors) {
+  expect_error(with("benchmark:", "lockdwn: [off]\nbenchmark:"), "8:1", "unknown key 'lockdwn'",
+               "did you mean 'lockdown'?");
+  expect_error(with_lockdown("[off, enfroce]"), "8:17", "unknown lockdown mode 'enfroce'",
+               "did you mean 'enforce'?");
+  expect_error(with_lockdown("[]"), "8:11", "'lockdown' is empty", "remove it for [enforce]");
+  expect_error(with_lockdown(""), "8:1", "'lockdown' is empty");
+  expect_error(with_lockdown("[off, enforce, off]"), "8:26", "lockdown 'off' is listed twice",
+               "remove one of them");
+  expect_error(with_lockdown("off"), "8:11", "'lockdown' must be a list", "write `lockdown: [off]`");
+  expect_error(with_lockdown("[off, [log]]"), "8:17", "each item of 'lockdown' must be a single value");
+}
+
+TEST(space, lockdown_requirements) {
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforse}"), "17:18",
+               "unknown lockdown mode 'enforse'", "did you mean 'enforce'?");
+  expect_error(with_lockdown("[off, log]", "{lockdown: enforce}"), "17:18",
+               "no lockdown the space offers is as strong as 'enforce'",
+               "add it to `lockdown` or ask for less");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforce, by: mpk}"), "17:27",
+               "'by' belongs to 'separate'");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: enforce, with: [ubsan]}"), "17:27",
+               "'with' belongs to 'harden'");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: off, harden: hello, with: [ubsan]}"), "17:7",
+               "exactly one of 'separate', 'harden' and 'lockdown'", "`- {lockdown: enforce}`");
+  expect_error(with_lockdown("[off, enforce]", "{lockdown: [off, enforce]}"), "17:18",
+               "'lockdown' must be a single value");
+  expect_error(with_lockdown("[off, enforce]", "{lockdwn: off}"), "17:8", "unknown key 'lockdwn'",
+               "did you mean 'lockdown'?");
 }
 
 TEST(space, shipped_spaces_load) {
@@ -142,7 +205,7 @@ TEST(space, question) {
   expect_error(with("{separate: [hello, console], by: process}", "{separate: [hello]}"), "14:18",
                "'separate' names two libraries");
   expect_error(with("{harden: hello, with: [ubsan]}", "{harden: hello, separate: [a, b]}"), "15:7",
-               "exactly one of 'separate' and 'harden'");
+               "exactly one of 'separate', 'harden' and 'lockdown'");
 }
 
 TEST(space, most_secure_floors) {
@@ -181,6 +244,122 @@ TEST(profiles, every_configuration_is_a_profile_flexbuild_accepts) {
     }
   }
   EXPECT_EQ(refused, 1);
+}
+
+}  // namespace
+}  // namespace flex::explore
+
+namespace flex::explore {
+namespace {
+
+// The good space with every pass-through key, so each part of a configuration's hash is exercised.
+std::string passthrough_space() {
+  return with(
+      "benchmark:",
+      "sharing: {stack: heap}\ngates: {mpk: light}\nmemory: {heap_mib: {hello: 32, console: 8}}\nbenchmark:");
+}
+
+// A space without `lockdown:` keeps its configurations as they were before spaces could choose one:
+// the same keys, hashes (result caches, profile names) and build folders, and byte-identical profiles.
+TEST(profiles, a_space_without_lockdown_keeps_its_keys_hashes_and_profiles) {
+  struct expected {
+    const char *label, *key, *hash, *build_slot;
+  };
+  const std::vector<expected> kBefore = {
+      {"{hello,console*}", "p=0,0,;m=none,;h=0,", "b10b056ff5", "e178729f85"},
+      {"{hello}:none {console*}:none", "p=0,1,;m=none,none,;h=0,0,", "5b1c962104", "3bfc2bb6f6"},
+      {"{hello}:none+ubsan {console*}:none", "p=0,1,;m=none,none,;h=2,0,", "b65defb956", "3bfc2bb6f6"},
+      {"{hello}:none+asan+ubsan {console*}:none", "p=0,1,;m=none,none,;h=3,0,", "a4aded9def", "3bfc2bb6f6"},
+      {"{hello}:process {console*}:none", "p=0,1,;m=process,none,;h=0,0,", "a0cfa97895", "4d59042561"},
+      {"{hello}:process+ubsan {console*}:none", "p=0,1,;m=process,none,;h=2,0,", "a0bda665b7", "4d59042561"},
+      {"{hello}:process+asan+ubsan {console*}:none", "p=0,1,;m=process,none,;h=3,0,", "3a095de05e",
+       "4d59042561"},
+  };
+  outcome o = parse(passthrough_space());
+  ASSERT_TRUE(o.s) << o.text;
+  auto all = enumerate(*o.s);
+  ASSERT_EQ(all.size(), kBefore.size());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].label(*o.s), kBefore[i].label);
+    EXPECT_EQ(all[i].key, kBefore[i].key);
+    EXPECT_EQ(all[i].hash, kBefore[i].hash) << kBefore[i].label;
+    EXPECT_EQ(all[i].build_slot, kBefore[i].build_slot) << kBefore[i].label;
+  }
+  EXPECT_EQ(profile_yaml(*o.s, all[5]),
+            "# {hello}:process+ubsan {console*}:none\n"
+            "# Generated by flexexplore from s.yaml (configuration a0bda665b7).\n"
+            "name: hello-a0bda665b7\n"
+            "app: hello\n"
+            "compartments:\n"
+            "  - name: hello\n"
+            "    isolation: process\n"
+            "    hardening: [ubsan]\n"
+            "    libraries: [hello]\n"
+            "  - name: console\n"
+            "    default: true\n"
+            "    isolation: none\n"
+            "    libraries: [console]\n"
+            "sharing:\n"
+            "  stack: heap\n"
+            "gates:\n"
+            "  mpk: light\n"
+            "memory:\n"
+            "  heap_mib: {console: 8, hello: 32}\n");
+}
+
+// Drops the comment lines: what flexbuild and the result cache compare.
+std::string without_comments(const std::string &yaml) {
+  std::string out;
+  for (std::size_t at = 0; at < yaml.size();) {
+    std::size_t end = yaml.find('\n', at);
+    end = end == std::string::npos ? yaml.size() : end + 1;
+    if (yaml[at] != '#') out += yaml.substr(at, end - at);
+    at = end;
+  }
+  return out;
+}
+
+TEST(profiles, a_weaker_lockdown_is_written_labelled_and_read_back_by_flexbuild) {
+  outcome plain = parse(with("[none, process]", "[none, mpk, process]"));
+  std::string text = with("[none, process]", "[none, mpk, process]");
+  text.replace(text.find("benchmark:"), 10, "lockdown: [off, log, enforce]\nbenchmark:");
+  outcome o = parse(text);
+  ASSERT_TRUE(plain.s) << plain.text;
+  ASSERT_TRUE(o.s) << o.text;
+  yaml::diag_sink diags;
+  build::library_index libs = build::load_library_index(kRoot, diags);
+  ASSERT_FALSE(diags.has_errors());
+  auto before = enumerate(*plain.s);
+  auto all = enumerate(*o.s);
+  ASSERT_EQ(all.size(), 3 * before.size());
+  for (const configuration &c : all) {
+    const std::string yaml = profile_yaml(*o.s, c);
+    const std::string mode(build::to_string(c.lockdown));
+    EXPECT_NE(c.label(*o.s).find(" lockdown=" + mode), std::string::npos) << c.label(*o.s);
+    EXPECT_EQ(yaml.find("\nlockdown: ") != std::string::npos, c.lockdown != lockdown_mode::enforce) << yaml;
+    if (c.lockdown != lockdown_mode::enforce)
+      EXPECT_NE(yaml.find("\nlockdown: " + mode + "\n"), std::string::npos);
+    yaml::diag_sink read;
+    auto p = build::parse_profile("p.yaml", yaml, read);
+    ASSERT_TRUE(p) << yaml;
+    EXPECT_EQ(p->lockdown, c.lockdown);
+    // flexbuild's checks accept every lockdown; only asan under mpk is refused, as before.
+    EXPECT_EQ(refusal(*o.s, c, libs).has_value(), c.has_asan() && c.needs_mpk()) << c.label(*o.s);
+  }
+  // Enforce: the profile of the space without `lockdown:` but for the label comment, so its cached
+  // results count.
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const configuration &enforce = all[3 * i + 2];
+    EXPECT_EQ(enforce.hash, before[i].hash);
+    EXPECT_EQ(without_comments(profile_yaml(*o.s, enforce)),
+              without_comments(profile_yaml(*plain.s, before[i])));
+  }
+  auto off = std::find_if(all.begin(), all.end(), [](const configuration &c) {
+    return c.blocks() == 2 && c.iso[0] == isolation::process && c.hard[0] == 0 &&
+           c.lockdown == lockdown_mode::off;
+  });
+  ASSERT_NE(off, all.end());
+  EXPECT_EQ(off->label(*o.s), "{hello}:process {console*}:none lockdown=off");
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // The searches. Both rest on one assumption, monotonicity: a safer configuration is never faster
-// (c1 <= c2 implies f(c2) is no better than f(c1)). They ask for batches of members to measure
-// (next()), are told the figures (record()), and stop when nothing is left to learn (next() is empty).
+// (c1 <= c2 implies f(c2) is no better than f(c1)). It holds of lockdown too: under log and enforce
+// every system call of a compartment is checked against its set, under off none is. They ask for
+// batches of members to measure (next()), are told the figures (record()), and stop when nothing is
+// left to learn (next() is empty).
 //
 //   fastest     the best figure among the candidates: only the minimal candidates can hold it, and of
 //               those only the ones whose bound (the best figure measured below them) can still beat

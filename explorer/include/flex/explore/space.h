@@ -8,6 +8,8 @@
 //   mechanisms: [none, mpk, process] # what a compartment may be walled off with
 //   hardening:                       # per library, the choices; a library not listed: none only
 //     hello: [none, ubsan]
+//   lockdown: [off, enforce]         # the profile lockdowns to explore (off | log | enforce); default
+//                                    #   [enforce]: the weaker ones only when a space asks for them
 //   benchmark:
 //     command: "for i in $(seq 20); do {image} >/dev/null || exit 1; done"
 //     metric: {from: time}           # time | redis-benchmark | regex
@@ -18,6 +20,7 @@
 //     require:                       # security constraints (both goals)
 //       - {separate: [hello, console], by: mpk}
 //       - {harden: hello, with: [ubsan]}
+//       - {lockdown: enforce}        # that lockdown or a stronger one (off < log < enforce)
 //
 // load_space() checks the schema as strictly as flexbuild checks profiles (unknown keys with "did you
 // mean", types, enum values) and then the libraries against the app's `requires` closure; every error
@@ -38,6 +41,7 @@
 namespace flex::explore {
 
 using build::isolation;
+using build::lockdown_mode;
 using yaml::diag_sink;
 using yaml::source_pos;
 
@@ -90,6 +94,12 @@ struct hardening_req {
   source_pos pos;
 };
 
+// The image's lockdown must be at least `at_least` (DESIGN.md §8a: enforce > log > off).
+struct lockdown_req {
+  lockdown_mode at_least = lockdown_mode::enforce;
+  source_pos pos;
+};
+
 struct floor_spec {
   bool relative = true;  // value is a fraction of the one-compartment baseline
   double value = 0;
@@ -101,6 +111,7 @@ struct question {
   std::optional<floor_spec> floor;  // most-secure only
   std::vector<separation_req> separate;
   std::vector<hardening_req> harden;
+  std::vector<lockdown_req> lockdown;
 };
 
 struct space {
@@ -114,6 +125,9 @@ struct space {
   int max_compartments = 1;
   std::vector<isolation> mechanisms;   // sorted, weakest first
   std::vector<std::vector<hardening_set>> hardening;  // per placed library, its choices
+  // The profile lockdowns to explore, sorted, weakest first. Only [enforce] (flexbuild's default) keeps
+  // the configurations, their hashes and their profiles what they were before spaces could choose it.
+  std::vector<lockdown_mode> lockdowns = {lockdown_mode::enforce};
   std::optional<std::string> stack_sharing;  // passed through to the profiles
   std::optional<std::string> mpk_gate;
   std::map<std::string, std::uint64_t> heap_mib;  // per library
@@ -122,6 +136,7 @@ struct space {
 
   int index_of(std::string_view library) const;  // placed index; rest libraries map to default_lib; -1
   bool allows(isolation m) const;
+  bool offers(lockdown_mode m) const;
 };
 
 // Parses and validates a space file; `root` overrides the source tree (default: the nearest folder
