@@ -215,34 +215,51 @@ struct build_inputs {
   const fs::path &root;
 };
 
-// Stage "syscalls": what each compartment's objects can call (libc functions, syscall instructions),
-// against its set, after the compile and before the link: an undeclared call stops the build.
-bool check_system_calls(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
-                        const image_paths &paths, const fs::path &root, progress &prog, build_log &log,
-                        syscall_check_result &result) {
-  log.text += "== syscalls\n";
+// What each compartment's objects can call: the results of the last build when nothing they came from has
+// changed, else a scan (which decodes only objects the site cache does not know).
+std::optional<std::vector<compartment_calls>> scan_or_reuse(const build_inputs &in,
+                                                            const std::vector<std::vector<scan_object>> &inputs,
+                                                            std::string &error) {
+  std::vector<fs::path> archives = {in.tc.runtime};
+  if (image_links_malloc(in.img)) archives.push_back(in.tc.malloc);
+  archives.insert(archives.end(), in.tc.runtime_parts.begin(), in.tc.runtime_parts.end());
+  std::vector<fs::path> c_libs = default_c_libraries(), cxx_libs = default_cxx_libraries();
+  std::vector<fs::path> stamped = {default_syscall_table(), fs::read_symlink("/proc/self/exe")};
+  for (const std::vector<fs::path> *set : {&archives, &c_libs, &cxx_libs}) stamped.insert(stamped.end(), set->begin(), set->end());
+  const std::string stamp = scan_stamp(inputs, stamped);
+  const fs::path results = in.paths.work / "syscall_scan.json";
+  if (auto kept = load_scan_results(results, stamp)) return kept;
+
   diag_sink diags;
   auto table = syscall_table::load(default_syscall_table(), diags);
   diags.print(stderr);
-  std::string error;
-  std::vector<fs::path> archives = {tc.runtime};
-  if (image_links_malloc(img)) archives.push_back(tc.malloc);
-  archives.insert(archives.end(), tc.runtime_parts.begin(), tc.runtime_parts.end());
-  std::optional<link_model> model;
-  if (table) model = link_model::load(archives, default_c_libraries(), default_cxx_libraries(), &error);
+  if (!table) return std::nullopt;
+  auto model = link_model::load(archives, c_libs, cxx_libs, &error);
+  if (!model) return std::nullopt;
   site_cache cache;
-  const fs::path cache_file = paths.work / "syscall_sites.json";
+  const fs::path cache_file = in.paths.work / "syscall_sites.json";
   cache.load(cache_file);
-  std::optional<std::vector<compartment_calls>> calls;
-  const auto inputs = scan_inputs(img, units, root);
-  if (model) calls = scan_session(*model, *table, &cache).scan(inputs, &error);
+  auto calls = scan_session(*model, *table, &cache).scan(inputs, &error);
+  if (!calls) return std::nullopt;
+  for (const auto &err : {cache.save(cache_file), save_scan_results(results, stamp, *calls)}) {
+    if (err) std::fprintf(stderr, "flexbuild: warning: %s\n", err->c_str());
+  }
+  return calls;
+}
+
+// Stage "syscalls": what each compartment's objects can call (libc functions, syscall instructions),
+// against its set, after the compile and before the link: an undeclared call stops the build.
+bool check_system_calls(const build_inputs &in, progress &prog, build_log &log, syscall_check_result &result) {
+  log.text += "== syscalls\n";
+  std::string error;
+  const auto inputs = scan_inputs(in.img, in.units, in.root);
+  auto calls = scan_or_reuse(in, inputs, error);
   if (!calls) {
     prog.line("syscalls", "failed");
     if (!error.empty()) std::fprintf(stderr, "flexbuild: error: system-call check: %s\n", error.c_str());
     return false;
   }
-  if (auto err = cache.save(cache_file)) std::fprintf(stderr, "flexbuild: warning: %s\n", err->c_str());
-  result = check_syscalls(img, inputs, *calls, *table, {root, paths.work});
+  result = check_syscalls(in.img, inputs, *calls, {in.root, in.paths.work, default_syscall_table()});
   for (const auto &w : result.warnings) {
     log.text += "warning: " + w + "\n";
     std::fprintf(stderr, "flexbuild: warning: %s\n", w.c_str());
@@ -278,7 +295,7 @@ bool run_build_steps(const build_inputs &in, const options &opt, progress &prog,
       if (!err) err = write_if_changed(in.paths.gates_cc(), gates_cc(in.img, collect_callbacks(summaries)));
     }
     if (std::string_view(step) == "compile" &&
-        !check_system_calls(in.img, in.units, in.tc, in.paths, in.root, prog, log, syscalls)) {
+        !check_system_calls(in, prog, log, syscalls)) {
       log.finish();
       return false;
     }

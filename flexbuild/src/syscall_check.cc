@@ -37,8 +37,8 @@ std::string readable(const std::string &symbol) {
 class compartment_check {
  public:
   compartment_check(const resolved_compartment &rc, const std::vector<scan_object> &in, const compartment_calls &calls,
-                    const syscall_table &table, const check_places &places, syscall_check_result &out)
-      : rc_(rc), in_(in), calls_(calls), table_(table), places_(places), out_(out) {
+                    const check_places &places, syscall_check_result &out)
+      : rc_(rc), in_(in), calls_(calls), places_(places), out_(out) {
     for (const found_call &c : calls_.calls) {
       if (!c.syscall.empty()) by_name_[c.syscall].push_back(&c);
     }
@@ -57,7 +57,7 @@ class compartment_check {
       error(fmt::format("{} calls {}() in {}{}, which {} does not list; add it there with the system calls glibc's {} "
                         "can make on x86-64",
                         where(u.object), u.name, readable(u.function), more_places(n),
-                        relative_to(table_.file(), places_.root), u.name));
+                        relative_to(places_.table, places_.root), u.name));
     }
     unused_declarations();
     out_.found.push_back(found_json());
@@ -156,7 +156,6 @@ class compartment_check {
   const resolved_compartment &rc_;
   const std::vector<scan_object> &in_;
   const compartment_calls &calls_;
-  const syscall_table &table_;
   const check_places &places_;
   syscall_check_result &out_;
   std::map<std::string, std::vector<const found_call *>> by_name_;
@@ -175,11 +174,10 @@ std::vector<std::vector<scan_object>> scan_inputs(const resolved_image &img, con
 }
 
 syscall_check_result check_syscalls(const resolved_image &img, const std::vector<std::vector<scan_object>> &inputs,
-                                    const std::vector<compartment_calls> &calls, const syscall_table &table,
-                                    const check_places &places) {
+                                    const std::vector<compartment_calls> &calls, const check_places &places) {
   syscall_check_result out;
   for (std::size_t i = 0; i < img.compartments.size() && i < inputs.size() && i < calls.size(); ++i) {
-    compartment_check(img.compartments[i], inputs[i], calls[i], table, places, out).run();
+    compartment_check(img.compartments[i], inputs[i], calls[i], places, out).run();
   }
   return out;
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <string_view>
 
 #ifndef FLEX_LLVM_LIBRARY
@@ -103,8 +104,12 @@ int register_value_before(const std::vector<std::string> &instructions, std::siz
 }
 
 bool may_hold_syscall_instruction(std::span<const std::uint8_t> code) {
-  for (std::size_t i = 0; i + 1 < code.size(); ++i) {
-    if (code[i] == 0x0f && code[i + 1] == 0x05) return true;
+  const std::uint8_t *p = code.data(), *end = code.data() + code.size();
+  while (p + 1 < end) {
+    p = static_cast<const std::uint8_t *>(std::memchr(p, 0x0f, static_cast<std::size_t>(end - p - 1)));
+    if (!p) return false;
+    if (p[1] == 0x05) return true;
+    ++p;
   }
   return false;
 }

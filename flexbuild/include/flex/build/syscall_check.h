@@ -11,7 +11,7 @@
 //
 //   auto inputs = flex::build::scan_inputs(img, units, root);
 //   auto calls = session.scan(inputs, &error);
-//   auto result = flex::build::check_syscalls(img, inputs, *calls, table, {root, paths.work});
+//   auto result = flex::build::check_syscalls(img, inputs, *calls, {root, paths.work, table.file()});
 //   for (const auto &e : result.errors) fprintf(stderr, "flexbuild: error: %s\n", e.c_str());
 #pragma once
 
@@ -40,12 +40,21 @@ struct syscall_check_result {
 };
 
 struct check_places {
-  std::filesystem::path root;  // the source tree: lib.yaml files are named relative to it
-  std::filesystem::path work;  // the image's work folder: objects are named relative to it
+  std::filesystem::path root;   // the source tree: lib.yaml files are named relative to it
+  std::filesystem::path work;   // the image's work folder: objects are named relative to it
+  std::filesystem::path table;  // the system-call table, named where a function is missing from it
 };
 
 syscall_check_result check_syscalls(const resolved_image &img, const std::vector<std::vector<scan_object>> &inputs,
-                                    const std::vector<compartment_calls> &calls, const syscall_table &table,
-                                    const check_places &places);
+                                    const std::vector<compartment_calls> &calls, const check_places &places);
+
+// The scan's results kept between builds (work/syscall_scan.json) with a stamp of what they came from: the
+// objects and the `files` they were charged through (the table, the runtime's archives, the C libraries,
+// flexbuild itself), each by size and modification time. A build with the same stamp reuses them without
+// reading an object or the table: a no-op rebuild stays as fast as it was.
+std::string scan_stamp(const std::vector<std::vector<scan_object>> &inputs, const std::vector<std::filesystem::path> &files);
+std::optional<std::vector<compartment_calls>> load_scan_results(const std::filesystem::path &file, const std::string &stamp);
+std::optional<std::string> save_scan_results(const std::filesystem::path &file, const std::string &stamp,
+                                             const std::vector<compartment_calls> &calls);
 
 }  // namespace flex::build
