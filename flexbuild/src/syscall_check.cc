@@ -110,7 +110,9 @@ class compartment_check {
 
   void undeclared(const std::string &name, const std::vector<const found_call *> &list) {
     const found_call &c = *list.front();
-    const std::string more = more_places(list.size());
+    std::size_t places = 0;
+    for (const found_call *f : list) places += 1 + f->more;
+    const std::string more = more_places(places);
     if (std::string_view why = flex::syscalls::never_allowed(name); !why.empty()) {
       error(fmt::format("{}{}, which makes {}(2), which no compartment may make ({}); remove the call", path_to(c), more,
                         name, why));
@@ -138,7 +140,9 @@ class compartment_check {
     for (const auto &[name, calls] : by_name_) {
       const syscall_entry *e = rc_.find_syscall(name);
       json from = json::array();
+      std::size_t left_out = 0;
       for (const found_call *c : calls) {
+        left_out += c->more;
         json f{{"function", readable(c->function)}, {"kind", to_string(c->kind)}};
         if (!c->via.empty()) f["via"] = c->via;
         f["source"] = in_[c->object].source;
@@ -148,6 +152,7 @@ class compartment_check {
       json entry{{"name", name}, {"number", calls.front()->number}, {"in_set", e != nullptr}};
       if (e) entry["needed_by"] = e->needed_by;
       entry["from"] = std::move(from);
+      if (left_out) entry["more"] = left_out;  // functions that make it the same way as one listed
       list.push_back(std::move(entry));
     }
     return list;

@@ -64,6 +64,19 @@ TEST_F(syscall_check, an_undeclared_call_names_the_function_the_object_and_the_l
   EXPECT_EQ(r.calls_found, 3);
 }
 
+TEST_F(syscall_check, callers_left_out_of_the_list_still_count) {
+  compartment_calls calls;
+  found_call bind = libc_call("bind", "bind", "plat_bind", 1, "net_bind");
+  bind.more = 3;
+  calls.calls = {bind, libc_call("socket", "socket", "net_socket", 0), libc_call("shutdown", "shutdown", "net_shutdown", 0)};
+  syscall_check_result r = check(calls);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("reached from net_bind (libos/net/src/net.cc) (and 3 more places), which makes bind(2)"),
+            std::string::npos)
+      << r.errors[0];
+  EXPECT_EQ(r.found[0][0]["more"], 3);
+}
+
 TEST_F(syscall_check, a_direct_call_names_its_own_function) {
   compartment_calls calls;
   calls.calls = {libc_call("connect", "connect", "net_connect", 0), libc_call("socket", "socket", "net_socket", 0),

@@ -161,7 +161,23 @@ class charger {
 };
 
 auto call_key(const found_call &c) {
-  return std::tie(c.syscall, c.object, c.function, c.kind, c.via, c.number);
+  return std::tie(c.syscall, c.kind, c.via, c.number, c.object, c.function);
+}
+
+bool same_way(const found_call &a, const found_call &b) {
+  return a.syscall == b.syscall && a.kind == b.kind && a.via == b.via && a.number == b.number;
+}
+
+// Keeps kMaxCallersListed functions of each way a call is made; the last one kept counts the others.
+void cap_callers(std::vector<found_call> &calls) {
+  std::vector<found_call> kept;
+  for (std::size_t i = 0, n = 0; i < calls.size(); i += n) {
+    for (n = 1; i + n < calls.size() && same_way(calls[i], calls[i + n]);) ++n;
+    const std::size_t listed = std::min(n, kMaxCallersListed);
+    for (std::size_t k = 0; k < listed; ++k) kept.push_back(std::move(calls[i + k]));
+    kept.back().more = n - listed;
+  }
+  calls = std::move(kept);
 }
 
 void sort_and_merge(compartment_calls &out) {
@@ -169,6 +185,7 @@ void sort_and_merge(compartment_calls &out) {
   out.calls.erase(std::unique(out.calls.begin(), out.calls.end(),
                               [](const found_call &a, const found_call &b) { return call_key(a) == call_key(b); }),
                   out.calls.end());
+  cap_callers(out.calls);
   auto unlisted_key = [](const unlisted_function &u) { return std::tie(u.name, u.object, u.function); };
   std::sort(out.unlisted.begin(), out.unlisted.end(),
             [&](const unlisted_function &a, const unlisted_function &b) { return unlisted_key(a) < unlisted_key(b); });

@@ -18,7 +18,7 @@ using json = nlohmann::json;
 namespace {
 
 // Bumped whenever what is stored or how it is found changes.
-constexpr int kResultsVersion = 1;
+constexpr int kResultsVersion = 2;
 
 std::string file_stamp(const fs::path &p) {
   struct stat st {};
@@ -37,7 +37,8 @@ int kind_number(call_kind k) {
 json to_json(const compartment_calls &c) {
   json calls = json::array(), unlisted = json::array();
   for (const found_call &f : c.calls) {
-    calls.push_back({f.syscall, f.number, kind_number(f.kind), f.via, f.function, f.object, f.root_function, f.root_object});
+    calls.push_back(
+        {f.syscall, f.number, kind_number(f.kind), f.via, f.function, f.object, f.root_function, f.root_object, f.more});
   }
   for (const unlisted_function &u : c.unlisted) unlisted.push_back({u.name, u.function, u.object});
   return {{"calls", calls}, {"unlisted", unlisted}};
@@ -48,7 +49,7 @@ compartment_calls from_json(const json &j) {
   for (const json &f : j.at("calls")) {
     c.calls.push_back({f.at(0).get<std::string>(), f.at(1).get<int>(), kind_of(f.at(2).get<int>()),
                        f.at(3).get<std::string>(), f.at(4).get<std::string>(), f.at(5).get<std::size_t>(),
-                       f.at(6).get<std::string>(), f.at(7).get<std::size_t>()});
+                       f.at(6).get<std::string>(), f.at(7).get<std::size_t>(), f.at(8).get<std::size_t>()});
   }
   for (const json &u : j.at("unlisted")) {
     c.unlisted.push_back({u.at(0).get<std::string>(), u.at(1).get<std::string>(), u.at(2).get<std::size_t>()});

@@ -76,7 +76,12 @@ struct found_call {
   std::size_t object = 0;       // index into the scan's inputs
   std::string root_function;    // a function of a placed library that reaches it ("" when `function` is one)
   std::size_t root_object = 0;  // and its object
+  std::size_t more = 0;         // functions that make the same call the same way, left out after this one
 };
+
+// The functions listed for one call made one way (the same system call, kind and `via`): the heap's calls
+// through operator new come from most functions of a C++ library, and a list of them helps nobody.
+inline constexpr std::size_t kMaxCallersListed = 4;
 
 // A reached call of a library function the table does not list.
 struct unlisted_function {
@@ -86,7 +91,7 @@ struct unlisted_function {
 };
 
 struct compartment_calls {
-  std::vector<found_call> calls;  // sorted by system call, then object and function
+  std::vector<found_call> calls;  // sorted by system call, kind, via, object and function
   std::vector<unlisted_function> unlisted;
 };
 
