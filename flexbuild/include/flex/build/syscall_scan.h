@@ -14,8 +14,8 @@
 // A `syscall` instruction or a call to libc's syscall() in reached code is charged with its number
 // (syscall_sites.h), or is an error when the number cannot be found.
 //
-//   flex::build::link_model model = flex::build::link_model::load(archives, shared_libraries, &error);
-//   flex::build::scan_session session(model, table);
+//   auto model = flex::build::link_model::load(runtime_archives, default_c_libraries(), default_cxx_libraries(), &error);
+//   flex::build::scan_session session(*model, table);
 //   auto calls = session.scan({{{"obj/net/net/src/net.cc.o", "net", "libos/net/src/net.cc", false}, ...}}, &error);
 //   for (const flex::build::found_call &c : (*calls)[0].calls) ...   // one result per compartment
 #pragma once
