@@ -18,6 +18,7 @@
 #include "flex/build/toolchain.h"
 #include "flex/build/transform_summaries.h"
 #include "flex/build/gadget_scan.h"
+#include "flex/build/syscall_check.h"
 #include "flex/yaml/diag.h"
 
 #ifndef FLEX_SOURCE_DIR
@@ -205,29 +206,103 @@ int generate_inputs(const resolved_image &img, const std::vector<unit> &units, c
   return written;
 }
 
-// Stages "transform", "compile" and "link", through ninja. After the transform the sources' summaries
-// are merged per library and the gates generated: callbacks are known only then.
-bool run_build_steps(const resolved_image &img, const std::vector<unit> &units, const toolchain &tc,
-                     const image_paths &paths, const options &opt, progress &prog, build_log &log,
-                     std::vector<nlohmann::json> &summaries) {
+// What the build steps work on.
+struct build_inputs {
+  const resolved_image &img;
+  const std::vector<unit> &units;
+  const toolchain &tc;
+  const image_paths &paths;
+  const fs::path &root;
+};
+
+// What each compartment's objects can call: the results of the last build when nothing they came from has
+// changed, else a scan (which decodes only objects the site cache does not know).
+std::optional<std::vector<compartment_calls>> scan_or_reuse(const build_inputs &in,
+                                                            const std::vector<std::vector<scan_object>> &inputs,
+                                                            std::string &error) {
+  std::vector<fs::path> archives = {in.tc.runtime};
+  if (image_links_malloc(in.img)) archives.push_back(in.tc.malloc);
+  archives.insert(archives.end(), in.tc.runtime_parts.begin(), in.tc.runtime_parts.end());
+  std::vector<fs::path> c_libs = default_c_libraries(), cxx_libs = default_cxx_libraries();
+  std::vector<fs::path> stamped = {default_syscall_table(), fs::read_symlink("/proc/self/exe")};
+  for (const std::vector<fs::path> *set : {&archives, &c_libs, &cxx_libs}) stamped.insert(stamped.end(), set->begin(), set->end());
+  const std::string stamp = scan_stamp(inputs, stamped);
+  const fs::path results = in.paths.work / "syscall_scan.json";
+  if (auto kept = load_scan_results(results, stamp)) return kept;
+
+  diag_sink diags;
+  auto table = syscall_table::load(default_syscall_table(), diags);
+  diags.print(stderr);
+  if (!table) return std::nullopt;
+  auto model = link_model::load(archives, c_libs, cxx_libs, &error);
+  if (!model) return std::nullopt;
+  site_cache cache;
+  const fs::path cache_file = in.paths.work / "syscall_sites.json";
+  cache.load(cache_file);
+  auto calls = scan_session(*model, *table, &cache).scan(inputs, &error);
+  if (!calls) return std::nullopt;
+  for (const auto &err : {cache.save(cache_file), save_scan_results(results, stamp, *calls)}) {
+    if (err) std::fprintf(stderr, "flexbuild: warning: %s\n", err->c_str());
+  }
+  return calls;
+}
+
+// Stage "syscalls": what each compartment's objects can call (libc functions, syscall instructions),
+// against its set, after the compile and before the link: an undeclared call stops the build.
+bool check_system_calls(const build_inputs &in, progress &prog, build_log &log, syscall_check_result &result) {
+  log.text += "== syscalls\n";
+  std::string error;
+  const auto inputs = scan_inputs(in.img, in.units, in.root);
+  auto calls = scan_or_reuse(in, inputs, error);
+  if (!calls) {
+    prog.line("syscalls", "failed");
+    if (!error.empty()) std::fprintf(stderr, "flexbuild: error: system-call check: %s\n", error.c_str());
+    return false;
+  }
+  result = check_syscalls(in.img, inputs, *calls, {in.root, in.paths.work, default_syscall_table()});
+  for (const auto &w : result.warnings) {
+    log.text += "warning: " + w + "\n";
+    std::fprintf(stderr, "flexbuild: warning: %s\n", w.c_str());
+  }
+  for (const auto &e : result.errors) {
+    log.text += "error: " + e + "\n";
+    std::fprintf(stderr, "flexbuild: error: %s\n", e.c_str());
+  }
+  prog.line("syscalls", result.errors.empty()
+                            ? fmt::format("{} found, all in their compartments' sets",
+                                          count(result.calls_found, "system call", "system calls"))
+                            : fmt::format("{} (see above)", count(static_cast<int>(result.errors.size()), "error", "errors")));
+  return result.errors.empty();
+}
+
+// Stages "transform", "compile", "syscalls" and "link". After the transform the sources' summaries are
+// merged per library and the gates generated: callbacks are known only then.
+bool run_build_steps(const build_inputs &in, const options &opt, progress &prog, build_log &log,
+                     std::vector<nlohmann::json> &summaries, syscall_check_result &syscalls) {
   for (const char *step : {"transform", "compile", "link"}) {
     log.text += fmt::format("== {}\n", step);
-    step_result r = run_ninja(tc, paths, opt, step, log.text);
+    step_result r = run_ninja(in.tc, in.paths, opt, step, log.text);
     if (r.status != 0) {
       prog.line(step, "failed");
       log.finish();
-      std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, paths.build_log().c_str());
+      std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, in.paths.build_log().c_str());
       return false;
     }
     prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");
+    std::optional<std::string> err;
     if (std::string_view(step) == "transform") {
-      auto err = library_summaries(img, units, paths, summaries);
-      if (!err) err = write_if_changed(paths.gates_cc(), gates_cc(img, collect_callbacks(summaries)));
-      if (err) {
-        log.finish();
-        std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
-        return false;
-      }
+      err = library_summaries(in.img, in.units, in.paths, summaries);
+      if (!err) err = write_if_changed(in.paths.gates_cc(), gates_cc(in.img, collect_callbacks(summaries)));
+    }
+    if (std::string_view(step) == "compile" &&
+        !check_system_calls(in, prog, log, syscalls)) {
+      log.finish();
+      return false;
+    }
+    if (err) {
+      log.finish();
+      std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
+      return false;
     }
   }
   return true;
@@ -268,8 +343,12 @@ bool scan_gadgets(const resolved_image &img, const image_paths &paths, build_log
 // Stage "describe": image.json, from the profile, the ELF, the summaries and the gadget scan.
 std::optional<std::string> write_image_json(const resolved_image &img, const elf_info &elf,
                                             const std::vector<nlohmann::json> &summaries,
-                                            const std::vector<gadget_hit> &gadgets, const image_paths &paths) {
+                                            const std::vector<gadget_hit> &gadgets,
+                                            const syscall_check_result &syscalls, const image_paths &paths) {
   auto ij = image_json(img, elf, summaries, paths);
+  for (std::size_t i = 0; i < syscalls.found.size() && i < ij["compartments"].size(); ++i) {
+    ij["compartments"][i]["syscalls_found"] = syscalls.found[i];
+  }
   nlohmann::ordered_json gadget_list = nlohmann::ordered_json::array();
   for (const auto &g : gadgets) {
     gadget_list.push_back({{"kind", to_string(g.kind)},
@@ -284,7 +363,7 @@ std::optional<std::string> write_image_json(const resolved_image &img, const elf
 
 }  // namespace
 
-// load -> resolve -> generate -> transform -> compile -> link -> check -> describe.
+// load -> resolve -> generate -> transform -> compile -> syscalls -> link -> check -> describe.
 int build_image(const options &opt, fs::path *executable) {
   progress prog(opt.progress_to_stderr);
   diag_sink diags;
@@ -314,7 +393,8 @@ int build_image(const options &opt, fs::path *executable) {
 
   build_log log{fmt::format("flexbuild: image {} from {}\n", img.prof->name, opt.profile.string()), paths.build_log()};
   std::vector<nlohmann::json> summaries;  // one per library, once the transform step has run
-  if (!run_build_steps(img, units, *tc, paths, opt, prog, log, summaries)) return 1;
+  syscall_check_result syscalls;           // once the compile step has run
+  if (!run_build_steps({img, units, *tc, paths, l.root}, opt, prog, log, summaries, syscalls)) return 1;
 
   log.text += "== check\n";
   auto elf = read_elf(paths.executable(), &error);
@@ -328,7 +408,7 @@ int build_image(const options &opt, fs::path *executable) {
     log.finish();
     return 1;
   }
-  if (auto err = write_image_json(img, *elf, summaries, gadgets, paths)) {
+  if (auto err = write_image_json(img, *elf, summaries, gadgets, syscalls, paths)) {
     log.finish();
     std::fprintf(stderr, "flexbuild: error: %s\n", err->c_str());
     return 1;

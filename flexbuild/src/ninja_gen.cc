@@ -73,9 +73,23 @@ std::vector<unit> image_units(const resolved_image &img, const image_paths &path
   return units;
 }
 
+// MPK domains and process compartments have a heap each. Not with ASan, whose runtime owns malloc: there
+// process compartments keep glibc's heap, private to their process all the same.
+bool image_links_malloc(const resolved_image &img) {
+  bool mpk = false, process = false, asan = false;
+  for (const auto &c : img.compartments) {
+    mpk |= c.spec->iso == isolation::mpk;
+    process |= c.spec->iso == isolation::process;
+    asan |= c.spec->has(hardening::asan);
+  }
+  return mpk || (process && !asan);
+}
+
 std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for_transformed_copy) {
+  // -ffunction-sections: every function in a section of its own, so that each call between functions is a
+  // relocation the system-call check (syscall_scan.h) follows; the link places .text.* as it does .text.
   std::vector<std::string> flags = {u.cxx ? "-std=gnu++20" : "-std=gnu17", "-O2", "-g", "-fPIE",
-                                    "-Wall", "-Werror=implicit-function-declaration"};
+                                    "-ffunction-sections", "-Wall", "-Werror=implicit-function-declaration"};
   if (for_transformed_copy) {
     // The copy lives in the build tree; quoted includes still resolve next to the original.
     flags.push_back("-iquote");
@@ -420,17 +434,10 @@ std::string link_edges(const resolved_image &img, const std::vector<unit> &units
   out += " " + p(paths.linker_script()) + "\n";
   out += "  linker = " + ninja_command({tc.cxx.string()}) + "\n";
   out += "  flags = " + ninja_command(link_flags) + "\n";
-  // MPK domains and process compartments have a heap each: malloc and new route to the running one
-  // (libflex_runtime_malloc.a, before the heap archive it needs and before libc). Not with ASan, whose runtime owns malloc:
-  // there process compartments keep glibc's heap, private to their process all the same.
-  bool mpk = false, process = false, asan = false;
-  for (const auto &c : img.compartments) {
-    mpk |= c.spec->iso == isolation::mpk;
-    process |= c.spec->iso == isolation::process;
-    asan |= c.spec->has(hardening::asan);
-  }
+  // malloc and new route to the running compartment's heap through libflex_runtime_malloc.a, before the heap
+  // archive it needs and before libc.
   std::vector<std::string> libs = {tc.runtime.string()};
-  if (mpk || (process && !asan)) libs.push_back(tc.malloc.string());
+  if (image_links_malloc(img)) libs.push_back(tc.malloc.string());
   for (const auto &part : tc.runtime_parts) libs.push_back(part.string());
   out += "  libs = " + ninja_command(libs) + "\n\n";
 

@@ -233,26 +233,89 @@ std::optional<std::span<const std::uint8_t>> file::bytes(const segment &p) const
   return image_.subspan(p.offset, p.filesz);
 }
 
+std::vector<symbol> file::read_table(const section &tab) const {
+  std::vector<symbol> out;
+  // libelf sizes entries by the class, not by sh_entsize: a table that disagrees is not one it can read.
+  if (tab.size == 0 || tab.entsize != sizeof(Elf64_Sym)) return out;
+  Elf_Data *data = nullptr;
+  if (Elf_Scn *scn = elf_getscn(elf_, tab.index); scn && inside(image_.size(), tab.offset, tab.size)) {
+    data = elf_getdata(scn, nullptr);
+  }
+  if (data == nullptr) return out;
+  const std::size_t count = data->d_size / sizeof(Elf64_Sym);
+  out.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    GElf_Sym sym{};
+    symbol entry;
+    if (gelf_getsym(data, static_cast<int>(i), &sym) != nullptr) {
+      const char *name = sym.st_name != 0 ? elf_strptr(elf_, tab.link, sym.st_name) : nullptr;
+      entry = {name ? name : "", sym.st_value, sym.st_size, sym.st_shndx,
+               static_cast<std::uint8_t>(GELF_ST_TYPE(sym.st_info)),
+               static_cast<std::uint8_t>(GELF_ST_BIND(sym.st_info))};
+    }
+    out.push_back(std::move(entry));
+  }
+  return out;
+}
+
 std::vector<symbol> file::symbols() const {
   std::vector<symbol> out;
   for (const section &tab : sections_) {
-    if (tab.type != SHT_SYMTAB || tab.size == 0) continue;
-    // libelf sizes entries by the class, not by sh_entsize: a table that disagrees is not one it can read.
-    if (tab.entsize != sizeof(Elf64_Sym)) continue;
-    Elf_Data *data = nullptr;
-    if (Elf_Scn *scn = elf_getscn(elf_, tab.index); scn && inside(image_.size(), tab.offset, tab.size)) {
-      data = elf_getdata(scn, nullptr);
+    if (tab.type != SHT_SYMTAB) continue;
+    std::vector<symbol> table = read_table(tab);
+    for (std::size_t i = 1; i < table.size(); ++i) {  // entry 0 is the null symbol
+      if (!table[i].name.empty()) out.push_back(std::move(table[i]));
     }
+  }
+  return out;
+}
+
+std::vector<symbol> file::symbol_table() const {
+  for (const section &tab : sections_) {
+    if (tab.type == SHT_SYMTAB) return read_table(tab);
+  }
+  return {};
+}
+
+std::vector<symbol> file::dynamic_symbols() const {
+  std::vector<symbol> out;
+  for (const section &tab : sections_) {
+    if (tab.type != SHT_DYNSYM) continue;
+    std::vector<symbol> table = read_table(tab);
+    for (std::size_t i = 1; i < table.size(); ++i) {
+      if (!table[i].name.empty() && table[i].defined()) out.push_back(std::move(table[i]));
+    }
+  }
+  return out;
+}
+
+std::vector<relocation> file::relocations(bool loaded_only) const {
+  std::vector<relocation> out;
+  const section *symtab = nullptr;
+  for (const section &s : sections_) {
+    if (s.type == SHT_SYMTAB && !symtab) symtab = &s;
+  }
+  if (symtab == nullptr) return out;
+  for (const section &tab : sections_) {
+    if (tab.type != SHT_RELA || tab.link != symtab->index || tab.entsize != sizeof(Elf64_Rela)) continue;
+    if (!inside(image_.size(), tab.offset, tab.size)) continue;
+    Elf_Scn *scn = elf_getscn(elf_, tab.index);
+    Elf_Data *data = scn ? elf_getdata(scn, nullptr) : nullptr;
     if (data == nullptr) continue;
-    const std::size_t count = data->d_size / sizeof(Elf64_Sym);
-    for (std::size_t i = 1; i < count; ++i) {  // entry 0 is the null symbol
-      GElf_Sym sym;
-      if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
-      const char *name = elf_strptr(elf_, tab.link, sym.st_name);
-      if (name == nullptr || *name == '\0') continue;
-      out.push_back({name, sym.st_value, sym.st_size, sym.st_shndx,
-                     static_cast<std::uint8_t>(GELF_ST_TYPE(sym.st_info)),
-                     static_cast<std::uint8_t>(GELF_ST_BIND(sym.st_info))});
+    // sh_info of a relocation table names the section it patches (SHF_INFO_LINK).
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr) continue;
+    // sections_ holds sections 1, 2, ... in order.
+    if (loaded_only && (sh.sh_info == 0 || sh.sh_info > sections_.size() ||
+                        !(sections_[sh.sh_info - 1].flags & SHF_ALLOC))) {
+      continue;
+    }
+    const std::size_t count = data->d_size / sizeof(Elf64_Rela);
+    for (std::size_t i = 0; i < count; ++i) {
+      GElf_Rela r;
+      if (gelf_getrela(data, static_cast<int>(i), &r) == nullptr) continue;
+      out.push_back({sh.sh_info, r.r_offset, static_cast<std::uint32_t>(GELF_R_TYPE(r.r_info)),
+                     static_cast<std::uint32_t>(GELF_R_SYM(r.r_info)), r.r_addend});
     }
   }
   return out;
@@ -262,6 +325,28 @@ std::vector<symbol> file::function_symbols() const {
   std::vector<symbol> all = symbols();
   std::erase_if(all, [](const symbol &s) { return s.type != STT_FUNC || !s.defined(); });
   return all;
+}
+
+std::optional<std::vector<std::string>> archive_symbols(const std::string &path, std::string *error) {
+  static const bool libelf_ready = elf_version(EV_CURRENT) != EV_NONE;
+  if (!libelf_ready) return no_file(error, "libelf is too old");
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return no_file(error, std::string("cannot open: ") + std::strerror(errno));
+  Elf *ar = elf_begin(fd, ELF_C_READ, nullptr);
+  std::optional<std::vector<std::string>> out;
+  std::size_t count = 0;
+  Elf_Arsym *index = ar && elf_kind(ar) == ELF_K_AR ? elf_getarsym(ar, &count) : nullptr;
+  if (index == nullptr) {
+    fail(error, ar && elf_kind(ar) == ELF_K_AR ? "archive has no symbol index" : "not an archive");
+  } else {
+    out.emplace();
+    for (std::size_t i = 0; i < count; ++i) {  // the last entry is a terminator with no name
+      if (index[i].as_name && *index[i].as_name) out->emplace_back(index[i].as_name);
+    }
+  }
+  if (ar) elf_end(ar);
+  ::close(fd);
+  return out;
 }
 
 }  // namespace flex::elf

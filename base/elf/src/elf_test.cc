@@ -115,6 +115,50 @@ TEST_F(elf_built, object_sections_and_symbols) {
   EXPECT_TRUE(counter->defined());
 }
 
+// flex_add reads flex_counter: the object holds a relocation in .text naming it, directly or through
+// the section symbol of .data. The symbol table by index keeps the null entry and section symbols.
+TEST_F(elf_built, object_relocations_name_entries_of_the_symbol_table) {
+  auto opened = open_file("t.o");
+  ASSERT_TRUE(opened.has_value());
+  const file &f = *opened;
+  const std::vector<symbol> table = f.symbol_table();
+  ASSERT_FALSE(table.empty());
+  EXPECT_TRUE(table[0].name.empty());
+  EXPECT_FALSE(table[0].defined());
+  EXPECT_TRUE(std::any_of(table.begin(), table.end(), [](const symbol &s) { return s.type == STT_SECTION; }));
+  const section *text = f.find_section(".text");
+  const section *data = f.find_section(".data");
+  ASSERT_NE(text, nullptr);
+  ASSERT_NE(data, nullptr);
+  bool counter_read = false;
+  for (const relocation &r : f.relocations()) {
+    ASSERT_LT(r.symbol, table.size());
+    if (r.section != text->index) continue;
+    EXPECT_LT(r.offset, text->size);
+    const symbol &target = table[r.symbol];
+    counter_read |= target.name == "flex_counter" || (target.type == STT_SECTION && target.section == data->index);
+  }
+  EXPECT_TRUE(counter_read);
+  EXPECT_TRUE(f.dynamic_symbols().empty()) << "an object has no dynamic symbol table";
+}
+
+TEST_F(elf_built, pie_exports_and_archive_index) {
+  auto pie = open_file("t.pie");
+  ASSERT_TRUE(pie.has_value());
+  EXPECT_TRUE(pie->relocations().empty()) << "only relocatable objects' tables are read";
+  const std::string ar = path("t.a");
+  ASSERT_EQ(std::system(("ar rcs " + ar + " " + path("t.o")).c_str()), 0);
+  std::string error;
+  auto names = archive_symbols(ar, &error);
+  ASSERT_TRUE(names.has_value()) << error;
+  for (const char *n : {"flex_magic", "flex_add", "flex_counter", "main"}) {
+    EXPECT_NE(std::find(names->begin(), names->end(), n), names->end()) << n;
+  }
+  EXPECT_FALSE(archive_symbols(path("t.o"), &error).has_value());
+  EXPECT_EQ(error, "not an archive");
+  EXPECT_FALSE(archive_symbols(path("no-such.a"), &error).has_value());
+}
+
 TEST_F(elf_built, pie_segments_sections_and_function_addresses) {
   auto opened = open_file("t.pie");
   ASSERT_TRUE(opened.has_value());

@@ -78,6 +78,10 @@ struct unit {
 // Every translation unit of the image: each placed library once, each replicated library per compartment.
 std::vector<unit> image_units(const resolved_image &img, const image_paths &paths);
 
+// Whether the image links the runtime's malloc routing (libflex_runtime_malloc.a): MPK domains and process
+// compartments have a heap each, except under ASan, whose runtime owns malloc.
+bool image_links_malloc(const resolved_image &img);
+
 // Compiler flags of a unit (language, optimisation, include paths, hardening), without -c/-o.
 std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for_transformed_copy);
 

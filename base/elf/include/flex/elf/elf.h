@@ -13,6 +13,8 @@
 //   }
 //   for (const flex::elf::segment &p : f->segments()) { if (p.type == PT_LOAD && (p.flags & PF_X)) ... }
 //   for (const flex::elf::symbol &s : f->function_symbols()) index(s.name, s.value, s.size);
+//   auto table = f->symbol_table();                           // relocations name entries by index
+//   for (const flex::elf::relocation &r : f->relocations()) edge(r.section, table[r.symbol]);
 //
 // A file opened from a path maps it read-only for the object's lifetime; one made from memory reads the
 // caller's bytes in place (never writes them), so they must outlive it. Spans returned point into the
@@ -69,6 +71,18 @@ struct symbol {  // one entry of .symtab
   bool defined() const { return section != 0; }
 };
 
+struct relocation {  // one entry of a SHT_RELA table of a relocatable object
+  std::uint32_t section = 0;  // the section whose bytes it patches (the table's sh_info)
+  std::uint64_t offset = 0;   // into that section
+  std::uint32_t type = 0;     // R_X86_64_*
+  std::uint32_t symbol = 0;   // index into symbol_table()
+  std::int64_t addend = 0;
+};
+
+// The global symbols an archive's index (its armap) says its members define, "" entries left out;
+// nullopt with a message when the file is not an archive with an index.
+std::optional<std::vector<std::string>> archive_symbols(const std::string &path, std::string *error);
+
 class file {
  public:
   // nullopt with a message in *error (when error is not null) if the file cannot be read or is not a
@@ -100,12 +114,23 @@ class file {
   std::vector<symbol> symbols() const;
   // The defined STT_FUNC symbols among them: what a program counter is named after.
   std::vector<symbol> function_symbols() const;
+  // Every entry of the first symbol table by index, the null entry and unnamed ones (section symbols)
+  // included: what relocations() refer to. Empty when the table cannot be read.
+  std::vector<symbol> symbol_table() const;
+  // The entries of every SHT_RELA table that patches a section of the file and refers to the first
+  // symbol table; with `loaded_only`, only of those that patch SHF_ALLOC sections (code and data, not
+  // debug information, whose tables are the largest). Tables that lie outside the file are left out.
+  std::vector<relocation> relocations(bool loaded_only = false) const;
+  // The defined, named entries of the dynamic symbol table (SHT_DYNSYM): what a shared object exports.
+  std::vector<symbol> dynamic_symbols() const;
 
  private:
   file() = default;
   bool read_headers(std::string *error);
   bool check_tables(std::string *error) const;
   void release();
+  // The entries of symbol table `tab` (SHT_SYMTAB or SHT_DYNSYM) by index; empty when unreadable.
+  std::vector<symbol> read_table(const section &tab) const;
 
   Elf *elf_ = nullptr;
   void *mapping_ = nullptr;  // the whole file, when opened from a path
