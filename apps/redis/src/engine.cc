@@ -87,7 +87,7 @@ engine_impl::engine_impl(engine_config config, clock_fn clk)
     : cfg(std::move(config)), clock(std::move(clk)), rng(cfg.seed) {
   if (cfg.databases < 1) cfg.databases = 1;
   dbs.resize(static_cast<size_t>(cfg.databases));
-  if (!cfg.files) cfg.files = posix_file_ops();
+  if (!cfg.files && posix_file_ops) cfg.files = posix_file_ops();
   if (!cfg.sleep) cfg.sleep = [](int64_t us) { std::this_thread::sleep_for(std::chrono::microseconds(us)); };
   flushed_epoch.assign(dbs.size(), 0);
   for (auto family : {server_commands(), admin_commands(), string_commands(), key_commands(), list_commands(), hash_commands(),

@@ -1,4 +1,4 @@
-// The default file operations over POSIX calls, and CRC-64 for snapshots.
+// The default file operations over POSIX calls (host builds; the image serves files through vfs).
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -60,26 +60,8 @@ class posix_files final : public file_ops {
   }
 };
 
-constexpr std::array<uint64_t, 256> make_crc_table() {
-  std::array<uint64_t, 256> t{};
-  for (uint64_t i = 0; i < 256; i++) {
-    uint64_t c = i;
-    for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0xC96C5795D7870F42ull : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-
-constexpr auto crc_table = make_crc_table();
-
 }  // namespace
 
 std::shared_ptr<file_ops> posix_file_ops() { return std::make_shared<posix_files>(); }
-
-uint64_t crc64(std::string_view data) {
-  uint64_t c = ~0ull;
-  for (unsigned char b : data) c = crc_table[(c ^ b) & 0xFF] ^ (c >> 8);
-  return ~c;
-}
 
 }  // namespace flex::redis
