@@ -1,6 +1,7 @@
 // The engine object: command dispatch, the per-command context helpers, lazy and active expiry,
 // and the public wrappers that keep exceptions inside the library.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <exception>
 #include <new>
@@ -81,13 +82,33 @@ bool clamp_range(int64_t& start, int64_t& end, int64_t len) {
   return true;
 }
 
+// ---- no_file_ops ----
+
+namespace {
+
+class no_files final : public file_ops {
+ public:
+  int open_write(const std::string&) override { return -ENOSYS; }
+  int64_t write(int, const void*, size_t) override { return -ENOSYS; }
+  int fsync(int) override { return -ENOSYS; }
+  int close(int) override { return -ENOSYS; }
+  int rename(const std::string&, const std::string&) override { return -ENOSYS; }
+  int fsync_dir(const std::string&) override { return -ENOSYS; }
+  int unlink(const std::string&) override { return -ENOSYS; }
+  int read_file(const std::string&, std::string&) override { return -ENOSYS; }
+};
+
+}  // namespace
+
+std::shared_ptr<file_ops> no_file_ops() { return std::make_shared<no_files>(); }
+
 // ---- engine_impl ----
 
 engine_impl::engine_impl(engine_config config, clock_fn clk)
     : cfg(std::move(config)), clock(std::move(clk)), rng(cfg.seed) {
   if (cfg.databases < 1) cfg.databases = 1;
   dbs.resize(static_cast<size_t>(cfg.databases));
-  if (!cfg.files && posix_file_ops) cfg.files = posix_file_ops();
+  if (!cfg.files) cfg.files = no_file_ops();
   if (!cfg.sleep) cfg.sleep = [](int64_t us) { std::this_thread::sleep_for(std::chrono::microseconds(us)); };
   flushed_epoch.assign(dbs.size(), 0);
   for (auto family : {server_commands(), admin_commands(), string_commands(), key_commands(), list_commands(), hash_commands(),

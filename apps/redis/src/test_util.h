@@ -68,6 +68,7 @@ class engine_test : public ::testing::Test {
  protected:
   void SetUp() override { make_engine(); }
   void make_engine() {
+    if (!cfg.files) cfg.files = posix_file_ops();  // the host's files, in the test's folder
     eng = std::make_unique<engine>(cfg, [this] { return now; });
     client = client_state{};
   }

@@ -72,7 +72,8 @@ void put_prot(fault_line &l, unsigned long prot) {
 // How many arguments to print for a call (the kernel passes six registers whatever the call takes).
 int arity(long nr) {
   switch (nr) {
-    case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_fork: case SYS_vfork:
+    case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_fork: case SYS_vfork: case SYS_getuid:
+    case SYS_geteuid: case SYS_getgid: case SYS_getegid: case SYS_getpgrp: case SYS_setsid: case SYS_sched_yield:
       return 0;
     case SYS_close: case SYS_exit: case SYS_exit_group: case SYS_unshare: case SYS_personality:
       return 1;
@@ -117,8 +118,13 @@ void put_call(fault_line &l, long nr, const unsigned long args[6]) {
 }
 
 void report(fault_line &l, unsigned who, pid_t pid, std::uint32_t arch, long nr, const unsigned long args[6]) {
+  // A process hosting one compartment is that compartment, whatever was running in it.
+  if (who == kNoCompartment && g_hosted && !(g_hosted & (g_hosted - 1))) {
+    who = static_cast<unsigned>(__builtin_ctzll(g_hosted));
+  }
   if (who != kNoCompartment) {
-    l.str("compartment '").str(compartment_name(who)).str("' (pid ").dec(pid).str(")");
+    const char *name = g_img && who < g_img->n_compartments ? g_img->compartments[who].name : compartment_name(who);
+    l.str("compartment '").str(name).str("' (pid ").dec(pid).str(")");
   } else {
     l.str("process ").dec(pid).str(" (");
     bool first = true;
@@ -175,10 +181,8 @@ void *supervise(void *) {
     for (int i = 0; i < 6; ++i) args[i] = req.data.args[i];
     fault_line l;
     l.str("flex: lockdown log: ");
-    // The thread that made the call is another one: its compartment is the process's if it hosts one.
-    unsigned who = kNoCompartment;
-    if (g_hosted && !(g_hosted & (g_hosted - 1))) who = static_cast<unsigned>(__builtin_ctzll(g_hosted));
-    report(l, who, static_cast<pid_t>(req.pid), req.data.arch, req.data.nr, args);
+    // The thread that made the call is another one: report() names the process's compartment if it has one.
+    report(l, kNoCompartment, static_cast<pid_t>(req.pid), req.data.arch, req.data.nr, args);
     std::uintptr_t off = 0;
     if (const char *fn = symbol_at(req.data.instruction_pointer, off)) l.str(" in ").str(fn).str("+").hex(off);
     l.emit();
@@ -266,10 +270,12 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
     allow(SYS_ioctl, 1, &tcgets);
   }
   if (!s.calls.test(SYS_rt_sigreturn)) allow(SYS_rt_sigreturn, 0, nullptr);
-  // Reading its own dumpable flag (the sanitizer runtimes ask) changes nothing; setting it (they try to,
-  // around their reports) fails quietly: the process stays non-dumpable.
-  const scmp_arg_cmp get_dumpable = arg(0, SCMP_CMP_EQ, PR_GET_DUMPABLE);
-  allow(SYS_prctl, 1, &get_dumpable);
+  // Reading its own dumpable or no_new_privs flag (the sanitizer runtimes ask) changes nothing; setting
+  // dumpable (they try to, around their reports) fails quietly: the process stays non-dumpable.
+  for (const scmp_datum_t query : {PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS}) {
+    const scmp_arg_cmp get = arg(0, SCMP_CMP_EQ, query);
+    allow(SYS_prctl, 1, &get);
+  }
   const scmp_arg_cmp set_dumpable = arg(0, SCMP_CMP_EQ, PR_SET_DUMPABLE);
   if (rc == 0) rc = seccomp_rule_add_array(f, SCMP_ACT_ERRNO(EPERM), SYS_prctl, 1, &set_dumpable);
   return rc;

@@ -54,9 +54,10 @@ struct server_stats {
 using stats_fn = std::function<server_stats()>;
 
 // File operations used by SAVE and load. Every function returns 0 (or a handle >= 0, or a byte
-// count) on success and a negative errno on failure. posix_file_ops() is the default where it is linked
-// (host builds: the tests, the fuzzer); the Flex image serves files through vfs (server/vfs_files.cc)
-// only and leaves src/file_ops.cc out, so its app compartment makes no file system call of its own.
+// count) on success and a negative errno on failure. Without any, SAVE and load fail with -ENOSYS.
+// posix_file_ops() (src/file_ops.cc, host builds: the tests) works on the host's files; the Flex image
+// serves files through vfs (server/vfs_files.cc) and leaves src/file_ops.cc out, so its app
+// compartment makes no file system call of its own.
 class file_ops {
  public:
   virtual ~file_ops() = default;
@@ -69,7 +70,8 @@ class file_ops {
   virtual int unlink(const std::string& path) = 0;
   virtual int read_file(const std::string& path, std::string& out) = 0;  // -ENOENT when missing
 };
-std::shared_ptr<file_ops> posix_file_ops() __attribute__((weak));  // null where not linked
+std::shared_ptr<file_ops> posix_file_ops();
+std::shared_ptr<file_ops> no_file_ops();  // every operation fails with -ENOSYS
 
 struct engine_config {
   int databases = 16;
@@ -87,7 +89,7 @@ struct engine_config {
   // microseconds after each key a save writes, so a save of N keys costs N pauses and the server answers
   // no one meanwhile; -N pauses 1 us after every Nth key; 0, the default, never pauses.
   int rdb_key_save_delay = 0;
-  std::shared_ptr<file_ops> files;  // null: posix_file_ops()
+  std::shared_ptr<file_ops> files;  // null: no_file_ops()
   sleep_fn sleep;                   // null: the host thread sleeps
   stats_fn stats;                   // null: all zero
   uint64_t seed = 0x5eed;           // for RANDOMKEY, SPOP, SRANDMEMBER and expiry sampling
