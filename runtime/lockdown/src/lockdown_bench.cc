@@ -30,7 +30,7 @@ constexpr std::string_view kLibraryCalls[] = {
     "socket",   "bind",      "listen",     "accept4",   "connect",      "recvfrom",   "sendto",  "shutdown",
     "setsockopt", "getsockopt", "getsockname", "fcntl",  "epoll_create1", "epoll_ctl", "epoll_wait", "poll",
     "openat",   "openat2",   "newfstatat", "fsync",     "ftruncate",    "getdents64", "mkdirat", "pwrite64",
-    "renameat", "unlinkat",  "read",       "sched_getaffinity"};
+    "renameat", "unlinkat",  "read",       "sched_getaffinity", "sysinfo", "readlink", "getcpu", "uname", "gethostname"};
 
 flex::runtime::status lock_down() {
   static std::vector<int> calls;
