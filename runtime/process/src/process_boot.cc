@@ -209,10 +209,10 @@ void main_terminator(int status) {
 }
 
 // Orderly shutdown (atexit in the main process): ask each compartment process to exit, give them a second,
-// then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutdown`).
+// then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutting_down`).
 void shutdown_children_now() {
   if (!in_main() || !g_process.booted) return;
-  g_process.shutting_down = true;
+  g_process.shutting_down = 1;
   g_process.bc->shutdown.store(1, std::memory_order_release);
   for (unsigned c = 0; c < g_process.n; ++c) {
     if (g_process.pids[c] > 0) detail::ring(g_process.bells[c]);

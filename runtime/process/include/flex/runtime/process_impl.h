@@ -123,7 +123,8 @@ struct process_state {
   pid_t pids[kMaxCompartments] = {};           // process compartments' pids, trusted (main process only)
   std::atomic<std::uint32_t> main_watched{0};  // the main process's termination watch (with its children's)
   bool booted = false;
-  bool shutting_down = false;  // main process: its atexit handler is reaping (its own memory, not shared)
+  // Main process: its atexit handler is reaping. Its own memory, not a shared word a child could set.
+  volatile int shutting_down = 0;
   // Set by the main process while it waits in a gate: its SIGCHLD handler then leaves the report to the
   // waiter (normal context, so stdio can be flushed) and only raises peer_event.
   volatile int waiting = 0;
