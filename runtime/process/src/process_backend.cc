@@ -1,5 +1,6 @@
-// The process gate: calls through mailboxes in shared memory, futex hand-off, serving while waiting.
-// Boot, death and shutdown are in process_boot.cc; the protocol is described in process.h.
+// The process gate: calls through per-pair channels in shared memory, futex hand-off, serving while
+// waiting. Boot, death and shutdown are in process_boot.cc, the channels' pages in process_channels.cc;
+// the protocol is described in process.h.
 #include <immintrin.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
@@ -18,20 +19,29 @@ process_state g_process;
 
 namespace {
 
+constexpr std::uint8_t kFromRuntime = 0xff;  // a call the main process makes outside every compartment
+
 long futex(std::atomic<std::uint32_t> *w, int op, std::uint32_t val, const timespec *ts) {
   // Not FUTEX_PRIVATE_FLAG: the word lives in MAP_SHARED memory and the waker is another process.
   return syscall(SYS_futex, reinterpret_cast<std::uint32_t *>(w), op, val, ts, nullptr, 0);
 }
 
-mailbox &own_box() {
-  return g_process.ctl->box[g_process.self_slot];
-}
-
-// Reads a mailbox field exactly once: other compartments can write the mailbox at any time, so a value is
-// checked and used from one local copy, never fetched again from shared memory.
+// Reads a field of shared memory exactly once: the peer can write its side of the channel at any time, so
+// a value is checked and used from one local copy, never fetched again.
 template <typename T>
 T once(const T &v) {
   return *static_cast<const volatile T *>(&v);
+}
+
+// A message taken from a channel: copied out of shared memory once.
+struct message {
+  std::uint8_t kind;
+  unsigned from, to, export_id;
+  word w[kMaxArgs];
+};
+
+unsigned compartment_of(std::uint8_t c) {
+  return c == kFromRuntime ? kNoCompartment : c;
 }
 
 [[noreturn]] void refuse(const char *why, unsigned from, unsigned to, unsigned id) {
@@ -41,6 +51,38 @@ T once(const T &v) {
   l.str(why).emit();
   std::fflush(nullptr);  // normal context: the image's pending output is not lost with it
   terminate_image(kExitBadCall);
+}
+
+// The slot of the first channel holding a message this process has not taken, or kNoSlot.
+unsigned pending() {
+  process_state &st = g_process;
+  for (unsigned k = 0; k < st.n_peer_slots; ++k) {
+    const channel_end &l = st.links[st.peer_slots[k]];
+    if (l.in->seq.load(std::memory_order_acquire) != l.taken) return st.peer_slots[k];
+  }
+  return kNoSlot;
+}
+
+message take(unsigned slot) {
+  channel_end &l = g_process.links[slot];
+  const mailbox &in = *l.in;
+  l.taken = in.seq.load(std::memory_order_acquire);
+  message m{
+      once(in.kind), compartment_of(once(in.from)), compartment_of(once(in.to)), once(in.export_id), {}};
+  for (int i = 0; i < kMaxArgs; ++i) m.w[i] = once(in.w[i]);
+  return m;
+}
+
+void send(unsigned slot, std::uint8_t kind, unsigned from, unsigned to, unsigned id, const word *w, int n) {
+  channel_end &l = g_process.links[slot];
+  mailbox &out = *l.out;
+  out.kind = kind;
+  out.from = from == kNoCompartment ? kFromRuntime : static_cast<std::uint8_t>(from);
+  out.to = static_cast<std::uint8_t>(to);
+  out.export_id = id;
+  for (int i = 0; i < n; ++i) out.w[i] = w[i];
+  out.seq.store(++l.sent, std::memory_order_release);
+  ring(l.peer_bell);
 }
 
 // Runs export `id` of `callee`, which lives in this process. The table is this process's own copy, so a
@@ -55,83 +97,87 @@ word run_export(unsigned from, unsigned callee, unsigned id, const word *a) {
   return r;
 }
 
-// Serves the call waiting in this process's mailbox, then sends the return to the caller's mailbox.
-void serve_call() {
-  mailbox &in = own_box();
-  // Copy first: nested calls made by the export reuse this mailbox for their returns.
-  const unsigned from = once(in.from), to = once(in.to), id = once(in.export_id), reply = once(in.reply_slot);
-  word a[kMaxArgs];
-  for (int i = 0; i < kMaxArgs; ++i) a[i] = once(in.w[i]);
-  if (to >= g_process.n || g_process.slot_of[to] != g_process.self_slot) {
-    refuse("the callee does not live in this process", from, to, id);
+// Serves a call that came on the channel from process `slot`, then returns the result on that channel.
+// The channel says which process called; the caller it names must live there.
+void serve_call(unsigned slot, const message &m) {
+  const process_state &st = g_process;
+  if (m.to >= st.n || st.slot_of[m.to] != st.self_slot) {
+    refuse("the callee does not live in this process", m.from, m.to, m.export_id);
   }
-  const bool reply_ok = reply == kMainSlot || (reply < g_process.n && g_process.comps[reply].own_process);
-  if (!reply_ok || reply == g_process.self_slot) refuse("bad reply mailbox", from, to, id);
-  const word r = run_export(from, to, id, a);
-  mailbox &out = g_process.ctl->box[reply];
-  out.kind = kMsgReturn;
-  out.from = to;
-  out.to = from;
-  out.w[0] = r;
-  ring(reply);
+  const bool from_ok =
+      m.from == kNoCompartment ? slot == kMainSlot : m.from < st.n && st.slot_of[m.from] == slot;
+  if (!from_ok) refuse("the caller does not live in the calling process", m.from, m.to, m.export_id);
+  const word r = run_export(m.from, m.to, m.export_id, m.w);
+  send(slot, kMsgReturn, m.to, m.from, 0, &r, 1);
 }
 
-// Waits for the return of the call this process just made, serving calls addressed to it meanwhile.
-word wait_return() {
+// Waits for the return of the call this process just made to process `callee_slot`, serving calls from
+// any peer meanwhile. Calls nest strictly, so a return on another channel answers no call of ours.
+word wait_return(unsigned callee_slot) {
   for (;;) {
-    await_turn();
-    mailbox &m = own_box();
-    const std::uint32_t kind = once(m.kind);
-    if (kind == kMsgReturn) return once(m.w[0]);
-    if (kind != kMsgCall) refuse("corrupt mailbox", once(m.from), once(m.to), once(m.export_id));
-    serve_call();
+    const unsigned slot = await_message();
+    const message m = take(slot);
+    if (m.kind == kMsgReturn && slot == callee_slot) return m.w[0];
+    if (m.kind == kMsgReturn) refuse("a return with no call waiting", m.from, m.to, m.export_id);
+    if (m.kind != kMsgCall) refuse("corrupt channel", m.from, m.to, m.export_id);
+    serve_call(slot, m);
   }
+}
+
+// After a wake-up or a timeout with no message: take the ring, then look again before checking on peers.
+unsigned after_wake(bell &b) {
+  b.v.exchange(kBellIdle, std::memory_order_acq_rel);  // a full barrier: a later ring is seen, or wakes us
+  if (const unsigned s = pending(); s != kNoSlot) return s;
+  check_peers();  // a death, the shutdown, a spurious ring or the liveness timeout
+  return kNoSlot;
 }
 
 }  // namespace
 
-// Hands the turn to the process owning mailbox `slot`. The exchange publishes the message written before
-// it (release); the futex wake is paid only when the waiter has gone to sleep.
-void ring(unsigned slot) {
-  auto &bell = g_process.ctl->box[slot].bell;
-  if (bell.exchange(kBellTurn, std::memory_order_acq_rel) == kBellAsleep)
-    futex(&bell, FUTEX_WAKE, 1, nullptr);
+// Hands the turn to the process whose bell this is. The exchange publishes the message written before it
+// (release); the futex wake is paid only when the waiter has gone to sleep.
+void ring(bell *b) {
+  if (b && b->v.exchange(kBellRung, std::memory_order_acq_rel) == kBellAsleep) {
+    futex(&b->v, FUTEX_WAKE, 1, nullptr);
+  }
 }
 
-void await_turn() {
-  control *ctl = g_process.ctl;
-  auto &bell = own_box().bell;
-  bool mine = false;
-  g_process.waiting = 1;
-  for (unsigned i = ctl->spin.load(std::memory_order_relaxed); i > 0 && !mine && !g_process.peer_event; --i) {
-    mine = bell.load(std::memory_order_acquire) == kBellTurn;
-    if (!mine) _mm_pause();
+unsigned await_message() {
+  process_state &st = g_process;
+  bell &b = *st.bells[st.self_slot];
+  unsigned s = kNoSlot;
+  st.waiting = 1;
+  for (unsigned i = st.bc->spin.load(std::memory_order_relaxed); i > 0 && !st.peer_event; --i) {
+    if ((s = pending()) != kNoSlot) break;
+    _mm_pause();
   }
-  const timespec timeout{static_cast<time_t>(g_process.liveness_ms / 1000),
-                         static_cast<long>(g_process.liveness_ms % 1000) * 1000000L};
-  while (!mine) {
-    if (g_process.peer_event) check_peers();  // a SIGCHLD arrived while we were spinning
-    // Announce the sleep (idle -> asleep) so the ringer knows to wake us; if it rang meanwhile, go on.
+  const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000),
+                         static_cast<long>(st.liveness_ms % 1000) * 1000000L};
+  while (s == kNoSlot && (s = pending()) == kNoSlot) {
+    if (st.peer_event) check_peers();  // a SIGCHLD arrived while we were spinning
+    // Announce the sleep (idle -> asleep) so a ringer knows to wake us, then look once more: a message
+    // sent before the announcement is seen now, one sent after it comes with a wake-up.
     std::uint32_t v = kBellIdle;
-    if (bell.compare_exchange_strong(v, kBellAsleep, std::memory_order_acq_rel) || v == kBellAsleep) {
-      futex(&bell, FUTEX_WAIT, kBellAsleep, &timeout);
+    if (b.v.compare_exchange_strong(v, kBellAsleep, std::memory_order_acq_rel) || v == kBellAsleep) {
+      if ((s = pending()) != kNoSlot) {
+        v = kBellAsleep;
+        b.v.compare_exchange_strong(v, kBellIdle, std::memory_order_relaxed);  // a ring meanwhile stays
+        break;
+      }
+      futex(&b.v, FUTEX_WAIT, kBellAsleep, &timeout);
     }
-    mine = bell.load(std::memory_order_acquire) == kBellTurn;
-    if (!mine) check_peers();  // timeout, signal or spurious wake-up: is everyone still alive?
+    s = after_wake(b);
   }
-  g_process.waiting = 0;
-  bell.store(kBellIdle, std::memory_order_relaxed);  // nobody rings us again before we ring someone
-  if (ctl->dead.load(std::memory_order_acquire) || ctl->shutdown.load(std::memory_order_acquire)) {
-    check_peers();  // does not return in these cases
-  }
+  st.waiting = 0;
+  return s;
 }
 
 void serve_forever() {
   for (;;) {
-    await_turn();
-    const mailbox &m = own_box();
-    if (once(m.kind) != kMsgCall) refuse("a return with no call waiting", once(m.from), once(m.to), 0);
-    serve_call();
+    const unsigned slot = await_message();
+    const message m = take(slot);
+    if (m.kind != kMsgCall) refuse("a return with no call waiting", m.from, m.to, m.export_id);
+    serve_call(slot, m);
   }
 }
 
@@ -143,16 +189,11 @@ word process_call(unsigned callee, unsigned id, const call_args &args) {
     terminate_image(kExitBadCall);
   }
   if (callee >= st.n) refuse("no such compartment", from, callee, id);
-  if (st.slot_of[callee] == st.self_slot) return run_export(from, callee, id, args.a);  // same process
-  mailbox &m = st.ctl->box[st.slot_of[callee]];
-  m.kind = kMsgCall;
-  m.from = from;
-  m.to = callee;
-  m.export_id = id;
-  m.reply_slot = st.self_slot;
-  for (int i = 0; i < kMaxArgs; ++i) m.w[i] = args.a[i];
-  ring(st.slot_of[callee]);
-  return wait_return();
+  const unsigned slot = st.slot_of[callee];
+  if (slot == st.self_slot) return run_export(from, callee, id, args.a);  // same process
+  if (!st.links[slot].out) refuse("no boundary links their processes", from, callee, id);
+  send(slot, kMsgCall, from, callee, id, args.a, kMaxArgs);
+  return wait_return(slot);
 }
 
 }  // namespace detail

@@ -1,5 +1,6 @@
 // Boot of the process backend: shared memory, fork, unmapping, death watch and orderly shutdown.
-// The call path is in process_backend.cc; process.h describes the whole design.
+// The call path is in process_backend.cc, the channels' pages in process_channels.cc; process.h describes
+// the whole design.
 #include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -132,8 +133,6 @@ int unmap_private(unsigned c) {
   sigset_t all;
   sigfillset(&all);
   sigprocmask(SIG_BLOCK, &all, nullptr);
-  std::uint32_t expected = 0;
-  g_process.ctl->dead.compare_exchange_strong(expected, static_cast<std::uint32_t>(status));
   for (unsigned c = 0; c < g_process.n; ++c) {
     if (g_process.pids[c] > 0) kill(g_process.pids[c], SIGKILL);
   }
@@ -143,11 +142,17 @@ int unmap_private(unsigned c) {
   _exit(status);
 }
 
-// The status a peer announced in the shared `dead` word, kept to a valid non-zero exit status (the word is
-// writable by every compartment: a compromised one must not make a dying image look successful).
+// The status a compartment process announced before ending the image (main process only), read once and
+// kept to the statuses the runtime ends images with: each child writes only its own word, and a
+// compromised one must not make a dying image look successful or end it with a status nobody reported.
 int announced_status() {
-  const std::uint32_t why = g_process.ctl->dead.load(std::memory_order_acquire);
-  return why == 0 ? 0 : (why < 256 ? static_cast<int>(why) : kExitDied);
+  for (unsigned c = 0; c < g_process.n; ++c) {
+    if (!g_process.comps[c].own_process || !g_process.ctl[c]) continue;
+    const std::uint32_t why = g_process.ctl[c]->ended.load(std::memory_order_acquire);
+    if (why == 0) continue;
+    return why == kExitFault || why == kExitBadCall || why == kExitSyscall ? static_cast<int>(why) : kExitDied;
+  }
+  return 0;
 }
 
 // A compartment process is gone (main process only). If it announced why (a fault or a refused call,
@@ -181,7 +186,7 @@ void reap_dead_children(bool flush) {
 
 void on_sigchld(int) {
   const int saved = errno;
-  if (g_process.ctl->shutdown.load(std::memory_order_acquire)) {
+  if (g_process.shutting_down) {
     // the atexit handler is reaping
   } else if (g_process.waiting) {
     g_process.peer_event = 1;  // the waiter reports it as soon as the handler returns (EINTR or spin end)
@@ -194,8 +199,9 @@ void on_sigchld(int) {
 // Terminator of a compartment process: tell the main process why before going (it ends the image).
 void child_terminator(int status) {
   std::uint32_t expected = 0;
-  g_process.ctl->dead.compare_exchange_strong(expected, static_cast<std::uint32_t>(status));
-  detail::ring(detail::kMainSlot);
+  g_process.ctl[g_process.self_slot]->ended.compare_exchange_strong(expected,
+                                                                    static_cast<std::uint32_t>(status));
+  detail::ring(g_process.bells[detail::kMainSlot]);
 }
 
 void main_terminator(int status) {
@@ -203,12 +209,13 @@ void main_terminator(int status) {
 }
 
 // Orderly shutdown (atexit in the main process): ask each compartment process to exit, give them a second,
-// then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutdown`).
+// then kill what is left. SIGCHLD is ignored meanwhile (the handler sees `shutting_down`).
 void shutdown_children_now() {
   if (!in_main() || !g_process.booted) return;
-  g_process.ctl->shutdown.store(1, std::memory_order_release);
+  g_process.shutting_down = 1;
+  g_process.bc->shutdown.store(1, std::memory_order_release);
   for (unsigned c = 0; c < g_process.n; ++c) {
-    if (g_process.pids[c] > 0) detail::ring(g_process.slot_of[c]);
+    if (g_process.pids[c] > 0) detail::ring(g_process.bells[c]);
   }
   for (int ms = 0; ms < 1000; ++ms) {
     bool left = false;
@@ -260,14 +267,16 @@ void shutdown_children_now() {
     if (c == self) continue;
     if (int rc = unmap_private(c); rc < 0) child_fail("unmap another compartment's memory", rc);
   }
+  if (int rc = detail::narrow_channels_after_fork(); rc < 0)
+    child_fail("unmap the channels of other processes", rc);
   if (const process_compartment &me = g_process.comps[self]; me.heap_base) {
     heap *h = heap::create({me.heap_base, me.heap_bytes});
     if (!h) child_fail("create its heap", -ENOMEM);
     heap_install_process_own(h);
   }
   if (g_process.on_start) g_process.on_start(self);
-  g_process.ctl->ready.fetch_add(1, std::memory_order_acq_rel);
-  syscall(SYS_futex, &g_process.ctl->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
+  g_process.ctl[self]->ready.store(1, std::memory_order_release);
+  syscall(SYS_futex, &g_process.ctl[self]->ready, FUTEX_WAKE, 1, nullptr, nullptr, 0);
   if (void *top = g_process.comps[self].stack_top) {
     // Serve on the compartment's own stack: what its code puts there is absent from the other processes.
     asm volatile(
@@ -287,14 +296,12 @@ void shutdown_children_now() {
 namespace detail {
 
 void check_peers() {
-  control *ctl = g_process.ctl;
   if (!in_main()) {
-    if (ctl->shutdown.load(std::memory_order_acquire)) {
+    if (g_process.bc->shutdown.load(std::memory_order_acquire)) {
       std::fflush(nullptr);  // the compartment's own buffered output; nothing else runs after this
       _exit(0);
     }
-    if (const int why = announced_status()) _exit(why);
-    if (getppid() != ctl->main_pid) _exit(kExitDied);  // PDEATHSIG should have come first
+    if (getppid() != g_process.main_pid) _exit(kExitDied);  // PDEATHSIG should have come first
     return;
   }
   if (const int why = announced_status()) die(why, /*flush=*/true);  // a peer reported its end itself
@@ -331,9 +338,18 @@ static void fork_compartments(detail::process_state &st) {
       fault_line().str("flex: fork for compartment '").str(st.comps[c].name).str("' failed").emit();
       die(kExitDied);
     }
-    if (pid == 0) child_main(c, st.ctl->main_pid);
+    if (pid == 0) child_main(c, st.main_pid);
     st.pids[c] = pid;
-    st.ctl->pids[c] = pid;
+    st.bc->pids[c] = pid;
+  }
+  close(st.bc_fd);  // every compartment process has its own copy, to remap the page read-only
+  st.bc_fd = -1;
+  if (int rc = detail::narrow_channels_after_fork(); rc < 0) {
+    fault_line()
+        .str("flex: the main process could not unmap the channels of other processes: errno ")
+        .dec(-rc)
+        .emit();
+    die(kExitDied);
   }
   for (unsigned c = 0; c < st.n; ++c) {
     if (!st.comps[c].own_process) continue;
@@ -349,44 +365,24 @@ static void fork_compartments(detail::process_state &st) {
   }
   std::atexit(shutdown_children_now);
   sigprocmask(SIG_SETMASK, &old, nullptr);
-
 }
 
-status process_boot(const process_config &cfg) {
-  if (g_process.booted) return status::error("the process compartments are booted already");
-  if (std::string why = invalid(cfg); !why.empty()) return status::error("invalid configuration: " + why);
-  if (int rc = register_all(cfg); rc < 0) return status::from_errno("cannot register the compartments' memory", -rc);
-  if (int rc = install_fault_reporter(); rc < 0) return status::from_errno("cannot install the fault reporter", -rc);
-  for (unsigned i = 0; i < cfg.n_shared; ++i) {
-    if (int rc = make_shared(cfg.shared[i]); rc < 0) {
-      return status::from_errno("cannot share region " + std::string(cfg.shared[i].name), -rc);
-    }
-  }
-
-  // The arena: control block first, then the shared heap, mapped once so every process has it at the
-  // same address.
-  const std::size_t ctl_bytes = (sizeof(detail::control) + page_size() - 1) / page_size() * page_size();
-  const std::size_t arena_bytes = (cfg.arena_bytes + page_size() - 1) / page_size() * page_size();
-  void *mem =
-      mmap(nullptr, ctl_bytes + arena_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+// The arena for shared_alloc and the shared heap, mapped once before the fork so every process has it at the
+// same address; its first page holds the allocation counter. Shared by design: every process writes it.
+static status map_arena(const process_config &cfg, detail::process_state &st) {
+  const std::size_t bytes = (cfg.arena_bytes + page_size() - 1) / page_size() * page_size();
+  void *mem = mmap(nullptr, page_size() + bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED) return status::from_errno("cannot map the shared arena", errno);
   const auto base = reinterpret_cast<std::uintptr_t>(mem);
   if (int rc = register_region(
-          {base, base + ctl_bytes + arena_bytes, kSharedOwner, region_kind::shared, "flex.arena"});
+          {base, base + page_size() + bytes, kSharedOwner, region_kind::shared, "flex.arena"});
       rc < 0) {
-    munmap(mem, ctl_bytes + arena_bytes);
+    munmap(mem, page_size() + bytes);
     return status::from_errno("cannot register the shared arena", -rc);
   }
-
-  detail::process_state &st = g_process;
-  st.ctl = new (mem) detail::control;
-  st.ctl->spin.store(cfg.spin_iterations, std::memory_order_relaxed);
-  st.ctl->main_pid = getpid();
-  st.arena = static_cast<char *>(mem) + ctl_bytes;
-  st.arena_bytes = arena_bytes;
-  st.n = cfg.n_compartments;
-  st.liveness_ms = cfg.liveness_ms ? cfg.liveness_ms : 100;
-  st.on_start = cfg.on_start;
+  st.arena_used = new (mem) std::atomic<std::size_t>{0};
+  st.arena = static_cast<char *>(mem) + page_size();
+  st.arena_bytes = bytes;
   if (cfg.shared_heap_bytes) {
     // Before any fork, so every process has it; its bookkeeping lives in the arena, so all of them see
     // one heap (its spin lock works across processes).
@@ -397,24 +393,50 @@ status process_boot(const process_config &cfg) {
     d.shared = g_shared_heap;
     heap_install(d);
   }
-  unsigned n_children = 0;
+  return {};
+}
+
+// Returns once every compartment process has dropped what is not its own (each says so in its own page).
+static void wait_ready(detail::process_state &st) {
+  const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000),
+                         static_cast<long>(st.liveness_ms % 1000) * 1000000L};
+  for (unsigned c = 0; c < st.n; ++c) {
+    if (!st.comps[c].own_process) continue;
+    while (st.ctl[c]->ready.load(std::memory_order_acquire) == 0) {
+      syscall(SYS_futex, &st.ctl[c]->ready, FUTEX_WAIT, 0, &timeout, nullptr, 0);
+      detail::check_peers();
+    }
+  }
+}
+
+status process_boot(const process_config &cfg) {
+  if (g_process.booted) return status::error("the process compartments are booted already");
+  if (std::string why = invalid(cfg); !why.empty()) return status::error("invalid configuration: " + why);
+  if (int rc = register_all(cfg); rc < 0)
+    return status::from_errno("cannot register the compartments' memory", -rc);
+  if (int rc = install_fault_reporter(); rc < 0)
+    return status::from_errno("cannot install the fault reporter", -rc);
+  for (unsigned i = 0; i < cfg.n_shared; ++i) {
+    if (int rc = make_shared(cfg.shared[i]); rc < 0) {
+      return status::from_errno("cannot share region " + std::string(cfg.shared[i].name), -rc);
+    }
+  }
+  detail::process_state &st = g_process;
+  if (status s = map_arena(cfg, st); !s.ok()) return s;
+  st.main_pid = getpid();
+  st.n = cfg.n_compartments;
+  st.liveness_ms = cfg.liveness_ms ? cfg.liveness_ms : 100;
+  st.on_start = cfg.on_start;
   for (unsigned c = 0; c < st.n; ++c) {
     st.comps[c] = cfg.compartments[c];
     st.slot_of[c] = st.comps[c].own_process ? c : detail::kMainSlot;
-    n_children += st.comps[c].own_process ? 1 : 0;
   }
+  if (int rc = detail::map_channels(cfg); rc < 0) return status::from_errno("cannot map the channels", -rc);
   set_current_compartment(cfg.main_compartment);
   st.booted = true;
 
   fork_compartments(st);
-
-  // Return only once every compartment process has dropped the others' memory.
-  const timespec timeout{static_cast<time_t>(st.liveness_ms / 1000),
-                         static_cast<long>(st.liveness_ms % 1000) * 1000000L};
-  for (std::uint32_t r; (r = st.ctl->ready.load(std::memory_order_acquire)) < n_children;) {
-    syscall(SYS_futex, &st.ctl->ready, FUTEX_WAIT, r, &timeout, nullptr, 0);
-    detail::check_peers();
-  }
+  wait_ready(st);
   return {};
 }
 
@@ -424,12 +446,13 @@ bool process_booted() {
 
 pid_t compartment_pid(unsigned c) {
   if (!g_process.booted || c >= g_process.n) return -1;
-  if (!g_process.comps[c].own_process) return g_process.ctl->main_pid;
-  return g_process.ctl->pids[c];
+  if (!g_process.comps[c].own_process) return g_process.main_pid;
+  if (in_main()) return g_process.pids[c];
+  return *static_cast<const volatile pid_t *>(&g_process.bc->pids[c]);
 }
 
 void set_spin_iterations(unsigned n) {
-  if (g_process.ctl) g_process.ctl->spin.store(n, std::memory_order_relaxed);
+  if (g_process.bc && in_main()) g_process.bc->spin.store(n, std::memory_order_relaxed);
 }
 
 void process_shutdown() {
@@ -440,14 +463,25 @@ heap *process_shared_heap() {
   return g_shared_heap;
 }
 
+// In a compartment process, its own watch word (in its page with the main process) and the request the
+// main process broadcasts. In the main process, its own watch word, into which each call folds those its
+// compartment processes set: the signal handler calls this, and learns whether anyone watches.
 termination_flags process_termination_flags() {
-  if (!g_process.ctl) return {};
-  return {&g_process.ctl->term_watched, &g_process.ctl->term_requested};
+  detail::process_state &st = g_process;
+  if (!st.bc) return {};
+  if (!in_main()) return {&st.ctl[st.self_slot]->term_watched, &st.bc->term_requested};
+  for (unsigned c = 0; c < st.n; ++c) {
+    if (st.comps[c].own_process && st.ctl[c] && st.ctl[c]->term_watched.load(std::memory_order_relaxed)) {
+      st.main_watched.store(1, std::memory_order_relaxed);
+    }
+  }
+  return {&st.main_watched, &st.bc->term_requested};
 }
 
 void *shared_alloc(std::size_t bytes, std::size_t align) {
-  if (!g_process.ctl || align == 0 || (align & (align - 1)) || bytes > g_process.arena_bytes) return nullptr;
-  auto &used = g_process.ctl->arena_used;  // shared by every process: an allocation is unique image-wide
+  if (!g_process.arena_used || align == 0 || (align & (align - 1)) || bytes > g_process.arena_bytes)
+    return nullptr;
+  auto &used = *g_process.arena_used;  // shared by every process: an allocation is unique image-wide
   std::size_t old = used.load(std::memory_order_relaxed), start = 0;
   do {
     start = (old + align - 1) & ~(align - 1);
@@ -457,8 +491,9 @@ void *shared_alloc(std::size_t bytes, std::size_t align) {
 }
 
 std::size_t shared_arena_left() {
-  if (!g_process.ctl) return 0;
-  return g_process.arena_bytes - g_process.ctl->arena_used.load(std::memory_order_relaxed);
+  if (!g_process.arena_used) return 0;
+  const std::size_t used = g_process.arena_used->load(std::memory_order_relaxed);
+  return used < g_process.arena_bytes ? g_process.arena_bytes - used : 0;
 }
 
 }  // namespace flex::runtime

@@ -29,6 +29,7 @@ constexpr std::size_t kStackGuard = std::size_t{64} << 10;
 process_compartment g_comps[kMaxCompartments];
 process_region g_regions[kMaxCompartments][FLEX_SEC_COUNT + 2];
 process_region g_shared[1];
+std::uint64_t g_peers[kMaxCompartments];
 
 bool any_isolation(const flex_image_layout &img, int iso) {
   for (unsigned i = 0; i < img.n_compartments; ++i) {
@@ -102,6 +103,43 @@ unsigned main_compartment(const flex_image_layout &img) {
   return main_comp;
 }
 
+// The compartment holding the app library (kNoCompartment if none does).
+unsigned app_compartment(const flex_image_layout &img) {
+  for (unsigned i = 0; i < img.n_compartments; ++i) {
+    for (const char *const *l = img.compartments[i].libraries; l && *l; ++l) {
+      if (img.app && std::strcmp(*l, img.app) == 0) return i;
+    }
+  }
+  return kNoCompartment;
+}
+
+// Which compartments talk: the peers flexbuild found (a library of one requires a library of the other;
+// a layout without them: every boundary), and the main process's compartment with the app's, since the
+// runtime enters the app from there.
+const std::uint64_t *peers_of(const flex_image_layout &img, unsigned main_comp) {
+  auto link = [](unsigned a, unsigned b) {
+    g_peers[a] |= std::uint64_t{1} << b;
+    g_peers[b] |= std::uint64_t{1} << a;
+  };
+  bool any = false;
+  for (unsigned a = 0; a < img.n_compartments; ++a) {
+    for (unsigned b = 0; b < img.n_compartments; ++b) {
+      if (img.compartments[a].peers >> b & 1) {
+        link(a, b);
+        any = true;
+      }
+    }
+  }
+  for (unsigned i = 0; !any && i < img.n_boundaries; ++i) {
+    const flex_boundary_layout &b = img.boundaries[i];
+    if (b.from < img.n_compartments && b.to < img.n_compartments) link(b.from, b.to);
+  }
+  if (const unsigned app = app_compartment(img); app != kNoCompartment && main_comp != kNoCompartment) {
+    link(app, main_comp);
+  }
+  return g_peers;
+}
+
 }  // namespace
 
 bool process_lifecycle::applies(const flex_image_layout &img) {
@@ -146,6 +184,7 @@ status process_lifecycle::boot(boot_context &ctx) {
   cfg.shared = g_shared;
   cfg.n_shared = n_shared;
   cfg.main_compartment = main_comp;
+  cfg.peers = peers_of(img, main_comp);
   cfg.shared_heap_bytes = kSharedHeapBytes;
   cfg.on_start = ctx.on_compartment_start;
   cfg.arena_bytes = kChannelArenaBytes + kSharedHeapBytes;

@@ -26,6 +26,11 @@
 #include "flex/runtime/process_impl.h"
 
 #include "flex/runtime/backend_testing.h"
+#include <flexos/isolation.h>
+
+namespace flex::runtime {
+void install_termination_handlers();  // termination.cc, called by the image's boot
+}
 
 namespace fg = flex::runtime;
 using fg::word;
@@ -92,6 +97,13 @@ int sigchld_default() {
   signal(SIGCHLD, SIG_DFL);
   return 0;
 }
+int watch_termination() {
+  flexos_watch_termination();
+  return 0;
+}
+int termination_requested() {
+  return flexos_termination_requested();
+}
 
 enum : unsigned {
   kF0,
@@ -114,6 +126,8 @@ enum : unsigned {
   kChainStep,
   kCallBad,
   kNull,
+  kWatch,
+  kRequested,
   kExports
 };
 
@@ -163,7 +177,9 @@ const fg::erased_fn g_exports[kExports] = {erase(&f0),
                                            erase(&callback),
                                            erase(&chain_step),
                                            erase(&call_bad),
-                                           nullptr};
+                                           nullptr,
+                                           erase(&watch_termination),
+                                           erase(&termination_requested)};
 
 char *map_page() {
   void *p = mmap(nullptr, kPage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -320,12 +336,12 @@ TEST(process_gate, futex_mode_without_spinning) {
 TEST(process_gate, call_in_the_same_process_is_a_plain_call) {
   const auto body = [&] {
     boot_world();
-    fg::detail::mailbox &own = fg::detail::g_process.ctl->box[fg::detail::kMainSlot];
-    own.kind = 0;
+    const auto &links = fg::detail::g_process.links;
+    const std::uint32_t sent = links[kA].sent + links[kB].sent;
     EXPECT_EQ(call(kLib, kPid, &my_pid), getpid());
     EXPECT_EQ(call(kLib, kWho, &who), kLib);
     EXPECT_EQ(call(kLib, kF3, &f3, 3L, 2L, 1L), 321);
-    EXPECT_EQ(own.kind, 0u) << "a same-process call went through the channel";
+    EXPECT_EQ(links[kA].sent + links[kB].sent, sent) << "a same-process call went through a channel";
     EXPECT_EQ(fg::current_compartment(), kApp);
   };
   FLEX_SCENARIO(body);
@@ -540,4 +556,31 @@ TEST(process_death, killing_the_main_process_kills_every_compartment_process) {
     EXPECT_EQ(killed, 2);
   };
   FLEX_SCENARIO(body);
+}
+
+// ---- termination requests ----
+
+TEST(process_termination, a_request_reaches_the_compartment_process_that_watches) {
+  const auto body = [&] {
+    boot_world();
+    fg::install_termination_handlers();
+    EXPECT_EQ(call(kB, kWatch, &watch_termination), 0);  // in b's process: the main process must learn it
+    EXPECT_EQ(call(kB, kRequested, &termination_requested), 0);
+    kill(getpid(), SIGTERM);  // without the watch, this would end the main process
+    EXPECT_EQ(call(kB, kRequested, &termination_requested), 1);
+    EXPECT_EQ(call(kA, kRequested, &termination_requested), 1);
+    EXPECT_EQ(flexos_termination_requested(), 1);
+  };
+  FLEX_SCENARIO(body);
+}
+
+TEST(process_termination, without_a_watch_the_signal_ends_the_image) {
+  EXPECT_EXIT(
+      {
+        boot_world();
+        fg::install_termination_handlers();
+        kill(getpid(), SIGTERM);
+        for (;;) pause();
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
 }

@@ -27,6 +27,7 @@ namespace flex::runtime {
 inline constexpr int kExitFault = 139;    // a compartment touched memory it has no right to (128+SIGSEGV)
 inline constexpr int kExitBadCall = 134;  // a gate was entered at a non-exported point (128+SIGABRT)
 inline constexpr int kExitDied = 70;      // a compartment process died (EX_SOFTWARE, sysexits.h)
+inline constexpr int kExitSyscall = 159;  // a system call outside the set, under lockdown (128+SIGSYS)
 
 inline constexpr unsigned kMaxCompartments = 64;
 inline constexpr unsigned kMaxRegions = 512;

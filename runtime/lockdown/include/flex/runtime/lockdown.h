@@ -34,12 +34,11 @@
 #include <cstdio>
 
 #include "flex/runtime/backend.h"
+#include "flex/runtime/fault.h"  // kExitSyscall
 #include "flex/runtime/layout.h"
 #include "flex/runtime/status.h"
 
 namespace flex::runtime {
-
-inline constexpr int kExitSyscall = 159;  // a system call outside the set (128+SIGSYS)
 
 // The Landlock ABI version of the running kernel; 0 when it has none.
 int landlock_abi();
