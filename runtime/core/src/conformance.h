@@ -184,10 +184,7 @@ word rights_across(unsigned comp) {
   return reinterpret_cast<word>(__builtin_frame_address(0));
 }
 
-template <typename F>
-fg::erased_fn erase(F *f) {
-  return reinterpret_cast<fg::erased_fn>(reinterpret_cast<void (*)()>(f));
-}
+using flex::runtime::testing::erase;
 
 // In the order of the export enum above.
 template <typename B>

@@ -53,10 +53,7 @@ struct attack_flags {
 };
 attack_flags *g_flags;
 
-template <typename F>
-fg::erased_fn erase(F *f) {
-  return reinterpret_cast<fg::erased_fn>(reinterpret_cast<void (*)()>(f));
-}
+using flex::runtime::testing::erase;
 
 template <typename R, typename... Args, typename... X>
 R call(unsigned comp, unsigned id, R (*fn)(Args...), X... x) {

@@ -54,11 +54,7 @@ alignas(4096) char g_static_shared[4096] = "flex static shared";
 // A page of .data private to compartment b.
 alignas(4096) char g_b_static[4096] = "b's secret";
 
-// Through void(*)(): the ABI trick of gate.h, spelled the way compilers accept without a warning.
-template <typename F>
-fg::erased_fn erase(F *f) {
-  return reinterpret_cast<fg::erased_fn>(reinterpret_cast<void (*)()>(f));
-}
+using flex::runtime::testing::erase;
 
 template <typename R, typename... Args, typename... X>
 R call(unsigned comp, unsigned id, R (*fn)(Args...), X... x) {
