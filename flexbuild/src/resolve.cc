@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <set>
+#include <utility>
 
 #include "flex/syscalls/syscalls.h"
 
@@ -118,19 +119,22 @@ void compute_syscall_set(const resolved_image &img, resolved_compartment &rc) {
 // Two compartments are peers when a library of one `requires` a library of the other: its gates (and the
 // callbacks handed through them) run between the two.
 void compute_peers(resolved_image &img) {
-  for (auto &a : img.compartments) {
+  std::set<std::pair<std::string, std::string>> links;  // both directions
+  for (const auto &a : img.compartments) {
     for (const lib_manifest *lib : a.libraries) {
       for (const located &dep : lib->deps) {
         const resolved_compartment *b = img.compartment_of(dep.value);
         if (!b || b == &a) continue;
-        for (auto *x : {&a, const_cast<resolved_compartment *>(b)}) {
-          const std::string &other = x == &a ? b->name() : a.name();
-          if (std::find(x->peers.begin(), x->peers.end(), other) == x->peers.end()) x->peers.push_back(other);
-        }
+        links.insert({a.name(), b->name()});
+        links.insert({b->name(), a.name()});
       }
     }
   }
-  for (auto &c : img.compartments) std::sort(c.peers.begin(), c.peers.end());
+  for (auto &c : img.compartments) {
+    for (const auto &[from, to] : links) {
+      if (from == c.name()) c.peers.push_back(to);  // in name order: links is sorted
+    }
+  }
 }
 
 }  // namespace

@@ -102,8 +102,9 @@ void put_call(fault_line &l, long nr, const unsigned long args[6]) {
   for (int i = 0; i < n; ++i) {
     if (i) l.str(", ");
     const long v = static_cast<long>(args[i]);
-    if (i == 0 && nr == SYS_ptrace && lookup(kPtraceRequests, std::size(kPtraceRequests), v)) {
-      l.str(lookup(kPtraceRequests, std::size(kPtraceRequests), v));
+    const char *request = i == 0 && nr == SYS_ptrace ? lookup(kPtraceRequests, std::size(kPtraceRequests), v) : nullptr;
+    if (request) {
+      l.str(request);
     } else if (i == 0 && nr == SYS_socket && !flex::syscalls::socket_family_name(static_cast<int>(v)).empty()) {
       l.str(flex::syscalls::socket_family_name(static_cast<int>(v)).data());
     } else if (i == 2 && (nr == SYS_mmap || nr == SYS_mprotect)) {
