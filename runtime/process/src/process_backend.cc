@@ -124,11 +124,32 @@ word wait_return(unsigned callee_slot) {
   }
 }
 
-// After a wake-up or a timeout with no message: take the ring, then look again before checking on peers.
-unsigned after_wake(bell &b) {
+// Whether the liveness check is due: at least every liveness_ms, even when rings keep a waiter from
+// timing out.
+bool liveness_due() {
+  static std::int64_t next_ns = 0;
+  timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  const std::int64_t now_ns = std::int64_t{now.tv_sec} * 1000000000 + now.tv_nsec;
+  if (now_ns < next_ns) return false;
+  next_ns = now_ns + std::int64_t{g_process.liveness_ms} * 1000000;
+  return true;
+}
+
+// After a wake-up, a ring found before sleeping, or a timeout. The ring's message, if there is one, is
+// taken at once; the ring itself is taken (the bell set idle, a cache line the ringer just wrote) only at
+// the next wait that finds nothing, off the path of the call. A ring with no message is left over from a
+// message taken without sleeping, or announces a shutdown or a child's end, or is spurious: the shared
+// words say which, without a system call. A timeout, a SIGCHLD or the liveness period also checks that the
+// other processes live.
+unsigned after_wake(bell &b, bool timed_out) {
+  if (const unsigned s = pending(); s != kNoSlot) return s;
   b.v.exchange(kBellIdle, std::memory_order_acq_rel);  // a full barrier: a later ring is seen, or wakes us
   if (const unsigned s = pending(); s != kNoSlot) return s;
-  check_peers();  // a death, the shutdown, a spurious ring or the liveness timeout
+  if (timed_out || g_process.peer_event || liveness_due())
+    check_peers();
+  else
+    check_words();
   return kNoSlot;
 }
 
@@ -155,18 +176,15 @@ unsigned await_message() {
                          static_cast<long>(st.liveness_ms % 1000) * 1000000L};
   while (s == kNoSlot && (s = pending()) == kNoSlot) {
     if (st.peer_event) check_peers();  // a SIGCHLD arrived while we were spinning
-    // Announce the sleep (idle -> asleep) so a ringer knows to wake us, then look once more: a message
-    // sent before the announcement is seen now, one sent after it comes with a wake-up.
+    // Announce the sleep (idle -> asleep) so a ringer knows to wake us. A sender rings after writing its
+    // message, so a message not seen above comes with a ring: before the announcement (it fails, and
+    // after_wake looks again) or after it (the ringer wakes us).
     std::uint32_t v = kBellIdle;
+    bool timed_out = false;
     if (b.v.compare_exchange_strong(v, kBellAsleep, std::memory_order_acq_rel) || v == kBellAsleep) {
-      if ((s = pending()) != kNoSlot) {
-        v = kBellAsleep;
-        b.v.compare_exchange_strong(v, kBellIdle, std::memory_order_relaxed);  // a ring meanwhile stays
-        break;
-      }
-      futex(&b.v, FUTEX_WAIT, kBellAsleep, &timeout);
+      timed_out = futex(&b.v, FUTEX_WAIT, kBellAsleep, &timeout) != 0 && errno == ETIMEDOUT;
     }
-    s = after_wake(b);
+    s = after_wake(b, timed_out);
   }
   st.waiting = 0;
   return s;

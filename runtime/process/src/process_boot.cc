@@ -295,16 +295,23 @@ void shutdown_children_now() {
 
 namespace detail {
 
-void check_peers() {
+void check_words() {
   if (!in_main()) {
     if (g_process.bc->shutdown.load(std::memory_order_acquire)) {
       std::fflush(nullptr);  // the compartment's own buffered output; nothing else runs after this
       _exit(0);
     }
-    if (getppid() != g_process.main_pid) _exit(kExitDied);  // PDEATHSIG should have come first
     return;
   }
   if (const int why = announced_status()) die(why, /*flush=*/true);  // a peer reported its end itself
+}
+
+void check_peers() {
+  check_words();
+  if (!in_main()) {
+    if (getppid() != g_process.main_pid) _exit(kExitDied);  // PDEATHSIG should have come first
+    return;
+  }
   sigset_t chld, old;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);

@@ -141,7 +141,8 @@ pair_page *pair_of(unsigned a, unsigned b);   // the two processes' page (nullpt
 void ring(bell *b);
 unsigned await_message();           // the slot whose channel holds a new message; deaths, shutdown on the way
 [[noreturn]] void serve_forever();  // a compartment process's life after boot
-void check_peers();                 // boot's liveness check, called by waiters on timeout or a bare ring
+void check_words();                 // the shutdown request, a child's announced end: memory only
+void check_peers();                 // those, and whether the other processes live (system calls)
 
 }  // namespace detail
 }  // namespace flex::runtime
