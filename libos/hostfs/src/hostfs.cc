@@ -3,6 +3,7 @@
 // operations on a name (unlink, mkdir, rename, create) act on that name inside a parent directory
 // resolved the same way. Host fds stay in hostfs's tables; callers only see handle numbers.
 #include <flex/hostfs/hostfs.h>
+#include <flex/runtime/lockdown_files.h>
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -183,6 +184,11 @@ int hostfs_mount(const char *source) {
   if (slot < 0) return -ENOSPC;
   int fd = plat_open(source, O_PATH | O_DIRECTORY, 0);
   if (fd < 0) return fd;
+  // A locked-down process is confined to the first directory it mounts (lockdown_files.h).
+  if (const int rc = flex_lockdown_files_beneath(fd); rc < 0) {
+    plat_close(fd);
+    return rc;
+  }
   g_roots[slot] = fd;
   return slot;
 }

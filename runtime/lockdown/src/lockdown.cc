@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "flex/runtime/fault.h"
 #include "flex/runtime/heap.h"
+#include "flex/runtime/lockdown_files.h"
 #include "flex/syscalls/syscalls.h"
 #include "lockdown_impl.h"
 
@@ -42,6 +44,17 @@ std::uint64_t handled_fs(int abi) {
   return fs;
 }
 
+// What hostfs does beneath its directory: read, write, truncate, create and remove files and directories,
+// rename. Never execute, nor make devices, sockets, fifos or symlinks.
+std::uint64_t hostfs_rights(int abi) {
+  std::uint64_t fs = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_DIR |
+                     LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_DIR |
+                     LANDLOCK_ACCESS_FS_MAKE_REG;
+  if (abi >= 2) fs |= kFsRefer;
+  if (abi >= 3) fs |= kFsTruncate;
+  return fs;
+}
+
 bool hosts_library(const flex_image_layout &img, std::uint64_t hosted, const char *lib) {
   for (unsigned c = 0; c < img.n_compartments; ++c) {
     if (!(hosted >> c & 1)) continue;
@@ -52,6 +65,46 @@ bool hosts_library(const flex_image_layout &img, std::uint64_t hosted, const cha
   return false;
 }
 
+// hostfs's directory is named at run time: a process locked down with hostfs in it is confined to that
+// directory at hostfs's first mount (flex_lockdown_files_beneath). Set by lockdown_process.
+int g_files_at_mount_abi = 0;  // the Landlock ABI, while the first mount is still to come
+bool g_files_confined = false;
+
+// Allows `rights` beneath `dir` in `ruleset`; 0 or an errno.
+int allow_beneath(int ruleset, int dir, std::uint64_t rights) {
+  landlock_path_beneath_attr rule{};
+  rule.allowed_access = rights;
+  rule.parent_fd = dir;
+  return syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == 0 ? 0 : errno;
+}
+
+// Allows reading the process's own /proc entries (the fault reporter's maps, heap_usage's statm).
+int allow_own_proc(int ruleset) {
+  const int self = open("/proc/self", O_PATH | O_CLOEXEC | O_DIRECTORY);
+  if (self < 0) return errno;
+  const int err = allow_beneath(ruleset, self, LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR);
+  close(self);
+  return err;
+}
+
+std::size_t ruleset_size(int abi) {
+  return abi >= 6 ? sizeof(landlock_ruleset) : abi >= 4 ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
+}
+
+// The number of threads of the calling process (/proc/self/stat's 20th field); 0 when unknown.
+long thread_count() {
+  const int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[1024];
+  const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  const char *p = std::strrchr(buf, ')');  // the command name may hold spaces
+  for (int field = 2; p && field < 20; ++field) p = std::strchr(p + 1, ' ');
+  return p ? std::strtol(p + 1, nullptr, 10) : 0;
+}
+
 // File access: the process's own /proc entries only, unless hostfs lives here. Signals and abstract unix
 // sockets: scoped to the process's own domain in a compartment process (the main process must still be
 // able to end its compartment processes).
@@ -59,25 +112,15 @@ status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted,
   const int abi = landlock_abi();
   if (abi <= 0) return {};  // --describe says so
   const bool files = !hosts_library(img, hosted, "hostfs");
+  // Log mode keeps its supervisor thread unconfined, so a layer added at mount would not cover it: log
+  // mode leaves hostfs's process its files (it is the weaker learning mode; --describe says so).
+  if (!files && img.lockdown == FLEX_LOCKDOWN_ENFORCE) g_files_at_mount_abi = abi;
   landlock_ruleset attr{files ? handled_fs(abi) : 0, 0,
                         compartment_process && abi >= 6 ? kScopeAbstractUnix | kScopeSignal : 0};
   if (attr.handled_access_fs == 0 && attr.scoped == 0) return {};
-  const std::size_t size = abi >= 6 ? sizeof attr : abi >= 4 ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
-  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, size, 0));
+  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
   if (ruleset < 0) return status::from_errno("landlock_create_ruleset", errno);
-  int err = 0;
-  if (files) {
-    const int self = open("/proc/self", O_PATH | O_CLOEXEC | O_DIRECTORY);
-    if (self < 0) {
-      err = errno;
-    } else {
-      landlock_path_beneath_attr rule{};
-      rule.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
-      rule.parent_fd = self;
-      if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) != 0) err = errno;
-      close(self);
-    }
-  }
+  int err = files ? allow_own_proc(ruleset) : 0;
   if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
   close(ruleset);
   return err ? status::from_errno("cannot confine the process with Landlock", err) : status();
@@ -98,6 +141,29 @@ status drop_capabilities() {
 }
 
 }  // namespace
+
+extern "C" int flex_lockdown_files_beneath(int dirfd) {
+  if (g_files_confined) {  // a later mount: Landlock layers only narrow, so it must lie within the first
+    const int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -errno;
+    close(fd);
+    return 0;
+  }
+  const int abi = g_files_at_mount_abi;
+  if (abi == 0) return 0;
+  if (thread_count() != 1) return -EBUSY;
+  landlock_ruleset attr{handled_fs(abi), 0, 0};
+  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
+  if (ruleset < 0) return -errno;
+  int err = allow_beneath(ruleset, dirfd, hostfs_rights(abi));
+  if (err == 0) err = allow_own_proc(ruleset);
+  if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
+  close(ruleset);
+  if (err != 0) return -err;
+  g_files_confined = true;
+  g_files_at_mount_abi = 0;
+  return 0;
+}
 
 int landlock_abi() {
   const long v = syscall(SYS_landlock_create_ruleset, nullptr, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -171,7 +237,10 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
     std::fputc('\n', out);
   }
   if (const int abi = landlock_abi()) {
-    std::fprintf(out, "  Landlock ABI %d: file access confined%s\n", abi,
+    std::fprintf(out, "  Landlock ABI %d: file access confined (%s)%s\n", abi,
+                 img.lockdown == FLEX_LOCKDOWN_ENFORCE
+                     ? "hostfs's process to the directory it mounts first"
+                     : "log mode: hostfs's process keeps its files",
                  abi >= 6 ? ", signals and abstract sockets scoped in compartment processes"
                           : "; this kernel cannot scope signals (ABI 6)");
   } else {

@@ -2,6 +2,8 @@
 // one compartment, then makes one call; the parent reads the child's exit status and report.
 #include "flex/runtime/lockdown.h"
 
+#include <sys/stat.h>
+
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
@@ -14,11 +16,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
+
+#include "flex/runtime/lockdown_files.h"
 
 #include "flex/syscalls/syscalls.h"
 
@@ -31,9 +38,9 @@ struct outcome {
 };
 
 // A child that locks down with the runtime's needs plus `extra`, then runs `body` and exits with its
-// result. `families`: the socket families allowed (0: any).
+// result. `families`: the socket families allowed (0: any); `lib`: the compartment's one library.
 outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t families, int mode,
-                        const std::function<int()> &body) {
+                        const std::function<int()> &body, const char *lib = "test") {
   int pipefd[2];
   if (pipe(pipefd) != 0) return {};
   const pid_t pid = fork();
@@ -45,7 +52,7 @@ outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t famil
       calls.push_back(flex::syscalls::number(s));
     }
     for (std::string_view s : extra) calls.push_back(flex::syscalls::number(s));
-    static const char *const libs[] = {"test", nullptr};
+    const char *const libs[] = {lib, nullptr};
     flex_compartment_layout comp{};
     comp.name = "probe";
     comp.libraries = libs;
@@ -160,6 +167,51 @@ TEST(lockdown, landlock_keeps_files_out_of_reach) {
     return 0;
   }, {"openat"});
   EXPECT_EQ(o.status, 0) << o.err;
+}
+
+// The process hosting hostfs keeps its files until hostfs mounts its directory, then reaches nothing else.
+TEST(lockdown, hostfs_confines_its_process_to_the_directory_it_mounts) {
+  if (landlock_abi() == 0) GTEST_SKIP() << "this kernel has no Landlock";
+  char dir[] = "/tmp/flex-lockdown-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string inner = std::string(dir) + "/inner";
+  ASSERT_EQ(mkdir(inner.c_str(), 0700), 0);
+  auto mount_and_probe = [&] {
+    if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) < 0) return 30;  // before the mount: files reachable
+    const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0 || flex_lockdown_files_beneath(root) != 0) return 31;
+    if (openat(root, "saved.rdb", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0) return 32;  // its own files
+    if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) >= 0) return 33;                  // nothing else
+    if (errno != EACCES) return 34;
+    if (open("/proc/self/maps", O_RDONLY | O_CLOEXEC) < 0) return 35;  // the reporter's entries stay
+    const int outer = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (outer < 0 || flex_lockdown_files_beneath(outer) != -EACCES) return 36;  // a wider mount: refused
+    const int sub = openat(root, "inner", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (sub < 0 || flex_lockdown_files_beneath(sub) != 0) return 37;  // one beneath it: fine
+    return 0;
+  };
+  outcome o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, mount_and_probe, "hostfs");
+  EXPECT_EQ(o.status, 0) << o.err;
+  // The same steps with the defence off: the mount confines nothing, so /etc stays readable.
+  const pid_t pid = fork();
+  if (pid == 0) _exit(mount_and_probe());
+  int st = 0;
+  ASSERT_EQ(waitpid(pid, &st, 0), pid);
+  EXPECT_TRUE(WIFEXITED(st));
+  EXPECT_EQ(WEXITSTATUS(st), 33) << "an unconfined process still reads /etc after the mount";
+  // A process running other threads cannot be confined as a whole: the mount is refused.
+  o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
+    std::atomic<bool> stop{false};
+    std::thread t([&] { while (!stop) sched_yield(); });
+    const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    const int rc = flex_lockdown_files_beneath(root);
+    stop = true;
+    t.join();
+    return rc == -EBUSY ? 0 : 40;
+  }, "hostfs");
+  EXPECT_EQ(o.status, 0) << o.err;
+  std::string cleanup = std::string("rm -rf ") + dir;
+  EXPECT_EQ(std::system(cleanup.c_str()), 0);
 }
 
 TEST(lockdown, log_mode_reports_and_lets_the_call_run) {

@@ -8,10 +8,10 @@
 //   - PR_SET_NO_NEW_PRIVS, PR_SET_DUMPABLE 0 (its /proc/PID entries become root's, and no process without
 //     CAP_SYS_PTRACE may ptrace it or read its memory), every capability dropped (effective, permitted,
 //     inheritable, ambient and the bounding set), so root's powers do not survive boot;
-//   - Landlock where the kernel has it: no file access outside the process's own /proc entries, unless
-//     hostfs lives in the process (hostfs resolves every path beneath its mounted directory itself); a
-//     compartment process also may not signal processes outside its own domain (ABI 6) nor reach abstract
-//     unix sockets of others;
+//   - Landlock where the kernel has it: no file access outside the process's own /proc entries; where
+//     hostfs lives, none outside the directory it mounts first (its directory is named at run time, so
+//     the layer is added at that mount: lockdown_files.h); a compartment process also may not signal
+//     processes outside its own domain (ABI 6) nor reach abstract unix sockets of others;
 //   - a seccomp-BPF filter (libseccomp) allowing exactly the union of its compartments' sets (image.json
 //     lists them), with arguments checked where they matter: mmap and mprotect never with PROT_EXEC,
 //     clone only with CLONE_THREAD (clone3, whose flags a filter cannot read, fails with ENOSYS and glibc
