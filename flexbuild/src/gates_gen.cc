@@ -101,6 +101,7 @@ std::string mpk_plan_code(const resolved_image &img) {
   std::string iso;
   for (const auto &c : img.compartments) iso += fmt::format("{}, ", static_cast<int>(c.spec->iso));
   return fmt::format(
+      "static_assert(fg::kMaxMpkDomains == {}, \"flexbuild and the runtime disagree on the mpk key budget\");\n"
       "static constexpr int kIsolations[] = {{{}}};\n"
       "static constexpr fg::mpk_plan kPlan = [] {{\n"
       "  fg::mpk_plan p{{}};\n"
@@ -115,7 +116,7 @@ std::string mpk_plan_code(const resolved_image &img) {
       "  for (unsigned i = 0; i < kPlan.n_domains; ++i) if (kPlan.domains[i].compartment == c) return i;\n"
       "  __builtin_unreachable();  // not an mpk domain: no constant\n"
       "}}\n\n",
-      iso, img.compartments.size());
+      kMaxMpkDomains, iso, img.compartments.size());
 }
 
 }  // namespace

@@ -200,7 +200,8 @@ TEST(hello_mpk, builds_with_its_gates_alone_allowed_to_write_pkru_and_runs_only_
     EXPECT_NE(insns[i + 1].find("cmp"), std::string::npos) << insns[i + 1];
     EXPECT_NE(insns[i + 2].find("jne"), std::string::npos) << insns[i + 2];
   }
-  EXPECT_EQ(wrpkru, 4);  // app -> core and runtime -> app: in and out of each
+  // app -> core and runtime -> app: in and out of each; the runtime's signal entry and return, one each.
+  EXPECT_EQ(wrpkru, 6);
   auto describe = run(exe + " --describe");
   EXPECT_EQ(describe.status, 0) << describe.out;
   EXPECT_NE(describe.out.find("app -> core: mpk (gate: mpk-full)"), std::string::npos) << describe.out;

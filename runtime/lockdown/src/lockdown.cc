@@ -14,10 +14,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "flex/runtime/fault.h"
 #include "flex/runtime/heap.h"
 #include "flex/runtime/lockdown_files.h"
+#include "flex/runtime/mpk.h"
 #include "flex/syscalls/syscalls.h"
 #include "lockdown_impl.h"
 
@@ -63,6 +65,19 @@ bool hosts_library(const flex_image_layout &img, std::uint64_t hosted, const cha
     }
   }
   return false;
+}
+
+// Whether the process hosts several domains of one address space, at least one behind MPK: the layout
+// wall then keeps each domain's memory from the others' system calls.
+bool hosts_mpk_domains(const flex_image_layout &img, std::uint64_t hosted) {
+  unsigned domains = 0;
+  bool mpk = false;
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (!(hosted >> c & 1) || img.compartments[c].isolation == FLEX_ISO_PROCESS) continue;
+    ++domains;
+    mpk = mpk || img.compartments[c].isolation == FLEX_ISO_MPK;
+  }
+  return mpk && domains >= 2;
 }
 
 // hostfs's directory is named at run time: a process locked down with hostfs in it is confined to that
@@ -181,6 +196,23 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return status::from_errno("PR_SET_DUMPABLE", errno);
   if (status s = confine_with_landlock(img, hosted, compartment_process); !s.ok()) return s;
   if (status s = drop_capabilities(); !s.ok()) return s;
+  // Several domains in one address space: the signal wall and the layout wall, before the main filter
+  // (which refuses seccomp itself).
+  if (img.lockdown == FLEX_LOCKDOWN_ENFORCE && hosts_mpk_domains(img, hosted)) {
+    if (status s = lockdown_detail::install_reporter(); !s.ok()) return s;
+    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans();
+    std::uint64_t token[2] = {};
+    std::uintptr_t lo = 0, hi = 0;
+    const bool signals = mpk_signal_arena(lo, hi);  // hardware MPK
+    if (signals) {
+      spans.push_back({lo, hi});
+      spans = lockdown_detail::merge_spans(std::move(spans));
+      if (status s = mpk_signal_wall(token); !s.ok()) return s;
+    }
+    status s = lockdown_detail::install_layout_wall(spans, signals ? token : nullptr);
+    explicit_bzero(token, sizeof token);
+    if (!s.ok()) return s;
+  }
   return lockdown_detail::install_filter(img, hosted, supervisor);
 }
 

@@ -69,21 +69,44 @@ void put_prot(fault_line &l, unsigned long prot) {
   if (prot & ~static_cast<unsigned long>(PROT_READ | PROT_WRITE | PROT_EXEC)) l.str(first ? "" : "|").hex(prot);
 }
 
+// Flags printed by name (the rest, if any, in hex).
+void put_flags(fault_line &l, unsigned long v, std::span<const named> names) {
+  bool first = true;
+  for (const named &n : names) {
+    if (v & static_cast<unsigned long>(n.value)) {
+      l.str(first ? "" : "|").str(n.name);
+      v &= ~static_cast<unsigned long>(n.value);
+      first = false;
+    }
+  }
+  if (v || first) l.str(first ? "" : "|").hex(v);
+}
+constexpr named kMapFlags[] = {{MAP_SHARED, "MAP_SHARED"}, {MAP_PRIVATE, "MAP_PRIVATE"}, {MAP_FIXED, "MAP_FIXED"},
+                               {MAP_ANONYMOUS, "MAP_ANONYMOUS"}, {MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"}};
+constexpr named kRemapFlags[] = {{MREMAP_MAYMOVE, "MREMAP_MAYMOVE"}, {MREMAP_FIXED, "MREMAP_FIXED"},
+                                 {MREMAP_DONTUNMAP, "MREMAP_DONTUNMAP"}};
+constexpr named kAdvice[] = {{MADV_DONTNEED, "MADV_DONTNEED"}, {MADV_FREE, "MADV_FREE"},
+                             {MADV_REMOVE, "MADV_REMOVE"},     {MADV_DONTFORK, "MADV_DONTFORK"},
+                             {MADV_WIPEONFORK, "MADV_WIPEONFORK"}};
+
 // How many arguments to print for a call (the kernel passes six registers whatever the call takes).
 int arity(long nr) {
   switch (nr) {
     case SYS_getpid: case SYS_getppid: case SYS_gettid: case SYS_fork: case SYS_vfork: case SYS_getuid:
     case SYS_geteuid: case SYS_getgid: case SYS_getegid: case SYS_getpgrp: case SYS_setsid: case SYS_sched_yield:
+    case SYS_rt_sigreturn:
       return 0;
     case SYS_close: case SYS_exit: case SYS_exit_group: case SYS_unshare: case SYS_personality:
       return 1;
-    case SYS_kill: case SYS_listen: case SYS_pidfd_open:
+    case SYS_kill: case SYS_listen: case SYS_pidfd_open: case SYS_munmap: case SYS_sigaltstack:
       return 2;
-    case SYS_socket: case SYS_mprotect: case SYS_read: case SYS_write: case SYS_open: case SYS_tgkill:
+    case SYS_socket: case SYS_mprotect: case SYS_madvise: case SYS_read: case SYS_write: case SYS_open: case SYS_tgkill:
     case SYS_ioctl: case SYS_seccomp: case SYS_bpf:
       return 3;
     case SYS_ptrace: case SYS_openat: case SYS_pread64: case SYS_pwrite64:
       return 4;
+    case SYS_mremap:
+      return 5;
     default:
       return 6;
   }
@@ -109,7 +132,16 @@ void put_call(fault_line &l, long nr, const unsigned long args[6]) {
       l.str(flex::syscalls::socket_family_name(static_cast<int>(v)).data());
     } else if (i == 2 && (nr == SYS_mmap || nr == SYS_mprotect)) {
       put_prot(l, args[i]);
-    } else if ((i == 0 || (i == 1 && nr != SYS_ioctl)) && v >= -4096 && v < 1000000) {
+    } else if (i == 3 && nr == SYS_mmap) {
+      put_flags(l, args[i], kMapFlags);
+    } else if (i == 3 && nr == SYS_mremap) {
+      put_flags(l, args[i], kRemapFlags);
+    } else if (i == 2 && nr == SYS_madvise) {
+      const char *advice = lookup(kAdvice, std::size(kAdvice), v);
+      if (advice) l.str(advice); else l.dec(v);
+    } else if (i == 2 && nr == SYS_mremap) {
+      l.dec(v);
+    } else if ((i == 0 || (i == 1 && nr != SYS_ioctl) || (i == 4 && nr == SYS_mmap)) && v >= -4096 && v < 1000000) {
       l.dec(v);  // descriptors, pids, signals, small counts
     } else {
       l.hex(args[i]);
@@ -118,7 +150,22 @@ void put_call(fault_line &l, long nr, const unsigned long args[6]) {
   l.str(")");
 }
 
-void report(fault_line &l, unsigned who, pid_t pid, std::uint32_t arch, long nr, const unsigned long args[6]) {
+// What a refusal says after the compartment: the filter's rule (SECCOMP_RET_DATA) decides.
+const char *refusal(int data) {
+  switch (data) {
+    case kLayoutData:
+      return " made a system call on memory the image laid out at boot: ";
+    case kFileMapData:
+      return " made a system call mapping a file after boot: ";
+    case kSignalData:
+      return " made a system call on signal state the runtime owns: ";
+    default:
+      return " made a system call outside its set: ";
+  }
+}
+
+void report(fault_line &l, unsigned who, pid_t pid, std::uint32_t arch, long nr, const unsigned long args[6],
+            int data = 0) {
   // A process hosting one compartment is that compartment, whatever was running in it.
   if (who == kNoCompartment && g_hosted && !(g_hosted & (g_hosted - 1))) {
     who = static_cast<unsigned>(__builtin_ctzll(g_hosted));
@@ -136,7 +183,7 @@ void report(fault_line &l, unsigned who, pid_t pid, std::uint32_t arch, long nr,
     }
     l.str(")");
   }
-  l.str(" made a system call outside its set: ");
+  l.str(refusal(data));
   if (arch != AUDIT_ARCH_X86_64) {
     l.str("an i386 system call (int 0x80) number ").dec(nr);
   } else if (nr & kX32Bit) {
@@ -154,7 +201,7 @@ void on_sigsys(int, siginfo_t *info, void *ctx) {
                                  static_cast<unsigned long>(r[REG_R8]),  static_cast<unsigned long>(r[REG_R9])};
   fault_line l;
   l.str("flex: ");
-  report(l, compartment_of_frame(ctx), getpid(), info->si_arch, info->si_syscall, args);
+  report(l, compartment_of_frame(ctx), getpid(), info->si_arch, info->si_syscall, args, info->si_errno);
   l.emit();
   terminate_image(kExitSyscall);
 }
@@ -284,17 +331,25 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
 
 }  // namespace
 
+status install_reporter() {
+  static bool installed = false;  // once: the mpk signal wall routes it through the runtime afterwards
+  if (installed) return {};
+  struct sigaction sa {};
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigfillset(&sa.sa_mask);
+  if (sigaction(SIGSYS, &sa, nullptr) != 0) return status::from_errno("cannot install the SIGSYS reporter", errno);
+  installed = true;
+  return {};
+}
+
 status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
   g_img = &img;
   g_hosted = hosted;
   flex::syscalls::name_table_init();
   const bool enforce = img.lockdown == FLEX_LOCKDOWN_ENFORCE;
   if (enforce) {
-    struct sigaction sa {};
-    sa.sa_sigaction = on_sigsys;
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
-    sigfillset(&sa.sa_mask);
-    if (sigaction(SIGSYS, &sa, nullptr) != 0) return status::from_errno("cannot install the SIGSYS reporter", errno);
+    if (status st = install_reporter(); !st.ok()) return st;
   }
   scmp_filter_ctx f = seccomp_init(enforce ? SCMP_ACT_TRAP : SCMP_ACT_NOTIFY);
   if (!f) return status::error("seccomp_init failed");

@@ -1,7 +1,10 @@
 // For the lockdown part only: the filter (lockdown_filter.cc) as lockdown.cc calls it.
 #pragma once
 
+#include <linux/filter.h>
+
 #include <cstdint>
+#include <vector>
 
 #include "flex/runtime/layout.h"
 #include "flex/runtime/status.h"
@@ -11,5 +14,27 @@ namespace flex::runtime::lockdown_detail {
 // Loads the seccomp filter of the compartments in `hosted` for every thread of the calling process
 // (enforce), or for the calling thread with an unfiltered supervisor thread beside it (log).
 status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool supervisor);
+
+// The layout wall (lockdown_layout.cc): a process hosting several MPK domains may not unmap, map over,
+// move or madvise the memory laid out at boot, nor map files. SIGSYS carries which rule refused a call
+// in si_errno (SECCOMP_RET_DATA).
+inline constexpr std::uint32_t kLayoutData = 1;   // munmap, mmap(MAP_FIXED), mremap, madvise on the layout
+inline constexpr std::uint32_t kFileMapData = 2;  // mmap of a file
+inline constexpr std::uint32_t kSignalData = 3;   // rt_sigreturn without the token, sigaltstack moves
+struct layout_span {
+  std::uint64_t lo = 0, hi = 0;  // [lo, hi)
+};
+// Page-rounded outwards, sorted, overlapping and touching spans merged.
+std::vector<layout_span> merge_spans(std::vector<layout_span> spans);
+// The registered regions present in this process and the executable's PT_LOAD segments, merged.
+std::vector<layout_span> image_layout_spans();
+// The filter program for `spans`; false when they are too many for its jumps. With `token` (the mpk
+// signal wall's), rt_sigreturn must carry it in its first two arguments and sigaltstack may only query.
+bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *token, std::vector<sock_filter> &out);
+// Loads it for every thread of the process (before the main filter, which refuses seccomp itself); the
+// program's copy of the token is scrubbed.
+status install_layout_wall(const std::vector<layout_span> &spans, const std::uint64_t *token = nullptr);
+// The SIGSYS reporter of enforce mode (before any wall that traps).
+status install_reporter();
 
 }  // namespace flex::runtime::lockdown_detail

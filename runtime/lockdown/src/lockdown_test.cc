@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "flex/runtime/lockdown_files.h"
+#include "lockdown_impl.h"
 
 #include "flex/syscalls/syscalls.h"
 
@@ -39,8 +40,10 @@ struct outcome {
 
 // A child that locks down with the runtime's needs plus `extra`, then runs `body` and exits with its
 // result. `families`: the socket families allowed (0: any); `lib`: the compartment's one library.
+// `before`: run in the child just before it locks down.
 outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t families, int mode,
-                        const std::function<int()> &body, const char *lib = "test") {
+                        const std::function<int()> &body, const char *lib = "test",
+                        const std::function<int()> &before = {}) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return {};
   const pid_t pid = fork();
@@ -64,6 +67,9 @@ outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t famil
     img.n_compartments = 1;
     img.compartments = &comp;
     img.lockdown = mode;
+    if (before) {
+      if (const int rc = before(); rc != 0) _exit(rc);
+    }
     if (status s = lockdown_process(img, 1, false); !s.ok()) {
       std::fprintf(stderr, "lockdown failed: %s\n", s.message().c_str());
       _exit(99);
@@ -212,6 +218,87 @@ TEST(lockdown, hostfs_confines_its_process_to_the_directory_it_mounts) {
   EXPECT_EQ(o.status, 0) << o.err;
   std::string cleanup = std::string("rm -rf ") + dir;
   EXPECT_EQ(std::system(cleanup.c_str()), 0);
+}
+
+TEST(lockdown, layout_spans_are_page_rounded_sorted_and_merged) {
+  using lockdown_detail::layout_span;
+  const std::vector<layout_span> got =
+      lockdown_detail::merge_spans({{0x5000, 0x5001}, {0x1100, 0x1f00}, {0x2000, 0x3000}, {0x9000, 0x9000}});
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].lo, 0x1000u);  // [0x1000, 0x2000) touches [0x2000, 0x3000)
+  EXPECT_EQ(got[0].hi, 0x3000u);
+  EXPECT_EQ(got[1].lo, 0x5000u);
+  EXPECT_EQ(got[1].hi, 0x6000u);  // the empty span is gone
+}
+
+// The layout wall for real: a child protects two pages of a three-page mapping, then tries each call.
+TEST(lockdown, the_layout_wall_keeps_laid_out_memory_from_every_remapping_call) {
+  struct probe {
+    const char *what;
+    std::function<long(char *)> call;  // given the mapping: page 0 free, pages 1-2 laid out
+    bool refused;
+  };
+  const std::vector<probe> probes = {
+      {"munmap of a laid-out page", [](char *m) { return munmap(m + 4096, 4096); }, true},
+      {"munmap reaching into it from below", [](char *m) { return munmap(m, 8192); }, true},
+      {"munmap of the free page", [](char *m) { return munmap(m, 4096); }, false},
+      {"madvise(DONTNEED) on it", [](char *m) { return madvise(m + 8192, 4096, MADV_DONTNEED); }, true},
+      {"mmap(MAP_FIXED) over it",
+       [](char *m) {
+         return reinterpret_cast<long>(
+             mmap(m + 4096, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0));
+       },
+       true},
+      {"mmap(MAP_FIXED) on the free page",
+       [](char *m) {
+         return reinterpret_cast<long>(
+                    mmap(m, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)) == -1;
+       },
+       false},
+      {"mremap moving it away", [](char *m) { return reinterpret_cast<long>(mremap(m + 4096, 4096, 4096, MREMAP_MAYMOVE)); },
+       true},
+      {"mremap duplicating it (old size 0)",
+       [](char *m) { return reinterpret_cast<long>(mremap(m + 8192, 0, 4096, MREMAP_MAYMOVE)); }, true},
+      {"mremap of the free page onto it",
+       [](char *m) {
+         return reinterpret_cast<long>(mremap(m, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, m + 4096));
+       },
+       true},
+      {"a huge length from low memory", [](char *) { return munmap(reinterpret_cast<void *>(4096), 1ul << 47); }, true},
+      {"a fresh anonymous mapping",
+       [](char *) {
+         return reinterpret_cast<long>(mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == -1;
+       },
+       false},
+      {"mapping a file",
+       [](char *) {
+         const int fd = static_cast<int>(syscall(SYS_memfd_create, "probe", 0));
+         return fd < 0 || ftruncate(fd, 4096) != 0 ? 50L
+                                                     : reinterpret_cast<long>(mmap(nullptr, 4096, PROT_READ, MAP_SHARED, fd, 0));
+       },
+       true},
+  };
+  for (const probe &pr : probes) {
+    char *m = nullptr;
+    auto wall = [&] {  // before the main filter, which refuses seccomp itself
+      m = static_cast<char *>(mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+      if (m == MAP_FAILED) return 60;
+      const auto lo = reinterpret_cast<std::uint64_t>(m) + 4096;
+      return lockdown_detail::install_layout_wall(lockdown_detail::merge_spans({{lo, lo + 8192}})).ok() ? 0 : 61;
+    };
+    outcome o = in_locked_child({"memfd_create", "ftruncate"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
+      pr.call(m);
+      return 0;
+    }, "test", wall);
+    if (pr.refused) {
+      EXPECT_EQ(o.status, kExitSyscall) << pr.what << ": " << o.err;
+      const bool named = o.err.find("on memory the image laid out at boot: ") != std::string::npos ||
+                         o.err.find("mapping a file after boot: ") != std::string::npos;
+      EXPECT_TRUE(named) << pr.what << ": " << o.err;
+    } else {
+      EXPECT_EQ(o.status, 0) << pr.what << ": " << o.err;
+    }
+  }
 }
 
 TEST(lockdown, log_mode_reports_and_lets_the_call_run) {

@@ -108,9 +108,8 @@ status plan_mpk(const flex_image_layout &img, mpk_plan &out) {
     for (unsigned i = 0; i < img.n_compartments; ++i) members += iso[i] != FLEX_ISO_PROCESS;
     return status::error("image '" + std::string(img.name) + "' puts " + std::to_string(members) +
            " compartments in one address space under mpk, but x86-64 has " + std::to_string(kMaxMpkDomains) +
-           " protection keys for compartments (16, minus key 0 and the shared key); merge compartments or "
-           "move "
-           "some to isolation: process");
+           " protection keys for compartments (16, minus key 0, the shared key and the runtime's key); merge "
+           "compartments or move some to isolation: process");
   }
   return {};
 }
@@ -249,7 +248,8 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   if (flex_mpk_runtime.mode != detail::kModeOff) return status::error(image + ": mpk_boot() ran twice");
 
   // Keys: the gates carry PKRU values as immediates, so the keys must be exactly the planned ones.
-  for (int want = 1; want <= plan.shared_key; ++want) {
+  const int runtime_key = runtime_key_for(plan.n_domains);
+  for (int want = 1; want <= runtime_key; ++want) {
     int got = ::pkey_alloc(0, 0);  // this (boot) thread keeps full access while it sets the domains up
     if (got == want) continue;
     int e = errno;
@@ -257,7 +257,7 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
     free_keys(want - 1);
     if (got < 0) {
       return status::error(image + ": pkey_alloc() failed for key " + std::to_string(want) + " of " +
-             std::to_string(plan.shared_key) + ": " + errno_text(e));
+             std::to_string(runtime_key) + ": " + errno_text(e));
     }
     return status::error(image + ": pkey_alloc() returned key " + std::to_string(got) + " where Flex needs key " +
            std::to_string(want) +
@@ -266,6 +266,7 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
            "PKRU values are constants; remove that allocation");
   }
 
+  if (status s = detail::make_signal_arena(runtime_key); !s.ok()) return status::error(image + ": " + s.message());
   if (status s = tag_static_data(img, plan, image); !s.ok()) return s;
   heap_dispatch d;
   if (status s = make_heaps_and_arenas(img, plan, opt, image, d); !s.ok()) return s;

@@ -188,13 +188,9 @@ void release_block(void *) {
   for (unsigned k = 1; k < kPkeyCount; ++k) {
     if ((g_mapped[b] & (1u << k)) && t.sp[k] && t.sp[k] != stack_top(k, b)) return;  // a suspended activation
   }
-  for (unsigned k = 1; k < kPkeyCount; ++k) {
-    if (!(g_mapped[b] & (1u << k))) continue;
-    // Drop the contents (the next thread starts from zero pages); the pages keep their key.
-    char *stack = reinterpret_cast<char *>(block_base(k, b) + kMpkStackGuard);
-    ::madvise(stack, kMpkStackSize, MADV_DONTNEED);
-    ::madvise(stack + kMpkDssOffset, kMpkStackSize, MADV_DONTNEED);
-  }
+  // The block's stacks keep their pages for its next thread: each stack is one domain's, and after boot
+  // the lockdown's layout wall refuses madvise on laid-out memory, since a domain could otherwise wipe
+  // another's live stack.
   t = detail::mpk_thread_table{};
   lock();
   g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
@@ -288,17 +284,11 @@ bool mpk_has_free_block() {
   return any;
 }
 
-// A user thread's block (uthread.cc): dropped and given back like a host thread's at its exit.
+// A user thread's block (uthread.cc): given back like a host thread's at its exit.
 void mpk_release_table(mpk_thread_table &t) {
   if (!t.block) return;
   std::uint64_t b = t.block - 1;
-  for (unsigned k = 1; k < kPkeyCount; ++k) {
-    if (!(g_mapped[b] & (1u << k))) continue;
-    char *stack = reinterpret_cast<char *>(block_base(k, b) + kMpkStackGuard);
-    ::madvise(stack, kMpkStackSize, MADV_DONTNEED);
-    ::madvise(stack + kMpkDssOffset, kMpkStackSize, MADV_DONTNEED);
-  }
-  t = mpk_thread_table{};
+  t = mpk_thread_table{};  // its stacks keep their pages, as release_block's
   lock();
   g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
   unlock();

@@ -99,14 +99,16 @@ TEST(plan, none_domains_open_each_other_but_not_mpk_ones) {
   EXPECT_FALSE(pkru_can_read(p.domains[0].pkru, 2));
 }
 
-TEST(plan, fourteen_fit_fifteen_do_not) {
-  std::vector<int> iso(15, FLEX_ISO_MPK);
+TEST(plan, thirteen_fit_fourteen_do_not) {
+  std::vector<int> iso(14, FLEX_ISO_MPK);
   mpk_plan p;
-  EXPECT_TRUE(plan_mpk(iso.data(), 14, p));
-  EXPECT_EQ(p.shared_key, 15);
-  EXPECT_FALSE(plan_mpk(iso.data(), 15, p));
+  EXPECT_TRUE(plan_mpk(iso.data(), 13, p));
+  EXPECT_EQ(p.shared_key, 14);
+  EXPECT_EQ(runtime_key_for(p.n_domains), 15);  // no domain's PKRU opens it
+  for (unsigned i = 0; i < p.n_domains; ++i) EXPECT_FALSE(pkru_can_read(p.domains[i].pkru, 15));
+  EXPECT_FALSE(plan_mpk(iso.data(), 14, p));
   iso[3] = FLEX_ISO_PROCESS;
-  EXPECT_TRUE(plan_mpk(iso.data(), 15, p));
+  EXPECT_TRUE(plan_mpk(iso.data(), 14, p));
 }
 
 // An image without sections, as flexbuild's generated table would describe it.
@@ -647,7 +649,9 @@ TEST(gate_code, every_wrpkru_in_the_library_is_checked_and_in_the_gate_section) 
   ASSERT_TRUE(disassemble(FLEX_BINARY_DIR "/lib/libflex_runtime_mpk.a", true, code, err)) << err;
   int count = 0;
   EXPECT_EQ(wrpkru_discipline(code, false, count), "");
-  EXPECT_EQ(count, 8);  // mpk_gates.cc: two light and two full hardware gates, two WRPKRUs each
+  // mpk_gates.cc: two light and two full hardware gates, two WRPKRUs each; mpk_signals.cc: the signal
+  // entry and return, one each.
+  EXPECT_EQ(count, 10);
 }
 
 TEST(gate_code, full_gates_clear_before_calling_the_target) {
@@ -742,6 +746,95 @@ TEST_F(hardware, light_gate_leaves_registers_alone) {
         pass_or_exit(light_gate_register_promises(hw_light::entry()));
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// ---- Signals belong to the runtime (mpk_signals.cc) -----------------------------------------------------
+
+volatile int g_handled = 0;
+void *volatile g_frame = nullptr;
+void on_usr1(int, siginfo_t *, void *ctx) {
+  g_handled = g_handled + 1;
+  g_frame = ctx;
+}
+
+std::uint32_t read_pkru() {
+  std::uint32_t eax, edx;
+  asm volatile("rdpkru" : "=a"(eax), "=d"(edx) : "c"(0));
+  return eax;
+}
+
+// Raises SIGUSR1 inside domain 1 and returns the PKRU the domain has once the handler has returned.
+word raise_in_domain(word, word, word, word, word, word) {
+  raise(SIGUSR1);
+  return read_pkru();
+}
+
+// Boots three domains, installs the SIGUSR1 handler, then the signal wall.
+void boot_with_signal_wall_or_exit() {
+  boot_hardware_or_exit();
+  struct sigaction sa {};
+  sa.sa_sigaction = on_usr1;
+  sa.sa_flags = SA_SIGINFO;
+  if (sigaction(SIGUSR1, &sa, nullptr) != 0) std::_Exit(3);
+  std::uint64_t token[2];
+  if (status st = mpk_signal_wall(token); !st.ok()) {
+    std::fprintf(stderr, "signal wall: %s\n", st.message().c_str());
+    std::_Exit(4);
+  }
+}
+
+// What a_handler_installed_at_boot_... checks, in the child; "" when all holds.
+std::string signal_round_trip() {
+  boot_with_signal_wall_or_exit();
+  call_args a;
+  const word pkru = hw_light::invoke({}, &raise_in_domain, a);
+  std::string err;
+  if (g_handled != 1) err += "the handler ran " + std::to_string(g_handled) + " times; ";
+  if (pkru != kH1) err += "after the signal the domain had PKRU " + std::to_string(pkru) + "; ";
+  std::uintptr_t lo = 0;
+  std::uintptr_t hi = 0;
+  const auto frame = reinterpret_cast<std::uintptr_t>(g_frame);
+  if (!mpk_signal_arena(lo, hi) || frame < lo || frame >= hi) err += "the frame was not on the signal arena; ";
+  stack_t ss{};
+  if (sigaltstack(nullptr, &ss) != 0 || reinterpret_cast<std::uintptr_t>(ss.ss_sp) < lo ||
+      reinterpret_cast<std::uintptr_t>(ss.ss_sp) >= hi) {
+    err += "the thread's signal stack is not its block; ";
+  }
+  if (pkru_can_read(kH1, runtime_key_for(3))) err += "domain 1 can read the runtime's key; ";
+  return err;
+}
+
+TEST_F(hardware, a_handler_installed_at_boot_runs_and_returns_to_the_domain_it_interrupted) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(pass_or_exit(signal_round_trip()), ::testing::ExitedWithCode(0), "");
+}
+
+extern "C" void flex_mpk_signal_entry_hardware(int, siginfo_t *, void *);
+extern "C" void flex_mpk_sigreturn_hardware();
+
+// The entry called as a function (a jump onto its WRPKRU): not on this thread's block, so the process ends.
+TEST_F(hardware, a_signal_entry_off_the_runtime_signal_stack_ends_the_process) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(
+      {
+        boot_with_signal_wall_or_exit();
+        flex_mpk_signal_entry_hardware(SIGUSR1, nullptr, nullptr);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(kGateViolationExitCode), "ran off its thread's runtime signal stack");
+}
+
+// A frame that was returned from is scrubbed: returning with it again (a replay) ends the process.
+TEST_F(hardware, a_frame_returned_from_cannot_be_replayed) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(
+      {
+        boot_with_signal_wall_or_exit();
+        raise(SIGUSR1);
+        if (g_handled != 1 || !g_frame) std::_Exit(5);
+        asm volatile("mov %0, %%rsp\n\tjmp flex_mpk_sigreturn_hardware" : : "r"(g_frame) : "memory");
+      },
+      ::testing::ExitedWithCode(kGateViolationExitCode), "a frame the kernel did not deliver");
 }
 
 }  // namespace

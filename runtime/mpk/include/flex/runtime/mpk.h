@@ -28,9 +28,14 @@
 // key-0 TLS, so a compartment can redirect which of a domain's stacks the next entry uses (the gate checks
 // only that the stack lies in that domain's arena); and the target arrives as a pointer, so code that
 // hijacks control flow and jumps onto a WRPKRU with the right EAX runs a target of its choosing with the
-// callee's rights (the ERIM check stops only other values). Signal handlers need sigaltstack: a signal may
-// arrive on any domain's stack. Threads must enter their compartment through a gate (a thread started by a
-// compartment runs on glibc's key-0 stack until it does).
+// callee's rights (the ERIM check stops only other values). Threads must enter their compartment through
+// a gate (a thread started by a compartment runs on glibc's key-0 stack until it does).
+//
+// Under `lockdown: enforce` the kernel is no way around the keys (runtime/lockdown): signals run on the
+// runtime's signal arena and return only through it (mpk_signal_wall below), no system call may remap the
+// memory laid out at boot or map a file, and pkey_*, new executable memory, process_vm_* and /proc/PID/mem
+// are refused. Still open: system calls are checked against the union of the process's sets, not the
+// calling domain's, and descriptors are the whole process's.
 #pragma once
 
 #include <cstddef>
@@ -54,7 +59,7 @@ namespace flex::runtime {
 // ---- Keys and PKRU values ----------------------------------------------------------------------------
 
 inline constexpr int kPkeyCount = 16;
-inline constexpr int kMaxMpkDomains = 14;  // 16 keys minus key 0 and the shared key
+inline constexpr int kMaxMpkDomains = 13;  // 16 keys minus key 0, the shared key and the runtime's key
 inline constexpr std::uint32_t kPkruAllAccess = 0;
 // What the runtime (key 0 code: boot, the image's main) runs with once it has booted the domains.
 inline constexpr std::uint32_t kPkruRuntime = kPkruAllAccess;
@@ -85,6 +90,10 @@ constexpr int domain_key(unsigned domain_index) {
 }
 constexpr int shared_key_for(unsigned n_domains) {
   return static_cast<int>(n_domains) + 1;
+}
+// The runtime's own key (its signal arena): no compartment's PKRU opens it.
+constexpr int runtime_key_for(unsigned n_domains) {
+  return static_cast<int>(n_domains) + 2;
 }
 
 struct mpk_domain {
@@ -192,6 +201,19 @@ struct tag_piece {
   int prot = 0;  // PROT_* of the mapping the piece lies in
 };
 status plan_tagging(std::string_view maps, std::uintptr_t begin, std::uintptr_t end, std::vector<tag_piece> &out);
+
+// ---- Signals (mpk_signals.cc) ---------------------------------------------------------------------
+
+// Signals belong to the runtime once the image is locked down: every handler installed at boot is
+// entered and left through the runtime, on the thread's block of a signal arena only the runtime's key
+// opens, and returns with rt_sigreturn carrying a 128-bit token (into `token`) that the lockdown's filter
+// demands, so no compartment can return from a signal with a frame it wrote. Hardware MPK only, after
+// mpk_boot, single-threaded, before the lockdown's filters.
+status mpk_signal_wall(std::uint64_t token[2]);
+// The arena's range [lo, hi) (false when mpk_boot made none), for the lockdown's layout wall.
+bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi);
+// Gives the calling thread a block of the arena as its signal stack: 0, -EAGAIN (all taken), -ENOSYS.
+int mpk_signal_block_for_this_thread();
 
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 // the runtime and every image use mpk.h (and the generated gates, mpk_gate.h).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 
@@ -24,10 +25,38 @@ struct alignas(4096) mpk_runtime_page {
   std::uint64_t stack_hi[kPkeyCount];
   heap_dispatch heaps;
   std::size_t (*glibc_usable_size)(void *);
+  // The signal arena (mpk_signals.cc): kMpkMaxThreads blocks, then its control page; all runtime key.
+  std::uint64_t sig_lo;
+  std::uint64_t sig_control;
+  std::uint32_t runtime_key;
 };
 static_assert(sizeof(mpk_runtime_page) == 4096);
 inline constexpr std::uint32_t kCpuAvx = 1, kCpuAvx512 = 2;
 inline constexpr std::uint32_t kModeOff = 0, kModeHardware = 1, kModeEmulated = 2;
+
+// A thread's block of the signal arena: a guard page, the return buffer flex_mpk_sigreturn copies a frame
+// into, and the alternate signal stack the kernel writes frames on.
+inline constexpr unsigned kSigBlockShift = 17;
+inline constexpr std::size_t kSigBlock = std::size_t{1} << kSigBlockShift;
+inline constexpr std::size_t kSigBufferOffset = 4096;
+inline constexpr std::size_t kSigBufferBytes = 16384;
+inline constexpr std::size_t kSigStackOffset = kSigBufferOffset + kSigBufferBytes;
+
+// The arena's control page: the token the lockdown's filter asks of rt_sigreturn, which thread owns each
+// block, and the handlers installed at boot that flex_mpk_signal_entry calls.
+struct mpk_signal_control {
+  std::uint64_t token[2];
+  std::uint32_t tid_of_block[kMpkMaxThreads];
+  std::atomic<unsigned> next_block;
+  struct saved {
+    void *handler;
+    unsigned long flags;
+  } handlers[65];
+};
+static_assert(sizeof(mpk_signal_control) <= 4096);
+
+// Maps the signal arena with `runtime_key` (mpk_boot, hardware MPK only).
+status make_signal_arena(int runtime_key);
 
 // One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs).
 struct mpk_thread_table {

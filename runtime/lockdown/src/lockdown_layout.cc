@@ -1,0 +1,329 @@
+// The layout wall (DESIGN.md §8): in a process whose address space holds several MPK domains, no system
+// call may change the memory the image laid out at boot. Protection keys stop loads and stores, but the
+// kernel would let any domain munmap, mmap(MAP_FIXED) over, mremap or madvise(MADV_DONTNEED) another
+// domain's pages (its statics, heap, stacks), replacing or wiping them with pages of key 0. So after boot
+// these calls are refused on every registered region (fault.h's registry: each compartment's sections,
+// heaps and stacks, the shared data and heap) and on the executable's own mappings, whoever makes them;
+// nothing in Flex remaps those ranges after boot. Files may no longer be mapped either: a descriptor is the
+// whole process's, so mapping one would hand its contents to whichever domain asked (the vault's memfd).
+//
+// With MPK's signal wall (runtime/mpk/src/mpk_signals.cc) the same filter demands the wall's token of
+// every rt_sigreturn and refuses any sigaltstack that would move a thread's signal stack.
+//
+// The check is a second seccomp filter, written in classic BPF because it compares 64-bit address
+// intervals (libseccomp compares single arguments only). The kernel runs both filters and takes the
+// stricter answer. A refused call raises SIGSYS with SECCOMP_RET_DATA kLayoutData or kFileMapData, which
+// the lockdown's reporter names.
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <link.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "flex/runtime/fault.h"
+#include "lockdown_impl.h"
+
+namespace flex::runtime::lockdown_detail {
+namespace {
+
+constexpr std::uint64_t kPage = 4096;
+// Lengths from here up are refused outright where a range is checked (no Flex image lays out 128 TiB),
+// so that address + length never overflows in the filter's arithmetic.
+constexpr std::uint32_t kHugeLenHigh = 0x8000;  // 2^47 >> 32
+
+// Scratch words of the filter program.
+enum : std::uint32_t { kAddrLo, kAddrHi, kEndLo, kEndHi, kLenLo, kLenHi };
+
+constexpr std::uint32_t arg_lo(unsigned i) {
+  return static_cast<std::uint32_t>(offsetof(seccomp_data, args) + 8 * i);
+}
+constexpr std::uint32_t arg_hi(unsigned i) {
+  return arg_lo(i) + 4;
+}
+
+// A tiny assembler: conditional jumps are to labels within 255 instructions (patched at the end).
+class program {
+ public:
+  void stmt(std::uint16_t code, std::uint32_t k) { insns_.push_back(BPF_STMT(code, k)); }
+  // Jump to `yes` or `no` (labels), comparing A with k.
+  void jump(std::uint16_t op, std::uint32_t k, int yes, int no) {
+    fixups_.push_back({insns_.size(), yes, no});
+    insns_.push_back(BPF_JUMP(static_cast<std::uint16_t>(BPF_JMP | op | BPF_K), k, 0, 0));
+  }
+  // The same comparing A with X.
+  void jump_x(std::uint16_t op, int yes, int no) {
+    fixups_.push_back({insns_.size(), yes, no});
+    insns_.push_back(BPF_JUMP(static_cast<std::uint16_t>(BPF_JMP | op | BPF_X), 0, 0, 0));
+  }
+  // A conditional jump to labels at any distance: through two BPF_JA trampolines.
+  void jump_far(std::uint16_t op, std::uint32_t k, int yes, int no) {
+    const int t_yes = label(), t_no = label();
+    jump(op, k, t_yes, t_no);
+    place(t_yes);
+    always(yes);
+    place(t_no);
+    always(no);
+  }
+  void always(int label) {  // BPF_JA: a 32-bit offset, for jumps over long stretches
+    fixups_.push_back({insns_.size(), label, -1});
+    insns_.push_back(BPF_STMT(BPF_JMP | BPF_JA, 0));
+  }
+  int label() {
+    labels_.push_back(-1);
+    return static_cast<int>(labels_.size() - 1);
+  }
+  void place(int label) { labels_[static_cast<std::size_t>(label)] = static_cast<long>(insns_.size()); }
+  void ret(std::uint32_t action) { stmt(BPF_RET | BPF_K, action); }
+  // False when a conditional jump is out of reach (the caller then has too many ranges).
+  bool finish(std::vector<sock_filter> &out) {
+    for (const fixup &f : fixups_) {
+      sock_filter &insn = insns_[f.at];
+      auto dist = [&](int label) { return labels_[static_cast<std::size_t>(label)] - static_cast<long>(f.at) - 1; };
+      if (f.no < 0) {  // BPF_JA
+        insn.k = static_cast<std::uint32_t>(dist(f.yes));
+        continue;
+      }
+      const long yes = dist(f.yes), no = dist(f.no);
+      if (yes < 0 || yes > 255 || no < 0 || no > 255) return false;
+      insn.jt = static_cast<std::uint8_t>(yes);
+      insn.jf = static_cast<std::uint8_t>(no);
+    }
+    out = insns_;
+    return true;
+  }
+
+ private:
+  struct fixup {
+    std::size_t at;
+    int yes, no;
+  };
+  std::vector<sock_filter> insns_;
+  std::vector<fixup> fixups_;
+  std::vector<long> labels_;
+};
+
+// Loads argument pair (addr, len) into scratch as addr and addr + max(len, 1), then checks that interval
+// against every span: intersecting one returns `trap`, intersecting none jumps to `done`. An address at or
+// above 2^47 is let through (the kernel refuses it); a length from 2^47 up is refused.
+void check_interval(program &p, unsigned addr, unsigned len, const std::vector<layout_span> &spans,
+                    std::uint32_t trap, int done) {
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_hi(addr));
+  const int addr_high = p.label(), addr_ok = p.label();
+  p.jump(BPF_JGE, kHugeLenHigh, addr_high, addr_ok);
+  p.place(addr_high);
+  p.always(done);
+  p.place(addr_ok);
+  p.stmt(BPF_ST, kAddrHi);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(addr));
+  p.stmt(BPF_ST, kAddrLo);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_hi(len));
+  const int huge = p.label(), len_ok = p.label();
+  p.jump(BPF_JGE, kHugeLenHigh, huge, len_ok);
+  p.place(huge);
+  p.ret(trap);
+  p.place(len_ok);
+  p.stmt(BPF_ST, kLenHi);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(len));
+  p.stmt(BPF_ST, kLenLo);
+  // A zero length counts as one byte (mremap with old_size 0 duplicates the mapping at addr).
+  const int zero_lo = p.label(), nonzero = p.label(), add = p.label();
+  p.jump(BPF_JEQ, 0, zero_lo, add);
+  p.place(zero_lo);
+  p.stmt(BPF_LD | BPF_MEM, kLenHi);
+  p.jump(BPF_JEQ, 0, nonzero, add);
+  p.place(nonzero);
+  p.stmt(BPF_LD | BPF_IMM, 1);
+  p.stmt(BPF_ST, kLenLo);
+  p.place(add);
+  // end = addr + len, in 32-bit halves with the carry.
+  p.stmt(BPF_LD | BPF_MEM, kLenLo);
+  p.stmt(BPF_MISC | BPF_TAX, 0);
+  p.stmt(BPF_LD | BPF_MEM, kAddrLo);
+  p.stmt(BPF_ALU | BPF_ADD | BPF_X, 0);
+  p.stmt(BPF_ST, kEndLo);
+  p.stmt(BPF_LD | BPF_MEM, kAddrHi);
+  p.stmt(BPF_MISC | BPF_TAX, 0);
+  p.stmt(BPF_LD | BPF_MEM, kLenHi);
+  p.stmt(BPF_ALU | BPF_ADD | BPF_X, 0);
+  p.stmt(BPF_ST, kEndHi);
+  p.stmt(BPF_LD | BPF_MEM, kAddrLo);  // carry: end_lo < addr_lo
+  p.stmt(BPF_MISC | BPF_TAX, 0);
+  p.stmt(BPF_LD | BPF_MEM, kEndLo);
+  const int carry = p.label(), spans_start = p.label();
+  p.jump_x(BPF_JGE, spans_start, carry);
+  p.place(carry);
+  p.stmt(BPF_LD | BPF_MEM, kEndHi);
+  p.stmt(BPF_ALU | BPF_ADD | BPF_K, 1);
+  p.stmt(BPF_ST, kEndHi);
+  p.place(spans_start);
+  for (const layout_span &s : spans) {
+    const auto hi_hi = static_cast<std::uint32_t>(s.hi >> 32), hi_lo = static_cast<std::uint32_t>(s.hi);
+    const auto lo_hi = static_cast<std::uint32_t>(s.lo >> 32), lo_lo = static_cast<std::uint32_t>(s.lo);
+    const int next = p.label(), below_hi = p.label(), hi_word = p.label(), lo_word = p.label(), hit = p.label();
+    // addr < hi
+    p.stmt(BPF_LD | BPF_MEM, kAddrHi);
+    p.jump(BPF_JGT, hi_hi, next, hi_word);
+    p.place(hi_word);
+    const int addr_low = p.label();
+    p.jump(BPF_JEQ, hi_hi, addr_low, below_hi);
+    p.place(addr_low);
+    p.stmt(BPF_LD | BPF_MEM, kAddrLo);
+    p.jump(BPF_JGE, hi_lo, next, below_hi);
+    // end > lo
+    p.place(below_hi);
+    p.stmt(BPF_LD | BPF_MEM, kEndHi);
+    const int end_hi_eq = p.label();
+    p.jump(BPF_JGT, lo_hi, hit, end_hi_eq);
+    p.place(end_hi_eq);
+    p.jump(BPF_JEQ, lo_hi, lo_word, next);
+    p.place(lo_word);
+    p.stmt(BPF_LD | BPF_MEM, kEndLo);
+    p.jump(BPF_JGT, lo_lo, hit, next);
+    p.place(hit);
+    p.ret(trap);
+    p.place(next);
+  }
+  p.always(done);
+}
+
+}  // namespace
+
+std::vector<layout_span> merge_spans(std::vector<layout_span> spans) {
+  for (layout_span &s : spans) {
+    s.lo &= ~(kPage - 1);
+    s.hi = (s.hi + kPage - 1) & ~(kPage - 1);
+  }
+  std::erase_if(spans, [](const layout_span &s) { return s.hi <= s.lo; });
+  std::sort(spans.begin(), spans.end(), [](const layout_span &a, const layout_span &b) { return a.lo < b.lo; });
+  std::vector<layout_span> out;
+  for (const layout_span &s : spans) {
+    if (!out.empty() && s.lo <= out.back().hi) {
+      out.back().hi = std::max(out.back().hi, s.hi);
+    } else {
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *token, std::vector<sock_filter> &out) {
+  const std::uint32_t trap_layout = SECCOMP_RET_TRAP | kLayoutData;
+  const std::uint32_t trap_file = SECCOMP_RET_TRAP | kFileMapData;
+  program p;
+  const int allow = p.label(), x86 = p.label();
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
+  p.jump_far(BPF_JEQ, AUDIT_ARCH_X86_64, x86, allow);  // the main filter refuses other architectures
+  p.place(x86);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+  const int range01 = p.label(), mmap = p.label(), mremap = p.label(), n1 = p.label(), n2 = p.label(),
+            n3 = p.label();
+  p.jump_far(BPF_JEQ, SYS_munmap, range01, n1);
+  p.place(n1);
+  p.jump_far(BPF_JEQ, SYS_madvise, range01, n2);
+  p.place(n2);
+  p.jump_far(BPF_JEQ, SYS_mmap, mmap, n3);
+  p.place(n3);
+  const int n4 = p.label();
+  p.jump_far(BPF_JEQ, SYS_mremap, mremap, n4);
+  p.place(n4);
+  if (token) {
+    // rt_sigreturn: (arg0, arg1) must be the token; sigaltstack: a query only (arg0 == NULL).
+    const std::uint32_t trap_signal = SECCOMP_RET_TRAP | kSignalData;
+    const int sigreturn = p.label(), altstack = p.label(), n5 = p.label(), refuse = p.label();
+    p.jump_far(BPF_JEQ, SYS_rt_sigreturn, sigreturn, n5);
+    p.place(n5);
+    p.jump_far(BPF_JEQ, SYS_sigaltstack, altstack, allow);
+    p.place(sigreturn);
+    const std::uint32_t words[4] = {static_cast<std::uint32_t>(token[0]), static_cast<std::uint32_t>(token[0] >> 32),
+                                    static_cast<std::uint32_t>(token[1]), static_cast<std::uint32_t>(token[1] >> 32)};
+    const std::uint32_t at[4] = {arg_lo(0), arg_hi(0), arg_lo(1), arg_hi(1)};
+    for (int i = 0; i < 4; ++i) {
+      const int next = p.label();
+      p.stmt(BPF_LD | BPF_W | BPF_ABS, at[i]);
+      p.jump(BPF_JEQ, words[i], next, refuse);
+      p.place(next);
+    }
+    p.always(allow);
+    p.place(altstack);
+    const int low = p.label();
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_hi(0));
+    p.jump(BPF_JEQ, 0, low, refuse);
+    p.place(low);
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(0));
+    p.jump_far(BPF_JEQ, 0, allow, refuse);
+    p.place(refuse);
+    p.ret(trap_signal);
+  } else {
+    p.always(allow);
+  }
+  // mmap: anonymous only; MAP_FIXED only outside the layout (MAP_FIXED_NOREPLACE never replaces).
+  p.place(mmap);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(3));
+  const int anon = p.label(), file = p.label();
+  p.jump(BPF_JSET, MAP_ANONYMOUS, anon, file);
+  p.place(file);
+  p.ret(trap_file);
+  p.place(anon);
+  p.jump_far(BPF_JSET, MAP_FIXED, range01, allow);
+  // mremap: the old range, and the new one when MREMAP_FIXED places it.
+  p.place(mremap);
+  const int old_ok = p.label(), new_range = p.label();
+  check_interval(p, 0, 1, spans, trap_layout, old_ok);
+  p.place(old_ok);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(3));
+  p.jump_far(BPF_JSET, MREMAP_FIXED, new_range, allow);
+  p.place(new_range);
+  check_interval(p, 4, 2, spans, trap_layout, allow);
+  // munmap, madvise, mmap(MAP_FIXED): [arg0, arg0 + arg1).
+  p.place(range01);
+  check_interval(p, 0, 1, spans, trap_layout, allow);
+  p.place(allow);
+  p.ret(SECCOMP_RET_ALLOW);
+  return p.finish(out);
+}
+
+std::vector<layout_span> image_layout_spans() {
+  std::vector<layout_span> spans;
+  for (unsigned i = 0; i < region_count(); ++i) {
+    const region *r = region_at(i);
+    if (r && !r->absent && r->end > r->begin) spans.push_back({r->begin, r->end});
+  }
+  // The executable's own mappings (its code, the gates, the runtime page): the first object is the program.
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, std::size_t, void *data) {
+        auto *out = static_cast<std::vector<layout_span> *>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD) continue;
+          out->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+        }
+        return 1;  // the program only
+      },
+      &spans);
+  return merge_spans(std::move(spans));
+}
+
+status install_layout_wall(const std::vector<layout_span> &spans, const std::uint64_t *token) {
+  std::vector<sock_filter> insns;
+  if (!layout_program(spans, token, insns)) {
+    return status::error("the image's memory layout has too many separate ranges for the layout filter (" +
+                         std::to_string(spans.size()) + ")");
+  }
+  sock_fprog prog{static_cast<unsigned short>(insns.size()), insns.data()};
+  const long rc = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog);
+  const int err = errno;
+  explicit_bzero(insns.data(), insns.size() * sizeof(sock_filter));  // the token: compartments read key 0
+  if (rc != 0) return status::from_errno("cannot load the layout filter", err);
+  return {};
+}
+
+}  // namespace flex::runtime::lockdown_detail

@@ -1,0 +1,317 @@
+// Signals belong to the runtime (DESIGN.md §8, mpk.h): after boot a signal frame carries the PKRU that
+// rt_sigreturn restores, so a compartment that could write a frame, or make rt_sigreturn itself, could give
+// itself any rights (PKU Pitfalls: the forged signal frame). Here:
+//
+//   - each thread's signals are delivered on a block of the signal arena, tagged with the runtime's key, which
+//     no compartment can read or write (the kernel writes frames there whatever the interrupted PKRU);
+//   - every handler installed at boot is entered through flex_mpk_signal_entry_hardware, which takes the runtime's
+//     rights (an ERIM-checked WRPKRU), checks that it runs on the calling thread's own block (gettid against
+//     the block's owner, so no other thread's stack and no forged stack), and that the frame is live;
+//   - every handler returns through flex_mpk_sigreturn_hardware, which checks the same, copies the frame into the
+//     block's return buffer, scrubs the original (so no frame can be replayed) and makes rt_sigreturn with
+//     the image's token, 128 random bits in the arena's control page: the lockdown's filter refuses an
+//     rt_sigreturn without them (a compartment's own, or a jump straight onto the `syscall` below), and any
+//     sigaltstack that would move a thread off its block.
+//
+// What an attacker would still need: the token (runtime key, and the kernel's copy in the filter), or a
+// way to run code with the runtime's rights (a WRPKRU outside the gates, which the gadget scan and W^X
+// rule out). Jumping onto the entry's or the return's WRPKRU only runs their checks.
+//
+// Not yet: handlers installed after boot (a compartment's sigaction) are not entered through a gate into
+// their compartment; they run with the kernel's default PKRU and their return is refused. Threads started
+// after boot get no block: their first signal ends the image (flex_mpk_signal_block_for_this_thread is the
+// hook for a runtime that starts them).
+#include <linux/filter.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "flex/runtime/mpk.h"
+#include "flex/runtime/mpk_impl.h"
+
+namespace flex::runtime {
+namespace detail {
+namespace {
+
+// The kernel's sigaction (glibc's would replace the restorer with its own).
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  std::uint64_t mask;
+};
+constexpr unsigned long kSaRestorer = 0x04000000;
+
+constexpr std::uint32_t kFpMagic1 = 0x46505853;  // FP_XSTATE_MAGIC1, in fpstate's sw_reserved
+constexpr std::uint32_t kFpMagic2 = 0x46505845;  // FP_XSTATE_MAGIC2, after the XSAVE area
+constexpr std::size_t kSwReserved = 464;         // offset of sw_reserved in the 512-byte legacy area
+// The kernel's rt_sigframe after its pretcode: struct ucontext (flags, link, stack, sigcontext, 64-bit
+// mask: 304 bytes; glibc's ucontext_t is longer) and siginfo (128), then the XSAVE area above them.
+constexpr std::size_t kKernelUcontext = 304;
+constexpr std::size_t kSiginfo = 128;
+
+mpk_signal_control &control() {
+  return *reinterpret_cast<mpk_signal_control *>(flex_mpk_runtime.sig_control);
+}
+
+// The block index of `addr` when it lies in the arena; -1 otherwise.
+long block_of(std::uintptr_t addr) {
+  const std::uintptr_t lo = flex_mpk_runtime.sig_lo;
+  if (addr < lo || addr - lo >= std::uintptr_t{kMpkMaxThreads} * kSigBlock) return -1;
+  return static_cast<long>((addr - lo) / kSigBlock);
+}
+
+// The live frame of a signal whose ucontext is at `uc`: inside its block's altstack area, its XSAVE area
+// after it, both magic words in place (a scrubbed or half-written frame has neither). Returns the end of
+// the frame (past FP_XSTATE_MAGIC2), or 0.
+std::uintptr_t live_frame_end(std::uintptr_t uc) {
+  const long b = block_of(uc);
+  if (b < 0) return 0;
+  const std::uintptr_t block = flex_mpk_runtime.sig_lo + static_cast<std::uintptr_t>(b) * kSigBlock;
+  const std::uintptr_t stack_lo = block + kSigStackOffset, stack_hi = block + kSigBlock;
+  if (uc < stack_lo || uc + kKernelUcontext + kSiginfo > stack_hi) return 0;
+  const auto *ctx = reinterpret_cast<const ucontext_t *>(uc);
+  const auto fp = reinterpret_cast<std::uintptr_t>(ctx->uc_mcontext.fpregs);
+  if (fp < uc + kKernelUcontext + kSiginfo || fp + 512 + 64 > stack_hi || (fp & 63) != 0) return 0;
+  std::uint32_t magic1 = 0, size = 0;
+  std::memcpy(&magic1, reinterpret_cast<const void *>(fp + kSwReserved), 4);
+  std::memcpy(&size, reinterpret_cast<const void *>(fp + kSwReserved + 16), 4);  // _fpx_sw_bytes.xstate_size
+  if (magic1 != kFpMagic1 || size < 512 + 64 || fp + size + 4 > stack_hi) return 0;
+  std::uint32_t magic2 = 0;
+  std::memcpy(&magic2, reinterpret_cast<const void *>(fp + size), 4);
+  return magic2 == kFpMagic2 ? fp + size + 4 : 0;
+}
+
+}  // namespace
+}  // namespace detail
+}  // namespace flex::runtime
+
+using flex::runtime::detail::control;
+using flex::runtime::detail::live_frame_end;
+
+extern "C" {
+void flex_mpk_signal_entry_hardware(int, siginfo_t *, void *);
+void flex_mpk_sigreturn_hardware();
+void flex_mpk_sig_own_block();
+
+// Called by flex_mpk_signal_entry_hardware with the runtime's rights, on the thread's own block: the handler that
+// was installed at boot for `sig`. Returns to the kernel's pretcode, i.e. flex_mpk_sigreturn_hardware.
+__attribute__((visibility("hidden"), used)) void flex_mpk_signal_dispatch(int sig, siginfo_t *info, void *ctx) {
+  if (sig <= 0 || sig > 64 || !live_frame_end(reinterpret_cast<std::uintptr_t>(ctx))) return;  // the return refuses it
+  const flex::runtime::detail::mpk_signal_control::saved &h = control().handlers[sig];
+  if (h.flags & SA_SIGINFO) {
+    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(h.handler)(sig, info, ctx);
+  } else if (h.handler) {
+    reinterpret_cast<void (*)(int)>(h.handler)(sig);
+  }
+}
+
+// Called by flex_mpk_sigreturn_hardware with the runtime's rights, on the thread's own block, with `uc` the frame
+// the handler returns from: copies the frame into the block's return buffer, scrubs it where it was, and
+// returns where rt_sigreturn must find it (0: not a live frame).
+__attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_sigreturn_prepare(std::uintptr_t uc) {
+  const std::uintptr_t end = live_frame_end(uc);
+  if (!end) return 0;
+  const std::uintptr_t block = uc - (uc - flex_mpk_runtime.sig_lo) % flex::runtime::detail::kSigBlock;
+  const std::uintptr_t buffer = block + flex::runtime::detail::kSigBufferOffset;
+  // The copy keeps the frame's offset within a page, so its XSAVE area stays 64-byte aligned.
+  const std::uintptr_t start = uc - 8;  // the pretcode slot
+  const std::uintptr_t copy = buffer + (start & 4095);
+  if (end - start > flex::runtime::detail::kSigBufferBytes - 4096) return 0;
+  std::memcpy(reinterpret_cast<void *>(copy), reinterpret_cast<const void *>(start), end - start);
+  auto *moved = reinterpret_cast<ucontext_t *>(copy + 8);
+  moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(reinterpret_cast<std::uintptr_t>(moved->uc_mcontext.fpregs) -
+                                                           start + copy);
+  std::memset(reinterpret_cast<void *>(start), 0, end - start);
+  return copy + 8;
+}
+}
+
+// The entry and the return. No stack is touched before the runtime's rights are taken and the stack
+// pointer is known to be this thread's block: r8/r9 keep the handler's arguments across gettid.
+// clang-format off
+#define FLEX_SIG_OPERANDS                                                                               \
+  [control] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sig_control)),                       \
+  [lo] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sig_lo)),                                 \
+  [arena] "i"(std::size_t{flex::runtime::kMpkMaxThreads} * flex::runtime::detail::kSigBlock),          \
+  [shift] "i"(flex::runtime::detail::kSigBlockShift),                                                  \
+  [tids] "i"(offsetof(flex::runtime::detail::mpk_signal_control, tid_of_block))
+// clang-format on
+
+extern "C" {
+// Returns when the caller's rsp lies in the signal arena block that this thread (gettid) owns; ends the
+// process otherwise. Clobbers rax, rcx, rdx, r10, r11. Its return address is pushed just below the
+// caller's rsp: inside that block when the check passes, and never used when it fails.
+[[gnu::naked, gnu::used, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_sig_own_block() {
+  asm volatile(
+      "mov $186, %%eax\n\t"
+      "syscall\n\t"
+      "lea 8(%%rsp), %%rcx\n\t"
+      "sub flex_mpk_runtime+%c[lo](%%rip), %%rcx\n\t"
+      "jb flex_mpk_signal_abort\n\t"
+      "cmp $%c[arena], %%rcx\n\t"
+      "jae flex_mpk_signal_abort\n\t"
+      "shr $%c[shift], %%rcx\n\t"
+      "mov flex_mpk_runtime+%c[control](%%rip), %%rdx\n\t"
+      "cmp %c[tids](%%rdx,%%rcx,4), %%eax\n\t"
+      "jne flex_mpk_signal_abort\n\t"
+      "ret\n\t" ::FLEX_SIG_OPERANDS);
+}
+
+[[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_signal_entry_hardware(int, siginfo_t *,
+                                                                                                        void *) {
+  asm volatile(
+      "mov %%rdx, %%r8\n\t"
+      "mov %%rdi, %%r9\n\t"
+      "xor %%ecx, %%ecx\n\t"
+      "xor %%edx, %%edx\n\t"
+      "mov $0, %%eax\n\t"
+      "wrpkru\n\t"
+      "cmp $0, %%eax\n\t"
+      "jne flex_mpk_gate_abort\n\t"
+      "call flex_mpk_sig_own_block\n\t"
+      "lea 8(%%rsp), %%rcx\n\t"
+      "cmp %%rcx, %%r8\n\t"
+      "jne flex_mpk_signal_abort\n\t"
+      "mov %%r9, %%rdi\n\t"
+      "mov %%r8, %%rdx\n\t"
+      "jmp flex_mpk_signal_dispatch\n\t" ::);
+}
+
+[[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_sigreturn_hardware() {
+  asm volatile(
+      "xor %%ecx, %%ecx\n\t"
+      "xor %%edx, %%edx\n\t"
+      "mov $0, %%eax\n\t"
+      "wrpkru\n\t"
+      "cmp $0, %%eax\n\t"
+      "jne flex_mpk_gate_abort\n\t"
+      "call flex_mpk_sig_own_block\n\t"
+      "mov %%rsp, %%rdi\n\t"
+      "sub $64, %%rsp\n\t"  /* below the pretcode slot, which prepare scrubs */
+      "and $-16, %%rsp\n\t"
+      "call flex_mpk_sigreturn_prepare\n\t"
+      "test %%rax, %%rax\n\t"
+      "jz flex_mpk_signal_abort\n\t"
+      "mov %%rax, %%rsp\n\t"
+      "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"
+      "mov (%%rcx), %%rdi\n\t"
+      "mov 8(%%rcx), %%rsi\n\t"
+      "mov $15, %%eax\n\t"
+      "syscall\n\t"
+      "jmp flex_mpk_signal_abort\n\t" ::FLEX_SIG_OPERANDS);
+}
+}
+
+asm(R"(
+  .pushsection .text.flex_gates,"ax",@progbits
+  .globl flex_mpk_signal_abort
+  .hidden flex_mpk_signal_abort
+  .type flex_mpk_signal_abort,@function
+flex_mpk_signal_abort:
+  lea .Lflex_signal_msg(%rip), %rsi
+  mov $(.Lflex_signal_msg_end - .Lflex_signal_msg), %edx
+  mov $2, %edi
+  mov $1, %eax
+  syscall
+  mov $134, %edi
+  mov $231, %eax
+  syscall
+  ud2
+  .size flex_mpk_signal_abort, .-flex_mpk_signal_abort
+  .popsection
+
+  .pushsection .rodata.flex_gates,"a",@progbits
+.Lflex_signal_msg:
+  .ascii "flex: a signal entry or return ran off its thread's runtime signal stack, or with a frame the kernel did not deliver (a forged or replayed signal frame?); terminating\n"
+.Lflex_signal_msg_end:
+  .popsection
+)");
+
+namespace flex::runtime {
+
+namespace detail {
+
+status make_signal_arena(int runtime_key) {
+  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + 4096;  // + the control page
+  void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
+  if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
+    const int e = errno;
+    ::munmap(p, bytes);
+    return status::from_errno("cannot tag the signal arena with the runtime's key", e);
+  }
+  const auto lo = reinterpret_cast<std::uintptr_t>(p);
+  for (unsigned b = 0; b < kMpkMaxThreads; ++b) {  // a guard page under each block's return buffer
+    if (::mprotect(reinterpret_cast<void *>(lo + b * kSigBlock), 4096, PROT_NONE) != 0) {
+      return status::from_errno("cannot place the signal arena's guard pages", errno);
+    }
+  }
+  flex_mpk_runtime.sig_lo = lo;
+  flex_mpk_runtime.sig_control = lo + std::size_t{kMpkMaxThreads} * kSigBlock;
+  flex_mpk_runtime.runtime_key = static_cast<std::uint32_t>(runtime_key);
+  return {};
+}
+
+}  // namespace detail
+
+bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
+  if (!flex_mpk_runtime.sig_lo) return false;
+  lo = flex_mpk_runtime.sig_lo;
+  hi = flex_mpk_runtime.sig_control + 4096;
+  return true;
+}
+
+int mpk_signal_block_for_this_thread() {
+  if (!flex_mpk_runtime.sig_lo) return -ENOSYS;
+  detail::mpk_signal_control &c = control();
+  const unsigned b = c.next_block.fetch_add(1, std::memory_order_relaxed);
+  if (b >= kMpkMaxThreads) return -EAGAIN;
+  c.tid_of_block[b] = static_cast<std::uint32_t>(syscall(SYS_gettid));
+  const std::uintptr_t block = flex_mpk_runtime.sig_lo + b * detail::kSigBlock;
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void *>(block + detail::kSigStackOffset);
+  ss.ss_size = detail::kSigBlock - detail::kSigStackOffset;
+  return sigaltstack(&ss, nullptr) == 0 ? 0 : -errno;
+}
+
+status mpk_signal_wall(std::uint64_t token[2]) {
+  if (!flex_mpk_runtime.sig_lo) return status::error("the mpk runtime has no signal arena (mpk_boot did not run)");
+  detail::mpk_signal_control &c = control();
+  if (getrandom(c.token, sizeof c.token, 0) != static_cast<ssize_t>(sizeof c.token)) {
+    return status::from_errno("cannot draw the signal token", errno);
+  }
+  if (int rc = mpk_signal_block_for_this_thread(); rc < 0) {
+    return status::from_errno("cannot give the boot thread its signal stack", -rc);
+  }
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    detail::kernel_sigaction old{};
+    if (syscall(SYS_rt_sigaction, sig, nullptr, &old, 8) != 0) continue;  // 32, 33: glibc's own
+    if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
+    c.handlers[sig] = {old.handler, old.flags};
+    detail::kernel_sigaction wrapped{};
+    wrapped.handler = reinterpret_cast<void *>(&flex_mpk_signal_entry_hardware);
+    wrapped.flags = SA_SIGINFO | SA_ONSTACK | detail::kSaRestorer |
+                    (old.flags & (SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
+    wrapped.restorer = reinterpret_cast<void *>(&flex_mpk_sigreturn_hardware);
+    wrapped.mask = old.mask;
+    if (syscall(SYS_rt_sigaction, sig, &wrapped, nullptr, 8) != 0) {
+      return status::from_errno("cannot route signal " + std::to_string(sig) + " through the runtime", errno);
+    }
+  }
+  token[0] = c.token[0];
+  token[1] = c.token[1];
+  return {};
+}
+
+}  // namespace flex::runtime
