@@ -26,6 +26,7 @@ struct attack_case {
   const char *attack;   // the attacker's argument
   const char *call;     // how the report names the refused call
   const char *refusal = "made a system call outside its set: ";  // what the report says of it
+  bool signals = false;  // stopped by the mpk signal wall, which needs Linux 6.12 (mpk_signals.cc)
 };
 constexpr const char *kLayout = "made a system call on memory the image laid out at boot: ";
 constexpr const char *kFileMap = "made a system call mapping a file after boot: ";
@@ -53,6 +54,13 @@ fs::path image(const std::string &profile, bool off) {
   return built[name] = test_image(name);
 }
 
+// Whether the image's --describe says its signals are the runtime's (the kernel can deliver signals onto
+// memory under a protection key).
+bool has_signal_wall(const fs::path &exe) {
+  command_result r = run(exe.string() + " --describe");
+  return r.out.find("signals runtime-owned") != std::string::npos;
+}
+
 bool needs_pku(const std::string &profile) {
   return profile.find("mpk") != std::string::npos;
 }
@@ -68,7 +76,14 @@ class attack : public ::testing::TestWithParam<attack_case> {
 
 TEST_P(attack, is_stopped_with_a_report_under_enforce) {
   const attack_case &c = GetParam();
-  command_result r = run(image(c.profile, false).string() + " " + c.attack);
+  const fs::path exe = image(c.profile, false);
+  command_result r = run(exe.string() + " " + c.attack);
+  if (c.signals && !has_signal_wall(exe)) {
+    // This kernel cannot host the signal wall; --describe says signals stay the compartments', and so
+    // they do: the attack goes through.
+    EXPECT_NE(r.out.find(std::string("stolen: ") + kSecret), std::string::npos) << r.out;
+    return;
+  }
   EXPECT_EQ(r.status, kExitSyscall) << r.out;
   EXPECT_NE(r.out.find(c.refusal + std::string(c.call)), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
@@ -116,8 +131,8 @@ std::vector<attack_case> cases() {
   // Domains in one process (PKU Pitfalls): the kernel must not be the way around the keys.
   out.push_back({"attack-mpk", "pkey-remap", "pkey_mprotect("});
   out.push_back({"attack-mpk", "wrpkru-code", "mprotect("});
-  out.push_back({"attack-mpk", "sigframe-pkru", "sigaltstack(0x", kSignal});
-  out.push_back({"attack-mpk", "sigreturn-forged", "rt_sigreturn()", kSignal});
+  out.push_back({"attack-mpk", "sigframe-pkru", "sigaltstack(0x", kSignal, true});
+  out.push_back({"attack-mpk", "sigreturn-forged", "rt_sigreturn()", kSignal, true});
   out.push_back({"attack-mpk", "mem-read", "openat("});
   out.push_back({"attack-mpk", "mmap-fixed", "mmap(0x", kLayout});
   out.push_back({"attack-mpk", "mremap-fixed", "mremap(0x", kLayout});

@@ -278,6 +278,18 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
   } else {
     std::fputs("  Landlock: not available on this kernel (file access and signals are not confined by it)\n", out);
   }
+  bool mpk = false;
+  for (unsigned c = 0; c < img.n_compartments; ++c) mpk = mpk || img.compartments[c].isolation == FLEX_ISO_MPK;
+  if (!mpk) return;
+  if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) {
+    std::fputs("  mpk domains: no layout wall, signals stay the compartments' (enforce only)\n", out);
+  } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
+    std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token)\n", out);
+  } else {
+    std::fputs("  mpk domains: layout wall; signals stay the compartments' (weaker: this kernel cannot deliver "
+               "signals onto memory under a protection key; Linux 6.12 can)\n",
+               out);
+  }
 }
 
 }  // namespace flex::runtime

@@ -26,6 +26,7 @@
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -237,11 +238,57 @@ flex_mpk_signal_abort:
   .popsection
 )");
 
+extern "C" {
+// The probe's SIGUSR1 handler: ends the probe process with status 0 without touching its stack (which the
+// running PKRU cannot reach).
+[[gnu::naked, gnu::used, gnu::visibility("hidden")]] void flex_mpk_probe_exit(int) {
+  asm volatile(
+      "xor %%edi, %%edi\n\t"
+      "mov $231, %%eax\n\t"
+      "syscall\n\t"
+      "ud2\n\t" ::);
+}
+}
+
 namespace flex::runtime {
+
+bool mpk_kernel_delivers_onto_keyed_stacks() {
+  static const bool yes = [] {
+    const int key = ::pkey_alloc(0, 0);
+    if (key < 0) return false;
+    constexpr std::size_t kBytes = 65536;
+    void *alt = ::mmap(nullptr, kBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    bool ok = false;
+    if (alt != MAP_FAILED && ::pkey_mprotect(alt, kBytes, PROT_READ | PROT_WRITE, key) == 0) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        stack_t ss{};
+        ss.ss_sp = alt;
+        ss.ss_size = kBytes;
+        struct sigaction sa {};
+        sa.sa_handler = &flex_mpk_probe_exit;
+        sa.sa_flags = SA_ONSTACK;
+        if (sigaltstack(&ss, nullptr) != 0 || sigaction(SIGUSR1, &sa, nullptr) != 0) _exit(2);
+        ::pkey_set(key, PKEY_DISABLE_ACCESS);  // glibc's WRPKRU: this binary keeps its own in the gates
+        raise(SIGUSR1);
+        _exit(1);
+      }
+      int st = 0;
+      ok = pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+    }
+    if (alt != MAP_FAILED) ::munmap(alt, kBytes);
+    ::pkey_free(key);
+    return ok;
+  }();
+  return yes;
+}
 
 namespace detail {
 
 status make_signal_arena(int runtime_key) {
+  // Before Linux 6.12 the kernel writes a signal frame with the interrupted PKRU, so it cannot write one
+  // onto memory that PKRU closes: no arena then (the lockdown's --describe says signals stay open).
+  if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
   const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + 4096;  // + the control page
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);

@@ -699,6 +699,10 @@ TEST(gate_code, every_wrpkru_in_this_binary_is_a_checked_gate) {
 
 #define REQUIRE_PKU() \
   if (!pku_status().available) GTEST_SKIP() << "PKU not available: " << pku_status().reason
+#define REQUIRE_KEYED_SIGNAL_STACKS()                                                                        \
+  if (!mpk_kernel_delivers_onto_keyed_stacks())                                                             \
+  GTEST_SKIP() << "this kernel cannot deliver signals onto memory under a protection key (Linux 6.12 can): " \
+                  "no signal arena (kernel_without_keyed_signal_stacks_boots_without_an_arena covers it)"
 
 // Each hardware test boots real domains in a death-test child. The child re-executes this binary
 // ("threadsafe" style) instead of forking the test process, so it starts from a runtime no earlier test
@@ -806,7 +810,23 @@ std::string signal_round_trip() {
 
 TEST_F(hardware, a_handler_installed_at_boot_runs_and_returns_to_the_domain_it_interrupted) {
   REQUIRE_PKU();
+  REQUIRE_KEYED_SIGNAL_STACKS();
   EXPECT_EXIT(pass_or_exit(signal_round_trip()), ::testing::ExitedWithCode(0), "");
+}
+
+// Before Linux 6.12 the image boots without the arena, and the lockdown then leaves signals alone.
+TEST_F(hardware, kernel_without_keyed_signal_stacks_boots_without_an_arena) {
+  REQUIRE_PKU();
+  if (mpk_kernel_delivers_onto_keyed_stacks()) GTEST_SKIP() << "this kernel delivers onto keyed stacks";
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        std::uintptr_t lo = 0;
+        std::uintptr_t hi = 0;
+        std::uint64_t token[2];
+        pass_or_exit(mpk_signal_arena(lo, hi) || mpk_signal_wall(token).ok() ? "an arena on this kernel" : "");
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 extern "C" void flex_mpk_signal_entry_hardware(int, siginfo_t *, void *);
@@ -815,6 +835,7 @@ extern "C" void flex_mpk_sigreturn_hardware();
 // The entry called as a function (a jump onto its WRPKRU): not on this thread's block, so the process ends.
 TEST_F(hardware, a_signal_entry_off_the_runtime_signal_stack_ends_the_process) {
   REQUIRE_PKU();
+  REQUIRE_KEYED_SIGNAL_STACKS();
   EXPECT_EXIT(
       {
         boot_with_signal_wall_or_exit();
@@ -827,6 +848,7 @@ TEST_F(hardware, a_signal_entry_off_the_runtime_signal_stack_ends_the_process) {
 // A frame that was returned from is scrubbed: returning with it again (a replay) ends the process.
 TEST_F(hardware, a_frame_returned_from_cannot_be_replayed) {
   REQUIRE_PKU();
+  REQUIRE_KEYED_SIGNAL_STACKS();
   EXPECT_EXIT(
       {
         boot_with_signal_wall_or_exit();

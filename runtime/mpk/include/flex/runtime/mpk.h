@@ -214,6 +214,10 @@ status mpk_signal_wall(std::uint64_t token[2]);
 bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi);
 // Gives the calling thread a block of the arena as its signal stack: 0, -EAGAIN (all taken), -ENOSYS.
 int mpk_signal_block_for_this_thread();
+// Whether this kernel writes signal frames onto memory the interrupted PKRU closes (Linux 6.12 and later):
+// without it there is no signal arena and signals stay the compartments' (--describe says so). A probe in
+// a forked child, once; needs a free protection key.
+bool mpk_kernel_delivers_onto_keyed_stacks();
 
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 
