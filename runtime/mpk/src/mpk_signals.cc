@@ -37,6 +37,7 @@
 #include <cstring>
 
 #include "flex/runtime/mpk.h"
+#include "flex/runtime/mpk_gate.h"  // FLEX_MPK_SET_PKRU: the gates' checked WRPKRU
 #include "flex/runtime/mpk_impl.h"
 
 namespace flex::runtime {
@@ -173,12 +174,7 @@ extern "C" {
   asm volatile(
       "mov %%rdx, %%r8\n\t"
       "mov %%rdi, %%r9\n\t"
-      "xor %%ecx, %%ecx\n\t"
-      "xor %%edx, %%edx\n\t"
-      "mov $0, %%eax\n\t"
-      "wrpkru\n\t"
-      "cmp $0, %%eax\n\t"
-      "jne flex_mpk_gate_abort\n\t"
+      FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")
       "call flex_mpk_sig_own_block\n\t"
       "lea 8(%%rsp), %%rcx\n\t"
       "cmp %%rcx, %%r8\n\t"
@@ -190,12 +186,7 @@ extern "C" {
 
 [[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_sigreturn_hardware() {
   asm volatile(
-      "xor %%ecx, %%ecx\n\t"
-      "xor %%edx, %%edx\n\t"
-      "mov $0, %%eax\n\t"
-      "wrpkru\n\t"
-      "cmp $0, %%eax\n\t"
-      "jne flex_mpk_gate_abort\n\t"
+      FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")
       "call flex_mpk_sig_own_block\n\t"
       "mov %%rsp, %%rdi\n\t"
       "sub $64, %%rsp\n\t"  /* below the pretcode slot, which prepare scrubs */
@@ -221,13 +212,7 @@ asm(R"(
 flex_mpk_signal_abort:
   lea .Lflex_signal_msg(%rip), %rsi
   mov $(.Lflex_signal_msg_end - .Lflex_signal_msg), %edx
-  mov $2, %edi
-  mov $1, %eax
-  syscall
-  mov $134, %edi
-  mov $231, %eax
-  syscall
-  ud2
+  jmp flex_mpk_abort_with_message
   .size flex_mpk_signal_abort, .-flex_mpk_signal_abort
   .popsection
 

@@ -107,13 +107,15 @@ flex_mpk_clear_vectors:
 flex_mpk_gate_abort:
   lea .Lflex_gate_msg(%rip), %rsi
   mov $(.Lflex_gate_msg_end - .Lflex_gate_msg), %edx
-  jmp 4f
+  jmp flex_mpk_abort_with_message
   .globl flex_mpk_stack_abort
   .hidden flex_mpk_stack_abort
 flex_mpk_stack_abort:
   lea .Lflex_stack_msg(%rip), %rsi
   mov $(.Lflex_stack_msg_end - .Lflex_stack_msg), %edx
-4:
+  .globl flex_mpk_abort_with_message
+  .hidden flex_mpk_abort_with_message
+flex_mpk_abort_with_message:  # rsi, edx: the message; also mpk_signals.cc's abort
   mov $2, %edi
   mov $1, %eax
   syscall
