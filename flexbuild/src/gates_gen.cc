@@ -58,19 +58,21 @@ size_t index_of(const resolved_image &img, std::string_view name) {
 // MPK gates carry both PKRU values as immediates: the generated file computes them at compile time with
 // the runtime's own key assignment (plan_mpk), so the gates and mpk_boot cannot disagree. `caller` is a
 // compartment index, or empty for the runtime (which runs with every right before it enters the app).
-std::string mpk_backend(gate_kind kind, std::optional<size_t> caller, size_t callee) {
+// Each gate carries its callee `fn` too (a direct call): a jump onto its WRPKRU reaches nothing else.
+std::string mpk_backend(gate_kind kind, std::optional<size_t> caller, size_t callee, const std::string &fn) {
   std::string from = caller ? fmt::format("pkru_of({}u)", *caller) : "fg::kPkruRuntime";
-  if (kind == gate_kind::mpk_light) return fmt::format("fg::mpk_light<{}, pkru_of({}u)>", from, callee);
-  return fmt::format("fg::mpk_full<{}, pkru_of({}u), domain_of({}u)>", from, callee, callee);
+  if (kind == gate_kind::mpk_light) return fmt::format("fg::mpk_light_to<{}, pkru_of({}u), &{}>", from, callee, fn);
+  return fmt::format("fg::mpk_full_to<{}, pkru_of({}u), domain_of({}u), &{}>", from, callee, callee, fn);
 }
 
-backend_spelling spell_backend(const resolved_image &img, const boundary &b, size_t to_index, size_t export_id) {
+backend_spelling spell_backend(const resolved_image &img, const boundary &b, size_t to_index, size_t export_id,
+                               const std::string &fn) {
   switch (b.gate) {
     case gate_kind::call: return {"fg::call_backend", "{}"};
     case gate_kind::process:
       return {"fg::process_backend", fmt::format("{{{}u, {}u}}", to_index, export_id)};
     case gate_kind::mpk_light:
-    case gate_kind::mpk_full: return {mpk_backend(b.gate, index_of(img, b.from), to_index), "{}"};
+    case gate_kind::mpk_full: return {mpk_backend(b.gate, index_of(img, b.from), to_index, fn), "{}"};
   }
   return {"fg::call_backend", "{}"};
 }
@@ -166,7 +168,7 @@ std::string export_declarations(const resolved_image &img, const std::vector<ima
 // served by the runtime, which enters the domain through its MPK gate: the domain's export table
 // holds those entries instead of the functions themselves.
 //   extern "C" fg::word __flex_enter_core__console_write(a0..a5) {   // runtime -> core
-//     return fg::gate<fg::mpk_full<fg::kPkruRuntime, pkru_of(1u), domain_of(1u)>>::call_erased(...);
+//     return fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &console_write>>::call_erased(...);
 //   }
 std::string export_tables(const resolved_image &img, const export_lists &exports) {
   std::string out;
@@ -174,8 +176,8 @@ std::string export_tables(const resolved_image &img, const export_lists &exports
   for (size_t i = 0; i < img.compartments.size(); ++i) {
     const bool enter = mixed && img.compartments[i].spec->iso != isolation::process;
     if (!enter) continue;
-    std::string type = mpk_backend(profile_mpk_gate(img), std::nullopt, i);
     for (const auto &e : exports[i]) {
+      const std::string type = mpk_backend(profile_mpk_gate(img), std::nullopt, i, e);
       out += fmt::format(
           "extern \"C\" fg::word __flex_enter_{0}__{1}({2}) {{\n"
           "  static constexpr {3}::target t{{}};\n"
@@ -255,14 +257,14 @@ std::string wrappers(const resolved_image &img, const std::vector<image_callback
       const std::string own_call =
           cb ? fmt::format("  if (fg::current_compartment() == {}u) return FN({})(a0, a1, a2, a3, a4, a5);\n", to, fn)
              : std::string();
-      backend_spelling be = spell_backend(img, b, to, id);
+      backend_spelling be = spell_backend(img, b, to, id, fn);
       const resolved_compartment &from = img.compartments[index_of(img, b.from)];
       if (mixed && b.gate == gate_kind::process && from.spec->iso != isolation::process) {
         // From an mpk domain to another process: leave the domain for the runtime (light: the runtime
         // runs on the caller's stack, with every right), which makes the process call and serves what
         // arrives while it waits; the way back restores the caller's PKRU.
-        std::string leave =
-            fmt::format("fg::mpk_light<pkru_of({}u), fg::kPkruRuntime>", index_of(img, b.from));
+        std::string leave = fmt::format("fg::mpk_light_to<pkru_of({}u), fg::kPkruRuntime, &__flex_pcall_{}__{}>",
+                                        index_of(img, b.from), b.from, fn);
         out += fmt::format(
             "static fg::word __flex_pcall_{0}__{1}({5}) {{\n"
             "  static constexpr {2}::target t{3};\n"
@@ -318,7 +320,7 @@ std::string app_entry(const resolved_image &img, const export_lists &exports) {
     size_t to = index_of(img, app->name());
     std::string type = mpk_backend(img.prof->mpk_gate == mpk_gate_kind::light ? gate_kind::mpk_light
                                                                               : gate_kind::mpk_full,
-                                   std::nullopt, to);
+                                   std::nullopt, to, kAppEntry);
     out += fmt::format(
         "  static constexpr {0}::target t{{}};\n"
         "  return static_cast<int>(fg::gate<{0}>::call_erased(t, nullptr, FN({1}), "

@@ -2,8 +2,8 @@
 //
 // Hardware (need PKU; they skip with the reason otherwise):
 //   mpk_wrpkru_pair_call   the physical limit: WRPKRU, call, WRPKRU, nothing else
-//   mpk_light_round_trip   mpk_light through the gate front end
-//   mpk_full_round_trip    mpk_full: stack switch, register clearing, checks
+//   mpk_light_round_trip   mpk_light_to (the gate images use: a fixed callee) through the gate front end
+//   mpk_full_round_trip    mpk_full_to: stack switch, register clearing, checks
 // Anywhere:
 //   plain_call             the `none` gate, for scale
 //   mpk_*_emulated         the gates' instruction sequences with WRPKRU replaced by a store: the cost of
@@ -99,12 +99,12 @@ void round_trip(benchmark::State &state) {
 }
 
 void mpk_light_round_trip(benchmark::State &state) {
-  if (!skip_without_pku(state)) round_trip<mpk_light<kPkruRuntime, kP1>>(state);
+  if (!skip_without_pku(state)) round_trip<mpk_light_to<kPkruRuntime, kP1, &noop>>(state);
 }
 BENCHMARK(mpk_light_round_trip);
 
 void mpk_full_round_trip(benchmark::State &state) {
-  if (!skip_without_pku(state)) round_trip<mpk_full<kPkruRuntime, kP1, 0>>(state);
+  if (!skip_without_pku(state)) round_trip<mpk_full_to<kPkruRuntime, kP1, 0, &noop>>(state);
 }
 BENCHMARK(mpk_full_round_trip);
 
@@ -116,14 +116,14 @@ bool skip_with_pku(benchmark::State &state) {
 void mpk_light_emulated(benchmark::State &state) {
   if (skip_with_pku(state)) return;
   testing::emulate_mpk(2);
-  round_trip<mpk_light<kPkruRuntime, kP1, pkru_insn::emulated>>(state);
+  round_trip<mpk_light_to<kPkruRuntime, kP1, &noop, pkru_insn::emulated>>(state);
 }
 BENCHMARK(mpk_light_emulated);
 
 void mpk_full_emulated(benchmark::State &state) {
   if (skip_with_pku(state)) return;
   testing::emulate_mpk(2);
-  round_trip<mpk_full<kPkruRuntime, kP1, 0, pkru_insn::emulated>>(state);
+  round_trip<mpk_full_to<kPkruRuntime, kP1, 0, &noop, pkru_insn::emulated>>(state);
 }
 BENCHMARK(mpk_full_emulated);
 

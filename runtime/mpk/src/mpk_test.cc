@@ -695,6 +695,80 @@ TEST(gate_code, every_wrpkru_in_this_binary_is_a_checked_gate) {
   EXPECT_GE(count, 4);
 }
 
+// ---- Gates with fixed targets ---------------------------------------------------------------------------
+
+word g_evil_ran = 0;
+word evil(word, word, word, word, word, word) {
+  g_evil_ran = 1;
+  return 666;
+}
+word good(word x, word, word, word, word, word) {
+  return x + 1;
+}
+
+// The first PKRU switch in a gate's code (xor %ecx,%ecx; xor %edx,%edx; mov $imm,%eax): where code that
+// hijacked control flow would jump to take the callee's rights.
+const void *switch_point(const void *entry) {
+  static const unsigned char kPattern[] = {0x31, 0xc9, 0x31, 0xd2, 0xb8};
+  const auto *p = static_cast<const unsigned char *>(entry);
+  for (int i = 0; i < 64; ++i) {
+    if (std::memcmp(p + i, kPattern, sizeof kPattern) == 0) return p + i;
+  }
+  return nullptr;
+}
+
+}  // namespace
+}  // namespace flex::runtime
+
+// Jumps to `at` inside a light gate with rbx = `chosen`, as the gate's own prologue would have left the
+// stack (its saved rbx, then the return address), and returns what the gate returns. rdi = 41.
+extern "C" flex::runtime::word flex_test_jump_into_light(const void *at, flex::runtime::erased_fn chosen);
+asm(R"(
+  .text
+  .globl flex_test_jump_into_light
+  .type flex_test_jump_into_light,@function
+flex_test_jump_into_light:
+  sub $8, %rsp
+  lea 1f(%rip), %rax
+  push %rax
+  push %rbx
+  mov %rsi, %rbx
+  mov %rdi, %rax
+  mov $41, %edi
+  xor %r10d, %r10d
+  xor %r11d, %r11d
+  jmp *%rax
+1:
+  add $8, %rsp
+  ret
+  .size flex_test_jump_into_light, .-flex_test_jump_into_light
+)");
+
+namespace flex::runtime {
+namespace {
+
+TEST(fixed_targets, a_jump_onto_a_gates_pkru_switch_reaches_only_its_own_callee) {
+  using erased = mpk_light<kPkruRuntime, pkru_for(1, 3), pkru_insn::emulated>;
+  using fixed = mpk_light_to<kPkruRuntime, pkru_for(1, 3), &good, pkru_insn::emulated>;
+  const void *at_erased = switch_point(reinterpret_cast<const void *>(erased::entry()));
+  const void *at_fixed = switch_point(reinterpret_cast<const void *>(fixed::entry()));
+  ASSERT_NE(at_erased, nullptr);
+  ASSERT_NE(at_fixed, nullptr);
+  // The erased gate calls whatever the hijacker left in rbx: the attacker's function, with the callee's rights.
+  g_evil_ran = 0;
+  EXPECT_EQ(flex_test_jump_into_light(at_erased, &evil), 666u);
+  EXPECT_EQ(g_evil_ran, 1u);
+  // The gate flexbuild generates calls its own callee, whatever rbx holds.
+  g_evil_ran = 0;
+  EXPECT_EQ(flex_test_jump_into_light(at_fixed, &evil), 42u);
+  EXPECT_EQ(g_evil_ran, 0u);
+  // And called normally it is a gate like the other.
+  call_args a;
+  a.a[0] = 1;
+  EXPECT_EQ(fixed::invoke({}, nullptr, a), 2u);
+  EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
+}
+
 // ---- On a machine with PKU ------------------------------------------------------------------------------
 
 #define REQUIRE_PKU() \

@@ -6,7 +6,7 @@
 // value of each domain is a build-time constant and the gates carry it as an immediate:
 //
 //   constexpr std::uint32_t kApp = flex::runtime::pkru_for(1, 3), kNet = flex::runtime::pkru_for(2, 3);
-//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full<kApp, kNet, /*callee domain*/ 1>>;
+//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full_to<kApp, kNet, /*callee domain*/ 1, &net_recv>>;
 //   long n = app_to_net::call({}, &counter, &net_recv, fd, buf, sizeof buf, 0);
 //
 // Boot, in this order (see mpk_boot below): pku_status() (mpk_boot checks it too), mpk_boot(flex_image),
@@ -24,12 +24,15 @@
 // any other EAX ends the process. Nothing unwinds through a gate (no exceptions cross one); backtraces
 // stop at mpk_full gates.
 //
+// Fixed targets: flexbuild generates one gate per (boundary, callee), mpk_light_to / mpk_full_to, whose callee
+// is a direct call, so code that hijacks control flow and jumps onto a gate's WRPKRU with the right EAX
+// reaches only that gate's own callee. The erased mpk_light / mpk_full (target as the seventh argument)
+// remain for the runtime's tests and benchmarks; an image holds none.
+//
 // Not defended yet (compartments may write key-0 memory, DESIGN.md §5): the per-thread stack table lives in
 // key-0 TLS, so a compartment can redirect which of a domain's stacks the next entry uses (the gate checks
-// only that the stack lies in that domain's arena); and the target arrives as a pointer, so code that
-// hijacks control flow and jumps onto a WRPKRU with the right EAX runs a target of its choosing with the
-// callee's rights (the ERIM check stops only other values). Threads must enter their compartment through
-// a gate (a thread started by a compartment runs on glibc's key-0 stack until it does).
+// only that the stack lies in that domain's arena). Threads must enter their compartment through a gate (a
+// thread started by a compartment runs on glibc's key-0 stack until it does).
 //
 // Under `lockdown: enforce` the kernel is no way around the keys (runtime/lockdown): signals run on the
 // runtime's signal arena and return only through it (mpk_signal_wall below), no system call may remap the

@@ -1,9 +1,10 @@
-// The mpk gate backends (DESIGN.md §6), as flexbuild instantiates them in an image's generated gates:
-// mpk_light and mpk_full, each WRPKRU in section .text.flex_gates (see mpk.h for the key assignment and
-// what each gate promises).
+// The mpk gate backends (DESIGN.md §6), each WRPKRU in section .text.flex_gates (see mpk.h for the key
+// assignment and what each gate promises): mpk_light_to and mpk_full_to, as flexbuild instantiates them in
+// an image's generated gates, with the callee fixed; mpk_light and mpk_full, with the callee as an argument
+// (the runtime's tests and benchmarks).
 //
 //   constexpr std::uint32_t kApp = flex::runtime::pkru_for(1, 3), kNet = flex::runtime::pkru_for(2, 3);
-//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full<kApp, kNet, /*callee domain*/ 1>>;
+//   using app_to_net = flex::runtime::gate<flex::runtime::mpk_full_to<kApp, kNet, /*callee domain*/ 1, &net_recv>>;
 //   long n = app_to_net::call({}, &counter, &net_recv, fd, buf, sizeof buf, 0);
 #pragma once
 
@@ -44,20 +45,27 @@ enum class pkru_insn {
   "mov " IMM ", %%eax\n\t" WRPKRU "cmp " IMM ", %%eax\n\t"                                              \
   "jne flex_mpk_gate_abort\n\t"
 
-#define FLEX_MPK_LIGHT_BODY(WRPKRU)                                                                     \
+#define FLEX_MPK_LIGHT_BODY_WITH(WRPKRU, LOAD, CALL)                                                                     \
   "push %%rbx\n\t"                                                                                      \
   ".cfi_adjust_cfa_offset 8\n\t"                                                                        \
   ".cfi_rel_offset %%rbx, 0\n\t"                                                                        \
-  "mov 16(%%rsp), %%rbx\n\t" /* the target, read while the caller's rights hold */                      \
+  LOAD                      \
   "mov %%rdx, %%r10\n\t"                                                                                \
   "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]") "mov %%r10, %%rdx\n\t"                       \
   "mov %%r11, %%rcx\n\t"                                                                                \
-  "call *%%rbx\n\t"                                                                                     \
+  CALL                                                                                     \
   "mov %%rax, %%r10\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[c]") "mov %%r10, %%rax\n\t"                       \
   "pop %%rbx\n\t"                                                                                       \
   ".cfi_adjust_cfa_offset -8\n\t"                                                                       \
   ".cfi_restore %%rbx\n\t"                                                                              \
   "ret\n\t"
+
+// Erased: the target arrives as the seventh argument (on the stack). Fixed: the callee is the symbol
+// operand [fn], a direct call, so no register or stack slot chooses it.
+#define FLEX_MPK_LIGHT_BODY(WRPKRU)                                                                     \
+  FLEX_MPK_LIGHT_BODY_WITH(WRPKRU, "mov 16(%%rsp), %%rbx\n\t" /* the target, read while the caller's rights hold */, \
+                           "call *%%rbx\n\t")
+#define FLEX_MPK_LIGHT_BODY_TO(WRPKRU) FLEX_MPK_LIGHT_BODY_WITH(WRPKRU, "", "call %P[fn]\n\t")
 
 #define FLEX_MPK_CLEAR_SCRATCH                                                                          \
   "xor %%esi, %%esi\n\t"                                                                                \
@@ -72,7 +80,7 @@ enum class pkru_insn {
 // start below its live frames; the caller's key (for the way back) and the target (so that no register
 // holds it) go on the callee's stack. Stack pointers taken from the (key-0, writable) thread table are
 // checked against the domain's arena bounds in the read-only runtime page before use.
-#define FLEX_MPK_FULL_BODY(WRPKRU)                                                                      \
+#define FLEX_MPK_FULL_BODY_WITH(WRPKRU, LOAD, CALL)                                                                      \
   ".cfi_undefined %%rip\n\t" /* backtraces end here */                                                 \
   "push %%rbp\n\t"                                                                                      \
   "push %%rbx\n\t"                                                                                      \
@@ -80,7 +88,7 @@ enum class pkru_insn {
   "push %%r13\n\t"                                                                                      \
   "push %%r14\n\t"                                                                                      \
   "push %%r15\n\t"                                                                                      \
-  "mov 56(%%rsp), %%r12\n\t" /* the target */                                                           \
+  LOAD                                                           \
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
   "mov %%fs:%c[cur](%%r13), %%rbx\n\t" /* the caller's key */                                           \
@@ -113,7 +121,7 @@ enum class pkru_insn {
   "xor %%r14d, %%r14d\n\t"                                                                              \
   "xor %%r15d, %%r15d\n\t"                                                                              \
   "cld\n\t"                                                                                             \
-  "call *(%%rsp)\n\t"                                                                                   \
+  CALL                                                                                   \
   "add $8, %%rsp\n\t"                                                                                   \
   "pop %%rbx\n\t"                                                                                       \
   "and $15, %%ebx\n\t"                                                                                  \
@@ -158,6 +166,11 @@ enum class pkru_insn {
   "pop %%rsi\n\t"                                                                                       \
   "pop %%rdi\n\t"                                                                                       \
   "jmp .Lflex_have%=\n\t"
+
+#define FLEX_MPK_FULL_BODY(WRPKRU)                                                                      \
+  FLEX_MPK_FULL_BODY_WITH(WRPKRU, "mov 56(%%rsp), %%r12\n\t" /* the target */, "call *(%%rsp)\n\t")
+// The pushed slot stays (zero) so that the callee's stack is aligned as for the erased gate.
+#define FLEX_MPK_FULL_BODY_TO(WRPKRU) FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t")
 
 // clang-format on
 
@@ -206,6 +219,38 @@ struct mpk_full_entry {
   }
 };
 
+// The same gates with the callee fixed at build time (Fn: the function, as a template argument): a jump onto
+// their WRPKRU with the right EAX still only reaches Fn (DESIGN.md §6, gates with fixed targets).
+template <std::uint32_t C, std::uint32_t E, auto Fn>
+struct mpk_light_to_entry {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_LIGHT_BODY_TO(FLEX_MPK_WRPKRU_HW)::[e] "i"(static_cast<std::int32_t>(E)),
+                 [c] "i"(static_cast<std::int32_t>(C)), [fn] "s"(Fn));
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_LIGHT_BODY_TO(FLEX_MPK_WRPKRU_EMULATED)::[e] "i"(static_cast<std::int32_t>(E)),
+                 [c] "i"(static_cast<std::int32_t>(C)), [fn] "s"(Fn));
+  }
+};
+
+template <std::uint32_t C, std::uint32_t E, unsigned Key, auto Fn>
+struct mpk_full_to_entry {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0), [fn] "s"(Fn));
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1), [fn] "s"(Fn));
+  }
+};
+
 }  // namespace detail
 
 namespace detail {
@@ -236,10 +281,27 @@ struct mpk_light : detail::mpk_invoker<detail::mpk_light_entry<CallerPkru, Calle
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex,
           pkru_insn Insn = pkru_insn::hardware>
 struct mpk_full : detail::mpk_invoker<detail::mpk_full_entry<CallerPkru, CalleePkru, CalleeIndex + 1>, Insn> {
-  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..13");
+  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..12");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
   using entries = detail::mpk_full_entry<CallerPkru, CalleePkru, kKey>;
+};
+
+// With the callee fixed: what flexbuild generates for every gate (the `fn` handed to invoke is Fn).
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, auto Fn, pkru_insn Insn = pkru_insn::hardware>
+struct mpk_light_to : detail::mpk_invoker<detail::mpk_light_to_entry<CallerPkru, CalleePkru, Fn>, Insn> {
+  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-light" : "mpk-light-emulated";
+  using entries = detail::mpk_light_to_entry<CallerPkru, CalleePkru, Fn>;
+};
+
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex, auto Fn,
+          pkru_insn Insn = pkru_insn::hardware>
+struct mpk_full_to
+    : detail::mpk_invoker<detail::mpk_full_to_entry<CallerPkru, CalleePkru, CalleeIndex + 1, Fn>, Insn> {
+  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..12");
+  static constexpr unsigned kKey = CalleeIndex + 1;
+  static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
+  using entries = detail::mpk_full_to_entry<CallerPkru, CalleePkru, kKey, Fn>;
 };
 
 static_assert(backend<mpk_light<0, 0>>);
