@@ -7,6 +7,7 @@
 
 namespace fg = flex::runtime;
 
+static_assert(fg::kMaxMpkDomains == 13, "flexbuild and the runtime disagree on the mpk key budget");
 static constexpr int kIsolations[] = {1, 1, };
 static constexpr fg::mpk_plan kPlan = [] {
   fg::mpk_plan p{};
@@ -50,29 +51,29 @@ extern "C" const flex_counter_ref flex_image_counters[] = {
 extern "C" const unsigned flex_image_n_counters = 2u;
 
 extern "C" fg::word __flex_gate_app__ledger_add(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_light<pkru_of(0u), pkru_of(1u)>::target t{};
-  return fg::gate<fg::mpk_light<pkru_of(0u), pkru_of(1u)>>::call_erased(t, &counter_app__core, FN(ledger_add), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_add>::target t{};
+  return fg::gate<fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_add>>::call_erased(t, &counter_app__core, FN(ledger_add), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_app__ledger_note(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_light<pkru_of(0u), pkru_of(1u)>::target t{};
-  return fg::gate<fg::mpk_light<pkru_of(0u), pkru_of(1u)>>::call_erased(t, &counter_app__core, FN(ledger_note), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_note>::target t{};
+  return fg::gate<fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_note>>::call_erased(t, &counter_app__core, FN(ledger_note), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_app__ledger_audit(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_light<pkru_of(0u), pkru_of(1u)>::target t{};
-  return fg::gate<fg::mpk_light<pkru_of(0u), pkru_of(1u)>>::call_erased(t, &counter_app__core, FN(ledger_audit), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_audit>::target t{};
+  return fg::gate<fg::mpk_light_to<pkru_of(0u), pkru_of(1u), &ledger_audit>>::call_erased(t, &counter_app__core, FN(ledger_audit), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_core__count_entry(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
   if (fg::current_compartment() == 0u) return FN(count_entry)(a0, a1, a2, a3, a4, a5);
-  static constexpr fg::mpk_light<pkru_of(1u), pkru_of(0u)>::target t{};
-  return fg::gate<fg::mpk_light<pkru_of(1u), pkru_of(0u)>>::call_erased(t, &counter_core__app, FN(count_entry), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_light_to<pkru_of(1u), pkru_of(0u), &count_entry>::target t{};
+  return fg::gate<fg::mpk_light_to<pkru_of(1u), pkru_of(0u), &count_entry>>::call_erased(t, &counter_core__app, FN(count_entry), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_core__on_audit(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
   if (fg::current_compartment() == 0u) return FN(on_audit)(a0, a1, a2, a3, a4, a5);
-  static constexpr fg::mpk_light<pkru_of(1u), pkru_of(0u)>::target t{};
-  return fg::gate<fg::mpk_light<pkru_of(1u), pkru_of(0u)>>::call_erased(t, &counter_core__app, FN(on_audit), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_light_to<pkru_of(1u), pkru_of(0u), &on_audit>::target t{};
+  return fg::gate<fg::mpk_light_to<pkru_of(1u), pkru_of(0u), &on_audit>>::call_erased(t, &counter_core__app, FN(on_audit), {{a0, a1, a2, a3, a4, a5}});
 }
 
 extern "C" int flex_enter_app(int argc, char **argv) {
-  static constexpr fg::mpk_light<fg::kPkruRuntime, pkru_of(0u)>::target t{};
-  return static_cast<int>(fg::gate<fg::mpk_light<fg::kPkruRuntime, pkru_of(0u)>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
+  static constexpr fg::mpk_light_to<fg::kPkruRuntime, pkru_of(0u), &flex_app_main>::target t{};
+  return static_cast<int>(fg::gate<fg::mpk_light_to<fg::kPkruRuntime, pkru_of(0u), &flex_app_main>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
 }
