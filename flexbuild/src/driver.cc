@@ -57,6 +57,15 @@ bool load(const options &opt, loaded &out, diag_sink &diags) {
   out.libs = load_library_index(out.root, diags);
   out.prof = load_profile(opt.profile, diags);
   if (diags.has_errors() || !out.prof) return false;
+  if (opt.lockdown) {
+    const lockdown_mode mode = *opt.lockdown == "off" ? lockdown_mode::off
+                               : *opt.lockdown == "log" ? lockdown_mode::log
+                                                        : lockdown_mode::enforce;
+    if (mode != out.prof->lockdown) {
+      out.prof->lockdown = mode;
+      out.prof->name += "-lockdown-" + *opt.lockdown;
+    }
+  }
   if (!validate_profile(*out.prof, out.libs, diags)) return false;
   out.img = resolve(*out.prof, out.libs, diags);
   return out.img.has_value() && !diags.has_errors();

@@ -1,6 +1,6 @@
 // flexbuild: turns a compartment profile and the annotated sources into a bootable image.
 //
-//   flexbuild --profile profiles/hello-2comp.yaml [-o DIR] [-j N] [-v]
+//   flexbuild --profile profiles/hello-2comp.yaml [-o DIR] [-j N] [-v] [--lockdown off|log|enforce]
 //   flexbuild check --profile profiles/hello-2comp.yaml
 //   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
 #include <CLI/CLI.hpp>
@@ -16,6 +16,9 @@ void add_common(CLI::App &app, flex::build::options &opt, bool build_flags) {
   app.add_option("-o,--out", opt.out_dir, "image folder (default: build/images/<profile name>)");
   app.add_option("-j,--jobs", opt.jobs, "parallel compile jobs (default: ninja's)")->check(CLI::PositiveNumber);
   app.add_flag("-v,--verbose", opt.verbose, "show every command");
+  app.add_option("--lockdown", opt.lockdown,
+                 "build with this lockdown instead of the profile's, as image <name>-lockdown-<mode>")
+      ->check(CLI::IsMember({"enforce", "log", "off"}));
 }
 
 }  // namespace

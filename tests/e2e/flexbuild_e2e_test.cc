@@ -85,6 +85,28 @@ TEST(flexbuild_e2e, hello_one_compartment_builds_and_runs) {
   EXPECT_EQ(out.out, "[console@main] hello from compartment main\n[console@main] main says: world\n");
 }
 
+// --lockdown builds the profile's A/B twin: another name, the lockdown it asks for, the rest unchanged.
+TEST(flexbuild_e2e, lockdown_flag_builds_the_named_twin_with_that_lockdown) {
+  scratch_dir dir("hello-1comp-lockdown-off");
+  auto r = build(profile("hello-1comp"), dir.path(), "--lockdown off");
+  ASSERT_EQ(r.status, 0) << r.out;
+  auto exe = dir.path() / "hello-1comp-lockdown-off";
+  json j = json::parse(read(dir.path() / "image.json"));
+  EXPECT_EQ(j["name"], "hello-1comp-lockdown-off");
+  EXPECT_EQ(j["lockdown"]["mode"], "off") << j["lockdown"].dump();
+  auto out = run(exe.string() + " world");
+  EXPECT_EQ(out.status, 0) << out.out;
+  EXPECT_NE(run(exe.string() + " --describe").out.find("lockdown: off (weaker"), std::string::npos);
+  // The profile's own mode keeps the profile's name; an unknown mode is refused.
+  scratch_dir same("hello-1comp-enforce");
+  r = build(profile("hello-1comp"), same.path(), "--lockdown enforce");
+  ASSERT_EQ(r.status, 0) << r.out;
+  EXPECT_TRUE(fs::exists(same.path() / "hello-1comp")) << r.out;
+  r = build(profile("hello-1comp"), same.path(), "--lockdown none");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.out.find("--lockdown: none not in {enforce,log,off}"), std::string::npos) << r.out;
+}
+
 TEST(flexbuild_e2e, hello_two_compartments_runs_across_the_boundary) {
   scratch_dir dir("hello-2comp");
   auto r = run(flexbuild().string() + " run --profile " + profile("hello-2comp") + " -o " + dir.path().string() +

@@ -101,14 +101,16 @@ fs::path test_image(const std::string &name) {
   return fs::path(FLEX_BINARY_DIR) / "test-images" / name / name;
 }
 
-command_result build_test_image(const fs::path &profile, const std::string &name, const fs::path &root) {
+command_result build_test_image(const fs::path &profile, const std::string &name, const fs::path &root,
+                                const std::string &flags) {
   // Inside the PKU guest the same test binary has just built the image on the host (tests/pku_guest.sh),
   // and re-checking it there costs minutes of emulation: use it as it is.
   if (std::getenv("FLEX_PKU_VM_GUEST") && fs::exists(test_image(name))) return {0, "built on the host"};
   fs::path out = test_image(name).parent_path();
   fs::create_directories(out.parent_path());
   return run("flock " + out.string() + ".lock " + flexbuild().string() + " --profile " + profile.string() +
-             (root.empty() ? std::string() : " --root " + root.string()) + " -o " + out.string());
+             (root.empty() ? std::string() : " --root " + root.string()) + " -o " + out.string() +
+             (flags.empty() ? std::string() : " " + flags));
 }
 
 std::string param_name(std::string profile) {

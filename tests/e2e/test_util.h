@@ -52,8 +52,9 @@ bool profile_needs_pku(const std::string &profile);
 // inside the PKU guest, finds it built: there it is used as it is); one build at a time per image. Returns flexbuild's
 // result; the executable is build/test-images/<name>/<name>.
 // `root`: the source tree holding the profile's libraries, where it is not found from the profile.
+// `flags`: more flexbuild options (e.g. "--lockdown off", whose image is named <profile>-lockdown-off).
 command_result build_test_image(const std::filesystem::path &profile, const std::string &name,
-                                const std::filesystem::path &root = {});
+                                const std::filesystem::path &root = {}, const std::string &flags = {});
 std::filesystem::path test_image(const std::string &name);
 
 // Starts `args` (args[0]: the executable) in the background with stdout and stderr in `log`, appended

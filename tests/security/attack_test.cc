@@ -32,24 +32,15 @@ constexpr const char *kLayout = "made a system call on memory the image laid out
 constexpr const char *kFileMap = "made a system call mapping a file after boot: ";
 constexpr const char *kSignal = "made a system call on signal state the runtime owns: ";
 
-// Builds profile (or its `lockdown: off` twin) once per test binary run.
+// Builds profile (or its `lockdown: off` twin, flexbuild --lockdown off) once per test binary run.
 fs::path image(const std::string &profile, bool off) {
   static std::mutex mu;
   static std::map<std::string, fs::path> built;
   std::lock_guard<std::mutex> lock(mu);
-  const std::string name = profile + (off ? "-off" : "");
+  const std::string name = profile + (off ? "-lockdown-off" : "");
   if (auto it = built.find(name); it != built.end()) return it->second;
-  fs::path yaml = kFixture / "profiles" / (profile + ".yaml");
-  if (off) {
-    fs::path twin = test_image(name).parent_path().parent_path() / "profiles" / (name + ".yaml");
-    fs::create_directories(twin.parent_path());
-    std::string text = read(yaml);
-    const std::string key = "name: " + profile + "\n";
-    text.replace(text.find(key), key.size(), "name: " + name + "\n");
-    write(twin, text + "lockdown: off\n");
-    yaml = twin;
-  }
-  command_result r = build_test_image(yaml, name, kFixture);
+  command_result r = build_test_image(kFixture / "profiles" / (profile + ".yaml"), name, kFixture,
+                                      off ? "--lockdown off" : "");
   EXPECT_EQ(r.status, 0) << r.out;
   return built[name] = test_image(name);
 }

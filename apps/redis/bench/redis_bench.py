@@ -118,19 +118,11 @@ def gate_calls_per_request(profile, requests=20000):
     return calls
 
 
-def build_lockdown_off(profile, out):
-    """The profile's twin with `lockdown: off`, built into build/images/<profile>-lockdown-off."""
-    name = profile + "-lockdown-off"
-    with open(os.path.join(ROOT, "profiles", profile + ".yaml")) as f:
-        text = f.read()
-    if f"name: {profile}\n" not in text or "\nlockdown:" in text:
-        sys.exit(f"redis_bench: cannot derive a lockdown: off twin of profiles/{profile}.yaml")
-    os.makedirs(os.path.join(out, "profiles"), exist_ok=True)
-    twin = os.path.join(out, "profiles", name + ".yaml")
-    with open(twin, "w") as f:
-        f.write(text.replace(f"name: {profile}\n", f"name: {name}\n", 1) + "lockdown: off\n")
-    subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile", twin, "--root", ROOT, "-o",
-                    os.path.join(ROOT, "build", "images", name)], check=True, stdout=subprocess.DEVNULL)
+def build_lockdown_off(profile):
+    """The profile's twin with `lockdown: off`: build/images/<profile>-lockdown-off (flexbuild --lockdown)."""
+    subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile",
+                    os.path.join(ROOT, "profiles", profile + ".yaml"), "--lockdown", "off"],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main():
@@ -175,7 +167,7 @@ def main():
         subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile",
                         os.path.join(ROOT, "profiles", p + ".yaml")], check=True, stdout=subprocess.DEVNULL)
         if args.against == "lockdown-off":
-            build_lockdown_off(p, args.out)
+            build_lockdown_off(p)
         runnable.append(p)
 
     samples = {}  # (server, pipeline, test) -> [rps]

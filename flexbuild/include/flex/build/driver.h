@@ -18,6 +18,9 @@ struct options {
   int jobs = 0;                                  // 0: ninja's default
   bool verbose = false;
   bool progress_to_stderr = false;
+  // Builds the profile with this lockdown instead of its own, as the image <name>-lockdown-<mode> (the
+  // A/B twin for measuring the lockdown or proving an attack test: `flexbuild -p P --lockdown off`).
+  std::optional<std::string> lockdown;
 };
 
 // Validates the profile against the libraries of the tree; prints diagnostics. Exit status.
