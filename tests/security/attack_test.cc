@@ -130,6 +130,7 @@ std::vector<attack_case> cases() {
   out.push_back({"attack-mpk", "madvise", "madvise(0x", kLayout});
   out.push_back({"attack-mpk", "exec-file", "mmap(0, 4096, PROT_READ|PROT_EXEC"});
   out.push_back({"attack-mpk", "fd-map", "mmap(0, 4096, PROT_READ, ", kFileMap});
+  out.push_back({"attack-mpk", "relro-write", "mprotect(0x", kLayout});
   return out;
 }
 

@@ -209,7 +209,7 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
       spans = lockdown_detail::merge_spans(std::move(spans));
       if (status s = mpk_signal_wall(token); !s.ok()) return s;
     }
-    status s = lockdown_detail::install_layout_wall(spans, signals ? token : nullptr);
+    status s = lockdown_detail::install_layout_wall(spans, lockdown_detail::stack_spans(), signals ? token : nullptr);
     explicit_bzero(token, sizeof token);
     if (!s.ok()) return s;
   }

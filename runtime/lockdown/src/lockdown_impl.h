@@ -26,14 +26,20 @@ struct layout_span {
 };
 // Page-rounded outwards, sorted, overlapping and touching spans merged.
 std::vector<layout_span> merge_spans(std::vector<layout_span> spans);
-// The registered regions present in this process and the executable's PT_LOAD segments, merged.
+// The registered regions present in this process, the executable's PT_LOAD segments and every mapping
+// that is not writable now, merged.
 std::vector<layout_span> image_layout_spans();
-// The filter program for `spans`; false when they are too many for its jumps. With `token` (the mpk
-// signal wall's), rt_sigreturn must carry it in its first two arguments and sigaltstack may only query.
-bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *token, std::vector<sock_filter> &out);
+// The registered stack regions (the stack arenas): mprotect may make those writable.
+std::vector<layout_span> stack_spans();
+// The filter program for `spans` (no munmap, madvise, MAP_FIXED, mremap on them; no PROT_WRITE outside
+// `stacks`); false when they are too many for its jumps. With `token` (the mpk signal wall's),
+// rt_sigreturn must carry it in its first two arguments and sigaltstack may only query.
+bool layout_program(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
+                    const std::uint64_t *token, std::vector<sock_filter> &out);
 // Loads it for every thread of the process (before the main filter, which refuses seccomp itself); the
 // program's copy of the token is scrubbed.
-status install_layout_wall(const std::vector<layout_span> &spans, const std::uint64_t *token = nullptr);
+status install_layout_wall(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks = {},
+                           const std::uint64_t *token = nullptr);
 // The SIGSYS reporter of enforce mode (before any wall that traps).
 status install_reporter();
 

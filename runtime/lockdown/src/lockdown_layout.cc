@@ -1,10 +1,12 @@
 // The layout wall (DESIGN.md §8): in a process whose address space holds several MPK domains, no system
 // call may change the memory the image laid out at boot. Protection keys stop loads and stores, but the
 // kernel would let any domain munmap, mmap(MAP_FIXED) over, mremap or madvise(MADV_DONTNEED) another
-// domain's pages (its statics, heap, stacks), replacing or wiping them with pages of key 0. So after boot
-// these calls are refused on every registered region (fault.h's registry: each compartment's sections,
-// heaps and stacks, the shared data and heap) and on the executable's own mappings, whoever makes them;
-// nothing in Flex remaps those ranges after boot. Files may no longer be mapped either: a descriptor is the
+// domain's pages (its statics, heap, stacks), replacing or wiping them with pages of key 0, or mprotect a
+// read-only page the runtime or glibc trusts (the runtime page, a GOT) writable. So after boot these calls
+// are refused on every registered region (fault.h's registry: each compartment's sections, heaps and
+// stacks, the shared data and heap), on the executable's own mappings and on every mapping that is not
+// writable at boot, whoever makes them; mprotect may add PROT_WRITE only inside the stack arenas, which
+// the runtime commits lazily. Nothing in Flex remaps those ranges after boot. Files may no longer be mapped either: a descriptor is the
 // whole process's, so mapping one would hand its contents to whichever domain asked (the vault's memfd).
 //
 // With MPK's signal wall (runtime/mpk/src/mpk_signals.cc) the same filter demands the wall's token of
@@ -25,6 +27,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -111,11 +114,9 @@ class program {
   std::vector<long> labels_;
 };
 
-// Loads argument pair (addr, len) into scratch as addr and addr + max(len, 1), then checks that interval
-// against every span: intersecting one returns `trap`, intersecting none jumps to `done`. An address at or
-// above 2^47 is let through (the kernel refuses it); a length from 2^47 up is refused.
-void check_interval(program &p, unsigned addr, unsigned len, const std::vector<layout_span> &spans,
-                    std::uint32_t trap, int done) {
+// Loads argument pair (addr, len) into scratch as addr and end = addr + max(len, 1). An address at or
+// above 2^47 jumps to `done` (the kernel refuses it); a length from 2^47 up returns `trap`.
+void load_interval(program &p, unsigned addr, unsigned len, std::uint32_t trap, int done) {
   p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_hi(addr));
   const int addr_high = p.label(), addr_ok = p.label();
   p.jump(BPF_JGE, kHugeLenHigh, addr_high, addr_ok);
@@ -165,6 +166,10 @@ void check_interval(program &p, unsigned addr, unsigned len, const std::vector<l
   p.stmt(BPF_ALU | BPF_ADD | BPF_K, 1);
   p.stmt(BPF_ST, kEndHi);
   p.place(spans_start);
+}
+
+// [addr, end) in scratch against every span: intersecting one returns `trap`, none jumps to `done`.
+void intersects_any(program &p, const std::vector<layout_span> &spans, std::uint32_t trap, int done) {
   for (const layout_span &s : spans) {
     const auto hi_hi = static_cast<std::uint32_t>(s.hi >> 32), hi_lo = static_cast<std::uint32_t>(s.hi);
     const auto lo_hi = static_cast<std::uint32_t>(s.lo >> 32), lo_lo = static_cast<std::uint32_t>(s.lo);
@@ -195,6 +200,44 @@ void check_interval(program &p, unsigned addr, unsigned len, const std::vector<l
   p.always(done);
 }
 
+// [addr, end) in scratch: jumps to `yes` when it lies inside one span, to `no` otherwise.
+void inside_any(program &p, const std::vector<layout_span> &spans, int yes, int no) {
+  for (const layout_span &s : spans) {
+    const auto hi_hi = static_cast<std::uint32_t>(s.hi >> 32), hi_lo = static_cast<std::uint32_t>(s.hi);
+    const auto lo_hi = static_cast<std::uint32_t>(s.lo >> 32), lo_lo = static_cast<std::uint32_t>(s.lo);
+    const int next = p.label(), from_ok = p.label(), addr_eq = p.label(), end_eq = p.label(), inside = p.label();
+    // addr >= lo
+    p.stmt(BPF_LD | BPF_MEM, kAddrHi);
+    const int addr_not_above = p.label();
+    p.jump(BPF_JGT, lo_hi, from_ok, addr_not_above);
+    p.place(addr_not_above);
+    p.jump(BPF_JEQ, lo_hi, addr_eq, next);
+    p.place(addr_eq);
+    p.stmt(BPF_LD | BPF_MEM, kAddrLo);
+    p.jump(BPF_JGE, lo_lo, from_ok, next);
+    // end <= hi
+    p.place(from_ok);
+    p.stmt(BPF_LD | BPF_MEM, kEndHi);
+    const int end_not_above = p.label();
+    p.jump(BPF_JGT, hi_hi, next, end_not_above);
+    p.place(end_not_above);
+    p.jump(BPF_JEQ, hi_hi, end_eq, inside);
+    p.place(end_eq);
+    p.stmt(BPF_LD | BPF_MEM, kEndLo);
+    p.jump(BPF_JGT, hi_lo, next, inside);
+    p.place(inside);
+    p.always(yes);
+    p.place(next);
+  }
+  p.always(no);
+}
+
+void check_interval(program &p, unsigned addr, unsigned len, const std::vector<layout_span> &spans,
+                    std::uint32_t trap, int done) {
+  load_interval(p, addr, len, trap, done);
+  intersects_any(p, spans, trap, done);
+}
+
 }  // namespace
 
 std::vector<layout_span> merge_spans(std::vector<layout_span> spans) {
@@ -215,7 +258,8 @@ std::vector<layout_span> merge_spans(std::vector<layout_span> spans) {
   return out;
 }
 
-bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *token, std::vector<sock_filter> &out) {
+bool layout_program(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
+                    const std::uint64_t *token, std::vector<sock_filter> &out) {
   const std::uint32_t trap_layout = SECCOMP_RET_TRAP | kLayoutData;
   const std::uint32_t trap_file = SECCOMP_RET_TRAP | kFileMapData;
   program p;
@@ -232,9 +276,11 @@ bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *
   p.place(n2);
   p.jump_far(BPF_JEQ, SYS_mmap, mmap, n3);
   p.place(n3);
-  const int n4 = p.label();
+  const int n4 = p.label(), mprotect = p.label(), n6 = p.label();
   p.jump_far(BPF_JEQ, SYS_mremap, mremap, n4);
   p.place(n4);
+  p.jump_far(BPF_JEQ, SYS_mprotect, mprotect, n6);
+  p.place(n6);
   if (token) {
     // rt_sigreturn: (arg0, arg1) must be the token; sigaltstack: a query only (arg0 == NULL).
     const std::uint32_t trap_signal = SECCOMP_RET_TRAP | kSignalData;
@@ -283,6 +329,18 @@ bool layout_program(const std::vector<layout_span> &spans, const std::uint64_t *
   p.jump_far(BPF_JSET, MREMAP_FIXED, new_range, allow);
   p.place(new_range);
   check_interval(p, 4, 2, spans, trap_layout, allow);
+  // mprotect: making laid-out memory writable (the read-only runtime page, a RELRO table) is refused, but
+  // for the stack arenas, whose stacks the runtime commits as threads first enter a domain (their pages
+  // keep their keys). Removing rights only costs the process itself.
+  p.place(mprotect);
+  const int writable = p.label(), not_in_stacks = p.label();
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(2));
+  p.jump_far(BPF_JSET, PROT_WRITE, writable, allow);
+  p.place(writable);
+  load_interval(p, 0, 1, trap_layout, allow);
+  inside_any(p, stacks, allow, not_in_stacks);
+  p.place(not_in_stacks);
+  intersects_any(p, spans, trap_layout, allow);
   // munmap, madvise, mmap(MAP_FIXED): [arg0, arg0 + arg1).
   p.place(range01);
   check_interval(p, 0, 1, spans, trap_layout, allow);
@@ -309,12 +367,33 @@ std::vector<layout_span> image_layout_spans() {
         return 1;  // the program only
       },
       &spans);
+  // Every mapping that is not writable now (code, read-only data, RELRO tables, PROT_NONE reserves):
+  // none may later be made writable, replaced or unmapped.
+  if (FILE *maps = std::fopen("/proc/self/maps", "re")) {
+    char line[512];
+    while (std::fgets(line, sizeof line, maps)) {
+      unsigned long lo = 0, hi = 0;
+      char perms[5] = {};
+      if (std::sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
+    }
+    std::fclose(maps);
+  }
   return merge_spans(std::move(spans));
 }
 
-status install_layout_wall(const std::vector<layout_span> &spans, const std::uint64_t *token) {
+std::vector<layout_span> stack_spans() {
+  std::vector<layout_span> spans;
+  for (unsigned i = 0; i < region_count(); ++i) {
+    const region *r = region_at(i);
+    if (r && !r->absent && r->kind == region_kind::stack && r->end > r->begin) spans.push_back({r->begin, r->end});
+  }
+  return merge_spans(std::move(spans));
+}
+
+status install_layout_wall(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
+                           const std::uint64_t *token) {
   std::vector<sock_filter> insns;
-  if (!layout_program(spans, token, insns)) {
+  if (!layout_program(spans, stacks, token, insns)) {
     return status::error("the image's memory layout has too many separate ranges for the layout filter (" +
                          std::to_string(spans.size()) + ")");
   }

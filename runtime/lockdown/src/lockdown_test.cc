@@ -270,6 +270,15 @@ TEST(lockdown, the_layout_wall_keeps_laid_out_memory_from_every_remapping_call) 
          return reinterpret_cast<long>(mmap(nullptr, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)) == -1;
        },
        false},
+      {"mprotect making a laid-out page writable", [](char *m) { return mprotect(m + 4096, 4096, PROT_READ | PROT_WRITE); },
+       true},
+      {"mprotect reaching from a stack page into the rest",
+       [](char *m) { return mprotect(m + 4096, 8192, PROT_READ | PROT_WRITE); }, true},
+      {"mprotect of a stack page (the runtime commits stacks)",
+       [](char *m) { return mprotect(m + 8192, 4096, PROT_READ | PROT_WRITE) == 0 ? 0L : 70L; }, false},
+      {"mprotect removing rights", [](char *m) { return mprotect(m + 4096, 4096, PROT_READ) == 0 ? 0L : 71L; }, false},
+      {"mprotect of the free page", [](char *m) { return mprotect(m, 4096, PROT_READ | PROT_WRITE) == 0 ? 0L : 72L; },
+       false},
       {"mapping a file",
        [](char *) {
          const int fd = static_cast<int>(syscall(SYS_memfd_create, "probe", 0));
@@ -284,11 +293,16 @@ TEST(lockdown, the_layout_wall_keeps_laid_out_memory_from_every_remapping_call) 
       m = static_cast<char *>(mmap(nullptr, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
       if (m == MAP_FAILED) return 60;
       const auto lo = reinterpret_cast<std::uint64_t>(m) + 4096;
-      return lockdown_detail::install_layout_wall(lockdown_detail::merge_spans({{lo, lo + 8192}})).ok() ? 0 : 61;
+      // Pages 1-2 laid out; page 2 also a stack arena's.
+      return lockdown_detail::install_layout_wall(lockdown_detail::merge_spans({{lo, lo + 8192}}),
+                                                  lockdown_detail::merge_spans({{lo + 4096, lo + 8192}}))
+                     .ok()
+                 ? 0
+                 : 61;
     };
     outcome o = in_locked_child({"memfd_create", "ftruncate"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
-      pr.call(m);
-      return 0;
+      const long rc = pr.call(m);
+      return !pr.refused && rc >= 70 && rc < 80 ? static_cast<int>(rc) : 0;
     }, "test", wall);
     if (pr.refused) {
       EXPECT_EQ(o.status, kExitSyscall) << pr.what << ": " << o.err;

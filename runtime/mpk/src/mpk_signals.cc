@@ -103,23 +103,27 @@ using flex::runtime::detail::live_frame_end;
 extern "C" {
 void flex_mpk_signal_entry_hardware(int, siginfo_t *, void *);
 void flex_mpk_sigreturn_hardware();
-void flex_mpk_sig_own_block();
 
-// Called by flex_mpk_signal_entry_hardware with the runtime's rights, on the thread's own block: the handler that
-// was installed at boot for `sig`. Returns to the kernel's pretcode, i.e. flex_mpk_sigreturn_hardware.
-__attribute__((visibility("hidden"), used)) void flex_mpk_signal_dispatch(int sig, siginfo_t *info, void *ctx) {
-  if (sig <= 0 || sig > 64 || !live_frame_end(reinterpret_cast<std::uintptr_t>(ctx))) return;  // the return refuses it
+// Called by flex_mpk_signal_entry_hardware with the runtime's rights, on the thread's own altstack, with
+// `uc` the frame the kernel pushed: runs the handler installed at boot for the frame's signal (the number
+// and siginfo are read from the frame, never from registers). 0 when the frame is not a live one.
+__attribute__((visibility("hidden"), used)) int flex_mpk_signal_dispatch(std::uintptr_t uc) {
+  if (!live_frame_end(uc)) return 0;
+  auto *info = reinterpret_cast<siginfo_t *>(uc + flex::runtime::detail::kKernelUcontext);
+  const int sig = info->si_signo;
+  if (sig <= 0 || sig > 64) return 0;
   const flex::runtime::detail::mpk_signal_control::saved &h = control().handlers[sig];
   if (h.flags & SA_SIGINFO) {
-    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(h.handler)(sig, info, ctx);
+    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(h.handler)(sig, info, reinterpret_cast<void *>(uc));
   } else if (h.handler) {
     reinterpret_cast<void (*)(int)>(h.handler)(sig);
   }
+  return 1;
 }
 
-// Called by flex_mpk_sigreturn_hardware with the runtime's rights, on the thread's own block, with `uc` the frame
-// the handler returns from: copies the frame into the block's return buffer, scrubs it where it was, and
-// returns where rt_sigreturn must find it (0: not a live frame).
+// Called by flex_mpk_sigreturn_hardware with the runtime's rights, every signal blocked, on the thread's own
+// altstack, with `uc` the frame the handler returns from: copies the frame into the block's return buffer,
+// scrubs it where it was, and returns where rt_sigreturn must find it (0: not a live frame).
 __attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_sigreturn_prepare(std::uintptr_t uc) {
   const std::uintptr_t end = live_frame_end(uc);
   if (!end) return 0;
@@ -136,58 +140,79 @@ __attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_sigreturn_pr
   std::memset(reinterpret_cast<void *>(start), 0, end - start);
   return copy + 8;
 }
+
+// rt_sigprocmask's set while a frame is moved and returned from: every signal.
+__attribute__((visibility("hidden"), used)) const std::uint64_t flex_mpk_all_signals = ~std::uint64_t{0};
 }
 
-// The entry and the return. No stack is touched before the runtime's rights are taken and the stack
-// pointer is known to be this thread's block: r8/r9 keep the handler's arguments across gettid.
+// The entry and the return. Nothing touches the stack before the runtime's rights are taken and rsp is
+// known to lie in the altstack of the arena block that this thread owns (FLEX_SIG_OWN_ALTSTACK: gettid
+// against the block's owner; clobbers rax, rcx, rdx, r11). The entry never returns through the frame's
+// pretcode (which a compartment's own sigaction could have chosen): it goes on to the return itself.
 // clang-format off
 #define FLEX_SIG_OPERANDS                                                                               \
   [control] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sig_control)),                       \
   [lo] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sig_lo)),                                 \
   [arena] "i"(std::size_t{flex::runtime::kMpkMaxThreads} * flex::runtime::detail::kSigBlock),          \
+  [mask] "i"(flex::runtime::detail::kSigBlock - 1),                                                    \
+  [stackoff] "i"(flex::runtime::detail::kSigStackOffset),                                              \
   [shift] "i"(flex::runtime::detail::kSigBlockShift),                                                  \
   [tids] "i"(offsetof(flex::runtime::detail::mpk_signal_control, tid_of_block))
+
+#define FLEX_SIG_OWN_ALTSTACK                                                                           \
+  "mov $186, %%eax\n\t"                                                                                 \
+  "syscall\n\t"                                                                                         \
+  "mov %%rsp, %%rcx\n\t"                                                                                \
+  "sub flex_mpk_runtime+%c[lo](%%rip), %%rcx\n\t"                                                       \
+  "jb flex_mpk_signal_abort\n\t"                                                                        \
+  "cmp $%c[arena], %%rcx\n\t"                                                                           \
+  "jae flex_mpk_signal_abort\n\t"                                                                       \
+  "mov %%rcx, %%rdx\n\t"                                                                                \
+  "and $%c[mask], %%rdx\n\t"                                                                            \
+  "cmp $%c[stackoff], %%rdx\n\t"                                                                        \
+  "jb flex_mpk_signal_abort\n\t"                                                                        \
+  "shr $%c[shift], %%rcx\n\t"                                                                           \
+  "mov flex_mpk_runtime+%c[control](%%rip), %%rdx\n\t"                                                  \
+  "cmp %c[tids](%%rdx,%%rcx,4), %%eax\n\t"                                                              \
+  "jne flex_mpk_signal_abort\n\t"
 // clang-format on
 
 extern "C" {
-// Returns when the caller's rsp lies in the signal arena block that this thread (gettid) owns; ends the
-// process otherwise. Clobbers rax, rcx, rdx, r10, r11. Its return address is pushed just below the
-// caller's rsp: inside that block when the check passes, and never used when it fails.
-[[gnu::naked, gnu::used, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_sig_own_block() {
-  asm volatile(
-      "mov $186, %%eax\n\t"
-      "syscall\n\t"
-      "lea 8(%%rsp), %%rcx\n\t"
-      "sub flex_mpk_runtime+%c[lo](%%rip), %%rcx\n\t"
-      "jb flex_mpk_signal_abort\n\t"
-      "cmp $%c[arena], %%rcx\n\t"
-      "jae flex_mpk_signal_abort\n\t"
-      "shr $%c[shift], %%rcx\n\t"
-      "mov flex_mpk_runtime+%c[control](%%rip), %%rdx\n\t"
-      "cmp %c[tids](%%rdx,%%rcx,4), %%eax\n\t"
-      "jne flex_mpk_signal_abort\n\t"
-      "ret\n\t" ::FLEX_SIG_OPERANDS);
-}
-
-[[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_signal_entry_hardware(int, siginfo_t *,
-                                                                                                        void *) {
+[[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_signal_entry_hardware(
+    int, siginfo_t *, void *) {
   asm volatile(
       "mov %%rdx, %%r8\n\t"
-      "mov %%rdi, %%r9\n\t"
       FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")
-      "call flex_mpk_sig_own_block\n\t"
-      "lea 8(%%rsp), %%rcx\n\t"
+      FLEX_SIG_OWN_ALTSTACK
+      "lea 8(%%rsp), %%rcx\n\t"  /* the frame is the one just above the pretcode slot */
       "cmp %%rcx, %%r8\n\t"
       "jne flex_mpk_signal_abort\n\t"
-      "mov %%r9, %%rdi\n\t"
-      "mov %%r8, %%rdx\n\t"
-      "jmp flex_mpk_signal_dispatch\n\t" ::);
+      "mov %%r8, %%rdi\n\t"
+      "sub $8, %%rsp\n\t"
+      "call flex_mpk_signal_dispatch\n\t"
+      "add $16, %%rsp\n\t"  /* past the pretcode slot: rsp is the frame */
+      "test %%eax, %%eax\n\t"
+      "jz flex_mpk_signal_abort\n\t"
+      "jmp flex_mpk_sigreturn_switched\n\t" ::FLEX_SIG_OPERANDS);
 }
 
 [[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_sigreturn_hardware() {
   asm volatile(
       FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")
-      "call flex_mpk_sig_own_block\n\t"
+      ".globl flex_mpk_sigreturn_switched\n\t"
+      ".hidden flex_mpk_sigreturn_switched\n"
+      "flex_mpk_sigreturn_switched:\n\t"  /* the entry joins here, with the runtime's rights */
+      FLEX_SIG_OWN_ALTSTACK
+      /* Every signal blocked until rt_sigreturn restores the frame's mask: a signal arriving while rsp
+         is in the return buffer (not the altstack) would land on top of live frames. */
+      "mov $14, %%eax\n\t"
+      "mov $2, %%edi\n\t"
+      "lea flex_mpk_all_signals(%%rip), %%rsi\n\t"
+      "xor %%edx, %%edx\n\t"
+      "mov $8, %%r10d\n\t"
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz flex_mpk_signal_abort\n\t"
       "mov %%rsp, %%rdi\n\t"
       "sub $64, %%rsp\n\t"  /* below the pretcode slot, which prepare scrubs */
       "and $-16, %%rsp\n\t"

@@ -9,6 +9,7 @@
 #include <dlfcn.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -917,6 +918,40 @@ TEST_F(hardware, a_signal_entry_off_the_runtime_signal_stack_ends_the_process) {
         std::_Exit(0);
       },
       ::testing::ExitedWithCode(kGateViolationExitCode), "ran off its thread's runtime signal stack");
+}
+
+// A compartment that points a signal straight at the runtime's entry, with a restorer of its own: the entry
+// never returns through the frame's pretcode, so that restorer never runs (least of all with the runtime's
+// rights), and the interrupted code goes on.
+volatile int g_restorer_ran = 0;
+extern "C" void evil_restorer() {
+  g_restorer_ran = 1;
+  std::_Exit(99);
+}
+
+// The kernel's sigaction, with the restorer the frame's pretcode will hold.
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  std::uint64_t mask;
+};
+
+std::string restorer_never_runs() {
+  boot_with_signal_wall_or_exit();
+  kernel_sigaction ksa{};
+  ksa.handler = reinterpret_cast<void *>(&flex_mpk_signal_entry_hardware);
+  ksa.flags = SA_SIGINFO | SA_ONSTACK | 0x04000000;  // SA_RESTORER
+  ksa.restorer = reinterpret_cast<void *>(&evil_restorer);
+  if (syscall(SYS_rt_sigaction, SIGUSR2, &ksa, nullptr, 8) != 0) return "rt_sigaction failed";
+  raise(SIGUSR2);
+  return g_restorer_ran ? "the compartment's restorer ran" : "";
+}
+
+TEST_F(hardware, the_signal_entry_never_returns_through_a_restorer_it_was_given) {
+  REQUIRE_PKU();
+  REQUIRE_KEYED_SIGNAL_STACKS();
+  EXPECT_EXIT(pass_or_exit(restorer_never_runs()), ::testing::ExitedWithCode(0), "");
 }
 
 // A frame that was returned from is scrubbed: returning with it again (a replay) ends the process.
