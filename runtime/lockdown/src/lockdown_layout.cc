@@ -168,31 +168,29 @@ void load_interval(program &p, unsigned addr, unsigned len, std::uint32_t trap, 
   p.place(spans_start);
 }
 
-// [addr, end) in scratch against every span: intersecting one returns `trap`, none jumps to `done`.
+// Jumps to `yes` when the 64-bit value in scratch (hi, lo) is above `value` (BPF_JGT) or at least it
+// (BPF_JGE), to `no` otherwise: the high words decide unless they are equal.
+void compare64(program &p, std::uint32_t hi, std::uint32_t lo, std::uint64_t value, std::uint16_t op, int yes,
+               int no) {
+  const auto v_hi = static_cast<std::uint32_t>(value >> 32), v_lo = static_cast<std::uint32_t>(value);
+  const int not_above = p.label(), equal = p.label();
+  p.stmt(BPF_LD | BPF_MEM, hi);
+  p.jump(BPF_JGT, v_hi, yes, not_above);
+  p.place(not_above);
+  p.jump(BPF_JEQ, v_hi, equal, no);
+  p.place(equal);
+  p.stmt(BPF_LD | BPF_MEM, lo);
+  p.jump(op, v_lo, yes, no);
+}
+
+// [addr, end) in scratch against every span: intersecting one (addr < hi and end > lo) returns `trap`,
+// none jumps to `done`.
 void intersects_any(program &p, const std::vector<layout_span> &spans, std::uint32_t trap, int done) {
   for (const layout_span &s : spans) {
-    const auto hi_hi = static_cast<std::uint32_t>(s.hi >> 32), hi_lo = static_cast<std::uint32_t>(s.hi);
-    const auto lo_hi = static_cast<std::uint32_t>(s.lo >> 32), lo_lo = static_cast<std::uint32_t>(s.lo);
-    const int next = p.label(), below_hi = p.label(), hi_word = p.label(), lo_word = p.label(), hit = p.label();
-    // addr < hi
-    p.stmt(BPF_LD | BPF_MEM, kAddrHi);
-    p.jump(BPF_JGT, hi_hi, next, hi_word);
-    p.place(hi_word);
-    const int addr_low = p.label();
-    p.jump(BPF_JEQ, hi_hi, addr_low, below_hi);
-    p.place(addr_low);
-    p.stmt(BPF_LD | BPF_MEM, kAddrLo);
-    p.jump(BPF_JGE, hi_lo, next, below_hi);
-    // end > lo
+    const int next = p.label(), below_hi = p.label(), hit = p.label();
+    compare64(p, kAddrHi, kAddrLo, s.hi, BPF_JGE, next, below_hi);
     p.place(below_hi);
-    p.stmt(BPF_LD | BPF_MEM, kEndHi);
-    const int end_hi_eq = p.label();
-    p.jump(BPF_JGT, lo_hi, hit, end_hi_eq);
-    p.place(end_hi_eq);
-    p.jump(BPF_JEQ, lo_hi, lo_word, next);
-    p.place(lo_word);
-    p.stmt(BPF_LD | BPF_MEM, kEndLo);
-    p.jump(BPF_JGT, lo_lo, hit, next);
+    compare64(p, kEndHi, kEndLo, s.lo, BPF_JGT, hit, next);
     p.place(hit);
     p.ret(trap);
     p.place(next);
@@ -200,31 +198,14 @@ void intersects_any(program &p, const std::vector<layout_span> &spans, std::uint
   p.always(done);
 }
 
-// [addr, end) in scratch: jumps to `yes` when it lies inside one span, to `no` otherwise.
+// [addr, end) in scratch: jumps to `yes` when it lies inside one span (addr >= lo and end <= hi), to `no`
+// otherwise.
 void inside_any(program &p, const std::vector<layout_span> &spans, int yes, int no) {
   for (const layout_span &s : spans) {
-    const auto hi_hi = static_cast<std::uint32_t>(s.hi >> 32), hi_lo = static_cast<std::uint32_t>(s.hi);
-    const auto lo_hi = static_cast<std::uint32_t>(s.lo >> 32), lo_lo = static_cast<std::uint32_t>(s.lo);
-    const int next = p.label(), from_ok = p.label(), addr_eq = p.label(), end_eq = p.label(), inside = p.label();
-    // addr >= lo
-    p.stmt(BPF_LD | BPF_MEM, kAddrHi);
-    const int addr_not_above = p.label();
-    p.jump(BPF_JGT, lo_hi, from_ok, addr_not_above);
-    p.place(addr_not_above);
-    p.jump(BPF_JEQ, lo_hi, addr_eq, next);
-    p.place(addr_eq);
-    p.stmt(BPF_LD | BPF_MEM, kAddrLo);
-    p.jump(BPF_JGE, lo_lo, from_ok, next);
-    // end <= hi
+    const int next = p.label(), from_ok = p.label(), inside = p.label();
+    compare64(p, kAddrHi, kAddrLo, s.lo, BPF_JGE, from_ok, next);
     p.place(from_ok);
-    p.stmt(BPF_LD | BPF_MEM, kEndHi);
-    const int end_not_above = p.label();
-    p.jump(BPF_JGT, hi_hi, next, end_not_above);
-    p.place(end_not_above);
-    p.jump(BPF_JEQ, hi_hi, end_eq, inside);
-    p.place(end_eq);
-    p.stmt(BPF_LD | BPF_MEM, kEndLo);
-    p.jump(BPF_JGT, hi_lo, next, inside);
+    compare64(p, kEndHi, kEndLo, s.hi, BPF_JGT, next, inside);
     p.place(inside);
     p.always(yes);
     p.place(next);
