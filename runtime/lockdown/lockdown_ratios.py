@@ -28,7 +28,7 @@ def run_one(bench, locked, min_time):
     env.pop("FLEX_BENCH_LOCKDOWN", None)
     if locked:
         env["FLEX_BENCH_LOCKDOWN"] = "1"
-    out = subprocess.run([bench, f"--benchmark_min_time={min_time}s", "--benchmark_format=json"], check=True,
+    out = subprocess.run([bench, f"--benchmark_min_time={min_time}", "--benchmark_format=json"], check=True,
                          capture_output=True, text=True, env=env).stdout
     runs = {b["name"]: b["real_time"] * UNIT_NS[b.get("time_unit", "ns")] for b in json.loads(out)["benchmarks"]}
     missing = [name for _, name in ROWS if name not in runs]

@@ -118,6 +118,7 @@ fg::status boot_and_lock() {
 
 int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   g_locked = std::getenv("FLEX_BENCH_LOCKDOWN") != nullptr;
   if (fg::status s = boot_and_lock(); !s.ok()) {
     std::fprintf(stderr, "lockdown-bench: %s\n", s.message().c_str());
