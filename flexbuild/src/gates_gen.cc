@@ -336,6 +336,29 @@ std::string app_entry(const resolved_image &img, const export_lists &exports) {
 }  // namespace
 
 // Before/after: see each stage above; the file is their concatenation in this order.
+// Each mpk domain's system-call gate and drop (mpk_gate.h): its PKRU and index as immediates, its mark (in
+// the domain's own .bss, self.c) as a symbol.
+std::string syscall_gates(const resolved_image &img) {
+  if (!has_mpk(img)) return {};
+  std::string out = "\n// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).\n";
+  for (size_t i = 0; i < img.compartments.size(); ++i) {
+    const auto &c = img.compartments[i];
+    if (c.spec->iso == isolation::process) continue;
+    out += fmt::format(
+        "extern \"C\" unsigned char flex_sysmark_{0}[2];\n"
+        "extern \"C\" [[gnu::naked, gnu::used, gnu::section(\".text.flex_gates\")]] long flex_sysgate_{0}(long, long, long, "
+        "long, long, long, long) {{\n"
+        "  asm volatile(FLEX_MPK_SYSGATE_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of({1}u), domain_of({1}u), flex_sysmark_{0}));\n"
+        "}}\n"
+        "extern \"C\" [[gnu::naked, gnu::used, gnu::section(\".text.flex_gates\")]] long flex_sysdrop_{0}(long, long, long, "
+        "long, long, long, long) {{\n"
+        "  asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of({1}u), domain_of({1}u), flex_sysmark_{0}));\n"
+        "}}\n",
+        c.name(), i);
+  }
+  return out;
+}
+
 std::string gates_cc(const resolved_image &img, const std::vector<image_callback> &callbacks) {
   export_lists exports;
   std::string out = preamble(img);
@@ -344,6 +367,7 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
   out += counters(img);
   out += wrappers(img, callbacks, exports);
   out += app_entry(img, exports);
+  out += syscall_gates(img);
   return out;
 }
 

@@ -159,6 +159,13 @@ std::string c_string_literal(std::string_view s) {
   return out + "\"";
 }
 
+// An mpk domain: a compartment sharing the address space of an image with an mpk compartment.
+bool is_mpk_domain(const resolved_image &img, const resolved_compartment &c) {
+  const bool any_mpk = std::any_of(img.compartments.begin(), img.compartments.end(),
+                                   [](const resolved_compartment &x) { return x.spec->iso == isolation::mpk; });
+  return any_mpk && c.spec->iso != isolation::process;
+}
+
 // Whether library code in compartment `b` runs in the process of compartment `a`: the same compartment,
 // or two compartments of the main process (neither of them a process compartment).
 bool same_process(const resolved_compartment &a, const resolved_compartment &b) {
@@ -183,6 +190,18 @@ std::string self_c(const resolved_image &img, const resolved_compartment &comp) 
   }
   std::sort(libs.begin(), libs.end());
   for (const auto &[name, here] : libs) out += fmt::format("const int flex_colocated_{} = {};\n", name, here);
+  if (is_mpk_domain(img, comp)) {
+    // Its system calls (DESIGN.md §8, mpk_gate.h): plat's go through the domain's own system-call gate, which
+    // proves it was entered by this domain's code with a mark only this domain can write.
+    out += fmt::format(
+        "\n/* The system-call gate's mark: in this compartment's .bss, under its key. */\n"
+        "unsigned char flex_sysmark_{0}[2] __attribute__((aligned(64)));\n"
+        "long flex_sysgate_{0}(long, long, long, long, long, long, long);\n"
+        "long plat_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {{\n"
+        "  return flex_sysgate_{0}(nr, a0, a1, a2, a3, a4, a5);\n"
+        "}}\n",
+        comp.name());
+  }
   return out;
 }
 
@@ -226,6 +245,9 @@ std::string layout_c(const resolved_image &img) {
     for (const syscall_entry &e : c.syscalls) nrs += fmt::format("{}, ", e.number);
     out += fmt::format("static const int sys_{}[] = {{{}}};  /* {} system calls */\n", c.name(),
                        nrs.empty() ? std::string("-1") : nrs, c.syscalls.size());
+    if (is_mpk_domain(img, c)) {
+      out += fmt::format("extern long flex_sysdrop_{}(long, long, long, long, long, long, long);\n", c.name());
+    }
   }
   out += "\nstatic const struct flex_compartment_layout compartments[] = {\n";
   for (const auto &c : img.compartments) {
@@ -238,8 +260,8 @@ std::string layout_c(const resolved_image &img) {
       out += fmt::format("    {{{}, {}, {}}},\n", c_string_literal(section_name(c.name(), k.name)),
                          section_symbol(c.name(), k.name, false), section_symbol(c.name(), k.name, true));
     }
-    out += fmt::format("  }}, {}ull, sys_{}, {}u, {}ull}},\n", peer_mask(img, c), c.name(), c.syscalls.size(),
-                       family_mask(c));
+    out += fmt::format("  }}, {}ull, sys_{}, {}u, {}ull, {}}},\n", peer_mask(img, c), c.name(), c.syscalls.size(),
+                       family_mask(c), is_mpk_domain(img, c) ? "flex_sysdrop_" + c.name() : std::string("0"));
   }
   out += "};\n\nstatic const struct flex_boundary_layout boundaries[] = {\n";
   auto index_of = [&](const std::string &name) {
@@ -413,7 +435,8 @@ std::string link_edges(const resolved_image &img, const std::vector<unit> &units
       if (u.comp == &c) ins += " " + p(u.object);
     }
     ins += " " + p(paths.object_dir(c.name()) / "self.o");
-    std::string objcopy_flags = "--localize-symbol=flex_self --localize-symbol=flex_colocated_*";
+    std::string objcopy_flags =
+        "--localize-symbol=flex_self --localize-symbol=flex_colocated_* --localize-symbol=plat_syscall";
     for (const lib_manifest *l : c.libraries) {
       if (l == img.app) objcopy_flags += " --redefine-sym=main=flex_app_main";
     }

@@ -354,7 +354,7 @@ void check_key_budget(const profile &p, diag_sink &diags) {
                   " protection keys (one per mpk or none compartment in the shared address space); "
                   "x86-64 offers " +
                   std::to_string(kMaxMpkDomains) +
-                  " for compartments (16 keys, minus key 0, the shared key and the runtime's key)",
+                  " for compartments (16 keys, minus key 0, the shared key and the runtime's two keys)",
               "merge compartments or move some to isolation: process");
 }
 

@@ -608,17 +608,17 @@ std::string many_compartments(int count, std::string_view iso, int process_every
   return text;
 }
 
-TEST_F(validate_test, thirteen_mpk_compartments_fit) {
+TEST_F(validate_test, twelve_mpk_compartments_fit) {
   EXPECT_TRUE(validate(many_compartments(kMaxMpkDomains, "mpk"))) << dump(diags_);
 }
 
-TEST_F(validate_test, fourteen_mpk_compartments_exceed_the_key_budget) {
-  std::string text = many_compartments(14, "mpk");
+TEST_F(validate_test, thirteen_mpk_compartments_exceed_the_key_budget) {
+  std::string text = many_compartments(13, "mpk");
   EXPECT_FALSE(validate(text));
-  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c13"), 5, "this profile needs 14 protection keys",
+  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c12"), 5, "this profile needs 13 protection keys",
                         "merge compartments or move some to isolation: process"));
   EXPECT_NE(diags_.all()[0].message.find(
-                "x86-64 offers 13 for compartments (16 keys, minus key 0, the shared key and the runtime's key)"),
+                "x86-64 offers 12 for compartments (16 keys, minus key 0, the shared key and the runtime's two keys)"),
             std::string::npos);
 }
 
@@ -626,7 +626,7 @@ TEST_F(validate_test, none_compartments_count_when_one_is_mpk) {
   std::string text = many_compartments(15, "none");
   text.replace(text.find("isolation: none"), 15, "isolation: mpk ");
   EXPECT_FALSE(validate(text));
-  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c13"), 5, "needs 15 protection keys"));
+  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c12"), 5, "needs 15 protection keys"));
 }
 
 TEST_F(validate_test, process_compartments_do_not_use_keys) {

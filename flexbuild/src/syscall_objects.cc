@@ -28,7 +28,13 @@ std::string object_section::name_at(std::uint64_t offset) const {
 
 namespace {
 
-constexpr const char *kSyscallFunction = "syscall";
+// libc's syscall(), and plat's plat_syscall (its one way into the kernel, which an mpk image routes through
+// the domain's system-call gate): both take the number first. plat_syscall's own `syscall` instruction is
+// not a site: its callers are charged with their numbers.
+bool is_syscall_function(const std::string &name) {
+  return name == "syscall" || name == "plat_syscall";
+}
+constexpr const char *kSyscallHookSection = ".text.plat_syscall";
 
 bool is_constructor_table(const elf::section &s) {
   return s.type == SHT_INIT_ARRAY || s.type == SHT_FINI_ARRAY || s.type == SHT_PREINIT_ARRAY ||
@@ -79,13 +85,14 @@ void add_references(const elf::file &f, const std::vector<elf::symbol> &table, c
     if (to.section == SHN_UNDEF) {
       if (!to.name.empty()) from->refs.push_back({r.offset, 0, to.name});
     } else if (section_at(to.section, slot, facts)) {
-      from->refs.push_back({r.offset, to.section, {}});
+      // A call to plat_syscall defined in the same object still names it: it is a site.
+      from->refs.push_back({r.offset, to.section, is_syscall_function(to.name) ? to.name : std::string()});
     }
   }
 }
 
 bool refers_to_syscall(const object_section &s) {
-  return std::any_of(s.refs.begin(), s.refs.end(), [](const reference &r) { return r.name == kSyscallFunction; });
+  return std::any_of(s.refs.begin(), s.refs.end(), [](const reference &r) { return is_syscall_function(r.name); });
 }
 
 // Decodes the sections that may hold a site: a 0F 05 pair in code, or a reference to syscall().
@@ -98,13 +105,13 @@ bool decode_sites(const elf::file &f, object_facts &facts, site_finder &finder, 
       *error = "section " + s.name + " lies outside the file";
       return false;
     }
-    if (s.code && may_hold_syscall_instruction(*bytes)) {
+    if (s.code && s.name != kSyscallHookSection && may_hold_syscall_instruction(*bytes)) {
       auto sites = finder.syscall_instructions(*bytes, error);
       if (!sites) return false;
       for (const syscall_site &site : *sites) out.push_back({s.index, call_kind::instruction, site.offset, site.number});
     }
     for (const reference &r : s.refs) {
-      if (r.name != kSyscallFunction) continue;
+      if (!is_syscall_function(r.name)) continue;
       if (!s.code) {  // its address taken: called with any number
         out.push_back({s.index, call_kind::syscall_function, r.offset, -1});
         continue;

@@ -1,5 +1,7 @@
 // plat: the host interface (see plat.h). Thin: argument checks the kernel would not make, EINTR retries,
-// errno turned into a negative return.
+// errno turned into a negative return. Every system call goes through plat_syscall: the raw call here,
+// and in an mpk image the calling domain's own system-call gate (flexbuild links one into each domain,
+// DESIGN.md §8), so that the libOS's calls are checked against its compartment's set without a trap.
 #include <flex/plat/plat.h>
 
 #include <fcntl.h>
@@ -15,9 +17,50 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
+#include <type_traits>
+
+// The raw call (-errno on failure); an mpk domain's copy of plat gets its gate instead (a strong definition
+// in the compartment's generated self.c).
+extern "C" __attribute__((weak, noinline)) long plat_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
+                                                             long a5) {
+  long r;
+  register long r10 asm("r10") = a3;
+  register long r8 asm("r8") = a4;
+  register long r9 asm("r9") = a5;
+  asm volatile("syscall"
+               : "=a"(r)
+               : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return r;
+}
 
 namespace {
+
+template <typename T>
+long word(T v) {
+  if constexpr (std::is_null_pointer_v<T>) {
+    return 0;
+  } else if constexpr (std::is_pointer_v<T>) {
+    return static_cast<long>(reinterpret_cast<std::uintptr_t>(v));
+  } else {
+    return static_cast<long>(v);
+  }
+}
+
+// A system call in libc's convention (-1 and errno), so that ret() and retry() serve both.
+template <typename... A>
+long sys(long nr, A... args) {
+  static_assert(sizeof...(A) <= 6);
+  long w[6] = {word(args)...};
+  const long r = plat_syscall(nr, w[0], w[1], w[2], w[3], w[4], w[5]);
+  if (r < 0 && r > -4096) {
+    errno = static_cast<int>(-r);
+    return -1;
+  }
+  return r;
+}
 
 long ret(long r) {
   return r < 0 ? -errno : r;
@@ -61,7 +104,7 @@ long plat_write(int fd, const void *buf, size_t len) {
   if (!buf && len) return -EFAULT;
   size_t done = 0;
   while (done < len) {
-    long n = retry([&] { return ::write(fd, static_cast<const char *>(buf) + done, len - done); });
+    long n = retry([&] { return sys(SYS_write, fd, static_cast<const char *>(buf) + done, len - done); });
     if (n < 0) return done ? static_cast<long>(done) : n;
     done += static_cast<size_t>(n);
   }
@@ -70,54 +113,54 @@ long plat_write(int fd, const void *buf, size_t len) {
 
 long plat_read(int fd, void *buf, size_t len) {
   if (!buf && len) return -EFAULT;
-  return retry([&] { return ::read(fd, buf, len); });
+  return retry([&] { return sys(SYS_read, fd, buf, len); });
 }
 
 long plat_pread(int fd, void *buf, size_t len, int64_t off) {
   if ((!buf && len) || off < 0) return buf ? -EINVAL : -EFAULT;
-  return retry([&] { return ::pread(fd, buf, len, off); });
+  return retry([&] { return sys(SYS_pread64, fd, buf, len, off); });
 }
 
 long plat_pwrite(int fd, const void *buf, size_t len, int64_t off) {
   if ((!buf && len) || off < 0) return buf ? -EINVAL : -EFAULT;
-  return retry([&] { return ::pwrite(fd, buf, len, off); });
+  return retry([&] { return sys(SYS_pwrite64, fd, buf, len, off); });
 }
 
 int plat_close(int fd) {
-  return static_cast<int>(ret(::close(fd)));  // never retried: the fd is gone whatever close returns
+  return static_cast<int>(ret(sys(SYS_close, fd)));  // never retried: the fd is gone whatever close returns
 }
 
 int plat_socket(int domain, int type, int protocol) {
-  return static_cast<int>(ret(::socket(domain, type | SOCK_CLOEXEC, protocol)));
+  return static_cast<int>(ret(sys(SYS_socket, domain, type | SOCK_CLOEXEC, protocol)));
 }
 
 int plat_bind(int fd, const void *addr, unsigned len) {
   if (!addr) return -EFAULT;
-  return static_cast<int>(ret(::bind(fd, static_cast<const sockaddr *>(addr), len)));
+  return static_cast<int>(ret(sys(SYS_bind, fd, addr, len)));
 }
 
 int plat_listen(int fd, int backlog) {
-  return static_cast<int>(ret(::listen(fd, backlog)));
+  return static_cast<int>(ret(sys(SYS_listen, fd, backlog)));
 }
 
 int plat_accept(int fd, int nonblock) {
   return static_cast<int>(
-      retry([&] { return ::accept4(fd, nullptr, nullptr, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0)); }));
+      retry([&] { return sys(SYS_accept4, fd, nullptr, nullptr, SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0)); }));
 }
 
 int plat_connect(int fd, const void *addr, unsigned len) {
   if (!addr) return -EFAULT;
-  return static_cast<int>(ret(::connect(fd, static_cast<const sockaddr *>(addr), len)));
+  return static_cast<int>(ret(sys(SYS_connect, fd, addr, len)));
 }
 
 long plat_recv(int fd, void *buf, size_t len, int flags) {
   if (!buf && len) return -EFAULT;
-  return retry([&] { return ::recv(fd, buf, len, flags); });
+  return retry([&] { return sys(SYS_recvfrom, fd, buf, len, flags, nullptr, nullptr); });
 }
 
 long plat_send(int fd, const void *buf, size_t len, int flags) {
   if (!buf && len) return -EFAULT;
-  return retry([&] { return ::send(fd, buf, len, flags | MSG_NOSIGNAL); });
+  return retry([&] { return sys(SYS_sendto, fd, buf, len, flags | MSG_NOSIGNAL, nullptr, 0); });
 }
 
 void plat_recv_many(plat_io *op, int n) {
@@ -129,104 +172,104 @@ void plat_send_many(plat_io *op, int n) {
 }
 
 int plat_shutdown(int fd, int how) {
-  return static_cast<int>(ret(::shutdown(fd, how)));
+  return static_cast<int>(ret(sys(SYS_shutdown, fd, how)));
 }
 
 int plat_setsockopt(int fd, int level, int name, const void *val, unsigned len) {
   if (!val && len) return -EFAULT;
-  return static_cast<int>(ret(::setsockopt(fd, level, name, val, len)));
+  return static_cast<int>(ret(sys(SYS_setsockopt, fd, level, name, val, len)));
 }
 
 int plat_getsockopt(int fd, int level, int name, void *val, unsigned *len) {
   if (!val || !len) return -EFAULT;
   socklen_t l = *len;
-  int r = ::getsockopt(fd, level, name, val, &l);
+  int r = static_cast<int>(sys(SYS_getsockopt, fd, level, name, val, &l));
   if (r == 0) *len = l;
   return static_cast<int>(ret(r));
 }
 
 int plat_set_nonblock(int fd, int on) {
-  int fl = ::fcntl(fd, F_GETFL);
+  int fl = static_cast<int>(sys(SYS_fcntl, fd, F_GETFL));
   if (fl < 0) return -errno;
-  return static_cast<int>(ret(::fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)));
+  return static_cast<int>(ret(sys(SYS_fcntl, fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK)));
 }
 
 int plat_local_port(int fd) {
   sockaddr_storage sa{};
   socklen_t len = sizeof sa;
-  if (::getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len) != 0) return -errno;
+  if (sys(SYS_getsockname, fd, &sa, &len) != 0) return -errno;
   if (sa.ss_family == AF_INET) return ntohs(reinterpret_cast<sockaddr_in *>(&sa)->sin_port);
   if (sa.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6 *>(&sa)->sin6_port);
   return -EAFNOSUPPORT;
 }
 
 int plat_poll_create(void) {
-  return static_cast<int>(ret(::epoll_create1(EPOLL_CLOEXEC)));
+  return static_cast<int>(ret(sys(SYS_epoll_create1, EPOLL_CLOEXEC)));
 }
 
 int plat_poll_ctl(int ep, int op, int fd, uint32_t events, uint64_t cookie) {
   epoll_event e{};
   e.events = events;
   e.data.u64 = cookie;
-  return static_cast<int>(ret(::epoll_ctl(ep, op, fd, &e)));
+  return static_cast<int>(ret(sys(SYS_epoll_ctl, ep, op, fd, &e)));
 }
 
 int plat_poll_wait(int ep, struct plat_event *ev, int max, int timeout_ms) {
   if (!ev || max <= 0) return -EINVAL;
   return static_cast<int>(
-      retry([&] { return ::epoll_wait(ep, reinterpret_cast<epoll_event *>(ev), max, timeout_ms); }));
+      retry([&] { return sys(SYS_epoll_wait, ep, ev, max, timeout_ms); }));
 }
 
 int plat_wait_fd(int fd, uint32_t events, int timeout_ms) {
   static_assert(POLLIN == PLAT_IN && POLLOUT == PLAT_OUT && POLLERR == PLAT_ERR && POLLHUP == PLAT_HUP);
   pollfd p{fd, static_cast<short>(events), 0};
-  int r = static_cast<int>(retry([&] { return ::poll(&p, 1, timeout_ms); }));
+  int r = static_cast<int>(retry([&] { return sys(SYS_poll, &p, 1, timeout_ms); }));
   if (r <= 0) return r;
   if (p.revents & POLLNVAL) return -EBADF;
   return p.revents;
 }
 
 long plat_thread_id(void) {
-  return ::syscall(SYS_gettid);
+  return sys(SYS_gettid);
 }
 
 int plat_open(const char *path, int flags, int mode) {
   if (!path) return -EFAULT;
-  return static_cast<int>(retry([&] { return ::open(path, flags | O_CLOEXEC, mode); }));
+  return static_cast<int>(retry([&] { return sys(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, mode); }));
 }
 
 int plat_fsync(int fd) {
-  return static_cast<int>(retry([&] { return ::fsync(fd); }));
+  return static_cast<int>(retry([&] { return sys(SYS_fsync, fd); }));
 }
 
 int plat_ftruncate(int fd, int64_t len) {
   if (len < 0) return -EINVAL;
-  return static_cast<int>(retry([&] { return ::ftruncate(fd, len); }));
+  return static_cast<int>(retry([&] { return sys(SYS_ftruncate, fd, len); }));
 }
 
 int plat_rename(const char *from, const char *to) {
   if (!from || !to) return -EFAULT;
-  return static_cast<int>(ret(::rename(from, to)));
+  return static_cast<int>(ret(sys(SYS_rename, from, to)));
 }
 
 int plat_unlink(const char *path) {
   if (!path) return -EFAULT;
-  return static_cast<int>(ret(::unlink(path)));
+  return static_cast<int>(ret(sys(SYS_unlink, path)));
 }
 
 int plat_mkdir(const char *path, int mode) {
   if (!path) return -EFAULT;
-  return static_cast<int>(ret(::mkdir(path, static_cast<mode_t>(mode))));
+  return static_cast<int>(ret(sys(SYS_mkdir, path, mode)));
 }
 
 int plat_rmdir(const char *path) {
   if (!path) return -EFAULT;
-  return static_cast<int>(ret(::rmdir(path)));
+  return static_cast<int>(ret(sys(SYS_rmdir, path)));
 }
 
 int plat_openat(int dirfd, const char *path, int flags, int mode) {
   if (!path) return -EFAULT;
-  return static_cast<int>(retry([&] { return ::openat(dirfd, path, flags | O_CLOEXEC, mode); }));
+  return static_cast<int>(retry([&] { return sys(SYS_openat, dirfd, path, flags | O_CLOEXEC, mode); }));
 }
 
 int plat_openat_beneath(int dirfd, const char *path, int flags, int mode) {
@@ -235,14 +278,14 @@ int plat_openat_beneath(int dirfd, const char *path, int flags, int mode) {
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & (O_CREAT | O_TMPFILE)) ? static_cast<uint64_t>(mode) : 0;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(retry([&] { return ::syscall(SYS_openat2, dirfd, path, &how, sizeof how); }));
+  return static_cast<int>(retry([&] { return sys(SYS_openat2, dirfd, path, &how, sizeof how); }));
 }
 
 
 int plat_fstat(int fd, struct plat_stat *st) {
   if (!st) return -EFAULT;
   struct stat s {};
-  if (::fstat(fd, &s) != 0) return -errno;
+  if (sys(SYS_fstat, fd, &s) != 0) return -errno;
   to_plat(s, st);
   return 0;
 }
@@ -250,44 +293,45 @@ int plat_fstat(int fd, struct plat_stat *st) {
 int plat_fstatat(int dirfd, const char *name, struct plat_stat *st, int nofollow) {
   if (!name || !st) return -EFAULT;
   struct stat s {};
-  if (::fstatat(dirfd, name, &s, nofollow ? AT_SYMLINK_NOFOLLOW : 0) != 0) return -errno;
+  if (sys(SYS_newfstatat, dirfd, name, &s, nofollow ? AT_SYMLINK_NOFOLLOW : 0) != 0) return -errno;
   to_plat(s, st);
   return 0;
 }
 
 int plat_mkdirat(int dirfd, const char *name, int mode) {
   if (!name) return -EFAULT;
-  return static_cast<int>(ret(::mkdirat(dirfd, name, static_cast<mode_t>(mode))));
+  return static_cast<int>(ret(sys(SYS_mkdirat, dirfd, name, mode)));
 }
 
 int plat_unlinkat(int dirfd, const char *name, int is_dir) {
   if (!name) return -EFAULT;
-  return static_cast<int>(ret(::unlinkat(dirfd, name, is_dir ? AT_REMOVEDIR : 0)));
+  return static_cast<int>(ret(sys(SYS_unlinkat, dirfd, name, is_dir ? AT_REMOVEDIR : 0)));
 }
 
 int plat_renameat(int from_dir, const char *from, int to_dir, const char *to) {
   if (!from || !to) return -EFAULT;
-  return static_cast<int>(ret(::renameat(from_dir, from, to_dir, to)));
+  return static_cast<int>(ret(sys(SYS_renameat, from_dir, from, to_dir, to)));
 }
 
 long plat_getdents(int fd, void *buf, size_t len) {
   if (!buf) return -EFAULT;
-  return retry([&] { return ::syscall(SYS_getdents64, fd, buf, len); });
+  return retry([&] { return sys(SYS_getdents64, fd, buf, len); });
 }
 
 int64_t plat_lseek(int fd, int64_t off, int whence) {
-  off_t r = ::lseek(fd, off, whence);
+  off_t r = sys(SYS_lseek, fd, off, whence);
   return r < 0 ? -errno : static_cast<int64_t>(r);
 }
 
 void *plat_map_stack(size_t len) {
   const size_t page = 4096;
   if (len == 0 || len % page != 0) return nullptr;
-  void *p = ::mmap(nullptr, len + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
+  const long m = sys(SYS_mmap, nullptr, len + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (m == -1) return nullptr;
+  void *p = reinterpret_cast<void *>(m);
   char *base = static_cast<char *>(p) + page;
-  if (::mprotect(base, len, PROT_READ | PROT_WRITE) != 0) {
-    ::munmap(p, len + page);
+  if (sys(SYS_mprotect, base, len, PROT_READ | PROT_WRITE) != 0) {
+    sys(SYS_munmap, p, len + page);
     return nullptr;
   }
   return base;
@@ -295,7 +339,7 @@ void *plat_map_stack(size_t len) {
 
 int plat_unmap_stack(void *base, size_t len) {
   if (!base) return -EFAULT;
-  return static_cast<int>(ret(::munmap(static_cast<char *>(base) - 4096, len + 4096)));
+  return static_cast<int>(ret(sys(SYS_munmap, static_cast<char *>(base) - 4096, len + 4096)));
 }
 
 int64_t plat_clock_ns(int clock) {
@@ -307,7 +351,7 @@ int64_t plat_clock_ns(int clock) {
 int plat_sleep_ns(int64_t ns) {
   if (ns < 0) return -EINVAL;
   timespec ts{static_cast<time_t>(ns / 1000000000), static_cast<long>(ns % 1000000000)};
-  while (::nanosleep(&ts, &ts) != 0) {
+  while (sys(SYS_clock_nanosleep, CLOCK_REALTIME, 0, &ts, &ts) != 0) {
     if (errno != EINTR) return -errno;
   }
   return 0;

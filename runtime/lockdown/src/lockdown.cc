@@ -204,16 +204,33 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     std::uint64_t token[2] = {};
     std::uintptr_t lo = 0, hi = 0;
     const bool signals = mpk_signal_arena(lo, hi);  // hardware MPK
+    std::vector<mpk_sud_site> pins;
     if (signals) {
       spans.push_back({lo, hi});
       spans = lockdown_detail::merge_spans(std::move(spans));
       if (status s = mpk_signal_wall(token); !s.ok()) return s;
+      // The system-call wall: each domain's calls checked against its own set (one thread only: the
+      // dispatch is per thread and a thread started later would not have it).
+      if (thread_count() == 1) {
+        mpk_syscall_sets sets;
+        lockdown_detail::domain_sets(img, sets);
+        mpk_sysdrop_fn drops[kMaxMpkDomains] = {};
+        const mpk_plan &plan = mpk_booted_plan();
+        for (unsigned d = 0; d < plan.n_domains; ++d) drops[d] = img.compartments[plan.domains[d].compartment].sys_drop;
+        bool armed = false;
+        if (status s = mpk_syscall_wall(sets, drops, &lockdown_detail::refuse_domain_call, armed); !s.ok()) return s;
+        mpk_sud_site sites[4];
+        if (armed) pins.assign(sites, sites + mpk_sud_sites(sites));
+      }
     }
-    status s = lockdown_detail::install_layout_wall(spans, lockdown_detail::stack_spans(), signals ? token : nullptr);
+    status s = lockdown_detail::install_layout_wall(spans, lockdown_detail::stack_spans(), signals ? token : nullptr,
+                                                    pins);
     explicit_bzero(token, sizeof token);
     if (!s.ok()) return s;
   }
-  return lockdown_detail::install_filter(img, hosted, supervisor);
+  status s = lockdown_detail::install_filter(img, hosted, supervisor);
+  mpk_syscall_wall_close();  // from here each domain's calls are its own set's
+  return s;
 }
 
 status lockdown_lifecycle::check(const flex_image_layout &img) {
@@ -284,7 +301,9 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
   if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) {
     std::fputs("  mpk domains: no layout wall, signals stay the compartments' (enforce only)\n", out);
   } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
-    std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token)\n", out);
+    std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token); system calls "
+               "checked per domain and made with its rights (Syscall User Dispatch, one thread)\n",
+               out);
   } else {
     std::fputs("  mpk domains: layout wall; signals stay the compartments' (weaker: this kernel cannot deliver "
                "signals onto memory under a protection key; Linux 6.12 can)\n",

@@ -159,6 +159,8 @@ const char *refusal(int data) {
       return " made a system call mapping a file after boot: ";
     case kSignalData:
       return " made a system call on signal state the runtime owns: ";
+    case kSudSiteData:
+      return " made a system call from one of the runtime's own system-call sites: ";
     default:
       return " made a system call outside its set: ";
   }
@@ -330,6 +332,29 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
 }
 
 }  // namespace
+
+void domain_sets(const flex_image_layout &img, mpk_syscall_sets &out) {
+  out = {};
+  const mpk_plan &plan = mpk_booted_plan();
+  for (unsigned d = 0; d < plan.n_domains && d < static_cast<unsigned>(kMaxMpkDomains); ++d) {
+    const process_set s = union_of(img, std::uint64_t{1} << plan.domains[d].compartment, false);
+    for (int nr = 0; nr < 512 && nr < flex::syscalls::kMaxSyscall; ++nr) {
+      if (!s.calls.test(static_cast<std::size_t>(nr))) continue;
+      const char *name = flex::syscalls::name_of(nr);
+      if (name && !flex::syscalls::never_allowed(name).empty()) continue;
+      out.allowed[d][nr / 64] |= std::uint64_t{1} << (nr % 64);
+    }
+  }
+}
+
+void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6]) {
+  flex::syscalls::name_table_init();
+  fault_line l;
+  l.str("flex: ");
+  report(l, compartment, getpid(), AUDIT_ARCH_X86_64, nr, args);
+  l.emit();
+  terminate_image(kExitSyscall);
+}
 
 status install_reporter() {
   static bool installed = false;  // once: the mpk signal wall routes it through the runtime afterwards

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "flex/runtime/layout.h"
+#include "flex/runtime/mpk.h"
 #include "flex/runtime/status.h"
 
 namespace flex::runtime::lockdown_detail {
@@ -21,6 +22,7 @@ status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool s
 inline constexpr std::uint32_t kLayoutData = 1;   // munmap, mmap(MAP_FIXED), mremap, madvise on the layout
 inline constexpr std::uint32_t kFileMapData = 2;  // mmap of a file
 inline constexpr std::uint32_t kSignalData = 3;   // rt_sigreturn without the token, sigaltstack moves
+inline constexpr std::uint32_t kSudSiteData = 4;  // another call at one of the runtime's pinned sites
 struct layout_span {
   std::uint64_t lo = 0, hi = 0;  // [lo, hi)
 };
@@ -34,13 +36,22 @@ std::vector<layout_span> stack_spans();
 // The filter program for `spans` (no munmap, madvise, MAP_FIXED, mremap on them; no PROT_WRITE outside
 // `stacks`); false when they are too many for its jumps. With `token` (the mpk signal wall's),
 // rt_sigreturn must carry it in its first two arguments and sigaltstack may only query.
+// With `pins` (mpk_sud_sites), a `syscall` instruction of the runtime's that Syscall User Dispatch always
+// lets through may make only its own call.
 bool layout_program(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
-                    const std::uint64_t *token, std::vector<sock_filter> &out);
+                    const std::uint64_t *token, std::vector<sock_filter> &out,
+                    const std::vector<mpk_sud_site> &pins = {});
 // Loads it for every thread of the process (before the main filter, which refuses seccomp itself); the
 // program's copy of the token is scrubbed.
 status install_layout_wall(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks = {},
-                           const std::uint64_t *token = nullptr);
+                           const std::uint64_t *token = nullptr, const std::vector<mpk_sud_site> &pins = {});
 // The SIGSYS reporter of enforce mode (before any wall that traps).
 status install_reporter();
+
+// Each mpk domain's own set for the system-call wall (mpk_syscall_wall): the runtime's needs in any
+// process and the domain's compartment's set, as the process filter builds them.
+void domain_sets(const flex_image_layout &img, mpk_syscall_sets &out);
+// The wall's refusal: the report, then the end of the image (kExitSyscall).
+[[noreturn]] void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6]);
 
 }  // namespace flex::runtime::lockdown_detail

@@ -240,7 +240,7 @@ std::vector<layout_span> merge_spans(std::vector<layout_span> spans) {
 }
 
 bool layout_program(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
-                    const std::uint64_t *token, std::vector<sock_filter> &out) {
+                    const std::uint64_t *token, std::vector<sock_filter> &out, const std::vector<mpk_sud_site> &pins) {
   const std::uint32_t trap_layout = SECCOMP_RET_TRAP | kLayoutData;
   const std::uint32_t trap_file = SECCOMP_RET_TRAP | kFileMapData;
   program p;
@@ -248,6 +248,22 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch));
   p.jump_far(BPF_JEQ, AUDIT_ARCH_X86_64, x86, allow);  // the main filter refuses other architectures
   p.place(x86);
+  // The runtime's pinned sites: at each, its own call number only.
+  const std::uint32_t ip_lo = offsetof(seccomp_data, instruction_pointer), ip_hi = ip_lo + 4;
+  for (const mpk_sud_site &pin : pins) {
+    const int lo_eq = p.label(), hi_eq = p.label(), next = p.label(), bad = p.label();
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_lo);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip), lo_eq, next);
+    p.place(lo_eq);
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_hi);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip >> 32), hi_eq, next);
+    p.place(hi_eq);
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.nr), next, bad);
+    p.place(bad);
+    p.ret(SECCOMP_RET_TRAP | kSudSiteData);
+    p.place(next);
+  }
   p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
   const int range01 = p.label(), mmap = p.label(), mremap = p.label(), n1 = p.label(), n2 = p.label(),
             n3 = p.label();
@@ -372,9 +388,9 @@ std::vector<layout_span> stack_spans() {
 }
 
 status install_layout_wall(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
-                           const std::uint64_t *token) {
+                           const std::uint64_t *token, const std::vector<mpk_sud_site> &pins) {
   std::vector<sock_filter> insns;
-  if (!layout_program(spans, stacks, token, insns)) {
+  if (!layout_program(spans, stacks, token, insns, pins)) {
     return status::error("the image's memory layout has too many separate ranges for the layout filter (" +
                          std::to_string(spans.size()) + ")");
   }

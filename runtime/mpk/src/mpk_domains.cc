@@ -247,9 +247,12 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   }
   if (flex_mpk_runtime.mode != detail::kModeOff) return status::error(image + ": mpk_boot() ran twice");
 
-  // Keys: the gates carry PKRU values as immediates, so the keys must be exactly the planned ones.
+  // Keys: the gates carry PKRU values as immediates, so the keys must be exactly the planned ones. The
+  // kernel probe of the signal arena takes a key of its own for a moment: before ours.
+  (void)mpk_kernel_delivers_onto_keyed_stacks();
   const int runtime_key = runtime_key_for(plan.n_domains);
-  for (int want = 1; want <= runtime_key; ++want) {
+  const int last_key = syscall_key_for(plan.n_domains);
+  for (int want = 1; want <= last_key; ++want) {
     int got = ::pkey_alloc(0, 0);  // this (boot) thread keeps full access while it sets the domains up
     if (got == want) continue;
     int e = errno;
@@ -257,7 +260,7 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
     free_keys(want - 1);
     if (got < 0) {
       return status::error(image + ": pkey_alloc() failed for key " + std::to_string(want) + " of " +
-             std::to_string(runtime_key) + ": " + errno_text(e));
+             std::to_string(last_key) + ": " + errno_text(e));
     }
     return status::error(image + ": pkey_alloc() returned key " + std::to_string(got) + " where Flex needs key " +
            std::to_string(want) +
@@ -275,6 +278,11 @@ status boot_domains(const flex_image_layout &img, const mpk_boot_options &opt) {
   page.cpu_flags = detail::detect_cpu_flags();
   page.shared_key = static_cast<std::uint32_t>(plan.shared_key);
   page.mode = detail::kModeHardware;
+  page.n_domains = plan.n_domains;
+  for (unsigned i = 0; i < plan.n_domains; ++i) {
+    page.domain_pkru[i] = plan.domains[i].pkru;
+    page.domain_compartment[i] = plan.domains[i].compartment;
+  }
   heap_install(d);
   g_plan = plan;
   set_pkru_owner(&compartment_of_pkru);

@@ -112,6 +112,12 @@ __attribute__((visibility("hidden"), used)) int flex_mpk_signal_dispatch(std::ui
   auto *info = reinterpret_cast<siginfo_t *>(uc + flex::runtime::detail::kKernelUcontext);
   const int sig = info->si_signo;
   if (sig <= 0 || sig > 64) return 0;
+  auto *ctx = reinterpret_cast<ucontext_t *>(uc);
+  flex::runtime::detail::sys_signal_enter(ctx);
+  if (flex::runtime::detail::is_dispatch_sigsys(info)) {
+    flex::runtime::detail::sys_serve(ctx, info);
+    return 1;
+  }
   const flex::runtime::detail::mpk_signal_control::saved &h = control().handlers[sig];
   if (h.flags & SA_SIGINFO) {
     reinterpret_cast<void (*)(int, siginfo_t *, void *)>(h.handler)(sig, info, reinterpret_cast<void *>(uc));
@@ -138,6 +144,7 @@ __attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_sigreturn_pr
   moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(reinterpret_cast<std::uintptr_t>(moved->uc_mcontext.fpregs) -
                                                            start + copy);
   std::memset(reinterpret_cast<void *>(start), 0, end - start);
+  flex::runtime::detail::sys_signal_leave(moved);
   return copy + 8;
 }
 
@@ -147,7 +154,7 @@ __attribute__((visibility("hidden"), used)) const std::uint64_t flex_mpk_all_sig
 
 // The entry and the return. Nothing touches the stack before the runtime's rights are taken and rsp is
 // known to lie in the altstack of the arena block that this thread owns (FLEX_SIG_OWN_ALTSTACK: gettid
-// against the block's owner; clobbers rax, rcx, rdx, r11). The entry never returns through the frame's
+// against the block's owner; clobbers rax, rcx, rdx, r9, r11). The entry never returns through the frame's
 // pretcode (which a compartment's own sigaction could have chosen): it goes on to the return itself.
 // clang-format off
 #define FLEX_SIG_OPERANDS                                                                               \
@@ -157,11 +164,13 @@ __attribute__((visibility("hidden"), used)) const std::uint64_t flex_mpk_all_sig
   [mask] "i"(flex::runtime::detail::kSigBlock - 1),                                                    \
   [stackoff] "i"(flex::runtime::detail::kSigStackOffset),                                              \
   [shift] "i"(flex::runtime::detail::kSigBlockShift),                                                  \
-  [tids] "i"(offsetof(flex::runtime::detail::mpk_signal_control, tid_of_block))
+  [tids] "i"(offsetof(flex::runtime::detail::mpk_signal_control, tid_of_block)),                       \
+  [sys] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sys_page))
 
 #define FLEX_SIG_OWN_ALTSTACK                                                                           \
-  "mov $186, %%eax\n\t"                                                                                 \
-  "syscall\n\t"                                                                                         \
+  "lea 1f(%%rip), %%r9\n\t"                                                                              \
+  "jmp flex_mpk_sud_gettid\n"  /* gettid inside the dispatch's always-allowed range */                  \
+  "1:\n\t"                                                                                               \
   "mov %%rsp, %%rcx\n\t"                                                                                \
   "sub flex_mpk_runtime+%c[lo](%%rip), %%rcx\n\t"                                                       \
   "jb flex_mpk_signal_abort\n\t"                                                                        \
@@ -203,6 +212,13 @@ extern "C" {
       ".hidden flex_mpk_sigreturn_switched\n"
       "flex_mpk_sigreturn_switched:\n\t"  /* the entry joins here, with the runtime's rights */
       FLEX_SIG_OWN_ALTSTACK
+      /* The runtime's own calls from here on: the selector says ALLOW (prepare puts back the value the
+         interrupted code had, just before rt_sigreturn). */
+      "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"
+      "test %%rcx, %%rcx\n\t"
+      "jz 2f\n\t"
+      "movb $0, (%%rcx)\n"
+      "2:\n\t"
       /* Every signal blocked until rt_sigreturn restores the frame's mask: a signal arriving while rsp
          is in the return buffer (not the altstack) would land on top of live frames. */
       "mov $14, %%eax\n\t"
@@ -223,9 +239,7 @@ extern "C" {
       "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"
       "mov (%%rcx), %%rdi\n\t"
       "mov 8(%%rcx), %%rsi\n\t"
-      "mov $15, %%eax\n\t"
-      "syscall\n\t"
-      "jmp flex_mpk_signal_abort\n\t" ::FLEX_SIG_OPERANDS);
+      "jmp flex_mpk_sud_sigreturn\n\t" ::FLEX_SIG_OPERANDS);
 }
 }
 
@@ -299,7 +313,8 @@ status make_signal_arena(int runtime_key) {
   // Before Linux 6.12 the kernel writes a signal frame with the interrupted PKRU, so it cannot write one
   // onto memory that PKRU closes: no arena then (the lockdown's --describe says signals stay open).
   if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
-  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + 4096;  // + the control page
+  // + the control page, + the system-call page (mpk_syscalls.cc), tagged with the next key.
+  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + 2 * 4096;
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
@@ -316,7 +331,7 @@ status make_signal_arena(int runtime_key) {
   flex_mpk_runtime.sig_lo = lo;
   flex_mpk_runtime.sig_control = lo + std::size_t{kMpkMaxThreads} * kSigBlock;
   flex_mpk_runtime.runtime_key = static_cast<std::uint32_t>(runtime_key);
-  return {};
+  return make_syscall_page(reinterpret_cast<void *>(flex_mpk_runtime.sig_control + 4096), runtime_key + 1);
 }
 
 }  // namespace detail
@@ -324,7 +339,7 @@ status make_signal_arena(int runtime_key) {
 bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
   if (!flex_mpk_runtime.sig_lo) return false;
   lo = flex_mpk_runtime.sig_lo;
-  hi = flex_mpk_runtime.sig_control + 4096;
+  hi = flex_mpk_runtime.sig_control + 2 * 4096;  // with the system-call page
   return true;
 }
 
@@ -354,14 +369,18 @@ status mpk_signal_wall(std::uint64_t token[2]) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     detail::kernel_sigaction old{};
     if (syscall(SYS_rt_sigaction, sig, nullptr, &old, 8) != 0) continue;  // 32, 33: glibc's own
-    if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
-    c.handlers[sig] = {old.handler, old.flags};
+    // SIGSYS always comes to the runtime (Syscall User Dispatch delivers a domain's calls with it, and a
+    // handler's own calls may raise it again: never deferred, never in a handler's mask).
+    const bool sigsys = sig == SIGSYS;
+    if (!sigsys && (old.handler == SIG_DFL || old.handler == SIG_IGN)) continue;
+    if (old.handler != SIG_DFL && old.handler != SIG_IGN) c.handlers[sig] = {old.handler, old.flags};
     detail::kernel_sigaction wrapped{};
     wrapped.handler = reinterpret_cast<void *>(&flex_mpk_signal_entry_hardware);
-    wrapped.flags = SA_SIGINFO | SA_ONSTACK | detail::kSaRestorer |
+    wrapped.flags = SA_SIGINFO | SA_ONSTACK | detail::kSaRestorer | (sigsys ? SA_NODEFER : 0) |
                     (old.flags & (SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
+    if (sigsys) wrapped.flags &= ~static_cast<unsigned long>(SA_RESETHAND);
     wrapped.restorer = reinterpret_cast<void *>(&flex_mpk_sigreturn_hardware);
-    wrapped.mask = old.mask;
+    wrapped.mask = old.mask & ~(std::uint64_t{1} << (SIGSYS - 1));
     if (syscall(SYS_rt_sigaction, sig, &wrapped, nullptr, 8) != 0) {
       return status::from_errno("cannot route signal " + std::to_string(sig) + " through the runtime", errno);
     }

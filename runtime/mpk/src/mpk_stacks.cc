@@ -116,13 +116,7 @@ flex_mpk_stack_abort:
   .globl flex_mpk_abort_with_message
   .hidden flex_mpk_abort_with_message
 flex_mpk_abort_with_message:  # rsi, edx: the message; also mpk_signals.cc's abort
-  mov $2, %edi
-  mov $1, %eax
-  syscall
-  mov $134, %edi
-  mov $231, %eax
-  syscall
-  ud2
+  jmp flex_mpk_sud_abort        # write and exit_group where the system-call wall always lets them through
   .size flex_mpk_gate_abort, .-flex_mpk_gate_abort
   .popsection
 

@@ -29,8 +29,9 @@ namespace {
 
 // ---- PKRU values -------------------------------------------------------------------------------------
 
-static_assert(pkru_for(1, 2) == 0xffffffc0u);
-static_assert(pkru_for(1, 3) == 0xffffff30u);
+static_assert(pkru_for(1, 2) == 0xfffffec0u);  // key 4 (the system-call key): write-disabled only
+static_assert(pkru_for(1, 3) == 0xfffffb30u);
+static_assert(pkru_can_read(pkru_for(1, 3), 5) && !pkru_can_write(pkru_for(1, 3), 5));
 static_assert(pkru_for(14, 15) == 0x0ffffffcu);
 static_assert(pkru_can_read(pkru_for(3, 4), 0) && pkru_can_write(pkru_for(3, 4), 3));
 static_assert(!pkru_can_read(pkru_for(3, 4), 5));
@@ -43,10 +44,11 @@ TEST(pkru, every_key_shared_key_and_extra_set) {
         std::uint32_t v = pkru_for(key, shared, static_cast<std::uint16_t>(also));
         for (int k = 0; k < kPkeyCount; ++k) {
           bool open = k == 0 || k == key || k == shared || ((also >> k) & 1u);
+          bool read_only = !open && k == shared + 2;
           std::uint32_t bits = (v >> (2 * k)) & 3u;
-          ASSERT_EQ(bits, open ? 0u : 3u)
+          ASSERT_EQ(bits, open ? 0u : read_only ? 2u : 3u)
               << "key " << key << " shared " << shared << " also " << also << " k " << k;
-          ASSERT_EQ(pkru_can_read(v, k), open);
+          ASSERT_EQ(pkru_can_read(v, k), open || read_only);
           ASSERT_EQ(pkru_can_write(v, k), open);
         }
       }

@@ -50,10 +50,11 @@ std::string_view to_string(stack_sharing s);
 std::string_view to_string(mpk_gate_kind g);
 std::string_view to_string(lockdown_mode m);
 
-// x86-64 has 16 protection keys; key 0 is the untrusted default, one key tags shared memory and one is the
-// runtime's own (its signal arena), so at most 13 compartments can share one address space under mpk
-// (flex::runtime::kMaxMpkDomains, which the generated gates check against this one).
-inline constexpr int kMaxMpkDomains = 13;
+// x86-64 has 16 protection keys; key 0 is the untrusted default, one key tags shared memory, one is the
+// runtime's own (its signal arena) and one its system-call page (read-only to compartments), so at most 12
+// compartments can share one address space under mpk (flex::runtime::kMaxMpkDomains, which the generated
+// gates check against this one).
+inline constexpr int kMaxMpkDomains = 12;
 
 struct compartment {
   std::string name;

@@ -39,6 +39,8 @@ struct flex_compartment_layout {
   const int *syscalls;            /* its system-call set (DESIGN.md §8): numbers, ascending */
   unsigned n_syscalls;
   unsigned long long socket_families; /* bit f: socket(f, ...) allowed; 0: any family */
+  /* An mpk domain's flex_sysdrop (mpk_gate.h): a system call with its rights; NULL for other compartments. */
+  long (*sys_drop)(long, long, long, long, long, long, long);
 };
 
 /* What happens to a system call outside a compartment's set (the profile's `lockdown`). */

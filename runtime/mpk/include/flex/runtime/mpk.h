@@ -62,7 +62,8 @@ namespace flex::runtime {
 // ---- Keys and PKRU values ----------------------------------------------------------------------------
 
 inline constexpr int kPkeyCount = 16;
-inline constexpr int kMaxMpkDomains = 13;  // 16 keys minus key 0, the shared key and the runtime's key
+// 16 keys minus key 0, the shared key, the runtime's key and the system-call key.
+inline constexpr int kMaxMpkDomains = 12;
 inline constexpr std::uint32_t kPkruAllAccess = 0;
 // What the runtime (key 0 code: boot, the image's main) runs with once it has booted the domains.
 inline constexpr std::uint32_t kPkruRuntime = kPkruAllAccess;
@@ -78,12 +79,18 @@ constexpr bool pkru_can_write(std::uint32_t pkru, int key) {
   return !((pkru >> (2 * key)) & 3u);
 }
 
-// Full access to key 0, `key`, `shared_key` and every key in the `also` bitmask; AD|WD on every other key.
+// Full access to key 0, `key`, `shared_key` and every key in the `also` bitmask; read-only access to the
+// system-call key (shared_key + 2, syscall_key_for), whose page the kernel reads with the caller's rights
+// on every system call (mpk_syscalls.cc); AD|WD on every other key.
 constexpr std::uint32_t pkru_for(int key, int shared_key, std::uint16_t also = 0) {
   std::uint32_t allowed = 1u | (1u << key) | (1u << shared_key) | also;
   std::uint32_t pkru = 0;
   for (int k = 0; k < kPkeyCount; ++k) {
-    if (!((allowed >> k) & 1u)) pkru |= pkru_deny_bits(k);
+    if (k == shared_key + 2 && !((allowed >> k) & 1u)) {
+      pkru |= 2u << (2 * k);  // WD only
+    } else if (!((allowed >> k) & 1u)) {
+      pkru |= pkru_deny_bits(k);
+    }
   }
   return pkru;
 }
@@ -97,6 +104,11 @@ constexpr int shared_key_for(unsigned n_domains) {
 // The runtime's own key (its signal arena): no compartment's PKRU opens it.
 constexpr int runtime_key_for(unsigned n_domains) {
   return static_cast<int>(n_domains) + 2;
+}
+// The key of the system-call page (the Syscall User Dispatch selector and each domain's set): every
+// compartment may read it, only the runtime may write it.
+constexpr int syscall_key_for(unsigned n_domains) {
+  return static_cast<int>(n_domains) + 3;
 }
 
 struct mpk_domain {
@@ -221,6 +233,31 @@ int mpk_signal_block_for_this_thread();
 // without it there is no signal arena and signals stay the compartments' (--describe says so). A probe in
 // a forked child, once; needs a free protection key.
 bool mpk_kernel_delivers_onto_keyed_stacks();
+
+// ---- System calls (mpk_syscalls.cc) -----------------------------------------------------------------
+// Only the runtime makes system calls once the wall is armed (Syscall User Dispatch; see mpk_syscalls.cc):
+// each domain's calls are checked against its own set and made with its own rights, through its
+// flex_sysgate (plat) or, for any other call, through the SIGSYS the kernel raises.
+struct mpk_syscall_sets {
+  std::uint64_t allowed[kMaxMpkDomains][8] = {};  // per domain (mpk_plan order): bit nr, nr < 512
+};
+using mpk_refuse_fn = void (*)(unsigned compartment, long nr, const unsigned long args[6]);  // ~0u: the runtime
+using mpk_sysdrop_fn = long (*)(long, long, long, long, long, long, long);
+// Arms the wall for the calling thread, with each domain's set and flex_sysdrop (flex_image's sys_drop)
+// and the lockdown's reporter. Needs the signal wall (mpk_signal_wall) first and a process with one
+// thread; `armed` false without error when this image or kernel cannot have it. Calls stay allowed until
+// mpk_syscall_wall_close.
+status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops[kMaxMpkDomains],
+                        mpk_refuse_fn refuse, bool &armed);
+void mpk_syscall_wall_close();
+bool mpk_syscalls_mediated();
+// The `syscall` instructions the dispatch always allows (their addresses after the instruction) and the
+// one call each may make: the layout wall pins them. Returns how many (0 without a system-call page).
+struct mpk_sud_site {
+  std::uint64_t ip = 0;
+  long nr = 0;
+};
+int mpk_sud_sites(mpk_sud_site out[4]);
 
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 

@@ -281,7 +281,7 @@ struct mpk_light : detail::mpk_invoker<detail::mpk_light_entry<CallerPkru, Calle
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex,
           pkru_insn Insn = pkru_insn::hardware>
 struct mpk_full : detail::mpk_invoker<detail::mpk_full_entry<CallerPkru, CalleePkru, CalleeIndex + 1>, Insn> {
-  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..12");
+  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..11");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
   using entries = detail::mpk_full_entry<CallerPkru, CalleePkru, kKey>;
@@ -298,11 +298,139 @@ template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeInd
           pkru_insn Insn = pkru_insn::hardware>
 struct mpk_full_to
     : detail::mpk_invoker<detail::mpk_full_to_entry<CallerPkru, CalleePkru, CalleeIndex + 1, Fn>, Insn> {
-  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..12");
+  static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..11");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
   using entries = detail::mpk_full_to_entry<CallerPkru, CalleePkru, kKey, Fn>;
 };
+
+// ---- System-call gates (mpk_syscalls.cc, DESIGN.md §8) ------------------------------------------------
+// Once mpk_syscall_wall has armed Syscall User Dispatch, a domain's system call reaches the kernel only
+// while the selector on the system-call page says ALLOW, and only the runtime's key writes that page.
+// flexbuild generates, per domain D (PKRU P, index I, a two-byte mark M in D's own .bss):
+//
+//   flex_sysgate_D(nr, a0..a5)   the fast path (plat's calls): as D, M[0] = 1 (only D's code can write it);
+//                                WRPKRU(runtime) and M[0] checked and cleared (a jump onto this WRPKRU from
+//                                any other domain finds it 0 and ends the image); nr checked against D's set
+//                                on the system-call page; selector ALLOW; M[1] = 1; WRPKRU(P) and M[1] checked
+//                                (a jump onto it from elsewhere finds it 0); the call, made with D's own
+//                                rights so that the kernel's copies honour D's keys; WRPKRU(runtime) and the
+//                                selector checked still ALLOW (a jump onto it finds BLOCK); selector BLOCK;
+//                                WRPKRU(P); back.
+//   flex_sysdrop_D(nr, a0..a5)   the trap path's second half, called by the runtime (mpk_syscalls.cc) for
+//                                a call D made outside the gates (libc's own): the same call with D's rights.
+//
+// Nothing is written to the stack while the runtime's rights are held, since D chose the stack pointer.
+// Before the wall is armed both make the plain call.
+// clang-format off
+#define FLEX_MPK_SYSCALL_OPERANDS(P, IDX, MARK)                                                         \
+  [p] "i"(static_cast<std::int32_t>(P)), [idx] "i"(IDX),                                                \
+  [set] "i"(::flex::runtime::detail::kSysAllowedOffset + 64 * (IDX)), [mark] "s"(MARK),                \
+  [sys] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sys_page)),                             \
+  [siglo] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sig_lo)),                             \
+  [block] "i"(::flex::runtime::detail::kSigBlock)
+
+// rdi = nr, rsi, rdx, rcx, r8, r9, 8(%rsp) = the six arguments (the System V call of a 7-word function).
+#define FLEX_MPK_SYSGATE_BODY                                                                           \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rax\n\t"                                                      \
+  "test %%rax, %%rax\n\t"                                                                               \
+  "jz 2f\n\t"                                                                                           \
+  "cmpb $0, 1(%%rax)\n\t"                                                                               \
+  "je 2f\n\t"                                                                                           \
+  "push %%rbx\n\t"                                                                                      \
+  "push %%rbp\n\t"                                                                                      \
+  "mov 24(%%rsp), %%rbp\n\t"                                                                            \
+  "mov %%rcx, %%rbx\n\t"   /* a2, parked: WRPKRU needs rcx = rdx = 0 */                                 \
+  "mov %%rdi, %%r11\n\t"   /* nr */                                                                     \
+  "mov %%rsi, %%rdi\n\t"                                                                                \
+  "mov %%rdx, %%rsi\n\t"                                                                                \
+  "mov %%r8, %%r10\n\t"                                                                                 \
+  "mov %%r9, %%r8\n\t"                                                                                  \
+  "mov %%rbp, %%r9\n\t"                                                                                 \
+  "movb $1, %P[mark](%%rip)\n\t"                                                                        \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
+  "cmpb $1, %P[mark](%%rip)\n\t"                                                                        \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $0, %P[mark](%%rip)\n\t"                                                                        \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "cmp $511, %%r11\n\t"                                                                                 \
+  "ja 3f\n\t"                                                                                           \
+  "bt %%r11, %c[set](%%rcx)\n\t"                                                                        \
+  "jnc 3f\n\t"                                                                                          \
+  "movb $0, (%%rcx)\n\t"                                                                                \
+  "movb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
+  "cmpb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $0, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "mov %%r11, %%rax\n\t"                                                                                \
+  "mov %%rbx, %%rdx\n\t"                                                                                \
+  "syscall\n\t"                                                                                         \
+  "mov %%rax, %%rbx\n\t"                                                                                \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "cmpb $0, (%%rcx)\n\t"                                                                                \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $1, (%%rcx)\n\t"                                                                                \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
+  "mov %%rbx, %%rax\n\t"                                                                                \
+  "pop %%rbp\n\t"                                                                                       \
+  "pop %%rbx\n\t"                                                                                       \
+  "ret\n"                                                                                               \
+  "2:\n\t" /* not armed: the plain call */                                                              \
+  "mov %%rdi, %%rax\n\t"                                                                                \
+  "mov %%rsi, %%rdi\n\t"                                                                                \
+  "mov %%rdx, %%rsi\n\t"                                                                                \
+  "mov %%rcx, %%rdx\n\t"                                                                                \
+  "mov %%r8, %%r10\n\t"                                                                                 \
+  "mov %%r9, %%r8\n\t"                                                                                  \
+  "mov 8(%%rsp), %%r9\n\t"                                                                              \
+  "syscall\n\t"                                                                                         \
+  "ret\n"                                                                                               \
+  "3:\n\t" /* outside D's set: reported from the runtime's own stack, never D's */                      \
+  "mov flex_mpk_runtime+%c[siglo](%%rip), %%rsp\n\t"                                                    \
+  "add $%c[block], %%rsp\n\t"                                                                           \
+  "push %%r9\n\t"                                                                                       \
+  "push %%r8\n\t"                                                                                       \
+  "mov %%r10, %%r9\n\t"                                                                                 \
+  "mov %%rbx, %%r8\n\t"                                                                                 \
+  "mov %%rsi, %%rcx\n\t"                                                                                \
+  "mov %%rdi, %%rdx\n\t"                                                                                \
+  "mov %%r11, %%rsi\n\t"                                                                                \
+  "mov $%c[idx], %%edi\n\t"                                                                             \
+  "call flex_mpk_sys_refused\n\t"                                                                       \
+  "ud2\n\t"
+
+// Called by the runtime (its rights, its stack), same arguments: the call with D's rights.
+#define FLEX_MPK_SYSDROP_BODY                                                                           \
+  "push %%rbx\n\t"                                                                                      \
+  "mov %%rcx, %%rbx\n\t"                                                                                \
+  "mov %%rdi, %%r11\n\t"                                                                                \
+  "mov %%rsi, %%rdi\n\t"                                                                                \
+  "mov %%rdx, %%rsi\n\t"                                                                                \
+  "mov %%r8, %%r10\n\t"                                                                                 \
+  "mov %%r9, %%r8\n\t"                                                                                  \
+  "mov 16(%%rsp), %%r9\n\t"                                                                             \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "movb $0, (%%rcx)\n\t" /* faults unless the runtime's rights hold */                                  \
+  "movb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
+  "cmpb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $0, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "mov %%r11, %%rax\n\t"                                                                                \
+  "mov %%rbx, %%rdx\n\t"                                                                                \
+  "syscall\n\t"                                                                                         \
+  "mov %%rax, %%rbx\n\t"                                                                                \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "cmpb $0, (%%rcx)\n\t"                                                                                \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $1, (%%rcx)\n\t"                                                                                \
+  "mov %%rbx, %%rax\n\t"                                                                                \
+  "pop %%rbx\n\t"                                                                                       \
+  "ret\n\t"
+// clang-format on
 
 static_assert(backend<mpk_light<0, 0>>);
 static_assert(backend<mpk_full<0, 0, 0>>);

@@ -3,6 +3,9 @@
 // the runtime and every image use mpk.h (and the generated gates, mpk_gate.h).
 #pragma once
 
+#include <signal.h>
+#include <ucontext.h>
+
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -29,6 +32,13 @@ struct alignas(4096) mpk_runtime_page {
   std::uint64_t sig_lo;
   std::uint64_t sig_control;
   std::uint32_t runtime_key;
+  // The system-call page (mpk_syscalls.cc), tagged with the system-call key; 0 without a signal arena.
+  std::uint32_t pkru_offset;  // of PKRU in a signal frame's XSAVE area (CPUID 0xD.9)
+  std::uint64_t sys_page;
+  // Each domain's PKRU and compartment index, which the trap path names a caller by.
+  std::uint32_t n_domains;
+  std::uint32_t domain_pkru[kMaxMpkDomains];
+  std::uint32_t domain_compartment[kMaxMpkDomains];
 };
 static_assert(sizeof(mpk_runtime_page) == 4096);
 inline constexpr std::uint32_t kCpuAvx = 1, kCpuAvx512 = 2;
@@ -55,8 +65,30 @@ struct mpk_signal_control {
 };
 static_assert(sizeof(mpk_signal_control) <= 4096);
 
-// Maps the signal arena with `runtime_key` (mpk_boot, hardware MPK only).
+// Maps the signal arena with `runtime_key`, and the system-call page with runtime_key + 1 (mpk_boot,
+// hardware MPK only).
 status make_signal_arena(int runtime_key);
+
+// The system-call page: the thread's Syscall User Dispatch selector, which the kernel reads with the
+// caller's PKRU on every system call (compartments may read it, only the runtime's key writes it), and
+// each domain's set. Offsets are used by the syscall gates' assembly (mpk_gate.h).
+struct alignas(4096) mpk_syscall_page {
+  std::uint8_t selector;  // SYSCALL_DISPATCH_FILTER_ALLOW (0) only while the runtime makes a call
+  std::uint8_t armed;     // 1 once mpk_syscall_wall has armed the dispatch: the gates mediate
+  std::uint8_t pad[62];
+  std::uint64_t allowed[kMaxMpkDomains][8];  // per domain: bit nr, for nr < 512
+  void (*refuse)(unsigned compartment, long nr, const unsigned long args[6]);  // never returns
+  mpk_sysdrop_fn drop[kMaxMpkDomains];  // per domain: its flex_sysdrop (the trap path's calls)
+};
+static_assert(sizeof(mpk_syscall_page) == 4096);
+inline constexpr std::size_t kSysAllowedOffset = 64;
+// Tags the page at `p` (the signal arena's last) as the system-call page.
+status make_syscall_page(void *p, int key);
+// The signal wall's part (mpk_signals.cc): the selector while a handler runs, and dispatch's SIGSYS.
+void sys_signal_enter(ucontext_t *uc);
+void sys_signal_leave(const ucontext_t *uc);
+bool is_dispatch_sigsys(const siginfo_t *info);
+void sys_serve(ucontext_t *uc, const siginfo_t *info);
 
 // One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs).
 struct mpk_thread_table {

@@ -1,0 +1,327 @@
+// Only the runtime makes system calls (DESIGN.md §8): once the image is locked down, a system call made
+// with a compartment's PKRU reaches the kernel only after the runtime has checked it against that
+// compartment's own set, and it is then made with that compartment's rights.
+//
+// Mechanism: Syscall User Dispatch (prctl(PR_SET_SYSCALL_USER_DISPATCH), Linux 5.11). The kernel reads the
+// thread's selector byte on every system call, and the selector lives on the system-call page, tagged with
+// a key every compartment may read but only the runtime may write (pkru_for's read-only key). It says
+// BLOCK except inside the runtime's own short windows, so:
+//
+//   - a call from compartment code outside the gates (libc's write in printf, injected code) is turned by
+//     the kernel into SIGSYS, which the signal wall delivers to the runtime on its own stack (mpk_signals.cc);
+//     the runtime names the caller by the PKRU in the kernel-written frame (on memory no compartment can
+//     write, and only the gates can give a thread a domain's PKRU), checks the call against that domain's
+//     set, and makes it through the domain's flex_sysdrop (mpk_gate.h), i.e. with the domain's rights: the
+//     kernel's copies to and from user memory honour the caller's keys, so no compartment can have the
+//     runtime read or write another's memory for it (the confused deputy);
+//   - plat's calls (every libOS library's, Redis's hot path) take the domain's flex_sysgate instead: the same
+//     checks without a signal (mpk_gate.h says how each step resists a jump into its middle);
+//   - the runtime's own calls (PKRU 0) trap the same way and are made as they are.
+//
+// Dispatch's always-allowed range is a hole (code can jump into it), so the range holds only four
+// `syscall` instructions the runtime needs while the selector may say BLOCK (the signal entry's gettid,
+// the abort's write and exit_group, the signal return's rt_sigreturn), and the layout wall pins each of
+// them to its own call number (mpk_sud_sites). Threads are not mediated (dispatch is per thread and not
+// inherited), so the wall is armed only in a process that has one thread at lockdown, and no domain may
+// start one afterwards (clone is refused). What an attacker would still need: a WRPKRU outside the gates
+// (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), or the
+// gates' return paths, which trust the caller's stack (not defended: DESIGN.md §8).
+#include <cpuid.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "flex/runtime/mpk.h"
+#include "flex/runtime/mpk_impl.h"
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2
+#endif
+
+extern "C" {
+// The always-allowed range (below): the address after each of its `syscall` instructions.
+extern const char flex_mpk_sud_lo[], flex_mpk_sud_write_end[], flex_mpk_sud_exit_end[], flex_mpk_sud_hi[];
+}
+
+// clang-format off
+asm(R"(
+  .pushsection .text.flex_gates,"ax",@progbits
+  .globl flex_mpk_sud_gettid
+  .hidden flex_mpk_sud_gettid
+  .type flex_mpk_sud_gettid,@function
+flex_mpk_sud_gettid:          # the signal entry's and return's check: eax = gettid(), then jmp *%r9
+  mov $186, %eax
+  syscall
+  .globl flex_mpk_sud_lo
+  .hidden flex_mpk_sud_lo
+flex_mpk_sud_lo:
+  jmp *%r9
+  .globl flex_mpk_sud_abort
+  .hidden flex_mpk_sud_abort
+flex_mpk_sud_abort:           # rsi, edx: a message for stderr; exit status 134
+  mov $2, %edi
+  mov $1, %eax
+  syscall
+  .globl flex_mpk_sud_write_end
+  .hidden flex_mpk_sud_write_end
+flex_mpk_sud_write_end:
+  mov $134, %edi
+  mov $231, %eax
+  syscall
+  .globl flex_mpk_sud_exit_end
+  .hidden flex_mpk_sud_exit_end
+flex_mpk_sud_exit_end:
+  ud2
+  .globl flex_mpk_sud_sigreturn
+  .hidden flex_mpk_sud_sigreturn
+flex_mpk_sud_sigreturn:       # rdi, rsi: the token; rsp: the frame
+  mov $15, %eax
+  syscall
+  .globl flex_mpk_sud_hi
+  .hidden flex_mpk_sud_hi
+flex_mpk_sud_hi:
+  ud2
+  .size flex_mpk_sud_gettid, .-flex_mpk_sud_gettid
+
+  .globl flex_mpk_sys_abort
+  .hidden flex_mpk_sys_abort
+  .type flex_mpk_sys_abort,@function
+flex_mpk_sys_abort:
+  lea .Lflex_sys_msg(%rip), %rsi
+  mov $(.Lflex_sys_msg_end - .Lflex_sys_msg), %edx
+  jmp flex_mpk_sud_abort
+  .size flex_mpk_sys_abort, .-flex_mpk_sys_abort
+  .popsection
+
+  .pushsection .rodata.flex_gates,"a",@progbits
+.Lflex_sys_msg:
+  .ascii "flex: a system-call gate was entered other than at its start (a jump onto its WRPKRU?); terminating\n"
+.Lflex_sys_msg_end:
+  .popsection
+)");
+// clang-format on
+
+namespace flex::runtime {
+namespace detail {
+namespace {
+
+mpk_syscall_page *sys_page() {
+  return reinterpret_cast<mpk_syscall_page *>(flex_mpk_runtime.sys_page);
+}
+
+constexpr std::uint8_t kAllow = 0, kBlock = 1;  // SYSCALL_DISPATCH_FILTER_ALLOW / _BLOCK
+
+// A system call as the runtime (PKRU 0), inside an ALLOW window of its own.
+long runtime_call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0) {
+  volatile std::uint8_t *sel = &sys_page()->selector;
+  const std::uint8_t before = *sel;
+  *sel = kAllow;
+  long r;
+  register long r10 asm("r10") = a3;
+  register long r8 asm("r8") = a4;
+  register long r9 asm("r9") = a5;
+  asm volatile("syscall"
+               : "=a"(r)
+               : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  *sel = before;
+  return r;
+}
+
+// The PKRU the frame's XSAVE area holds (the interrupted thread's): false when the area does not carry
+// it (the kernels this wall runs on always write it: Linux 6.12's update_pkru_in_sigframe).
+bool frame_pkru(const ucontext_t *uc, std::uint32_t &pkru) {
+  const auto fp = reinterpret_cast<std::uintptr_t>(uc->uc_mcontext.fpregs);
+  std::uint64_t xstate_bv = 0;
+  std::memcpy(&xstate_bv, reinterpret_cast<const void *>(fp + 512), 8);
+  if (!(xstate_bv & (1u << 9)) || flex_mpk_runtime.pkru_offset == 0) return false;
+  std::memcpy(&pkru, reinterpret_cast<const void *>(fp + flex_mpk_runtime.pkru_offset), 4);
+  return true;
+}
+
+[[noreturn]] void die(const char *msg) {
+  runtime_call(SYS_write, 2, reinterpret_cast<long>(msg), static_cast<long>(std::strlen(msg)));
+  runtime_call(SYS_exit_group, 134);
+  __builtin_unreachable();
+}
+
+[[noreturn]] void refused(unsigned domain, long nr, const unsigned long args[6]) {
+  sys_page()->selector = kAllow;  // the report's own calls: the image ends right after
+  const unsigned compartment = domain < flex_mpk_runtime.n_domains ? flex_mpk_runtime.domain_compartment[domain] : ~0u;
+  if (auto *fn = sys_page()->refuse) fn(compartment, nr, args);
+  die("flex: a compartment made a system call outside its set; terminating\n");
+}
+
+bool is_thread_start(long nr) {
+  return nr == SYS_clone || nr == SYS_clone3 || nr == SYS_fork || nr == SYS_vfork;
+}
+
+bool in_set(unsigned domain, long nr) {
+  if (nr < 0 || nr >= 512) return false;
+  return (sys_page()->allowed[domain][nr / 64] >> (nr % 64)) & 1u;
+}
+
+}  // namespace
+
+status make_syscall_page(void *p, int key) {
+  auto *page = static_cast<mpk_syscall_page *>(p);
+  page->selector = kAllow;
+  if (::pkey_mprotect(p, sizeof(mpk_syscall_page), PROT_READ | PROT_WRITE, key) != 0) {
+    return status::from_errno("cannot tag the system-call page with its key", errno);
+  }
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 8) flex_mpk_runtime.pkru_offset = ebx;
+  flex_mpk_runtime.sys_page = reinterpret_cast<std::uintptr_t>(p);
+  return {};
+}
+
+// The selector while a signal is handled: BLOCK (a handler interrupting one of the runtime's windows must
+// not inherit it), the interrupted value kept in the frame's reserved words (runtime memory) until the
+// return restores it.
+void sys_signal_enter(ucontext_t *uc) {
+  mpk_syscall_page *page = sys_page();
+  if (!page) return;
+  uc->uc_mcontext.__reserved1[0] = 0x5e1ec700u | page->selector;
+  page->selector = kBlock;
+}
+
+void sys_signal_leave(const ucontext_t *uc) {
+  mpk_syscall_page *page = sys_page();
+  if (!page) return;
+  const unsigned long long saved = uc->uc_mcontext.__reserved1[0];
+  page->selector = (saved & ~0xffull) == 0x5e1ec700u ? static_cast<std::uint8_t>(saved & 1u) : kBlock;
+}
+
+// A SIGSYS from dispatch: the call the interrupted code made, checked and made for it; its result goes into
+// the frame's rax, which rt_sigreturn restores.
+void sys_serve(ucontext_t *uc, const siginfo_t *info) {
+  greg_t *r = uc->uc_mcontext.gregs;
+  const long nr = info->si_syscall;
+  const unsigned long args[6] = {static_cast<unsigned long>(r[REG_RDI]), static_cast<unsigned long>(r[REG_RSI]),
+                                 static_cast<unsigned long>(r[REG_RDX]), static_cast<unsigned long>(r[REG_R10]),
+                                 static_cast<unsigned long>(r[REG_R8]),  static_cast<unsigned long>(r[REG_R9])};
+  std::uint32_t pkru = 0;
+  if (!frame_pkru(uc, pkru)) die("flex: a system call arrived without the caller's PKRU in its frame; terminating\n");
+  const auto a = [&](int i) { return static_cast<long>(args[i]); };
+  // Never through the trap: a signal return of the caller's own making, a thread the dispatch would not
+  // follow, and a handler for SIGSYS itself.
+  const bool never = nr == SYS_rt_sigreturn || is_thread_start(nr) || (nr == SYS_rt_sigaction && a(0) == SIGSYS);
+  // The runtime: its rights open its own key (0 after boot; during boot, the boot thread's PKRU as
+  // pkey_alloc left it). No domain's PKRU does.
+  const int rkey = static_cast<int>(flex_mpk_runtime.runtime_key);
+  if (pkru_can_write(pkru, rkey)) {
+    if (never) refused(~0u, nr, args);
+    r[REG_RAX] = runtime_call(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+    return;
+  }
+  unsigned d = 0;
+  while (d < flex_mpk_runtime.n_domains && flex_mpk_runtime.domain_pkru[d] != pkru) ++d;
+  if (d == flex_mpk_runtime.n_domains) {
+    char msg[160];
+    static const char hex[] = "0123456789abcdef";
+    char v[9] = {};
+    for (int i = 0; i < 8; ++i) v[i] = hex[(pkru >> (28 - 4 * i)) & 15];
+    std::strcpy(msg, "flex: a system call arrived with a PKRU no domain has (0x");
+    std::strcat(msg, v);
+    std::strcat(msg, "); terminating\n");
+    die(msg);
+  }
+  if (never || !in_set(d, nr)) refused(d, nr, args);
+  auto *drop = sys_page()->drop[d];
+  if (nr == SYS_rt_sigprocmask) {
+    // The mask to change is the interrupted code's (the frame's), not the handler's: make the call on
+    // that mask with the caller's rights (which read its set and write its old one), then keep the result
+    // in the frame and go back to the handler's mask.
+    std::uint64_t handler = 0, now = 0;
+    const std::uint64_t sigsys = std::uint64_t{1} << (SIGSYS - 1);
+    std::uint64_t interrupted = 0;
+    std::memcpy(&interrupted, &uc->uc_sigmask, 8);
+    runtime_call(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&interrupted), reinterpret_cast<long>(&handler), 8);
+    r[REG_RAX] = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+    runtime_call(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&handler), reinterpret_cast<long>(&now), 8);
+    now &= ~sigsys;  // the dispatch's signal stays deliverable
+    std::memcpy(&uc->uc_sigmask, &now, 8);
+    return;
+  }
+  r[REG_RAX] = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+}
+
+bool is_dispatch_sigsys(const siginfo_t *info) {
+  return sys_page() && sys_page()->armed && info->si_signo == SIGSYS && info->si_code == SYS_USER_DISPATCH;
+}
+
+}  // namespace detail
+
+extern "C" [[noreturn, gnu::used, gnu::visibility("hidden")]] void flex_mpk_sys_refused(unsigned domain, long nr,
+                                                                                        long a0, long a1, long a2,
+                                                                                        long a3, long a4, long a5) {
+  const unsigned long args[6] = {static_cast<unsigned long>(a0), static_cast<unsigned long>(a1),
+                                 static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
+                                 static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
+  detail::refused(domain, nr, args);
+}
+
+int mpk_sud_sites(mpk_sud_site out[4]) {
+  if (!flex_mpk_runtime.sys_page) return 0;
+  out[0] = {reinterpret_cast<std::uintptr_t>(flex_mpk_sud_lo), SYS_gettid};
+  out[1] = {reinterpret_cast<std::uintptr_t>(flex_mpk_sud_write_end), SYS_write};
+  out[2] = {reinterpret_cast<std::uintptr_t>(flex_mpk_sud_exit_end), SYS_exit_group};
+  out[3] = {reinterpret_cast<std::uintptr_t>(flex_mpk_sud_hi), SYS_rt_sigreturn};
+  return 4;
+}
+
+status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops[kMaxMpkDomains],
+                        mpk_refuse_fn refuse, bool &armed) {
+  armed = false;
+  detail::mpk_syscall_page *page = detail::sys_page();
+  if (!page || !flex_mpk_runtime.sig_lo) return {};  // no signal arena: --describe says so
+  for (unsigned d = 0; d < flex_mpk_runtime.n_domains; ++d) {
+    if (!drops[d]) return {};  // an image without syscall gates
+  }
+  // The range must hold exactly its four `syscall` instructions.
+  const auto lo = reinterpret_cast<const unsigned char *>(flex_mpk_sud_lo);
+  const auto hi = reinterpret_cast<const unsigned char *>(flex_mpk_sud_hi);
+  int found = 0;
+  for (const unsigned char *b = lo - 2; b + 2 <= hi; ++b) found += b[0] == 0x0f && b[1] == 0x05;
+  if (found != 4) return status::error("the system-call dispatch range holds stray `syscall` instructions");
+  for (unsigned d = 0; d < kMaxMpkDomains; ++d) {
+    for (int w = 0; w < 8; ++w) page->allowed[d][w] = sets.allowed[d][w];
+    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn}) {
+      page->allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
+    }
+    page->drop[d] = drops[d];
+  }
+  page->refuse = refuse;
+  page->selector = detail::kAllow;  // until mpk_syscall_wall_close: the lockdown's own filters load first
+  if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, reinterpret_cast<unsigned long>(lo),
+            static_cast<unsigned long>(hi - lo + 1), reinterpret_cast<unsigned long>(&page->selector)) != 0) {
+    return status::from_errno("cannot arm Syscall User Dispatch", errno);
+  }
+  page->armed = 1;
+  armed = true;
+  return {};
+}
+
+void mpk_syscall_wall_close() {
+  if (detail::mpk_syscall_page *page = detail::sys_page(); page && page->armed) page->selector = detail::kBlock;
+}
+
+bool mpk_syscalls_mediated() {
+  const detail::mpk_syscall_page *page = detail::sys_page();
+  return page && page->armed;
+}
+
+}  // namespace flex::runtime
