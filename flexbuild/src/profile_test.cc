@@ -630,12 +630,12 @@ TEST_F(validate_test, none_compartments_count_when_one_is_mpk) {
 }
 
 TEST_F(validate_test, process_compartments_do_not_use_keys) {
-  // 20 compartments, every fourth in its own process: 15 share the address space (13 may).
+  // 20 compartments, every fourth in its own process: 15 share the address space (12 may).
   std::string text = many_compartments(20, "mpk", 4);
   EXPECT_FALSE(validate(text));
-  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c17"), 5, "needs 15 protection keys"));
+  EXPECT_TRUE(has_error(diags_, line_of(text, "name: c16"), 5, "needs 15 protection keys"));
   diag_sink ok;
-  auto p = parse_profile("p.yaml", many_compartments(17, "mpk", 4), ok);
+  auto p = parse_profile("p.yaml", many_compartments(16, "mpk", 4), ok);
   ASSERT_TRUE(p);
   EXPECT_TRUE(validate_profile(*p, index_, ok)) << dump(ok);
 }

@@ -205,7 +205,7 @@ TEST(hello_mpk, builds_with_its_gates_alone_allowed_to_write_pkru_and_runs_only_
       owner.push_back(current);
     }
   }
-  int wrpkru = 0, signal_wrpkru = 0;
+  int wrpkru = 0, signal_wrpkru = 0, syscall_wrpkru = 0;
   for (size_t i = 0; i < insns.size(); ++i) {
     // Gates with fixed targets (DESIGN.md §6): their callee is a direct call, never a register or a slot.
     if (owner[i].find("_to_entry") != std::string::npos) {
@@ -216,16 +216,20 @@ TEST(hello_mpk, builds_with_its_gates_alone_allowed_to_write_pkru_and_runs_only_
     const bool signal = owner[i].find("flex_mpk_signal_entry") != std::string::npos ||
                         owner[i].find("flex_mpk_sigreturn") != std::string::npos;
     signal_wrpkru += signal;
-    EXPECT_TRUE(signal || owner[i].find("_to_entry") != std::string::npos) << owner[i] << ": " << insns[i];
+    // Each domain's system-call gate (4: in, down to the domain for the call, up, back) and drop (2).
+    const bool syscalls = owner[i].rfind("flex_sysgate_", 0) == 0 || owner[i].rfind("flex_sysdrop_", 0) == 0;
+    syscall_wrpkru += syscalls;
+    EXPECT_TRUE(signal || syscalls || owner[i].find("_to_entry") != std::string::npos) << owner[i] << ": " << insns[i];
     ASSERT_LT(i + 2, insns.size());
     EXPECT_NE(insns[i + 1].find("cmp"), std::string::npos) << insns[i + 1];
     EXPECT_NE(insns[i + 2].find("jne"), std::string::npos) << insns[i + 2];
   }
   // One gate per export of core (from app) and one into app (from the runtime), in and out of each; the
-  // runtime's signal entry and return, one each.
+  // runtime's signal entry and return, one each; the system-call gate and drop of both domains.
   EXPECT_GE(fixed_entries.size(), 2u);
-  EXPECT_EQ(wrpkru, 2 * static_cast<int>(fixed_entries.size()) + 2);
+  EXPECT_EQ(wrpkru, 2 * static_cast<int>(fixed_entries.size()) + 2 + 2 * 6);
   EXPECT_EQ(signal_wrpkru, 2);
+  EXPECT_EQ(syscall_wrpkru, 2 * 6);
   auto describe = run(exe + " --describe");
   EXPECT_EQ(describe.status, 0) << describe.out;
   EXPECT_NE(describe.out.find("app -> core: mpk (gate: mpk-full)"), std::string::npos) << describe.out;

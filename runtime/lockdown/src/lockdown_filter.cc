@@ -347,11 +347,12 @@ void domain_sets(const flex_image_layout &img, mpk_syscall_sets &out) {
   }
 }
 
-void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6]) {
+void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6], mpk_refusal why) {
   flex::syscalls::name_table_init();
   fault_line l;
   l.str("flex: ");
-  report(l, compartment, getpid(), AUDIT_ARCH_X86_64, nr, args);
+  report(l, compartment, getpid(), why == mpk_refusal::foreign_abi ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64, nr, args,
+         why == mpk_refusal::signal_state ? static_cast<int>(kSignalData) : 0);
   l.emit();
   terminate_image(kExitSyscall);
 }

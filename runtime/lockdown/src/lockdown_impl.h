@@ -52,6 +52,6 @@ status install_reporter();
 // process and the domain's compartment's set, as the process filter builds them.
 void domain_sets(const flex_image_layout &img, mpk_syscall_sets &out);
 // The wall's refusal: the report, then the end of the image (kExitSyscall).
-[[noreturn]] void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6]);
+[[noreturn]] void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[6], mpk_refusal why);
 
 }  // namespace flex::runtime::lockdown_detail

@@ -27,6 +27,7 @@
 // (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), or the
 // gates' return paths, which trust the caller's stack (not defended: DESIGN.md §8).
 #include <cpuid.h>
+#include <linux/audit.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -158,10 +159,11 @@ bool frame_pkru(const ucontext_t *uc, std::uint32_t &pkru) {
   __builtin_unreachable();
 }
 
-[[noreturn]] void refused(unsigned domain, long nr, const unsigned long args[6]) {
+[[noreturn]] void refused(unsigned domain, long nr, const unsigned long args[6],
+                          mpk_refusal why = mpk_refusal::outside_set) {
   sys_page()->selector = kAllow;  // the report's own calls: the image ends right after
   const unsigned compartment = domain < flex_mpk_runtime.n_domains ? flex_mpk_runtime.domain_compartment[domain] : ~0u;
-  if (auto *fn = sys_page()->refuse) fn(compartment, nr, args);
+  if (auto *fn = sys_page()->refuse) fn(compartment, nr, args, why);
   die("flex: a compartment made a system call outside its set; terminating\n");
 }
 
@@ -216,14 +218,18 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   std::uint32_t pkru = 0;
   if (!frame_pkru(uc, pkru)) die("flex: a system call arrived without the caller's PKRU in its frame; terminating\n");
   const auto a = [&](int i) { return static_cast<long>(args[i]); };
-  // Never through the trap: a signal return of the caller's own making, a thread the dispatch would not
-  // follow, and a handler for SIGSYS itself.
-  const bool never = nr == SYS_rt_sigreturn || is_thread_start(nr) || (nr == SYS_rt_sigaction && a(0) == SIGSYS);
+  // Never through the trap: a signal return of the caller's own making or a handler for SIGSYS itself
+  // (signal state is the runtime's), a thread the dispatch would not follow, another ABI (int 0x80).
+  const mpk_refusal why = info->si_arch != AUDIT_ARCH_X86_64 ? mpk_refusal::foreign_abi
+                          : nr == SYS_rt_sigreturn || (nr == SYS_rt_sigaction && a(0) == SIGSYS)
+                              ? mpk_refusal::signal_state
+                              : mpk_refusal::outside_set;
+  const bool never = why != mpk_refusal::outside_set || is_thread_start(nr);
   // The runtime: its rights open its own key (0 after boot; during boot, the boot thread's PKRU as
   // pkey_alloc left it). No domain's PKRU does.
   const int rkey = static_cast<int>(flex_mpk_runtime.runtime_key);
   if (pkru_can_write(pkru, rkey)) {
-    if (never) refused(~0u, nr, args);
+    if (never) refused(~0u, nr, args, why);
     r[REG_RAX] = runtime_call(nr, a(0), a(1), a(2), a(3), a(4), a(5));
     return;
   }
@@ -239,7 +245,7 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
     std::strcat(msg, "); terminating\n");
     die(msg);
   }
-  if (never || !in_set(d, nr)) refused(d, nr, args);
+  if (never || !in_set(d, nr)) refused(d, nr, args, why);
   auto *drop = sys_page()->drop[d];
   if (nr == SYS_rt_sigprocmask) {
     // The mask to change is the interrupted code's (the frame's), not the handler's: make the call on

@@ -102,16 +102,21 @@ TEST(plan, none_domains_open_each_other_but_not_mpk_ones) {
   EXPECT_FALSE(pkru_can_read(p.domains[0].pkru, 2));
 }
 
-TEST(plan, thirteen_fit_fourteen_do_not) {
-  std::vector<int> iso(14, FLEX_ISO_MPK);
+TEST(plan, twelve_fit_thirteen_do_not) {
+  std::vector<int> iso(13, FLEX_ISO_MPK);
   mpk_plan p;
-  EXPECT_TRUE(plan_mpk(iso.data(), 13, p));
-  EXPECT_EQ(p.shared_key, 14);
-  EXPECT_EQ(runtime_key_for(p.n_domains), 15);  // no domain's PKRU opens it
-  for (unsigned i = 0; i < p.n_domains; ++i) EXPECT_FALSE(pkru_can_read(p.domains[i].pkru, 15));
-  EXPECT_FALSE(plan_mpk(iso.data(), 14, p));
+  EXPECT_TRUE(plan_mpk(iso.data(), 12, p));
+  EXPECT_EQ(p.shared_key, 13);
+  EXPECT_EQ(runtime_key_for(p.n_domains), 14);  // no domain's PKRU opens it
+  EXPECT_EQ(syscall_key_for(p.n_domains), 15);  // every domain's PKRU reads it, none writes it
+  for (unsigned i = 0; i < p.n_domains; ++i) {
+    EXPECT_FALSE(pkru_can_read(p.domains[i].pkru, 14));
+    EXPECT_TRUE(pkru_can_read(p.domains[i].pkru, 15));
+    EXPECT_FALSE(pkru_can_write(p.domains[i].pkru, 15));
+  }
+  EXPECT_FALSE(plan_mpk(iso.data(), 13, p));
   iso[3] = FLEX_ISO_PROCESS;
-  EXPECT_TRUE(plan_mpk(iso.data(), 14, p));
+  EXPECT_TRUE(plan_mpk(iso.data(), 13, p));
 }
 
 // An image without sections, as flexbuild's generated table would describe it.

@@ -7,7 +7,7 @@
 
 namespace fg = flex::runtime;
 
-static_assert(fg::kMaxMpkDomains == 13, "flexbuild and the runtime disagree on the mpk key budget");
+static_assert(fg::kMaxMpkDomains == 12, "flexbuild and the runtime disagree on the mpk key budget");
 static constexpr int kIsolations[] = {1, 1, };
 static constexpr fg::mpk_plan kPlan = [] {
   fg::mpk_plan p{};
@@ -76,4 +76,20 @@ extern "C" fg::word __flex_gate_core__on_audit(fg::word a0, fg::word a1, fg::wor
 extern "C" int flex_enter_app(int argc, char **argv) {
   static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main>::target t{};
   return static_cast<int>(fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
+}
+
+// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).
+extern "C" unsigned char flex_sysmark_app[2];
+extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysgate_app(long, long, long, long, long, long, long) {
+  asm volatile(FLEX_MPK_SYSGATE_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(0u), domain_of(0u), flex_sysmark_app));
+}
+extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysdrop_app(long, long, long, long, long, long, long) {
+  asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(0u), domain_of(0u), flex_sysmark_app));
+}
+extern "C" unsigned char flex_sysmark_core[2];
+extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysgate_core(long, long, long, long, long, long, long) {
+  asm volatile(FLEX_MPK_SYSGATE_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(1u), domain_of(1u), flex_sysmark_core));
+}
+extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysdrop_core(long, long, long, long, long, long, long) {
+  asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(1u), domain_of(1u), flex_sysmark_core));
 }

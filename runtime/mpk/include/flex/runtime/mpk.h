@@ -241,7 +241,10 @@ bool mpk_kernel_delivers_onto_keyed_stacks();
 struct mpk_syscall_sets {
   std::uint64_t allowed[kMaxMpkDomains][8] = {};  // per domain (mpk_plan order): bit nr, nr < 512
 };
-using mpk_refuse_fn = void (*)(unsigned compartment, long nr, const unsigned long args[6]);  // ~0u: the runtime
+// Why a call is refused, for the report.
+enum class mpk_refusal { outside_set, signal_state, foreign_abi };
+using mpk_refuse_fn = void (*)(unsigned compartment, long nr, const unsigned long args[6],
+                               mpk_refusal why);  // compartment ~0u: the runtime
 using mpk_sysdrop_fn = long (*)(long, long, long, long, long, long, long);
 // Arms the wall for the calling thread, with each domain's set and flex_sysdrop (flex_image's sys_drop)
 // and the lockdown's reporter. Needs the signal wall (mpk_signal_wall) first and a process with one

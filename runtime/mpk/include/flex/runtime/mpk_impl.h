@@ -77,7 +77,7 @@ struct alignas(4096) mpk_syscall_page {
   std::uint8_t armed;     // 1 once mpk_syscall_wall has armed the dispatch: the gates mediate
   std::uint8_t pad[62];
   std::uint64_t allowed[kMaxMpkDomains][8];  // per domain: bit nr, for nr < 512
-  void (*refuse)(unsigned compartment, long nr, const unsigned long args[6]);  // never returns
+  mpk_refuse_fn refuse;  // never returns
   mpk_sysdrop_fn drop[kMaxMpkDomains];  // per domain: its flex_sysdrop (the trap path's calls)
 };
 static_assert(sizeof(mpk_syscall_page) == 4096);
