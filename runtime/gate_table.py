@@ -7,7 +7,8 @@ same binary and the same run: medians over repetitions, and the ratio gate/limit
 
 --pku-vm runs the benchmark inside the PKU guest (scripts/pku-vm.sh) on a machine without PKU: the MPK
 rows then run, but under CPU emulation, so their figures say nothing about hardware (the table says so).
-Targets (DESIGN.md §9, issue 3): mpk full <= 1.5x the WRPKRU-pair limit, process spin <= 2x the spin limit.
+Targets (DESIGN.md §9, issue 3): mpk full <= 1.5x the WRPKRU-pair limit, process spin <= 2x the spin limit;
+the mpk system-call gate <= 1.5x getppid between a WRPKRU pair. The trap path is reported beside a bare call.
 """
 import argparse
 import json
@@ -23,11 +24,15 @@ ROWS = [
     ("mpk full", "mpk_full_round_trip", "mpk_wrpkru_pair_call", 1.5),
     ("process spin", "process_gate/spin", "process_limit/shm_spin", 2.0),
     ("process futex", "process_gate/futex", "process_limit/futex", None),
+    ("mpk system-call gate (getppid)", "syscall_gate_getppid", "syscall_limit_getppid", 1.5),
+    ("mpk system-call trap (getppid)", "syscall_trap_getppid", "syscall_getppid", None),
 ]
 LIMIT_NAMES = {
     "mpk_wrpkru_pair_call": "WRPKRU pair + call",
     "process_limit/shm_spin": "shared-memory spin, 2 processes",
     "process_limit/futex": "futex, 2 processes",
+    "syscall_limit_getppid": "getppid between a WRPKRU pair",
+    "syscall_getppid": "getppid, a bare syscall",
 }
 
 

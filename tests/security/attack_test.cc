@@ -135,6 +135,8 @@ std::vector<attack_case> cases() {
   out.push_back({"attack-mpk", "relro-write", "mprotect(0x", kLayout});
   // Each domain's own set (the system-call wall: mpk_syscalls.cc), not the process's union.
   out.push_back({"attack-mpk", "union-call", "memfd_create(", "made a system call outside its set: ", true});
+  // A thread the wall did not arm would make calls unchecked: none may start after boot.
+  out.push_back({"attack-mpk", "thread-start", "clone(", "made a system call outside its set: ", true});
   return out;
 }
 

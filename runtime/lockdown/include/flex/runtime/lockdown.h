@@ -25,9 +25,10 @@
 // supervisor thread, started before the filter, answers the kernel's user notifications); for porters
 // learning a set, never for production. `off`: nothing is installed.
 //
-// Limitations: in one process (none and mpk images, and the main process of a mixed one) the filter is
-// the union of the hosted compartments' sets; per-domain mediation inside one process is the mpk
-// lockdown's (DESIGN.md §8).
+// In one process (none and mpk images, and the main process of a mixed one) the filter is the union of
+// the hosted compartments' sets. Where that process hosts mpk domains, enforce adds the layout wall, the
+// signal wall and the system-call wall (runtime/mpk: mpk_signals.cc, mpk_syscalls.cc), which check each
+// domain's calls against its own set; between none compartments there is no wall.
 #pragma once
 
 #include <cstdint>

@@ -37,8 +37,9 @@
 // Under `lockdown: enforce` the kernel is no way around the keys (runtime/lockdown): signals run on the
 // runtime's signal arena and return only through it (mpk_signal_wall below), no system call may remap the
 // memory laid out at boot or map a file, and pkey_*, new executable memory, process_vm_* and /proc/PID/mem
-// are refused. Still open: system calls are checked against the union of the process's sets, not the
-// calling domain's, and descriptors are the whole process's.
+// are refused; and each domain's system calls are checked against its own set and made with its own
+// rights (mpk_syscall_wall: Syscall User Dispatch, in a process with one thread). Still open: descriptors
+// are the whole process's, and the gates' return paths trust the caller's stack.
 #pragma once
 
 #include <cstddef>
