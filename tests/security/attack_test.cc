@@ -180,6 +180,15 @@ TEST(mpk_syscalls, a_call_the_runtime_makes_for_a_domain_keeps_the_domains_right
   EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
 }
 
+// A domain's calls on its own signal mask (libc's sigprocmask, made through the trap) change and read the
+// mask of the code that made them, not the runtime handler's.
+TEST(mpk_syscalls, a_domains_signal_mask_is_its_own) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  command_result r = run(image("attack-mpk", false).string() + " sigmask");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("sigmask ok"), std::string::npos) << r.out;
+}
+
 class control : public ::testing::TestWithParam<const char *> {};
 
 TEST_P(control, a_legitimate_gate_call_works_under_enforce) {

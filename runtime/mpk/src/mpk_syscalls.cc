@@ -218,10 +218,12 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   std::uint32_t pkru = 0;
   if (!frame_pkru(uc, pkru)) die("flex: a system call arrived without the caller's PKRU in its frame; terminating\n");
   const auto a = [&](int i) { return static_cast<long>(args[i]); };
-  // Never through the trap: a signal return of the caller's own making or a handler for SIGSYS itself
-  // (signal state is the runtime's), a thread the dispatch would not follow, another ABI (int 0x80).
+  // Never through the trap: a signal return of the caller's own making, a handler for SIGSYS itself or the
+  // dispatch switched off (signal state is the runtime's), a thread the dispatch would not follow, another
+  // ABI (int 0x80).
   const mpk_refusal why = info->si_arch != AUDIT_ARCH_X86_64 ? mpk_refusal::foreign_abi
-                          : nr == SYS_rt_sigreturn || (nr == SYS_rt_sigaction && a(0) == SIGSYS)
+                          : nr == SYS_rt_sigreturn || (nr == SYS_rt_sigaction && a(0) == SIGSYS) ||
+                                    (nr == SYS_prctl && a(0) == PR_SET_SYSCALL_USER_DISPATCH)
                               ? mpk_refusal::signal_state
                               : mpk_refusal::outside_set;
   const bool never = why != mpk_refusal::outside_set || is_thread_start(nr);
@@ -305,7 +307,9 @@ status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops
   if (found != 4) return status::error("the system-call dispatch range holds stray `syscall` instructions");
   for (unsigned d = 0; d < kMaxMpkDomains; ++d) {
     for (int w = 0; w < 8; ++w) page->allowed[d][w] = sets.allowed[d][w];
-    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn}) {
+    // Never through a gate: threads the dispatch would not follow, signal returns, and prctl (whose
+    // PR_SET_SYSCALL_USER_DISPATCH would switch the wall off; the trap path checks its argument).
+    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn, SYS_prctl}) {
       page->allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
     }
     page->drop[d] = drops[d];
