@@ -24,6 +24,7 @@ ROWS = [
     ("mpk full", "mpk_full_round_trip", "mpk_wrpkru_pair_call", 1.5),
     ("process spin", "process_gate/spin", "process_limit/shm_spin", 2.0),
     ("process futex", "process_gate/futex", "process_limit/futex", None),
+    ("getppid, dispatch armed (ALLOW)", "syscall_dispatch_getppid", "syscall_getppid", None),
     ("mpk system-call gate (getppid)", "syscall_gate_getppid", "syscall_limit_getppid", 1.5),
     ("mpk system-call trap (getppid)", "syscall_trap_getppid", "syscall_getppid", None),
 ]

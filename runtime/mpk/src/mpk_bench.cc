@@ -6,6 +6,8 @@
 //   mpk_full_round_trip    mpk_full_to: stack switch, register clearing, checks
 //   syscall_getppid                   getppid, a bare `syscall` (no dispatch): the kernel's part
 //   syscall_limit_getppid             the system-call gate's physical limit: WRPKRU, getppid, WRPKRU
+//   syscall_dispatch_getppid          getppid with Syscall User Dispatch armed and the selector at ALLOW:
+//                                     the kernel's own cost of the dispatch check
 //   syscall_gate_getppid              getppid from domain a through its system-call gate (mpk_syscalls.cc),
 //                                     Syscall User Dispatch armed: what plat's calls cost
 //   syscall_trap_getppid              getppid from domain a with a bare `syscall`, dispatch armed: the trap
@@ -172,7 +174,7 @@ long bare_getppid() {
 }
 
 // The signal wall (once) and the system-call wall armed for this benchmark; empty on success.
-std::string arm_syscall_wall() {
+std::string arm_syscall_wall(bool close = true) {
   static const std::string walled = [] {
     if (std::string why = hardware_ready(); !why.empty()) return why;
     if (!mpk_kernel_delivers_onto_keyed_stacks()) {
@@ -196,7 +198,7 @@ std::string arm_syscall_wall() {
   status st = mpk_syscall_wall(sets, drops, &bench_refuse, armed);
   if (!st.ok()) return "mpk_syscall_wall: " + st.message();
   if (!armed) return "the system-call wall could not be armed (threads?)";
-  mpk_syscall_wall_close();
+  if (close) mpk_syscall_wall_close();
   return {};
 }
 
@@ -214,6 +216,17 @@ void syscall_limit_getppid(benchmark::State &state) {
   for (auto _ : state) benchmark::DoNotOptimize(wrpkru_pair_getppid());
 }
 BENCHMARK(syscall_limit_getppid);
+
+void syscall_dispatch_getppid(benchmark::State &state) {
+  if (skip_without_pku(state)) return;
+  if (std::string why = arm_syscall_wall(false); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(bare_getppid());
+  disarm_syscall_wall();
+}
+BENCHMARK(syscall_dispatch_getppid);
 
 // Runs the benchmark's loop inside domain a (entered once through a light gate).
 template <long (*Call)()>
