@@ -18,9 +18,10 @@
 // rule out). Jumping onto the entry's or the return's WRPKRU only runs their checks.
 //
 // Not yet: handlers installed after boot (a compartment's sigaction) are not entered through a gate into
-// their compartment; they run with the kernel's default PKRU and their return is refused. Threads started
-// after boot get no block: their first signal ends the image (flex_mpk_signal_block_for_this_thread is the
-// hook for a runtime that starts them).
+// their compartment; with the system-call wall armed the runtime refuses to install them (mpk_syscalls.cc),
+// without it they run with the kernel's default PKRU and their return is refused. Threads started after
+// boot get no block (and the system-call wall refuses to start them): flex_mpk_signal_block_for_this_thread
+// is the hook for a runtime that starts them.
 #include <linux/filter.h>
 #include <signal.h>
 #include <sys/mman.h>

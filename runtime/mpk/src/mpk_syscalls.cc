@@ -18,6 +18,11 @@
 //     checks without a signal (mpk_gate.h says how each step resists a jump into its middle);
 //   - the runtime's own calls (PKRU 0) trap the same way and are made as they are.
 //
+// Signal state stays the runtime's: a domain's rt_sigprocmask changes the mask of the code that made it (the
+// frame's), not the runtime handler's; rt_sigaction may set SIG_DFL or SIG_IGN but not install a handler
+// (it would not be entered through a gate into its compartment), nor touch SIGSYS; rt_sigreturn never
+// comes from a domain.
+//
 // Dispatch's always-allowed range is a hole (code can jump into it), so the range holds only four
 // `syscall` instructions the runtime needs while the selector may say BLOCK (the signal entry's gettid,
 // the abort's write and exit_group, the signal return's rt_sigreturn), and the layout wall pins each of
@@ -250,6 +255,27 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   }
   if (never || !in_set(d, nr)) refused(d, nr, args, why);
   auto *drop = sys_page()->drop[d];
+  if (nr == SYS_rt_sigaction && a(1) != 0) {
+    // A handler installed after boot would not be entered through a gate into its compartment (it would
+    // run with the kernel's default rights on the runtime's signal stack): only SIG_DFL and SIG_IGN. The
+    // new action is read by the kernel with the caller's rights (the call is made through the drop) and
+    // read back from the kernel, so the runtime never reads the caller's pointer itself.
+    struct {
+      void *handler;
+      unsigned long flags;
+      void *restorer;
+      std::uint64_t mask;
+    } before{}, now{};
+    runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&before), 8);
+    const long result = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+    if (result == 0 && runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&now), 8) == 0 &&
+        now.handler != SIG_DFL && now.handler != SIG_IGN) {
+      runtime_call(SYS_rt_sigaction, a(0), reinterpret_cast<long>(&before), 0, 8);
+      refused(d, nr, args, mpk_refusal::signal_state);
+    }
+    r[REG_RAX] = result;
+    return;
+  }
   if (nr == SYS_rt_sigprocmask) {
     // The mask to change is the interrupted code's (the frame's), not the handler's: make the call on
     // that mask with the caller's rights (which read its set and write its old one), then keep the result

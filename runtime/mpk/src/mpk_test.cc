@@ -777,6 +777,44 @@ TEST(fixed_targets, a_jump_onto_a_gates_pkru_switch_reaches_only_its_own_callee)
   EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
 }
 
+// Jumps onto `at` (a gate's return switch) as if the gate's callee had just returned: the gate pops its
+// saved rbx and returns to the label below, an address of the jumper's choosing.
+extern "C" void flex_test_jump_onto_return(const void *at);
+asm(R"(
+  .text
+  .globl flex_test_jump_onto_return
+  .type flex_test_jump_onto_return,@function
+flex_test_jump_onto_return:
+  push %rbx
+  lea 1f(%rip), %rax
+  push %rax
+  push %rbx
+  xor %r10d, %r10d
+  xor %r11d, %r11d
+  jmp *%rdi
+1:
+  pop %rbx
+  ret
+  .size flex_test_jump_onto_return, .-flex_test_jump_onto_return
+)");
+
+// Not defended yet (DESIGN.md §8): a gate's way back trusts the stack. Code that jumps onto the return
+// switch of a gate whose caller is the runtime takes the runtime's rights, at an address it chose. When a
+// defence lands (the return address kept where no compartment writes), this test must change with it.
+TEST(not_yet_defended, a_jump_onto_a_gates_return_switch_takes_the_callers_rights_where_the_jumper_chose) {
+  using fixed = mpk_light_to<kPkruRuntime, pkru_for(1, 3), &good, pkru_insn::emulated>;
+  const auto *entry = static_cast<const unsigned char *>(reinterpret_cast<const void *>(fixed::entry()));
+  const void *in = switch_point(entry);
+  ASSERT_NE(in, nullptr);
+  const void *back = switch_point(static_cast<const unsigned char *>(in) + 1);  // the second: the way back
+  ASSERT_NE(back, nullptr);
+  testing::emulate_mpk(2);
+  flex_mpk_emulated_pkru = pkru_for(2, 3);  // running as domain 2, which has no gate from the runtime
+  flex_test_jump_onto_return(back);
+  EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime) << "the jump no longer takes the runtime's rights";
+  flex_mpk_emulated_pkru = kPkruRuntime;
+}
+
 // ---- On a machine with PKU ------------------------------------------------------------------------------
 
 #define REQUIRE_PKU() \
