@@ -3,6 +3,7 @@
 // and in an mpk image the calling domain's own system-call gate (flexbuild links one into each domain,
 // DESIGN.md §8), so that the libOS's calls are checked against its compartment's set without a trap.
 #include <flex/plat/plat.h>
+#include <flex/runtime/raw_syscall.h>
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -25,15 +26,7 @@
 // in the compartment's generated self.c).
 extern "C" __attribute__((weak, noinline)) long plat_syscall(long nr, long a0, long a1, long a2, long a3, long a4,
                                                              long a5) {
-  long r;
-  register long r10 asm("r10") = a3;
-  register long r8 asm("r8") = a4;
-  register long r9 asm("r9") = a5;
-  asm volatile("syscall"
-               : "=a"(r)
-               : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
-  return r;
+  return flex::runtime::raw_syscall(nr, a0, a1, a2, a3, a4, a5);
 }
 
 namespace {

@@ -47,6 +47,7 @@
 
 #include "flex/runtime/mpk.h"
 #include "flex/runtime/mpk_impl.h"
+#include "flex/runtime/raw_syscall.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -135,14 +136,7 @@ long runtime_call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, l
   volatile std::uint8_t *sel = &sys_page()->selector;
   const std::uint8_t before = *sel;
   *sel = kAllow;
-  long r;
-  register long r10 asm("r10") = a3;
-  register long r8 asm("r8") = a4;
-  register long r9 asm("r9") = a5;
-  asm volatile("syscall"
-               : "=a"(r)
-               : "a"(nr), "D"(a0), "S"(a1), "d"(a2), "r"(r10), "r"(r8), "r"(r9)
-               : "rcx", "r11", "memory");
+  const long r = raw_syscall(nr, a0, a1, a2, a3, a4, a5);
   *sel = before;
   return r;
 }

@@ -330,6 +330,27 @@ struct mpk_full_to
   [siglo] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sig_lo)),                             \
   [block] "i"(::flex::runtime::detail::kSigBlock)
 
+// The call itself, with the runtime's rights on entry and exit, rcx = the system-call page, r11 = the
+// number, rbx = the third argument, the others in place: selector ALLOW (a store only the runtime's rights
+// can make), the domain's rights (the mark proves the runtime set them), the call, the runtime's rights
+// back (the selector still ALLOW proves the call came from here), selector BLOCK. Result in rbx.
+#define FLEX_MPK_SYSCALL_AS_DOMAIN                                                                      \
+  "movb $0, (%%rcx)\n\t"                                                                                \
+  "movb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
+  "cmpb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $0, %P[mark]+1(%%rip)\n\t"                                                                      \
+  "mov %%r11, %%rax\n\t"                                                                                \
+  "mov %%rbx, %%rdx\n\t"                                                                                \
+  "syscall\n\t"                                                                                         \
+  "mov %%rax, %%rbx\n\t"                                                                                \
+  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "cmpb $0, (%%rcx)\n\t"                                                                                \
+  "jne flex_mpk_sys_abort\n\t"                                                                          \
+  "movb $1, (%%rcx)\n\t"
+
 // rdi = nr, rsi, rdx, rcx, r8, r9, 8(%rsp) = the six arguments (the System V call of a 7-word function).
 #define FLEX_MPK_SYSGATE_BODY                                                                           \
   "mov flex_mpk_runtime+%c[sys](%%rip), %%rax\n\t"                                                      \
@@ -357,21 +378,7 @@ struct mpk_full_to
   "ja 3f\n\t"                                                                                           \
   "bt %%r11, %c[set](%%rcx)\n\t"                                                                        \
   "jnc 3f\n\t"                                                                                          \
-  "movb $0, (%%rcx)\n\t"                                                                                \
-  "movb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
-  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
-  "cmpb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
-  "jne flex_mpk_sys_abort\n\t"                                                                          \
-  "movb $0, %P[mark]+1(%%rip)\n\t"                                                                      \
-  "mov %%r11, %%rax\n\t"                                                                                \
-  "mov %%rbx, %%rdx\n\t"                                                                                \
-  "syscall\n\t"                                                                                         \
-  "mov %%rax, %%rbx\n\t"                                                                                \
-  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
-  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
-  "cmpb $0, (%%rcx)\n\t"                                                                                \
-  "jne flex_mpk_sys_abort\n\t"                                                                          \
-  "movb $1, (%%rcx)\n\t"                                                                                \
+  FLEX_MPK_SYSCALL_AS_DOMAIN                                                                            \
   FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
   "mov %%rbx, %%rax\n\t"                                                                                \
   "pop %%rbp\n\t"                                                                                       \
@@ -412,21 +419,7 @@ struct mpk_full_to
   "mov %%r9, %%r8\n\t"                                                                                  \
   "mov 16(%%rsp), %%r9\n\t"                                                                             \
   "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
-  "movb $0, (%%rcx)\n\t" /* faults unless the runtime's rights hold */                                  \
-  "movb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
-  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
-  "cmpb $1, %P[mark]+1(%%rip)\n\t"                                                                      \
-  "jne flex_mpk_sys_abort\n\t"                                                                          \
-  "movb $0, %P[mark]+1(%%rip)\n\t"                                                                      \
-  "mov %%r11, %%rax\n\t"                                                                                \
-  "mov %%rbx, %%rdx\n\t"                                                                                \
-  "syscall\n\t"                                                                                         \
-  "mov %%rax, %%rbx\n\t"                                                                                \
-  FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "$0")                                                           \
-  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
-  "cmpb $0, (%%rcx)\n\t"                                                                                \
-  "jne flex_mpk_sys_abort\n\t"                                                                          \
-  "movb $1, (%%rcx)\n\t"                                                                                \
+  FLEX_MPK_SYSCALL_AS_DOMAIN                                                                            \
   "mov %%rbx, %%rax\n\t"                                                                                \
   "pop %%rbx\n\t"                                                                                       \
   "ret\n\t"
