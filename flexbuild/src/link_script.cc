@@ -69,6 +69,9 @@ std::string linker_script(const resolved_image &img, const image_paths &paths) {
       out += "  }\n";
     }
     if (std::string_view(kind.name) == "data") {
+      // The runtime's sealed data (flex/runtime/fault.h: FLEX_SEALED), on pages of its own.
+      out += "  .flex.sealed : ALIGN(4096) {\n    __flex_sealed_start = .;\n    *(.data.flex_sealed)\n"
+             "    . = ALIGN(4096);\n    __flex_sealed_end = .;\n  }\n";
       out += fmt::format("  {} : ALIGN(4096) {{\n", kSharedDataSection);
       out += "    __flex_shared_data_start = .;\n";
       out += "    *(.data_shared .data_shared.*)\n";

@@ -156,7 +156,9 @@ std::vector<std::string> image_link_flags(const std::vector<const compartment *>
     asan |= c->has(hardening::asan);
     ubsan |= c->has(hardening::ubsan);
   }
-  std::vector<std::string> flags;
+  // Full RELRO: every GOT slot is resolved at load and read-only before boot, so no compartment can
+  // redirect the runtime's own calls (the layout wall keeps it read-only: DESIGN.md §8).
+  std::vector<std::string> flags = {"-Wl,-z,relro", "-Wl,-z,now"};
   if (asan) flags.push_back("-fsanitize=address");
   if (ubsan) flags.push_back("-fsanitize=undefined");
   return flags;

@@ -11,7 +11,7 @@
 namespace flex::runtime {
 
 unsigned detail::g_current_compartment = kNoCompartment;
-current_compartment_fn detail::g_current_source = nullptr;
+FLEX_SEALED current_compartment_fn detail::g_current_source = nullptr;
 
 namespace {
 
@@ -19,8 +19,9 @@ namespace {
 region g_regions[kMaxRegions];
 unsigned g_n_regions = 0;
 const char *g_names[kMaxCompartments] = {};
-image_terminator g_terminator = nullptr;
-pkru_owner_fn g_pkru_owner = nullptr;
+FLEX_SEALED image_terminator g_terminator = nullptr;
+FLEX_SEALED pkru_owner_fn g_pkru_owner = nullptr;
+bool g_sealed = false;
 volatile sig_atomic_t g_in_handler = 0;
 
 constexpr std::size_t kAltStackBytes = 64 * 1024;
@@ -185,6 +186,22 @@ void set_current_compartment_source(current_compartment_fn fn) {
 
 void set_pkru_owner(pkru_owner_fn fn) {
   g_pkru_owner = fn;
+}
+
+extern "C" {
+extern char __flex_sealed_start[] __attribute__((weak, visibility("hidden")));
+extern char __flex_sealed_end[] __attribute__((weak, visibility("hidden")));
+}
+
+void seal_runtime_data() {
+  if (g_sealed || !__flex_sealed_start || __flex_sealed_end <= __flex_sealed_start) return;
+  if (mprotect(__flex_sealed_start, static_cast<std::size_t>(__flex_sealed_end - __flex_sealed_start), PROT_READ) == 0) {
+    g_sealed = true;
+  }
+}
+
+bool runtime_data_sealed() {
+  return g_sealed;
 }
 
 // The kernel saves the interrupted thread's extended state in the frame in XSAVE (standard) format and

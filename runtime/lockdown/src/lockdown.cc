@@ -200,6 +200,10 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
   // (which refuses seccomp itself).
   if (img.lockdown == FLEX_LOCKDOWN_ENFORCE && hosts_mpk_domains(img, hosted)) {
     if (status s = lockdown_detail::install_reporter(); !s.ok()) return s;
+    // The pointers the runtime follows with every right become read-only before the layout wall takes
+    // the image's read-only pages as they are.
+    lockdown_detail::remember_image(img, hosted);
+    seal_runtime_data();
     std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans();
     std::uint64_t token[2] = {};
     std::uintptr_t lo = 0, hi = 0;

@@ -36,8 +36,8 @@ namespace {
 constexpr long kX32Bit = 0x40000000;
 constexpr int kNoFd = -2;
 
-const flex_image_layout *g_img = nullptr;
-std::uint64_t g_hosted = 0;
+FLEX_SEALED const flex_image_layout *g_img = nullptr;
+FLEX_SEALED std::uint64_t g_hosted = 0;
 
 struct named {
   long value;
@@ -369,9 +369,13 @@ status install_reporter() {
   return {};
 }
 
+void remember_image(const flex_image_layout &img, std::uint64_t hosted) {
+  if (g_img != &img) g_img = &img;  // written once: sealed afterwards
+  if (g_hosted != hosted) g_hosted = hosted;
+}
+
 status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
-  g_img = &img;
-  g_hosted = hosted;
+  remember_image(img, hosted);
   flex::syscalls::name_table_init();
   const bool enforce = img.lockdown == FLEX_LOCKDOWN_ENFORCE;
   if (enforce) {

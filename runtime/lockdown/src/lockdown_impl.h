@@ -12,6 +12,9 @@
 
 namespace flex::runtime::lockdown_detail {
 
+// What the reports name (the image, the compartments this process hosts): before seal_runtime_data.
+void remember_image(const flex_image_layout &img, std::uint64_t hosted);
+
 // Loads the seccomp filter of the compartments in `hosted` for every thread of the calling process
 // (enforce), or for the calling thread with an unfiltered supervisor thread beside it (log).
 status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool supervisor);

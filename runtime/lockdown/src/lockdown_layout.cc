@@ -22,6 +22,7 @@
 #include <link.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -273,11 +274,13 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   p.place(n2);
   p.jump_far(BPF_JEQ, SYS_mmap, mmap, n3);
   p.place(n3);
-  const int n4 = p.label(), mprotect = p.label(), n6 = p.label();
+  const int n4 = p.label(), mprotect = p.label(), n6 = p.label(), shmat = p.label(), n7 = p.label();
   p.jump_far(BPF_JEQ, SYS_mremap, mremap, n4);
   p.place(n4);
   p.jump_far(BPF_JEQ, SYS_mprotect, mprotect, n6);
   p.place(n6);
+  p.jump_far(BPF_JEQ, SYS_shmat, shmat, n7);
+  p.place(n7);
   if (token) {
     // rt_sigreturn: (arg0, arg1) must be the token; sigaltstack: a query only (arg0 == NULL).
     const std::uint32_t trap_signal = SECCOMP_RET_TRAP | kSignalData;
@@ -338,6 +341,13 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   inside_any(p, stacks, allow, not_in_stacks);
   p.place(not_in_stacks);
   intersects_any(p, spans, trap_layout, allow);
+  // shmat: SHM_REMAP replaces whatever lies at its address, so never.
+  p.place(shmat);
+  p.stmt(BPF_LD | BPF_W | BPF_ABS, arg_lo(2));
+  const int remap = p.label();
+  p.jump_far(BPF_JSET, SHM_REMAP, remap, allow);
+  p.place(remap);
+  p.ret(trap_layout);
   // munmap, madvise, mmap(MAP_FIXED): [arg0, arg0 + arg1).
   p.place(range01);
   check_interval(p, 0, 1, spans, trap_layout, allow);

@@ -115,7 +115,7 @@ __attribute__((visibility("hidden"), used)) int flex_mpk_signal_dispatch(std::ui
   if (sig <= 0 || sig > 64) return 0;
   auto *ctx = reinterpret_cast<ucontext_t *>(uc);
   flex::runtime::detail::sys_signal_enter(ctx);
-  if (flex::runtime::detail::is_dispatch_sigsys(info)) {
+  if (flex::runtime::detail::is_dispatch_sigsys(ctx, info)) {
     flex::runtime::detail::sys_serve(ctx, info);
     return 1;
   }

@@ -222,7 +222,8 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   // ABI (int 0x80).
   const mpk_refusal why = info->si_arch != AUDIT_ARCH_X86_64 ? mpk_refusal::foreign_abi
                           : nr == SYS_rt_sigreturn || (nr == SYS_rt_sigaction && a(0) == SIGSYS) ||
-                                    (nr == SYS_prctl && a(0) == PR_SET_SYSCALL_USER_DISPATCH)
+                                    (nr == SYS_prctl && (a(0) == PR_SET_SYSCALL_USER_DISPATCH || a(0) == PR_SET_SECCOMP)) ||
+                                    ((nr == SYS_rt_sigqueueinfo || nr == SYS_rt_tgsigqueueinfo) && a(nr == SYS_rt_sigqueueinfo ? 1 : 2) == SIGSYS)
                               ? mpk_refusal::signal_state
                               : mpk_refusal::outside_set;
   const bool never = why != mpk_refusal::outside_set || is_thread_start(nr);
@@ -260,10 +261,13 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
       void *restorer;
       std::uint64_t mask;
     } before{}, now{};
+    // Every signal but SIGSYS is blocked here (the entry's mask), so none arrives with the new action
+    // before it is checked; a read-back that fails counts as a handler.
+    now.handler = reinterpret_cast<void *>(~std::uintptr_t{1});  // neither SIG_DFL nor SIG_IGN
     runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&before), 8);
     const long result = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
-    if (result == 0 && runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&now), 8) == 0 &&
-        now.handler != SIG_DFL && now.handler != SIG_IGN) {
+    const long read_back = runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&now), 8);
+    if (result == 0 && (read_back != 0 || (now.handler != SIG_DFL && now.handler != SIG_IGN))) {
       runtime_call(SYS_rt_sigaction, a(0), reinterpret_cast<long>(&before), 0, 8);
       refused(d, nr, args, mpk_refusal::signal_state);
     }
@@ -288,8 +292,16 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   r[REG_RAX] = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
 }
 
-bool is_dispatch_sigsys(const siginfo_t *info) {
-  return sys_page() && sys_page()->armed && info->si_signo == SIGSYS && info->si_code == SYS_USER_DISPATCH;
+// A SIGSYS the dispatch raised, not one a compartment queued to itself with a siginfo of its choosing
+// (rt_sigqueueinfo may set si_code to SYS_USER_DISPATCH): the frame's rip is just past a `syscall`
+// instruction, si_call_addr names it, and rax still holds the number (the kernel rolls the call back).
+bool is_dispatch_sigsys(const ucontext_t *uc, const siginfo_t *info) {
+  if (!sys_page() || !sys_page()->armed || info->si_signo != SIGSYS || info->si_code != SYS_USER_DISPATCH) return false;
+  const greg_t *r = uc->uc_mcontext.gregs;
+  const auto rip = static_cast<std::uintptr_t>(r[REG_RIP]);
+  if (reinterpret_cast<std::uintptr_t>(info->si_call_addr) != rip || r[REG_RAX] != info->si_syscall) return false;
+  const auto *insn = reinterpret_cast<const unsigned char *>(rip - 2);
+  return insn[0] == 0x0f && insn[1] == 0x05;
 }
 
 }  // namespace detail
@@ -327,11 +339,18 @@ status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops
   for (const unsigned char *b = lo - 2; b + 2 <= hi; ++b) found += b[0] == 0x0f && b[1] == 0x05;
   if (found != 4) return status::error("the system-call dispatch range holds stray `syscall` instructions");
   for (unsigned d = 0; d < kMaxMpkDomains; ++d) {
-    for (int w = 0; w < 8; ++w) page->allowed[d][w] = sets.allowed[d][w];
-    // Never through a gate: threads the dispatch would not follow, signal returns, and prctl (whose
-    // PR_SET_SYSCALL_USER_DISPATCH would switch the wall off; the trap path checks its argument).
-    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn, SYS_prctl}) {
+    for (int w = 0; w < 8; ++w) page->allowed[d][w] = page->gate_allowed[d][w] = sets.allowed[d][w];
+    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn}) {
       page->allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
+    }
+    // Never through a gate, whose check is the number alone: what the trap path checks or emulates
+    // (signal state, which a handler or a blocked SIGSYS would take from the runtime; prctl, whose
+    // options include switching the dispatch off or loading a filter), and signals sent to oneself
+    // with a siginfo of one's choosing.
+    for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn, SYS_prctl, SYS_rt_sigaction,
+                    SYS_rt_sigprocmask, SYS_sigaltstack, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo,
+                    SYS_pidfd_send_signal, SYS_seccomp, SYS_shmat}) {
+      page->gate_allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
     }
     page->drop[d] = drops[d];
   }

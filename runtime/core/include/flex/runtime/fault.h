@@ -108,6 +108,16 @@ using image_terminator = void (*)(int status);
 void set_image_terminator(image_terminator fn);
 [[noreturn]] void terminate_image(int status);
 
+// The runtime's sealed data: pointers it follows with every right (the terminator, the fault reporter's
+// callbacks, the lockdown's image), set at boot, then read-only. FLEX_SEALED places a variable there; the
+// image's linker script collects them into their own pages (__flex_sealed_start/_end), and
+// seal_runtime_data() makes those pages read-only (the lockdown does, before its layout wall, which
+// keeps them so: no compartment can rewrite them, being key-0 memory, to have the runtime jump where it
+// chose). Outside an image (tests) there is no such range and nothing happens.
+#define FLEX_SEALED __attribute__((section(".data.flex_sealed")))
+void seal_runtime_data();
+bool runtime_data_sealed();
+
 // A report line built without printf, for signal handlers and the gates' own checks:
 //   fault_line().str("flex: compartment '").str(name).str("' (pid ").dec(getpid()).str(")").emit();
 // emit() appends '\n' and writes the line to stderr in one write(2). Lines longer than the buffer are cut.

@@ -311,8 +311,10 @@ struct mpk_full_to
 //
 //   flex_sysgate_D(nr, a0..a5)   the fast path (plat's calls): as D, M[0] = 1 (only D's code can write it);
 //                                WRPKRU(runtime) and M[0] checked and cleared (a jump onto this WRPKRU from
-//                                any other domain finds it 0 and ends the image); nr checked against D's set
-//                                on the system-call page; selector ALLOW; M[1] = 1; WRPKRU(P) and M[1] checked
+//                                any other domain finds it 0 and ends the image); nr checked against D's gate
+//                                set on the system-call page (its set less the calls on signal state,
+//                                threads and process controls, which only the trap path's checks make);
+//                                selector ALLOW; M[1] = 1; WRPKRU(P) and M[1] checked
 //                                (a jump onto it from elsewhere finds it 0); the call, made with D's own
 //                                rights so that the kernel's copies honour D's keys; WRPKRU(runtime) and the
 //                                selector checked still ALLOW (a jump onto it finds BLOCK); selector BLOCK;
@@ -325,7 +327,7 @@ struct mpk_full_to
 // clang-format off
 #define FLEX_MPK_SYSCALL_OPERANDS(P, IDX, MARK)                                                         \
   [p] "i"(static_cast<std::int32_t>(P)), [idx] "i"(IDX),                                                \
-  [set] "i"(::flex::runtime::detail::kSysAllowedOffset + 64 * (IDX)), [mark] "s"(MARK),                \
+  [set] "i"(::flex::runtime::detail::kSysGateAllowedOffset + 64 * (IDX)), [mark] "s"(MARK),            \
   [sys] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sys_page)),                             \
   [siglo] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sig_lo)),                             \
   [block] "i"(::flex::runtime::detail::kSigBlock)

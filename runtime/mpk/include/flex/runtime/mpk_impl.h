@@ -76,18 +76,21 @@ struct alignas(4096) mpk_syscall_page {
   std::uint8_t selector;  // SYSCALL_DISPATCH_FILTER_ALLOW (0) only while the runtime makes a call
   std::uint8_t armed;     // 1 once mpk_syscall_wall has armed the dispatch: the gates mediate
   std::uint8_t pad[62];
-  std::uint64_t allowed[kMaxMpkDomains][8];  // per domain: bit nr, for nr < 512
+  std::uint64_t allowed[kMaxMpkDomains][8];  // per domain: bit nr, for nr < 512 (the trap path)
+  // Per domain, what its gate may make without a look at the arguments: its set less every call on
+  // signal state, threads or the process's own controls, which only the trap path checks.
+  std::uint64_t gate_allowed[kMaxMpkDomains][8];
   mpk_refuse_fn refuse;  // never returns
   mpk_sysdrop_fn drop[kMaxMpkDomains];  // per domain: its flex_sysdrop (the trap path's calls)
 };
 static_assert(sizeof(mpk_syscall_page) == 4096);
-inline constexpr std::size_t kSysAllowedOffset = 64;
+inline constexpr std::size_t kSysGateAllowedOffset = offsetof(mpk_syscall_page, gate_allowed);
 // Tags the page at `p` (the signal arena's last) as the system-call page.
 status make_syscall_page(void *p, int key);
 // The signal wall's part (mpk_signals.cc): the selector while a handler runs, and dispatch's SIGSYS.
 void sys_signal_enter(ucontext_t *uc);
 void sys_signal_leave(const ucontext_t *uc);
-bool is_dispatch_sigsys(const siginfo_t *info);
+bool is_dispatch_sigsys(const ucontext_t *uc, const siginfo_t *info);
 void sys_serve(ucontext_t *uc, const siginfo_t *info);
 
 // One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs).
