@@ -18,10 +18,13 @@
 //     checks without a signal (mpk_gate.h says how each step resists a jump into its middle);
 //   - the runtime's own calls (PKRU 0) trap the same way and are made as they are.
 //
-// Signal state stays the runtime's: a domain's rt_sigprocmask changes the mask of the code that made it (the
-// frame's), not the runtime handler's; rt_sigaction may set SIG_DFL or SIG_IGN but not install a handler
-// (it would not be entered through a gate into its compartment), nor touch SIGSYS; rt_sigreturn never
-// comes from a domain.
+// Signal state stays the runtime's, and only the trap path touches it (a domain's gate refuses every call
+// whose arguments need a look: signal state, prctl, signals queued to oneself, shmat): a domain's
+// rt_sigprocmask changes the mask of the code that made it (the frame's), not the runtime handler's;
+// rt_sigaction may set SIG_DFL or SIG_IGN but not install a handler (it would not be entered through a
+// gate into its compartment), nor touch SIGSYS; rt_sigreturn never comes from a domain; prctl may neither
+// switch the dispatch off nor load a filter. A SIGSYS counts as the dispatch's only when its frame says so
+// (rip just past a `syscall`, rax its number), not because its siginfo does.
 //
 // Dispatch's always-allowed range is a hole (code can jump into it), so the range holds only four
 // `syscall` instructions the runtime needs while the selector may say BLOCK (the signal entry's gettid,
@@ -29,8 +32,10 @@
 // them to its own call number (mpk_sud_sites). Threads are not mediated (dispatch is per thread and not
 // inherited), so the wall is armed only in a process that has one thread at lockdown, and no domain may
 // start one afterwards (clone is refused). What an attacker would still need: a WRPKRU outside the gates
-// (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), or the
-// gates' return paths, which trust the caller's stack (not defended: DESIGN.md §8).
+// (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), the gates'
+// return paths, which trust the caller's stack, or key-0 state the runtime trusts beyond the pointers it
+// follows (those are sealed: FLEX_SEALED, and the GOT is read-only, full RELRO); the last two are not
+// defended yet (DESIGN.md §8, tests/security not_yet_defended).
 #include <cpuid.h>
 #include <linux/audit.h>
 #include <signal.h>
