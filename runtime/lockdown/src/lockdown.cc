@@ -303,14 +303,17 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
   for (unsigned c = 0; c < img.n_compartments; ++c) mpk = mpk || img.compartments[c].isolation == FLEX_ISO_MPK;
   if (!mpk) return;
   if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) {
-    std::fputs("  mpk domains: no layout wall, signals stay the compartments' (enforce only)\n", out);
+    std::fputs("  mpk domains: no layout wall, signals stay the compartments', system calls are not checked per "
+               "domain (enforce only)\n",
+               out);
   } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
     std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token); system calls "
                "checked per domain and made with its rights (Syscall User Dispatch, one thread)\n",
                out);
   } else {
-    std::fputs("  mpk domains: layout wall; signals stay the compartments' (weaker: this kernel cannot deliver "
-               "signals onto memory under a protection key; Linux 6.12 can)\n",
+    std::fputs("  mpk domains: layout wall; signals stay the compartments' and system calls are checked per process, "
+               "not per domain (weaker: this kernel cannot deliver signals onto memory under a protection key, "
+               "which both walls need; Linux 6.12 can)\n",
                out);
   }
 }
