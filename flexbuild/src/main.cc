@@ -3,9 +3,11 @@
 //   flexbuild --profile profiles/hello-2comp.yaml [-o DIR] [-j N] [-v] [--lockdown off|log|enforce]
 //   flexbuild check --profile profiles/hello-2comp.yaml
 //   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
+//   flexbuild report --profile profiles/redis-3comp.yaml [--json]
 #include <CLI/CLI.hpp>
 
 #include "flex/build/driver.h"
+#include "flex/build/report.h"
 
 namespace {
 
@@ -26,7 +28,7 @@ void add_common(CLI::App &app, flex::build::options &opt, bool build_flags) {
 int main(int argc, char **argv) {
   CLI::App app{"flexbuild: build a compartmentalised Flex image from a profile"};
   app.require_subcommand(0, 1);
-  flex::build::options build_opt, check_opt, run_opt;
+  flex::build::options build_opt, check_opt, run_opt, report_opt;
   add_common(app, build_opt, true);
   // --profile is required for a build, but not when a subcommand carries its own.
   app.get_option("--profile")->required(false);
@@ -38,7 +40,13 @@ int main(int argc, char **argv) {
   std::vector<std::string> app_args;
   run->add_option("args", app_args, "arguments for the image (after --)");
 
+  CLI::App *report = app.add_subcommand("report", "build if needed, then describe the image for a security reviewer");
+  add_common(*report, report_opt, true);
+  bool report_json = false;
+  report->add_flag("--json", report_json, "the report as JSON");
+
   CLI11_PARSE(app, argc, argv);
+  if (*report) return flex::build::report_image(report_opt, report_json);
   if (*check) return flex::build::check_profile(check_opt);
   if (*run) return flex::build::run_image(run_opt, app_args);
   if (build_opt.profile.empty()) {

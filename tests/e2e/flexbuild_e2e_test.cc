@@ -118,6 +118,37 @@ TEST(flexbuild_e2e, hello_two_compartments_runs_across_the_boundary) {
       << r.out;
 }
 
+// flexbuild report (flexbuild/include/flex/build/report.h): read back from the built image.
+TEST(flexbuild_e2e, report_reads_the_hardening_and_protections_back_from_the_image) {
+  scratch_dir dir("report");
+  auto r = run(flexbuild().string() + " report --profile " + profile("hello-2comp") + " -o " + dir.path().string() +
+               " --json 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json rep = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded()) << r.out;
+  for (const char *p : {"pie", "nx", "relro", "bind_now", "w_xor_x"}) EXPECT_TRUE(rep["image"][p].get<bool>()) << p;
+  ASSERT_EQ(rep["compartments"].size(), 2u);
+  const auto &app = rep["compartments"][0];
+  const auto &core = rep["compartments"][1];
+  EXPECT_EQ(app["name"], "app");
+  EXPECT_TRUE(app["hardening"]["found"]["ubsan"].get<bool>());  // the profile asks it of app
+  EXPECT_TRUE(app["hardening"]["requested_but_absent"].empty());
+  EXPECT_FALSE(core["hardening"]["found"]["ubsan"].get<bool>());
+  EXPECT_GT(core["syscalls"]["count"].get<int>(), 0);
+  ASSERT_FALSE(rep["boundaries"].empty());
+  const auto &b = rep["boundaries"][0];
+  EXPECT_EQ(b["from"], "app");
+  EXPECT_EQ(b["to"], "core");
+  EXPECT_GT(b["functions"]["count"].get<int>(), 0);
+  EXPECT_EQ(rep["checks"]["gadgets_outside_gates"], 0);
+  // The terminal form says the same.
+  auto text = run(flexbuild().string() + " report --profile " + profile("hello-2comp") + " -o " + dir.path().string() +
+                  " 2>/dev/null");
+  ASSERT_EQ(text.status, 0) << text.out;
+  EXPECT_NE(text.out.find("PIE yes   NX yes   RELRO yes   BIND_NOW yes   W^X yes"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("app -> core: none"), std::string::npos) << text.out;
+}
+
 TEST(flexbuild_e2e, describe_prints_the_compartment_layout) {
   scratch_dir dir("describe");
   ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);

@@ -1,0 +1,58 @@
+// `flexbuild report`: one image described for a security reviewer, from its built artefacts (the
+// executable, each compartment's object, image.json), never from the profile alone.
+//
+//   flexbuild report --profile profiles/redis-3comp.yaml           a terminal table
+//   flexbuild report --profile profiles/redis-3comp.yaml --json    the same as JSON, for tools
+//
+// What it reads back:
+//   - per compartment, the hardening present in its object: the stack protector (a reference to
+//     __stack_chk_fail), fortify (__*_chk), ASan (__asan_*), UBSan (__ubsan_handle_*), beside what the
+//     profile asked for; its mechanism, libraries, lockdown and system-call set, heap size;
+//   - for the image: PIE, NX (no executable stack), RELRO and BIND_NOW, W^X of every loaded segment;
+//   - per boundary: the mechanism and gate, the functions callable across it and its call sites;
+//   - shared data: the statics and literals the sources share and the stack-sharing mode;
+//   - the gadget scan's result.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "flex/build/driver.h"
+
+namespace flex::elf {
+class file;
+}
+
+namespace flex::build {
+
+// What a compartment's object shows of each hardening (its references to the instrumentation's runtime).
+struct hardening_evidence {
+  bool stack_protector = false;
+  bool fortify = false;
+  bool asan = false;
+  bool ubsan = false;
+};
+hardening_evidence scan_hardening(const elf::file &object);
+
+// The executable's protections.
+struct image_protections {
+  bool pie = false;
+  bool nx = false;         // a PT_GNU_STACK without PF_X
+  bool relro = false;      // a PT_GNU_RELRO
+  bool bind_now = false;   // DF_BIND_NOW or DF_1_NOW: the whole GOT inside RELRO
+  bool w_xor_x = false;    // no loaded segment both writable and executable
+};
+image_protections scan_protections(const elf::file &executable);
+
+// The report of the image built in `image_dir` (its image.json, executable and work/obj/<compartment>.o);
+// an error message instead when an artefact is missing or unreadable.
+nlohmann::json image_report(const std::filesystem::path &image_dir, std::string *error);
+// The terminal form.
+std::string report_text(const nlohmann::json &report);
+
+// Builds the profile's image if needed, then prints its report. Exit status.
+int report_image(const options &opt, bool json);
+
+}  // namespace flex::build
