@@ -4,7 +4,10 @@
 //   flexbuild check --profile profiles/hello-2comp.yaml
 //   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
 //   flexbuild report --profile profiles/redis-3comp.yaml [--json]
+//   flexbuild compare --profile A.yaml --profile B.yaml [--json] [--require-not-weaker]
 #include <CLI/CLI.hpp>
+
+#include <filesystem>
 
 #include "flex/build/driver.h"
 #include "flex/build/report.h"
@@ -45,8 +48,27 @@ int main(int argc, char **argv) {
   bool report_json = false;
   report->add_flag("--json", report_json, "the report as JSON");
 
+  CLI::App *compare = app.add_subcommand("compare", "build both if needed, then compare their safety (A, then B)");
+  std::vector<std::string> compare_profiles;
+  compare->add_option("--profile,-p", compare_profiles, "the two profiles, A then B")->required()->expected(2);
+  std::string compare_out;
+  compare->add_option("-o,--out", compare_out, "build the images in DIR/a and DIR/b (default: build/images/<name>)");
+  bool compare_json = false, require_not_weaker = false;
+  compare->add_flag("--json", compare_json, "the comparison as JSON");
+  compare->add_flag("--require-not-weaker", require_not_weaker, "exit 1 when B is weaker than A on any point");
+
   CLI11_PARSE(app, argc, argv);
   if (*report) return flex::build::report_image(report_opt, report_json);
+  if (*compare) {
+    flex::build::options a, b;
+    a.profile = compare_profiles.at(0);
+    b.profile = compare_profiles.at(1);
+    if (!compare_out.empty()) {
+      a.out_dir = std::filesystem::path(compare_out) / "a";
+      b.out_dir = std::filesystem::path(compare_out) / "b";
+    }
+    return flex::build::compare_images(a, b, compare_json, require_not_weaker);
+  }
   if (*check) return flex::build::check_profile(check_opt);
   if (*run) return flex::build::run_image(run_opt, app_args);
   if (build_opt.profile.empty()) {

@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "flex/build/order.h"
 #include "flex/elf/elf.h"
 
 namespace flex::build {
@@ -115,7 +116,8 @@ json image_report(const fs::path &image_dir, std::string *error) {
                 {"relro", prot.relro},
                 {"bind_now", prot.bind_now},
                 {"w_xor_x", prot.w_xor_x},
-                {"lockdown", (*ij)["lockdown"].value("mode", "off")}};
+                {"lockdown", (*ij)["lockdown"].value("mode", "off")},
+                {"mpk_gate", (*ij)["gates_config"].value("mpk", "full")}};
 
   r["compartments"] = json::array();
   for (const json &c : (*ij)["compartments"]) {
@@ -232,17 +234,126 @@ std::string report_text(const json &r) {
   return out;
 }
 
-int report_image(const options &opt, bool as_json) {
+order::point report_point(const json &r) {
+  const json &img = r["image"];
+  const mpk_gate_kind gate = img.value("mpk_gate", "full") == "light" ? mpk_gate_kind::light : mpk_gate_kind::full;
+  std::vector<order::compartment_view> views;
+  for (const json &c : r["compartments"]) {
+    order::compartment_view v;
+    for (const json &l : c["libraries"]) v.libraries.push_back(l.get<std::string>());
+    const std::string iso = c.value("isolation", "none");
+    v.strength = order::wall_of(iso == "process" ? isolation::process : iso == "mpk" ? isolation::mpk : isolation::none,
+                                gate);
+    for (const auto &[h, present] : c["hardening"]["found"].items()) {
+      if (present.get<bool>()) v.hardening.insert(h);
+    }
+    std::set<std::string> calls;
+    for (const json &n : c["syscalls"]["names"]) calls.insert(n.get<std::string>());
+    v.syscalls = std::move(calls);
+    views.push_back(std::move(v));
+  }
+  const std::string lockdown = img.value("lockdown", "enforce");
+  return order::point_of(views, lockdown == "off"   ? lockdown_mode::off
+                                : lockdown == "log" ? lockdown_mode::log
+                                                    : lockdown_mode::enforce);
+}
+
+json compare_reports(const json &a, const json &b) {
+  order::comparison c = order::compare(report_point(a), report_point(b));
+  // The executables' own protections count too: one the other lacks is a point for it.
+  if (c.result != order::verdict::different_libraries) {
+    for (const char *p : {"pie", "nx", "relro", "bind_now", "w_xor_x"}) {
+      const bool in_a = a["image"].value(p, false), in_b = b["image"].value(p, false);
+      if (in_a != in_b) (in_a ? c.a_wins : c.b_wins).push_back(std::string("image: ") + p + " in " + (in_a ? "A" : "B") + " only");
+    }
+    c.result = c.a_wins.empty() && c.b_wins.empty() ? order::verdict::equal
+               : c.a_wins.empty()                    ? order::verdict::b_safer
+               : c.b_wins.empty()                    ? order::verdict::a_safer
+                                                     : order::verdict::incomparable;
+  }
+  auto layout = [](const json &r) {
+    json out = json::array();
+    for (const json &comp : r["compartments"]) {
+      out.push_back({{"name", comp["name"]}, {"isolation", comp["isolation"]}, {"libraries", comp["libraries"]}});
+    }
+    return out;
+  };
+  json out;
+  out["a"] = {{"name", a["image"]["name"]}, {"profile", a["image"]["profile"]}, {"compartments", layout(a)}};
+  out["b"] = {{"name", b["image"]["name"]}, {"profile", b["image"]["profile"]}, {"compartments", layout(b)}};
+  out["verdict"] = std::string(order::to_string(c.result));
+  out["b_weaker_somewhere"] = !c.a_wins.empty() || c.result == order::verdict::different_libraries;
+  out["a_wins"] = c.a_wins;
+  out["b_wins"] = c.b_wins;
+  out["shared"] = {{"a_variables", a["shared"]["variables"].size()},
+                   {"b_variables", b["shared"]["variables"].size()},
+                   {"a_section_bytes", a["shared"]["shared_section_bytes"]},
+                   {"b_section_bytes", b["shared"]["shared_section_bytes"]}};
+  return out;
+}
+
+std::string compare_text(const json &c) {
+  auto layout = [](const json &side) {
+    std::string s;
+    for (const json &comp : side["compartments"]) {
+      std::string libs;
+      for (const json &l : comp["libraries"]) libs += (libs.empty() ? "" : ",") + l.get<std::string>();
+      s += (s.empty() ? "" : " ") + fmt::format("{{{}}}:{}", libs, comp["isolation"].get<std::string>());
+    }
+    return s;
+  };
+  std::string out = fmt::format("A: {}  {}\nB: {}  {}\n\nVerdict: {}\n", c["a"]["name"].get<std::string>(), layout(c["a"]),
+                                c["b"]["name"].get<std::string>(), layout(c["b"]), c["verdict"].get<std::string>());
+  out += fmt::format("\nWhere A is safer ({}):\n", c["a_wins"].size());
+  for (const json &w : c["a_wins"]) out += "  " + w.get<std::string>() + "\n";
+  out += fmt::format("\nWhere B is safer ({}):\n", c["b_wins"].size());
+  for (const json &w : c["b_wins"]) out += "  " + w.get<std::string>() + "\n";
+  const json &sh = c["shared"];
+  out += fmt::format("\nShared data: A {} variables, {} bytes of shared sections; B {} variables, {} bytes\n",
+                     sh["a_variables"].get<std::size_t>(), sh["a_section_bytes"].get<std::uint64_t>(),
+                     sh["b_variables"].get<std::size_t>(), sh["b_section_bytes"].get<std::uint64_t>());
+  return out;
+}
+
+namespace {
+
+std::optional<json> built_report(const options &opt) {
   fs::path exe;
   options quiet = opt;
   quiet.progress_to_stderr = true;  // stdout is the report's (--json for tools)
-  if (int rc = build_image(quiet, &exe); rc != 0) return rc;
+  if (build_image(quiet, &exe) != 0) return std::nullopt;
   std::string error;
   json r = image_report(exe.parent_path(), &error);
   if (r.is_null()) {
     std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+    return std::nullopt;
+  }
+  return r;
+}
+
+}  // namespace
+
+int compare_images(const options &a, const options &b, bool as_json, bool require_not_weaker) {
+  auto ra = built_report(a);
+  if (!ra) return 1;
+  auto rb = built_report(b);
+  if (!rb) return 1;
+  const json c = compare_reports(*ra, *rb);
+  const std::string text = as_json ? c.dump(2) + "\n" : compare_text(c);
+  std::fputs(text.c_str(), stdout);
+  if (require_not_weaker && c["b_weaker_somewhere"].get<bool>()) {
+    std::fprintf(stderr, "flexbuild: B (%s) is weaker than A (%s) on %zu points (--require-not-weaker)\n",
+                 c["b"]["name"].get<std::string>().c_str(), c["a"]["name"].get<std::string>().c_str(),
+                 c["a_wins"].size());
     return 1;
   }
+  return 0;
+}
+
+int report_image(const options &opt, bool as_json) {
+  auto built = built_report(opt);
+  if (!built) return 1;
+  const json &r = *built;
   const std::string text = as_json ? r.dump(2) + "\n" : report_text(r);
   std::fputs(text.c_str(), stdout);
   return 0;

@@ -149,6 +149,32 @@ TEST(flexbuild_e2e, report_reads_the_hardening_and_protections_back_from_the_ima
   EXPECT_NE(text.out.find("app -> core: none"), std::string::npos) << text.out;
 }
 
+// flexbuild compare: the verdict in the safer-than order (flexbuild/include/flex/build/order.h) and the
+// exit status a CI job uses.
+TEST(flexbuild_e2e, compare_gives_the_verdict_and_each_point_where_one_wins) {
+  scratch_dir dir("compare");
+  const std::string fb = flexbuild().string() + " compare -o " + dir.path().string() + " --profile ";
+  // hello-2comp-mpk walls app off with MPK; hello-2comp has no wall (none) but hardens app with UBSan.
+  auto r = run(fb + profile("hello-2comp") + " --profile " + profile("hello-2comp-mpk") + " --json 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json c = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded()) << r.out;
+  EXPECT_EQ(c["verdict"], "incomparable");
+  auto has = [](const nlohmann::json &list, const std::string &what) {
+    return std::any_of(list.begin(), list.end(), [&](const nlohmann::json &w) { return w.get<std::string>() == what; });
+  };
+  EXPECT_TRUE(has(c["a_wins"], "hello: ubsan in A only")) << c.dump(2);
+  EXPECT_TRUE(has(c["b_wins"], "console | hello: no wall in A, mpk-full in B")) << c.dump(2);
+  // B weaker on a point: a CI job guarding the change fails.
+  r = run(fb + profile("hello-2comp") + " --profile " + profile("hello-2comp-mpk") + " --require-not-weaker 2>&1");
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.out.find("is weaker than A"), std::string::npos) << r.out;
+  // An image against itself: equally safe, and not weaker.
+  r = run(fb + profile("hello-2comp-mpk") + " --profile " + profile("hello-2comp-mpk") + " --require-not-weaker 2>/dev/null");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("Verdict: equally safe"), std::string::npos) << r.out;
+}
+
 TEST(flexbuild_e2e, describe_prints_the_compartment_layout) {
   scratch_dir dir("describe");
   ASSERT_EQ(build(profile("hello-2comp"), dir.path()).status, 0);

@@ -55,4 +55,12 @@ std::string report_text(const nlohmann::json &report);
 // Builds the profile's image if needed, then prints its report. Exit status.
 int report_image(const options &opt, bool json);
 
+// `flexbuild compare --profile A --profile B`: the two reports side by side, with the verdict in the
+// safer-than order (order.h) and each point where one wins, plus the executables' protections (one the
+// other lacks is a point). With --require-not-weaker the exit status is 1 when B is weaker than A on any
+// point (or the two place different libraries), for a CI job guarding a change of profile.
+nlohmann::json compare_reports(const nlohmann::json &a, const nlohmann::json &b);
+std::string compare_text(const nlohmann::json &comparison);
+int compare_images(const options &a, const options &b, bool json, bool require_not_weaker);
+
 }  // namespace flex::build
