@@ -79,6 +79,18 @@ void finish(const space &s, configuration &c) {
   }
   c.lib_hard.clear();
   for (int b : c.block_of) c.lib_hard.push_back(c.hard[static_cast<std::size_t>(b)]);
+  const build::mpk_gate_kind gate =
+      s.mpk_gate.value_or("full") == "light" ? build::mpk_gate_kind::light : build::mpk_gate_kind::full;
+  std::vector<build::order::compartment_view> views(static_cast<std::size_t>(c.blocks()));
+  for (int b = 0; b < c.blocks(); ++b) {
+    auto &v = views[static_cast<std::size_t>(b)];
+    v.strength = c.blocks() > 1 ? build::order::wall_of(c.iso[static_cast<std::size_t>(b)], gate) : build::order::wall::same;
+    for (int h = 0; h < 32; ++h) {
+      if ((c.hard[static_cast<std::size_t>(b)] >> h) & 1u) v.hardening.insert(std::string(build::to_string(static_cast<build::hardening>(h))));
+    }
+  }
+  for (int l = 0; l < n; ++l) views[static_cast<std::size_t>(c.block_of[static_cast<std::size_t>(l)])].libraries.push_back(s.libraries[static_cast<std::size_t>(l)]);
+  c.safety = build::order::point_of(views, c.lockdown);
   std::ostringstream key;
   key << "p=";
   for (int b : c.block_of) key << b << ',';
@@ -113,13 +125,7 @@ bool configuration::has_asan() const {
 }
 
 bool configuration::leq(const configuration &o) const {
-  for (std::size_t i = 0; i < pairs.size(); ++i) {
-    if (pairs[i] > o.pairs[i]) return false;
-  }
-  for (std::size_t i = 0; i < lib_hard.size(); ++i) {
-    if ((lib_hard[i] & ~o.lib_hard[i]) != 0) return false;
-  }
-  return lockdown <= o.lockdown;
+  return build::order::leq(safety, o.safety);
 }
 
 std::string configuration::label(const space &s) const {

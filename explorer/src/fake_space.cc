@@ -43,7 +43,10 @@ fake_metric::fake_metric(const space &s, std::uint64_t seed) : libs_(static_cast
 double fake_metric::operator()(const configuration &c) const {
   double v = 100000.0;
   for (std::size_t p = 0; p < c.pairs.size(); ++p) {
-    if (c.pairs[p] != kSame) v *= pair_factor_[p * 3 + static_cast<std::size_t>(c.pairs[p])];
+    // A none boundary is a plain call, as in one compartment (and no wall in the order): it costs nothing.
+    if (c.pairs[p] != kSame && c.pairs[p] != static_cast<std::int8_t>(isolation::none)) {
+      v *= pair_factor_[p * 3 + static_cast<std::size_t>(c.pairs[p])];
+    }
   }
   for (std::size_t l = 0; l < c.lib_hard.size(); ++l) {
     for (int b = 0; b < 6; ++b) {

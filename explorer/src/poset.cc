@@ -47,7 +47,9 @@ poset::poset(std::vector<const configuration *> members) : members_(std::move(me
   down_.assign(static_cast<std::size_t>(n), bitset(n));
   for (int a = 0; a < n; ++a) {
     for (int b = 0; b < n; ++b) {
-      if (a != b && at(a).leq(at(b))) {
+      // Strictly safer only: equally safe configurations (a `none` boundary is no wall, so {a}:none {b}:none
+      // is {a,b}) are neither above nor below each other.
+      if (a != b && at(a).leq(at(b)) && !at(b).leq(at(a))) {
         up_[static_cast<std::size_t>(a)].set(b);
         down_[static_cast<std::size_t>(b)].set(a);
       }

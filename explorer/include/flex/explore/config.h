@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "flex/build/manifest.h"
+#include "flex/build/order.h"
 #include "flex/explore/space.h"
 
 namespace flex::explore {
@@ -33,6 +34,7 @@ struct configuration {
   std::vector<std::int8_t> pairs;     // per library pair i < j: kSame or the boundary's isolation
   std::vector<hardening_set> lib_hard;  // per placed library: its compartment's hardening
   lockdown_mode lockdown = lockdown_mode::enforce;  // the image's (one for all its processes)
+  build::order::point safety;         // its place in the safer-than order (flexbuild's order.h)
   // Canonical text of the above. The lockdown is written only when it is not enforce (flexbuild's
   // default), so the configurations of a space without `lockdown:` keep the keys and hashes they had.
   std::string key;
@@ -46,9 +48,10 @@ struct configuration {
   int blocks() const { return static_cast<int>(iso.size()); }
   bool needs_mpk() const;
   bool has_asan() const;
-  // This one is below (or equal to) `o`: `o` refines the partition, every boundary of `o` is at least
-  // as strong, every library's hardening in `o` is a superset of its hardening here, and the lockdown
-  // of `o` is at least as strong (off < log < enforce; DESIGN.md §8a).
+  // This one is below (or equal to) `o` in flexbuild's safer-than order (flex/build/order.h, the one
+  // `flexbuild compare` uses): every pair of libraries is walled off at least as strongly in `o` (a `none`
+  // boundary is no wall), every library's hardening in `o` is a superset of its hardening here, and the
+  // lockdown of `o` is at least as strong (off < log < enforce; DESIGN.md §8a).
   bool leq(const configuration &o) const;
   std::string id() const { return "c" + std::to_string(index); }
   // "{hello}:process+ubsan {console*}:none" (* marks the default compartment), then " lockdown=off"
