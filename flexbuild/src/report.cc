@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string_view>
@@ -278,7 +279,41 @@ json compare_reports(const json &a, const json &b) {
     }
     return out;
   };
+  // Compartments split or merged: each compartment of one side whose libraries the other side spreads over
+  // several compartments, or shares with libraries from elsewhere.
+  auto groups = [](const json &r) {
+    std::vector<std::set<std::string>> g;
+    for (const json &comp : r["compartments"]) {
+      std::set<std::string> libs;
+      for (const json &l : comp["libraries"]) libs.insert(l.get<std::string>());
+      g.push_back(std::move(libs));
+    }
+    return g;
+  };
+  auto text = [](const std::set<std::string> &libs) {
+    std::string t;
+    for (const std::string &l : libs) t += (t.empty() ? "" : ",") + l;
+    return "{" + t + "}";
+  };
+  json layout_changes = json::array();
+  const auto ga = groups(a), gb = groups(b);
+  for (const auto &x : ga) {
+    std::vector<std::set<std::string>> parts;
+    for (const auto &y : gb) {
+      std::set<std::string> common;
+      std::set_intersection(x.begin(), x.end(), y.begin(), y.end(), std::inserter(common, common.begin()));
+      if (!common.empty()) parts.push_back(y);
+    }
+    if (parts.size() > 1) {
+      std::string into;
+      for (const auto &y : parts) into += (into.empty() ? "" : " ") + text(y);
+      layout_changes.push_back("split: " + text(x) + " in A is " + into + " in B");
+    } else if (parts.size() == 1 && parts[0] != x && std::includes(parts[0].begin(), parts[0].end(), x.begin(), x.end())) {
+      layout_changes.push_back("merged: " + text(x) + " in A is part of " + text(parts[0]) + " in B");
+    }
+  }
   json out;
+  out["layout_changes"] = layout_changes;
   out["a"] = {{"name", a["image"]["name"]}, {"profile", a["image"]["profile"]}, {"compartments", layout(a)}};
   out["b"] = {{"name", b["image"]["name"]}, {"profile", b["image"]["profile"]}, {"compartments", layout(b)}};
   out["verdict"] = std::string(order::to_string(c.result));
@@ -304,6 +339,10 @@ std::string compare_text(const json &c) {
   };
   std::string out = fmt::format("A: {}  {}\nB: {}  {}\n\nVerdict: {}\n", c["a"]["name"].get<std::string>(), layout(c["a"]),
                                 c["b"]["name"].get<std::string>(), layout(c["b"]), c["verdict"].get<std::string>());
+  if (!c["layout_changes"].empty()) {
+    out += "\nCompartments:\n";
+    for (const json &l : c["layout_changes"]) out += "  " + l.get<std::string>() + "\n";
+  }
   out += fmt::format("\nWhere A is safer ({}):\n", c["a_wins"].size());
   for (const json &w : c["a_wins"]) out += "  " + w.get<std::string>() + "\n";
   out += fmt::format("\nWhere B is safer ({}):\n", c["b_wins"].size());

@@ -278,7 +278,7 @@ int plat_openat_beneath(int dirfd, const char *path, int flags, int mode) {
 int plat_fstat(int fd, struct plat_stat *st) {
   if (!st) return -EFAULT;
   struct stat s {};
-  if (sys(SYS_fstat, fd, &s) != 0) return -errno;
+  if (sys(SYS_newfstatat, fd, "", &s, AT_EMPTY_PATH) != 0) return -errno;  // as glibc 2.33 and later
   to_plat(s, st);
   return 0;
 }
