@@ -12,6 +12,7 @@ packages=(
   cmake ninja-build pkg-config python3 libelf-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   coccinelle graphviz libseccomp-dev redis-tools redis-server
+  chromium  # the pages people read (flexbuild report --html, the explorer's report) are checked in it
   qemu-system-x86 linux-image-amd64 busybox-static  # a PKU guest for the mpk tests (scripts/pku-vm.sh)
 )
 

@@ -3,7 +3,7 @@
 //   flexbuild --profile profiles/hello-2comp.yaml [-o DIR] [-j N] [-v] [--lockdown off|log|enforce]
 //   flexbuild check --profile profiles/hello-2comp.yaml
 //   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
-//   flexbuild report --profile profiles/redis-3comp.yaml [--json]
+//   flexbuild report --profile profiles/redis-3comp.yaml [--json] [--html FILE]
 //   flexbuild compare --profile A.yaml --profile B.yaml [--json] [--require-not-weaker]
 #include <CLI/CLI.hpp>
 
@@ -46,7 +46,9 @@ int main(int argc, char **argv) {
   CLI::App *report = app.add_subcommand("report", "build if needed, then describe the image for a security reviewer");
   add_common(*report, report_opt, true);
   bool report_json = false;
+  std::string report_html;
   report->add_flag("--json", report_json, "the report as JSON");
+  report->add_option("--html", report_html, "also write the report as one HTML page (the graph drawn by Graphviz)");
 
   CLI::App *compare = app.add_subcommand("compare", "build both if needed, then compare their safety (A, then B)");
   std::vector<std::string> compare_profiles;
@@ -58,7 +60,7 @@ int main(int argc, char **argv) {
   compare->add_flag("--require-not-weaker", require_not_weaker, "exit 1 when B is weaker than A on any point");
 
   CLI11_PARSE(app, argc, argv);
-  if (*report) return flex::build::report_image(report_opt, report_json);
+  if (*report) return flex::build::report_image(report_opt, report_json, report_html);
   if (*compare) {
     flex::build::options a, b;
     a.profile = compare_profiles.at(0);

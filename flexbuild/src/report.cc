@@ -2,6 +2,8 @@
 #include "flex/build/report.h"
 
 #include <elf.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -211,7 +213,8 @@ std::string report_text(const json &r) {
     if (hard.empty()) hard = "-";
     for (const json &m : c["hardening"]["requested_but_absent"]) hard += " (" + m.get<std::string>() + " ABSENT)";
     out += fmt::format("  {:<12} {:<9} {:<28} {:<36} {:>8} {:>9}\n", c.value("name", ""), c.value("isolation", ""),
-                       libs, hard, c["syscalls"].value("count", 0), c.value("heap_mib", 0));
+                       libs, hard, c["syscalls"].value("count", 0),
+                       c.value("heap_mib", 0) ? std::to_string(c.value("heap_mib", 0)) : std::string("default"));
   }
   out += "\nBoundaries\n";
   if (r["boundaries"].empty()) out += "  (none: one compartment)\n";
@@ -233,6 +236,146 @@ std::string report_text(const json &r) {
   }
   out += fmt::format("\nChecks: {} PKRU gadgets outside the gates\n", r["checks"].value("gadgets_outside_gates", 0));
   return out;
+}
+
+namespace {
+
+std::string escape_html(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string escape_dot(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// The compartment graph in Graphviz's language: a node per compartment, an edge per boundary its code
+// calls across.
+std::string graph_dot(const json &r) {
+  std::string d = "digraph image {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\", fontname=\"sans-serif\"];\n"
+                  "  edge [fontname=\"sans-serif\", fontsize=10];\n";
+  for (const json &c : r["compartments"]) {
+    std::string libs, hard;
+    for (const json &l : c["libraries"]) libs += (libs.empty() ? "" : ", ") + l.get<std::string>();
+    for (const auto &[h, present] : c["hardening"]["found"].items()) {
+      if (present.get<bool>()) hard += (hard.empty() ? "" : ", ") + h;
+    }
+    const std::string iso = c.value("isolation", "");
+    const char *fill = iso == "process" ? "#c6e5b9" : iso == "mpk" ? "#cfe0f5" : "#eeeeee";
+    d += fmt::format("  \"{0}\" [label=\"{0}\\n{1}\\n{2}{3}\\n{4} system calls\", fillcolor=\"{5}\"];\n",
+                     escape_dot(c.value("name", "")), escape_dot(iso), escape_dot(libs),
+                     hard.empty() ? "" : "\\n+" + escape_dot(hard), c["syscalls"].value("count", 0), fill);
+  }
+  for (const json &b : r["boundaries"]) {
+    if (b.value("call_sites", 0) == 0) continue;
+    d += fmt::format("  \"{}\" -> \"{}\" [label=\"{}, {} call sites, {} functions\"];\n", escape_dot(b.value("from", "")),
+                     escape_dot(b.value("to", "")), escape_dot(b.value("gate", "")), b.value("call_sites", 0),
+                     b["functions"].value("count", 0));
+  }
+  return d + "}\n";
+}
+
+// Runs `dot -Tsvg` on `dot_text`; the SVG, or an error.
+std::optional<std::string> render_svg(const std::string &dot_text, std::string *error) {
+  char in_path[] = "/tmp/flex_report_XXXXXX";
+  const int fd = ::mkstemp(in_path);
+  if (fd < 0) {
+    *error = "cannot create a temporary file for Graphviz";
+    return std::nullopt;
+  }
+  ::close(fd);
+  { std::ofstream(in_path) << dot_text; }
+  const std::string cmd = std::string("dot -Tsvg ") + in_path + " 2>&1";
+  std::string svg;
+  if (FILE *p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) svg.append(buf, n);
+    const int st = ::pclose(p);
+    std::remove(in_path);
+    if (st != 0) {
+      *error = "Graphviz's dot failed (install it: apt-get install graphviz): " + svg.substr(0, 200);
+      return std::nullopt;
+    }
+  }
+  const auto at = svg.find("<svg");
+  if (at == std::string::npos) {
+    *error = "Graphviz's dot gave no SVG (install it: apt-get install graphviz)";
+    return std::nullopt;
+  }
+  return svg.substr(at);
+}
+
+}  // namespace
+
+std::optional<std::string> report_html(const json &r, std::string *error) {
+  auto svg = render_svg(graph_dot(r), error);
+  if (!svg) return std::nullopt;
+  const json &img = r["image"];
+  auto cell = [](bool ok) { return std::string(ok ? "<td class=ok>yes</td>" : "<td class=bad>NO</td>"); };
+  std::string h = "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>flexbuild report: " +
+                  escape_html(img.value("name", "")) + "</title>\n<style>\n"
+                  "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}"
+                  "td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;vertical-align:top}th{background:#f4f4f4}"
+                  ".ok{background:#e3f4dc}.bad{background:#f8d7d3;font-weight:bold}svg{max-width:100%;height:auto}"
+                  "</style></head><body>\n";
+  h += "<h1>Image " + escape_html(img.value("name", "")) + "</h1>\n<p>Profile <code>" +
+       escape_html(img.value("profile", "")) + "</code>, lockdown <b>" + escape_html(img.value("lockdown", "")) +
+       "</b></p>\n<h2>Compartments</h2>\n<div id=graph>" + *svg + "</div>\n";
+  h += "<h2>Executable</h2>\n<table id=protections><tr><th>PIE</th><th>NX</th><th>RELRO</th><th>BIND_NOW</th><th>W^X</th></tr><tr>" +
+       cell(img["pie"]) + cell(img["nx"]) + cell(img["relro"]) + cell(img["bind_now"]) + cell(img["w_xor_x"]) +
+       "</tr></table>\n";
+  h += "<table id=compartments><tr><th>compartment</th><th>mechanism</th><th>libraries</th><th>hardening requested</th>"
+       "<th>hardening found in its object</th><th>system calls</th><th>heap MiB</th></tr>\n";
+  for (const json &c : r["compartments"]) {
+    std::string libs, req, found;
+    for (const json &l : c["libraries"]) libs += (libs.empty() ? "" : ", ") + l.get<std::string>();
+    for (const json &x : c["hardening"]["requested"]) req += (req.empty() ? "" : ", ") + x.get<std::string>();
+    for (const auto &[x, present] : c["hardening"]["found"].items()) {
+      if (present.get<bool>()) found += (found.empty() ? "" : ", ") + x;
+    }
+    std::string calls;
+    for (const json &x : c["syscalls"]["names"]) calls += (calls.empty() ? "" : " ") + x.get<std::string>();
+    const bool absent = !c["hardening"]["requested_but_absent"].empty();
+    h += "<tr><td>" + escape_html(c.value("name", "")) + "</td><td>" + escape_html(c.value("isolation", "")) + "</td><td>" +
+         escape_html(libs) + "</td><td>" + escape_html(req.empty() ? "-" : req) + "</td><td" + (absent ? " class=bad" : "") +
+         ">" + escape_html(found.empty() ? "-" : found) + "</td><td title=\"" + escape_html(calls) + "\">" +
+         std::to_string(c["syscalls"].value("count", 0)) + "</td><td>" +
+         (c.value("heap_mib", 0) ? std::to_string(c.value("heap_mib", 0)) : std::string("default")) + "</td></tr>\n";
+  }
+  h += "</table>\n<h2>Boundaries</h2>\n<table id=boundaries><tr><th>from</th><th>to</th><th>mechanism</th><th>gate</th>"
+       "<th>call sites</th><th>functions callable across it</th></tr>\n";
+  for (const json &b : r["boundaries"]) {
+    std::string fns;
+    for (const json &f : b["functions"]["names"]) fns += (fns.empty() ? "" : ", ") + f.get<std::string>();
+    h += "<tr><td>" + escape_html(b.value("from", "")) + "</td><td>" + escape_html(b.value("to", "")) + "</td><td>" +
+         escape_html(b.value("mechanism", "")) + "</td><td>" + escape_html(b.value("gate", "")) + "</td><td>" +
+         std::to_string(b.value("call_sites", 0)) + "</td><td>" + escape_html(fns.empty() ? "-" : fns) + "</td></tr>\n";
+  }
+  const json &sh = r["shared"];
+  h += "</table>\n<h2>Shared data</h2>\n<p>Stack sharing <b>" + escape_html(sh.value("stack", "")) + "</b>, " +
+       std::to_string(sh.value("shared_section_bytes", 0)) + " bytes of shared sections, " +
+       std::to_string(sh["variables"].size()) + " shared variables:</p>\n<table id=shared><tr><th>variable</th><th>owner</th><th>where</th></tr>\n";
+  for (const json &v : sh["variables"]) {
+    h += "<tr><td>" + escape_html(v.value("name", "")) + "</td><td>" + escape_html(v.value("owner", "")) + "</td><td>" +
+         escape_html(v.value("file", "")) + ":" + std::to_string(v.value("line", 0)) + "</td></tr>\n";
+  }
+  h += "</table>\n<h2>Checks</h2>\n<p id=checks>" + std::to_string(r["checks"].value("gadgets_outside_gates", 0)) +
+       " PKRU gadgets outside the gates.</p>\n</body></html>\n";
+  return h;
 }
 
 order::point report_point(const json &r) {
@@ -389,10 +532,27 @@ int compare_images(const options &a, const options &b, bool as_json, bool requir
   return 0;
 }
 
-int report_image(const options &opt, bool as_json) {
+int report_image(const options &opt, bool as_json, const std::string &html_path) {
   auto built = built_report(opt);
   if (!built) return 1;
   const json &r = *built;
+  if (!html_path.empty()) {
+    std::string error;
+    auto page = report_html(r, &error);
+    if (!page) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+      return 1;
+    }
+    const fs::path tmp = html_path + ".tmp";
+    std::ofstream(tmp) << *page;
+    std::error_code ec;
+    fs::rename(tmp, html_path, ec);
+    if (ec) {
+      std::fprintf(stderr, "flexbuild: error: cannot write %s: %s\n", html_path.c_str(), ec.message().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "flexbuild: report: %s\n", html_path.c_str());
+  }
   const std::string text = as_json ? r.dump(2) + "\n" : report_text(r);
   std::fputs(text.c_str(), stdout);
   return 0;

@@ -149,6 +149,33 @@ TEST(flexbuild_e2e, report_reads_the_hardening_and_protections_back_from_the_ima
   EXPECT_NE(text.out.find("app -> core: none"), std::string::npos) << text.out;
 }
 
+// flexbuild report --html: one self-contained page, checked in a real browser (headless Chromium): its DOM
+// holds the Graphviz graph with every compartment and the tables, and a screenshot is kept for people.
+TEST(flexbuild_e2e, report_page_renders_in_chromium) {
+  ASSERT_EQ(run("command -v chromium >/dev/null").status, 0) << "chromium is missing: scripts/bootstrap.sh installs it";
+  scratch_dir dir("report-html");
+  const fs::path page = dir.path() / "report.html";
+  auto r = run(flexbuild().string() + " report --profile " + profile("hello-2comp-mpk") + " -o " +
+               (dir.path() / "img").string() + " --html " + page.string() + " >/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1200 ";
+  auto dom = run(chromium + "--dump-dom file://" + page.string() + " 2>/dev/null");
+  ASSERT_EQ(dom.status, 0) << dom.out;
+  const auto graph = dom.out.find("<div id=\"graph\"><svg");
+  ASSERT_NE(graph, std::string::npos) << dom.out.substr(0, 2000);
+  const std::string svg = dom.out.substr(graph, dom.out.find("</svg>", graph) - graph);
+  for (const char *node : {">app<", ">core<", "mpk-full, "}) EXPECT_NE(svg.find(node), std::string::npos) << node;
+  EXPECT_NE(dom.out.find("<table id=\"protections\">"), std::string::npos);
+  EXPECT_NE(dom.out.find("<table id=\"boundaries\">"), std::string::npos);
+  // The screenshot, kept where a person finds it after the run.
+  const fs::path shot = fs::path(::testing::TempDir()) / "flexbuild-report-hello-2comp-mpk.png";
+  auto s = run(chromium + "--screenshot=" + shot.string() + " file://" + page.string() + " 2>&1");
+  ASSERT_EQ(s.status, 0) << s.out;
+  ASSERT_TRUE(fs::exists(shot)) << s.out;
+  EXPECT_GT(fs::file_size(shot), 20000u) << "an empty page?";
+  std::printf("screenshot: %s\n", shot.c_str());
+}
+
 // flexbuild compare: the verdict in the safer-than order (flexbuild/include/flex/build/order.h) and the
 // exit status a CI job uses.
 TEST(flexbuild_e2e, compare_gives_the_verdict_and_each_point_where_one_wins) {

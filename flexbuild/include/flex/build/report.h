@@ -3,6 +3,7 @@
 //
 //   flexbuild report --profile profiles/redis-3comp.yaml           a terminal table
 //   flexbuild report --profile profiles/redis-3comp.yaml --json    the same as JSON, for tools
+//   flexbuild report --profile profiles/redis-3comp.yaml --html report.html   and a page, graph included
 //
 // What it reads back:
 //   - per compartment, the hardening present in its object: the stack protector (a reference to
@@ -15,6 +16,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -52,8 +54,13 @@ nlohmann::json image_report(const std::filesystem::path &image_dir, std::string 
 // The terminal form.
 std::string report_text(const nlohmann::json &report);
 
-// Builds the profile's image if needed, then prints its report. Exit status.
-int report_image(const options &opt, bool json);
+// The page form: one self-contained HTML file, with the compartment graph drawn by Graphviz (dot) inline
+// as SVG; an error when dot is missing or fails.
+std::optional<std::string> report_html(const nlohmann::json &report, std::string *error);
+
+// Builds the profile's image if needed, then prints its report (and writes the page to `html_path`
+// unless it is empty). Exit status.
+int report_image(const options &opt, bool json, const std::string &html_path = {});
 
 // `flexbuild compare --profile A --profile B`: the two reports side by side, with the verdict in the
 // safer-than order (order.h) and each point where one wins, plus the executables' protections (one the
