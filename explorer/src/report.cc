@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "flex/build/fs_util.h"
+#include "flex/build/report.h"
 
 namespace flex::explore {
 
@@ -40,17 +41,7 @@ std::string csv_field(const std::string &s) {
 }
 
 std::string html(const std::string &s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
+  return build::escape_html(s);
 }
 
 std::string figure(const exploration &x, std::optional<double> v) {

@@ -238,8 +238,6 @@ std::string report_text(const json &r) {
   return out;
 }
 
-namespace {
-
 std::string escape_html(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -253,6 +251,8 @@ std::string escape_html(std::string_view s) {
   }
   return out;
 }
+
+namespace {
 
 std::string escape_dot(std::string_view s) {
   std::string out;

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -53,6 +54,9 @@ image_protections scan_protections(const elf::file &executable);
 nlohmann::json image_report(const std::filesystem::path &image_dir, std::string *error);
 // The terminal form.
 std::string report_text(const nlohmann::json &report);
+
+// Text made safe inside HTML (also the explorer's report.html).
+std::string escape_html(std::string_view s);
 
 // The page form: one self-contained HTML file, with the compartment graph drawn by Graphviz (dot) inline
 // as SVG; an error when dot is missing or fails.
