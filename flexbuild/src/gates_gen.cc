@@ -62,7 +62,11 @@ size_t index_of(const resolved_image &img, std::string_view name) {
 std::string mpk_backend(gate_kind kind, std::optional<size_t> caller, size_t callee, const std::string &fn) {
   std::string from = caller ? fmt::format("pkru_of({}u)", *caller) : "fg::kPkruRuntime";
   if (kind == gate_kind::mpk_light) return fmt::format("fg::mpk_light_to<{}, pkru_of({}u), &{}>", from, callee, fn);
-  return fmt::format("fg::mpk_full_to<{}, pkru_of({}u), domain_of({}u), &{}>", from, callee, callee, fn);
+  // A domain caller's key as an immediate too: the gate's way back cannot be steered to another domain's
+  // stack. The runtime's comes from the thread table (its code may run on a domain's stack).
+  if (!caller) return fmt::format("fg::mpk_full_to<{}, pkru_of({}u), domain_of({}u), &{}>", from, callee, callee, fn);
+  return fmt::format("fg::mpk_full_to<{}, pkru_of({}u), domain_of({}u), &{}, fg::pkru_insn::hardware, domain_of({}u) + 1>",
+                     from, callee, callee, fn, *caller);
 }
 
 backend_spelling spell_backend(const resolved_image &img, const boundary &b, size_t to_index, size_t export_id,

@@ -815,6 +815,95 @@ TEST(not_yet_defended, a_jump_onto_a_gates_return_switch_takes_the_callers_right
   flex_mpk_emulated_pkru = kPkruRuntime;
 }
 
+// Jumps onto `at`, a full gate's return switch, with rbx = 0 (the runtime's key), as a hijacker would:
+// the erased gate then takes the stack its thread-table slot 0 names (flex_mpk_thread.sp[0], key-0 memory)
+// and returns to whatever that stack holds. Returns here (flex_test_full_return_landing) if it did.
+extern "C" void flex_test_jump_onto_full_return(const void *at);
+extern "C" char flex_test_full_return_landing[];
+asm(R"(
+  .text
+  .globl flex_test_jump_onto_full_return
+  .type flex_test_jump_onto_full_return,@function
+flex_test_jump_onto_full_return:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  mov %rsp, flex_test_saved_rsp(%rip)
+  xor %ebx, %ebx
+  xor %eax, %eax
+  jmp *%rdi
+  .globl flex_test_full_return_landing
+flex_test_full_return_landing:
+  mov flex_test_saved_rsp(%rip), %rsp
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbx
+  pop %rbp
+  ret
+  .size flex_test_jump_onto_full_return, .-flex_test_jump_onto_full_return
+  .bss
+  .p2align 3
+flex_test_saved_rsp:
+  .quad 0
+  .text
+)");
+
+// The n-th PKRU switch (xor ecx, xor edx, mov $imm, eax) of a gate's code: 0 the way in, 1 the way back.
+const void *nth_switch_point(const void *entry, int n) {
+  static const unsigned char kPattern[] = {0x31, 0xc9, 0x31, 0xd2, 0xb8};
+  const auto *p = static_cast<const unsigned char *>(entry);
+  for (int i = 0; i < 1024; ++i) {
+    if (std::memcmp(p + i, kPattern, sizeof kPattern) == 0 && n-- == 0) return p + i;
+  }
+  return nullptr;
+}
+
+// A fake stack for the way back: the slot value it restores, six callee-saved registers, the return.
+alignas(16) std::uint64_t g_fake_stack[64];
+std::uint64_t *fake_return_stack() {
+  std::uint64_t *top = g_fake_stack + 32;
+  for (int i = 0; i < 7; ++i) top[i] = 0;
+  top[7] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+  return top;
+}
+
+// The erased full gate (tests and benchmarks only) takes the caller's key from its own stack, so a jump onto
+// its way back with rbx = 0 returns where slot 0 of the key-0 thread table says, with the caller's rights.
+// The fixed gate (what flexbuild generates) loads the caller's key after the switch: the same jump uses the
+// caller's own slot, checked against that domain's stack arena, and ends the image.
+TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_stack) {
+  constexpr std::uint32_t kCaller = pkru_for(1, 3), kCallee = pkru_for(2, 3);
+  using erased = mpk_full<kCaller, kCallee, 1, pkru_insn::emulated>;
+  using fixed = mpk_full_to<kCaller, kCallee, 1, &good, pkru_insn::emulated, 1>;
+  const void *back_erased = nth_switch_point(reinterpret_cast<const void *>(erased::entry()), 1);
+  const void *back_fixed = nth_switch_point(reinterpret_cast<const void *>(fixed::entry()), 1);
+  ASSERT_NE(back_erased, nullptr);
+  ASSERT_NE(back_fixed, nullptr);
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
+        flex_test_jump_onto_full_return(back_erased);
+        std::_Exit(flex_mpk_emulated_pkru == kCaller ? 7 : 1);  // back here, with domain 1's rights
+      },
+      ::testing::ExitedWithCode(7), "");
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        flex_mpk_emulated_pkru = kCallee;
+        flex_test_jump_onto_full_return(back_fixed);
+        std::_Exit(7);
+      },
+      ::testing::ExitedWithCode(134), "outside its domain's stack arena");
+}
+
 // ---- On a machine with PKU ------------------------------------------------------------------------------
 
 #define REQUIRE_PKU() \

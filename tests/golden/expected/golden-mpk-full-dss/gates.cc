@@ -51,26 +51,26 @@ extern "C" const flex_counter_ref flex_image_counters[] = {
 extern "C" const unsigned flex_image_n_counters = 2u;
 
 extern "C" fg::word __flex_gate_app__ledger_add(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_add>::target t{};
-  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_add>>::call_erased(t, &counter_app__core, FN(ledger_add), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_add, fg::pkru_insn::hardware, domain_of(0u) + 1>::target t{};
+  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_add, fg::pkru_insn::hardware, domain_of(0u) + 1>>::call_erased(t, &counter_app__core, FN(ledger_add), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_app__ledger_note(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_note>::target t{};
-  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_note>>::call_erased(t, &counter_app__core, FN(ledger_note), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_note, fg::pkru_insn::hardware, domain_of(0u) + 1>::target t{};
+  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_note, fg::pkru_insn::hardware, domain_of(0u) + 1>>::call_erased(t, &counter_app__core, FN(ledger_note), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_app__ledger_audit(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
-  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_audit>::target t{};
-  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_audit>>::call_erased(t, &counter_app__core, FN(ledger_audit), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_audit, fg::pkru_insn::hardware, domain_of(0u) + 1>::target t{};
+  return fg::gate<fg::mpk_full_to<pkru_of(0u), pkru_of(1u), domain_of(1u), &ledger_audit, fg::pkru_insn::hardware, domain_of(0u) + 1>>::call_erased(t, &counter_app__core, FN(ledger_audit), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_core__count_entry(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
   if (fg::current_compartment() == 0u) return FN(count_entry)(a0, a1, a2, a3, a4, a5);
-  static constexpr fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &count_entry>::target t{};
-  return fg::gate<fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &count_entry>>::call_erased(t, &counter_core__app, FN(count_entry), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &count_entry, fg::pkru_insn::hardware, domain_of(1u) + 1>::target t{};
+  return fg::gate<fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &count_entry, fg::pkru_insn::hardware, domain_of(1u) + 1>>::call_erased(t, &counter_core__app, FN(count_entry), {{a0, a1, a2, a3, a4, a5}});
 }
 extern "C" fg::word __flex_gate_core__on_audit(fg::word a0, fg::word a1, fg::word a2, fg::word a3, fg::word a4, fg::word a5) {
   if (fg::current_compartment() == 0u) return FN(on_audit)(a0, a1, a2, a3, a4, a5);
-  static constexpr fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &on_audit>::target t{};
-  return fg::gate<fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &on_audit>>::call_erased(t, &counter_core__app, FN(on_audit), {{a0, a1, a2, a3, a4, a5}});
+  static constexpr fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &on_audit, fg::pkru_insn::hardware, domain_of(1u) + 1>::target t{};
+  return fg::gate<fg::mpk_full_to<pkru_of(1u), pkru_of(0u), domain_of(0u), &on_audit, fg::pkru_insn::hardware, domain_of(1u) + 1>>::call_erased(t, &counter_core__app, FN(on_audit), {{a0, a1, a2, a3, a4, a5}});
 }
 
 extern "C" int flex_enter_app(int argc, char **argv) {

@@ -80,7 +80,7 @@ enum class pkru_insn {
 // start below its live frames; the caller's key (for the way back) and the target (so that no register
 // holds it) go on the callee's stack. Stack pointers taken from the (key-0, writable) thread table are
 // checked against the domain's arena bounds in the read-only runtime page before use.
-#define FLEX_MPK_FULL_BODY_WITH(WRPKRU, LOAD, CALL)                                                                      \
+#define FLEX_MPK_FULL_BODY_WITH(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED)                           \
   ".cfi_undefined %%rip\n\t" /* backtraces end here */                                                 \
   "push %%rbp\n\t"                                                                                      \
   "push %%rbx\n\t"                                                                                      \
@@ -91,8 +91,7 @@ enum class pkru_insn {
   LOAD                                                           \
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
-  "mov %%fs:%c[cur](%%r13), %%rbx\n\t" /* the caller's key */                                           \
-  "and $15, %%ebx\n\t"                                                                                  \
+  CALLER_IN /* rbx: the caller's key */                                                                  \
   "push %%fs:(%%r13,%%rbx,8)\n\t"                                                                       \
   "mov %%rsp, %%fs:(%%r13,%%rbx,8)\n\t"                                                                 \
   "mov %%fs:%c[spk](%%r13), %%r14\n\t" /* where the callee's stack starts */                            \
@@ -123,9 +122,9 @@ enum class pkru_insn {
   "cld\n\t"                                                                                             \
   CALL                                                                                   \
   "add $8, %%rsp\n\t"                                                                                   \
-  "pop %%rbx\n\t"                                                                                       \
-  "and $15, %%ebx\n\t"                                                                                  \
+  CALLER_BACK /* rbx: the caller's key again (erased) */                                                \
   "mov %%rax, %%r10\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[c]")                                              \
+  CALLER_SWITCHED /* rbx: the caller's key, after the switch (fixed): no jump skips it */              \
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
   "mov %%fs:(%%r13,%%rbx,8), %%r14\n\t"                                                                 \
@@ -167,10 +166,31 @@ enum class pkru_insn {
   "pop %%rdi\n\t"                                                                                       \
   "jmp .Lflex_have%=\n\t"
 
+// The erased gate takes the caller's key from the thread table (key 0) and keeps it on the callee's stack
+// for the way back. The fixed gate has it as an immediate both ways, loaded on the way back only after the
+// switch to the caller's rights: a jump onto that switch cannot choose whose stack slot and arena bounds
+// the return uses (a domain's stack, which only that domain writes): it can only land on that caller's own
+// frames. For the runtime as the caller (key 0, its stack in key-0 memory) this does not hold yet.
+#define FLEX_MPK_CALLER_FROM_TABLE                                                                      \
+  "mov %%fs:%c[cur](%%r13), %%rbx\n\t"                                                                  \
+  "and $15, %%ebx\n\t"
+#define FLEX_MPK_CALLER_FROM_STACK                                                                      \
+  "pop %%rbx\n\t"                                                                                       \
+  "and $15, %%ebx\n\t"
+#define FLEX_MPK_CALLER_FIXED "mov %[ckey], %%ebx\n\t"
+
 #define FLEX_MPK_FULL_BODY(WRPKRU)                                                                      \
-  FLEX_MPK_FULL_BODY_WITH(WRPKRU, "mov 56(%%rsp), %%r12\n\t" /* the target */, "call *(%%rsp)\n\t")
+  FLEX_MPK_FULL_BODY_WITH(WRPKRU, "mov 56(%%rsp), %%r12\n\t" /* the target */, "call *(%%rsp)\n\t",     \
+                          FLEX_MPK_CALLER_FROM_TABLE, FLEX_MPK_CALLER_FROM_STACK, "")
 // The pushed slot stays (zero) so that the callee's stack is aligned as for the erased gate.
-#define FLEX_MPK_FULL_BODY_TO(WRPKRU) FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t")
+#define FLEX_MPK_FULL_BODY_TO(WRPKRU)                                                                   \
+  FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FIXED,  \
+                          "add $8, %%rsp\n\t", FLEX_MPK_CALLER_FIXED)
+// The runtime as the caller: its code may run on a domain's stack (after a light gate out of that domain,
+// in a mixed image), whose slot the thread table names; so the key comes from the table, as for the erased.
+#define FLEX_MPK_FULL_BODY_TO_FROM_RUNTIME(WRPKRU)                                                      \
+  FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FROM_TABLE, \
+                          FLEX_MPK_CALLER_FROM_STACK, "")
 
 // clang-format on
 
@@ -237,17 +257,36 @@ struct mpk_light_to_entry {
   }
 };
 
-template <std::uint32_t C, std::uint32_t E, unsigned Key, auto Fn>
+template <std::uint32_t C, std::uint32_t E, unsigned Key, auto Fn, int CallerKey>
 struct mpk_full_to_entry {
   [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
                                                                                        word, word,
                                                                                        erased_fn) {
-    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0), [fn] "s"(Fn));
+    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0), [fn] "s"(Fn),
+                 [ckey] "i"(CallerKey));
   }
   [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
                                                                                        word, word,
                                                                                        erased_fn) {
-    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1), [fn] "s"(Fn));
+    asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1), [fn] "s"(Fn),
+                 [ckey] "i"(CallerKey));
+  }
+};
+
+// The runtime as the caller (CallerKey -1).
+template <std::uint32_t C, std::uint32_t E, unsigned Key, auto Fn>
+struct mpk_full_to_entry<C, E, Key, Fn, -1> {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO_FROM_RUNTIME(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0),
+                 [fn] "s"(Fn));
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO_FROM_RUNTIME(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1),
+                 [fn] "s"(Fn));
   }
 };
 
@@ -294,14 +333,18 @@ struct mpk_light_to : detail::mpk_invoker<detail::mpk_light_to_entry<CallerPkru,
   using entries = detail::mpk_light_to_entry<CallerPkru, CalleePkru, Fn>;
 };
 
+// CallerKey: the calling domain's key (its index + 1), which flexbuild names for every domain caller; -1
+// (left out) for the runtime as the caller, whose key comes from the thread table.
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex, auto Fn,
-          pkru_insn Insn = pkru_insn::hardware>
+          pkru_insn Insn = pkru_insn::hardware, int CallerKey = -1>
 struct mpk_full_to
-    : detail::mpk_invoker<detail::mpk_full_to_entry<CallerPkru, CalleePkru, CalleeIndex + 1, Fn>, Insn> {
+    : detail::mpk_invoker<detail::mpk_full_to_entry<CallerPkru, CalleePkru, CalleeIndex + 1, Fn, CallerKey>, Insn> {
   static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..11");
+  static_assert((CallerKey < 0) == (CallerPkru == kPkruRuntime), "a domain caller names its key; the runtime does not");
+  static_assert(CallerKey <= static_cast<int>(kMaxMpkDomains), "a caller key is 1..12");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";
-  using entries = detail::mpk_full_to_entry<CallerPkru, CalleePkru, kKey, Fn>;
+  using entries = detail::mpk_full_to_entry<CallerPkru, CalleePkru, kKey, Fn, CallerKey>;
 };
 
 // ---- System-call gates (mpk_syscalls.cc, DESIGN.md §8) ------------------------------------------------
