@@ -4,7 +4,7 @@
 //   flexbuild check --profile profiles/hello-2comp.yaml
 //   flexbuild run --profile profiles/hello-2comp.yaml [-- app args]
 //   flexbuild report --profile profiles/redis-3comp.yaml [--json] [--html FILE]
-//   flexbuild compare --profile A.yaml --profile B.yaml [--json] [--require-not-weaker]
+//   flexbuild compare --profile A.yaml --profile B.yaml [--json] [--html FILE] [--require-not-weaker]
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
@@ -56,6 +56,8 @@ int main(int argc, char **argv) {
   std::string compare_out;
   compare->add_option("-o,--out", compare_out, "build the images in DIR/a and DIR/b (default: build/images/<name>)");
   bool compare_json = false, require_not_weaker = false;
+  std::string compare_html;
+  compare->add_option("--html", compare_html, "also write the comparison as one HTML page");
   compare->add_flag("--json", compare_json, "the comparison as JSON");
   compare->add_flag("--require-not-weaker", require_not_weaker, "exit 1 when B is weaker than A on any point");
 
@@ -69,7 +71,7 @@ int main(int argc, char **argv) {
       a.out_dir = std::filesystem::path(compare_out) / "a";
       b.out_dir = std::filesystem::path(compare_out) / "b";
     }
-    return flex::build::compare_images(a, b, compare_json, require_not_weaker);
+    return flex::build::compare_images(a, b, compare_json, require_not_weaker, compare_html);
   }
   if (*check) return flex::build::check_profile(check_opt);
   if (*run) return flex::build::run_image(run_opt, app_args);

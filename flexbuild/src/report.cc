@@ -515,12 +515,65 @@ std::optional<json> built_report(const options &opt) {
 
 }  // namespace
 
-int compare_images(const options &a, const options &b, bool as_json, bool require_not_weaker) {
+std::optional<std::string> compare_html(const json &c, const json &a, const json &b, std::string *error) {
+  auto svg_a = render_svg(graph_dot(a), error);
+  if (!svg_a) return std::nullopt;
+  auto svg_b = render_svg(graph_dot(b), error);
+  if (!svg_b) return std::nullopt;
+  auto list = [](const json &items, const char *id) {
+    std::string h = std::string("<ul id=") + id + ">";
+    for (const json &w : items) h += "<li>" + escape_html(w.get<std::string>()) + "</li>";
+    return h + (items.empty() ? "<li>(none)</li>" : "") + "</ul>\n";
+  };
+  const std::string an = c["a"]["name"].get<std::string>(), bn = c["b"]["name"].get<std::string>();
+  std::string h = "<!DOCTYPE html>\n<html lang=en><head><meta charset=utf-8><title>flexbuild compare: " + escape_html(an) +
+                  " / " + escape_html(bn) + "</title>\n<style>\nbody{font-family:sans-serif;margin:2em;color:#222}"
+                  ".sides{display:flex;gap:2em}.side{flex:1;min-width:0}svg{max-width:100%;height:auto}"
+                  "#verdict{font-size:1.4em;font-weight:bold}</style></head><body>\n";
+  h += "<h1>" + escape_html(an) + " (A) against " + escape_html(bn) + " (B)</h1>\n<p id=verdict>" +
+       escape_html(c["verdict"].get<std::string>()) + "</p>\n";
+  if (!c["layout_changes"].empty()) h += "<h2>Compartments</h2>\n" + list(c["layout_changes"], "layout");
+  h += "<div class=sides><div class=side><h2>A: " + escape_html(an) + "</h2><div id=graph-a>" + *svg_a +
+       "</div><h3>Where A is safer</h3>\n" + list(c["a_wins"], "a-wins") + "</div>\n<div class=side><h2>B: " +
+       escape_html(bn) + "</h2><div id=graph-b>" + *svg_b + "</div><h3>Where B is safer</h3>\n" +
+       list(c["b_wins"], "b-wins") + "</div></div>\n</body></html>\n";
+  return h;
+}
+
+namespace {
+
+// Writes `page` to `path` whole (a temporary, then a rename); false with the reason on stderr.
+bool write_page(const std::string &path, const std::string &page) {
+  const fs::path tmp = path + ".tmp";
+  std::ofstream(tmp) << page;
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    std::fprintf(stderr, "flexbuild: error: cannot write %s: %s\n", path.c_str(), ec.message().c_str());
+    return false;
+  }
+  std::fprintf(stderr, "flexbuild: page: %s\n", path.c_str());
+  return true;
+}
+
+}  // namespace
+
+int compare_images(const options &a, const options &b, bool as_json, bool require_not_weaker,
+                   const std::string &html_path) {
   auto ra = built_report(a);
   if (!ra) return 1;
   auto rb = built_report(b);
   if (!rb) return 1;
   const json c = compare_reports(*ra, *rb);
+  if (!html_path.empty()) {
+    std::string error;
+    auto page = compare_html(c, *ra, *rb, &error);
+    if (!page) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+      return 1;
+    }
+    if (!write_page(html_path, *page)) return 1;
+  }
   const std::string text = as_json ? c.dump(2) + "\n" : compare_text(c);
   std::fputs(text.c_str(), stdout);
   if (require_not_weaker && c["b_weaker_somewhere"].get<bool>()) {
@@ -543,15 +596,7 @@ int report_image(const options &opt, bool as_json, const std::string &html_path)
       std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
       return 1;
     }
-    const fs::path tmp = html_path + ".tmp";
-    std::ofstream(tmp) << *page;
-    std::error_code ec;
-    fs::rename(tmp, html_path, ec);
-    if (ec) {
-      std::fprintf(stderr, "flexbuild: error: cannot write %s: %s\n", html_path.c_str(), ec.message().c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "flexbuild: report: %s\n", html_path.c_str());
+    if (!write_page(html_path, *page)) return 1;
   }
   const std::string text = as_json ? r.dump(2) + "\n" : report_text(r);
   std::fputs(text.c_str(), stdout);

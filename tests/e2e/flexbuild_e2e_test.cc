@@ -197,6 +197,24 @@ TEST(flexbuild_e2e, compare_gives_the_verdict_and_each_point_where_one_wins) {
   r = run(fb + profile("hello-2comp") + " --profile " + profile("hello-2comp-mpk") + " --require-not-weaker 2>&1");
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_NE(r.out.find("is weaker than A"), std::string::npos) << r.out;
+  // The page, read in a real browser: the verdict and both graphs.
+  const fs::path page = dir.path() / "compare.html";
+  r = run(fb + profile("hello-2comp") + " --profile " + profile("hello-2comp-mpk") + " --html " + page.string() +
+          " >/dev/null 2>&1");
+  ASSERT_EQ(r.status, 0) << r.out;
+  ASSERT_EQ(run("command -v chromium >/dev/null").status, 0) << "chromium is missing: scripts/bootstrap.sh installs it";
+  auto dom = run("chromium --headless --no-sandbox --disable-gpu --dump-dom file://" + page.string() + " 2>/dev/null");
+  ASSERT_EQ(dom.status, 0) << dom.out;
+  EXPECT_NE(dom.out.find("<p id=\"verdict\">incomparable</p>"), std::string::npos) << dom.out.substr(0, 1500);
+  EXPECT_NE(dom.out.find("<div id=\"graph-a\"><svg"), std::string::npos);
+  EXPECT_NE(dom.out.find("<div id=\"graph-b\"><svg"), std::string::npos);
+  EXPECT_NE(dom.out.find("<li>hello: ubsan in A only</li>"), std::string::npos);
+  const fs::path shot = fs::path(::testing::TempDir()) / "flexbuild-compare-hello.png";
+  auto s = run("chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,900 --screenshot=" +
+               shot.string() + " file://" + page.string() + " 2>&1");
+  ASSERT_EQ(s.status, 0) << s.out;
+  EXPECT_GT(fs::file_size(shot), 20000u);
+  std::printf("screenshot: %s\n", shot.c_str());
   // An image against itself: equally safe, and not weaker.
   r = run(fb + profile("hello-2comp-mpk") + " --profile " + profile("hello-2comp-mpk") + " --require-not-weaker 2>/dev/null");
   EXPECT_EQ(r.status, 0) << r.out;

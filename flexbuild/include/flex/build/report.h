@@ -72,6 +72,10 @@ int report_image(const options &opt, bool json, const std::string &html_path = {
 // point (or the two place different libraries), for a CI job guarding a change of profile.
 nlohmann::json compare_reports(const nlohmann::json &a, const nlohmann::json &b);
 std::string compare_text(const nlohmann::json &comparison);
-int compare_images(const options &a, const options &b, bool json, bool require_not_weaker);
+// The page form of a comparison: the verdict, both compartment graphs side by side, each side's wins.
+std::optional<std::string> compare_html(const nlohmann::json &comparison, const nlohmann::json &a,
+                                        const nlohmann::json &b, std::string *error);
+int compare_images(const options &a, const options &b, bool json, bool require_not_weaker,
+                   const std::string &html_path = {});
 
 }  // namespace flex::build
