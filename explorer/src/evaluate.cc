@@ -113,7 +113,13 @@ bool runner::bench_complete(const json &cache) const {
   if (b.value("fingerprint", "") != s_.bench.fingerprint()) return false;
   if (b.contains("error") || b.value("decided", false)) return true;
   std::vector<double> samples = b.value("samples", std::vector<double>{});
-  return settled(samples, s_.bench.reps);
+  return enough(samples);
+}
+
+bool runner::enough(const std::vector<double> &samples) const {
+  if (!settled(samples, s_.bench.reps)) return false;
+  const int most = std::max(s_.bench.reps.max, s_.bench.reps.max_near_floor);
+  return static_cast<int>(samples.size()) >= most || !near_floor(samples);
 }
 
 std::vector<json> runner::load_caches(const std::vector<int> &configs) const {
@@ -218,7 +224,7 @@ measurement runner::measure(int i, json &cache, const build_result &built) {
     ++x_.benchmarks_cached;
     return {};
   }
-  const bool from_cache = settled(samples, s_.bench.reps) || b.value("decided", false);
+  const bool from_cache = enough(samples) || b.value("decided", false);
   if (!from_cache) {
     if (opt_.stop_after >= 0 && x_.benchmarks >= opt_.stop_after) {
       x_.interrupted = true;
@@ -241,7 +247,7 @@ measurement runner::measure(int i, json &cache, const build_result &built) {
 void runner::run_until_settled(int i, const fs::path &executable, json &cache, std::vector<double> &samples) {
   const configuration &c = config(i);
   json &b = cache["bench"];
-  while (!settled(samples, s_.bench.reps) && !g_interrupted) {
+  while (!enough(samples) && !g_interrupted) {
     if (!samples.empty() && decided(samples)) {
       b["decided"] = true;
       break;
@@ -270,6 +276,7 @@ std::optional<double> runner::record_figure(int i, const json &bench, const std:
     return std::nullopt;
   }
   r.value = median(samples);
+  r.ci = median_interval(samples);
   prog_.event(fmt::format("{} {}: {:.6g} {} (median of {}{}) [{}]", from_cache ? "cached " : "measured",
                           c.id(), *r.value, s_.bench.metric.unit, samples.size(), from_cache ? "" : " runs",
                           prog_.eta(x_.benchmarks + x_.benchmarks_cached, remaining())));

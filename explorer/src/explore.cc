@@ -166,6 +166,12 @@ std::function<bool(const std::vector<double> &)> far_below_floor(const space &s,
   };
 }
 
+std::function<bool(const std::vector<double> &)> straddling_floor(const search_spec &spec) {
+  return [hi = spec.higher_is_better, t = spec.threshold](const std::vector<double> &v) {
+    return v.size() > 1 && straddles(median_interval(v), t, hi);
+  };
+}
+
 void search_all(exploration &x, runner &rn) {
   search &srch = *x.result;
   while (!x.interrupted && !g_interrupted) {
@@ -175,7 +181,12 @@ void search_all(exploration &x, runner &rn) {
     for (int b : batch) ids.push_back(x.order->at(b).index);
     auto values = rn.evaluate(ids);
     if (x.interrupted || g_interrupted) break;
-    for (std::size_t k = 0; k < batch.size(); ++k) srch.record(batch[k], values[k]);
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      config_record &r = x.rec[static_cast<std::size_t>(ids[k])];
+      r.borderline = values[k] && x.threshold && r.samples.size() > 1 &&
+                     straddles(r.ci, *x.threshold, x.s->bench.metric.higher_is_better);
+      srch.record(batch[k], values[k], r.borderline);
+    }
   }
 }
 
@@ -189,6 +200,7 @@ void collect_results(exploration &x) {
       x.picks.push_back(ci);
       x.rec[static_cast<std::size_t>(ci)].pick = true;
     }
+    for (int b : srch.borderline()) x.borderline.push_back(x.order->at(b).index);
   }
   // Copy what the search settled into the records.
   for (std::size_t i = 0; i < x.configs.size(); ++i) {
@@ -253,7 +265,10 @@ exploration run(const space &s, const explore_options &opt, evaluator &ev) {
   x.result = std::make_unique<search>(*x.order, cands, spec);
   if (x.baseline) x.result->record(x.rec[static_cast<std::size_t>(x.baseline_config)].member, x.baseline);
   rn.remaining = [&x] { return x.result->remaining_estimate(); };
-  if (s.q.g == goal::most_secure) rn.decided = far_below_floor(s, spec);
+  if (s.q.g == goal::most_secure) {
+    rn.decided = far_below_floor(s, spec);
+    rn.near_floor = straddling_floor(spec);
+  }
   search_all(x, rn);
   collect_results(x);
   if (x.complete && opt.verify > 0) verify(x, rn, opt.verify);

@@ -40,7 +40,10 @@ class run_stages : public ::testing::Test {
   void search_to_the_end(exploration &x, runner &rn, const bitset &candidates) {
     search_spec spec;
     ASSERT_TRUE(set_floor(x, rn, spec));
-    if (spec.g == goal::most_secure) rn.decided = far_below_floor(*x.s, spec);
+    if (spec.g == goal::most_secure) {
+      rn.decided = far_below_floor(*x.s, spec);
+      rn.near_floor = straddling_floor(spec);
+    }
     x.result = std::make_unique<search>(*x.order, candidates, spec);
     if (x.baseline) x.result->record(x.rec[static_cast<std::size_t>(x.baseline_config)].member, x.baseline);
     search_all(x, rn);
@@ -221,6 +224,56 @@ TEST_F(run_stages, two_runs_far_below_the_floor_decide_it) {
   EXPECT_FALSE(lower({130, 119}));
   s_.bench.reps.tolerance = 0.1;  // 5 tolerances: 50%
   EXPECT_FALSE(far_below_floor(s_, search_spec{goal::most_secure, true, 100})({70, 60}));
+}
+
+// A figure whose interval straddles the floor gets more runs, and if it still straddles it is borderline:
+// not a pick, and it settles what is above it. Two explorations with different noise then give the same
+// picks, and every pick clears the floor beyond the noise.
+TEST_F(run_stages, a_figure_near_the_floor_is_borderline_instead_of_flipping) {
+  // The floor: the true figure of a configuration in the middle of the explorable ones.
+  exploration probe = ordered(s_);
+  test::fake_metric truth(s_, 42);
+  std::vector<std::pair<double, int>> figures;
+  for (std::size_t i = 0; i < probe.configs.size(); ++i) {
+    if (probe.rec[i].cat == category::explorable) figures.push_back({truth(probe.configs[i]), static_cast<int>(i)});
+  }
+  std::sort(figures.begin(), figures.end());
+  const auto [floor, at_floor] = figures[figures.size() / 2];
+  s_.q.floor->relative = false;
+  s_.q.floor->value = floor;
+  s_.bench.reps.max_near_floor = 15;
+
+  std::vector<std::vector<int>> picks;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    bitset candidates;
+    exploration x = ordered(s_, &candidates);
+    fake_evaluator ev(s_);
+    ev.add_noise(0.04, seed);
+    runner rn(s_, opt_, ev, x);
+    search_to_the_end(x, rn, candidates);
+    collect_results(x);
+    ASSERT_TRUE(x.complete);
+    picks.push_back(x.picks);
+    for (int p : x.picks) {
+      const config_record &r = x.rec[static_cast<std::size_t>(p)];
+      EXPECT_GT(r.ci.lo, floor) << x.configs[static_cast<std::size_t>(p)].id() << ": a pick clears the floor";
+      EXPECT_FALSE(r.borderline);
+    }
+    for (std::size_t i = 0; i < x.configs.size(); ++i) {
+      const config_record &r = x.rec[i];
+      if (r.samples.empty()) continue;
+      // More runs only where the interval straddles the floor.
+      if (r.samples.size() > 3u) EXPECT_TRUE(straddles(median_interval({r.samples.begin(), r.samples.end() - 1}), floor, true));
+      EXPECT_EQ(r.borderline, r.samples.size() == 15u && straddles(r.ci, floor, true)) << x.configs[i].id();
+    }
+    // The configuration at the floor, if it was measured, is borderline.
+    const config_record &mid = x.rec[static_cast<std::size_t>(at_floor)];
+    if (!mid.samples.empty()) EXPECT_TRUE(mid.borderline);
+    EXPECT_FALSE(x.borderline.empty());
+    for (int b : x.borderline) EXPECT_TRUE(x.rec[static_cast<std::size_t>(b)].borderline);
+  }
+  EXPECT_EQ(picks[0], picks[1]);
+  EXPECT_EQ(picks[0], picks[2]);
 }
 
 TEST_F(run_stages, spread_takes_the_ends_and_evenly_between) {

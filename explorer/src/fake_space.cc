@@ -71,7 +71,14 @@ run_result fake_evaluator::run_once(const configuration &c, const fs::path &) {
   ++runs[c.hash];
   if (g_interrupted) return {false, 0, "interrupted"};
   if (auto it = failing_runs.find(c.hash); it != failing_runs.end()) return {false, 0, it->second};
-  return {true, metric_(c), ""};
+  double v = metric_(c);
+  if (noise_ > 0) v *= 1 + noise_ * std::uniform_real_distribution<double>(-1, 1)(rng_);
+  return {true, v, ""};
+}
+
+void fake_evaluator::add_noise(double noise, std::uint64_t noise_seed) {
+  noise_ = noise;
+  rng_.seed(noise_seed);
 }
 
 space redis_space() {

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
 #include <vector>
@@ -50,9 +51,13 @@ class fake_evaluator : public evaluator {
   std::map<std::string, std::string> failing_runs;  // configuration hash -> the error of its every run
   std::map<std::string, int> builds, runs;          // per configuration hash
   int runs_total = 0;
+  // Each run's figure times (1 + noise * u), u uniform in [-1, 1] drawn from `noise_seed`.
+  void add_noise(double noise, std::uint64_t noise_seed);
 
  private:
   fake_metric metric_;
+  double noise_ = 0;
+  std::mt19937_64 rng_;
   int interrupt_at_;
 };
 

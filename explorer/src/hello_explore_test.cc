@@ -53,6 +53,42 @@ TEST(hello_exploration, runs_to_completion_and_writes_the_folder) {
   EXPECT_NE(flex::test::read(out / "results.csv").find("id,hash,profile"), std::string::npos);
   if (graphviz) EXPECT_NE(flex::test::read(out / "report.html").find("hasse.svg"), std::string::npos);
 
+  // Each pick links to its flexbuild report, made from the image the exploration built.
+  const std::string page = flex::test::read(out / "report.html");
+  for (const auto &p : j["picks"]) {
+    ASSERT_TRUE(p.contains("report")) << p.dump();
+    const std::string report = p["report"].get<std::string>();
+    EXPECT_NE(flex::test::read(out / report).find("<h1>Image "), std::string::npos) << report;
+    EXPECT_NE(page.find("<a href=\"" + report + "\">flexbuild report</a>"), std::string::npos) << report;
+  }
+  if (graphviz) {
+    // The page in a real browser: the frontier graph, the scatter plot with its floor, and the table whose
+    // filter shows the measured configurations at first.
+    ASSERT_EQ(run("command -v chromium >/dev/null").status, 0) << "chromium is missing: scripts/bootstrap.sh installs it";
+    const std::string chromium = "chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --window-size=1280,1600 ";
+    command_result dom = run(chromium + "--dump-dom file://" + (out / "report.html").string() + " 2>/dev/null");
+    ASSERT_EQ(dom.status, 0) << dom.out;
+    EXPECT_NE(dom.out.find("<div id=\"frontier\"><svg"), std::string::npos) << dom.out.substr(0, 2000);
+    EXPECT_NE(dom.out.find("<div id=\"scatter\"><svg"), std::string::npos);
+    EXPECT_NE(dom.out.find("<line id=\"floor\""), std::string::npos);
+    int measured = 0;
+    for (const auto &c : j["configurations"]) measured += c.contains("value");
+    // The script ran: it counted the rows its filter shows (the measured ones, and failures).
+    EXPECT_NE(dom.out.find("<span id=\"f-count\">"), std::string::npos);
+    const auto count = dom.out.find("<span id=\"f-count\">");
+    int shown = -1, total = -1;
+    ASSERT_EQ(std::sscanf(dom.out.c_str() + count, "<span id=\"f-count\">%d of %d shown", &shown, &total), 2)
+        << dom.out.substr(count, 80);
+    EXPECT_EQ(total, 7);
+    EXPECT_GE(shown, measured);
+    EXPECT_LT(shown, total + 1);
+    const fs::path shot = fs::path(::testing::TempDir()) / "flexexplore-report-hello.png";
+    command_result s = run(chromium + "--screenshot=" + shot.string() + " file://" + (out / "report.html").string() + " 2>&1");
+    ASSERT_EQ(s.status, 0) << s.out;
+    EXPECT_GT(fs::file_size(shot), 30000u) << "an empty page?";
+    std::printf("screenshot: %s\n", shot.c_str());
+  }
+
   // The picks are profiles flexbuild accepts.
   for (const auto &p : j["picks"]) {
     fs::path profile = out / p["profile"].get<std::string>();

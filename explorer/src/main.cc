@@ -48,7 +48,9 @@ int main(int argc, char **argv) {
   flex::explore::flex_evaluator ev(*space, flex::build::executable_dir() / "flexbuild", opt.out / "logs");
   opt.dry_run = dry_run;
   flex::explore::exploration x = flex::explore::run(*space, opt, ev);
-  std::string problems = flex::explore::write_report(x, opt.out);
+  std::string problems;
+  if (x.complete) problems += flex::explore::write_pick_reports(x, opt.out, flex::build::executable_dir() / "flexbuild");
+  problems += flex::explore::write_report(x, opt.out);
   if (!problems.empty()) std::fprintf(stderr, "flexexplore: warning: %s", problems.c_str());
   std::fputs(flex::explore::summary_text(x, opt.out).c_str(), stdout);
   if (dry_run) return 0;

@@ -1,5 +1,6 @@
 #include "flex/explore/poset.h"
 
+#include <algorithm>
 #include <bit>
 
 namespace flex::explore {
@@ -62,6 +63,20 @@ poset::poset(std::vector<const configuration *> members) : members_(std::move(me
     for (int k : up_[static_cast<std::size_t>(i)].members()) indirect |= up_[static_cast<std::size_t>(k)];
     covers_[static_cast<std::size_t>(i)] = up_[static_cast<std::size_t>(i)].minus(indirect).members();
   }
+}
+
+std::vector<int> poset::levels() const {
+  std::vector<int> order(static_cast<std::size_t>(size()));
+  for (int i = 0; i < size(); ++i) order[static_cast<std::size_t>(i)] = i;
+  // Fewer members below first: a linear extension of the order.
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return below(a).count() < below(b).count(); });
+  std::vector<int> level(static_cast<std::size_t>(size()), 0);
+  for (int j : order) {
+    for (int i : below(j).members()) {
+      level[static_cast<std::size_t>(j)] = std::max(level[static_cast<std::size_t>(j)], level[static_cast<std::size_t>(i)] + 1);
+    }
+  }
+  return level;
 }
 
 int poset::cover_count() const {

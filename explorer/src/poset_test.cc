@@ -164,6 +164,34 @@ TEST(order, is_a_partial_order_with_the_baseline_at_the_bottom) {
   EXPECT_EQ(p.minimal(p.all()).members(), bottom);
 }
 
+// The order's laws over every pair (and triple) of the hello exploration's configurations, read from its
+// space file: reflexive, transitive, and antisymmetric up to equal safety (two configurations below each
+// other are the same point of flexbuild's order, e.g. {hello}:none {console}:none and {hello,console}).
+TEST(order, laws_hold_over_every_configuration_of_the_hello_space) {
+  yaml::diag_sink diags;
+  auto s = load_space(std::filesystem::path(FLEX_SOURCE_DIR) / "explorer" / "spaces" / "hello.yaml", std::nullopt, diags);
+  ASSERT_TRUE(s);
+  auto all = enumerate(*s);
+  ASSERT_EQ(all.size(), 7u);
+  int equal_pairs = 0;
+  for (const auto &a : all) {
+    EXPECT_TRUE(a.leq(a)) << a.label(*s);
+    for (const auto &b : all) {
+      if (a.leq(b) && b.leq(a)) {
+        // The same point: the same walls between every pair, hardening and lockdown.
+        EXPECT_EQ(a.safety.walls, b.safety.walls) << a.label(*s) << " / " << b.label(*s);
+        EXPECT_EQ(a.safety.hardening, b.safety.hardening) << a.label(*s) << " / " << b.label(*s);
+        EXPECT_EQ(a.safety.lockdown, b.safety.lockdown);
+        equal_pairs += &a != &b;
+      }
+      for (const auto &c : all) {
+        if (a.leq(b) && b.leq(c)) EXPECT_TRUE(a.leq(c)) << a.label(*s) << " / " << b.label(*s) << " / " << c.label(*s);
+      }
+    }
+  }
+  EXPECT_GT(equal_pairs, 0) << "the none split equals the one compartment";
+}
+
 TEST(order, is_a_partial_order_with_the_baseline_at_the_bottom_under_lockdowns_too) {
   space s = with_lockdowns(synthetic_space(3, 3, kAll, {0, kUbsan}), kEveryLockdown);
   auto all = enumerate(s);

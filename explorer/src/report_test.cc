@@ -1,6 +1,7 @@
 // The report's writers one by one (report.h): what each file holds, and that a folder or a file that
 // cannot be written leaves nothing half-written behind. The exploration comes from a run on the small
 // redis space with a fake evaluator, some of whose builds and benchmarks fail.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -142,19 +143,91 @@ TEST_F(report, hasse_dot_draws_every_member_and_cover_and_outlines_the_picks) {
   EXPECT_EQ(dot.substr(dot.size() - 2), "}\n");
 }
 
-TEST_F(report, report_html_escapes_and_shows_the_figure_only_when_drawn) {
-  const std::string drawn = report_html(x_, true), not_drawn = report_html(x_, false);
-  EXPECT_NE(drawn.find("<img src=\"hasse.svg\""), std::string::npos);
-  EXPECT_EQ(drawn.find("(not drawn)"), std::string::npos);
+// The frontier graph: the picks and every configuration measured, with the order between them reduced.
+TEST_F(report, frontier_dot_draws_the_measured_configurations_and_the_order_between_them) {
+  const std::string dot = frontier_dot(x_);
+  EXPECT_EQ(dot.rfind("digraph frontier {\n", 0), 0u);
+  const bitset front = frontier(x_);
+  int nodes = 0, edges = 0;
+  std::istringstream in(dot);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("  m", 0) != 0) continue;
+    const bool edge = line.find(" -> ") != std::string::npos;
+    (edge ? edges : nodes) += 1;
+    if (!edge) continue;
+    // Each edge joins two members of the frontier, the lower first, with no member of it between.
+    int a = -1, b = -1;
+    ASSERT_EQ(std::sscanf(line.c_str(), "  m%d -> m%d;", &a, &b), 2) << line;
+    EXPECT_TRUE(front.test(a) && front.test(b)) << line;
+    EXPECT_TRUE(x_.order->less(a, b)) << line;
+    for (int c : front.members()) EXPECT_FALSE(x_.order->less(a, c) && x_.order->less(c, b)) << line;
+  }
+  EXPECT_EQ(nodes, front.count());
+  EXPECT_LT(nodes, x_.order->size()) << "the frontier leaves out what was inferred";
+  for (int p : x_.picks) EXPECT_TRUE(front.test(x_.rec[static_cast<std::size_t>(p)].member));
+  for (std::size_t i = 0; i < x_.rec.size(); ++i) {
+    if (x_.rec[i].value) EXPECT_TRUE(front.test(x_.rec[i].member)) << x_.configs[i].id();
+  }
+}
+
+// The scatter plot: one point per measured configuration at its level, the floor and the picks marked.
+TEST_F(report, scatter_svg_has_a_point_per_measured_configuration_the_floor_and_the_picks) {
+  const std::string svg = scatter_svg(x_);
+  EXPECT_EQ(svg.rfind("<svg", 0), 0u);
+  int measured = 0;
+  for (const config_record &r : x_.rec) measured += r.value.has_value();
+  size_t points = 0, picks = 0;
+  for (auto at = svg.find("<g class=\"pt"); at != std::string::npos; at = svg.find("<g class=\"pt", at + 1)) {
+    ++points;
+    picks += svg.compare(at, 17, "<g class=\"pt pick") == 0;
+  }
+  EXPECT_EQ(points, static_cast<size_t>(measured));
+  EXPECT_EQ(picks, x_.picks.size());
+  EXPECT_NE(svg.find("<line id=\"floor\""), std::string::npos);
+  EXPECT_NE(svg.find(fmt::format("floor {:.4g}", *x_.threshold)), std::string::npos);
+  // Levels grow along every chain of the order.
+  const std::vector<int> levels = x_.order->levels();
+  for (int a = 0; a < x_.order->size(); ++a) {
+    for (int b : x_.order->above(a).members()) EXPECT_LT(levels[static_cast<std::size_t>(a)], levels[static_cast<std::size_t>(b)]);
+  }
+}
+
+TEST_F(report, report_html_escapes_and_inlines_the_frontier_only_when_drawn) {
+  figure_result figures{.problems = "", .frontier_svg = "<svg id=\"planted\"></svg>", .hasse_svg = true};
+  const std::string drawn = report_html(x_, figures), not_drawn = report_html(x_, figure_result{});
+  EXPECT_NE(drawn.find("<div id=\"frontier\"><svg id=\"planted\"></svg></div>"), std::string::npos);
+  EXPECT_NE(drawn.find("<a href=\"hasse.svg\">"), std::string::npos);
   EXPECT_EQ(not_drawn.find("hasse.svg"), std::string::npos);
-  EXPECT_NE(not_drawn.find("<p>(not drawn)</p>"), std::string::npos);
+  EXPECT_NE(not_drawn.find("<div id=\"frontier\">(not drawn)</div>"), std::string::npos);
+  EXPECT_NE(drawn.find("<div id=\"scatter\"><svg"), std::string::npos);
   EXPECT_NE(drawn.find("&quot;&lt;rps&gt;&quot;, GET"), std::string::npos) << "the reason is escaped";
   EXPECT_EQ(drawn.find("<rps>"), std::string::npos);
-  EXPECT_NE(drawn.find("<table><tr><th>id</th>"), std::string::npos);
-  EXPECT_EQ(count_lines(drawn, "<tr"), static_cast<int>(x_.configs.size()));
-  EXPECT_EQ(count_lines(drawn, "<tr class=pick>"), static_cast<int>(x_.picks.size()));
+  EXPECT_NE(drawn.find("<table id=\"configs\">"), std::string::npos);
+  EXPECT_EQ(count_lines(drawn, "<tr "), static_cast<int>(x_.configs.size()));
+  EXPECT_EQ(count_lines(drawn, "<tr class=\"pick\""), static_cast<int>(x_.picks.size()));
+  EXPECT_NE(drawn.find("<pre id=\"stability\">every pick's interval clears the floor"), std::string::npos)
+      << drawn.substr(drawn.find("<pre id=\"stability\">"), 200);
   EXPECT_NE(drawn.find("wall time 12 s"), std::string::npos);
   EXPECT_EQ(drawn.substr(drawn.size() - 15), "</body></html>\n");
+}
+
+TEST_F(report, results_json_says_how_stable_the_answer_is) {
+  const json j = json::parse(results_json(x_));
+  const json &st = j["stability"];
+  ASSERT_EQ(st["picks"].size(), x_.picks.size());
+  for (const json &p : st["picks"]) {
+    EXPECT_GE(p["margin"].get<double>(), 0) << p.dump();
+    EXPECT_GE(p["interval"][0].get<double>(), *x_.threshold);
+  }
+  EXPECT_TRUE(st["borderline"].empty()) << "the fake benchmark has no noise";
+  EXPECT_EQ(st["extra_runs_near_floor"], 0);
+  for (const json &c : j["configurations"]) {
+    if (c.contains("samples")) {
+      EXPECT_LE(c["interval"][0].get<double>(), c["value"].get<double>());
+      EXPECT_GE(c["interval"][1].get<double>(), c["value"].get<double>());
+    }
+    if (c["category"] == "explorable") EXPECT_TRUE(c.contains("level")) << c["id"];
+  }
 }
 
 TEST_F(report, write_report_is_its_writers_in_turn) {
@@ -163,12 +236,20 @@ TEST_F(report, write_report_is_its_writers_in_turn) {
   if (graphviz) {
     EXPECT_EQ(problems, "");
   } else {
-    EXPECT_EQ(problems, "Graphviz `dot` failed (see logs/dot.log): no hasse.svg/png\n");
+    EXPECT_EQ(problems, "Graphviz `dot` failed (see logs/dot.log): no frontier.svg\n"
+                        "Graphviz `dot` failed (see logs/dot.log): no hasse.svg/png\n");
   }
   EXPECT_EQ(build::read_file(out_ / "results.csv"), results_csv(x_));
   EXPECT_EQ(build::read_file(out_ / "results.json"), results_json(x_));
   EXPECT_EQ(build::read_file(out_ / "hasse.dot"), hasse_dot(x_));
-  EXPECT_EQ(build::read_file(out_ / "report.html"), report_html(x_, graphviz));
+  EXPECT_EQ(build::read_file(out_ / "frontier.dot"), frontier_dot(x_));
+  figure_result figures;
+  figures.hasse_svg = graphviz;
+  if (graphviz) {
+    const std::string svg = build::read_file(out_ / "frontier.svg").value_or("");
+    figures.frontier_svg = svg.substr(svg.find("<svg"));
+  }
+  EXPECT_EQ(build::read_file(out_ / "report.html"), report_html(x_, figures));
   EXPECT_EQ(fs::exists(out_ / "hasse.svg"), graphviz);
   EXPECT_EQ(fs::exists(out_ / "hasse.png"), graphviz);
   for (int p : x_.picks) {
@@ -193,16 +274,16 @@ TEST_F(report, a_folder_that_cannot_be_made_leaves_nothing_behind) {
   ASSERT_EQ(build::write_atomically(blocked / "a-file", "x"), std::nullopt);
   const fs::path out = blocked / "a-file" / "report";
   for (const std::string &problem : {write_results_csv(x_, out), write_results_json(x_, out),
-                                     write_picks(x_, out), write_report_html(x_, out, true)}) {
+                                     write_picks(x_, out), write_report_html(x_, out, figure_result{})}) {
     EXPECT_EQ(problem.rfind("cannot create " + out.string(), 0), 0u) << problem;
     EXPECT_EQ(problem.back(), '\n');
   }
-  figure_result figure = write_hasse(x_, out);
-  EXPECT_FALSE(figure.svg);
-  EXPECT_NE(figure.problems.find("cannot create " + out.string()), std::string::npos) << figure.problems;
-  EXPECT_NE(figure.problems.find("Graphviz `dot` failed"), std::string::npos) << figure.problems;
+  figure_result figure = write_figures(x_, out);
+  EXPECT_FALSE(figure.hasse_svg);
+  EXPECT_TRUE(figure.frontier_svg.empty());
+  EXPECT_EQ(count_lines(figure.problems, "cannot create " + out.string()), 2) << figure.problems;  // both .dot files
   const std::string all = write_report(x_, out);
-  EXPECT_EQ(count_lines(all, "cannot create "), 4 + static_cast<int>(x_.picks.size()));
+  EXPECT_EQ(count_lines(all, "cannot create "), 5 + static_cast<int>(x_.picks.size()));
   EXPECT_EQ(build::read_file(blocked / "a-file"), "x");
   EXPECT_EQ(files_under(blocked), std::vector<std::string>{"a-file"});
 }
@@ -217,7 +298,7 @@ TEST_F(report, a_file_that_cannot_be_replaced_stays_as_it_was_and_no_temporary_r
   EXPECT_EQ(write_results_json(x_, out_).rfind("cannot write " + (out_ / "results.json").string() + ": ", 0),
             0u);
   EXPECT_EQ(
-      write_report_html(x_, out_, false).rfind("cannot write " + (out_ / "report.html").string() + ": ", 0),
+      write_report_html(x_, out_, figure_result{}).rfind("cannot write " + (out_ / "report.html").string() + ": ", 0),
       0u);
   for (const char *name : {"results.csv", "results.json", "report.html"}) {
     EXPECT_TRUE(fs::is_directory(out_ / name / "kept")) << name;

@@ -279,6 +279,33 @@ bool settled(const std::vector<double> &samples, const repetition_spec &r) {
   return std::fabs(now - before) <= r.tolerance * std::fabs(now);
 }
 
+median_ci median_interval(std::vector<double> v, double confidence) {
+  if (v.empty()) return {};
+  std::sort(v.begin(), v.end());
+  const int n = static_cast<int>(v.size());
+  if (n == 1) return {v[0], v[0], 0};
+  // P(Binomial(n, 1/2) = j), through logs so that n in the hundreds stays finite.
+  auto pmf = [n](int j) {
+    return std::exp(std::lgamma(n + 1.0) - std::lgamma(j + 1.0) - std::lgamma(n - j + 1.0) - n * std::log(2.0));
+  };
+  int k = 1;
+  double below = pmf(0);  // P(X < k)
+  double coverage = 1 - 2 * below;
+  for (int next = 2; 2 * next <= n + 1; ++next) {
+    const double b = below + pmf(next - 1);
+    if (1 - 2 * b < confidence) break;
+    k = next;
+    below = b;
+    coverage = 1 - 2 * b;
+  }
+  return {v[static_cast<std::size_t>(k - 1)], v[static_cast<std::size_t>(n - k)], coverage};
+}
+
+bool straddles(const median_ci &ci, double floor, bool higher_is_better) {
+  auto meets = [&](double x) { return higher_is_better ? x >= floor : x <= floor; };
+  return meets(ci.lo) != meets(ci.hi);
+}
+
 int free_port() {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;

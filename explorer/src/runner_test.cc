@@ -46,6 +46,32 @@ class benchmark_run : public ::testing::Test {
   configuration config_;
 };
 
+// The distribution-free interval of the median: the order statistics whose coverage reaches 95%.
+TEST(median_interval, takes_the_order_statistics_that_cover_the_median) {
+  const median_ci five = median_interval({5, 1, 4, 2, 3});
+  EXPECT_EQ(five.lo, 1);  // fewer than 6 samples: [min, max] with the coverage it has
+  EXPECT_EQ(five.hi, 5);
+  EXPECT_NEAR(five.coverage, 1 - 2.0 / 32, 1e-12);
+  std::vector<double> fifteen;
+  for (int i = 15; i >= 1; --i) fifteen.push_back(i);
+  const median_ci f = median_interval(fifteen);
+  EXPECT_EQ(f.lo, 4);  // P(Bin(15, 1/2) < 4) = 576/32768: 96.5%; k = 5 would give 88.2%
+  EXPECT_EQ(f.hi, 12);
+  EXPECT_NEAR(f.coverage, 1 - 2 * 576.0 / 32768, 1e-12);
+  EXPECT_GE(median_interval(fifteen, 0.8).lo, 5);  // a lower confidence narrows it
+  const median_ci one = median_interval({7});
+  EXPECT_EQ(one.lo, 7);
+  EXPECT_EQ(one.coverage, 0);
+}
+
+TEST(median_interval, straddles_a_floor_when_only_one_end_meets_it) {
+  EXPECT_TRUE(straddles({90, 110, 0.95}, 100, true));
+  EXPECT_FALSE(straddles({101, 110, 0.95}, 100, true));
+  EXPECT_FALSE(straddles({80, 99, 0.95}, 100, true));
+  EXPECT_TRUE(straddles({90, 110, 0.95}, 100, false));
+  EXPECT_FALSE(straddles({90, 99, 0.95}, 100, false));
+}
+
 TEST_F(benchmark_run, run_outcome_reads_the_figure_of_a_command_that_succeeded) {
   run_result r = run_outcome(regex_metric(), 0, "warming up\n12.5 ops\n", 3.0);
   EXPECT_TRUE(r.ok);

@@ -27,6 +27,7 @@ std::string_view to_string(status s) {
     case status::inferred_fail: return "inferred-fail";
     case status::dominated: return "dominated";
     case status::bounded: return "bounded";
+    case status::borderline: return "borderline";
   }
   return "?";
 }
@@ -105,6 +106,7 @@ std::vector<int> search::next_secure(int max_batch) {
   for (int i = 0; i < p_.size(); ++i) {
     const member_state &s = state_[static_cast<std::size_t>(i)];
     if (s.st == status::measured && s.value) (passes(*s.value) ? passed : failed)++;
+    if (s.st == status::borderline) ++failed;
   }
   // Laplace's rule, the baseline (which passes by construction) left out of the count.
   const double p_pass = (std::max(0, passed - 1) + 1.0) / (std::max(0, passed - 1) + failed + 2.0);
@@ -129,7 +131,7 @@ std::vector<int> search::next_secure(int max_batch) {
   return batch;
 }
 
-void search::record(int member, std::optional<double> value) {
+void search::record(int member, std::optional<double> value, bool borderline) {
   member_state &s = state_[static_cast<std::size_t>(member)];
   if (!value) {
     s.st = status::failed;
@@ -142,7 +144,8 @@ void search::record(int member, std::optional<double> value) {
     if (cand_.test(member) && (!best_ || better(*value, *state_[static_cast<std::size_t>(*best_)].value))) best_ = member;
     return;
   }
-  const bool pass = passes(*value);
+  if (borderline) s.st = status::borderline;
+  const bool pass = !borderline && passes(*value);
   for (int d : (pass ? p_.below(member) : p_.above(member)).members()) {
     member_state &ds = state_[static_cast<std::size_t>(d)];
     if (ds.st != status::unknown) continue;
@@ -161,9 +164,22 @@ std::vector<int> search::picks() const {
   return p_.maximal(ok).members();
 }
 
+std::vector<int> search::borderline() const {
+  bitset picked(p_.size());
+  for (int p : picks()) picked.set(p);
+  std::vector<int> out;
+  for (int c : cand_.members()) {
+    if (state_[static_cast<std::size_t>(c)].st != status::borderline) continue;
+    bitset above = p_.above(c);
+    above &= picked;
+    if (!above.any()) out.push_back(c);
+  }
+  return out;
+}
+
 int search::measured() const {
   return static_cast<int>(std::count_if(state_.begin(), state_.end(), [](const member_state &s) {
-    return s.st == status::measured || s.st == status::failed;
+    return s.st == status::measured || s.st == status::failed || s.st == status::borderline;
   }));
 }
 
@@ -189,7 +205,7 @@ int search::remaining_estimate() const {
     status st = state_[static_cast<std::size_t>(c)].st;
     if (st == status::unknown) ++open;
     else ++settled;
-    if (st == status::measured || st == status::failed) ++measured_here;
+    if (st == status::measured || st == status::failed || st == status::borderline) ++measured_here;
   }
   if (open == 0) return 0;
   double ratio = settled > 0 ? static_cast<double>(std::max(1, measured_here)) / settled : 0.25;
@@ -247,13 +263,13 @@ std::vector<violation> check_inferences(const search &s, const poset &p, const s
     violation found;
     for (int d : p.below(v).members()) {
       const member_state &ds = s.state(d);
-      if (ds.st != status::measured || !ds.value || !clearly_better(x, *ds.value)) continue;
+      if ((ds.st != status::measured && ds.st != status::borderline) || !ds.value || !clearly_better(x, *ds.value)) continue;
       found = {v, d, x, *ds.value, "safer than " + p.at(d).id() + " but measured better"};
       worst = &found;
     }
     for (int u : p.above(v).members()) {
       const member_state &us = s.state(u);
-      if (us.st != status::measured || !us.value || !clearly_better(*us.value, x)) continue;
+      if ((us.st != status::measured && us.st != status::borderline) || !us.value || !clearly_better(*us.value, x)) continue;
       found = {v, u, x, *us.value, "less safe than " + p.at(u).id() + " but measured worse"};
       worst = &found;
     }

@@ -191,6 +191,35 @@ TEST(most_secure, nothing_meets_the_floor) {
   for (int c : w.candidates.members()) EXPECT_NE(srch.state(c).st, status::unknown);
 }
 
+// A borderline figure (its interval straddles the floor) is no pick whatever side its median is on, and
+// settles what is above it as failing; it is listed unless a pick is above it.
+TEST(most_secure, a_borderline_member_is_no_pick_and_settles_what_is_above_it) {
+  world w(synthetic_space(3, 3, {isolation::none, isolation::process}, {0}), 3);
+  search_spec spec{goal::most_secure, true, 0};  // every figure meets the floor
+  search srch(*w.p, w.candidates, spec);
+  auto top = w.p->maximal(w.p->all()).members();
+  ASSERT_EQ(top.size(), 1u);
+  // One member just below the top, borderline although its median passes.
+  auto under = w.p->below(top[0]).members();
+  int b = -1;
+  for (int m : under) {
+    if (w.p->above(m).count() == 1) b = m;
+  }
+  ASSERT_GE(b, 0);
+  srch.record(b, w.figures[static_cast<std::size_t>(b)], /*borderline=*/true);
+  EXPECT_EQ(srch.state(b).st, status::borderline);
+  EXPECT_EQ(srch.state(top[0]).st, status::inferred_fail);
+  EXPECT_EQ(srch.state(top[0]).because, b);
+  w.drive(srch, 1);
+  auto picks = srch.picks();
+  EXPECT_FALSE(picks.empty());
+  for (int p : picks) {
+    EXPECT_NE(p, b);
+    EXPECT_NE(p, top[0]);
+  }
+  EXPECT_EQ(srch.borderline(), std::vector<int>{b});
+}
+
 TEST(most_secure, failed_builds_are_left_out) {
   world w(synthetic_space(3, 3, {isolation::none, isolation::process}, {0}), 3);
   search_spec spec{goal::most_secure, true, 0};  // everything passes: the answer is the top

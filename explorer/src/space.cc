@@ -32,7 +32,7 @@ const std::vector<std::string> kTopKeys = {
 const std::vector<std::string> kBenchKeys = {"server", "ready", "command", "metric", "repetitions", "timeout_s"};
 const std::vector<std::string> kMetricKeys = {"from", "test", "pattern", "better", "unit"};
 const std::vector<std::string> kMetricSources = {"time", "redis-benchmark", "regex"};
-const std::vector<std::string> kRepKeys = {"min", "max", "tolerance"};
+const std::vector<std::string> kRepKeys = {"min", "max", "tolerance", "max_near_floor"};
 const std::vector<std::string> kQuestionKeys = {"goal", "floor", "require"};
 const std::vector<std::string> kGoals = {"fastest", "most-secure"};
 const std::vector<std::string> kIsolations = {"none", "mpk", "process"};
@@ -438,6 +438,9 @@ void space_parser::parse_repetitions(const entry &e) {
   }
   if (const entry *k = yaml::find(*keys, "max")) {
     if (auto n = integer(*k, 1, 100, "write e.g. `max: 7`")) r.max = static_cast<int>(*n);
+  }
+  if (const entry *k = yaml::find(*keys, "max_near_floor")) {
+    if (auto n = integer(*k, 1, 1000, "write e.g. `max_near_floor: 15`")) r.max_near_floor = static_cast<int>(*n);
   }
   if (const entry *k = yaml::find(*keys, "tolerance")) {
     if (auto v = scalar(*k, "write e.g. `tolerance: 3%`")) {

@@ -48,9 +48,14 @@ struct config_record {
   int member = -1;             // in the poset
   std::vector<double> samples;
   std::optional<double> value;  // median
+  median_ci ci;                 // the median's interval, where there are samples
+  // Most-secure: its interval still straddles the floor after max_near_floor runs. It is not a pick
+  // (a pick meets the floor beyond the noise) and settles what is above it as failing.
+  bool borderline = false;
   bool built = false, build_cached = false, bench_cached = false;
   double build_s = 0;
   bool pick = false, verified = false;
+  std::string report;           // a pick's `flexbuild report` page, relative to the output folder
 };
 
 struct exploration {
@@ -60,6 +65,9 @@ struct exploration {
   std::unique_ptr<poset> order;        // over the explorable ones
   std::unique_ptr<search> result;
   std::vector<int> picks;              // configuration indices
+  // most-secure: the candidates whose interval still straddled the floor after max_near_floor runs and
+  // that no pick is above (the ones that might have been picks); configuration indices.
+  std::vector<int> borderline;
   std::vector<violation> violations;   // members of `order`
   std::optional<double> baseline;      // its figure (relative floors)
   int baseline_config = -1;

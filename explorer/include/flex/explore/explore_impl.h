@@ -93,6 +93,13 @@ class runner {
   std::function<bool(const std::vector<double> &)> decided = [](const std::vector<double> &) {
     return false;
   };
+  // Whether the samples' interval still straddles the question's floor: more runs, up to
+  // repetition_spec::max_near_floor.
+  std::function<bool(const std::vector<double> &)> near_floor = [](const std::vector<double> &) {
+    return false;
+  };
+  // Enough runs: settled, and not near the floor with runs left to take.
+  bool enough(const std::vector<double> &samples) const;
 
  private:
   void save_cache(const configuration &c, const nlohmann::json &j) const;
@@ -138,6 +145,8 @@ void announce(const exploration &x, const bitset &candidates, progress &prog);
 bool set_floor(exploration &x, runner &rn, search_spec &spec);
 // Under most-secure: whether some samples already settle a failure (see the comment inside).
 std::function<bool(const std::vector<double> &)> far_below_floor(const space &s, const search_spec &spec);
+// Under most-secure: whether some samples' interval straddles the floor (median_interval).
+std::function<bool(const std::vector<double> &)> straddling_floor(const search_spec &spec);
 // Batches from the search, evaluated, until it is done or interrupted.
 void search_all(exploration &x, runner &rn);
 // Whether the exploration completed, its picks and every figure the search settled.

@@ -52,6 +52,9 @@ class poset {
   bitset maximal(const bitset &set) const;
   bitset all() const;
   int find(int config_index) const;  // the member holding that configuration, or -1
+  // Each member's level: the length of the longest chain below it (0 at the bottom). A member's level
+  // is above every level below it, so the level is a number that grows with safety along every chain.
+  std::vector<int> levels() const;
 
  private:
   std::vector<const configuration *> members_;

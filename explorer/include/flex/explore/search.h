@@ -35,6 +35,8 @@ enum class status {
   inferred_fail,  // most-secure: above a failure
   dominated,  // fastest: above a minimal candidate, so no faster than it
   bounded,    // fastest: a minimal candidate whose bound cannot beat the best found
+  borderline,  // most-secure: measured, its interval straddles the floor; settles what is above it as
+               // failing (safer is never faster, so nothing above meets the floor beyond the noise)
 };
 std::string_view to_string(status s);
 
@@ -56,14 +58,17 @@ class search {
 
   std::vector<int> next(int max_batch);
   // A figure, or nullopt when the member could not be built or run. Members outside the candidates may
-  // be recorded too (the baseline): they bound and settle the others the same way.
-  void record(int member, std::optional<double> value);
+  // be recorded too (the baseline): they bound and settle the others the same way. `borderline`
+  // (most-secure): the figure's interval straddles the floor, whatever side its median is on.
+  void record(int member, std::optional<double> value, bool borderline = false);
 
   const member_state &state(int member) const { return state_[static_cast<std::size_t>(member)]; }
   bool better(double a, double b) const { return spec_.higher_is_better ? a > b : a < b; }
   bool passes(double v) const { return spec_.higher_is_better ? v >= spec_.threshold : v <= spec_.threshold; }
   // fastest: the best measured candidate; most-secure: the maximal candidates that pass.
   std::vector<int> picks() const;
+  // most-secure: the borderline candidates not below a pick (the ones that might have been picks).
+  std::vector<int> borderline() const;
   int measured() const;
   const bitset &candidates() const { return cand_; }
   const search_spec &spec() const { return spec_; }

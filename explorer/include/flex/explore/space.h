@@ -68,6 +68,10 @@ struct repetition_spec {
   int min = 3;
   int max = 7;
   double tolerance = 0.03;  // the median is stable once it moves by less than this, relatively
+  // Under most-secure, a configuration whose median's interval (median_interval) still straddles the
+  // floor after `max` runs is run again, up to this many runs in all; if it still straddles then, it is
+  // borderline (runner.h).
+  int max_near_floor = 15;
 };
 
 // Command templates may use {image} (the executable), {port} (a free TCP port), {dir} (a scratch
