@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <filesystem>
+#include <optional>
 
 #include "flex/build/driver.h"
 #include "flex/build/report.h"
@@ -54,6 +55,8 @@ int main(int argc, char **argv) {
   std::vector<std::string> compare_profiles;
   compare->add_option("--profile,-p", compare_profiles, "the two profiles, A then B")->required()->expected(2);
   std::string compare_out;
+  std::optional<std::filesystem::path> compare_root;
+  compare->add_option("--root", compare_root, "source tree holding apps/ and libos/ (default: found from each profile)");
   compare->add_option("-o,--out", compare_out, "build the images in DIR/a and DIR/b (default: build/images/<name>)");
   bool compare_json = false, require_not_weaker = false;
   std::string compare_html;
@@ -67,6 +70,7 @@ int main(int argc, char **argv) {
     flex::build::options a, b;
     a.profile = compare_profiles.at(0);
     b.profile = compare_profiles.at(1);
+    a.root = b.root = compare_root;
     if (!compare_out.empty()) {
       a.out_dir = std::filesystem::path(compare_out) / "a";
       b.out_dir = std::filesystem::path(compare_out) / "b";

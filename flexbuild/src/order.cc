@@ -72,9 +72,43 @@ point point_of(const std::vector<compartment_view> &compartments, lockdown_mode 
   return p;
 }
 
+namespace {
+
+// `p` over `keep` (a subset of its libraries, in its order) only.
+point restricted(const point &p, const std::vector<std::string> &keep) {
+  point out;
+  out.lockdown = p.lockdown;
+  std::vector<std::size_t> at;
+  for (const std::string &l : keep) {
+    at.push_back(static_cast<std::size_t>(std::find(p.libraries.begin(), p.libraries.end(), l) - p.libraries.begin()));
+  }
+  const std::size_t n = p.libraries.size();
+  out.libraries = keep;
+  for (std::size_t i = 0; i < at.size(); ++i) {
+    out.hardening.push_back(p.hardening[at[i]]);
+    if (!p.syscalls.empty()) out.syscalls.push_back(p.syscalls[at[i]]);
+    for (std::size_t j = i + 1; j < at.size(); ++j) {
+      out.walls.push_back(p.walls[pair_index(n, std::min(at[i], at[j]), std::max(at[i], at[j]))]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 comparison compare(const point &a, const point &b) {
   comparison out;
   if (a.libraries != b.libraries) {
+    // Not comparable in the order; each point on the libraries both place is still listed.
+    std::vector<std::string> common;
+    for (const std::string &l : a.libraries) {
+      if (std::find(b.libraries.begin(), b.libraries.end(), l) != b.libraries.end()) common.push_back(l);
+    }
+    if (!common.empty()) {
+      comparison part = compare(restricted(a, common), restricted(b, common));
+      out.a_wins = std::move(part.a_wins);
+      out.b_wins = std::move(part.b_wins);
+    }
     out.result = verdict::different_libraries;
     return out;
   }

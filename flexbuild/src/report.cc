@@ -112,6 +112,7 @@ json image_report(const fs::path &image_dir, std::string *error) {
   const image_protections prot = scan_protections(*exe);
   json r;
   r["image"] = {{"name", ij->value("name", "")},
+                {"app", ij->value("app", "")},
                 {"profile", ij->value("profile", "")},
                 {"executable", exe_path},
                 {"pie", prot.pie},
@@ -178,15 +179,37 @@ json image_report(const fs::path &image_dir, std::string *error) {
                                {"functions", {{"count", fns.size()}, {"names", json(std::vector<std::string>(fns.begin(), fns.end()))}}}});
   }
 
+  // Per exported function that some library calls through a gate: its library and the callers, and which
+  // of them call it across a boundary (from another compartment).
+  std::map<std::string, std::pair<std::string, std::pair<std::set<std::string>, std::set<std::string>>>> exports;
+  for (const json &g : (*ij)["gates"]) {
+    auto &e = exports[g.value("function", "")];
+    e.first = g.value("to", "");
+    e.second.first.insert(g.value("from", ""));
+    if (g.value("from_compartment", "") != g.value("to_compartment", "")) e.second.second.insert(g.value("from", ""));
+  }
+  r["exports"] = json::array();
+  for (const auto &[fn, e] : exports) {
+    r["exports"].push_back({{"function", fn},
+                            {"library", e.first},
+                            {"callers", std::vector<std::string>(e.second.first.begin(), e.second.first.end())},
+                            {"across_a_boundary", std::vector<std::string>(e.second.second.begin(), e.second.second.end())}});
+  }
+
   std::uint64_t shared_bytes = 0;
   for (const json &s : (*ij)["shared_sections"]) shared_bytes += s.value("size", std::uint64_t{0});
   json vars = json::array();
+  std::uint64_t static_bytes = 0;
   for (const json &v : (*ij)["shared_variables"]) {
-    vars.push_back({{"name", v.value("name", "")}, {"owner", v.value("compartment", "")}, {"file", v.value("file", "")},
+    const std::uint64_t bytes = v.value("bytes", std::uint64_t{0});
+    if (v.value("storage", "") == "static") static_bytes += bytes;
+    vars.push_back({{"name", v.value("name", "")}, {"library", v.value("library", "")}, {"owner", v.value("compartment", "")},
+                    {"storage", v.value("storage", "")}, {"bytes", bytes}, {"file", v.value("file", "")},
                     {"line", v.value("line", 0)}});
   }
   r["shared"] = {{"stack", (*ij)["sharing"].value("stack", "")},
                  {"variables", vars},
+                 {"static_bytes", static_bytes},
                  {"literals", (*ij)["shared_literals"]},
                  {"shared_section_bytes", shared_bytes},
                  {"callbacks", (*ij)["callbacks"].size()}};
@@ -231,8 +254,8 @@ std::string report_text(const json &r) {
                      sh.value("stack", ""), sh["variables"].size(), sh["literals"].dump(),
                      sh.value("shared_section_bytes", 0), sh.value("callbacks", 0));
   for (const json &v : sh["variables"]) {
-    out += fmt::format("  {} (owner {}, {}:{})\n", v.value("name", ""), v.value("owner", ""), v.value("file", ""),
-                       v.value("line", 0));
+    out += fmt::format("  {} ({} {}, {} bytes, owner {}, {}:{})\n", v.value("name", ""), v.value("library", ""),
+                       v.value("storage", ""), v.value("bytes", 0), v.value("owner", ""), v.value("file", ""), v.value("line", 0));
   }
   out += fmt::format("\nChecks: {} PKRU gadgets outside the gates\n", r["checks"].value("gadgets_outside_gates", 0));
   return out;
@@ -368,10 +391,14 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
   const json &sh = r["shared"];
   h += "</table>\n<h2>Shared data</h2>\n<p>Stack sharing <b>" + escape_html(sh.value("stack", "")) + "</b>, " +
        std::to_string(sh.value("shared_section_bytes", 0)) + " bytes of shared sections, " +
-       std::to_string(sh["variables"].size()) + " shared variables:</p>\n<table id=shared><tr><th>variable</th><th>owner</th><th>where</th></tr>\n";
+       std::to_string(sh["variables"].size()) + " shared variables (" + std::to_string(sh.value("static_bytes", 0)) +
+       " bytes of them static):</p>\n<table id=shared><tr><th>variable</th><th>library</th><th>owner</th><th>storage</th>"
+       "<th>bytes</th><th>where</th></tr>\n";
   for (const json &v : sh["variables"]) {
-    h += "<tr><td>" + escape_html(v.value("name", "")) + "</td><td>" + escape_html(v.value("owner", "")) + "</td><td>" +
-         escape_html(v.value("file", "")) + ":" + std::to_string(v.value("line", 0)) + "</td></tr>\n";
+    h += "<tr><td>" + escape_html(v.value("name", "")) + "</td><td>" + escape_html(v.value("library", "")) + "</td><td>" +
+         escape_html(v.value("owner", "")) + "</td><td>" + escape_html(v.value("storage", "")) + "</td><td>" +
+         std::to_string(v.value("bytes", 0)) + "</td><td>" + escape_html(v.value("file", "")) + ":" +
+         std::to_string(v.value("line", 0)) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Checks</h2>\n<p id=checks>" + std::to_string(r["checks"].value("gadgets_outside_gates", 0)) +
        " PKRU gadgets outside the gates.</p>\n</body></html>\n";
@@ -401,6 +428,70 @@ order::point report_point(const json &r) {
                                 : lockdown == "log" ? lockdown_mode::log
                                                     : lockdown_mode::enforce);
 }
+
+namespace {
+
+// Exports whose callers across a boundary differ: "net_send: reachable across a boundary from redis in B
+// only". A function no library calls through a gate on one side is not exported there.
+json export_changes(const json &a, const json &b) {
+  auto across = [](const json &r) {
+    std::map<std::string, std::pair<std::string, std::set<std::string>>> m;
+    for (const json &e : r.value("exports", json::array())) {
+      std::set<std::string> from;
+      for (const json &l : e["across_a_boundary"]) from.insert(l.get<std::string>());
+      m[e.value("function", "")] = {e.value("library", ""), std::move(from)};
+    }
+    return m;
+  };
+  const auto ea = across(a), eb = across(b);
+  std::set<std::string> fns;
+  for (const auto &[f, _] : ea) fns.insert(f);
+  for (const auto &[f, _] : eb) fns.insert(f);
+  json out = json::array();
+  for (const std::string &f : fns) {
+    const auto ia = ea.find(f), ib = eb.find(f);
+    const std::set<std::string> none;
+    const std::set<std::string> &sa = ia == ea.end() ? none : ia->second.second;
+    const std::set<std::string> &sb = ib == eb.end() ? none : ib->second.second;
+    const std::string lib = ia != ea.end() ? ia->second.first : ib->second.first;
+    auto only = [](const std::set<std::string> &x, const std::set<std::string> &y) {
+      std::string t;
+      for (const std::string &l : x) {
+        if (!y.count(l)) t += (t.empty() ? "" : ",") + l;
+      }
+      return t;
+    };
+    if (auto t = only(sb, sa); !t.empty()) out.push_back(fmt::format("{} ({}): reachable across a boundary from {} in B only", f, lib, t));
+    if (auto t = only(sa, sb); !t.empty()) out.push_back(fmt::format("{} ({}): reachable across a boundary from {} in A only", f, lib, t));
+  }
+  return out;
+}
+
+// Shared variables on one side only (by library, name and storage), with their bytes.
+json shared_changes(const json &a, const json &b) {
+  auto vars = [](const json &r) {
+    std::map<std::string, std::uint64_t> m;
+    for (const json &v : r["shared"]["variables"]) {
+      // By library and name: the owner is a compartment name, which differs between images for nothing.
+      m[fmt::format("{} {} ({})", v.value("library", ""), v.value("name", ""), v.value("storage", ""))] +=
+          v.value("bytes", std::uint64_t{0});
+    }
+    return m;
+  };
+  const auto va = vars(a), vb = vars(b);
+  json out = json::array();
+  for (const auto &[k, bytes] : vb) {
+    if (!va.count(k)) out.push_back(fmt::format("shared in B only: {}, {} bytes", k, bytes));
+  }
+  for (const auto &[k, bytes] : va) {
+    if (!vb.count(k)) out.push_back(fmt::format("shared in A only: {}, {} bytes", k, bytes));
+  }
+  const std::uint64_t sa = a["shared"].value("static_bytes", std::uint64_t{0}), sb = b["shared"].value("static_bytes", std::uint64_t{0});
+  if (sa != sb) out.push_back(fmt::format("shared static bytes: A {}, B {} ({:+})", sa, sb, static_cast<long long>(sb) - static_cast<long long>(sa)));
+  return out;
+}
+
+}  // namespace
 
 json compare_reports(const json &a, const json &b) {
   order::comparison c = order::compare(report_point(a), report_point(b));
@@ -465,8 +556,13 @@ json compare_reports(const json &a, const json &b) {
   out["b_wins"] = c.b_wins;
   out["shared"] = {{"a_variables", a["shared"]["variables"].size()},
                    {"b_variables", b["shared"]["variables"].size()},
+                   {"a_static_bytes", a["shared"].value("static_bytes", std::uint64_t{0})},
+                   {"b_static_bytes", b["shared"].value("static_bytes", std::uint64_t{0})},
                    {"a_section_bytes", a["shared"]["shared_section_bytes"]},
                    {"b_section_bytes", b["shared"]["shared_section_bytes"]}};
+  const std::string app_a = a["image"].value("app", ""), app_b = b["image"].value("app", "");
+  out["app"] = {{"a", app_a}, {"b", app_b}, {"differs", app_a != app_b}};
+  out["differences"] = {{"exports", export_changes(a, b)}, {"shared", shared_changes(a, b)}};
   return out;
 }
 
@@ -480,8 +576,13 @@ std::string compare_text(const json &c) {
     }
     return s;
   };
-  std::string out = fmt::format("A: {}  {}\nB: {}  {}\n\nVerdict: {}\n", c["a"]["name"].get<std::string>(), layout(c["a"]),
-                                c["b"]["name"].get<std::string>(), layout(c["b"]), c["verdict"].get<std::string>());
+  std::string out = fmt::format("A: {}  {}\nB: {}  {}\n", c["a"]["name"].get<std::string>(), layout(c["a"]),
+                                c["b"]["name"].get<std::string>(), layout(c["b"]));
+  if (c["app"]["differs"].get<bool>()) {
+    out += fmt::format("App: A {}, B {} (different apps: not comparable in the order; the points on the libraries both place are listed)\n",
+                       c["app"]["a"].get<std::string>(), c["app"]["b"].get<std::string>());
+  }
+  out += fmt::format("\nVerdict: {}\n", c["verdict"].get<std::string>());
   if (!c["layout_changes"].empty()) {
     out += "\nCompartments:\n";
     for (const json &l : c["layout_changes"]) out += "  " + l.get<std::string>() + "\n";
@@ -491,9 +592,15 @@ std::string compare_text(const json &c) {
   out += fmt::format("\nWhere B is safer ({}):\n", c["b_wins"].size());
   for (const json &w : c["b_wins"]) out += "  " + w.get<std::string>() + "\n";
   const json &sh = c["shared"];
-  out += fmt::format("\nShared data: A {} variables, {} bytes of shared sections; B {} variables, {} bytes\n",
-                     sh["a_variables"].get<std::size_t>(), sh["a_section_bytes"].get<std::uint64_t>(),
-                     sh["b_variables"].get<std::size_t>(), sh["b_section_bytes"].get<std::uint64_t>());
+  out += fmt::format("\nShared data: A {} variables ({} static bytes), {} bytes of shared sections; B {} variables ({} static bytes), {} bytes\n",
+                     sh["a_variables"].get<std::size_t>(), sh["a_static_bytes"].get<std::uint64_t>(),
+                     sh["a_section_bytes"].get<std::uint64_t>(), sh["b_variables"].get<std::size_t>(),
+                     sh["b_static_bytes"].get<std::uint64_t>(), sh["b_section_bytes"].get<std::uint64_t>());
+  for (const json &l : c["differences"]["shared"]) out += "  " + l.get<std::string>() + "\n";
+  if (!c["differences"]["exports"].empty()) {
+    out += fmt::format("\nExports reachable across a boundary ({} changes):\n", c["differences"]["exports"].size());
+    for (const json &l : c["differences"]["exports"]) out += "  " + l.get<std::string>() + "\n";
+  }
   return out;
 }
 
@@ -532,11 +639,18 @@ std::optional<std::string> compare_html(const json &c, const json &a, const json
                   "#verdict{font-size:1.4em;font-weight:bold}</style></head><body>\n";
   h += "<h1>" + escape_html(an) + " (A) against " + escape_html(bn) + " (B)</h1>\n<p id=verdict>" +
        escape_html(c["verdict"].get<std::string>()) + "</p>\n";
+  if (c["app"]["differs"].get<bool>()) {
+    h += "<p id=app class=bad>Different apps: A " + escape_html(c["app"]["a"].get<std::string>()) + ", B " +
+         escape_html(c["app"]["b"].get<std::string>()) + "; not comparable in the order, the points on the libraries both place are listed.</p>\n";
+  }
   if (!c["layout_changes"].empty()) h += "<h2>Compartments</h2>\n" + list(c["layout_changes"], "layout");
   h += "<div class=sides><div class=side><h2>A: " + escape_html(an) + "</h2><div id=graph-a>" + *svg_a +
        "</div><h3>Where A is safer</h3>\n" + list(c["a_wins"], "a-wins") + "</div>\n<div class=side><h2>B: " +
        escape_html(bn) + "</h2><div id=graph-b>" + *svg_b + "</div><h3>Where B is safer</h3>\n" +
-       list(c["b_wins"], "b-wins") + "</div></div>\n</body></html>\n";
+       list(c["b_wins"], "b-wins") + "</div></div>\n";
+  h += "<h2>Exports reachable across a boundary</h2>\n" + list(c["differences"]["exports"], "exports");
+  h += "<h2>Shared data</h2>\n" + list(c["differences"]["shared"], "shared");
+  h += "</body></html>\n";
   return h;
 }
 

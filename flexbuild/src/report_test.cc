@@ -8,6 +8,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "flex/elf/elf.h"
@@ -105,6 +106,158 @@ TEST_F(report_readback, image_protections_follow_the_link_flags) {
   std::ofstream(dir_ + "/b.c") << "int start(void) { return 0; }\n";
   const image_protections wx = protections("-fno-PIE -no-pie -nostdlib -Wl,-e,start -Wl,-T," + dir_ + "/wx.ld", "b.c");
   EXPECT_FALSE(wx.w_xor_x);
+}
+
+// flexbuild compare on two small reports that differ in one point each: the verdict, and the line that
+// names the difference.
+struct mini {
+  struct comp {
+    std::string name, isolation;
+    std::vector<std::string> libs, hardening, syscalls = {"read", "write"};
+  };
+  std::vector<comp> comps;
+  std::string lockdown = "enforce", mpk_gate = "full", app = "hello";
+  bool pie = true;
+  std::vector<nlohmann::json> gates;  // {function, from, to (libraries)}
+  std::vector<nlohmann::json> vars;   // {name, library, owner, storage, bytes}
+
+  nlohmann::json report() const {
+    nlohmann::json r;
+    r["image"] = {{"name", "x"}, {"app", app}, {"profile", "x.yaml"}, {"pie", pie}, {"nx", true}, {"relro", true},
+                  {"bind_now", true}, {"w_xor_x", true}, {"lockdown", lockdown}, {"mpk_gate", mpk_gate}};
+    r["compartments"] = nlohmann::json::array();
+    std::map<std::string, std::string> comp_of;
+    for (const comp &c : comps) {
+      for (const auto &l : c.libs) comp_of[l] = c.name;
+      nlohmann::json found = {{"stack-protector", false}, {"fortify", false}, {"asan", false}, {"ubsan", false}};
+      for (const auto &h : c.hardening) found[h] = true;
+      r["compartments"].push_back({{"name", c.name}, {"isolation", c.isolation}, {"libraries", c.libs},
+                                   {"replicated", nlohmann::json::array()}, {"heap_mib", 0},
+                                   {"hardening", {{"requested", c.hardening}, {"found", found}, {"requested_but_absent", nlohmann::json::array()}}},
+                                   {"syscalls", {{"count", c.syscalls.size()}, {"names", c.syscalls}}}});
+    }
+    r["boundaries"] = nlohmann::json::array();
+    r["exports"] = nlohmann::json::array();
+    for (const auto &g : gates) {
+      const std::string from = g["from"], to = g["to"];
+      nlohmann::json across = nlohmann::json::array();
+      if (comp_of[from] != comp_of[to]) across.push_back(from);
+      r["exports"].push_back({{"function", g["function"]}, {"library", to}, {"callers", {from}}, {"across_a_boundary", across}});
+    }
+    std::uint64_t static_bytes = 0;
+    for (const auto &v : vars) static_bytes += v["storage"] == "static" ? v["bytes"].get<std::uint64_t>() : 0;
+    r["shared"] = {{"stack", "dss"}, {"variables", vars}, {"static_bytes", static_bytes}, {"literals", 0},
+                   {"shared_section_bytes", 4096}, {"callbacks", 0}};
+    r["checks"] = {{"gadgets_outside_gates", 0}};
+    return r;
+  }
+};
+
+mini two_comps(const std::string &iso = "none") {
+  mini m;
+  m.comps = {{"app", iso, {"hello"}, {}}, {"core", "none", {"console"}, {}}};
+  m.gates = {{{"function", "console_write_line"}, {"from", "hello"}, {"to", "console"}}};
+  return m;
+}
+
+bool has(const nlohmann::json &list, const std::string &what) {
+  for (const auto &w : list) {
+    if (w.get<std::string>() == what) return true;
+  }
+  return false;
+}
+
+TEST(compare, the_same_report_is_equally_safe_and_not_weaker) {
+  const auto c = compare_reports(two_comps("mpk").report(), two_comps("mpk").report());
+  EXPECT_EQ(c["verdict"], "equally safe");
+  EXPECT_FALSE(c["b_weaker_somewhere"].get<bool>());
+  EXPECT_TRUE(c["a_wins"].empty() && c["b_wins"].empty() && c["layout_changes"].empty());
+  EXPECT_TRUE(c["differences"]["exports"].empty() && c["differences"]["shared"].empty());
+}
+
+TEST(compare, a_split_behind_a_wall_is_safer_and_named) {
+  mini one;
+  one.comps = {{"core", "none", {"console", "hello"}, {}}};
+  one.gates = {{{"function", "console_write_line"}, {"from", "hello"}, {"to", "console"}}};
+  const auto c = compare_reports(one.report(), two_comps("process").report());
+  EXPECT_EQ(c["verdict"], "B is safer");
+  EXPECT_TRUE(has(c["b_wins"], "console | hello: no wall in A, process in B")) << c.dump(2);
+  EXPECT_TRUE(has(c["layout_changes"], "split: {console,hello} in A is {hello} {console} in B")) << c.dump(2);
+  // The export is now reachable across a boundary.
+  EXPECT_TRUE(has(c["differences"]["exports"], "console_write_line (console): reachable across a boundary from hello in B only"))
+      << c.dump(2);
+  // The other way round: merged, weaker.
+  const auto back = compare_reports(two_comps("process").report(), one.report());
+  EXPECT_EQ(back["verdict"], "A is safer");
+  EXPECT_TRUE(back["b_weaker_somewhere"].get<bool>());
+  EXPECT_TRUE(has(back["layout_changes"], "merged: {hello} in A is part of {console,hello} in B")) << back.dump(2);
+}
+
+TEST(compare, a_split_by_none_is_no_wall) {
+  mini one;
+  one.comps = {{"core", "none", {"console", "hello"}, {}}};
+  const auto c = compare_reports(one.report(), two_comps("none").report());
+  EXPECT_EQ(c["verdict"], "equally safe") << c.dump(2);
+}
+
+TEST(compare, boundaries_strengthened_and_weakened) {
+  EXPECT_EQ(compare_reports(two_comps("mpk").report(), two_comps("process").report())["verdict"], "B is safer");
+  mini light = two_comps("mpk");
+  light.mpk_gate = "light";
+  const auto c = compare_reports(two_comps("mpk").report(), light.report());
+  EXPECT_EQ(c["verdict"], "A is safer");
+  EXPECT_TRUE(has(c["a_wins"], "console | hello: mpk-full in A, mpk-light in B")) << c.dump(2);
+}
+
+TEST(compare, hardening_added_or_removed_per_library) {
+  mini hard = two_comps("mpk");
+  hard.comps[0].hardening = {"ubsan"};
+  const auto c = compare_reports(two_comps("mpk").report(), hard.report());
+  EXPECT_EQ(c["verdict"], "B is safer");
+  EXPECT_TRUE(has(c["b_wins"], "hello: ubsan in B only")) << c.dump(2);
+  EXPECT_EQ(compare_reports(hard.report(), two_comps("mpk").report())["verdict"], "A is safer");
+}
+
+TEST(compare, system_calls_added_or_removed_per_library) {
+  mini more = two_comps("mpk");
+  more.comps[1].syscalls.push_back("socket");
+  const auto c = compare_reports(two_comps("mpk").report(), more.report());
+  EXPECT_EQ(c["verdict"], "A is safer");
+  EXPECT_TRUE(has(c["a_wins"], "console: 1 system calls allowed in B only (socket)")) << c.dump(2);
+}
+
+TEST(compare, lockdown_and_the_executables_protections) {
+  mini off = two_comps("mpk");
+  off.lockdown = "off";
+  auto c = compare_reports(two_comps("mpk").report(), off.report());
+  EXPECT_EQ(c["verdict"], "A is safer");
+  EXPECT_TRUE(has(c["a_wins"], "lockdown: enforce in A, off in B")) << c.dump(2);
+  mini no_pie = two_comps("mpk");
+  no_pie.pie = false;
+  c = compare_reports(no_pie.report(), two_comps("mpk").report());
+  EXPECT_EQ(c["verdict"], "B is safer");
+  EXPECT_TRUE(has(c["b_wins"], "image: pie in B only")) << c.dump(2);
+}
+
+TEST(compare, shared_data_added_or_removed) {
+  mini more = two_comps("mpk");
+  more.vars = {{{"name", "buf"}, {"library", "hello"}, {"owner", "app"}, {"storage", "static"}, {"bytes", 64}}};
+  const auto c = compare_reports(two_comps("mpk").report(), more.report());
+  EXPECT_EQ(c["verdict"], "equally safe") << "sharing is not in the order: it is listed";
+  EXPECT_TRUE(has(c["differences"]["shared"], "shared in B only: hello buf (static), 64 bytes")) << c.dump(2);
+  EXPECT_TRUE(has(c["differences"]["shared"], "shared static bytes: A 0, B 64 (+64)")) << c.dump(2);
+  EXPECT_EQ(c["shared"]["b_static_bytes"], 64);
+}
+
+TEST(compare, different_apps_are_marked_and_their_common_libraries_still_listed) {
+  mini other = two_comps("process");
+  other.app = "redis";
+  other.comps[0].libs = {"redis"};
+  const auto c = compare_reports(two_comps("mpk").report(), other.report());
+  EXPECT_EQ(c["verdict"], "not comparable: different libraries");
+  EXPECT_TRUE(c["app"]["differs"].get<bool>());
+  EXPECT_TRUE(c["b_weaker_somewhere"].get<bool>()) << "a CI guard fails on a different app";
+  EXPECT_NE(compare_text(c).find("App: A hello, B redis (different apps"), std::string::npos) << compare_text(c);
 }
 
 TEST(report, a_missing_image_names_the_file_and_what_to_do) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -147,6 +148,41 @@ TEST(flexbuild_e2e, report_reads_the_hardening_and_protections_back_from_the_ima
   ASSERT_EQ(text.status, 0) << text.out;
   EXPECT_NE(text.out.find("PIE yes   NX yes   RELRO yes   BIND_NOW yes   W^X yes"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("app -> core: none"), std::string::npos) << text.out;
+}
+
+// Hardening the compiler had nothing to apply to (ticker has no arrays and calls no libc function, so
+// -fstack-protector-strong and _FORTIFY_SOURCE leave no trace) is reported absent, read from the object,
+// and counts for nothing in compare: a report never claims what the binary does not show.
+TEST(flexbuild_e2e, report_shows_hardening_the_compiler_dropped_as_absent) {
+  scratch_dir dir("report-dropped");
+  const std::string fixture = (source_dir() / "tests/e2e/fixtures/callback").string();
+  auto write_profile = [&](const std::string &name, const std::string &hardening) {
+    const fs::path p = dir.path() / (name + ".yaml");
+    std::ofstream(p) << "name: " << name << "\napp: ring\ncompartments:\n  - name: app\n    isolation: process\n"
+                     << "    libraries: [ring]\n  - name: core\n    default: true\n    isolation: none\n"
+                     << "    hardening: " << hardening << "\n    libraries: [ticker]\n";
+    return p.string();
+  };
+  const std::string asked = write_profile("dropped", "[stack-protector, fortify]");
+  const std::string plain = write_profile("plain", "[]");
+  auto r = run(flexbuild().string() + " report --json --profile " + asked + " --root " + fixture + " -o " +
+               (dir.path() / "img").string() + " 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json rep = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded()) << r.out;
+  const auto &core = rep["compartments"][1];
+  ASSERT_EQ(core["name"], "core");
+  EXPECT_EQ(core["hardening"]["requested"], (nlohmann::json{"stack-protector", "fortify"}));
+  EXPECT_FALSE(core["hardening"]["found"]["stack-protector"].get<bool>());
+  EXPECT_FALSE(core["hardening"]["found"]["fortify"].get<bool>());
+  EXPECT_EQ(core["hardening"]["requested_but_absent"], (nlohmann::json{"stack-protector", "fortify"}));
+  // Against the same image without the request: equally safe, the request counts for nothing.
+  r = run(flexbuild().string() + " compare --json --profile " + plain + " --profile " + asked + " --root " + fixture +
+          " -o " + (dir.path() / "cmp").string() + " 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json c = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded()) << r.out;
+  EXPECT_EQ(c["verdict"], "equally safe") << c.dump(2);
 }
 
 // flexbuild report --html: one self-contained page, checked in a real browser (headless Chromium): its DOM

@@ -21,7 +21,8 @@ std::string render_summary_json(const transform_summary &summary) {
                      {"has_result", g.has_result}});
   }
   for (const whitelist_record &w : summary.whitelisted)
-    whitelisted.push_back({{"file", w.file}, {"line", w.line}, {"name", w.name}});
+    whitelisted.push_back(
+        {{"file", w.file}, {"line", w.line}, {"name", w.name}, {"bytes", w.bytes}, {"storage", w.storage}});
   json callbacks = json::array();
   for (const callback_record &c : summary.callbacks) {
     callbacks.push_back({{"file", c.file},

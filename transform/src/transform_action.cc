@@ -251,7 +251,15 @@ class TransformConsumer : public clang::ASTConsumer {
         edits_.add(std::move(*edit));  // every boundary is a plain call: ordinary data suffices
       }
       place at = where(var->getLocation());
-      whitelisted_.push_back({.file = at.file, .line = at.line, .name = var->getNameAsString()});
+      const clang::QualType type = var->getType();
+      const std::uint64_t bytes = type->isIncompleteType() || type->isDependentType()
+                                      ? 0
+                                      : static_cast<std::uint64_t>(context.getTypeSizeInChars(type).getQuantity());
+      whitelisted_.push_back({.file = at.file,
+                              .line = at.line,
+                              .name = var->getNameAsString(),
+                              .bytes = bytes,
+                              .storage = var->hasGlobalStorage() ? "static" : "local"});
     }
   }
 

@@ -40,23 +40,31 @@
 // SUMMARY-NEXT:   {
 // SUMMARY-NEXT:     "file": "{{.*}}/src/data.c",
 // SUMMARY-NEXT:     "line": 2,
-// SUMMARY-NEXT:     "name": "buf"
+// SUMMARY-NEXT:     "name": "buf",
+// SUMMARY-NEXT:     "bytes": 512,
+// SUMMARY-NEXT:     "storage": "static"
 // SUMMARY-NEXT:   },
 // SUMMARY:          "line": 3,
-// SUMMARY-NEXT:     "name": "big"
+// SUMMARY-NEXT:     "name": "big",
+// SUMMARY-NEXT:     "bytes": 4096,
 // SUMMARY:          "name": "aligned_last"
 // SUMMARY:          "name": "aligned_first"
 // SUMMARY:          "name": "middle"
-// SUMMARY:          "name": "separate"
+// SUMMARY:          "name": "separate",
+// SUMMARY-NEXT:     "bytes": 4,
 // SUMMARY:          "name": "spread"
 // SUMMARY:          "line": 10,
 // SUMMARY-NEXT:     "name": "on_its_line"
 // SUMMARY:          "line": 14,
-// SUMMARY-NEXT:     "name": "local"
+// SUMMARY-NEXT:     "name": "local",
+// SUMMARY-NEXT:     "bytes": 16,
+// SUMMARY-NEXT:     "storage": "local"
 // SUMMARY:          "name": "local_aligned"
 // SUMMARY:          "name": "local_first"
 // SUMMARY:          "line": 17,
-// SUMMARY-NEXT:     "name": "counter"
+// SUMMARY-NEXT:     "name": "counter",
+// SUMMARY-NEXT:     "bytes": 1,
+// SUMMARY-NEXT:     "storage": "static"
 // SUMMARY-NEXT:   }
 // SUMMARY-NEXT: ],
 

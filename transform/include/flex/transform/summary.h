@@ -22,6 +22,7 @@
 #include "flex/transform/diagnostics.h"
 #include "flex/transform/gate_plan.h"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,8 @@ struct whitelist_record {
   std::string file;
   unsigned line = 0;
   std::string name;
+  std::uint64_t bytes = 0;  // its type's size (0: incomplete)
+  std::string storage;      // "static" (one copy in the shared section) or "local" (per call, sharing.stack)
 };
 
 // A function marked __attribute__((libX_callback)): library X may call it through a pointer, so a
