@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "flex/build/driver.h"
+#include "flex/build/attacks.h"
 #include "flex/build/report.h"
 
 namespace {
@@ -50,6 +51,11 @@ int main(int argc, char **argv) {
   std::string report_html;
   report->add_flag("--json", report_json, "the report as JSON");
   report->add_option("--html", report_html, "also write the report as one HTML page (the graph drawn by Graphviz)");
+  bool report_attacks = false;
+  std::optional<std::filesystem::path> attack_suite;
+  report->add_flag("--attacks", report_attacks,
+                   "also run the project's attack suite against the mechanisms the image uses (a minute or more)");
+  report->add_option("--attack-suite", attack_suite, "the suite's binary (default: <build>/tests/attack_test); implies --attacks");
 
   CLI::App *compare = app.add_subcommand("compare", "build both if needed, then compare their safety (A, then B)");
   std::vector<std::string> compare_profiles;
@@ -63,9 +69,16 @@ int main(int argc, char **argv) {
   compare->add_option("--html", compare_html, "also write the comparison as one HTML page");
   compare->add_flag("--json", compare_json, "the comparison as JSON");
   compare->add_flag("--require-not-weaker", require_not_weaker, "exit 1 when B is weaker than A on any point");
+  bool compare_attacks = false;
+  std::optional<std::filesystem::path> compare_suite;
+  compare->add_flag("--attacks", compare_attacks, "also run the attack suite once for both and list the results that differ");
+  compare->add_option("--attack-suite", compare_suite, "the suite's binary (default: <build>/tests/attack_test); implies --attacks");
 
   CLI11_PARSE(app, argc, argv);
-  if (*report) return flex::build::report_image(report_opt, report_json, report_html);
+  if (*report) {
+    if (report_attacks && !attack_suite) attack_suite = flex::build::default_attack_suite();
+    return flex::build::report_image(report_opt, report_json, report_html, attack_suite);
+  }
   if (*compare) {
     flex::build::options a, b;
     a.profile = compare_profiles.at(0);
@@ -75,7 +88,8 @@ int main(int argc, char **argv) {
       a.out_dir = std::filesystem::path(compare_out) / "a";
       b.out_dir = std::filesystem::path(compare_out) / "b";
     }
-    return flex::build::compare_images(a, b, compare_json, require_not_weaker, compare_html);
+    if (compare_attacks && !compare_suite) compare_suite = flex::build::default_attack_suite();
+    return flex::build::compare_images(a, b, compare_json, require_not_weaker, compare_html, compare_suite);
   }
   if (*check) return flex::build::check_profile(check_opt);
   if (*run) return flex::build::run_image(run_opt, app_args);

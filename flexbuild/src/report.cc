@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "flex/build/attacks.h"
 #include "flex/build/order.h"
 #include "flex/elf/elf.h"
 
@@ -258,6 +259,16 @@ std::string report_text(const json &r) {
                        v.value("storage", ""), v.value("bytes", 0), v.value("owner", ""), v.value("file", ""), v.value("line", 0));
   }
   out += fmt::format("\nChecks: {} PKRU gadgets outside the gates\n", r["checks"].value("gadgets_outside_gates", 0));
+  if (r["checks"].contains("attacks")) {
+    const json &a = r["checks"]["attacks"];
+    std::string counts;
+    for (const auto &[k, v] : a["counts"].items()) counts += (counts.empty() ? "" : ", ") + fmt::format("{} {}", v.get<int>(), k);
+    out += fmt::format("Attack suite ({}): {}\n", a.value("suite", ""), counts);
+    for (const json &row : a["results"]) {
+      if (row.value("result", "") == "not applicable") continue;
+      out += fmt::format("  {:<8} {:<60} {}\n", row.value("mechanism", ""), row.value("attack", ""), row.value("result", ""));
+    }
+  }
   return out;
 }
 
@@ -401,7 +412,21 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
          std::to_string(v.value("line", 0)) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Checks</h2>\n<p id=checks>" + std::to_string(r["checks"].value("gadgets_outside_gates", 0)) +
-       " PKRU gadgets outside the gates.</p>\n</body></html>\n";
+       " PKRU gadgets outside the gates.</p>\n";
+  if (r["checks"].contains("attacks")) {
+    const json &a = r["checks"]["attacks"];
+    h += "<p>The attack suite (" + escape_html(a.value("suite", "")) + "), a compromised compartment attacking a vault "
+         "through the kernel with each mechanism this image uses:</p>\n<table id=attacks><tr><th>mechanism</th>"
+         "<th>attack</th><th>result</th></tr>\n";
+    for (const json &row : a["results"]) {
+      const std::string res = row.value("result", "");
+      const bool bad = res == "NOT BLOCKED" || res == "FAILS" || res == "not defended yet";
+      h += "<tr><td>" + escape_html(row.value("mechanism", "")) + "</td><td>" + escape_html(row.value("attack", "")) +
+           "</td><td" + (bad ? " class=bad" : "") + ">" + escape_html(res) + "</td></tr>\n";
+    }
+    h += "</table>\n";
+  }
+  h += "</body></html>\n";
   return h;
 }
 
@@ -491,6 +516,26 @@ json shared_changes(const json &a, const json &b) {
   return out;
 }
 
+// Attacks whose result differs (when both reports carry the suite's results).
+json attack_changes(const json &a, const json &b) {
+  json out = json::array();
+  if (!a["checks"].contains("attacks") || !b["checks"].contains("attacks")) return out;
+  auto rows = [](const json &r) {
+    std::map<std::string, std::string> m;
+    for (const json &row : r["checks"]["attacks"]["results"]) {
+      m[row.value("mechanism", "") + " " + row.value("attack", "")] = row.value("result", "");
+    }
+    return m;
+  };
+  const auto ra = rows(a), rb = rows(b);
+  for (const auto &[k, v] : ra) {
+    auto it = rb.find(k);
+    const std::string w = it == rb.end() ? "not listed" : it->second;
+    if (v != w) out.push_back(fmt::format("{}: {} in A, {} in B", k, v, w));
+  }
+  return out;
+}
+
 }  // namespace
 
 json compare_reports(const json &a, const json &b) {
@@ -562,7 +607,7 @@ json compare_reports(const json &a, const json &b) {
                    {"b_section_bytes", b["shared"]["shared_section_bytes"]}};
   const std::string app_a = a["image"].value("app", ""), app_b = b["image"].value("app", "");
   out["app"] = {{"a", app_a}, {"b", app_b}, {"differs", app_a != app_b}};
-  out["differences"] = {{"exports", export_changes(a, b)}, {"shared", shared_changes(a, b)}};
+  out["differences"] = {{"exports", export_changes(a, b)}, {"shared", shared_changes(a, b)}, {"attacks", attack_changes(a, b)}};
   return out;
 }
 
@@ -597,6 +642,10 @@ std::string compare_text(const json &c) {
                      sh["a_section_bytes"].get<std::uint64_t>(), sh["b_variables"].get<std::size_t>(),
                      sh["b_static_bytes"].get<std::uint64_t>(), sh["b_section_bytes"].get<std::uint64_t>());
   for (const json &l : c["differences"]["shared"]) out += "  " + l.get<std::string>() + "\n";
+  if (!c["differences"]["attacks"].empty()) {
+    out += fmt::format("\nAttack results that differ ({}):\n", c["differences"]["attacks"].size());
+    for (const json &l : c["differences"]["attacks"]) out += "  " + l.get<std::string>() + "\n";
+  }
   if (!c["differences"]["exports"].empty()) {
     out += fmt::format("\nExports reachable across a boundary ({} changes):\n", c["differences"]["exports"].size());
     for (const json &l : c["differences"]["exports"]) out += "  " + l.get<std::string>() + "\n";
@@ -650,6 +699,7 @@ std::optional<std::string> compare_html(const json &c, const json &a, const json
        list(c["b_wins"], "b-wins") + "</div></div>\n";
   h += "<h2>Exports reachable across a boundary</h2>\n" + list(c["differences"]["exports"], "exports");
   h += "<h2>Shared data</h2>\n" + list(c["differences"]["shared"], "shared");
+  h += "<h2>Attack results that differ</h2>\n" + list(c["differences"]["attacks"], "attacks");
   h += "</body></html>\n";
   return h;
 }
@@ -673,11 +723,24 @@ bool write_page(const std::string &path, const std::string &page) {
 }  // namespace
 
 int compare_images(const options &a, const options &b, bool as_json, bool require_not_weaker,
-                   const std::string &html_path) {
+                   const std::string &html_path, const std::optional<fs::path> &attack_suite) {
   auto ra = built_report(a);
   if (!ra) return 1;
   auto rb = built_report(b);
   if (!rb) return 1;
+  if (attack_suite) {
+    // One run for both: the mechanisms of either image.
+    std::set<std::string> both = report_mechanisms(*ra);
+    for (const std::string &m : report_mechanisms(*rb)) both.insert(m);
+    std::string error;
+    auto run = run_suite(*attack_suite, both, &error);
+    if (!run) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+      return 1;
+    }
+    (*ra)["checks"]["attacks"] = attack_results(*run, report_mechanisms(*ra));
+    (*rb)["checks"]["attacks"] = attack_results(*run, report_mechanisms(*rb));
+  }
   const json c = compare_reports(*ra, *rb);
   if (!html_path.empty()) {
     std::string error;
@@ -699,10 +762,20 @@ int compare_images(const options &a, const options &b, bool as_json, bool requir
   return 0;
 }
 
-int report_image(const options &opt, bool as_json, const std::string &html_path) {
+int report_image(const options &opt, bool as_json, const std::string &html_path,
+                 const std::optional<fs::path> &attack_suite) {
   auto built = built_report(opt);
   if (!built) return 1;
-  const json &r = *built;
+  json &r = *built;
+  if (attack_suite) {
+    std::string error;
+    json a = run_attack_suite(*attack_suite, report_mechanisms(r), &error);
+    if (a.is_null()) {
+      std::fprintf(stderr, "flexbuild: error: %s\n", error.c_str());
+      return 1;
+    }
+    r["checks"]["attacks"] = std::move(a);
+  }
   if (!html_path.empty()) {
     std::string error;
     auto page = report_html(r, &error);

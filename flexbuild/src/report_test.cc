@@ -249,6 +249,22 @@ TEST(compare, shared_data_added_or_removed) {
   EXPECT_EQ(c["shared"]["b_static_bytes"], 64);
 }
 
+TEST(compare, attack_results_that_differ_are_listed) {
+  nlohmann::json a = two_comps("mpk").report(), b = two_comps("process").report();
+  a["checks"]["attacks"] = {{"results", {{{"mechanism", "mpk"}, {"attack", "pkey-remap"}, {"result", "blocked"}},
+                                         {{"mechanism", "process"}, {"attack", "vm-read"}, {"result", "not applicable"}},
+                                         {{"mechanism", "none"}, {"attack", "int80"}, {"result", "blocked"}}}}};
+  b["checks"]["attacks"] = {{"results", {{{"mechanism", "mpk"}, {"attack", "pkey-remap"}, {"result", "not applicable"}},
+                                         {{"mechanism", "process"}, {"attack", "vm-read"}, {"result", "blocked"}},
+                                         {{"mechanism", "none"}, {"attack", "int80"}, {"result", "blocked"}}}}};
+  const auto c = compare_reports(a, b);
+  EXPECT_EQ(c["differences"]["attacks"],
+            (nlohmann::json{"mpk pkey-remap: blocked in A, not applicable in B", "process vm-read: not applicable in A, blocked in B"}));
+  EXPECT_NE(compare_text(c).find("Attack results that differ (2):"), std::string::npos);
+  // Without the suite's results on both sides, nothing is listed.
+  EXPECT_TRUE(compare_reports(two_comps("mpk").report(), b)["differences"]["attacks"].empty());
+}
+
 TEST(compare, different_apps_are_marked_and_their_common_libraries_still_listed) {
   mini other = two_comps("process");
   other.app = "redis";

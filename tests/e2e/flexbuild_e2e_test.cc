@@ -185,6 +185,43 @@ TEST(flexbuild_e2e, report_shows_hardening_the_compiler_dropped_as_absent) {
   EXPECT_EQ(c["verdict"], "equally safe") << c.dump(2);
 }
 
+// flexbuild report --attacks: the project's attack suite against the mechanisms the image uses (here none
+// and process): every process attack blocked, the mpk ones not applicable.
+TEST(flexbuild_e2e, report_runs_the_attack_suite_for_the_images_mechanisms) {
+  const fs::path suite = fs::path(FLEX_BINARY_DIR) / "tests" / "attack_test";
+  ASSERT_TRUE(fs::exists(suite)) << suite;
+  scratch_dir dir("report-attacks");
+  auto r = run(flexbuild().string() + " report --json --attacks --profile " + profile("hello-2comp-process") + " -o " +
+               dir.path().string() + " 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json rep = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded()) << r.out;
+  const auto &a = rep["checks"]["attacks"];
+  ASSERT_FALSE(a["results"].empty());
+  int process = 0;
+  for (const auto &row : a["results"]) {
+    const std::string mech = row["mechanism"], result = row["result"];
+    if (mech == "mpk") EXPECT_EQ(result, "not applicable") << row.dump();
+    if (mech == "process" && row["attack"].get<std::string>().find(' ') == std::string::npos) {
+      ++process;
+      EXPECT_EQ(result, "blocked") << row.dump();
+    }
+    EXPECT_NE(result, "NOT BLOCKED") << row.dump();
+  }
+  EXPECT_GE(process, 20);
+  EXPECT_EQ(a["counts"].value("NOT BLOCKED", 0), 0);
+  // compare --attacks: one run of the suite for both images, the results that differ listed.
+  r = run(flexbuild().string() + " compare --json --attacks -o " + (dir.path() / "cmp").string() + " --profile " +
+          profile("hello-2comp-process") + " --profile " + profile("hello-2comp-mpk") + " 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json c = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(c.is_discarded()) << r.out;
+  const auto &diff = c["differences"]["attacks"];
+  EXPECT_TRUE(std::any_of(diff.begin(), diff.end(), [](const nlohmann::json &l) {
+    return l.get<std::string>() == "process vm-read: blocked in A, not applicable in B";
+  })) << diff.dump(2);
+}
+
 // flexbuild report --html: one self-contained page, checked in a real browser (headless Chromium): its DOM
 // holds the Graphviz graph with every compartment and the tables, and a screenshot is kept for people.
 TEST(flexbuild_e2e, report_page_renders_in_chromium) {

@@ -63,8 +63,10 @@ std::string escape_html(std::string_view s);
 std::optional<std::string> report_html(const nlohmann::json &report, std::string *error);
 
 // Builds the profile's image if needed, then prints its report (and writes the page to `html_path`
-// unless it is empty). Exit status.
-int report_image(const options &opt, bool json, const std::string &html_path = {});
+// unless it is empty). With `attack_suite`, the project's attack suite runs against the mechanisms the
+// image uses and its results go under checks.attacks (attacks.h). Exit status.
+int report_image(const options &opt, bool json, const std::string &html_path = {},
+                 const std::optional<std::filesystem::path> &attack_suite = std::nullopt);
 
 // `flexbuild compare --profile A --profile B`: the two reports side by side, with the verdict in the
 // safer-than order (order.h) and each point where one wins, plus the executables' protections (one the
@@ -75,7 +77,10 @@ std::string compare_text(const nlohmann::json &comparison);
 // The page form of a comparison: the verdict, both compartment graphs side by side, each side's wins.
 std::optional<std::string> compare_html(const nlohmann::json &comparison, const nlohmann::json &a,
                                         const nlohmann::json &b, std::string *error);
+// With `attack_suite`, the suite runs once for the mechanisms of both and the attack results that differ
+// are listed.
 int compare_images(const options &a, const options &b, bool json, bool require_not_weaker,
-                   const std::string &html_path = {});
+                   const std::string &html_path = {},
+                   const std::optional<std::filesystem::path> &attack_suite = std::nullopt);
 
 }  // namespace flex::build

@@ -1,0 +1,106 @@
+// flexbuild report --attacks (attacks.h): reading the attack suite's listing and results into rows.
+#include "flex/build/attacks.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+
+namespace flex::build {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr const char *kListing = R"(Running main() from ./googletest/src/gtest_main.cc
+mpk_syscalls.
+  a_domains_signal_mask_is_its_own
+attack_dos.
+  kill_from_the_main_process_ends_the_image_with_its_report
+lockdown/attack.
+  is_stopped_with_a_report_under_enforce/attack_process_vm_read  # GetParam() = 40-byte object <13-E6>
+  is_stopped_with_a_report_under_enforce/attack_process_rev_kill  # GetParam() = 40-byte object <13-E6>
+  is_stopped_with_a_report_under_enforce/attack_none_int80  # GetParam() = 40-byte object <13-E6>
+  is_stopped_with_a_report_under_enforce/attack_mpk_pkey_remap  # GetParam() = 40-byte object <13-E6>
+  goes_through_under_lockdown_off/attack_process_vm_read  # GetParam() = 40-byte object <13-E6>
+  goes_through_under_lockdown_off/attack_process_rev_kill  # GetParam() = 40-byte object <13-E6>
+  goes_through_under_lockdown_off/attack_none_int80  # GetParam() = 40-byte object <13-E6>
+  goes_through_under_lockdown_off/attack_mpk_pkey_remap  # GetParam() = 40-byte object <13-E6>
+attack_mpk/not_yet_defended.
+  goes_through_under_enforce/fd_read  # GetParam() = "fd-read"
+lockdown/control.
+  a_legitimate_gate_call_works_under_enforce/attack_none  # GetParam() = "attack-none"
+)";
+
+json test(const std::string &name, const std::string &result, bool failed = false, const std::string &skip = "") {
+  json t = {{"name", name}, {"status", "RUN"}, {"result", result}};
+  if (failed) t["failures"] = json::array({{{"failure", "x.cc:1\nExpected ..."}, {"type", ""}}});
+  if (!skip.empty()) t["skipped"] = json::array({{{"message", "x.cc:9\nSkipped\n" + skip + "\n"}}});
+  return t;
+}
+
+TEST(attacks, the_listing_gives_every_full_test_name) {
+  const auto names = parse_gtest_list(kListing);
+  ASSERT_EQ(names.size(), 12u);
+  EXPECT_EQ(names[0], "mpk_syscalls.a_domains_signal_mask_is_its_own");
+  EXPECT_EQ(names[2], "lockdown/attack.is_stopped_with_a_report_under_enforce/attack_process_vm_read");
+  EXPECT_EQ(names[10], "attack_mpk/not_yet_defended.goes_through_under_enforce/fd_read");
+}
+
+TEST(attacks, the_filter_runs_only_the_images_mechanisms) {
+  EXPECT_EQ(attack_filter({"none"}), "*/attack_none_*");
+  EXPECT_EQ(attack_filter({"none", "process"}), "*/attack_none_*:*/attack_process_*:attack_dos.*");
+  EXPECT_NE(attack_filter({"mpk"}).find("*not_yet_defended.*"), std::string::npos);
+}
+
+// Blocked needs both halves: stopped under enforce, and through with lockdown off (else the test proves
+// nothing); a failure under enforce is NOT BLOCKED; a skip says why; other mechanisms are not applicable.
+TEST(attacks, each_attack_gets_its_result) {
+  const json out = {{"testsuites",
+                     {{{"name", "lockdown/attack"},
+                       {"testsuite",
+                        {test("is_stopped_with_a_report_under_enforce/attack_process_vm_read", "COMPLETED"),
+                         test("goes_through_under_lockdown_off/attack_process_vm_read", "COMPLETED"),
+                         test("is_stopped_with_a_report_under_enforce/attack_process_rev_kill", "COMPLETED", true),
+                         test("goes_through_under_lockdown_off/attack_process_rev_kill", "COMPLETED"),
+                         test("is_stopped_with_a_report_under_enforce/attack_none_int80", "COMPLETED"),
+                         test("goes_through_under_lockdown_off/attack_none_int80", "COMPLETED", true)}}},
+                      {{"name", "attack_dos"},
+                       {"testsuite", {test("kill_from_the_main_process_ends_the_image_with_its_report", "SKIPPED", false, "no Linux 6.12")}}}}}};
+  const json r = attack_results(parse_gtest_list(kListing), out, {"none", "process"});
+  std::map<std::string, std::string> got;
+  for (const json &row : r["results"]) got[row["mechanism"].get<std::string>() + " " + row["attack"].get<std::string>()] = row["result"];
+  EXPECT_EQ(got["process vm-read"], "blocked");
+  EXPECT_EQ(got["process rev-kill"], "NOT BLOCKED");
+  EXPECT_EQ(got["none int80"], "blocked (unproven: it did not go through with lockdown off)");
+  EXPECT_EQ(got["mpk pkey-remap"], "not applicable");
+  EXPECT_EQ(got["mpk fd-read"], "not applicable");
+  EXPECT_EQ(got["mpk a domains signal mask is its own"], "not applicable");
+  EXPECT_EQ(got["process kill from the main process ends the image with its report"], "not run here (no Linux 6.12)");
+  EXPECT_EQ(r["counts"]["blocked"], 1);
+  EXPECT_EQ(r["counts"]["NOT BLOCKED"], 1);
+  EXPECT_EQ(r["counts"]["not applicable"], 3);
+  EXPECT_EQ(r["counts"]["not run here"], 1);
+}
+
+TEST(attacks, a_gap_the_suite_records_is_reported_as_one) {
+  const json out = {{"testsuites",
+                     {{{"name", "attack_mpk/not_yet_defended"}, {"testsuite", {test("goes_through_under_enforce/fd_read", "COMPLETED")}}}}}};
+  const json r = attack_results(parse_gtest_list(kListing), out, {"none", "mpk"});
+  bool found = false;
+  for (const json &row : r["results"]) {
+    if (row["attack"] == "fd-read") {
+      EXPECT_EQ(row["result"], "not defended yet");
+      found = true;
+    }
+    if (row["attack"] == "pkey-remap") EXPECT_EQ(row["result"], "not run here") << "listed but not in the output";
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST(attacks, a_missing_suite_names_the_path_and_what_to_do) {
+  std::string error;
+  EXPECT_TRUE(run_attack_suite("/nonexistent/attack_test", {"none"}, &error).is_null());
+  EXPECT_NE(error.find("/nonexistent/attack_test: no attack suite there (build it"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace flex::build
