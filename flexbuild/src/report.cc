@@ -12,6 +12,7 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -100,6 +101,37 @@ image_protections scan_protections(const elf::file &exe) {
   }
   return p;
 }
+
+namespace {
+
+// The backends' memory sizes, from the image's own `--describe` ("memory: mpk stack_mib=8 ..."): per
+// backend, each key and its number. Describing runs no compartment.
+json backend_memory(const std::string &exe) {
+  json out = json::object();
+  const std::string cmd = "'" + exe + "' --describe 2>/dev/null";
+  std::string text;
+  if (FILE *p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
+    ::pclose(p);
+  }
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("memory: ", 0) != 0) continue;
+    std::istringstream words(line.substr(8));
+    std::string backend, kv;
+    words >> backend;
+    json &b = out[backend] = json::object();
+    while (words >> kv) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) continue;
+      b[kv.substr(0, eq)] = std::strtoull(kv.c_str() + eq + 1, nullptr, 10);
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 json image_report(const fs::path &image_dir, std::string *error) {
   auto ij = read_json(image_dir / "image.json", error);
@@ -215,6 +247,15 @@ json image_report(const fs::path &image_dir, std::string *error) {
                  {"shared_section_bytes", shared_bytes},
                  {"callbacks", (*ij)["callbacks"].size()}};
   r["checks"] = {{"gadgets_outside_gates", (*ij)["gadgets_outside_gates"].size()}};
+  r["memory"] = backend_memory(exe_path);
+  // Each compartment's heap as the backend sizes it (0 in the profile: the backend's default).
+  for (json &c : r["compartments"]) {
+    const std::string iso = c.value("isolation", "none");
+    if (c.value("heap_mib", 0) == 0 && r["memory"].contains(iso)) {
+      c["heap_mib"] = r["memory"][iso].value("default_heap_mib", 0);
+      c["heap_default"] = true;
+    }
+  }
   return r;
 }
 
@@ -239,6 +280,12 @@ std::string report_text(const json &r) {
     out += fmt::format("  {:<12} {:<9} {:<28} {:<36} {:>8} {:>9}\n", c.value("name", ""), c.value("isolation", ""),
                        libs, hard, c["syscalls"].value("count", 0),
                        c.value("heap_mib", 0) ? std::to_string(c.value("heap_mib", 0)) : std::string("default"));
+  }
+  const json memory = r.value("memory", json::object());
+  for (const auto &[backend, sizes] : memory.items()) {
+    std::string kv;
+    for (const auto &[k, v] : sizes.items()) kv += (kv.empty() ? "" : ", ") + k + " " + v.dump();
+    out += fmt::format("  {} memory: {}\n", backend, kv);
   }
   out += "\nBoundaries\n";
   if (r["boundaries"].empty()) out += "  (none: one compartment)\n";
@@ -390,7 +437,14 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
          std::to_string(c["syscalls"].value("count", 0)) + "</td><td>" +
          (c.value("heap_mib", 0) ? std::to_string(c.value("heap_mib", 0)) : std::string("default")) + "</td></tr>\n";
   }
-  h += "</table>\n<h2>Boundaries</h2>\n<table id=boundaries><tr><th>from</th><th>to</th><th>mechanism</th><th>gate</th>"
+  h += "</table>\n";
+  const json memory = r.value("memory", json::object());
+  for (const auto &[backend, sizes] : memory.items()) {
+    std::string kv;
+    for (const auto &[k, v] : sizes.items()) kv += (kv.empty() ? "" : ", ") + k + " " + v.dump();
+    h += "<p class=memory>" + escape_html(backend) + " memory: " + escape_html(kv) + "</p>\n";
+  }
+  h += "<h2>Boundaries</h2>\n<table id=boundaries><tr><th>from</th><th>to</th><th>mechanism</th><th>gate</th>"
        "<th>call sites</th><th>functions callable across it</th></tr>\n";
   for (const json &b : r["boundaries"]) {
     std::string fns;

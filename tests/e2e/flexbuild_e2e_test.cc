@@ -240,6 +240,9 @@ TEST(flexbuild_e2e, report_page_renders_in_chromium) {
   for (const char *node : {">app<", ">core<", "mpk-full, "}) EXPECT_NE(svg.find(node), std::string::npos) << node;
   EXPECT_NE(dom.out.find("<table id=\"protections\">"), std::string::npos);
   EXPECT_NE(dom.out.find("<table id=\"boundaries\">"), std::string::npos);
+  // The backend's memory, read from the image's own --describe.
+  EXPECT_NE(dom.out.find("<p class=\"memory\">mpk memory: default_heap_mib 64, dss_mib 8, shared_heap_mib 64, stack_mib 8</p>"),
+            std::string::npos);
   // The screenshot, kept where a person finds it after the run.
   const fs::path shot = fs::path(::testing::TempDir()) / "flexbuild-report-hello-2comp-mpk.png";
   auto s = run(chromium + "--screenshot=" + shot.string() + " file://" + page.string() + " 2>&1");

@@ -46,6 +46,10 @@ void mpk_lifecycle::describe(const flex_image_layout &img, std::FILE *out) {
   } else {
     std::fprintf(out, "this machine cannot run them: %s\n", pku.reason.c_str());
   }
+  // Machine-readable (flexbuild report reads it): the sizes of what the backend lays out.
+  const mpk_boot_options defaults;
+  std::fprintf(out, "memory: mpk stack_mib=%zu dss_mib=%zu default_heap_mib=%zu shared_heap_mib=%zu\n",
+               kMpkStackSize >> 20, kMpkStackSize >> 20, defaults.default_heap_mib, defaults.shared_heap_mib);
 }
 
 }  // namespace flex::runtime

@@ -212,6 +212,9 @@ void process_lifecycle::describe(const flex_image_layout &img, std::FILE *out) {
   const unsigned main_comp = main_compartment(img);
   std::fprintf(out, "; the main process holds %s\n",
                main_comp == kNoCompartment ? "no compartment" : img.compartments[main_comp].name);
+  // Machine-readable (flexbuild report reads it); each process's stack is the kernel's, as for any process.
+  std::fprintf(out, "memory: process default_heap_mib=%zu shared_heap_mib=%zu channel_arena_kib=%zu\n", kDefaultHeapMib,
+               kSharedHeapBytes >> 20, kChannelArenaBytes >> 10);
 }
 
 }  // namespace flex::runtime
