@@ -201,15 +201,22 @@ json image_report(const fs::path &image_dir, std::string *error) {
   for (const json &g : (*ij)["gates"]) {
     reachable[{g.value("from_compartment", ""), g.value("to_compartment", "")}].insert(g.value("function", ""));
   }
+  // Callbacks: functions of one compartment that another may call through a pointer it was handed.
+  std::map<std::pair<std::string, std::string>, std::set<std::string>> callbacks;
+  for (const json &c : (*ij)["callbacks"]) {
+    callbacks[{c.value("from_compartment", ""), c.value("to_compartment", "")}].insert(c.value("function", ""));
+  }
   r["boundaries"] = json::array();
   for (const json &b : (*ij)["boundaries"]) {
     const auto &fns = reachable[{b.value("from", ""), b.value("to", "")}];
+    const auto &cbs = callbacks[{b.value("from", ""), b.value("to", "")}];
     r["boundaries"].push_back({{"from", b.value("from", "")},
                                {"to", b.value("to", "")},
                                {"mechanism", b.value("mechanism", "")},
                                {"gate", b.value("gate", "")},
                                {"call_sites", b.value("call_sites", 0)},
-                               {"functions", {{"count", fns.size()}, {"names", json(std::vector<std::string>(fns.begin(), fns.end()))}}}});
+                               {"functions", {{"count", fns.size()}, {"names", json(std::vector<std::string>(fns.begin(), fns.end()))}}},
+                               {"callbacks", json(std::vector<std::string>(cbs.begin(), cbs.end()))}});
   }
 
   // Per exported function that some library calls through a gate: its library and the callers, and which
@@ -295,6 +302,9 @@ std::string report_text(const json &r) {
     out += fmt::format("  {} -> {}: {} ({}), {} call sites, {} functions: {}\n", b.value("from", ""),
                        b.value("to", ""), b.value("mechanism", ""), b.value("gate", ""), b.value("call_sites", 0),
                        b["functions"].value("count", 0), fns.empty() ? "-" : fns);
+    std::string cbs;
+    for (const json &f : b.value("callbacks", json::array())) cbs += (cbs.empty() ? "" : ", ") + f.get<std::string>();
+    if (!cbs.empty()) out += fmt::format("    callbacks it may call through pointers: {}\n", cbs);
   }
   const json &sh = r["shared"];
   out += fmt::format("\nShared data: stack {}, {} shared variables, {} shared literals, {} bytes of shared "
@@ -445,13 +455,16 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
     h += "<p class=memory>" + escape_html(backend) + " memory: " + escape_html(kv) + "</p>\n";
   }
   h += "<h2>Boundaries</h2>\n<table id=boundaries><tr><th>from</th><th>to</th><th>mechanism</th><th>gate</th>"
-       "<th>call sites</th><th>functions callable across it</th></tr>\n";
+       "<th>call sites</th><th>functions callable across it</th><th>callbacks (through pointers)</th></tr>\n";
   for (const json &b : r["boundaries"]) {
     std::string fns;
     for (const json &f : b["functions"]["names"]) fns += (fns.empty() ? "" : ", ") + f.get<std::string>();
     h += "<tr><td>" + escape_html(b.value("from", "")) + "</td><td>" + escape_html(b.value("to", "")) + "</td><td>" +
          escape_html(b.value("mechanism", "")) + "</td><td>" + escape_html(b.value("gate", "")) + "</td><td>" +
-         std::to_string(b.value("call_sites", 0)) + "</td><td>" + escape_html(fns.empty() ? "-" : fns) + "</td></tr>\n";
+         std::to_string(b.value("call_sites", 0)) + "</td><td>" + escape_html(fns.empty() ? "-" : fns) + "</td><td>";
+    std::string cbs;
+    for (const json &f : b.value("callbacks", json::array())) cbs += (cbs.empty() ? "" : ", ") + f.get<std::string>();
+    h += escape_html(cbs.empty() ? "-" : cbs) + "</td></tr>\n";
   }
   const json &sh = r["shared"];
   h += "</table>\n<h2>Shared data</h2>\n<p>Stack sharing <b>" + escape_html(sh.value("stack", "")) + "</b>, " +

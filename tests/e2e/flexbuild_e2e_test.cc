@@ -176,6 +176,10 @@ TEST(flexbuild_e2e, report_shows_hardening_the_compiler_dropped_as_absent) {
   EXPECT_FALSE(core["hardening"]["found"]["stack-protector"].get<bool>());
   EXPECT_FALSE(core["hardening"]["found"]["fortify"].get<bool>());
   EXPECT_EQ(core["hardening"]["requested_but_absent"], (nlohmann::json{"stack-protector", "fortify"}));
+  // ticker may call the app's on_tick through the pointer it was handed: a callback across core -> app.
+  ASSERT_EQ(rep["boundaries"].size(), 2u);
+  EXPECT_EQ(rep["boundaries"][1]["from"], "core");
+  EXPECT_EQ(rep["boundaries"][1]["callbacks"], nlohmann::json{"on_tick"});
   // Against the same image without the request: equally safe, the request counts for nothing.
   r = run(flexbuild().string() + " compare --json --profile " + plain + " --profile " + asked + " --root " + fixture +
           " -o " + (dir.path() / "cmp").string() + " 2>/dev/null");
