@@ -350,6 +350,11 @@ const char *const kScript = R"(<script>
     f(id).addEventListener('change', apply);
   }
   apply();
+  // Nothing measured (a dry run, or nothing built yet): show every configuration.
+  if (!document.querySelector('#configs tbody tr:not([hidden])')) {
+    f('f-show').value = '';
+    apply();
+  }
 })();
 </script>
 )";
