@@ -319,7 +319,9 @@ int64_t plat_lseek(int fd, int64_t off, int whence) {
 void *plat_map_stack(size_t len) {
   const size_t page = 4096;
   if (len == 0 || len % page != 0) return nullptr;
-  const long m = sys(SYS_mmap, nullptr, len + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // MAP_STACK: under light mpk gates the runtime tags a stack with the shared key (every domain runs on it).
+  const long m =
+      sys(SYS_mmap, nullptr, len + page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
   if (m == -1) return nullptr;
   void *p = reinterpret_cast<void *>(m);
   char *base = static_cast<char *>(p) + page;

@@ -161,6 +161,8 @@ const char *refusal(int data) {
       return " made a system call on signal state the runtime owns: ";
     case kSudSiteData:
       return " made a system call from one of the runtime's own system-call sites: ";
+    case kDomainMemoryData:
+      return " made a system call on memory it does not own: ";
     default:
       return " made a system call outside its set: ";
   }
@@ -249,6 +251,9 @@ struct process_set {
   std::bitset<flex::syscalls::kMaxSyscall> calls;
   std::uint64_t families = 0;
   bool any_family = false;
+  // pkey_mprotect, never a compartment's, for the system-call wall's tagging of fresh memory: the layout
+  // filter lets it through at the runtime's one site only (mpk_pkey_site).
+  bool runtime_tags = false;
 };
 
 // The compartments' sets (the runtime's needs included by flexbuild), and the runtime's own needs again:
@@ -320,6 +325,7 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
     allow(SYS_ioctl, 1, &tcgets);
   }
   if (!s.calls.test(SYS_rt_sigreturn)) allow(SYS_rt_sigreturn, 0, nullptr);
+  if (s.runtime_tags) allow(SYS_pkey_mprotect, 0, nullptr);
   // Reading its own dumpable or no_new_privs flag (the sanitizer runtimes ask) changes nothing; setting
   // dumpable (they try to, around their reports) fails quietly: the process stays non-dumpable.
   for (const scmp_datum_t query : {PR_GET_DUMPABLE, PR_GET_NO_NEW_PRIVS}) {
@@ -352,7 +358,9 @@ void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[
   fault_line l;
   l.str("flex: ");
   report(l, compartment, getpid(), why == mpk_refusal::foreign_abi ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64, nr, args,
-         why == mpk_refusal::signal_state ? static_cast<int>(kSignalData) : 0);
+         why == mpk_refusal::signal_state ? static_cast<int>(kSignalData)
+         : why == mpk_refusal::memory     ? static_cast<int>(kDomainMemoryData)
+                                          : 0);
   l.emit();
   terminate_image(kExitSyscall);
 }
@@ -387,7 +395,11 @@ status install_filter(const flex_image_layout &img, std::uint64_t hosted, bool s
   if (rc == 0) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_NNP, 1);
   // Enforce covers every thread; log leaves its supervisor thread unfiltered (it must answer).
   if (rc == 0 && enforce) rc = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-  if (rc == 0) rc = add_rules(f, union_of(img, hosted, supervisor), supervisor);
+  process_set set = union_of(img, hosted, supervisor);
+  // The system-call wall tags the fresh memory it maps for a domain at its one pkey_mprotect site, which
+  // the layout filter pins (no other site may make the call).
+  set.runtime_tags = mpk_pkey_site() != 0;
+  if (rc == 0) rc = add_rules(f, set, supervisor);
   if (rc != 0) {
     seccomp_release(f);
     return status::from_errno("cannot build the seccomp filter", -rc);

@@ -26,6 +26,8 @@ inline constexpr std::uint32_t kLayoutData = 1;   // munmap, mmap(MAP_FIXED), mr
 inline constexpr std::uint32_t kFileMapData = 2;  // mmap of a file
 inline constexpr std::uint32_t kSignalData = 3;   // rt_sigreturn without the token, sigaltstack moves
 inline constexpr std::uint32_t kSudSiteData = 4;  // another call at one of the runtime's pinned sites
+inline constexpr std::uint32_t kDomainMemoryData = 5;  // (the system-call wall's) a domain's memory call
+                                                       // on memory that is not its own fresh memory
 struct layout_span {
   std::uint64_t lo = 0, hi = 0;  // [lo, hi)
 };
@@ -40,7 +42,8 @@ std::vector<layout_span> stack_spans();
 // `stacks`); false when they are too many for its jumps. With `token` (the mpk signal wall's),
 // rt_sigreturn must carry it in its first two arguments and sigaltstack may only query.
 // With `pins` (mpk_sud_sites), a `syscall` instruction of the runtime's that Syscall User Dispatch always
-// lets through may make only its own call.
+// lets through may make only its own call; a pin for pkey_mprotect (mpk_pkey_site) is also the only
+// place that call may come from.
 bool layout_program(const std::vector<layout_span> &spans, const std::vector<layout_span> &stacks,
                     const std::uint64_t *token, std::vector<sock_filter> &out,
                     const std::vector<mpk_sud_site> &pins = {});

@@ -265,6 +265,22 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
     p.ret(SECCOMP_RET_TRAP | kSudSiteData);
     p.place(next);
   }
+  // pkey_mprotect: only at its pinned site (the system-call wall's tagging of fresh memory).
+  for (const mpk_sud_site &pin : pins) {
+    if (pin.nr != SYS_pkey_mprotect) continue;
+    const int is_pkey = p.label(), lo_eq = p.label(), other = p.label(), bad = p.label();
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
+    p.jump_far(BPF_JEQ, SYS_pkey_mprotect, is_pkey, other);
+    p.place(is_pkey);
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_lo);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip), lo_eq, bad);
+    p.place(lo_eq);
+    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_hi);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip >> 32), allow, bad);
+    p.place(bad);
+    p.ret(trap_layout);
+    p.place(other);
+  }
   p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
   const int range01 = p.label(), mmap = p.label(), mremap = p.label(), n1 = p.label(), n2 = p.label(),
             n3 = p.label();

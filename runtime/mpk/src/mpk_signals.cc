@@ -314,8 +314,9 @@ status make_signal_arena(int runtime_key) {
   // Before Linux 6.12 the kernel writes a signal frame with the interrupted PKRU, so it cannot write one
   // onto memory that PKRU closes: no arena then (the lockdown's --describe says signals stay open).
   if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
-  // + the control page, + the system-call page (mpk_syscalls.cc), tagged with the next key.
-  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + 2 * 4096;
+  // + the control page, + the system-call page and its fresh ranges (mpk_syscalls.cc), tagged with the
+  // next key.
+  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (2 + kFreshPages) * 4096;
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
@@ -340,7 +341,7 @@ status make_signal_arena(int runtime_key) {
 bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
   if (!flex_mpk_runtime.sig_lo) return false;
   lo = flex_mpk_runtime.sig_lo;
-  hi = flex_mpk_runtime.sig_control + 2 * 4096;  // with the system-call page
+  hi = flex_mpk_runtime.sig_control + (2 + detail::kFreshPages) * 4096;  // with the system-call page and its ranges
   return true;
 }
 

@@ -66,6 +66,8 @@
 extern "C" {
 // The always-allowed range (below): the address after each of its `syscall` instructions.
 extern const char flex_mpk_sud_lo[], flex_mpk_sud_write_end[], flex_mpk_sud_exit_end[], flex_mpk_sud_hi[];
+long flex_mpk_pkey_tag(long addr, long len, long prot, long key);
+extern const char flex_mpk_pkey_site[];
 }
 
 // clang-format off
@@ -107,6 +109,19 @@ flex_mpk_sud_sigreturn:       # rdi, rsi: the token; rsp: the frame
 flex_mpk_sud_hi:
   ud2
   .size flex_mpk_sud_gettid, .-flex_mpk_sud_gettid
+
+  .globl flex_mpk_pkey_tag
+  .hidden flex_mpk_pkey_tag
+  .type flex_mpk_pkey_tag,@function
+flex_mpk_pkey_tag:            # pkey_mprotect(rdi, rsi, rdx, rcx): the runtime's only site for it
+  mov %rcx, %r10
+  mov $329, %eax
+  syscall
+  .globl flex_mpk_pkey_site
+  .hidden flex_mpk_pkey_site
+flex_mpk_pkey_site:
+  ret
+  .size flex_mpk_pkey_tag, .-flex_mpk_pkey_tag
 
   .globl flex_mpk_sys_abort
   .hidden flex_mpk_sys_abort
@@ -180,14 +195,200 @@ bool in_set(unsigned domain, long nr) {
   return (sys_page()->allowed[domain][nr / 64] >> (nr % 64)) & 1u;
 }
 
+// ---- Memory calls (DESIGN.md §8) -------------------------------------------------------------------
+// A domain's memory calls come only through the trap (its gate refuses them) and may touch only its own
+// fresh ranges: what the runtime mapped for it after lockdown, tagged with its key at the runtime's one
+// pkey_mprotect site. So a domain's new memory is its own (no other domain can load or store it), and no
+// domain can unmap, remap, re-protect or wipe another's (the kernel would not check keys for those). The
+// image's laid-out memory is the layout wall's (lockdown_layout.cc): a seccomp filter refuses these calls
+// there, whoever makes them. brk never moves the break for a domain (the break's memory would be key 0):
+// libc then grows its heap with mmap, which is fresh memory like any other.
+
+constexpr std::uintptr_t kPageMask = 4095;
+
+bool is_memory_call(long nr) {
+  return nr == SYS_mmap || nr == SYS_munmap || nr == SYS_mprotect || nr == SYS_mremap || nr == SYS_madvise ||
+         nr == SYS_brk || nr == SYS_pkey_mprotect || nr == SYS_pkey_alloc || nr == SYS_pkey_free;
+}
+
+// [lo, lo + len) rounded out to pages; false when it wraps or is empty.
+bool page_range(unsigned long addr, unsigned long len, std::uintptr_t &lo, std::uintptr_t &hi) {
+  lo = addr & ~kPageMask;
+  if (len == 0 || addr + len < addr || addr + len + kPageMask < addr + len) return false;
+  hi = (addr + len + kPageMask) & ~kPageMask;
+  return true;
+}
+
+// Whether [lo, hi) lies within d's fresh ranges (adjacent ranges of one domain are merged, so one does).
+bool owns(unsigned d, std::uintptr_t lo, std::uintptr_t hi) {
+  const mpk_syscall_page *page = sys_page();
+  for (std::uint32_t i = 0; i < page->n_fresh; ++i) {
+    const auto &f = page->fresh[i];
+    if (f.lo <= lo && hi <= f.hi) return f.domain == d;
+  }
+  return false;
+}
+
+// Drops [lo, hi) from every range (a range cut in two keeps both ends). False when the table is full.
+bool forget(std::uintptr_t lo, std::uintptr_t hi) {
+  mpk_syscall_page *page = sys_page();
+  mpk_syscall_page::fresh_range out[2];
+  for (std::uint32_t i = 0; i < page->n_fresh;) {
+    auto f = page->fresh[i];
+    if (f.hi <= lo || hi <= f.lo) {
+      ++i;
+      continue;
+    }
+    int n = 0;
+    if (f.lo < lo) out[n++] = {f.lo, lo, f.domain};
+    if (hi < f.hi) out[n++] = {hi, f.hi, f.domain};
+    if (n == 2 && page->n_fresh >= kMaxFresh) return false;
+    if (n == 0) {
+      std::memmove(&page->fresh[i], &page->fresh[i + 1], (page->n_fresh - i - 1) * sizeof f);
+      --page->n_fresh;
+      continue;
+    }
+    page->fresh[i] = out[0];
+    if (n == 2) {
+      std::memmove(&page->fresh[i + 2], &page->fresh[i + 1], (page->n_fresh - i - 1) * sizeof f);
+      page->fresh[i + 1] = out[1];
+      ++page->n_fresh;
+    }
+    i += static_cast<std::uint32_t>(n);
+  }
+  return true;
+}
+
+// Records [lo, hi) as d's (whatever it was before), merged with d's neighbours. False when full.
+bool remember(unsigned d, std::uintptr_t lo, std::uintptr_t hi) {
+  mpk_syscall_page *page = sys_page();
+  if (!forget(lo, hi)) return false;
+  std::uint32_t at = 0;
+  while (at < page->n_fresh && page->fresh[at].lo < lo) ++at;
+  if (at > 0 && page->fresh[at - 1].hi == lo && page->fresh[at - 1].domain == d) {
+    page->fresh[at - 1].hi = hi;
+    if (at < page->n_fresh && page->fresh[at].lo == hi && page->fresh[at].domain == d) {
+      page->fresh[at - 1].hi = page->fresh[at].hi;
+      std::memmove(&page->fresh[at], &page->fresh[at + 1], (page->n_fresh - at - 1) * sizeof page->fresh[0]);
+      --page->n_fresh;
+    }
+    return true;
+  }
+  if (at < page->n_fresh && page->fresh[at].lo == hi && page->fresh[at].domain == d) {
+    page->fresh[at].lo = lo;
+    return true;
+  }
+  if (page->n_fresh >= kMaxFresh) return false;
+  std::memmove(&page->fresh[at + 1], &page->fresh[at], (page->n_fresh - at) * sizeof page->fresh[0]);
+  page->fresh[at] = {lo, hi, d};
+  ++page->n_fresh;
+  return true;
+}
+
+bool in_stack_arena(std::uintptr_t lo, std::uintptr_t hi) {
+  for (int k = 0; k < kPkeyCount; ++k) {
+    if (flex_mpk_runtime.stack_lo[k] && flex_mpk_runtime.stack_lo[k] <= lo && hi <= flex_mpk_runtime.stack_hi[k]) return true;
+  }
+  return false;
+}
+
+long runtime_tag(std::uintptr_t lo, std::uintptr_t hi, long prot, unsigned key) {
+  volatile std::uint8_t *sel = &sys_page()->selector;
+  const std::uint8_t before = *sel;
+  *sel = kAllow;
+  const long r = flex_mpk_pkey_tag(static_cast<long>(lo), static_cast<long>(hi - lo), prot, static_cast<long>(key));
+  *sel = before;
+  return r;
+}
+
+bool is_error(long r) {
+  return r < 0 && r > -4096;
+}
+
+// Fresh memory for domain d: mapped with its rights, tagged with its key, recorded as its own.
+long map_fresh(unsigned d, mpk_sysdrop_fn drop, long nr, const unsigned long a[6], std::uintptr_t len_lo,
+               std::uintptr_t len_hi, long prot) {
+  const long r = drop(nr, static_cast<long>(a[0]), static_cast<long>(a[1]), static_cast<long>(a[2]),
+                      static_cast<long>(a[3]), static_cast<long>(a[4]), static_cast<long>(a[5]));
+  if (is_error(r)) return r;
+  const auto lo = static_cast<std::uintptr_t>(r);
+  const std::uintptr_t hi = lo + (len_hi - len_lo);
+  // A thread stack under light gates is every domain's (they run on the caller's stack): the shared key.
+  const bool shared = sys_page()->shared_stacks && nr == SYS_mmap && (a[3] & MAP_STACK);
+  const auto key = shared ? flex_mpk_runtime.shared_key : static_cast<unsigned>(domain_key(d));
+  if (!is_error(runtime_tag(lo, hi, prot, key)) && remember(d, lo, hi)) return r;
+  runtime_call(SYS_munmap, static_cast<long>(lo), static_cast<long>(hi - lo));
+  forget(lo, hi);
+  return -ENOMEM;
+}
+
+// A memory call of domain d (is_memory_call): its result, or a refusal.
+long serve_memory(unsigned d, long nr, const unsigned long a[6], mpk_sysdrop_fn drop) {
+  const auto call = [&] {
+    return drop(nr, static_cast<long>(a[0]), static_cast<long>(a[1]), static_cast<long>(a[2]), static_cast<long>(a[3]),
+                static_cast<long>(a[4]), static_cast<long>(a[5]));
+  };
+  std::uintptr_t lo = 0, hi = 0;
+  switch (nr) {
+    case SYS_brk:
+      return drop(SYS_brk, 0, 0, 0, 0, 0, 0);  // the break where it is: the move fails, as for ENOMEM
+    case SYS_mmap: {
+      if (!page_range(a[0], a[1], lo, hi)) return -EINVAL;
+      // Files are the layout wall's (refused after boot); MAP_FIXED replaces what is there: only d's own.
+      if (!(a[3] & MAP_ANONYMOUS)) return call();
+      if ((a[3] & MAP_FIXED) && !(a[3] & MAP_FIXED_NOREPLACE) && !owns(d, lo, hi)) break;
+      return map_fresh(d, drop, nr, a, lo, hi, static_cast<long>(a[2]));
+    }
+    case SYS_munmap: {
+      if (!page_range(a[0], a[1], lo, hi)) return -EINVAL;
+      if (!owns(d, lo, hi)) break;
+      const long r = call();
+      if (r == 0) forget(lo, hi);
+      return r;
+    }
+    case SYS_mprotect:
+    case SYS_madvise:
+      if (!page_range(a[0], a[1], lo, hi)) return -EINVAL;
+      // The gates commit a domain's stack on a thread's first entry with the caller's rights: read and
+      // write, inside a stack arena (which the layout wall allows too; the pages keep their key).
+      if (nr == SYS_mprotect && a[2] == (PROT_READ | PROT_WRITE) && in_stack_arena(lo, hi)) return call();
+      if (!owns(d, lo, hi)) break;
+      return call();  // mprotect keeps the range's key
+    case SYS_mremap: {
+      if (!page_range(a[0], a[1], lo, hi)) return -EINVAL;
+      if (!owns(d, lo, hi)) break;
+      std::uintptr_t new_lo = 0, new_hi = 0;
+      if ((a[3] & MREMAP_FIXED) && (!page_range(a[4], a[2], new_lo, new_hi) || !owns(d, new_lo, new_hi))) break;
+      if (a[3] & MREMAP_DONTUNMAP) break;  // would leave a key-0 range behind
+      const long r = call();
+      if (is_error(r)) return r;
+      // The moved or grown range keeps its key; the table follows it.
+      forget(lo, hi);
+      std::uintptr_t out_lo = 0, out_hi = 0;
+      page_range(static_cast<unsigned long>(r), a[2], out_lo, out_hi);
+      if (!remember(d, out_lo, out_hi)) {
+        runtime_call(SYS_munmap, static_cast<long>(out_lo), static_cast<long>(out_hi - out_lo));
+        return -ENOMEM;
+      }
+      return r;
+    }
+    default:
+      break;  // pkey_*: the keys are the runtime's
+  }
+  const unsigned long args[6] = {a[0], a[1], a[2], a[3], a[4], a[5]};
+  refused(d, nr, args, mpk_refusal::memory);
+}
+
 }  // namespace
 
 status make_syscall_page(void *p, int key) {
   auto *page = static_cast<mpk_syscall_page *>(p);
   page->selector = kAllow;
-  if (::pkey_mprotect(p, sizeof(mpk_syscall_page), PROT_READ | PROT_WRITE, key) != 0) {
+  if (::pkey_mprotect(p, (1 + kFreshPages) * 4096, PROT_READ | PROT_WRITE, key) != 0) {
     return status::from_errno("cannot tag the system-call page with its key", errno);
   }
+  page->fresh = reinterpret_cast<mpk_syscall_page::fresh_range *>(static_cast<char *>(p) + 4096);
+  page->n_fresh = 0;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 8) flex_mpk_runtime.pkru_offset = ebx;
   flex_mpk_runtime.sys_page = reinterpret_cast<std::uintptr_t>(p);
@@ -294,6 +495,10 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
     std::memcpy(&uc->uc_sigmask, &now, 8);
     return;
   }
+  if (is_memory_call(nr)) {
+    r[REG_RAX] = serve_memory(d, nr, args, drop);
+    return;
+  }
   r[REG_RAX] = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
 }
 
@@ -354,12 +559,14 @@ status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops
     // with a siginfo of one's choosing.
     for (long nr : {SYS_clone, SYS_clone3, SYS_fork, SYS_vfork, SYS_rt_sigreturn, SYS_prctl, SYS_rt_sigaction,
                     SYS_rt_sigprocmask, SYS_sigaltstack, SYS_rt_sigqueueinfo, SYS_rt_tgsigqueueinfo,
-                    SYS_pidfd_send_signal, SYS_seccomp, SYS_shmat}) {
+                    SYS_pidfd_send_signal, SYS_seccomp, SYS_shmat, SYS_mmap, SYS_munmap, SYS_mprotect, SYS_mremap,
+                    SYS_madvise, SYS_brk, SYS_pkey_mprotect, SYS_pkey_alloc, SYS_pkey_free}) {
       page->gate_allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
     }
     page->drop[d] = drops[d];
   }
   page->refuse = refuse;
+  page->shared_stacks = sets.shared_stacks ? 1 : 0;
   page->selector = detail::kAllow;  // until mpk_syscall_wall_close: the lockdown's own filters load first
   if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, reinterpret_cast<unsigned long>(lo),
             static_cast<unsigned long>(hi - lo + 1), reinterpret_cast<unsigned long>(&page->selector)) != 0) {
@@ -368,6 +575,10 @@ status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops
   page->armed = 1;
   armed = true;
   return {};
+}
+
+std::uintptr_t mpk_pkey_site() {
+  return mpk_syscalls_mediated() ? reinterpret_cast<std::uintptr_t>(flex_mpk_pkey_site) : 0;
 }
 
 void mpk_syscall_wall_close() {

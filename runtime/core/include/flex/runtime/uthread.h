@@ -18,7 +18,8 @@
  *   flex_uthread_release(st);                     // once the thread has finished (never the running one)
  *
  * Without full gates the scheduler provides the stacks; light gates run every domain on the caller's
- * stack, so those stacks must be key-0 memory (plat_map_stack). Switching user threads under a process
+ * stack, so those stacks must be every domain's memory (plat_map_stack: key 0 before lockdown, the shared key
+ * after, MAP_STACK telling the system-call wall). Switching user threads under a process
  * gate is not supported: the process channel of a host thread carries one call at a time, so a scheduler
  * must not switch while a call of its thread is pending in another process. */
 #ifndef FLEX_RUNTIME_UTHREAD_H

@@ -241,9 +241,12 @@ bool mpk_kernel_delivers_onto_keyed_stacks();
 // flex_sysgate (plat) or, for any other call, through the SIGSYS the kernel raises.
 struct mpk_syscall_sets {
   std::uint64_t allowed[kMaxMpkDomains][8] = {};  // per domain (mpk_plan order): bit nr, nr < 512
+  // Light gates run every domain on the caller's stack: a stack a domain maps after boot (MAP_STACK,
+  // plat_map_stack) is tagged with the shared key instead of the domain's.
+  bool shared_stacks = false;
 };
 // Why a call is refused, for the report.
-enum class mpk_refusal { outside_set, signal_state, foreign_abi };
+enum class mpk_refusal { outside_set, signal_state, foreign_abi, memory };
 using mpk_refuse_fn = void (*)(unsigned compartment, long nr, const unsigned long args[6],
                                mpk_refusal why);  // compartment ~0u: the runtime
 using mpk_sysdrop_fn = long (*)(long, long, long, long, long, long, long);
@@ -262,6 +265,10 @@ struct mpk_sud_site {
   long nr = 0;
 };
 int mpk_sud_sites(mpk_sud_site out[4]);
+// The runtime's one pkey_mprotect site (its address after the instruction), which tags the fresh memory it
+// maps for a domain with the domain's key: the layout wall allows pkey_mprotect there and nowhere else.
+// 0 when the wall is not armed.
+std::uintptr_t mpk_pkey_site();
 
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 

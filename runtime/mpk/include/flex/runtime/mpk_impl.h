@@ -75,15 +75,26 @@ status make_signal_arena(int runtime_key);
 struct alignas(4096) mpk_syscall_page {
   std::uint8_t selector;  // SYSCALL_DISPATCH_FILTER_ALLOW (0) only while the runtime makes a call
   std::uint8_t armed;     // 1 once mpk_syscall_wall has armed the dispatch: the gates mediate
-  std::uint8_t pad[62];
+  std::uint8_t shared_stacks;  // mpk_syscall_sets::shared_stacks
+  std::uint8_t pad[61];
   std::uint64_t allowed[kMaxMpkDomains][8];  // per domain: bit nr, for nr < 512 (the trap path)
   // Per domain, what its gate may make without a look at the arguments: its set less every call on
   // signal state, threads or the process's own controls, which only the trap path checks.
   std::uint64_t gate_allowed[kMaxMpkDomains][8];
   mpk_refuse_fn refuse;  // never returns
   mpk_sysdrop_fn drop[kMaxMpkDomains];  // per domain: its flex_sysdrop (the trap path's calls)
+  // The fresh ranges: memory mapped after lockdown for a domain, tagged with its key (mpk_syscalls.cc).
+  // On the pages after this one, under the same key. Sorted by address, disjoint.
+  struct fresh_range {
+    std::uintptr_t lo, hi;
+    std::uint32_t domain;
+  } *fresh;
+  std::uint32_t n_fresh;
 };
 static_assert(sizeof(mpk_syscall_page) == 4096);
+// The pages after the system-call page that hold its fresh ranges.
+inline constexpr std::size_t kFreshPages = 16;
+inline constexpr std::size_t kMaxFresh = kFreshPages * 4096 / sizeof(mpk_syscall_page::fresh_range);
 inline constexpr std::size_t kSysGateAllowedOffset = offsetof(mpk_syscall_page, gate_allowed);
 // Tags the page at `p` (the signal arena's last) as the system-call page.
 status make_syscall_page(void *p, int key);
