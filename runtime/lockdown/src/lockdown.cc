@@ -312,7 +312,8 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
                out);
   } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
     std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token); system calls "
-               "checked per domain and made with its rights (Syscall User Dispatch, one thread)\n",
+               "checked per domain and made with its rights, memory calls only on its own fresh memory, which "
+               "is tagged with its key (Syscall User Dispatch, one thread)\n",
                out);
   } else {
     std::fputs("  mpk domains: layout wall; signals stay the compartments' and system calls are checked per process, "

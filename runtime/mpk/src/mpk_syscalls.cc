@@ -18,6 +18,10 @@
 //     checks without a signal (mpk_gate.h says how each step resists a jump into its middle);
 //   - the runtime's own calls (PKRU 0) trap the same way and are made as they are.
 //
+// Memory calls (mmap, munmap, mprotect, mremap, madvise, brk, pkey_*) come only by the trap too (the gate
+// refuses them; plat's self.c routes them to a plain `syscall`), and reach only the domain's own fresh
+// memory: what the runtime mapped for it after lockdown, tagged with its key (below, "Memory calls").
+//
 // Signal state stays the runtime's, and only the trap path touches it (a domain's gate refuses every call
 // whose arguments need a look: signal state, prctl, signals queued to oneself, shmat): a domain's
 // rt_sigprocmask changes the mask of the code that made it (the frame's), not the runtime handler's;
