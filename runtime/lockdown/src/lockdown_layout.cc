@@ -250,14 +250,19 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   p.jump_far(BPF_JEQ, AUDIT_ARCH_X86_64, x86, allow);  // the main filter refuses other architectures
   p.place(x86);
   // The runtime's pinned sites: at each, its own call number only.
-  const std::uint32_t ip_lo = offsetof(seccomp_data, instruction_pointer), ip_hi = ip_lo + 4;
-  for (const mpk_sud_site &pin : pins) {
-    const int lo_eq = p.label(), hi_eq = p.label(), next = p.label(), bad = p.label();
+  // To `yes` when the call was made at `ip`, else to `no`.
+  const auto ip_is = [&p](std::uint64_t ip, int yes, int no) {
+    const std::uint32_t ip_lo = offsetof(seccomp_data, instruction_pointer), ip_hi = ip_lo + 4;
+    const int lo_eq = p.label();
     p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_lo);
-    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip), lo_eq, next);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(ip), lo_eq, no);
     p.place(lo_eq);
     p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_hi);
-    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip >> 32), hi_eq, next);
+    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(ip >> 32), yes, no);
+  };
+  for (const mpk_sud_site &pin : pins) {
+    const int hi_eq = p.label(), next = p.label(), bad = p.label();
+    ip_is(pin.ip, hi_eq, next);
     p.place(hi_eq);
     p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
     p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.nr), next, bad);
@@ -268,15 +273,11 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   // pkey_mprotect: only at its pinned site (the system-call wall's tagging of fresh memory).
   for (const mpk_sud_site &pin : pins) {
     if (pin.nr != SYS_pkey_mprotect) continue;
-    const int is_pkey = p.label(), lo_eq = p.label(), other = p.label(), bad = p.label();
+    const int is_pkey = p.label(), other = p.label(), bad = p.label();
     p.stmt(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr));
     p.jump_far(BPF_JEQ, SYS_pkey_mprotect, is_pkey, other);
     p.place(is_pkey);
-    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_lo);
-    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip), lo_eq, bad);
-    p.place(lo_eq);
-    p.stmt(BPF_LD | BPF_W | BPF_ABS, ip_hi);
-    p.jump_far(BPF_JEQ, static_cast<std::uint32_t>(pin.ip >> 32), allow, bad);
+    ip_is(pin.ip, allow, bad);
     p.place(bad);
     p.ret(trap_layout);
     p.place(other);

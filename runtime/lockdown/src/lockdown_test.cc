@@ -315,6 +315,49 @@ TEST(lockdown, the_layout_wall_keeps_laid_out_memory_from_every_remapping_call) 
   }
 }
 
+// pkey_mprotect pinned to one site (the mpk system-call wall's tagging of fresh memory, mpk_pkey_site):
+// made there it passes the layout filter; made anywhere else (libc's syscall()) it is refused. Without the
+// pin the filter has no rule for it: the same call passes, so the test sees the pin at work.
+extern "C" long flex_test_pkey_tag(long, long, long, long);
+extern "C" const char flex_test_pkey_site[];
+asm(R"(
+  .text
+  .globl flex_test_pkey_tag
+  .type flex_test_pkey_tag,@function
+flex_test_pkey_tag:
+  mov %rcx, %r10
+  mov $329, %eax
+  syscall
+  .globl flex_test_pkey_site
+flex_test_pkey_site:
+  ret
+  .size flex_test_pkey_tag, .-flex_test_pkey_tag
+)");
+
+TEST(lockdown, the_layout_wall_lets_pkey_mprotect_through_at_its_pinned_site_only) {
+  for (const bool pinned : {true, false}) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      void *page = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (page == MAP_FAILED) _exit(60);
+      std::vector<mpk_sud_site> pins;
+      if (pinned) pins.push_back({reinterpret_cast<std::uint64_t>(flex_test_pkey_site), SYS_pkey_mprotect});
+      if (!lockdown_detail::install_layout_wall({}, {}, nullptr, pins).ok()) _exit(61);
+      const long addr = reinterpret_cast<long>(page);
+      if (flex_test_pkey_tag(addr, 4096, PROT_READ, -1) != 0) _exit(62);  // key -1: the key stays
+      syscall(SYS_pkey_mprotect, addr, 4096L, static_cast<long>(PROT_READ), -1L);
+      _exit(63);  // the second call went through
+    }
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    if (pinned) {
+      EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) << "status " << st;
+    } else {
+      EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 63) << "status " << st;
+    }
+  }
+}
+
 TEST(lockdown, log_mode_reports_and_lets_the_call_run) {
   outcome o = in_locked_child({}, 0, FLEX_LOCKDOWN_LOG, [] {
     return syscall(SYS_getuid) == static_cast<long>(getuid()) ? 0 : 1;  // getuid is in no set
