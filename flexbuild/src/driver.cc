@@ -18,6 +18,7 @@
 #include "flex/build/toolchain.h"
 #include "flex/build/transform_summaries.h"
 #include "flex/build/gadget_scan.h"
+#include "flex/build/boundary_calls.h"
 #include "flex/build/syscall_check.h"
 #include "flex/yaml/diag.h"
 
@@ -258,7 +259,8 @@ std::optional<std::vector<compartment_calls>> scan_or_reuse(const build_inputs &
 
 // Stage "syscalls": what each compartment's objects can call (libc functions, syscall instructions),
 // against its set, after the compile and before the link: an undeclared call stops the build.
-bool check_system_calls(const build_inputs &in, progress &prog, build_log &log, syscall_check_result &result) {
+bool check_system_calls(const build_inputs &in, const std::vector<nlohmann::json> &summaries, progress &prog,
+                        build_log &log, syscall_check_result &result) {
   log.text += "== syscalls\n";
   std::string error;
   const auto inputs = scan_inputs(in.img, in.units, in.root);
@@ -266,6 +268,22 @@ bool check_system_calls(const build_inputs &in, progress &prog, build_log &log, 
   if (!calls) {
     prog.line("syscalls", "failed");
     if (!error.empty()) std::fprintf(stderr, "flexbuild: error: system-call check: %s\n", error.c_str());
+    return false;
+  }
+  // Plain references across a boundary first: a call around a gate is the worse mistake.
+  const std::vector<std::string> plain = check_boundary_calls(in.img, inputs, plain_gates(summaries), in.root, &error);
+  if (!error.empty()) {
+    prog.line("syscalls", "failed");
+    std::fprintf(stderr, "flexbuild: error: boundary check: %s\n", error.c_str());
+    return false;
+  }
+  for (const auto &e : plain) {
+    log.text += "error: " + e + "\n";
+    std::fprintf(stderr, "flexbuild: error: %s\n", e.c_str());
+  }
+  if (!plain.empty()) {
+    prog.line("syscalls", fmt::format("{} across a boundary without a gate (see above)",
+                                      count(static_cast<int>(plain.size()), "reference", "references")));
     return false;
   }
   result = check_syscalls(in.img, inputs, *calls, {in.root, in.paths.work, default_syscall_table()});
@@ -304,7 +322,7 @@ bool run_build_steps(const build_inputs &in, const options &opt, progress &prog,
       if (!err) err = write_if_changed(in.paths.gates_cc(), gates_cc(in.img, collect_callbacks(summaries)));
     }
     if (std::string_view(step) == "compile" &&
-        !check_system_calls(in, prog, log, syscalls)) {
+        !check_system_calls(in, summaries, prog, log, syscalls)) {
       log.finish();
       return false;
     }

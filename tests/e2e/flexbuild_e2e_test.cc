@@ -226,6 +226,43 @@ TEST(flexbuild_e2e, report_runs_the_attack_suite_for_the_images_mechanisms) {
   })) << diff.dump(2);
 }
 
+// A plain call (or a variable used) across a boundary, around the gate it needs, is a build error whatever
+// the mechanism: under none it would work until the profile changed, under mpk or process it faults.
+TEST(flexbuild_e2e, a_call_across_a_boundary_without_a_gate_is_a_build_error) {
+  scratch_dir dir("ungated");
+  const fs::path tree = dir.path() / "tree";
+  fs::copy(source_dir() / "tests/e2e/fixtures/callback", tree, fs::copy_options::recursive);
+  std::ofstream(tree / "apps/ring/src/extra.c")
+      << "#include <ticker/ticker.h>\nextern long ticker_count;\n"
+      << "long extra_fire(void) { return ticker_fire(1); }\nlong extra_peek(void) { return ticker_count; }\n";
+  std::ofstream(tree / "libos/ticker/src/ticker.c", std::ios::app) << "long ticker_count;\n";
+  {
+    std::string y = flex::test::read(tree / "apps/ring/lib.yaml");
+    y.replace(y.find("sources: [src/ring.c]"), 21, "sources: [src/ring.c, src/extra.c]");
+    std::ofstream(tree / "apps/ring/lib.yaml") << y;
+  }
+  for (const char *p : {"callback-process", "callback-none"}) {
+    auto r = run(flexbuild().string() + " --profile " + (tree / "profiles" / (std::string(p) + ".yaml")).string() +
+                 " --root " + tree.string() + " -o " + (dir.path() / p).string() + " 2>&1");
+    EXPECT_NE(r.status, 0) << p << "\n" << r.out;
+    EXPECT_NE(r.out.find("error: apps/ring/src/extra.c: in extra_fire: calls ticker_fire, which library ticker defines in "
+                         "compartment 'core', from compartment 'app' without a gate"),
+              std::string::npos)
+        << p << "\n" << r.out;
+    EXPECT_NE(r.out.find("flexos_gate(libticker, ticker_fire, ...)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("error: apps/ring/src/extra.c: in extra_peek: uses ticker_count, a variable of library ticker "
+                         "in compartment 'core'"),
+              std::string::npos)
+        << p << "\n" << r.out;
+    EXPECT_FALSE(fs::exists(dir.path() / p / p)) << "no image from a build with an ungated call";
+  }
+  // The gated calls of ring.c itself are no error, under none (plain calls by the transformer) as elsewhere.
+  std::ofstream(tree / "apps/ring/src/extra.c") << "long extra_fire(void) { return 0; }\n";
+  auto ok = run(flexbuild().string() + " --profile " + (tree / "profiles/callback-none.yaml").string() + " --root " +
+                tree.string() + " -o " + (dir.path() / "ok").string() + " 2>&1");
+  EXPECT_EQ(ok.status, 0) << ok.out;
+}
+
 // flexbuild report --html: one self-contained page, checked in a real browser (headless Chromium): its DOM
 // holds the Graphviz graph with every compartment and the tables, and a screenshot is kept for people.
 TEST(flexbuild_e2e, report_page_renders_in_chromium) {
