@@ -27,6 +27,20 @@ grep -q 'flexos_gate(libconsole, console_write_line, line, (size_t)n);' "$ported
 grep -q '^#include <flexos/isolation.h>$' "$ported" || fail "no include"
 grep -q "greeter.c:7:13: note: 'banner' (a static array)" "$work/notes.txt" || fail "banner not listed"
 grep -q "greeter.c:10:8: note: 'line' (a local array)" "$work/notes.txt" || fail "line not listed"
+# A source with nothing to change is copied as it is, and the summary counts what was done.
+cmp -s "$here/greeter/src/words.c" "$work/tree/apps/greeter/src/words.c" || fail "words.c changed"
+grep -q "^flex-port: summary: 2 gates inserted, 2 variables shared, 0 calls left for you$" "$work/notes.txt" ||
+  fail "no summary"
+grep -q "1 of 2 sources changed" "$work/notes.txt" || fail "not one source of two changed"
+
+# A call inside a larger expression is left for the user, and the summary says so and why.
+mkdir -p "$work/expr/src"
+printf 'name: expr\nsources: [src/expr.c]\nexports: []\nrequires: [console]\n' > "$work/expr/lib.yaml"
+printf '#include <flex/console/console.h>\nint main(void) {\n  if (console_write_line("x", 1) < 0) return 1;\n  return 0;\n}\n' \
+  > "$work/expr/src/expr.c"
+"$here/../flex-port" --app "$work/expr" --root "$work/tree" > "$work/expr.txt" || fail "flex-port failed on expr"
+grep -q "^flex-port: summary: 0 gates inserted, 0 variables shared, 1 calls left for you (calls inside larger" \
+  "$work/expr.txt" || { cat "$work/expr.txt"; fail "the call left inside an expression is not in the summary"; }
 
 if "$here/../flex-port" --app "$here/greeter" --root "$work/tree" -o "$work/tree/apps/greeter" 2> "$work/err.txt"; then
   fail "an existing output folder was overwritten"
