@@ -27,6 +27,12 @@ std::string keep_layout(std::string_view dropped) {
 void edit_list::add(text_edit edit) {
   auto after = std::upper_bound(edits_.begin(), edits_.end(), edit.offset,
                                 [](unsigned offset, const text_edit &e) { return offset < e.offset; });
+  // The same rewrite of the same text again: a macro that expands its argument more than once (FD_SET)
+  // shows the rewriter one spelling several times. It is rewritten once.
+  if (after != edits_.begin() && std::prev(after)->offset == edit.offset && std::prev(after)->length == edit.length &&
+      std::prev(after)->replacement == edit.replacement) {
+    return;
+  }
   bool overlaps_before =
       after != edits_.begin() && std::prev(after)->offset + std::prev(after)->length > edit.offset;
   bool overlaps_after = after != edits_.end() && edit.offset + edit.length > after->offset;

@@ -35,6 +35,16 @@ TEST(edit_list, keeps_overlaps_aside_as_conflicts) {
   EXPECT_EQ(edits.apply("0123456789"), "01x6789");
 }
 
+TEST(edit_list, the_same_edit_twice_is_one_edit) {
+  edit_list edits;
+  edits.add({.offset = 2, .length = 2, .replacement = "xy"});
+  edits.add({.offset = 2, .length = 2, .replacement = "xy"});  // a macro argument expanded twice
+  EXPECT_EQ(edits.conflict(), nullptr);
+  EXPECT_EQ(edits.apply("0123"), "01xy");
+  edits.add({.offset = 2, .length = 2, .replacement = "zz"});  // another rewrite of it: a conflict
+  ASSERT_NE(edits.conflict(), nullptr);
+}
+
 TEST(edit_list, adjacent_edits_do_not_conflict) {
   edit_list edits;
   edits.add({.offset = 0, .length = 2, .replacement = "a"});

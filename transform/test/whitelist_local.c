@@ -21,7 +21,7 @@
 //      CHECK:#line 1 "{{.*}}/src/app.c"
 // CHECK-NEXT:#include <flexos/isolation.h>
 // CHECK-NEXT:void net_fill(char *buf, long n);
-// CHECK-NEXT:#define FIRST(x) ((x)[0])
+// CHECK-NEXT:#define FIRST(x) ((x)[0] + (x)[0] * 0) /* its argument twice: one rewrite of the one spelling */
 // CHECK-NEXT:int f(int early) {
 // CHECK-NEXT:  char buf[8] = "hi"; void *const __flex_wl_buf __attribute__((cleanup(flexos_wl_release))) = flexos_wl_alloc(&buf, sizeof buf, __alignof__(buf), FLEXOS_WL_DSS);
 // CHECK-NEXT:  long n __attribute__((aligned(8))) = 3; void *const __flex_wl_n __attribute__((cleanup(flexos_wl_release))) = flexos_wl_alloc(&n, sizeof n, __alignof__(n), FLEXOS_WL_DSS);
@@ -63,7 +63,7 @@
 //--- src/app.c
 #include <flexos/isolation.h>
 void net_fill(char *buf, long n);
-#define FIRST(x) ((x)[0])
+#define FIRST(x) ((x)[0] + (x)[0] * 0) /* its argument twice: one rewrite of the one spelling */
 int f(int early) {
   char buf[8] __attribute__((flexos_whitelist)) = "hi";
   long n __attribute__((aligned(8), flexos_whitelist)) = 3;

@@ -36,7 +36,8 @@ std::string keep_layout(std::string_view dropped);
 
 class edit_list {
  public:
-  // Adds an edit; an edit overlapping one already added is kept aside as a conflict.
+  // Adds an edit; an edit overlapping one already added is kept aside as a conflict, and one identical to
+  // an edit already added (the same text rewritten the same way, seen through a macro twice) is dropped.
   void add(text_edit edit);
 
   // The first edit that overlapped an earlier one, or nullptr.
