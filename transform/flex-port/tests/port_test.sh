@@ -29,7 +29,11 @@ grep -q "greeter.c:7:13: note: 'banner' (a static array)" "$work/notes.txt" || f
 grep -q "greeter.c:10:8: note: 'line' (a local array)" "$work/notes.txt" || fail "line not listed"
 # A source with nothing to change is copied as it is, and the summary counts what was done.
 cmp -s "$here/greeter/src/words.c" "$work/tree/apps/greeter/src/words.c" || fail "words.c changed"
-grep -q "^flex-port: summary: 2 gates inserted, 2 variables shared, 0 calls left for you$" "$work/notes.txt" ||
+# A whitelisted variable declared with others gets a declaration of its own, on the same line.
+grep -q '^  char sep\[2\] = "-"; char done\[16\] __attribute__((flexos_whitelist)) = "greeter: done";$' "$ported" ||
+  fail "the declaration of done was not split"
+grep -q "greeter.c:19: note: split the declaration of sep, done" "$work/notes.txt" || fail "the split is not listed"
+grep -q "^flex-port: summary: 3 gates inserted, 3 variables shared, 0 calls left for you$" "$work/notes.txt" ||
   fail "no summary"
 grep -q "1 of 2 sources changed" "$work/notes.txt" || fail "not one source of two changed"
 
@@ -63,4 +67,5 @@ out=$("$work/image/greeter-process" hello world 2>&1) || { echo "$out"; fail "th
 echo "$out"
 grep -q "greeter: 2 words" <<< "$out" || fail "no banner"
 grep -q "greeter says: world" <<< "$out" || fail "no words"
+grep -q "greeter: done" <<< "$out" || fail "no last line (the split declaration)"
 echo "port_test: ok"

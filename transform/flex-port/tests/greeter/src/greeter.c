@@ -16,5 +16,7 @@ int main(int argc, char **argv) {
     n = snprintf(line, sizeof line, "greeter says: %s", argv[i]);
     console_write_line(line, (size_t)n);
   }
+  char sep[2] = "-", done[16] = "greeter: done";
+  console_write_line(done, (size_t)13 + (size_t)(sep[0] != '-'));
   return 0;
 }
