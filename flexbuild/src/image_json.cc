@@ -152,6 +152,7 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
   std::map<std::pair<std::string, std::string>, int> per_boundary;
   json gates = json::array(), shared_vars = json::array(), warnings = json::array(), callbacks = json::array();
   unsigned shared_literals = 0;
+  json shared_literal_list = json::array();
   for (const auto &s : summaries) {
     std::string from_comp = s.value("compartment", "");
     for (const auto &g : s.value("gates", nlohmann::json::array())) {
@@ -172,6 +173,12 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
     }
     for (const auto &c : s.value("callbacks", nlohmann::json::array())) callbacks.push_back(json(c));
     shared_literals += s.value("shared_literals", 0u);
+    for (const auto &l : s.value("literals", nlohmann::json::array())) {
+      json entry = json(l);
+      entry["library"] = s.value("library", "");
+      entry["compartment"] = from_comp;
+      shared_literal_list.push_back(entry);
+    }
     for (const auto &d : s.value("diagnostics", nlohmann::json::array())) warnings.push_back(json(d));
   }
   json bounds = json::array();
@@ -187,6 +194,7 @@ json image_json(const resolved_image &img, const elf_info &elf, const std::vecto
   out["gates"] = gates;
   out["shared_variables"] = shared_vars;
   out["shared_literals"] = shared_literals;
+  out["shared_literal_list"] = shared_literal_list;
   out["callbacks"] = callbacks;
   out["transform_diagnostics"] = warnings;
   return out;

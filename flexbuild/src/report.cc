@@ -133,6 +133,20 @@ json backend_memory(const std::string &exe) {
 
 }  // namespace
 
+namespace {
+
+// The literals the sources pass through gates (shared read-only data): owner, library, bytes, where.
+json literal_list(const json &image) {
+  json out = json::array();
+  for (const json &l : image.value("shared_literal_list", json::array())) {
+    out.push_back({{"owner", l.value("compartment", "")}, {"library", l.value("library", "")},
+                   {"bytes", l.value("bytes", 0)}, {"file", l.value("file", "")}, {"line", l.value("line", 0)}});
+  }
+  return out;
+}
+
+}  // namespace
+
 json image_report(const fs::path &image_dir, std::string *error) {
   auto ij = read_json(image_dir / "image.json", error);
   if (!ij) return {};
@@ -251,6 +265,7 @@ json image_report(const fs::path &image_dir, std::string *error) {
                  {"variables", vars},
                  {"static_bytes", static_bytes},
                  {"literals", (*ij)["shared_literals"]},
+                 {"literal_list", literal_list(*ij)},
                  {"shared_section_bytes", shared_bytes},
                  {"callbacks", (*ij)["callbacks"].size()}};
   r["checks"] = {{"gadgets_outside_gates", (*ij)["gadgets_outside_gates"].size()}};
@@ -314,6 +329,10 @@ std::string report_text(const json &r) {
   for (const json &v : sh["variables"]) {
     out += fmt::format("  {} ({} {}, {} bytes, owner {}, {}:{})\n", v.value("name", ""), v.value("library", ""),
                        v.value("storage", ""), v.value("bytes", 0), v.value("owner", ""), v.value("file", ""), v.value("line", 0));
+  }
+  for (const json &l : sh.value("literal_list", json::array())) {
+    out += fmt::format("  a string literal ({} read-only, {} bytes, owner {}, {}:{})\n", l.value("library", ""),
+                       l.value("bytes", 0), l.value("owner", ""), l.value("file", ""), l.value("line", 0));
   }
   out += fmt::format("\nChecks: {} PKRU gadgets outside the gates\n", r["checks"].value("gadgets_outside_gates", 0));
   if (r["checks"].contains("attacks")) {
@@ -477,6 +496,11 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
          escape_html(v.value("owner", "")) + "</td><td>" + escape_html(v.value("storage", "")) + "</td><td>" +
          std::to_string(v.value("bytes", 0)) + "</td><td>" + escape_html(v.value("file", "")) + ":" +
          std::to_string(v.value("line", 0)) + "</td></tr>\n";
+  }
+  for (const json &l : sh.value("literal_list", json::array())) {
+    h += "<tr><td>(a string literal)</td><td>" + escape_html(l.value("library", "")) + "</td><td>" +
+         escape_html(l.value("owner", "")) + "</td><td>read-only</td><td>" + std::to_string(l.value("bytes", 0)) +
+         "</td><td>" + escape_html(l.value("file", "")) + ":" + std::to_string(l.value("line", 0)) + "</td></tr>\n";
   }
   h += "</table>\n<h2>Checks</h2>\n<p id=checks>" + std::to_string(r["checks"].value("gadgets_outside_gates", 0)) +
        " PKRU gadgets outside the gates.</p>\n";

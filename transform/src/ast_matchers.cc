@@ -116,6 +116,7 @@ std::optional<gate_arg_fact> classify_arg(const clang::Expr *arg, unsigned index
     f.offset = sm.getFileOffset(b);
     f.length = sm.getFileOffset(end) - f.offset;
     f.text = std::string(sm.getBufferData(sm.getFileID(b)).substr(f.offset, f.length));
+    f.bytes = static_cast<std::uint64_t>(lit->getByteLength()) + lit->getCharByteWidth();
     return f;
   }
   // &x, &x[i], &x.f, or an array x decaying to a pointer.

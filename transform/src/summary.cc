@@ -23,6 +23,8 @@ std::string render_summary_json(const transform_summary &summary) {
   for (const whitelist_record &w : summary.whitelisted)
     whitelisted.push_back(
         {{"file", w.file}, {"line", w.line}, {"name", w.name}, {"bytes", w.bytes}, {"storage", w.storage}});
+  json literals = json::array();
+  for (const literal_record &l : summary.literals) literals.push_back({{"file", l.file}, {"line", l.line}, {"bytes", l.bytes}});
   json callbacks = json::array();
   for (const callback_record &c : summary.callbacks) {
     callbacks.push_back({{"file", c.file},
@@ -49,6 +51,7 @@ std::string render_summary_json(const transform_summary &summary) {
               {"whitelisted", std::move(whitelisted)},
               {"callbacks", std::move(callbacks)},
               {"shared_literals", summary.shared_literals},
+              {"literals", std::move(literals)},
               {"diagnostics", std::move(diagnostics)}};
   // Invalid UTF-8 in a path or message is replaced rather than thrown on.
   return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -117,6 +117,8 @@ class TransformConsumer : public clang::ASTConsumer {
                            ")[0]) *)" + name + "; }))";
         pending_uses_.push_back({.offset = f.offset, .length = f.length, .replacement = keep_lines(expr, f.text), .loc = f.loc});
         shared_literals_++;
+        const place at = where(f.loc);
+        literals_.push_back({.file = at.file, .line = at.line, .bytes = f.bytes});
         continue;
       }
       const std::string where = "compartment '" + session_.plan.compartment + "'";
@@ -349,6 +351,7 @@ class TransformConsumer : public clang::ASTConsumer {
     summary.whitelisted.insert(summary.whitelisted.end(), whitelisted_.begin(), whitelisted_.end());
     summary.callbacks.insert(summary.callbacks.end(), callbacks_.begin(), callbacks_.end());
     summary.shared_literals += shared_literals_;
+    summary.literals.insert(summary.literals.end(), literals_.begin(), literals_.end());
   }
 
   clang::CompilerInstance &ci_;
@@ -360,6 +363,7 @@ class TransformConsumer : public clang::ASTConsumer {
   edit_list edits_;
   std::vector<text_edit> pending_uses_;  // uses of whitelisted locals and shared literals, by offset
   unsigned shared_literals_ = 0;
+  std::vector<literal_record> literals_;
   std::set<unsigned> macro_gates_;     // offsets of gates spelled in macros, already rewritten
   std::set<unsigned> literal_offsets_;  // offsets of literals already moved
   std::vector<gate_record> gates_;

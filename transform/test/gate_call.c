@@ -80,6 +80,7 @@
 // SUMMARY:          "whitelisted": [],
 // SUMMARY-NEXT:     "callbacks": [],
 // SUMMARY-NEXT:     "shared_literals": 0,
+// SUMMARY-NEXT:     "literals": [],
 // SUMMARY-NEXT:     "diagnostics": []
 
 //--- plan.json

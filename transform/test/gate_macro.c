@@ -49,6 +49,14 @@ int main(void) {
 // CHECK-NEXT:  CHECK((n = (__extension__({ extern __typeof__(console_count) __flex_gate_app__console_count __asm__("__flex_gate_app__console_count"); &__flex_gate_app__console_count; }))()));
 
 // SUMMARY: "shared_literals": 3,
+// Each with where it is spelled and its bytes, its NUL included ("one", "two", "hello"):
+// SUMMARY-NEXT: "literals": [
+// SUMMARY-NEXT:   {
+// SUMMARY-NEXT:     "file": "{{.*}}",
+// SUMMARY-NEXT:     "line": {{[0-9]+}},
+// SUMMARY-NEXT:     "bytes": 4
+// SUMMARY:            "bytes": 4
+// SUMMARY:            "bytes": 6
 
 //--- wrappers.c
 #include <stdio.h>

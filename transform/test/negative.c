@@ -17,6 +17,7 @@
 // SUMMARY-NEXT: "whitelisted": [],
 // SUMMARY-NEXT: "callbacks": [],
 // SUMMARY-NEXT: "shared_literals": 0,
+// SUMMARY-NEXT: "literals": [],
 // SUMMARY-NEXT: "diagnostics": []
 
 //--- plan.json

@@ -33,6 +33,7 @@ struct gate_arg_fact {
   clang::SourceLocation loc;          // where the argument is spelled
   unsigned offset = 0, length = 0;    // literals: the spelling of the literal in the main file
   std::string text;                   // literals: that spelling
+  std::uint64_t bytes = 0;            // literals: their size, the terminating NUL included
 };
 
 struct placeholder_facts {

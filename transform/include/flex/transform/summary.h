@@ -47,6 +47,13 @@ struct gate_record {
   bool has_result = false;
 };
 
+// A string literal passed through a gate, moved to shared read-only data.
+struct literal_record {
+  std::string file;
+  unsigned line = 0;
+  std::uint64_t bytes = 0;  // with its terminating NUL
+};
+
 struct whitelist_record {
   std::string file;
   unsigned line = 0;
@@ -78,6 +85,7 @@ struct transform_summary {
   std::vector<whitelist_record> whitelisted{};
   std::vector<callback_record> callbacks{};
   unsigned shared_literals = 0;  // string literals moved to shared read-only data
+  std::vector<literal_record> literals{};  // each of them
   std::vector<diag_record> diagnostics{};  // errors and warnings, clang's included
 };
 
