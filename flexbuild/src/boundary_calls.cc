@@ -59,6 +59,7 @@ std::vector<std::string> check_boundary_calls(const resolved_image &img,
   // default-visibility functions and variables. Replicated libraries are in every compartment.
   std::map<std::string, definition> defs;
   std::vector<std::set<std::string>> own(inputs.size());
+  std::vector<std::vector<elf::file>> files(inputs.size());  // each object opened once, for both passes
   for (std::size_t c = 0; c < inputs.size(); ++c) {
     for (const scan_object &o : inputs[c]) {
       auto f = elf::file::open(o.path.string(), error);
@@ -66,7 +67,8 @@ std::vector<std::string> check_boundary_calls(const resolved_image &img,
         *error = o.path.string() + ": " + *error;
         return {};
       }
-      for (const elf::symbol &s : f->symbols()) {
+      files[c].push_back(std::move(*f));
+      for (const elf::symbol &s : files[c].back().symbols()) {
         if (s.section == SHN_UNDEF || s.name.empty() || s.binding != STB_GLOBAL) continue;
         if (s.type != STT_FUNC && s.type != STT_OBJECT) continue;
         own[c].insert(s.name);
@@ -77,12 +79,9 @@ std::vector<std::string> check_boundary_calls(const resolved_image &img,
   std::vector<std::string> out;
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   for (std::size_t c = 0; c < inputs.size(); ++c) {
-    for (const scan_object &o : inputs[c]) {
-      auto f = elf::file::open(o.path.string(), error);
-      if (!f) {
-        *error = o.path.string() + ": " + *error;
-        return {};
-      }
+    for (std::size_t k = 0; k < inputs[c].size(); ++k) {
+      const scan_object &o = inputs[c][k];
+      const elf::file *f = &files[c][k];
       const std::vector<elf::symbol> table = f->symbol_table();
       const std::vector<elf::symbol> functions = f->function_symbols();
       for (const elf::relocation &r : f->relocations(/*loaded_only=*/true)) {
