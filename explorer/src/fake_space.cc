@@ -60,6 +60,7 @@ double fake_metric::operator()(const configuration &c) const {
 fake_evaluator::fake_evaluator(const space &s, int interrupt_at_run) : metric_(s, 42), interrupt_at_(interrupt_at_run) {}
 
 build_result fake_evaluator::build(const configuration &c, const fs::path &, const fs::path &dir, int) {
+  std::lock_guard lock(builds_mu_);
   ++builds[c.hash];
   if (failing_builds.count(c.hash)) return {false, 0.0, "flexbuild exited with status 1: error: planted", {}};
   return {true, 0.0, "", dir / "image"};

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <string>
@@ -59,6 +60,7 @@ class fake_evaluator : public evaluator {
   double noise_ = 0;
   std::mt19937_64 rng_;
   int interrupt_at_;
+  std::mutex builds_mu_;  // build() runs on the runner's build threads
 };
 
 // Redis, net and console (the libraries of the redis app) in up to 3 compartments, none, mpk or

@@ -35,6 +35,7 @@ struct run_result {
 class evaluator {
  public:
   virtual ~evaluator() = default;
+  // Called from several threads at once (one per build slot); run_once from one thread at a time.
   virtual build_result build(const configuration &c, const std::filesystem::path &profile,
                              const std::filesystem::path &image_dir, int jobs) = 0;
   virtual run_result run_once(const configuration &c, const std::filesystem::path &executable) = 0;
