@@ -55,6 +55,7 @@ const backend &host_backend() {
       .setsockopt = &plat_setsockopt,
       .getsockopt = &plat_getsockopt,
       .local_port = &local_port,
+      .sock_name = &plat_sock_name,
       .poll_create = &plat_poll_create,
       .poll_ctl = &poll_ctl,
       .poll_wait = &poll_wait,

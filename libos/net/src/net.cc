@@ -20,6 +20,7 @@ namespace {
 
 constexpr int kMaxSockets = 65536;
 constexpr int kMaxEvents = 4096;
+static_assert(NET_ADDR_MAX == INET6_ADDRSTRLEN);
 
 const backend &be() {
   return host_backend();
@@ -264,6 +265,36 @@ int net_getsockopt(int s, int level, int name, void *val, unsigned *len) {
 int net_local_port(int s) {
   if (!live(s)) return -EBADF;
   return be().local_port(s);
+}
+
+int net_name(int s, int peer, char *addr, int *port) {
+  if (!live(s)) return -EBADF;
+  if (!addr || !port) return -EFAULT;
+  sockaddr_storage sa{};
+  unsigned len = sizeof sa;
+  if (int r = be().sock_name(s, peer ? 1 : 0, &sa, &len); r < 0) return r;
+  char text[NET_ADDR_MAX];
+  int p = 0;
+  if (sa.ss_family == AF_INET) {
+    const auto *v4 = reinterpret_cast<const sockaddr_in *>(&sa);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    p = ntohs(v4->sin_port);
+  } else if (sa.ss_family == AF_INET6) {
+    const auto *v6 = reinterpret_cast<const sockaddr_in6 *>(&sa);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    p = ntohs(v6->sin6_port);
+  } else {
+    return -EAFNOSUPPORT;
+  }
+  std::memcpy(addr, text, std::strlen(text) + 1);
+  *port = p;
+  return 0;
+}
+
+int net_set_nonblock(int s, int on) {
+  if (!live(s)) return -EBADF;
+  g_nonblock.set(static_cast<size_t>(s), on != 0);  // host sockets are non-blocking already
+  return 0;
 }
 
 int net_poll_add(int s, unsigned events, uint64_t cookie) {

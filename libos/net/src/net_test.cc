@@ -71,6 +71,39 @@ TEST(net, tcp_round_trip_with_readiness) {
   EXPECT_EQ(net_close(l), 0);
 }
 
+TEST(net, names_and_blocking_mode_of_a_connection) {
+  int port = 0;
+  int l = listen_any(port);
+  int c = net_socket(NET_INET, NET_STREAM);
+  ASSERT_GE(c, 0);
+  char addr[NET_ADDR_MAX] = {};
+  int p = -1;
+  EXPECT_EQ(net_name(c, 1, addr, &p), -ENOTCONN);
+  ASSERT_EQ(net_connect(c, "127.0.0.1", port), 0);
+  int a = net_accept(l, 0);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(net_name(c, 1, addr, &p), 0);
+  EXPECT_EQ(std::string(addr), "127.0.0.1");
+  EXPECT_EQ(p, port);
+  int local = -1;
+  ASSERT_EQ(net_name(c, 0, addr, &local), 0);
+  ASSERT_EQ(net_name(a, 1, addr, &p), 0);
+  EXPECT_EQ(p, local);  // the accepted side sees the client's port
+  // Blocking by default; made non-blocking, a receive with nothing to read returns at once.
+  ASSERT_EQ(net_set_nonblock(a, 1), 0);
+  char buf[8];
+  EXPECT_EQ(net_recv(a, buf, sizeof buf, 0), -EAGAIN);
+  ASSERT_EQ(net_set_nonblock(a, 0), 0);
+  EXPECT_EQ(net_send(c, "x", 1, 0), 1);
+  EXPECT_EQ(net_recv(a, buf, sizeof buf, 0), 1);
+  EXPECT_EQ(net_name(a, 1, nullptr, &p), -EFAULT);
+  EXPECT_EQ(net_name(999, 1, addr, &p), -EBADF);
+  EXPECT_EQ(net_set_nonblock(999, 1), -EBADF);
+  EXPECT_EQ(net_close(a), 0);
+  EXPECT_EQ(net_close(c), 0);
+  EXPECT_EQ(net_close(l), 0);
+}
+
 TEST(net, many_concurrent_connections) {
   int port = 0;
   int l = listen_any(port);

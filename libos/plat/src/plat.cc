@@ -196,6 +196,13 @@ int plat_local_port(int fd) {
   return -EAFNOSUPPORT;
 }
 
+int plat_sock_name(int fd, int peer, void *addr, unsigned *len) {
+  socklen_t l = *len;
+  if (sys(peer ? SYS_getpeername : SYS_getsockname, fd, addr, &l) != 0) return -errno;
+  *len = l;
+  return 0;
+}
+
 int plat_poll_create(void) {
   return static_cast<int>(ret(sys(SYS_epoll_create1, EPOLL_CLOEXEC)));
 }

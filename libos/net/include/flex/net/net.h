@@ -70,6 +70,13 @@ int net_shutdown(int s, int how); /* 0: read, 1: write, 2: both */
 int net_setsockopt(int s, int level, int name, const void *val, unsigned len);
 int net_getsockopt(int s, int level, int name, void *val, unsigned *len);
 int net_local_port(int s); /* the port a bound socket got (bind to port 0 picks one) */
+/* A socket's own address (peer 0) or its connected peer's (peer 1), as net_bind takes them: the numeric
+ * address into addr (at least NET_ADDR_MAX bytes, NUL-terminated), the port into *port. -ENOTCONN for
+ * the peer of an unconnected socket. */
+enum { NET_ADDR_MAX = 46 };
+int net_name(int s, int peer, char *addr, int *port);
+/* Makes a socket's calls block (on 0) or return -EAGAIN (on 1), as fcntl(O_NONBLOCK) does. */
+int net_set_nonblock(int s, int on);
 
 int net_poll_add(int s, unsigned events, uint64_t cookie);
 int net_poll_mod(int s, unsigned events, uint64_t cookie);

@@ -22,6 +22,7 @@ struct backend {
   int (*setsockopt)(int s, int level, int name, const void *val, unsigned len);
   int (*getsockopt)(int s, int level, int name, void *val, unsigned *len);
   int (*local_port)(int s);
+  int (*sock_name)(int s, int peer, void *sockaddr, unsigned *len);
   int (*poll_create)();
   int (*poll_ctl)(int ep, int op, int s, unsigned events, uint64_t cookie);
   int (*poll_wait)(int ep, struct net_event *ev, int max, int timeout_ms);

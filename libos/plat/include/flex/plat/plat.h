@@ -54,6 +54,9 @@ int plat_setsockopt(int fd, int level, int name, const void *val, unsigned len);
 int plat_getsockopt(int fd, int level, int name, void *val, unsigned *len);
 int plat_set_nonblock(int fd, int on);
 int plat_local_port(int fd); /* the port of a bound inet socket (getsockname) */
+/* The socket's own address (peer 0: getsockname) or its peer's (peer 1: getpeername) into addr, at most
+ * *len bytes; *len becomes the address's size. 0 or a negative errno. */
+int plat_sock_name(int fd, int peer, void *addr, unsigned *len);
 
 /* Readiness (epoll). */
 enum { PLAT_IN = 1, PLAT_OUT = 4, PLAT_ERR = 8, PLAT_HUP = 16 };

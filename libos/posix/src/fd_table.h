@@ -1,0 +1,73 @@
+// The POSIX layer's descriptors: each number the application sees names the library that owns the
+// object (net's socket, vfs's open file, the console, an epoll instance of this layer) and that
+// library's own number for it. One table per compartment that links posix.
+#ifndef FLEX_POSIX_FD_TABLE_H
+#define FLEX_POSIX_FD_TABLE_H
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+
+// Unit tests build the layer under prefixed names (px_socket, ...) so that it does not replace the C
+// library of the test program itself; images build it under the POSIX names.
+#ifdef FLEX_POSIX_TEST_NAMES
+#define PX(name) px_##name
+#else
+#define PX(name) name
+#endif
+
+namespace flex::posix {
+
+enum class kind : std::uint8_t { free, net, vfs, console, host, epoll };
+
+struct fd_entry {
+  kind k = kind::free;
+  int id = -1;             // the owner's number: net's socket, vfs's fd, the host fd, the epoll index
+  bool nonblock = false;   // O_NONBLOCK as the application set it
+  bool cloexec = false;    // FD_CLOEXEC, kept for F_GETFD
+  // Readiness (net sockets only): what is registered in net's readiness set for this descriptor, the
+  // union of what its epoll instances want, and what the poll/select calls now waiting want.
+  std::uint32_t registered = 0;
+  std::uint32_t epoll_events = 0;
+  std::uint32_t call_events = 0;
+  int calls_waiting = 0;
+};
+
+struct epoll_interest {
+  std::uint32_t events;  // EPOLLIN | EPOLLOUT | ... as given (EPOLLET is served as level-triggered)
+  std::uint64_t data;    // epoll_data, handed back as it was given
+};
+
+struct epoll_instance {
+  bool live = false;
+  std::map<int, epoll_interest> interest;  // by descriptor
+};
+
+constexpr int kMaxFds = 1024;  // FD_SETSIZE: select() can name every descriptor
+constexpr int kMaxEpolls = 64;
+
+struct table {
+  std::mutex mu;
+  fd_entry fds[kMaxFds];
+  epoll_instance epolls[kMaxEpolls];
+};
+
+table &fds();
+
+// The lowest free descriptor, claimed for (k, id); -EMFILE when none is left. Takes the lock.
+int claim(kind k, int id, bool nonblock, bool cloexec);
+// A copy of fd's entry, or nullopt-like kind::free for a bad number. Takes the lock.
+fd_entry lookup(int fd);
+// Frees fd and removes it from every epoll instance. Takes the lock. Returns the entry it held.
+fd_entry release(int fd);
+
+// The readiness set: makes net's registration of `fd` cover what its epoll instances and waiting calls
+// want (adds, changes or removes it). Called with the lock held.
+int sync_registration(int fd);
+
+// Sets errno from a negative result and returns -1; returns r itself otherwise.
+long result(long r);
+
+}  // namespace flex::posix
+
+#endif  // FLEX_POSIX_FD_TABLE_H

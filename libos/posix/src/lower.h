@@ -1,0 +1,66 @@
+/* posix -> net, vfs, time and console: the calls the POSIX layer makes into the libOS. Every pointer
+ * argument is the caller's own memory; the gate wrappers (lower_gates.c, images) copy what crosses a
+ * boundary into shared memory and back, so the POSIX API asks nothing of the application's buffers. The
+ * unit tests link lower_direct.c, plain calls. Each returns what the libOS call returns (a negative errno
+ * on failure). */
+#ifndef FLEX_POSIX_LOWER_H
+#define FLEX_POSIX_LOWER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <flex/net/net.h>
+#include <flex/vfs/vfs.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The most one read or write moves through a gate; larger requests are served in pieces. */
+enum { POSIX_IO_CHUNK = 1 << 20 };
+
+int posix_lo_net_socket(int family, int type);
+int posix_lo_net_bind(int s, const char *addr, int port);
+int posix_lo_net_listen(int s, int backlog);
+int posix_lo_net_accept(int s, int flags);
+int posix_lo_net_connect(int s, const char *addr, int port);
+long posix_lo_net_recv(int s, void *buf, size_t len, int flags);
+long posix_lo_net_send(int s, const void *buf, size_t len, int flags);
+int posix_lo_net_close(int s);
+int posix_lo_net_shutdown(int s, int how);
+int posix_lo_net_setsockopt(int s, int level, int name, const void *val, unsigned len);
+int posix_lo_net_getsockopt(int s, int level, int name, void *val, unsigned *len);
+int posix_lo_net_name(int s, int peer, char *addr, int *port);
+int posix_lo_net_set_nonblock(int s, int on);
+int posix_lo_net_poll_add(int s, unsigned events, uint64_t cookie);
+int posix_lo_net_poll_mod(int s, unsigned events, uint64_t cookie);
+int posix_lo_net_poll_del(int s);
+int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms);
+
+int posix_lo_vfs_open(const char *path, int flags, int mode);
+long posix_lo_vfs_read(int fd, void *buf, size_t len);
+long posix_lo_vfs_write(int fd, const void *buf, size_t len);
+long posix_lo_vfs_pread(int fd, void *buf, size_t len, int64_t off);
+long posix_lo_vfs_pwrite(int fd, const void *buf, size_t len, int64_t off);
+int64_t posix_lo_vfs_lseek(int fd, int64_t off, int whence);
+int posix_lo_vfs_close(int fd);
+int posix_lo_vfs_stat(const char *path, struct vfs_stat *st);
+int posix_lo_vfs_fstat(int fd, struct vfs_stat *st);
+int posix_lo_vfs_unlink(const char *path);
+int posix_lo_vfs_rename(const char *from, const char *to);
+int posix_lo_vfs_mkdir(const char *path, int mode);
+int posix_lo_vfs_rmdir(const char *path);
+int posix_lo_vfs_fsync(int fd);
+int posix_lo_vfs_ftruncate(int fd, int64_t len);
+
+int64_t posix_lo_time_monotonic_ns(void);
+int64_t posix_lo_time_realtime_ns(void);
+int posix_lo_time_sleep_ns(int64_t ns);
+
+long posix_lo_console_write(const char *buf, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLEX_POSIX_LOWER_H */

@@ -1,0 +1,312 @@
+// The POSIX layer over net, vfs, time and console with plain calls, under its test names (px_socket,
+// ...): sockets end to end on loopback with POSIX addresses, errno on every failure, non-blocking mode,
+// poll, select and epoll (one-shot included), numeric name resolution, files on vfs paths, clocks and
+// sleeps. The descriptors are the layer's own numbers, not the host's.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+
+#include <flex/runtime/self.h>
+#include <flex/sched/sched.h>
+
+// The compartment identity flexbuild links into an image (console prints it).
+extern "C" const flex_self_info flex_self = {"unit", 0};
+
+extern "C" {
+int px_socket(int, int, int);
+int px_bind(int, const sockaddr *, socklen_t);
+int px_listen(int, int);
+int px_accept(int, sockaddr *, socklen_t *);
+int px_accept4(int, sockaddr *, socklen_t *, int);
+int px_connect(int, const sockaddr *, socklen_t);
+ssize_t px_read(int, void *, size_t);
+ssize_t px_write(int, const void *, size_t);
+ssize_t px_readv(int, const iovec *, int);
+ssize_t px_writev(int, const iovec *, int);
+ssize_t px_recv(int, void *, size_t, int);
+ssize_t px_send(int, const void *, size_t, int);
+int px_close(int);
+int px_shutdown(int, int);
+int px_fcntl(int, int, ...);
+int px_setsockopt(int, int, int, const void *, socklen_t);
+int px_getsockopt(int, int, int, void *, socklen_t *);
+int px_getsockname(int, sockaddr *, socklen_t *);
+int px_getpeername(int, sockaddr *, socklen_t *);
+int px_poll(pollfd *, nfds_t, int);
+int px_select(int, fd_set *, fd_set *, fd_set *, timeval *);
+int px_epoll_create1(int);
+int px_epoll_ctl(int, int, int, epoll_event *);
+int px_epoll_wait(int, epoll_event *, int, int);
+int px_getaddrinfo(const char *, const char *, const addrinfo *, addrinfo **);
+void px_freeaddrinfo(addrinfo *);
+int px_open(const char *, int, ...);
+off_t px_lseek(int, off_t, int);
+int px_fstat(int, struct stat *);
+int px_stat(const char *, struct stat *);
+int px_rename(const char *, const char *);
+int px_unlink(const char *);
+int px_fsync(int);
+int px_clock_gettime(clockid_t, timespec *);
+int px_nanosleep(const timespec *, timespec *);
+}
+
+namespace {
+
+// sched's host thread is this one: blocking calls block its sched thread.
+[[maybe_unused]] const int g_sched_home = sched_self();
+
+// errno after a call that must fail with -1.
+int fails_with(long r) {
+  return r == -1 ? errno : -1000;
+}
+
+sockaddr_in loopback(int port) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return sa;
+}
+
+// A listening socket on an ephemeral loopback port, a client connected to it and the accepted side.
+struct connection {
+  int listener = -1, client = -1, server = -1, port = 0;
+  connection() {
+    listener = px_socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(listener, 0);
+    int on = 1;
+    EXPECT_EQ(px_setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on), 0);
+    sockaddr_in sa = loopback(0);
+    EXPECT_EQ(px_bind(listener, reinterpret_cast<sockaddr *>(&sa), sizeof sa), 0);
+    EXPECT_EQ(px_listen(listener, 16), 0);
+    socklen_t len = sizeof sa;
+    EXPECT_EQ(px_getsockname(listener, reinterpret_cast<sockaddr *>(&sa), &len), 0);
+    port = ntohs(sa.sin_port);
+    client = px_socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(client, 0);
+    sockaddr_in to = loopback(port);
+    EXPECT_EQ(px_connect(client, reinterpret_cast<sockaddr *>(&to), sizeof to), 0);
+    sockaddr_in peer{};
+    len = sizeof peer;
+    server = px_accept(listener, reinterpret_cast<sockaddr *>(&peer), &len);
+    EXPECT_GE(server, 0);
+    EXPECT_EQ(len, sizeof peer);
+    EXPECT_EQ(peer.sin_family, AF_INET);
+    EXPECT_EQ(peer.sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+  }
+  ~connection() {
+    for (int fd : {server, client, listener}) {
+      if (fd >= 0) px_close(fd);
+    }
+  }
+};
+
+TEST(posix, a_tcp_conversation_with_posix_addresses) {
+  connection c;
+  EXPECT_GT(c.port, 0);
+  // Descriptors are the layer's own: the lowest free numbers after the standard streams.
+  EXPECT_EQ(c.listener, 3);
+  EXPECT_EQ(c.client, 4);
+  EXPECT_EQ(c.server, 5);
+  EXPECT_EQ(px_write(c.client, "ping\n", 5), 5);
+  char buf[16] = {};
+  EXPECT_EQ(px_read(c.server, buf, sizeof buf), 5);
+  EXPECT_STREQ(buf, "ping\n");
+  iovec out[2] = {{const_cast<char *>("po"), 2}, {const_cast<char *>("ng"), 2}};
+  EXPECT_EQ(px_writev(c.server, out, 2), 4);
+  char a[3] = {}, b[3] = {};
+  iovec in[2] = {{a, 2}, {b, 2}};
+  EXPECT_EQ(px_readv(c.client, in, 2), 4);
+  EXPECT_STREQ(a, "po");
+  EXPECT_STREQ(b, "ng");
+  sockaddr_in peer{};
+  socklen_t len = sizeof peer;
+  ASSERT_EQ(px_getpeername(c.client, reinterpret_cast<sockaddr *>(&peer), &len), 0);
+  EXPECT_EQ(ntohs(peer.sin_port), c.port);
+  EXPECT_EQ(px_shutdown(c.client, SHUT_WR), 0);
+  EXPECT_EQ(px_recv(c.server, buf, sizeof buf, 0), 0);  // end of stream
+}
+
+TEST(posix, failures_set_errno_and_return_minus_one) {
+  char buf[4];
+  EXPECT_EQ(fails_with(px_read(77, buf, sizeof buf)), EBADF);
+  EXPECT_EQ(fails_with(px_read(-1, buf, sizeof buf)), EBADF);
+  EXPECT_EQ(fails_with(px_close(77)), EBADF);
+  EXPECT_EQ(fails_with(px_socket(AF_UNIX, SOCK_STREAM, 0)), EAFNOSUPPORT);
+  EXPECT_EQ(fails_with(px_socket(AF_INET, SOCK_DGRAM, 0)), EPROTONOSUPPORT);
+  int s = px_socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in closed = loopback(1);  // nothing listens on port 1
+  EXPECT_EQ(fails_with(px_connect(s, reinterpret_cast<sockaddr *>(&closed), sizeof closed)), ECONNREFUSED);
+  sockaddr_in short_one = loopback(0);
+  EXPECT_EQ(fails_with(px_bind(s, reinterpret_cast<sockaddr *>(&short_one), 4)), EINVAL);
+  EXPECT_EQ(fails_with(px_lseek(s, 0, SEEK_SET)), ESPIPE);
+  EXPECT_EQ(px_close(s), 0);
+  int f = px_open("/posix-test-file", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(fails_with(px_listen(f, 1)), ENOTSOCK);
+  EXPECT_EQ(fails_with(px_recv(f, buf, sizeof buf, 0)), ENOTSOCK);
+  EXPECT_EQ(px_close(f), 0);
+  EXPECT_EQ(fails_with(px_open("/no/such/dir/file", O_RDONLY)), ENOENT);
+}
+
+TEST(posix, non_blocking_mode_through_fcntl_and_accept4) {
+  connection c;
+  EXPECT_EQ(px_fcntl(c.server, F_GETFL) & O_NONBLOCK, 0);
+  ASSERT_EQ(px_fcntl(c.server, F_SETFL, px_fcntl(c.server, F_GETFL) | O_NONBLOCK), 0);
+  EXPECT_NE(px_fcntl(c.server, F_GETFL) & O_NONBLOCK, 0);
+  char buf[8];
+  EXPECT_EQ(fails_with(px_read(c.server, buf, sizeof buf)), EAGAIN);
+  ASSERT_EQ(px_fcntl(c.listener, F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(fails_with(px_accept4(c.listener, nullptr, nullptr, SOCK_NONBLOCK)), EAGAIN);
+  EXPECT_EQ(px_fcntl(c.server, F_SETFD, FD_CLOEXEC), 0);
+  EXPECT_EQ(px_fcntl(c.server, F_GETFD), FD_CLOEXEC);
+}
+
+TEST(posix, poll_and_select_see_readiness_and_time_out) {
+  connection c;
+  pollfd p[2] = {{c.server, POLLIN, 0}, {c.listener, POLLIN, 0}};
+  EXPECT_EQ(px_poll(p, 2, 20), 0);  // nothing to read, no one connecting
+  EXPECT_EQ(px_write(c.client, "x", 1), 1);
+  ASSERT_EQ(px_poll(p, 2, 2000), 1);
+  EXPECT_EQ(p[0].revents, POLLIN);
+  EXPECT_EQ(p[1].revents, 0);
+  // The same socket polled again is still registered: the data is still there.
+  ASSERT_EQ(px_poll(p, 1, 0), 1);
+  char buf[4];
+  EXPECT_EQ(px_read(c.server, buf, sizeof buf), 1);
+  // A bad descriptor is POLLNVAL; a negative one is skipped.
+  pollfd bad[2] = {{77, POLLIN, 0}, {-1, POLLIN, 0}};
+  EXPECT_EQ(px_poll(bad, 2, 0), 1);
+  EXPECT_EQ(bad[0].revents, POLLNVAL);
+  EXPECT_EQ(bad[1].revents, 0);
+
+  fd_set rd, wr;
+  FD_ZERO(&rd);
+  FD_ZERO(&wr);
+  FD_SET(c.server, &rd);
+  FD_SET(c.client, &wr);
+  timeval tv = {2, 0};
+  ASSERT_EQ(px_select(c.server + 1, &rd, &wr, nullptr, &tv), 1);  // the client can write; nothing to read
+  EXPECT_FALSE(FD_ISSET(c.server, &rd));
+  EXPECT_TRUE(FD_ISSET(c.client, &wr));
+  EXPECT_EQ(px_write(c.client, "y", 1), 1);
+  FD_ZERO(&rd);
+  FD_SET(c.server, &rd);
+  FD_SET(c.listener, &rd);
+  ASSERT_EQ(px_select(c.server + 1, &rd, nullptr, nullptr, nullptr), 1);
+  EXPECT_TRUE(FD_ISSET(c.server, &rd));
+  EXPECT_FALSE(FD_ISSET(c.listener, &rd));
+  FD_ZERO(&rd);
+  FD_SET(77, &rd);
+  EXPECT_EQ(fails_with(px_select(78, &rd, nullptr, nullptr, &tv)), EBADF);
+}
+
+TEST(posix, epoll_reports_the_data_it_was_given_and_one_shot_disarms) {
+  connection c;
+  int ep = px_epoll_create1(EPOLL_CLOEXEC);
+  ASSERT_GE(ep, 0);
+  epoll_event e{};
+  e.events = EPOLLIN | EPOLLONESHOT;
+  e.data.u64 = 0xfeedface;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, c.server, &e), 0);
+  EXPECT_EQ(fails_with(px_epoll_ctl(ep, EPOLL_CTL_ADD, c.server, &e)), EEXIST);
+  epoll_event out[4];
+  EXPECT_EQ(px_epoll_wait(ep, out, 4, 20), 0);
+  EXPECT_EQ(px_write(c.client, "z", 1), 1);
+  ASSERT_EQ(px_epoll_wait(ep, out, 4, 2000), 1);
+  EXPECT_EQ(out[0].events, static_cast<uint32_t>(EPOLLIN));
+  EXPECT_EQ(out[0].data.u64, 0xfeedfaceu);
+  EXPECT_EQ(px_epoll_wait(ep, out, 4, 20), 0);  // one-shot: disarmed though the byte is unread
+  e.events = EPOLLIN;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_MOD, c.server, &e), 0);
+  EXPECT_EQ(px_epoll_wait(ep, out, 4, 2000), 1);  // level-triggered again
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_DEL, c.server, nullptr), 0);
+  EXPECT_EQ(px_epoll_wait(ep, out, 4, 20), 0);
+  EXPECT_EQ(fails_with(px_epoll_ctl(ep, EPOLL_CTL_DEL, c.server, nullptr)), ENOENT);
+  int f = px_open("/posix-epoll-file", O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(fails_with(px_epoll_ctl(ep, EPOLL_CTL_ADD, f, &e)), EPERM);
+  EXPECT_EQ(fails_with(px_epoll_wait(f, out, 4, 0)), EINVAL);
+  EXPECT_EQ(px_close(f), 0);
+  EXPECT_EQ(px_close(ep), 0);
+}
+
+TEST(posix, numeric_names_resolve_and_others_do_not) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo *res = nullptr;
+  ASSERT_EQ(px_getaddrinfo("127.0.0.1", "6379", &hints, &res), 0);
+  ASSERT_NE(res, nullptr);
+  EXPECT_EQ(res->ai_family, AF_INET);
+  EXPECT_EQ(ntohs(reinterpret_cast<sockaddr_in *>(res->ai_addr)->sin_port), 6379);
+  px_freeaddrinfo(res);
+  ASSERT_EQ(px_getaddrinfo("::1", nullptr, &hints, &res), 0);
+  EXPECT_EQ(res->ai_family, AF_INET6);
+  px_freeaddrinfo(res);
+  ASSERT_EQ(px_getaddrinfo("localhost", "80", &hints, &res), 0);
+  EXPECT_EQ(reinterpret_cast<sockaddr_in *>(res->ai_addr)->sin_addr.s_addr, htonl(INADDR_LOOPBACK));
+  px_freeaddrinfo(res);
+  hints.ai_flags = AI_PASSIVE;
+  ASSERT_EQ(px_getaddrinfo(nullptr, "0", &hints, &res), 0);
+  EXPECT_EQ(reinterpret_cast<sockaddr_in *>(res->ai_addr)->sin_addr.s_addr, htonl(INADDR_ANY));
+  px_freeaddrinfo(res);
+  EXPECT_EQ(px_getaddrinfo("example.org", "80", &hints, &res), EAI_NONAME);
+  EXPECT_EQ(px_getaddrinfo("127.0.0.1", "http", &hints, &res), EAI_SERVICE);
+  hints.ai_socktype = SOCK_DGRAM;
+  EXPECT_EQ(px_getaddrinfo("127.0.0.1", "53", &hints, &res), EAI_SOCKTYPE);
+}
+
+TEST(posix, files_on_vfs_paths) {
+  int f = px_open("/posix-notes.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(f, 3);
+  EXPECT_EQ(px_write(f, "hello, file", 11), 11);
+  EXPECT_EQ(px_fsync(f), 0);
+  EXPECT_EQ(px_lseek(f, 7, SEEK_SET), 7);
+  char buf[16] = {};
+  EXPECT_EQ(px_read(f, buf, sizeof buf), 4);
+  EXPECT_STREQ(buf, "file");
+  struct stat st{};
+  ASSERT_EQ(px_fstat(f, &st), 0);
+  EXPECT_EQ(st.st_size, 11);
+  EXPECT_TRUE(S_ISREG(st.st_mode));
+  EXPECT_EQ(px_close(f), 0);
+  ASSERT_EQ(px_rename("/posix-notes.txt", "/posix-notes.old"), 0);
+  EXPECT_EQ(fails_with(px_stat("/posix-notes.txt", &st)), ENOENT);
+  ASSERT_EQ(px_stat("/posix-notes.old", &st), 0);
+  EXPECT_EQ(px_unlink("/posix-notes.old"), 0);
+  // The standard streams: writes go to the console; reading it is a bad descriptor.
+  EXPECT_EQ(px_write(1, "", 0), 0);
+  EXPECT_EQ(fails_with(px_read(1, buf, 1)), EBADF);
+}
+
+TEST(posix, clocks_and_sleeps) {
+  timespec a{}, b{};
+  ASSERT_EQ(px_clock_gettime(CLOCK_MONOTONIC, &a), 0);
+  timespec nap = {0, 2000000};
+  ASSERT_EQ(px_nanosleep(&nap, nullptr), 0);
+  ASSERT_EQ(px_clock_gettime(CLOCK_MONOTONIC, &b), 0);
+  EXPECT_GE((b.tv_sec - a.tv_sec) * 1000000000L + (b.tv_nsec - a.tv_nsec), 2000000L);
+  ASSERT_EQ(px_clock_gettime(CLOCK_REALTIME, &a), 0);
+  EXPECT_GT(a.tv_sec, 1600000000);
+  EXPECT_EQ(fails_with(px_clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a)), EINVAL);
+  timespec bad = {0, 1000000000};
+  EXPECT_EQ(fails_with(px_nanosleep(&bad, nullptr)), EINVAL);
+}
+
+}  // namespace
