@@ -72,7 +72,8 @@ std::vector<std::string> check_boundary_calls(const resolved_image &img,
         if (s.section == SHN_UNDEF || s.name.empty() || s.binding != STB_GLOBAL) continue;
         if (s.type != STT_FUNC && s.type != STT_OBJECT) continue;
         own[c].insert(s.name);
-        if (!o.replicated) defs.emplace(s.name, definition{c, o.library, s.type == STT_FUNC});
+        // posix's names are private to its compartment (made local at the partial link).
+        if (!o.replicated && o.library != kPosixLibrary) defs.emplace(s.name, definition{c, o.library, s.type == STT_FUNC});
       }
     }
   }

@@ -397,6 +397,11 @@ std::string ninja_rules(const toolchain &tc) {
          "  command = " + ninja_command({tc.ld.string()}) + " -r -o $out.r $in && " +
          ninja_command({tc.objcopy.string()}) + " $objcopy_flags $out.r $out && rm -f $out.r\n"
          "  description = link compartment $comp\n\n";
+  // The global symbols some objects define, one per line (posix's names, made private to its compartment).
+  out += "rule defined_symbols\n"
+         "  command = " + ninja_command({tc.nm.string()}) +
+         " --defined-only --extern-only --format=just-symbols $in | sort -u > $out\n"
+         "  description = list the names of $comp\n\n";
   out += "rule link\n  command = $linker $flags -o $out $in $libs\n  description = link $out\n\n";
 
   return out;
@@ -445,9 +450,30 @@ std::string link_edges(const resolved_image &img, const std::vector<unit> &units
   std::vector<const compartment *> specs;
   std::string comp_objs;
   for (const auto &c : img.compartments) {
-    std::string ins;
+    // posix's POSIX names serve the app's calls only (DESIGN.md §2): the app's objects and posix's are
+    // linked first, with every global posix defines made private, so that the compartment's other
+    // libraries (and the C library's own calls) keep the C library's read(), clock_gettime(), ...
+    const lib_manifest *posix = nullptr;
+    for (const lib_manifest *l : c.libraries) {
+      if (l->name == kPosixLibrary) posix = l;
+    }
+    std::string ins, app_and_posix, posix_objs;
     for (const unit &u : units) {
-      if (u.comp == &c) ins += " " + p(u.object);
+      if (u.comp != &c) continue;
+      if (posix && (u.lib == posix || u.lib == img.app)) {
+        app_and_posix += " " + p(u.object);
+        if (u.lib == posix) posix_objs += " " + p(u.object);
+      } else {
+        ins += " " + p(u.object);
+      }
+    }
+    if (posix) {
+      const fs::path syms = paths.object_dir(c.name()) / "posix.symbols";
+      const fs::path with_posix = paths.object_dir(c.name()) / "app_posix.o";
+      out += "build " + p(syms) + " : defined_symbols" + posix_objs + "\n  comp = " + c.name() + "\n";
+      out += "build " + p(with_posix) + " : partial_link" + app_and_posix + " | " + p(syms) + "\n";
+      out += "  objcopy_flags = --localize-symbols=" + syms.string() + "\n  comp = " + c.name() + "\n";
+      ins += " " + p(with_posix);
     }
     ins += " " + p(paths.object_dir(c.name()) / "self.o");
     std::string objcopy_flags =

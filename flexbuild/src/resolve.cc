@@ -1,5 +1,7 @@
 #include "flex/build/resolve.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <deque>
 #include <set>
@@ -137,6 +139,35 @@ void compute_peers(resolved_image &img) {
   }
 }
 
+// posix goes where the app is: the app calls it without a gate, and it copies what crosses a boundary.
+bool place_posix(resolved_image &img, const profile &p, const library_index &libs, diag_sink &diags) {
+  resolved_compartment *app = nullptr;
+  resolved_compartment *listed = nullptr;
+  for (auto &rc : img.compartments) {
+    for (const lib_manifest *l : rc.libraries) {
+      if (l == img.app) app = &rc;
+      if (l->name == kPosixLibrary) listed = &rc;
+    }
+  }
+  if (app == nullptr) return true;  // the app itself was not placed: reported by the profile's checks
+  if (listed == nullptr) {
+    app->libraries.push_back(libs.find(kPosixLibrary));
+    return true;
+  }
+  if (listed == app) return true;
+  for (const auto &l : listed->spec->libraries) {
+    if (l.value == kPosixLibrary) {
+      diags.error(l.pos,
+                  fmt::format("library 'posix' is placed in compartment '{}', away from the app '{}' in '{}'",
+                              listed->name(), img.app->name, app->name()),
+                  fmt::format("posix serves the app's POSIX calls with plain calls and sits with it: remove "
+                              "'posix' from compartment '{}' (it follows the app by itself)",
+                              listed->name()));
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 const syscall_entry *resolved_compartment::find_syscall(std::string_view name) const {
@@ -176,7 +207,7 @@ std::optional<resolved_image> resolve(const profile &p, const library_index &lib
   }
   for (const std::string &name : closure) {
     const lib_manifest *lib = libs.find(name);
-    if (placed.count(name)) continue;
+    if (placed.count(name) || name == kPosixLibrary) continue;
     for (auto &rc : img.compartments) {
       if (lib->replicated) {
         rc.replicated.push_back(lib);
@@ -185,6 +216,7 @@ std::optional<resolved_image> resolve(const profile &p, const library_index &lib
       }
     }
   }
+  if (closure.count(std::string(kPosixLibrary)) && !place_posix(img, p, libs, diags)) return std::nullopt;
   auto by_name = [](const lib_manifest *a, const lib_manifest *b) { return a->name < b->name; };
   for (auto &rc : img.compartments) {
     std::sort(rc.libraries.begin(), rc.libraries.end(), by_name);

@@ -173,7 +173,9 @@ std::vector<std::vector<scan_object>> scan_inputs(const resolved_image &img, con
   std::vector<std::vector<scan_object>> out(img.compartments.size());
   for (const unit &u : units) {
     const auto c = static_cast<std::size_t>(u.comp - img.compartments.data());
-    out[c].push_back({u.object, u.lib->name, relative_to(u.source, root), u.lib->replicated});
+    const bool posix = u.lib->name == kPosixLibrary;
+    out[c].push_back({u.object, u.lib->name, relative_to(u.source, root), u.lib->replicated, posix,
+                      posix || u.lib == img.app});
   }
   return out;
 }

@@ -27,6 +27,16 @@ struct graph {
   std::vector<node> nodes;
   std::vector<std::size_t> first;  // per object: its first node
   std::unordered_map<std::string, std::size_t> globals;  // defined names: strong ones, else the first weak
+  std::unordered_map<std::string, std::size_t> scoped;   // ... by scoped objects, for those that see them
+
+  // Where a reference from `object` to `name` binds: kNone for outside the compartment.
+  std::size_t bind(std::size_t object, const std::string &name) const {
+    if ((*inputs)[object].sees_scoped) {
+      if (auto it = scoped.find(name); it != scoped.end()) return it->second;
+    }
+    auto it = globals.find(name);
+    return it == globals.end() ? kNone : it->second;
+  }
 
   const object_section &section(std::size_t n) const { return (*objects)[nodes[n].object].sections[nodes[n].slot]; }
   std::size_t node_of(std::size_t object, std::uint32_t index) const {
@@ -49,7 +59,7 @@ graph build_graph(const std::vector<scan_object> &inputs, const std::vector<obje
     for (std::size_t o = 0; o < objects.size(); ++o) {
       for (const auto &[name, index] : weak ? objects[o].weak : objects[o].strong) {
         std::size_t n = g.node_of(o, index);
-        if (n != kNone) g.globals.emplace(name, n);  // the first definition wins
+        if (n != kNone) (inputs[o].scoped ? g.scoped : g.globals).emplace(name, n);  // the first one wins
       }
     }
   }
@@ -87,8 +97,8 @@ walk reach(const graph &g) {
     for (const scan_impl::reference &r : g.section(n).refs) {
       if (r.local_section != 0) {
         visit(g.node_of(g.nodes[n].object, r.local_section), n);
-      } else if (auto it = g.globals.find(r.name); it != g.globals.end()) {
-        visit(it->second, n);
+      } else {
+        visit(g.bind(g.nodes[n].object, r.name), n);
       }
     }
   }
@@ -105,7 +115,7 @@ class charger {
   void charge(std::size_t n) {
     const object_section &s = g_.section(n);
     for (const scan_impl::reference &r : s.refs) {
-      if (r.local_section == 0 && !g_.globals.count(r.name)) charge_external(n, r);
+      if (r.local_section == 0 && g_.bind(g_.nodes[n].object, r.name) == kNone) charge_external(n, r);
     }
     if (g_.globals.count("syscall")) return;  // the compartment defines its own syscall()
     for (const object_site &site : s.sites) {
@@ -206,7 +216,7 @@ std::optional<std::vector<compartment_calls>> scan_session::scan(
     for (const scan_object &in : compartments[c]) {
       auto f = scan_impl::read_object(in.path, *this, error);
       if (!f) return std::nullopt;
-      if (!in.replicated) {
+      if (!in.replicated && !in.scoped) {
         for (const auto &[name, index] : f->strong) defines[c].insert(name);
       }
       facts[c].push_back(std::move(*f));

@@ -64,7 +64,9 @@ std::string scan_stamp(const std::vector<std::vector<scan_object>> &inputs, cons
   for (std::size_t c = 0; c < inputs.size(); ++c) {
     s += fmt::format("compartment {}\n", c);
     for (const scan_object &o : inputs[c]) {
-      s += fmt::format("{} {} {} ", o.library, o.replicated ? "replicated" : "placed", o.source) + file_stamp(o.path);
+      s += fmt::format("{} {}{} {} ", o.library, o.replicated ? "replicated" : "placed",
+                       o.scoped ? " scoped" : (o.sees_scoped ? " sees-scoped" : ""), o.source) +
+           file_stamp(o.path);
     }
   }
   for (const fs::path &f : files) s += file_stamp(f);

@@ -75,12 +75,15 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   if (!ld) return std::nullopt;
   auto objcopy = need((llvm_bin / "llvm-objcopy").string(), "llvm-19");
   if (!objcopy) return std::nullopt;
+  auto nm = need((llvm_bin / "llvm-nm").string(), "llvm-19");
+  if (!nm) return std::nullopt;
   auto ninja = need("ninja", "ninja-build");
   if (!ninja) return std::nullopt;
   tc.cc = *cc;
   tc.cxx = *cxx;
   tc.ld = *ld;
   tc.objcopy = *objcopy;
+  tc.nm = *nm;
   tc.ninja = *ninja;
 
   fs::path bin = executable_dir();

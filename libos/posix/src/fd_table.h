@@ -65,6 +65,14 @@ fd_entry release(int fd);
 // want (adds, changes or removes it). Called with the lock held.
 int sync_registration(int fd);
 
+// Whether p is null, asked so that the compiler cannot answer "no" from the C library's nonnull
+// declarations of the names this layer defines (a null from the application is EFAULT, not a crash).
+template <typename T>
+inline bool missing(T *p) {
+  asm volatile("" : "+r"(p));
+  return p == nullptr;
+}
+
 // Sets errno from a negative result and returns -1; returns r itself otherwise.
 long result(long r);
 

@@ -38,7 +38,7 @@ int numeric_port(const char *service) {
 extern "C" {
 
 int PX(getaddrinfo)(const char *node, const char *service, const struct addrinfo *hints, struct addrinfo **res) {
-  if (!res) return EAI_SYSTEM;
+  if (flex::posix::missing(res)) return EAI_SYSTEM;
   if (!node && !service) return EAI_NONAME;
   const int family = hints ? hints->ai_family : AF_UNSPEC;
   const int flags = hints ? hints->ai_flags : 0;

@@ -267,7 +267,7 @@ int close_entry(const fd_entry &e) {
 }
 
 int open_file(const char *path, int flags, int mode) {
-  if (!path) return -EFAULT;
+  if (missing(path)) return -EFAULT;
   const int supported = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_CLOEXEC |
                         O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_NOFOLLOW;
   if (flags & ~supported) return -EINVAL;
@@ -296,7 +296,7 @@ void to_stat(const struct vfs_stat &v, struct stat *st) {
 }
 
 int stat_entry(const fd_entry &e, struct stat *st) {
-  if (!st) return -EFAULT;
+  if (missing(st)) return -EFAULT;
   if (e.k == kind::vfs) {
     struct vfs_stat v{};
     if (int r = posix_lo_vfs_fstat(e.id, &v); r < 0) return r;
@@ -314,7 +314,7 @@ int stat_entry(const fd_entry &e, struct stat *st) {
 }
 
 int stat_path(const char *path, struct stat *st) {
-  if (!path || !st) return -EFAULT;
+  if (missing(path) || missing(st)) return -EFAULT;
   struct vfs_stat v{};
   if (int r = posix_lo_vfs_stat(path, &v); r < 0) return r;
   to_stat(v, st);
@@ -649,25 +649,25 @@ int PX(ftruncate)(int fd, off_t len) {
 }
 
 int PX(unlink)(const char *path) {
-  return static_cast<int>(result(path ? posix_lo_vfs_unlink(path) : -EFAULT));
+  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_unlink(path)));
 }
 
 int PX(rename)(const char *from, const char *to) {
-  return static_cast<int>(result(from && to ? posix_lo_vfs_rename(from, to) : -EFAULT));
+  return static_cast<int>(result(missing(from) || missing(to) ? -EFAULT : posix_lo_vfs_rename(from, to)));
 }
 
 int PX(mkdir)(const char *path, mode_t mode) {
-  return static_cast<int>(result(path ? posix_lo_vfs_mkdir(path, static_cast<int>(mode)) : -EFAULT));
+  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_mkdir(path, static_cast<int>(mode))));
 }
 
 int PX(rmdir)(const char *path) {
-  return static_cast<int>(result(path ? posix_lo_vfs_rmdir(path) : -EFAULT));
+  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_rmdir(path)));
 }
 
 // Clocks and sleeps: sleeps block the calling sched thread, not the image.
 
 int PX(clock_gettime)(clockid_t clk, struct timespec *ts) {
-  if (!ts) return static_cast<int>(result(-EFAULT));
+  if (missing(ts)) return static_cast<int>(result(-EFAULT));
   int64_t ns = clock_ns(clk);
   if (ns < 0) return static_cast<int>(result(ns));
   ts->tv_sec = ns / 1000000000;
@@ -676,7 +676,7 @@ int PX(clock_gettime)(clockid_t clk, struct timespec *ts) {
 }
 
 int PX(gettimeofday)(struct timeval *tv, void *) {
-  if (tv) {
+  if (!missing(tv)) {
     int64_t ns = posix_lo_time_realtime_ns();
     tv->tv_sec = ns / 1000000000;
     tv->tv_usec = (ns % 1000000000) / 1000;
@@ -691,7 +691,7 @@ time_t PX(time)(time_t *out) {
 }
 
 int PX(nanosleep)(const struct timespec *req, struct timespec *rem) {
-  if (!req) return static_cast<int>(result(-EFAULT));
+  if (missing(req)) return static_cast<int>(result(-EFAULT));
   if (req->tv_sec < 0 || req->tv_nsec < 0 || req->tv_nsec >= 1000000000) return static_cast<int>(result(-EINVAL));
   int r = sleep_ns(req->tv_sec * 1000000000 + req->tv_nsec);
   if (rem) *rem = {};
@@ -708,19 +708,35 @@ unsigned PX(sleep)(unsigned s) {
 
 }  // extern "C"
 
-// Large-file names: the same calls on x86-64 (off_t is 64 bits), under the names that programs built
-// with _FILE_OFFSET_BITS=64 call.
+// Large-file names: the same calls on x86-64 (off_t is 64 bits, struct stat64 is struct stat), under the
+// names that programs built with _FILE_OFFSET_BITS=64 call.
 #ifndef FLEX_POSIX_TEST_NAMES
+static_assert(sizeof(struct stat) == sizeof(struct stat64) && sizeof(off_t) == sizeof(off64_t));
 extern "C" {
-int open64(const char *path, int flags, ...) __attribute__((alias("open")));
-off_t lseek64(int fd, off_t off, int whence) __attribute__((alias("lseek")));
-ssize_t pread64(int fd, void *buf, size_t len, off_t off) __attribute__((alias("pread")));
-ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off) __attribute__((alias("pwrite")));
-int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
-int fstat64(int fd, struct stat *st) __attribute__((alias("fstat")));
-int stat64(const char *path, struct stat *st) __attribute__((alias("stat")));
-int lstat64(const char *path, struct stat *st) __attribute__((alias("lstat")));
-int ftruncate64(int fd, off_t len) __attribute__((alias("ftruncate")));
-int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
+int open64(const char *path, int flags, ...) {
+  int mode = 0;
+  if (flags & (O_CREAT | __O_TMPFILE)) {
+    va_list ap;
+    va_start(ap, flags);
+    mode = va_arg(ap, int);
+    va_end(ap);
+  }
+  return open(path, flags, mode);
+}
+int fcntl64(int fd, int cmd, ...) {
+  va_list ap;
+  va_start(ap, cmd);
+  long arg = va_arg(ap, long);
+  va_end(ap);
+  return fcntl(fd, cmd, arg);
+}
+off64_t lseek64(int fd, off64_t off, int whence) { return lseek(fd, off, whence); }
+ssize_t pread64(int fd, void *buf, size_t len, off64_t off) { return pread(fd, buf, len, off); }
+ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off) { return pwrite(fd, buf, len, off); }
+int fstat64(int fd, struct stat64 *st) { return fstat(fd, reinterpret_cast<struct stat *>(st)); }
+int stat64(const char *path, struct stat64 *st) { return stat(path, reinterpret_cast<struct stat *>(st)); }
+int lstat64(const char *path, struct stat64 *st) { return lstat(path, reinterpret_cast<struct stat *>(st)); }
+int ftruncate64(int fd, off64_t len) { return ftruncate(fd, len); }
+int creat64(const char *path, mode_t mode) { return creat(path, mode); }
 }
 #endif

@@ -77,7 +77,7 @@ int sync_registration(int fd) {
 
 // poll() itself, for poll and select.
 int poll_fds(pollfd *p, nfds_t n, int timeout) {
-  if (!p && n) return -EFAULT;
+  if (missing(p) && n) return -EFAULT;
   if (n > static_cast<nfds_t>(kMaxFds)) return -EINVAL;
   table &t = fds();
   int ready = 0;
@@ -255,7 +255,7 @@ int PX(epoll_wait)(int epfd, struct epoll_event *out, int max, int timeout) {
   fd_entry self = lookup(epfd);
   if (self.k == kind::free) return static_cast<int>(result(-EBADF));
   if (self.k != kind::epoll || max <= 0) return static_cast<int>(result(-EINVAL));
-  if (!out) return static_cast<int>(result(-EFAULT));
+  if (missing(out)) return static_cast<int>(result(-EFAULT));
   table &t = fds();
   const int64_t start = now_ms();
   net_event ev[256];

@@ -60,6 +60,10 @@ struct resolved_image {
   gate_kind gate_for(const resolved_compartment &from, std::string_view to_lib) const;
 };
 
+// The library that serves POSIX names (DESIGN.md §2): it always sits in the compartment of the app, whose
+// plain calls it serves, and its names are made private to that compartment at link time.
+inline constexpr std::string_view kPosixLibrary = "posix";
+
 std::optional<resolved_image> resolve(const profile &p, const library_index &libs, diag_sink &diags);
 
 }  // namespace flex::build

@@ -58,6 +58,11 @@ struct scan_object {
   std::string library;
   std::string source;        // for messages, e.g. libos/net/src/net.cc
   bool replicated = false;   // a private copy of a replicated library: reached through calls only
+  // posix's names (DESIGN.md §2) are seen only by the app and by posix itself: `scoped` marks an object of
+  // posix, whose globals only `sees_scoped` objects (the app's and posix's) bind to; the others' calls to
+  // the same names go to the C library.
+  bool scoped = false;
+  bool sees_scoped = false;
 };
 
 enum class call_kind {

@@ -18,6 +18,7 @@ struct toolchain {
   std::filesystem::path cxx;        // clang++-19
   std::filesystem::path ld;         // ld.lld (relocatable links)
   std::filesystem::path objcopy;    // llvm-objcopy
+  std::filesystem::path nm;         // llvm-nm
   std::filesystem::path ninja;
   std::filesystem::path transform;  // flex-transform, beside flexbuild
   std::filesystem::path runtime;    // libflex_runtime.a: the image's main and boot sequence
