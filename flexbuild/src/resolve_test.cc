@@ -123,6 +123,35 @@ TEST_F(resolve_test, units_cover_each_placed_library_once_and_replicated_ones_pe
 }
 
 
+TEST_F(resolve_test, posix_follows_the_app_and_cannot_be_placed_away_from_it) {
+  diag_sink d;
+  libs_.add(lib("chat", {"posix"}, false, lib_kind::app), d);
+  libs_.add(lib("posix", {"net", "plat"}), d);
+  ASSERT_FALSE(d.has_errors());
+  // Not listed: it joins the app's compartment, not the default one.
+  auto img = resolve_text("name: c\napp: chat\ncompartments:\n  - {name: a, isolation: process, libraries: [chat]}\n"
+                          "  - {name: core, default: true, libraries: [net]}\n");
+  EXPECT_EQ(names(img.compartments[0].libraries), (std::vector<std::string>{"chat", "posix"}));
+  EXPECT_EQ(names(img.compartments[1].libraries), (std::vector<std::string>{"net", "sched"}));
+  // Listed with the app: accepted as it is.
+  auto with = resolve_text("name: c\napp: chat\ncompartments:\n  - {name: a, libraries: [chat, posix]}\n"
+                           "  - {name: core, default: true, libraries: [net]}\n");
+  EXPECT_EQ(names(with.compartments[0].libraries), (std::vector<std::string>{"chat", "posix"}));
+  // Listed elsewhere: an error at the library's place in the profile.
+  diag_sink e;
+  auto prof = parse_profile("p.yaml", "name: c\napp: chat\ncompartments:\n  - {name: a, libraries: [chat]}\n"
+                                      "  - {name: core, default: true, libraries: [net, posix]}\n", e);
+  ASSERT_TRUE(prof.has_value());
+  ASSERT_TRUE(validate_profile(*prof, libs_, e));
+  EXPECT_FALSE(resolve(*prof, libs_, e).has_value());
+  ASSERT_EQ(e.error_count(), 1);
+  const auto &err = e.all().back();
+  EXPECT_EQ(err.pos.line, 5);
+  EXPECT_NE(err.message.find("library 'posix' is placed in compartment 'core', away from the app 'chat' in 'a'"),
+            std::string::npos) << err.message;
+  EXPECT_NE(err.hint.find("remove 'posix' from compartment 'core'"), std::string::npos) << err.hint;
+}
+
 TEST_F(resolve_test, a_compartments_system_calls_are_its_libraries_and_the_runtimes) {
   libs_ = library_index();
   diag_sink d;

@@ -29,70 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-int connect_to(int port) {
-  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(port));
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(c, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
-    ::close(c);
-    return -1;
-  }
-  return c;
-}
-
 bool in_pku_guest() {
   return std::getenv("FLEX_PKU_VM_GUEST") != nullptr;
 }
-
-// One image run in the background, its output in a log file.
-class image_process {
- public:
-  image_process(const std::string &exe, const std::vector<std::string> &args, const fs::path &log) : log_(log) {
-    std::vector<std::string> all = {exe};
-    all.insert(all.end(), args.begin(), args.end());
-    pid_ = spawn_logged(all, log, false);
-  }
-  ~image_process() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  // Waits until the image accepts connections on `port` (a probe connection, closed at once).
-  bool listening(int port, int seconds) {
-    for (int i = 0; i < seconds * 10 && pid_ > 0; ++i) {
-      if (read(log_).find("echo: listening on") != std::string::npos) return true;
-      if (exited()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    (void)port;
-    return false;
-  }
-  bool exited() {
-    int st = 0;
-    if (pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    }
-    return pid_ <= 0;
-  }
-  // The exit status, waiting up to `seconds`; -1 (and the image killed) when it did not end.
-  int wait(int seconds) {
-    for (int i = 0; i < seconds * 10; ++i) {
-      if (exited()) return status_;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return -1;
-  }
-  std::string log() const { return read(log_); }
-
- private:
-  pid_t pid_ = -1;
-  int status_ = -1;
-  fs::path log_;
-};
 
 // One client: connects, sends `bytes` pseudo-random bytes in uneven chunks while reading what comes back,
 // ends its side, reads to the end; true when every byte came back in order.
@@ -169,7 +108,7 @@ TEST_P(echo, many_concurrent_clients_get_every_byte_back_and_the_log_lands_in_th
                     {"--port", std::to_string(port), "--max", std::to_string(n), "--delay-us", "2000", "--dir",
                      host_dir.string()},
                     dir_->path() / "echo.log");
-  ASSERT_TRUE(img.listening(port, seconds())) << img.log();
+  ASSERT_TRUE(img.ready("echo: listening on", seconds())) << img.log();
   std::vector<std::thread> threads;
   std::atomic<int> ok{0};
   std::vector<std::string> why(static_cast<size_t>(n));
@@ -196,7 +135,7 @@ TEST_P(echo, clients_that_vanish_or_send_nothing_leave_the_server_serving) {
   int port = free_port();
   image_process img(test_image(name_).string(), {"--port", std::to_string(port), "--max", std::to_string(n)},
                     dir_->path() / "echo.log");
-  ASSERT_TRUE(img.listening(port, seconds())) << img.log();
+  ASSERT_TRUE(img.ready("echo: listening on", seconds())) << img.log();
   for (int i = 0; i < n - 1; ++i) {  // connect and go: some say nothing, some reset
     int c = connect_to(port);
     ASSERT_GE(c, 0);

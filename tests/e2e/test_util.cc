@@ -5,12 +5,15 @@
 #include <sys/socket.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <flex/pku/pku.h>
 
@@ -33,6 +36,64 @@ pid_t spawn_logged(const std::vector<std::string> &args, const std::filesystem::
   if (posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0) pid = -1;
   posix_spawn_file_actions_destroy(&fa);
   return pid;
+}
+
+image_process::image_process(const std::string &exe, const std::vector<std::string> &args,
+                             const std::filesystem::path &log)
+    : log_(log) {
+  std::vector<std::string> all = {exe};
+  all.insert(all.end(), args.begin(), args.end());
+  pid_ = spawn_logged(all, log, false);
+}
+
+image_process::~image_process() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+}
+
+bool image_process::ready(const std::string &marker, int seconds) {
+  for (int i = 0; i < seconds * 10 && pid_ > 0; ++i) {
+    if (read(log_).find(marker) != std::string::npos) return true;
+    if (exited()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+bool image_process::exited() {
+  int st = 0;
+  if (pid_ > 0 && ::waitpid(pid_, &st, WNOHANG) == pid_) {
+    pid_ = -1;
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return pid_ <= 0;
+}
+
+int image_process::wait(int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (exited()) return status_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return -1;
+}
+
+void image_process::signal(int sig) {
+  if (pid_ > 0) ::kill(pid_, sig);
+}
+
+int connect_to(int port) {
+  int c = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(port));
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(c, reinterpret_cast<sockaddr *>(&sa), sizeof sa) != 0) {
+    ::close(c);
+    return -1;
+  }
+  return c;
 }
 
 int free_port() {

@@ -61,6 +61,31 @@ std::filesystem::path test_image(const std::string &name);
 // to or truncated. Returns its pid, or -1.
 pid_t spawn_logged(const std::vector<std::string> &args, const std::filesystem::path &log, bool append);
 
+// One image run in the background, its output in a log file; killed when the object dies.
+class image_process {
+ public:
+  image_process(const std::string &exe, const std::vector<std::string> &args, const std::filesystem::path &log);
+  ~image_process();
+  image_process(const image_process &) = delete;
+  image_process &operator=(const image_process &) = delete;
+  // Waits up to `seconds` for `marker` in the log (the image says it is ready); false if it ended first.
+  bool ready(const std::string &marker, int seconds);
+  bool exited();
+  // The exit status, waiting up to `seconds`; -1 when it did not end.
+  int wait(int seconds);
+  // Sends `sig` to the image.
+  void signal(int sig);
+  std::string log() const { return read(log_); }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  std::filesystem::path log_;
+};
+
+// A TCP connection to 127.0.0.1:port (close-on-exec), or -1.
+int connect_to(int port);
+
 // A TCP port on 127.0.0.1 that was free a moment ago (bound, read back, closed).
 int free_port();
 
