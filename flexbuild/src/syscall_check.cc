@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <map>
+#include <set>
 
 #include "flex/syscalls/syscalls.h"
 
@@ -118,8 +119,17 @@ class compartment_check {
                         name, why));
       return;
     }
-    error(fmt::format("{}{}, which makes {}(2), not in the compartment's system calls; add it to syscalls: in {}",
-                      path_to(c), more, name, manifest_of(c)));
+    // An application that opens its own sockets talks past the libOS's net (DESIGN.md §2): posix serves it.
+    static const std::set<std::string> kSocketCalls = {"socket", "bind", "listen", "accept", "accept4", "connect"};
+    const bool app_socket = c.kind == call_kind::libc && !in_[c.object].sees_scoped && kSocketCalls.count(name) &&
+                            std::any_of(rc_.libraries.begin(), rc_.libraries.end(), [&](const lib_manifest *l) {
+                              return l->kind == lib_kind::app && l->name == in_[c.object].library;
+                            });
+    error(fmt::format("{}{}, which makes {}(2), not in the compartment's system calls; {}", path_to(c), more, name,
+                      app_socket ? fmt::format("to have the libOS's net serve the app's sockets, add posix to "
+                                               "requires: in {} (or add {} to its syscalls: to make them itself)",
+                                               manifest_of(c), name)
+                                 : fmt::format("add it to syscalls: in {}", manifest_of(c))));
   }
 
   void unused_declarations() {
@@ -174,8 +184,10 @@ std::vector<std::vector<scan_object>> scan_inputs(const resolved_image &img, con
   for (const unit &u : units) {
     const auto c = static_cast<std::size_t>(u.comp - img.compartments.data());
     const bool posix = u.lib->name == kPosixLibrary;
+    const bool with_posix = std::any_of(u.comp->libraries.begin(), u.comp->libraries.end(),
+                                        [](const lib_manifest *l) { return l->name == kPosixLibrary; });
     out[c].push_back({u.object, u.lib->name, relative_to(u.source, root), u.lib->replicated, posix,
-                      posix || u.lib == img.app});
+                      posix || (with_posix && u.lib == img.app)});
   }
   return out;
 }

@@ -66,6 +66,20 @@ raw_lookalike:
   ret
   .size raw_lookalike, .-raw_lookalike
 )";
+// posix (DESIGN.md §2): it defines write() for the app beside it, and only the app binds to it; another
+// library of the same compartment that calls write() gets libc's.
+constexpr const char *kPosix = R"(
+long plat_tid(void);
+long write(int fd, const void *buf, unsigned long len) { return plat_tid() + fd + (long)buf + (long)len; }
+)";
+constexpr const char *kApp = R"(
+#include <unistd.h>
+long app_entry(void) { return write(1, "x", 1); }
+)";
+constexpr const char *kOther = R"(
+#include <unistd.h>
+long other_entry(void) { return write(2, "y", 1); }
+)";
 constexpr const char *kTable = "write: [write]\ngetpid: [getpid]\nsocket: [socket]\nsyscall: []\n";
 
 class syscall_scan : public ::testing::Test {
@@ -75,7 +89,8 @@ class syscall_scan : public ::testing::Test {
     char tmpl[] = "/tmp/flex_syscall_scan_XXXXXX";
     ASSERT_NE(::mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    ok_ = compile("lib.c", kLibrary) && compile("plat.c", kPlat) && compile("raw.s", kRaw);
+    ok_ = compile("lib.c", kLibrary) && compile("plat.c", kPlat) && compile("raw.s", kRaw) && compile("posix.c", kPosix) &&
+          compile("app.c", kApp) && compile("other.c", kOther);
   }
   static void TearDownTestSuite() {
     if (!dir_.empty()) fs::remove_all(dir_);
@@ -122,6 +137,23 @@ std::set<call_tuple> tuples(const compartment_calls &c) {
   std::set<call_tuple> out;
   for (const found_call &f : c.calls) out.emplace(f.syscall, f.kind, f.via, f.function);
   return out;
+}
+
+TEST_F(syscall_scan, posix_names_bind_the_apps_calls_only) {
+  scan_object app = input("app.c", "chat", false), posix = input("posix.c", "posix", false);
+  scan_object other = input("other.c", "console", false);
+  app.sees_scoped = true;
+  posix.scoped = posix.sees_scoped = true;
+  compartment_calls c = scan_one({app, posix, other, input("plat.c", "plat", true)});
+  const std::set<call_tuple> expected = {
+      {"gettid", call_kind::syscall_function, "syscall", "plat_tid"},  // the app's write(), served by posix
+      {"write", call_kind::libc, "write", "other_entry"},               // the other library's: libc's
+  };
+  EXPECT_EQ(tuples(c), expected);
+  // Without the scope, the app's write() would be charged as libc's too.
+  app.sees_scoped = false;
+  compartment_calls flat = scan_one({app, posix, other, input("plat.c", "plat", true)});
+  EXPECT_EQ(tuples(flat).count({"write", call_kind::libc, "write", "app_entry"}), 1u);
 }
 
 TEST_F(syscall_scan, the_roots_reach_their_calls_and_only_the_plat_functions_they_call) {

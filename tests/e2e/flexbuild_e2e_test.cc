@@ -263,6 +263,36 @@ TEST(flexbuild_e2e, a_call_across_a_boundary_without_a_gate_is_a_build_error) {
   EXPECT_EQ(ok.status, 0) << ok.out;
 }
 
+// An app that opens its own sockets next to an isolated net talks past it: the build says so and points
+// at posix; with posix required, the same source builds and its sockets are net's.
+TEST(flexbuild_e2e, an_app_making_its_own_sockets_is_pointed_at_posix) {
+  scratch_dir dir("own-sockets");
+  const fs::path tree = dir.path() / "tree";
+  fs::create_directories(tree / "apps/sock/src");
+  fs::create_directories(tree / "profiles");
+  fs::create_directory_symlink(source_dir() / "libos", tree / "libos");
+  write(tree / "apps/sock/src/sock.c",
+        "#include <sys/socket.h>\n#include <unistd.h>\n"
+        "int main(void) { int s = socket(AF_INET, SOCK_STREAM, 0); return s < 0 ? 1 : close(s); }\n");
+  write(tree / "apps/sock/lib.yaml", "name: sock\nsources: [src/sock.c]\nrequires: [net]\n");
+  write(tree / "profiles/sock.yaml",
+        "name: sock\napp: sock\ncompartments:\n  - {name: app, isolation: process, libraries: [sock]}\n"
+        "  - {name: core, default: true, libraries: [net]}\n");
+  const std::string cmd = flexbuild().string() + " --profile " + (tree / "profiles/sock.yaml").string() + " --root " +
+                          tree.string() + " -o " + (dir.path() / "img").string() + " 2>&1";
+  auto r = run(cmd);
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("calls socket() in main, which makes socket(2), not in the compartment's system calls; to have "
+                       "the libOS's net serve the app's sockets, add posix to requires: in apps/sock/lib.yaml"),
+            std::string::npos)
+      << r.out;
+  write(tree / "apps/sock/lib.yaml", "name: sock\nsources: [src/sock.c]\nrequires: [posix]\n");
+  auto ok = run(cmd);
+  ASSERT_EQ(ok.status, 0) << ok.out;
+  auto ran = run((dir.path() / "img/sock").string() + " 2>&1");
+  EXPECT_EQ(ran.status, 0) << ran.out;
+}
+
 // flexbuild report --html: one self-contained page, checked in a real browser (headless Chromium): its DOM
 // holds the Graphviz graph with every compartment and the tables, and a screenshot is kept for people.
 TEST(flexbuild_e2e, report_page_renders_in_chromium) {
