@@ -93,6 +93,20 @@ target find(int fd) {
   return t;
 }
 
+// The entry of a socket descriptor: 0, -EBADF, or -ENOTSOCK for a descriptor that is no socket.
+int socket_of(int fd, fd_entry &e) {
+  target t = find(fd);
+  if (t.error) return t.error;
+  if (t.e.k != kind::net) return -ENOTSOCK;
+  e = t.e;
+  return 0;
+}
+
+// POSIX's int results: -1 and errno for a negative errno.
+int fail_or(long r) {
+  return static_cast<int>(result(r));
+}
+
 // A socket address as net takes it: a numeric string and a port.
 int from_sockaddr(const sockaddr *sa, socklen_t len, char (&addr)[NET_ADDR_MAX], int &port) {
   if (!sa) return -EFAULT;
@@ -437,48 +451,45 @@ int PX(ioctl)(int fd, unsigned long request, ...) {
 
 int PX(socket)(int domain, int type, int protocol) {
   const int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (domain != AF_INET && domain != AF_INET6) return static_cast<int>(result(-EAFNOSUPPORT));
+  if (domain != AF_INET && domain != AF_INET6) return fail_or(-EAFNOSUPPORT);
   if (base != SOCK_STREAM || (protocol != 0 && protocol != IPPROTO_TCP))
-    return static_cast<int>(result(-EPROTONOSUPPORT));
+    return fail_or(-EPROTONOSUPPORT);
   const bool nonblock = type & SOCK_NONBLOCK;
   int s = posix_lo_net_socket(domain == AF_INET ? NET_INET : NET_INET6,
                               NET_STREAM | (nonblock ? NET_SOCK_NONBLOCK : 0));
-  if (s < 0) return static_cast<int>(result(s));
+  if (s < 0) return fail_or(s);
   int fd = claim(kind::net, s, nonblock, type & SOCK_CLOEXEC);
   if (fd < 0) posix_lo_net_close(s);
-  return static_cast<int>(result(fd));
+  return fail_or(fd);
 }
 
 int PX(bind)(int fd, const struct sockaddr *sa, socklen_t len) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
   char addr[NET_ADDR_MAX];
   int port = 0;
-  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return static_cast<int>(result(r));
-  return static_cast<int>(result(posix_lo_net_bind(t.e.id, addr, port)));
+  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return fail_or(r);
+  return fail_or(posix_lo_net_bind(e.id, addr, port));
 }
 
 int PX(listen)(int fd, int backlog) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
-  return static_cast<int>(result(posix_lo_net_listen(t.e.id, std::max(backlog, 0))));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
+  return fail_or(posix_lo_net_listen(e.id, std::max(backlog, 0)));
 }
 
 int PX(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
-  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return static_cast<int>(result(-EINVAL));
-  if (addr && !len) return static_cast<int>(result(-EFAULT));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
+  if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return fail_or(-EINVAL);
+  if (addr && !len) return fail_or(-EFAULT);
   // A listening socket made non-blocking by fcntl is non-blocking in net too (set_flags).
-  int s = posix_lo_net_accept(t.e.id, (flags & SOCK_NONBLOCK) ? NET_NONBLOCK : 0);
-  if (s < 0) return static_cast<int>(result(s));
+  int s = posix_lo_net_accept(e.id, (flags & SOCK_NONBLOCK) ? NET_NONBLOCK : 0);
+  if (s < 0) return fail_or(s);
   int nfd = claim(kind::net, s, flags & SOCK_NONBLOCK, flags & SOCK_CLOEXEC);
   if (nfd < 0) {
     posix_lo_net_close(s);
-    return static_cast<int>(result(nfd));
+    return fail_or(nfd);
   }
   if (addr) {
     char a[NET_ADDR_MAX];
@@ -497,20 +508,18 @@ int PX(accept)(int fd, struct sockaddr *addr, socklen_t *len) {
 }
 
 int PX(connect)(int fd, const struct sockaddr *sa, socklen_t len) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
   char addr[NET_ADDR_MAX];
   int port = 0;
-  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return static_cast<int>(result(r));
-  return static_cast<int>(result(posix_lo_net_connect(t.e.id, addr, port)));
+  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return fail_or(r);
+  return fail_or(posix_lo_net_connect(e.id, addr, port));
 }
 
 ssize_t PX(recv)(int fd, void *buf, size_t len, int flags) {
-  target t = find(fd);
-  if (t.error) return result(t.error);
-  if (t.e.k != kind::net) return result(-ENOTSOCK);
-  return result(read_from(t.e, buf, len, flags));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return result(r);
+  return result(read_from(e, buf, len, flags));
 }
 
 ssize_t PX(recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *from, socklen_t *fromlen) {
@@ -520,28 +529,25 @@ ssize_t PX(recvfrom)(int fd, void *buf, size_t len, int flags, struct sockaddr *
 }
 
 ssize_t PX(send)(int fd, const void *buf, size_t len, int flags) {
-  target t = find(fd);
-  if (t.error) return result(t.error);
-  if (t.e.k != kind::net) return result(-ENOTSOCK);
-  return result(write_to(t.e, buf, len, flags));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return result(r);
+  return result(write_to(e, buf, len, flags));
 }
 
 ssize_t PX(sendto)(int fd, const void *buf, size_t len, int flags, const struct sockaddr *to, socklen_t tolen) {
   if (to) {  // a stream socket is connected: Linux answers EISCONN (or ENOTCONN, which send gives)
-    target t = find(fd);
-    if (t.error) return result(t.error);
-    if (t.e.k != kind::net) return result(-ENOTSOCK);
-    return result(-EISCONN);
+    fd_entry e;
+    const int r = socket_of(fd, e);
+    return result(r < 0 ? r : -EISCONN);
   }
   return PX(send)(fd, buf, len, flags);
 }
 
 ssize_t PX(recvmsg)(int fd, struct msghdr *msg, int flags) {
-  target t = find(fd);
-  if (t.error) return result(t.error);
-  if (t.e.k != kind::net) return result(-ENOTSOCK);
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return result(r);
   if (!msg) return result(-EFAULT);
-  long n = scatter_read(t.e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
+  long n = scatter_read(e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags);
   if (n >= 0) {
     msg->msg_controllen = 0;  // no ancillary data over TCP here
     msg->msg_flags = 0;
@@ -552,46 +558,42 @@ ssize_t PX(recvmsg)(int fd, struct msghdr *msg, int flags) {
 }
 
 ssize_t PX(sendmsg)(int fd, const struct msghdr *msg, int flags) {
-  target t = find(fd);
-  if (t.error) return result(t.error);
-  if (t.e.k != kind::net) return result(-ENOTSOCK);
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return result(r);
   if (!msg) return result(-EFAULT);
   if (msg->msg_controllen) return result(-EINVAL);  // no descriptors or credentials to pass over TCP
-  return result(gather_write(t.e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags));
+  return result(gather_write(e, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags));
 }
 
 int PX(shutdown)(int fd, int how) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
-  return static_cast<int>(result(posix_lo_net_shutdown(t.e.id, how)));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
+  return fail_or(posix_lo_net_shutdown(e.id, how));
 }
 
 int PX(setsockopt)(int fd, int level, int name, const void *val, socklen_t len) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
-  if (!val) return static_cast<int>(result(-EFAULT));
-  return static_cast<int>(result(posix_lo_net_setsockopt(t.e.id, level, name, val, len)));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
+  if (!val) return fail_or(-EFAULT);
+  return fail_or(posix_lo_net_setsockopt(e.id, level, name, val, len));
 }
 
 int PX(getsockopt)(int fd, int level, int name, void *val, socklen_t *len) {
-  target t = find(fd);
-  if (t.error) return static_cast<int>(result(t.error));
-  if (t.e.k != kind::net) return static_cast<int>(result(-ENOTSOCK));
-  if (!val || !len) return static_cast<int>(result(-EFAULT));
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
+  if (!val || !len) return fail_or(-EFAULT);
   unsigned l = *len;
-  int r = posix_lo_net_getsockopt(t.e.id, level, name, val, &l);
+  int r = posix_lo_net_getsockopt(e.id, level, name, val, &l);
   if (r == 0) *len = l;
-  return static_cast<int>(result(r));
+  return fail_or(r);
 }
 
 int PX(getsockname)(int fd, struct sockaddr *addr, socklen_t *len) {
-  return static_cast<int>(result(sock_name(fd, 0, addr, len)));
+  return fail_or(sock_name(fd, 0, addr, len));
 }
 
 int PX(getpeername)(int fd, struct sockaddr *addr, socklen_t *len) {
-  return static_cast<int>(result(sock_name(fd, 1, addr, len)));
+  return fail_or(sock_name(fd, 1, addr, len));
 }
 
 // Files, by vfs path.
