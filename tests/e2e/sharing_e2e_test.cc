@@ -41,6 +41,14 @@ TEST_P(sharing, the_callee_writes_into_a_whitelisted_local_and_nothing_leaks) {
   if (std::string(GetParam()) == "share-dss-full") EXPECT_EQ(m[1], "0") << r.out;
 }
 
+TEST_P(sharing, memory_the_build_follows_to_a_gate_is_shared_without_annotations) {
+  std::string img = image();
+  if (needs_pku() && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
+  auto r = run(img + " shapes");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("shapes: ok"), std::string::npos) << r.out;
+}
+
 INSTANTIATE_TEST_SUITE_P(modes, sharing,
                          ::testing::Values("share-dss-full", "share-dss-light", "share-dss-process", "share-heap-full",
                                            "share-heap-light", "share-heap-process", "share-shared-full",
@@ -50,6 +58,9 @@ INSTANTIATE_TEST_SUITE_P(modes, sharing,
 TEST(sharing_private, a_local_that_is_not_whitelisted_cannot_be_written_across_an_mpk_boundary) {
   auto b = build_test_image(kProfiles / "share-dss-full.yaml", "share-dss-full");
   ASSERT_EQ(b.status, 0) << b.out;
+  // The build said it could not follow the pointer (the summary keeps what the transformer reported).
+  const std::string summary = read(test_image("share-dss-full").parent_path() / "work/summary/app/share.json");
+  EXPECT_NE(summary.find("the build cannot tell where it points"), std::string::npos) << summary;
   if (!machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
   auto r = run(test_image("share-dss-full").string() + " private");
   EXPECT_EQ(r.status, kExitFault) << r.out;

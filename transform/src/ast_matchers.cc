@@ -83,73 +83,11 @@ const clang::CallExpr *gate_call(const clang::ParenExpr &gate) {
   return llvm::dyn_cast<clang::CallExpr>(e);
 }
 
-bool whitelisted_decl(const clang::Decl *d) {
-  for (const auto *attr : d->specific_attrs<clang::AnnotateAttr>())
-    if (attr->getAnnotation() == "flexos_whitelist") return true;
-  if (const auto *sec = d->getAttr<clang::SectionAttr>()) return sec->getName().starts_with(".data_shared");
-  return false;
-}
-
-bool allocates(const clang::Expr *init) {
-  init = init ? init->IgnoreParenCasts() : nullptr;
-  if (llvm::isa_and_nonnull<clang::CXXNewExpr>(init)) return true;
-  const auto *call = llvm::dyn_cast_or_null<clang::CallExpr>(init);
-  const auto *fn = call ? call->getDirectCallee() : nullptr;
-  if (!fn || !fn->getIdentifier()) return false;
-  llvm::StringRef n = fn->getName();
-  return n == "malloc" || n == "calloc" || n == "realloc" || n == "strdup" || n == "strndup" ||
-         n == "aligned_alloc" || n == "memalign";
-}
-
-// What argument `arg` of a gate points to, if it is one of the cases gate_arg_fact names.
+// Argument `arg` of a gate, if it is a string literal spelled in the main file.
 std::optional<gate_arg_fact> classify_arg(const clang::Expr *arg, unsigned index, const clang::SourceManager &sm,
                                          const clang::LangOptions &lang) {
-  const clang::Expr *e = arg->IgnoreParenImpCasts();
-  if (const auto *lit = llvm::dyn_cast<clang::StringLiteral>(e)) {
-    clang::SourceLocation b = sm.getSpellingLoc(lit->getBeginLoc()), end = sm.getSpellingLoc(lit->getEndLoc());
-    if (!sm.isWrittenInMainFile(b) || !sm.isWrittenInMainFile(end)) return std::nullopt;
-    end = clang::Lexer::getLocForEndOfToken(end, 0, sm, lang);
-    gate_arg_fact f;
-    f.kind = gate_arg_fact::literal;
-    f.index = index;
-    f.loc = b;
-    f.offset = sm.getFileOffset(b);
-    f.length = sm.getFileOffset(end) - f.offset;
-    f.text = std::string(sm.getBufferData(sm.getFileID(b)).substr(f.offset, f.length));
-    f.bytes = static_cast<std::uint64_t>(lit->getByteLength()) + lit->getCharByteWidth();
-    return f;
-  }
-  // &x, &x[i], &x.f, or an array x decaying to a pointer.
-  bool address = false;
-  if (const auto *u = llvm::dyn_cast<clang::UnaryOperator>(e); u && u->getOpcode() == clang::UO_AddrOf) {
-    e = u->getSubExpr()->IgnoreParenImpCasts();
-    address = true;
-  }
-  while (true) {
-    if (const auto *s = llvm::dyn_cast<clang::ArraySubscriptExpr>(e); s && address) {
-      e = s->getBase()->IgnoreParenImpCasts();
-    } else if (const auto *m = llvm::dyn_cast<clang::MemberExpr>(e); m && address && !m->isArrow()) {
-      e = m->getBase()->IgnoreParenImpCasts();
-    } else {
-      break;
-    }
-  }
-  const auto *ref = llvm::dyn_cast<clang::DeclRefExpr>(e);
-  const auto *var = ref ? llvm::dyn_cast<clang::VarDecl>(ref->getDecl()) : nullptr;
-  if (!var || whitelisted_decl(var)) return std::nullopt;
-  gate_arg_fact f;
-  f.index = index;
-  f.name = var->getNameAsString();
-  f.loc = arg->getExprLoc();
-  if (address || var->getType()->isArrayType()) {
-    f.kind = var->hasLocalStorage() ? gate_arg_fact::private_stack : gate_arg_fact::private_static;
-    return f;
-  }
-  if (var->getType()->isPointerType() && var->hasLocalStorage() && allocates(var->getInit())) {
-    f.kind = gate_arg_fact::private_heap;
-    return f;
-  }
-  return std::nullopt;
+  const auto *lit = llvm::dyn_cast<clang::StringLiteral>(arg->IgnoreParenImpCasts());
+  return lit ? literal_fact(*lit, index, sm, lang) : std::nullopt;
 }
 
 // What a gate cannot carry: it passes up to 6 integer or pointer words and returns one.
@@ -214,6 +152,7 @@ class GateUseCallback : public m::MatchFinder::MatchCallback {
       use.simple_ret = ret && binds_tighter_than_assignment(ret);
     }
     if (const clang::CallExpr *call = gate_call(*expr)) {
+      if (!facts_.gate_calls[it->second]) facts_.gate_calls[it->second] = call;
       check_types(*call, found_.gates[it->second], *result.Context, facts_.gate_type_problems[it->second]);
       auto &args = facts_.gate_args[it->second];
       for (unsigned i = 0; i < call->getNumArgs(); ++i) {
@@ -254,12 +193,29 @@ class WhitelistDeclCallback : public m::MatchFinder::MatchCallback {
 
 }  // namespace
 
+std::optional<gate_arg_fact> literal_fact(const clang::StringLiteral &lit, unsigned index,
+                                          const clang::SourceManager &sm, const clang::LangOptions &lang) {
+  clang::SourceLocation b = sm.getSpellingLoc(lit.getBeginLoc()), end = sm.getSpellingLoc(lit.getEndLoc());
+  if (!sm.isWrittenInMainFile(b) || !sm.isWrittenInMainFile(end)) return std::nullopt;
+  end = clang::Lexer::getLocForEndOfToken(end, 0, sm, lang);
+  gate_arg_fact f;
+  f.kind = gate_arg_fact::literal;
+  f.index = index;
+  f.loc = b;
+  f.offset = sm.getFileOffset(b);
+  f.length = sm.getFileOffset(end) - f.offset;
+  f.text = std::string(sm.getBufferData(sm.getFileID(b)).substr(f.offset, f.length));
+  f.bytes = static_cast<std::uint64_t>(lit.getByteLength()) + lit.getCharByteWidth();
+  return f;
+}
+
 placeholder_facts match_placeholders(clang::ASTContext &context, const placeholder_set &found) {
   placeholder_facts facts;
   facts.gate_uses.resize(found.gates.size());
   facts.whitelisted.resize(found.whitelists.size());
   facts.gate_args.resize(found.gates.size());
   facts.gate_type_problems.resize(found.gates.size());
+  facts.gate_calls.resize(found.gates.size(), nullptr);
   location_index gates, whitelists;
   for (std::size_t i = 0; i < found.gates.size(); ++i) gates[found.gates[i].key.getRawEncoding()] = i;
   for (std::size_t i = 0; i < found.whitelists.size(); ++i)

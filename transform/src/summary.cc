@@ -21,8 +21,12 @@ std::string render_summary_json(const transform_summary &summary) {
                      {"has_result", g.has_result}});
   }
   for (const whitelist_record &w : summary.whitelisted)
-    whitelisted.push_back(
-        {{"file", w.file}, {"line", w.line}, {"name", w.name}, {"bytes", w.bytes}, {"storage", w.storage}});
+    whitelisted.push_back({{"file", w.file},
+                           {"line", w.line},
+                           {"name", w.name},
+                           {"bytes", w.bytes},
+                           {"storage", w.storage},
+                           {"inferred", w.inferred}});
   json literals = json::array();
   for (const literal_record &l : summary.literals) literals.push_back({{"file", l.file}, {"line", l.line}, {"bytes", l.bytes}});
   json callbacks = json::array();

@@ -33,7 +33,8 @@ TEST(summary_json, has_the_documented_schema) {
                            .function = "console_write",
                            .kind = gate_kind::mpk_light,
                            .has_result = true});
-  summary.whitelisted.push_back({.file = "/s/a.c", .line = 2, .name = "buf"});
+  summary.whitelisted.push_back(
+      {.file = "/s/a.c", .line = 2, .name = "buf", .bytes = 8, .storage = "static", .inferred = true});
   summary.diagnostics.push_back({.file = "/s/a.c", .line = 1, .column = 1, .message = "bad"});
   auto json = nlohmann::json::parse(render_summary_json(summary));
   EXPECT_EQ(json["library"], "hello");
@@ -43,6 +44,7 @@ TEST(summary_json, has_the_documented_schema) {
   EXPECT_TRUE(has_result.is_boolean() && has_result.get<bool>()) << "has_result: " << has_result.dump();
   EXPECT_EQ(json["gates"][0]["to_compartment"], "core");
   EXPECT_EQ(json["whitelisted"][0]["name"], "buf");
+  EXPECT_EQ(json["whitelisted"][0]["inferred"], true);
   EXPECT_EQ(json["diagnostics"][0]["severity"], "error");
 }
 

@@ -6,11 +6,14 @@
 #include "flex/transform/edits.h"
 #include "flex/transform/file_io.h"
 #include "flex/transform/gate_rewriter.h"
+#include "flex/transform/origin_tracer.h"
 #include "flex/transform/placeholder.h"
 #include "flex/transform/shared_local_rewriter.h"
 #include "flex/transform/whitelist_rewriter.h"
 
 #include <algorithm>
+#include <map>
+#include <memory>
 #include <set>
 
 #include <clang/AST/ASTConsumer.h>
@@ -19,6 +22,7 @@
 #include <clang/ASTMatchers/ASTMatchers.h>
 #include <clang/AST/Decl.h>
 #include <clang/Frontend/CompilerInstance.h>
+#include <clang/Lex/Lexer.h>
 #include <clang/Lex/Preprocessor.h>
 #include <llvm/Support/FileSystem.h>
 #include <llvm/Support/Path.h>
@@ -71,7 +75,9 @@ class TransformConsumer : public clang::ASTConsumer {
   void HandleTranslationUnit(clang::ASTContext &context) override {
     for (const placeholder_problem &problem : found_.problems) error(problem.loc, problem.message);
     placeholder_facts facts = match_placeholders(context, found_);
-    strip_whitelists(context, facts);  // first: its uses inside gate arguments go into the gates
+    infer_sharing(context, facts);     // first: what the gates' pointers reach is shared like a whitelist
+    strip_whitelists(context, facts);  // then: the uses of shared locals inside gate arguments go into the gates
+    share_inferred(context);
     rewrite_callback_pointers(context);
     std::sort(pending_uses_.begin(), pending_uses_.end(),
               [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
@@ -101,54 +107,161 @@ class TransformConsumer : public clang::ASTConsumer {
             presumed.getColumn()};
   }
 
-  // What a cross-compartment gate passes: string literals move to shared read-only data, and pointers to
-  // private memory are reported (the callee's compartment cannot reach them).
+  // String literals spelled as a gate's arguments move to shared read-only data (where the other pointers
+  // point is infer_sharing's question).
   //   Before: flexos_gate_r(libnet, rc, net_bind, s, "0.0.0.0", 6379);
   //   After:  <gate>(s, (__extension__({ static const __typeof__("0.0.0.0") __flex_lit_N
   //               __attribute__((section(".rodata_shared"))) = "0.0.0.0"; (__typeof__(("0.0.0.0")[0]) *)__flex_lit_N; })), 6379)
-  void share_arguments(const gate_invocation &gate, const gate_target &target, const std::vector<gate_arg_fact> &args) {
-    for (const gate_arg_fact &f : args) {
-      if (f.kind == gate_arg_fact::literal) {
-        // A literal spelled in a macro is seen once per expansion; it moves once.
-        if (!literal_offsets_.insert(f.offset).second) continue;
-        const std::string name = "__flex_lit_" + std::to_string(f.offset);
-        std::string expr = "(__extension__({ static const __typeof__(" + f.text + ") " + name +
-                           " __attribute__((section(\".rodata_shared\"))) = " + f.text + "; (__typeof__((" + f.text +
-                           ")[0]) *)" + name + "; }))";
-        pending_uses_.push_back({.offset = f.offset, .length = f.length, .replacement = keep_lines(expr, f.text), .loc = f.loc});
-        shared_literals_++;
-        const place at = where(f.loc);
-        literals_.push_back({.file = at.file, .line = at.line, .bytes = f.bytes});
-        continue;
+  void share_arguments(const std::vector<gate_arg_fact> &args) {
+    for (const gate_arg_fact &f : args) share_literal(f);
+  }
+
+  void share_literal(const gate_arg_fact &f) {
+    // A literal spelled in a macro is seen once per expansion; it moves once.
+    if (!literal_offsets_.insert(f.offset).second) return;
+    const std::string name = "__flex_lit_" + std::to_string(f.offset);
+    std::string expr = "(__extension__({ static const __typeof__(" + f.text + ") " + name +
+                       " __attribute__((section(\".rodata_shared\"))) = " + f.text + "; (__typeof__((" + f.text +
+                       ")[0]) *)" + name + "; }))";
+    pending_uses_.push_back({.offset = f.offset, .length = f.length, .replacement = keep_lines(expr, f.text), .loc = f.loc});
+    shared_literals_++;
+    const place at = where(f.loc);
+    literals_.push_back({.file = at.file, .line = at.line, .bytes = f.bytes});
+  }
+
+  // Each pointer a gate into another compartment passes is followed to where it points (origin_tracer.h):
+  // variables of this source are shared as if whitelisted, its malloc'd blocks come from the shared heap,
+  // literals move to shared read-only data; what cannot be shared is an error, what cannot be followed a
+  // warning, each naming the gate, the argument and the chain of variables.
+  //   Before: static void say(int s, const char *m, long n) { flexos_gate(libnet, net_send, s, m, n, 0); }
+  //           void greet(int s) { char line[32] = "hi"; say(s, line, 2); }
+  //   After:  note: 'line' (a local of greet) is shared automatically: argument 2 of the process gate to
+  //           net_send points to it ('m' (a parameter of say) <- 'line' (a local of greet)), and line is
+  //           rewritten as a whitelisted local is
+  void infer_sharing(clang::ASTContext &context, const placeholder_facts &facts) {
+    std::unique_ptr<origin_tracer> tracer;
+    for (std::size_t i = 0; i < found_.gates.size(); ++i) {
+      const clang::CallExpr *call = facts.gate_calls[i];
+      if (!call) continue;
+      const gate_check check = check_gate(found_.gates[i], session_.plan);
+      if (!check.target || check.target->gate == gate_kind::call) continue;
+      if (!tracer) {
+        std::set<std::string> exported;
+        if (auto it = session_.plan.targets.find(session_.plan.library); it != session_.plan.targets.end())
+          exported.insert(it->second.exports.begin(), it->second.exports.end());
+        tracer = std::make_unique<origin_tracer>(context, std::move(exported));
       }
-      const std::string where = "compartment '" + session_.plan.compartment + "'";
-      std::string what, fix;
-      switch (f.kind) {
-        case gate_arg_fact::private_stack:
-          what = "'" + f.name + "' is a local of " + where + " that is not whitelisted";
-          fix = "declare it with __attribute__((flexos_whitelist))";
-          break;
-        case gate_arg_fact::private_static:
-          what = "'" + f.name + "' is static data private to " + where;
-          fix = "mark it __attribute__((flexos_whitelist)) (it then lives in .data_shared)";
-          break;
-        default:
-          what = "'" + f.name + "' points to the private heap of " + where;
-          fix = "allocate it with flexos_malloc_whitelist";
-          break;
+      for (unsigned k = 0; k < call->getNumArgs(); ++k) {
+        const clang::Expr *arg = call->getArg(k);
+        if (!arg->getType()->isPointerType()) continue;
+        const std::string what = "argument " + std::to_string(k + 1) + " of the " +
+                                 std::string(to_string(check.target->gate)) + " gate to " + found_.gates[i].fn.text;
+        for (const origin &o : tracer->trace(arg)) act_on(o, what, *check.target, arg->getExprLoc());
       }
-      place at = where_of(f.loc);
-      session_.log.report({.file = at.file,
-                           .line = at.line,
-                           .column = at.column,
-                           .severity = diag_severity::warning,
-                           .message = what + ": argument " + std::to_string(f.index + 1) + " of the " +
-                                      std::string(to_string(target.gate)) + " gate to " + gate.fn.text +
-                                      " points to it, and compartment '" + target.compartment +
-                                      "' cannot access it; " + fix});
     }
-    std::sort(pending_uses_.begin(), pending_uses_.end(),
-              [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
+  }
+
+  void act_on(const origin &o, const std::string &what, const gate_target &target, clang::SourceLocation at) {
+    const std::string through = o.chain.empty() ? "" : " (" + o.chain + ")";
+    const place p = where_of(at);
+    switch (o.kind) {
+      case origin::shared: return;
+      case origin::literal: {
+        if (o.chain.empty()) return;  // spelled in the gate: share_arguments moves it
+        if (auto f = literal_fact(*o.text, 0, sm_, ci_.getLangOpts())) {
+          share_literal(*f);
+        } else {
+          error(at, what + " points to a string literal spelled in a macro or a header" + through +
+                        ": pass it through FLEXOS_SHARED_LITERAL(...)");
+        }
+        return;
+      }
+      case origin::variable: {
+        const clang::VarDecl *v = o.var;
+        if (v->getLocation().isMacroID() || !sm_.isWrittenInMainFile(v->getLocation())) {
+          error(at, what + " points to '" + v->getNameAsString() + "'" + through +
+                        ", declared in a macro or a header: declare it with __attribute__((flexos_whitelist))");
+          return;
+        }
+        if (inferred_.emplace(v, what + " points to it" + through).second) inferred_order_.push_back(v);
+        return;
+      }
+      case origin::allocation: {
+        const clang::SourceLocation name = o.call->getCallee()->IgnoreParenImpCasts()->getExprLoc();
+        if (name.isMacroID() || !sm_.isWrittenInMainFile(name)) {
+          error(at, what + " points to a block allocated in a macro or a header" + through +
+                        ": allocate it with flexos_malloc_whitelist");
+          return;
+        }
+        const std::string fn = o.call->getDirectCallee()->getNameAsString();
+        const unsigned offset = sm_.getFileOffset(name);
+        if (!allocations_.insert(offset).second) return;
+        edits_.add({.offset = offset, .length = static_cast<unsigned>(fn.size()),
+                    .replacement = "flexos_" + fn + "_whitelist", .loc = name});
+        const place a = where(name);
+        session_.log.report({.file = a.file, .line = a.line, .column = a.column, .severity = diag_severity::note,
+                             .message = "this " + fn + "() allocates from the shared heap: " + what +
+                                        " points to its block" + through});
+        return;
+      }
+      case origin::refused:
+        session_.log.report({.file = p.file, .line = p.line, .column = p.column, .severity = diag_severity::error,
+                             .message = what + " points to memory compartment '" + target.compartment +
+                                        "' cannot be given" + through + ": " + o.why});
+        return;
+      case origin::unknown:
+        session_.log.report({.file = p.file, .line = p.line, .column = p.column, .severity = diag_severity::warning,
+                             .message = what + ": the build cannot tell where it points" + through + ": " + o.why +
+                                        "; compartment '" + target.compartment +
+                                        "' can reach it only if it is shared (a whitelisted variable, a "
+                                        "flexos_malloc_whitelist block)"});
+        return;
+    }
+  }
+
+  // The variables infer_sharing found, shared as strip_whitelists shares a whitelisted one.
+  void share_inferred(clang::ASTContext &context) {
+    for (const clang::VarDecl *v : inferred_order_) {
+      const std::string &why = inferred_.at(v);
+      if (v->hasGlobalStorage()) {
+        // Before: static char buf[64];       After: static char buf[64] __attribute__((section(".data_shared")));
+        const clang::VarDecl *def = v->getDefinition();
+        if (!def) def = v;
+        clang::SourceLocation end = def->getLocation();
+        if (const clang::TypeSourceInfo *tsi = def->getTypeSourceInfo()) {
+          clang::SourceLocation t = tsi->getTypeLoc().getEndLoc();
+          if (t.isValid() && !t.isMacroID() && sm_.isBeforeInTranslationUnit(end, t)) end = t;
+        }
+        end = clang::Lexer::getLocForEndOfToken(end, 0, sm_, ci_.getLangOpts());
+        if (end.isInvalid() || end.isMacroID() || !sm_.isWrittenInMainFile(end)) {
+          error(def->getLocation(), "'" + def->getNameAsString() + "' must be shared (" + why +
+                                        ") but its declaration cannot be rewritten: declare it with "
+                                        "__attribute__((flexos_whitelist))");
+          continue;
+        }
+        edits_.add({.offset = sm_.getFileOffset(end), .length = 0,
+                    .replacement = " __attribute__((section(\".data_shared\")))", .loc = end});
+      } else {
+        shared_local_rewrite r = rewrite_shared_local(context, *v, sharing_stack());
+        for (const auto &[at, message] : r.errors) error(at, message + " (it must be shared: " + why + ")");
+        if (!r.errors.empty()) continue;
+        for (text_edit &e : r.edits) edits_.add(std::move(e));
+        for (text_edit &e : r.uses) pending_uses_.push_back(std::move(e));
+      }
+      const place at = where(v->getLocation());
+      session_.log.report({.file = at.file, .line = at.line, .column = at.column, .severity = diag_severity::note,
+                           .message = "'" + v->getNameAsString() + "' is shared automatically: " + why});
+      const clang::QualType type = v->getType();
+      const std::uint64_t bytes = type->isIncompleteType() || type->isDependentType()
+                                      ? 0
+                                      : static_cast<std::uint64_t>(context.getTypeSizeInChars(type).getQuantity());
+      whitelisted_.push_back({.file = at.file,
+                              .line = at.line,
+                              .name = v->getNameAsString(),
+                              .bytes = bytes,
+                              .storage = v->hasGlobalStorage() ? "static" : "local",
+                              .inferred = true});
+    }
   }
 
   place where_of(clang::SourceLocation loc) const { return where(sm_.getSpellingLoc(loc)); }
@@ -184,7 +297,7 @@ class TransformConsumer : public clang::ASTConsumer {
         if (!facts.gate_type_problems[i].empty()) continue;
       }
       if (!check.target) continue;
-      if (check.target->gate != gate_kind::call) share_arguments(gate, *check.target, facts.gate_args[i]);
+      if (check.target->gate != gate_kind::call) share_arguments(facts.gate_args[i]);
       // A gate spelled inside a macro is rewritten once, for every expansion, in the form that is right in
       // any context (every parenthesis kept).
       if (gate.in_macro && !macro_gates_.insert(sm_.getFileOffset(gate.name)).second) continue;
@@ -366,6 +479,9 @@ class TransformConsumer : public clang::ASTConsumer {
   std::vector<literal_record> literals_;
   std::set<unsigned> macro_gates_;     // offsets of gates spelled in macros, already rewritten
   std::set<unsigned> literal_offsets_;  // offsets of literals already moved
+  std::set<unsigned> allocations_;      // offsets of allocation calls routed to the shared heap
+  std::map<const clang::VarDecl *, std::string> inferred_;  // variables to share, and why
+  std::vector<const clang::VarDecl *> inferred_order_;      // in the order found
   std::vector<gate_record> gates_;
   std::vector<whitelist_record> whitelisted_;
   std::vector<callback_record> callbacks_;

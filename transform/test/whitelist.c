@@ -42,7 +42,8 @@
 // SUMMARY-NEXT:     "line": 2,
 // SUMMARY-NEXT:     "name": "buf",
 // SUMMARY-NEXT:     "bytes": 512,
-// SUMMARY-NEXT:     "storage": "static"
+// SUMMARY-NEXT:     "storage": "static",
+// SUMMARY-NEXT:     "inferred": false
 // SUMMARY-NEXT:   },
 // SUMMARY:          "line": 3,
 // SUMMARY-NEXT:     "name": "big",
@@ -58,13 +59,15 @@
 // SUMMARY:          "line": 14,
 // SUMMARY-NEXT:     "name": "local",
 // SUMMARY-NEXT:     "bytes": 16,
-// SUMMARY-NEXT:     "storage": "local"
+// SUMMARY-NEXT:     "storage": "local",
+// SUMMARY-NEXT:     "inferred": false
 // SUMMARY:          "name": "local_aligned"
 // SUMMARY:          "name": "local_first"
 // SUMMARY:          "line": 17,
 // SUMMARY-NEXT:     "name": "counter",
 // SUMMARY-NEXT:     "bytes": 1,
-// SUMMARY-NEXT:     "storage": "static"
+// SUMMARY-NEXT:     "storage": "static",
+// SUMMARY-NEXT:     "inferred": false
 // SUMMARY-NEXT:   }
 // SUMMARY-NEXT: ],
 

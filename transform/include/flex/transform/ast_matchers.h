@@ -13,23 +13,26 @@
 
 #include <clang/Basic/SourceLocation.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace clang {
 class ASTContext;
+class CallExpr;
+class LangOptions;
+class SourceManager;
+class StringLiteral;
 class NamedDecl;
 }  // namespace clang
 
 namespace flex::transform {
 
-// What one argument of a gate points to, when the AST tells: a string literal, or memory private to the
-// caller's compartment (a local, a static, or a block from malloc & co. held in a local pointer) that is
-// not whitelisted.
+// A string literal spelled as an argument of a gate (moved to shared read-only data). Where any other
+// pointer argument points is the origin tracer's question (origin_tracer.h).
 struct gate_arg_fact {
-  enum kind_t { literal, private_stack, private_static, private_heap } kind = literal;
+  enum kind_t { literal } kind = literal;
   unsigned index = 0;                 // which argument
-  std::string name;                   // the variable (empty for literals)
   clang::SourceLocation loc;          // where the argument is spelled
   unsigned offset = 0, length = 0;    // literals: the spelling of the literal in the main file
   std::string text;                   // literals: that spelling
@@ -40,10 +43,15 @@ struct placeholder_facts {
   std::vector<gate_use> gate_uses;                    // parallel to placeholder_set::gates
   std::vector<const clang::NamedDecl *> whitelisted;  // parallel to placeholder_set::whitelists
   std::vector<std::vector<gate_arg_fact>> gate_args;  // parallel to placeholder_set::gates
+  std::vector<const clang::CallExpr *> gate_calls;     // the call each gate makes (null if not found)
   // Arguments or results a gate cannot carry (structs, unions, floating point): a gate passes words.
   std::vector<std::vector<placeholder_problem>> gate_type_problems;  // parallel to placeholder_set::gates
 };
 
 placeholder_facts match_placeholders(clang::ASTContext &context, const placeholder_set &found);
+
+// `lit` as a gate_arg_fact (its spelling in the main file), or nullopt where it is not spelled there.
+std::optional<gate_arg_fact> literal_fact(const clang::StringLiteral &lit, unsigned index,
+                                          const clang::SourceManager &sm, const clang::LangOptions &lang);
 
 }  // namespace flex::transform

@@ -60,6 +60,7 @@ struct whitelist_record {
   std::string name;
   std::uint64_t bytes = 0;  // its type's size (0: incomplete)
   std::string storage;      // "static" (one copy in the shared section) or "local" (per call, sharing.stack)
+  bool inferred = false;    // shared because a gate's pointer reaches it, not by an annotation
 };
 
 // A function marked __attribute__((libX_callback)): library X may call it through a pointer, so a
