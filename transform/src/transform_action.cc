@@ -81,6 +81,14 @@ class TransformConsumer : public clang::ASTConsumer {
     rewrite_callback_pointers(context);
     std::sort(pending_uses_.begin(), pending_uses_.end(),
               [](const text_edit &a, const text_edit &b) { return a.offset < b.offset; });
+    // A macro that expands its argument more than once (FD_SET, a TWICE(e)) shows one spelled use as
+    // several: it is rewritten once.
+    pending_uses_.erase(std::unique(pending_uses_.begin(), pending_uses_.end(),
+                                    [](const text_edit &a, const text_edit &b) {
+                                      return a.offset == b.offset && a.length == b.length &&
+                                             a.replacement == b.replacement;
+                                    }),
+                        pending_uses_.end());
     instantiate_gates(facts);
     for (text_edit &use : pending_uses_) edits_.add(std::move(use));
     reject_thread_locals(context);
