@@ -1,10 +1,12 @@
-// A plain POSIX program on the libOS: the chat server (apps/chat, sockets, select(), getaddrinfo,
-// open/write/pread on a transcript), built from its unmodified source with a three-line lib.yaml, in one
+// Plain POSIX programs on the libOS, built from their unmodified sources with a three-line lib.yaml, in one
 // compartment, with net in a process of its own, and in an MPK domain (in the PKU guest where the CPU has
-// no PKU). Real clients talk to it: a conversation with commands, many clients at once, and clients that
-// misbehave.
+// no PKU): the chat server (apps/chat: sockets, select(), getaddrinfo, open/write/pread on a transcript),
+// which real clients talk to (a conversation with commands, many clients at once, clients that
+// misbehave), and kv (apps/kv: an epoll loop, accept4, a client that connects, SAVE to a host directory
+// and the reload at the next start).
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -187,6 +189,110 @@ TEST_P(chat, clients_that_misbehave_leave_the_server_serving_the_others) {
 
 INSTANTIATE_TEST_SUITE_P(profiles, chat, ::testing::Values("chat-1comp", "chat-2comp-process", "chat-2comp-mpk"),
                          [](const auto &info) { return param_name(info.param); });
+
+// kv: an epoll loop over non-blocking sockets, and its client (the same image with -c), which connects;
+// SAVE writes a file in a host directory (FLEX_MOUNTS), which the next start reads back.
+class kv : public ::testing::TestWithParam<const char *> {
+ protected:
+  void SetUp() override {
+    name_ = GetParam();
+    auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
+    ASSERT_EQ(b.status, 0) << b.out;
+    if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
+    dir_ = std::make_unique<scratch_dir>("kv-" + name_);
+    fs::create_directories(dir_->path() / "data");
+  }
+  int seconds() const { return in_pku_guest() ? 300 : 30; }
+  std::unique_ptr<image_process> start(int port, const std::string &log) {
+    ::setenv("FLEX_MOUNTS", ("/data=" + (dir_->path() / "data").string()).c_str(), 1);
+    auto img = std::make_unique<image_process>(
+        test_image(name_).string(), std::vector<std::string>{"-p", std::to_string(port), "-f", "/data/kv.db"},
+        dir_->path() / log);
+    ::unsetenv("FLEX_MOUNTS");
+    return img;
+  }
+  // The client: the same image, one request.
+  command_result ask(int port, const std::string &request) {
+    return run(test_image(name_).string() + " -c 127.0.0.1 " + std::to_string(port) + " " + request + " 2>&1");
+  }
+
+  std::string name_;
+  std::unique_ptr<scratch_dir> dir_;
+};
+
+TEST_P(kv, the_client_image_talks_to_the_server_and_saved_data_survives_a_restart) {
+  const int port = free_port();
+  {
+    auto img = start(port, "first.log");
+    ASSERT_TRUE(img->ready("kv: listening on 127.0.0.1:" + std::to_string(port), seconds())) << img->log();
+    EXPECT_NE(img->log().find("kv: loaded 0 keys"), std::string::npos) << img->log();
+    auto r = ask(port, "SET greeting hello world");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out, "+OK\n");
+    EXPECT_EQ(ask(port, "SET other 42").out, "+OK\n");
+    EXPECT_EQ(ask(port, "GET greeting").out, "$hello world\n");
+    EXPECT_EQ(ask(port, "DEL other").out, ":1\n");
+    EXPECT_EQ(ask(port, "GET other").out, "$-\n");
+    EXPECT_EQ(ask(port, "KEYS").out, ":1\n");
+    auto bad = ask(port, "FROB x");
+    EXPECT_EQ(bad.status, 1);
+    EXPECT_EQ(bad.out, "-ERR unknown command or missing argument\n");
+    EXPECT_EQ(ask(port, "SAVE").out, "+OK\n");
+    // The file landed in the host directory, written to a temporary and renamed over.
+    EXPECT_EQ(read(dir_->path() / "data/kv.db"), "greeting hello world\n");
+    EXPECT_FALSE(fs::exists(dir_->path() / "data/kv.db.tmp"));
+  }
+  auto again = start(port, "second.log");
+  ASSERT_TRUE(again->ready("kv: listening on", seconds())) << again->log();
+  EXPECT_NE(again->log().find("kv: loaded 1 keys"), std::string::npos) << again->log();
+  EXPECT_EQ(ask(port, "GET greeting").out, "$hello world\n");
+  // A client with nobody to talk to says so and fails.
+  auto none = run(test_image(name_).string() + " -c 127.0.0.1 " + std::to_string(free_port()) + " KEYS 2>&1");
+  EXPECT_EQ(none.status, 2) << none.out;
+  EXPECT_NE(none.out.find("kv: connect: Connection refused"), std::string::npos) << none.out;
+}
+
+TEST_P(kv, many_connections_at_once_each_get_their_own_answers) {
+  const int port = free_port();
+  auto img = start(port, "kv.log");
+  ASSERT_TRUE(img->ready("kv: listening on", seconds())) << img->log();
+  const int n = in_pku_guest() ? 8 : 40;
+  std::vector<std::unique_ptr<client>> cs;
+  for (int i = 0; i < n; ++i) {
+    cs.push_back(std::make_unique<client>(port));
+    ASSERT_TRUE(cs.back()->ok());
+  }
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(cs[static_cast<size_t>(i)]->say("SET key" + std::to_string(i) + " value" + std::to_string(i)));
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(cs[static_cast<size_t>(i)]->wait_for("+OK\n", seconds())) << cs[static_cast<size_t>(i)]->got();
+  for (int i = 0; i < n; ++i) ASSERT_TRUE(cs[static_cast<size_t>(i)]->say("GET key" + std::to_string((i + 1) % n)));
+  for (int i = 0; i < n; ++i) {
+    const std::string want = "$value" + std::to_string((i + 1) % n) + "\n";
+    EXPECT_TRUE(cs[static_cast<size_t>(i)]->wait_for(want, seconds())) << cs[static_cast<size_t>(i)]->got();
+  }
+  ASSERT_TRUE(cs[0]->say("KEYS"));
+  EXPECT_TRUE(cs[0]->wait_for(":" + std::to_string(n) + "\n", seconds())) << cs[0]->got();
+  EXPECT_FALSE(img->exited()) << img->log();
+}
+
+INSTANTIATE_TEST_SUITE_P(profiles, kv, ::testing::Values("kv-1comp", "kv-2comp-process", "kv-2comp-mpk"),
+                         [](const auto &info) { return param_name(info.param); });
+
+// Porting them takes their lib.yaml alone: flex-port finds nothing to change in either.
+TEST(posix_port, flex_port_leaves_the_posix_programs_as_they_are) {
+  for (const char *app : {"chat", "kv"}) {
+    scratch_dir out(std::string("port-") + app);
+    fs::remove_all(out.path());
+    auto r = run((source_dir() / "transform/flex-port/flex-port").string() + " --app " +
+                 (source_dir() / "apps" / app).string() + " --root " + source_dir().string() + " -o " +
+                 out.path().string() + " 2>&1");
+    ASSERT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("flex-port: summary: 0 gates inserted, 0 variables shared, 0 calls left for you"),
+              std::string::npos)
+        << r.out;
+    const std::string src = std::string("src/") + app + ".c";
+    EXPECT_EQ(read(out.path() / src), read(source_dir() / "apps" / app / src)) << app;
+  }
+}
 
 }  // namespace
 }  // namespace flex::test

@@ -37,6 +37,7 @@ int posix_lo_net_poll_mod(int s, unsigned events, uint64_t cookie);
 int posix_lo_net_poll_del(int s);
 int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms);
 
+int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source);
 int posix_lo_vfs_open(const char *path, int flags, int mode);
 long posix_lo_vfs_read(int fd, void *buf, size_t len);
 long posix_lo_vfs_write(int fd, const void *buf, size_t len);

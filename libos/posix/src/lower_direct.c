@@ -75,6 +75,10 @@ int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
   return net_poll_wait(ev, max, timeout_ms);
 }
 
+int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {
+  return vfs_mount(target, fstype, source, 0);
+}
+
 int posix_lo_vfs_open(const char *path, int flags, int mode) {
   return vfs_open(path, flags, mode);
 }

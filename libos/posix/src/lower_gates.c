@@ -163,6 +163,18 @@ int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
   return rc;
 }
 
+int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {
+  char t[VFS_PATH_MAX + 1] __attribute__((flexos_whitelist));
+  char f[16] __attribute__((flexos_whitelist));
+  char s[VFS_PATH_MAX + 1] __attribute__((flexos_whitelist));
+  if (copy_string(t, target, VFS_PATH_MAX) < 0 || copy_string(f, fstype, sizeof f - 1) < 0 ||
+      copy_string(s, source, VFS_PATH_MAX) < 0)
+    return -ENAMETOOLONG;
+  int rc;
+  flexos_gate_r(libvfs, rc, vfs_mount, t, f, s, 0);
+  return rc;
+}
+
 int posix_lo_vfs_open(const char *path, int flags, int mode) {
   char p[VFS_PATH_MAX + 1] __attribute__((flexos_whitelist));
   if (copy_string(p, path, VFS_PATH_MAX) < 0) return -ENAMETOOLONG;

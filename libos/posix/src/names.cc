@@ -1,4 +1,4 @@
-// posix: name resolution for numeric hosts (getaddrinfo and freeaddrinfo). A library OS has no resolver
+// posix: name resolution for numeric hosts (getaddrinfo, freeaddrinfo, getnameinfo). A library OS has no resolver
 // (no /etc/hosts, no DNS through the host's files): numeric IPv4 and IPv6 addresses, "localhost", and the
 // wildcard of a passive socket are answered; any other name is EAI_NONAME. Also the checked forms of the
 // POSIX calls that programs built with _FORTIFY_SOURCE call instead of read(), recv(), poll(), ...
@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -96,6 +97,37 @@ int PX(getaddrinfo)(const char *node, const char *service, const struct addrinfo
     a->ai.ai_addrlen = sizeof *s;
   }
   *res = &a->ai;
+  return 0;
+}
+
+// Numeric answers only (there is no resolver to ask for names): NI_NAMEREQD is EAI_NONAME.
+int PX(getnameinfo)(const struct sockaddr *sa, socklen_t salen, char *host, socklen_t hostlen, char *serv,
+                    socklen_t servlen, int flags) {
+  if (flex::posix::missing(sa)) return EAI_FAIL;
+  if (flags & NI_NAMEREQD) return EAI_NONAME;
+  int port = 0;
+  char text[INET6_ADDRSTRLEN] = "";
+  if (sa->sa_family == AF_INET && salen >= sizeof(sockaddr_in)) {
+    const auto *v4 = reinterpret_cast<const sockaddr_in *>(sa);
+    inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text);
+    port = ntohs(v4->sin_port);
+  } else if (sa->sa_family == AF_INET6 && salen >= sizeof(sockaddr_in6)) {
+    const auto *v6 = reinterpret_cast<const sockaddr_in6 *>(sa);
+    inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text);
+    port = ntohs(v6->sin6_port);
+  } else {
+    return EAI_FAMILY;
+  }
+  if (host && hostlen) {
+    if (std::strlen(text) + 1 > hostlen) return EAI_OVERFLOW;
+    std::memcpy(host, text, std::strlen(text) + 1);
+  }
+  if (serv && servlen) {
+    char p[8];
+    const int n = std::snprintf(p, sizeof p, "%d", port);
+    if (n < 0 || static_cast<socklen_t>(n) + 1 > servlen) return EAI_OVERFLOW;
+    std::memcpy(serv, p, static_cast<size_t>(n) + 1);
+  }
   return 0;
 }
 

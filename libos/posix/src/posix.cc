@@ -22,6 +22,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <flex/plat/plat.h>
@@ -280,8 +281,39 @@ int close_entry(const fd_entry &e) {
   return -EBADF;
 }
 
+// Host directories the program's paths reach: FLEX_MOUNTS="TARGET=HOSTDIR[,TARGET=HOSTDIR...]" in its
+// environment mounts each HOSTDIR with hostfs at TARGET before its first file call (every path beneath
+// stays beneath). A mount that fails is said on the console, naming the entry and the error.
+void mount_host_dirs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char *spec = std::getenv("FLEX_MOUNTS");
+    if (!spec) return;
+    std::string all(spec);
+    for (std::size_t at = 0; at <= all.size();) {
+      std::size_t end = all.find(',', at);
+      if (end == std::string::npos) end = all.size();
+      const std::string entry = all.substr(at, end - at);
+      at = end + 1;
+      if (entry.empty()) continue;
+      const std::size_t eq = entry.find('=');
+      int rc = -EINVAL;
+      if (eq != std::string::npos && eq > 0 && eq + 1 < entry.size())
+        rc = posix_lo_vfs_mount(entry.substr(0, eq).c_str(), "hostfs", entry.substr(eq + 1).c_str());
+      if (rc < 0) {
+        const std::string line = "posix: FLEX_MOUNTS entry '" + entry + "': " +
+                                 (rc == -EINVAL && eq == std::string::npos ? "not TARGET=HOSTDIR"
+                                                                           : std::string(std::strerror(-rc))) +
+                                 "\n";
+        posix_lo_console_write(line.data(), line.size());
+      }
+    }
+  });
+}
+
 int open_file(const char *path, int flags, int mode) {
   if (missing(path)) return -EFAULT;
+  mount_host_dirs();
   const int supported = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_CLOEXEC |
                         O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_NOFOLLOW;
   if (flags & ~supported) return -EINVAL;
@@ -329,6 +361,7 @@ int stat_entry(const fd_entry &e, struct stat *st) {
 
 int stat_path(const char *path, struct stat *st) {
   if (missing(path) || missing(st)) return -EFAULT;
+  mount_host_dirs();
   struct vfs_stat v{};
   if (int r = posix_lo_vfs_stat(path, &v); r < 0) return r;
   to_stat(v, st);
@@ -651,18 +684,22 @@ int PX(ftruncate)(int fd, off_t len) {
 }
 
 int PX(unlink)(const char *path) {
+  mount_host_dirs();
   return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_unlink(path)));
 }
 
 int PX(rename)(const char *from, const char *to) {
+  mount_host_dirs();
   return static_cast<int>(result(missing(from) || missing(to) ? -EFAULT : posix_lo_vfs_rename(from, to)));
 }
 
 int PX(mkdir)(const char *path, mode_t mode) {
+  mount_host_dirs();
   return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_mkdir(path, static_cast<int>(mode))));
 }
 
 int PX(rmdir)(const char *path) {
+  mount_host_dirs();
   return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_rmdir(path)));
 }
 

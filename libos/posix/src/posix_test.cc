@@ -17,7 +17,11 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include <flex/runtime/self.h>
@@ -53,6 +57,7 @@ int px_epoll_ctl(int, int, int, epoll_event *);
 int px_epoll_wait(int, epoll_event *, int, int);
 int px_getaddrinfo(const char *, const char *, const addrinfo *, addrinfo **);
 void px_freeaddrinfo(addrinfo *);
+int px_getnameinfo(const sockaddr *, socklen_t, char *, socklen_t, char *, socklen_t, int);
 int px_open(const char *, int, ...);
 off_t px_lseek(int, off_t, int);
 int px_fstat(int, struct stat *);
@@ -65,6 +70,17 @@ int px_nanosleep(const timespec *, timespec *);
 }
 
 namespace {
+
+// A host directory mounted through FLEX_MOUNTS before the layer's first file call, and an entry that is
+// not TARGET=HOSTDIR, which is reported and skipped.
+std::string make_host_dir() {
+  char tmpl[] = "/tmp/flex_posix_test_XXXXXX";
+  const char *dir = ::mkdtemp(tmpl);
+  std::string d = dir ? dir : "";
+  ::setenv("FLEX_MOUNTS", ("/host=" + d + ",nonsense").c_str(), 1);
+  return d;
+}
+const std::string g_host_dir = make_host_dir();
 
 // sched's host thread is this one: blocking calls block its sched thread.
 [[maybe_unused]] const int g_sched_home = sched_self();
@@ -267,6 +283,14 @@ TEST(posix, numeric_names_resolve_and_others_do_not) {
   EXPECT_EQ(reinterpret_cast<sockaddr_in *>(res->ai_addr)->sin_addr.s_addr, htonl(INADDR_ANY));
   px_freeaddrinfo(res);
   EXPECT_EQ(px_getaddrinfo("example.org", "80", &hints, &res), EAI_NONAME);
+  sockaddr_in sa = loopback(6380);
+  char host[64], serv[8];
+  ASSERT_EQ(px_getnameinfo(reinterpret_cast<sockaddr *>(&sa), sizeof sa, host, sizeof host, serv, sizeof serv, 0), 0);
+  EXPECT_STREQ(host, "127.0.0.1");
+  EXPECT_STREQ(serv, "6380");
+  EXPECT_EQ(px_getnameinfo(reinterpret_cast<sockaddr *>(&sa), sizeof sa, host, 4, nullptr, 0, 0), EAI_OVERFLOW);
+  EXPECT_EQ(px_getnameinfo(reinterpret_cast<sockaddr *>(&sa), sizeof sa, host, sizeof host, nullptr, 0, NI_NAMEREQD),
+            EAI_NONAME);
   EXPECT_EQ(px_getaddrinfo("127.0.0.1", "http", &hints, &res), EAI_SERVICE);
   hints.ai_socktype = SOCK_DGRAM;
   EXPECT_EQ(px_getaddrinfo("127.0.0.1", "53", &hints, &res), EAI_SOCKTYPE);
@@ -293,6 +317,19 @@ TEST(posix, files_on_vfs_paths) {
   // The standard streams: writes go to the console; reading it is a bad descriptor.
   EXPECT_EQ(px_write(1, "", 0), 0);
   EXPECT_EQ(fails_with(px_read(1, buf, 1)), EBADF);
+}
+
+TEST(posix, flex_mounts_puts_a_host_directory_under_a_path) {
+  ASSERT_FALSE(g_host_dir.empty());
+  int f = px_open("/host/kept.txt", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(f, 0) << std::strerror(errno);
+  EXPECT_EQ(px_write(f, "on the host", 11), 11);
+  EXPECT_EQ(px_close(f), 0);
+  std::ifstream in(g_host_dir + "/kept.txt");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(text, "on the host");
+  EXPECT_EQ(fails_with(px_open("/host/../../etc/passwd", O_RDONLY)), ENOENT);  // ".." stops at "/"
+  std::filesystem::remove_all(g_host_dir);
 }
 
 TEST(posix, clocks_and_sleeps) {
