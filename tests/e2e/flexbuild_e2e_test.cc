@@ -241,7 +241,7 @@ TEST(flexbuild_e2e, a_call_across_a_boundary_without_a_gate_is_a_build_error) {
     y.replace(y.find("sources: [src/ring.c]"), 21, "sources: [src/ring.c, src/extra.c]");
     std::ofstream(tree / "apps/ring/lib.yaml") << y;
   }
-  for (const char *p : {"callback-process", "callback-none"}) {
+  for (const char *p : {"callback-process", "callback-mpk-full", "callback-none"}) {
     auto r = run(flexbuild().string() + " --profile " + (tree / "profiles" / (std::string(p) + ".yaml")).string() +
                  " --root " + tree.string() + " -o " + (dir.path() / p).string() + " 2>&1");
     EXPECT_NE(r.status, 0) << p << "\n" << r.out;
