@@ -421,7 +421,13 @@ struct mpk_full_to
   "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
   "cmp $511, %%r11\n\t"                                                                                 \
   "ja 3f\n\t"                                                                                           \
-  "bt %%r11, %c[set](%%rcx)\n\t"                                                                        \
+  /* nr's bit in D's set: a byte load and a bit test in a register (bt on memory is microcoded) */      \
+  "mov %%r11d, %%eax\n\t"                                                                               \
+  "shr $3, %%eax\n\t"                                                                                   \
+  "movzbl %c[set](%%rcx,%%rax), %%eax\n\t"                                                              \
+  "mov %%r11d, %%edx\n\t"                                                                               \
+  "and $7, %%edx\n\t"                                                                                   \
+  "bt %%edx, %%eax\n\t"                                                                                 \
   "jnc 3f\n\t"                                                                                          \
   FLEX_MPK_SYSCALL_AS_DOMAIN                                                                            \
   FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
