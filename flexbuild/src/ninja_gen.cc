@@ -472,7 +472,8 @@ std::string link_edges(const resolved_image &img, const std::vector<unit> &units
       const fs::path with_posix = paths.object_dir(c.name()) / "app_posix.o";
       out += "build " + p(syms) + " : defined_symbols" + posix_objs + "\n  comp = " + c.name() + "\n";
       out += "build " + p(with_posix) + " : partial_link" + app_and_posix + " | " + p(syms) + "\n";
-      out += "  objcopy_flags = --localize-symbols=" + syms.string() + "\n  comp = " + c.name() + "\n";
+      out += "  objcopy_flags = " + ninja_command({"--localize-symbols=" + syms.string()}) + "\n";
+      out += "  comp = " + c.name() + "\n";
       ins += " " + p(with_posix);
     }
     ins += " " + p(paths.object_dir(c.name()) / "self.o");

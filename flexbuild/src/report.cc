@@ -259,7 +259,7 @@ json image_report(const fs::path &image_dir, std::string *error) {
     if (v.value("storage", "") == "static") static_bytes += bytes;
     vars.push_back({{"name", v.value("name", "")}, {"library", v.value("library", "")}, {"owner", v.value("compartment", "")},
                     {"storage", v.value("storage", "")}, {"bytes", bytes}, {"file", v.value("file", "")},
-                    {"line", v.value("line", 0)}});
+                    {"line", v.value("line", 0)}, {"inferred", v.value("inferred", false)}});
   }
   r["shared"] = {{"stack", (*ij)["sharing"].value("stack", "")},
                  {"variables", vars},
@@ -327,8 +327,9 @@ std::string report_text(const json &r) {
                      sh.value("stack", ""), sh["variables"].size(), sh["literals"].dump(),
                      sh.value("shared_section_bytes", 0), sh.value("callbacks", 0));
   for (const json &v : sh["variables"]) {
-    out += fmt::format("  {} ({} {}, {} bytes, owner {}, {}:{})\n", v.value("name", ""), v.value("library", ""),
-                       v.value("storage", ""), v.value("bytes", 0), v.value("owner", ""), v.value("file", ""), v.value("line", 0));
+    out += fmt::format("  {} ({} {}{}, {} bytes, owner {}, {}:{})\n", v.value("name", ""), v.value("library", ""),
+                       v.value("storage", ""), v.value("inferred", false) ? ", shared by inference" : "",
+                       v.value("bytes", 0), v.value("owner", ""), v.value("file", ""), v.value("line", 0));
   }
   for (const json &l : sh.value("literal_list", json::array())) {
     out += fmt::format("  a string literal ({} read-only, {} bytes, owner {}, {}:{})\n", l.value("library", ""),
@@ -493,7 +494,8 @@ std::optional<std::string> report_html(const json &r, std::string *error) {
        "<th>bytes</th><th>where</th></tr>\n";
   for (const json &v : sh["variables"]) {
     h += "<tr><td>" + escape_html(v.value("name", "")) + "</td><td>" + escape_html(v.value("library", "")) + "</td><td>" +
-         escape_html(v.value("owner", "")) + "</td><td>" + escape_html(v.value("storage", "")) + "</td><td>" +
+         escape_html(v.value("owner", "")) + "</td><td>" + escape_html(v.value("storage", "")) +
+         (v.value("inferred", false) ? " (inferred)" : "") + "</td><td>" +
          std::to_string(v.value("bytes", 0)) + "</td><td>" + escape_html(v.value("file", "")) + ":" +
          std::to_string(v.value("line", 0)) + "</td></tr>\n";
   }

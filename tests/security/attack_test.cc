@@ -35,6 +35,7 @@ constexpr const char *kLayout = "made a system call on memory the image laid out
 constexpr const char *kFileMap = "made a system call mapping a file after boot: ";
 constexpr const char *kSignal = "made a system call on signal state the runtime owns: ";
 constexpr const char *kNotOwn = "made a system call on memory it does not own: ";
+constexpr const char *kNotOwnFd = "made a system call on a descriptor it does not own: ";
 
 // Builds profile (or its `lockdown: off` twin, flexbuild --lockdown off) once per test binary run.
 fs::path image(const std::string &profile, bool off) {
@@ -148,6 +149,8 @@ std::vector<attack_case> cases() {
   out.push_back({"attack-mpk", "fresh-unmap", "munmap(0x", kNotOwn, true});
   // Each domain's own set (the system-call wall: mpk_syscalls.cc), not the process's union.
   out.push_back({"attack-mpk", "union-call", "memfd_create(", "made a system call outside its set: ", true});
+  // A descriptor is its domain's: another domain's pread of the vault's memfd is refused.
+  out.push_back({"attack-mpk", "fd-read", "pread64(", kNotOwnFd, true});
   // A thread the wall did not arm would make calls unchecked: none may start after boot.
   out.push_back({"attack-mpk", "thread-start", "clone(", "made a system call outside its set: ", true});
   // The gate checks the number alone: calls on signal state are the trap path's, never the gate's.
@@ -178,9 +181,8 @@ TEST_P(not_yet_defended, goes_through_under_enforce) {
   EXPECT_TRUE(through) << "a defence landed: move this attack to cases() with its report\n" << r.out;
 }
 
-// fd-read: descriptors are the whole process's, not a domain's. key0-write: key 0 (glibc's data, the
-// runtime's thread table) stays writable by every compartment.
-INSTANTIATE_TEST_SUITE_P(attack_mpk, not_yet_defended, ::testing::Values("fd-read", "key0-write"),
+// key0-write: key 0 (glibc's data, the runtime's thread table) stays writable by every compartment.
+INSTANTIATE_TEST_SUITE_P(attack_mpk, not_yet_defended, ::testing::Values("key0-write"),
                          [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
 
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its

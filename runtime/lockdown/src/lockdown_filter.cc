@@ -163,6 +163,8 @@ const char *refusal(int data) {
       return " made a system call from one of the runtime's own system-call sites: ";
     case kDomainMemoryData:
       return " made a system call on memory it does not own: ";
+    case kDomainFdData:
+      return " made a system call on a descriptor it does not own: ";
     default:
       return " made a system call outside its set: ";
   }
@@ -360,6 +362,7 @@ void refuse_domain_call(unsigned compartment, long nr, const unsigned long args[
   report(l, compartment, getpid(), why == mpk_refusal::foreign_abi ? AUDIT_ARCH_I386 : AUDIT_ARCH_X86_64, nr, args,
          why == mpk_refusal::signal_state ? static_cast<int>(kSignalData)
          : why == mpk_refusal::memory     ? static_cast<int>(kDomainMemoryData)
+         : why == mpk_refusal::descriptor ? static_cast<int>(kDomainFdData)
                                           : 0);
   l.emit();
   terminate_image(kExitSyscall);

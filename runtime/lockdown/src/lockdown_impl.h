@@ -28,6 +28,8 @@ inline constexpr std::uint32_t kSignalData = 3;   // rt_sigreturn without the to
 inline constexpr std::uint32_t kSudSiteData = 4;  // another call at one of the runtime's pinned sites
 inline constexpr std::uint32_t kDomainMemoryData = 5;  // (the system-call wall's) a domain's memory call
                                                        // on memory that is not its own fresh memory
+inline constexpr std::uint32_t kDomainFdData = 6;      // (the system-call wall's) a call on another
+                                                       // domain's descriptor
 struct layout_span {
   std::uint64_t lo = 0, hi = 0;  // [lo, hi)
 };

@@ -316,7 +316,7 @@ status make_signal_arena(int runtime_key) {
   if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
   // + the control page, + the system-call page and its fresh ranges (mpk_syscalls.cc), tagged with the
   // next key.
-  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (2 + kFreshPages) * 4096;
+  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (2 + kFreshPages + kFdPages) * 4096;
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
@@ -341,7 +341,8 @@ status make_signal_arena(int runtime_key) {
 bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
   if (!flex_mpk_runtime.sig_lo) return false;
   lo = flex_mpk_runtime.sig_lo;
-  hi = flex_mpk_runtime.sig_control + (2 + detail::kFreshPages) * 4096;  // with the system-call page and its ranges
+  // with the system-call page, its ranges and its descriptors' owners
+  hi = flex_mpk_runtime.sig_control + (2 + detail::kFreshPages + detail::kFdPages) * 4096;
   return true;
 }
 

@@ -383,16 +383,84 @@ long serve_memory(unsigned d, long nr, const unsigned long a[6], mpk_sysdrop_fn 
   refused(d, nr, args, mpk_refusal::memory);
 }
 
+// The system calls that name descriptors (bit i: argument i names one) or make one (kFdMakes). Calls that
+// pass descriptors in memory (poll, select, pipe2's results, SCM_RIGHTS) are not looked into; fcntl's
+// F_DUPFD makes one that stays anyone's; epoll_ctl's third argument may be another domain's (readiness
+// only: sched waits on net's sockets).
+void fill_fd_args(std::uint8_t (&t)[512]) {
+  struct entry {
+    long nr;
+    std::uint8_t bits;
+  };
+  constexpr std::uint8_t a0 = 1, a1 = 2, a2 = 4, a4 = 16, mk = kFdMakes;
+  static constexpr entry kCalls[] = {
+      {SYS_read, a0}, {SYS_write, a0}, {SYS_close, a0 | kFdCloses}, {SYS_fstat, a0}, {SYS_lseek, a0}, {SYS_ioctl, a0},
+      {SYS_pread64, a0}, {SYS_pwrite64, a0}, {SYS_readv, a0}, {SYS_writev, a0}, {SYS_dup, a0 | mk},
+      {SYS_dup2, a0 | a1 | mk}, {SYS_dup3, a0 | a1 | mk}, {SYS_sendfile, a0 | a1}, {SYS_socket, mk},
+      {SYS_connect, a0}, {SYS_accept, a0 | mk}, {SYS_accept4, a0 | mk}, {SYS_sendto, a0}, {SYS_recvfrom, a0},
+      {SYS_sendmsg, a0}, {SYS_recvmsg, a0}, {SYS_sendmmsg, a0}, {SYS_recvmmsg, a0}, {SYS_shutdown, a0},
+      {SYS_bind, a0}, {SYS_listen, a0}, {SYS_getsockname, a0}, {SYS_getpeername, a0}, {SYS_setsockopt, a0},
+      {SYS_getsockopt, a0}, {SYS_fcntl, a0}, {SYS_flock, a0}, {SYS_fsync, a0}, {SYS_fdatasync, a0},
+      {SYS_ftruncate, a0}, {SYS_getdents, a0}, {SYS_getdents64, a0}, {SYS_fchdir, a0}, {SYS_fchmod, a0},
+      {SYS_fchown, a0}, {SYS_fstatfs, a0}, {SYS_readahead, a0}, {SYS_fadvise64, a0}, {SYS_fallocate, a0},
+      {SYS_syncfs, a0}, {SYS_sync_file_range, a0}, {SYS_fgetxattr, a0}, {SYS_fsetxattr, a0},
+      {SYS_flistxattr, a0}, {SYS_fremovexattr, a0}, {SYS_epoll_wait, a0}, {SYS_epoll_pwait, a0},
+      {SYS_epoll_pwait2, a0}, {SYS_epoll_ctl, a0}, {SYS_epoll_create, mk}, {SYS_epoll_create1, mk},
+      {SYS_open, mk}, {SYS_creat, mk}, {SYS_openat, a0 | mk}, {SYS_openat2, a0 | mk}, {SYS_mkdirat, a0},
+      {SYS_mknodat, a0}, {SYS_fchownat, a0}, {SYS_futimesat, a0}, {SYS_newfstatat, a0}, {SYS_unlinkat, a0},
+      {SYS_renameat, a0 | a2}, {SYS_renameat2, a0 | a2}, {SYS_linkat, a0 | a2}, {SYS_symlinkat, a1},
+      {SYS_readlinkat, a0}, {SYS_fchmodat, a0}, {SYS_faccessat, a0}, {SYS_faccessat2, a0}, {SYS_utimensat, a0},
+      {SYS_statx, a0}, {SYS_splice, a0 | a2}, {SYS_tee, a0 | a1}, {SYS_vmsplice, a0},
+      {SYS_copy_file_range, a0 | a2}, {SYS_preadv, a0}, {SYS_pwritev, a0}, {SYS_preadv2, a0},
+      {SYS_pwritev2, a0}, {SYS_timerfd_create, mk}, {SYS_timerfd_settime, a0}, {SYS_timerfd_gettime, a0},
+      {SYS_eventfd, mk}, {SYS_eventfd2, mk}, {SYS_signalfd, a0 | mk}, {SYS_signalfd4, a0 | mk},
+      {SYS_inotify_init, mk}, {SYS_inotify_init1, mk}, {SYS_inotify_add_watch, a0}, {SYS_inotify_rm_watch, a0},
+      {SYS_memfd_create, mk}, {SYS_pidfd_open, mk}, {SYS_name_to_handle_at, a0}, {SYS_mmap, a4},
+  };
+  for (const entry &e : kCalls) t[e.nr] = e.bits;
+}
+
+// Whether the descriptors call nr names are domain d's or no domain's, as the kernel reads them (the low
+// 32 bits; a negative one is its business: AT_FDCWD, or EBADF).
+bool own_descriptors(unsigned d, long nr, const unsigned long a[6]) {
+  const mpk_syscall_page *page = sys_page();
+  if (nr < 0 || nr >= 512) return true;
+  const std::uint8_t bits = page->fd_args[nr];
+  for (int i = 0; i < 6; ++i) {
+    if (!(bits & (1u << i))) continue;
+    if (nr == SYS_mmap && (a[3] & MAP_ANONYMOUS)) continue;
+    const int fd = static_cast<int>(static_cast<std::uint32_t>(a[i]));
+    if (fd < 0) continue;
+    if (static_cast<std::size_t>(fd) >= kMaxOwnedFd) return false;
+    const std::uint8_t owner = page->fd_owner[fd];
+    if (owner != 0 && owner != d + 1) return false;
+  }
+  return true;
+}
+
+// A descriptor call nr made for domain d is d's; one it closed is no domain's.
+void note_descriptor(unsigned d, long nr, long result, unsigned long a0) {
+  mpk_syscall_page *page = sys_page();
+  if (nr < 0 || nr >= 512) return;
+  const std::uint8_t bits = page->fd_args[nr];
+  if ((bits & kFdMakes) && result >= 0 && static_cast<std::size_t>(result) < kMaxOwnedFd)
+    page->fd_owner[result] = static_cast<std::uint8_t>(d + 1);
+  const std::uint32_t closed = static_cast<std::uint32_t>(a0);
+  if ((bits & kFdCloses) && result == 0 && closed < kMaxOwnedFd) page->fd_owner[closed] = 0;
+}
+
 }  // namespace
 
 status make_syscall_page(void *p, int key) {
   auto *page = static_cast<mpk_syscall_page *>(p);
   page->selector = kAllow;
-  if (::pkey_mprotect(p, (1 + kFreshPages) * 4096, PROT_READ | PROT_WRITE, key) != 0) {
+  if (::pkey_mprotect(p, (1 + kFreshPages + kFdPages) * 4096, PROT_READ | PROT_WRITE, key) != 0) {
     return status::from_errno("cannot tag the system-call page with its key", errno);
   }
   page->fresh = reinterpret_cast<mpk_syscall_page::fresh_range *>(static_cast<char *>(p) + 4096);
   page->n_fresh = 0;
+  page->fd_owner = static_cast<std::uint8_t *>(p) + (1 + kFreshPages) * 4096;
+  fill_fd_args(page->fd_args);
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 8) flex_mpk_runtime.pkru_offset = ebx;
   flex_mpk_runtime.sys_page = reinterpret_cast<std::uintptr_t>(p);
@@ -459,6 +527,7 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
     die(msg);
   }
   if (never || !in_set(d, nr)) refused(d, nr, args, why);
+  if (!own_descriptors(d, nr, args)) refused(d, nr, args, mpk_refusal::descriptor);
   auto *drop = sys_page()->drop[d];
   if (nr == SYS_rt_sigaction && a(1) != 0) {
     // A handler installed after boot would not be entered through a gate into its compartment (it would
@@ -504,6 +573,7 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
     return;
   }
   r[REG_RAX] = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
+  note_descriptor(d, nr, r[REG_RAX], args[0]);
 }
 
 // A SIGSYS the dispatch raised, not one a compartment queued to itself with a siginfo of its choosing
@@ -527,6 +597,15 @@ extern "C" [[noreturn, gnu::used, gnu::visibility("hidden")]] void flex_mpk_sys_
                                  static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
                                  static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
   detail::refused(domain, nr, args);
+}
+
+extern "C" [[noreturn, gnu::used, gnu::visibility("hidden")]] void flex_mpk_sys_refused_fd(unsigned domain, long nr,
+                                                                                           long a0, long a1, long a2,
+                                                                                           long a3, long a4, long a5) {
+  const unsigned long args[6] = {static_cast<unsigned long>(a0), static_cast<unsigned long>(a1),
+                                 static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
+                                 static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
+  detail::refused(domain, nr, args, mpk_refusal::descriptor);
 }
 
 int mpk_sud_sites(mpk_sud_site out[4]) {

@@ -246,7 +246,7 @@ struct mpk_syscall_sets {
   bool shared_stacks = false;
 };
 // Why a call is refused, for the report.
-enum class mpk_refusal { outside_set, signal_state, foreign_abi, memory };
+enum class mpk_refusal { outside_set, signal_state, foreign_abi, memory, descriptor };
 using mpk_refuse_fn = void (*)(unsigned compartment, long nr, const unsigned long args[6],
                                mpk_refusal why);  // compartment ~0u: the runtime
 using mpk_sysdrop_fn = long (*)(long, long, long, long, long, long, long);

@@ -373,7 +373,10 @@ struct mpk_full_to
   [set] "i"(::flex::runtime::detail::kSysGateAllowedOffset + 64 * (IDX)), [mark] "s"(MARK),            \
   [sys] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sys_page)),                             \
   [siglo] "i"(offsetof(::flex::runtime::detail::mpk_runtime_page, sig_lo)),                             \
-  [block] "i"(::flex::runtime::detail::kSigBlock)
+  [block] "i"(::flex::runtime::detail::kSigBlock),                                                     \
+  [fdargs] "i"(::flex::runtime::detail::kSysFdArgsOffset),                                              \
+  [fdowner] "i"(::flex::runtime::detail::kSysFdOwnerOffset),                                            \
+  [maxfd] "i"(::flex::runtime::detail::kMaxOwnedFd), [owner] "i"((IDX) + 1)
 
 // The call itself, with the runtime's rights on entry and exit, rcx = the system-call page, r11 = the
 // number, rbx = the third argument, the others in place: selector ALLOW (a store only the runtime's rights
@@ -395,6 +398,40 @@ struct mpk_full_to
   "cmpb $0, (%%rcx)\n\t"                                                                                \
   "jne flex_mpk_sys_abort\n\t"                                                                          \
   "movb $1, (%%rcx)\n\t"
+
+// One argument that may name a descriptor (bit BIT of the call's fd_args, in eax; the owners in rdx): a
+// negative number is left to the kernel (AT_FDCWD, EBADF); one past the table, or another domain's, is
+// refused (6f). rbp is scratch.
+#define FLEX_MPK_FD_CHECK(BIT, REG32)                                                                    \
+  "test $" #BIT ", %%al\n\t"                                                                            \
+  "jz 1f\n\t"                                                                                           \
+  "mov %%" REG32 ", %%ebp\n\t"                                                                          \
+  "test %%ebp, %%ebp\n\t"                                                                               \
+  "js 1f\n\t"                                                                                           \
+  "cmp $%c[maxfd], %%ebp\n\t"                                                                           \
+  "jae 6f\n\t"                                                                                          \
+  "movzbl (%%rdx,%%rbp), %%ebp\n\t"                                                                     \
+  "test %%ebp, %%ebp\n\t"                                                                               \
+  "jz 1f\n\t"                                                                                           \
+  "cmp $%c[owner], %%ebp\n\t"                                                                           \
+  "jne 6f\n\t"                                                                                          \
+  "1:\n"                                                                                                \
+
+// The refusal, reported from the runtime's own stack, never D's: r11 = nr, the arguments as the kernel
+// would have had them (a2 in rbx).
+#define FLEX_MPK_SYS_REFUSE(FN)                                                                          \
+  "mov flex_mpk_runtime+%c[siglo](%%rip), %%rsp\n\t"                                                    \
+  "add $%c[block], %%rsp\n\t"                                                                           \
+  "push %%r9\n\t"                                                                                       \
+  "push %%r8\n\t"                                                                                       \
+  "mov %%r10, %%r9\n\t"                                                                                 \
+  "mov %%rbx, %%r8\n\t"                                                                                 \
+  "mov %%rsi, %%rcx\n\t"                                                                                \
+  "mov %%rdi, %%rdx\n\t"                                                                                \
+  "mov %%r11, %%rsi\n\t"                                                                                \
+  "mov $%c[idx], %%edi\n\t"                                                                             \
+  "call " FN "\n\t"                                                                                     \
+  "ud2\n\t"                                                                                             \
 
 // rdi = nr, rsi, rdx, rcx, r8, r9, 8(%rsp) = the six arguments (the System V call of a 7-word function).
 #define FLEX_MPK_SYSGATE_BODY                                                                           \
@@ -429,7 +466,36 @@ struct mpk_full_to
   "and $7, %%edx\n\t"                                                                                   \
   "bt %%edx, %%eax\n\t"                                                                                 \
   "jnc 3f\n\t"                                                                                          \
+  /* the descriptors it names must be D's or no domain's */                                             \
+  "movzbl %c[fdargs](%%rcx,%%r11), %%eax\n\t"                                                           \
+  "test $0x3f, %%al\n\t"                                                                                \
+  "jz 5f\n\t"                                                                                           \
+  "mov %c[fdowner](%%rcx), %%rdx\n\t"                                                                   \
+  FLEX_MPK_FD_CHECK(1, "edi") FLEX_MPK_FD_CHECK(2, "esi") FLEX_MPK_FD_CHECK(4, "ebx")                   \
+  FLEX_MPK_FD_CHECK(8, "r10d") FLEX_MPK_FD_CHECK(16, "r8d") FLEX_MPK_FD_CHECK(32, "r9d")                \
+  "5:\n"                                                                                                \
+  "mov %%r11, %%rbp\n\t"                                                                                \
   FLEX_MPK_SYSCALL_AS_DOMAIN                                                                            \
+  /* a new descriptor is D's (rbp = nr, rbx = the result, rcx = the system-call page) */                \
+  "movzbl %c[fdargs](%%rcx,%%rbp), %%eax\n\t"                                                           \
+  "test $0x80, %%al\n\t"                                                                                \
+  "jz 4f\n\t"                                                                                           \
+  "cmp $%c[maxfd], %%rbx\n\t"                                                                           \
+  "jae 4f\n\t"                                                                                          \
+  "mov %c[fdowner](%%rcx), %%rdx\n\t"                                                                   \
+  "movb $%c[owner], (%%rdx,%%rbx)\n\t"                                                                  \
+  "4:\n"                                                                                                \
+  /* a descriptor it closed is no domain's again (rdi: the first argument, kept across the call) */     \
+  "test $0x40, %%al\n\t"                                                                                \
+  "jz 4f\n\t"                                                                                           \
+  "test %%rbx, %%rbx\n\t"                                                                               \
+  "jnz 4f\n\t"                                                                                          \
+  "mov %%edi, %%eax\n\t"                                                                                \
+  "cmp $%c[maxfd], %%eax\n\t"                                                                           \
+  "jae 4f\n\t"                                                                                          \
+  "mov %c[fdowner](%%rcx), %%rdx\n\t"                                                                   \
+  "movb $0, (%%rdx,%%rax)\n\t"                                                                          \
+  "4:\n"                                                                                                \
   FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, "%[p]")                                                         \
   "mov %%rbx, %%rax\n\t"                                                                                \
   "pop %%rbp\n\t"                                                                                       \
@@ -445,19 +511,10 @@ struct mpk_full_to
   "mov 8(%%rsp), %%r9\n\t"                                                                              \
   "syscall\n\t"                                                                                         \
   "ret\n"                                                                                               \
-  "3:\n\t" /* outside D's set: reported from the runtime's own stack, never D's */                      \
-  "mov flex_mpk_runtime+%c[siglo](%%rip), %%rsp\n\t"                                                    \
-  "add $%c[block], %%rsp\n\t"                                                                           \
-  "push %%r9\n\t"                                                                                       \
-  "push %%r8\n\t"                                                                                       \
-  "mov %%r10, %%r9\n\t"                                                                                 \
-  "mov %%rbx, %%r8\n\t"                                                                                 \
-  "mov %%rsi, %%rcx\n\t"                                                                                \
-  "mov %%rdi, %%rdx\n\t"                                                                                \
-  "mov %%r11, %%rsi\n\t"                                                                                \
-  "mov $%c[idx], %%edi\n\t"                                                                             \
-  "call flex_mpk_sys_refused\n\t"                                                                       \
-  "ud2\n\t"
+  "3:\n\t" /* outside D's set */                                                                     \
+  FLEX_MPK_SYS_REFUSE("flex_mpk_sys_refused")                                                           \
+  "6:\n\t" /* another domain's descriptor */                                                           \
+  FLEX_MPK_SYS_REFUSE("flex_mpk_sys_refused_fd")
 
 // Called by the runtime (its rights, its stack), same arguments: the call with D's rights.
 #define FLEX_MPK_SYSDROP_BODY                                                                           \

@@ -90,10 +90,21 @@ struct alignas(4096) mpk_syscall_page {
     std::uint32_t domain;
   } *fresh;
   std::uint32_t n_fresh;
+  // Descriptors: per system call, the arguments that name one (bit i: argument i), whether its result
+  // is a new one (bit 7) and whether it closes its first (bit 6); and per descriptor, the domain that made it (index + 1; 0: made before the wall
+  // or by the runtime, anyone's). A domain's call on another domain's descriptor is refused.
+  std::uint8_t fd_args[512];
+  std::uint8_t *fd_owner;  // kFdPages pages after the fresh ranges', under the same key
 };
 static_assert(sizeof(mpk_syscall_page) == 4096);
-// The pages after the system-call page that hold its fresh ranges.
+// The pages after the system-call page that hold its fresh ranges, then its descriptors' owners.
 inline constexpr std::size_t kFreshPages = 16;
+inline constexpr std::size_t kFdPages = 16;
+inline constexpr std::size_t kMaxOwnedFd = kFdPages * 4096;  // descriptors from this one up are refused
+inline constexpr std::uint8_t kFdMakes = 0x80;
+inline constexpr std::uint8_t kFdCloses = 0x40;  // its first argument is anyone's again once it succeeds
+inline constexpr std::size_t kSysFdArgsOffset = offsetof(mpk_syscall_page, fd_args);
+inline constexpr std::size_t kSysFdOwnerOffset = offsetof(mpk_syscall_page, fd_owner);
 inline constexpr std::size_t kMaxFresh = kFreshPages * 4096 / sizeof(mpk_syscall_page::fresh_range);
 inline constexpr std::size_t kSysGateAllowedOffset = offsetof(mpk_syscall_page, gate_allowed);
 // Tags the page at `p` (the signal arena's last) as the system-call page.
