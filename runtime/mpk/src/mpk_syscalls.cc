@@ -22,6 +22,13 @@
 // refuses them; plat's self.c routes them to a plain `syscall`), and reach only the domain's own fresh
 // memory: what the runtime mapped for it after lockdown, tagged with its key (below, "Memory calls").
 //
+// Descriptors are their domain's: both paths record which domain made each descriptor (on the pages after
+// the fresh ranges', under the same key) and refuse a domain's call that names another domain's (the
+// arguments fd_args marks, read as the kernel reads them); a descriptor closed by its owner is anyone's
+// again. Those made before the wall (the standard streams, boot's) or by the runtime are anyone's, and
+// descriptors passed in memory (poll's array, epoll_ctl's target, pipe2's results, SCM_RIGHTS) are not
+// looked into: a domain may watch another's socket for readiness (sched waits on net's), not read it.
+//
 // Signal state stays the runtime's, and only the trap path touches it (a domain's gate refuses every call
 // whose arguments need a look: signal state, prctl, signals queued to oneself, shmat): a domain's
 // rt_sigprocmask changes the mask of the code that made it (the frame's), not the runtime handler's;

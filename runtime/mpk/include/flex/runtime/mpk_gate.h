@@ -357,10 +357,12 @@ struct mpk_full_to
 //                                any other domain finds it 0 and ends the image); nr checked against D's gate
 //                                set on the system-call page (its set less the calls on signal state,
 //                                threads and process controls, which only the trap path's checks make);
+//                                the descriptors it names checked: D's or no domain's (mpk_syscalls.cc);
 //                                selector ALLOW; M[1] = 1; WRPKRU(P) and M[1] checked
 //                                (a jump onto it from elsewhere finds it 0); the call, made with D's own
 //                                rights so that the kernel's copies honour D's keys; WRPKRU(runtime) and the
 //                                selector checked still ALLOW (a jump onto it finds BLOCK); selector BLOCK;
+//                                a descriptor it made recorded as D's, one it closed as no domain's;
 //                                WRPKRU(P); back.
 //   flex_sysdrop_D(nr, a0..a5)   the trap path's second half, called by the runtime (mpk_syscalls.cc) for
 //                                a call D made outside the gates (libc's own): the same call with D's rights.
