@@ -71,24 +71,34 @@ class client {
   std::string got_;
 };
 
-class chat : public ::testing::TestWithParam<const char *> {
+// A profile's image, built, and a scratch folder; skipped where the profile needs PKU and the CPU has none.
+class posix_image : public ::testing::TestWithParam<const char *> {
  protected:
   void SetUp() override {
     name_ = GetParam();
     auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
     ASSERT_EQ(b.status, 0) << b.out;
     if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
-    dir_ = std::make_unique<scratch_dir>("chat-" + name_);
+    dir_ = std::make_unique<scratch_dir>("posix-" + name_);
+  }
+  int seconds() const { return in_pku_guest() ? 300 : 30; }
+
+  std::string name_;
+  std::unique_ptr<scratch_dir> dir_;
+};
+
+class chat : public posix_image {
+ protected:
+  void SetUp() override {
+    posix_image::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     port_ = free_port();
     img_ = std::make_unique<image_process>(test_image(name_).string(),
                                            std::vector<std::string>{"-p", std::to_string(port_), "-l", "/chat.log"},
                                            dir_->path() / "chat.log");
     ASSERT_TRUE(img_->ready("chat: listening on 127.0.0.1:" + std::to_string(port_), seconds())) << img_->log();
   }
-  int seconds() const { return in_pku_guest() ? 300 : 30; }
 
-  std::string name_;
-  std::unique_ptr<scratch_dir> dir_;
   int port_ = 0;
   std::unique_ptr<image_process> img_;
 };
@@ -192,17 +202,13 @@ INSTANTIATE_TEST_SUITE_P(profiles, chat, ::testing::Values("chat-1comp", "chat-2
 
 // kv: an epoll loop over non-blocking sockets, and its client (the same image with -c), which connects;
 // SAVE writes a file in a host directory (FLEX_MOUNTS), which the next start reads back.
-class kv : public ::testing::TestWithParam<const char *> {
+class kv : public posix_image {
  protected:
   void SetUp() override {
-    name_ = GetParam();
-    auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
-    ASSERT_EQ(b.status, 0) << b.out;
-    if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
-    dir_ = std::make_unique<scratch_dir>("kv-" + name_);
+    posix_image::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
     fs::create_directories(dir_->path() / "data");
   }
-  int seconds() const { return in_pku_guest() ? 300 : 30; }
   std::unique_ptr<image_process> start(int port, const std::string &log) {
     ::setenv("FLEX_MOUNTS", ("/data=" + (dir_->path() / "data").string()).c_str(), 1);
     auto img = std::make_unique<image_process>(
@@ -215,9 +221,6 @@ class kv : public ::testing::TestWithParam<const char *> {
   command_result ask(int port, const std::string &request) {
     return run(test_image(name_).string() + " -c 127.0.0.1 " + std::to_string(port) + " " + request + " 2>&1");
   }
-
-  std::string name_;
-  std::unique_ptr<scratch_dir> dir_;
 };
 
 TEST_P(kv, the_client_image_talks_to_the_server_and_saved_data_survives_a_restart) {

@@ -147,6 +147,16 @@ void to_sockaddr(const char *addr, int port, sockaddr *out, socklen_t *len) {
   *len = full;
 }
 
+// bind or connect: net's `call` on socket fd with the address sa names.
+int at_address(int fd, const sockaddr *sa, socklen_t len, int (*call)(int, const char *, int)) {
+  fd_entry e;
+  if (int r = socket_of(fd, e); r < 0) return r;
+  char addr[NET_ADDR_MAX];
+  int port = 0;
+  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return r;
+  return call(e.id, addr, port);
+}
+
 long sock_name(int fd, int peer, sockaddr *addr, socklen_t *len) {
   target t = find(fd);
   if (t.error) return t.error;
@@ -497,12 +507,7 @@ int PX(socket)(int domain, int type, int protocol) {
 }
 
 int PX(bind)(int fd, const struct sockaddr *sa, socklen_t len) {
-  fd_entry e;
-  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
-  char addr[NET_ADDR_MAX];
-  int port = 0;
-  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return fail_or(r);
-  return fail_or(posix_lo_net_bind(e.id, addr, port));
+  return fail_or(at_address(fd, sa, len, &posix_lo_net_bind));
 }
 
 int PX(listen)(int fd, int backlog) {
@@ -541,12 +546,7 @@ int PX(accept)(int fd, struct sockaddr *addr, socklen_t *len) {
 }
 
 int PX(connect)(int fd, const struct sockaddr *sa, socklen_t len) {
-  fd_entry e;
-  if (int r = socket_of(fd, e); r < 0) return fail_or(r);
-  char addr[NET_ADDR_MAX];
-  int port = 0;
-  if (int r = from_sockaddr(sa, len, addr, port); r < 0) return fail_or(r);
-  return fail_or(posix_lo_net_connect(e.id, addr, port));
+  return fail_or(at_address(fd, sa, len, &posix_lo_net_connect));
 }
 
 ssize_t PX(recv)(int fd, void *buf, size_t len, int flags) {

@@ -597,22 +597,31 @@ bool is_dispatch_sigsys(const ucontext_t *uc, const siginfo_t *info) {
 
 }  // namespace detail
 
+namespace {
+
+// A refusal of a domain's system-call gate (mpk_gate.h), from the runtime's own stack.
+[[noreturn]] void gate_refusal(unsigned domain, long nr, long a0, long a1, long a2, long a3, long a4, long a5,
+                               mpk_refusal why) {
+  const unsigned long args[6] = {static_cast<unsigned long>(a0), static_cast<unsigned long>(a1),
+                                 static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
+                                 static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
+  detail::refused(domain, nr, args, why);
+}
+
+}  // namespace
+
+// A call outside the domain's set.
 extern "C" [[noreturn, gnu::used, gnu::visibility("hidden")]] void flex_mpk_sys_refused(unsigned domain, long nr,
                                                                                         long a0, long a1, long a2,
                                                                                         long a3, long a4, long a5) {
-  const unsigned long args[6] = {static_cast<unsigned long>(a0), static_cast<unsigned long>(a1),
-                                 static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
-                                 static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
-  detail::refused(domain, nr, args);
+  gate_refusal(domain, nr, a0, a1, a2, a3, a4, a5, mpk_refusal::outside_set);
 }
 
+// A call on another domain's descriptor.
 extern "C" [[noreturn, gnu::used, gnu::visibility("hidden")]] void flex_mpk_sys_refused_fd(unsigned domain, long nr,
                                                                                            long a0, long a1, long a2,
                                                                                            long a3, long a4, long a5) {
-  const unsigned long args[6] = {static_cast<unsigned long>(a0), static_cast<unsigned long>(a1),
-                                 static_cast<unsigned long>(a2), static_cast<unsigned long>(a3),
-                                 static_cast<unsigned long>(a4), static_cast<unsigned long>(a5)};
-  detail::refused(domain, nr, args, mpk_refusal::descriptor);
+  gate_refusal(domain, nr, a0, a1, a2, a3, a4, a5, mpk_refusal::descriptor);
 }
 
 int mpk_sud_sites(mpk_sud_site out[4]) {

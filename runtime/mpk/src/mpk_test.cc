@@ -897,6 +897,9 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
       {
         testing::emulate_mpk(2);
         flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        // The caller's own slot holds no live frame (earlier tests of this binary may have left one: the
+        // death test's child inherits it): the way back must refuse it, not return there.
+        flex_mpk_thread.sp[1] = 0;
         flex_mpk_emulated_pkru = kCallee;
         flex_test_jump_onto_full_return(back_fixed);
         std::_Exit(7);
