@@ -11,6 +11,7 @@
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -66,6 +67,8 @@ int px_rename(const char *, const char *);
 int px_unlink(const char *);
 int px_fsync(int);
 int px_clock_gettime(clockid_t, timespec *);
+long px_posix_syscall(long, long, long, long, long, long, long);
+unsigned long px_posix_unserved(long);
 int px_nanosleep(const timespec *, timespec *);
 }
 
@@ -330,6 +333,49 @@ TEST(posix, flex_mounts_puts_a_host_directory_under_a_path) {
   EXPECT_EQ(text, "on the host");
   EXPECT_EQ(fails_with(px_open("/host/../../etc/passwd", O_RDONLY)), ENOENT);  // ".." stops at "/"
   std::filesystem::remove_all(g_host_dir);
+}
+
+// The same layer by system-call number, as a program that makes its calls itself expects: results are
+// the kernel's (a negative errno, errno untouched), and a call it does not serve is -ENOSYS, counted.
+TEST(posix, system_calls_by_number_answer_as_the_kernel_does) {
+  long s = px_posix_syscall(SYS_socket, AF_INET, SOCK_STREAM, 0, 0, 0, 0);
+  ASSERT_GE(s, 3);
+  sockaddr_in sa = loopback(0);
+  ASSERT_EQ(px_posix_syscall(SYS_bind, s, reinterpret_cast<long>(&sa), sizeof sa, 0, 0, 0), 0);
+  ASSERT_EQ(px_posix_syscall(SYS_listen, s, 8, 0, 0, 0, 0), 0);
+  socklen_t len = sizeof sa;
+  ASSERT_EQ(px_posix_syscall(SYS_getsockname, s, reinterpret_cast<long>(&sa), reinterpret_cast<long>(&len), 0, 0, 0), 0);
+  long c = px_posix_syscall(SYS_socket, AF_INET, SOCK_STREAM, 0, 0, 0, 0);
+  ASSERT_EQ(px_posix_syscall(SYS_connect, c, reinterpret_cast<long>(&sa), sizeof sa, 0, 0, 0), 0);
+  long a = px_posix_syscall(SYS_accept4, s, 0, 0, SOCK_NONBLOCK, 0, 0);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(px_posix_syscall(SYS_sendto, c, reinterpret_cast<long>("abc"), 3, 0, 0, 0), 3);
+  char buf[8] = {};
+  pollfd p{static_cast<int>(a), POLLIN, 0};
+  ASSERT_EQ(px_posix_syscall(SYS_poll, reinterpret_cast<long>(&p), 1, 2000, 0, 0, 0), 1);
+  EXPECT_EQ(px_posix_syscall(SYS_recvfrom, a, reinterpret_cast<long>(buf), sizeof buf, 0, 0, 0), 3);
+  EXPECT_STREQ(buf, "abc");
+  EXPECT_EQ(px_posix_syscall(SYS_read, a, reinterpret_cast<long>(buf), sizeof buf, 0, 0, 0), -EAGAIN);
+  errno = 0;
+  EXPECT_EQ(px_posix_syscall(SYS_close, 999, 0, 0, 0, 0, 0), -EBADF);
+  EXPECT_EQ(errno, 0);  // the kernel's convention: the error is the result
+  for (long fd : {a, c, s}) EXPECT_EQ(px_posix_syscall(SYS_close, fd, 0, 0, 0, 0, 0), 0);
+  // Files by path from "/" (the *at calls with AT_FDCWD).
+  long f = px_posix_syscall(SYS_openat, AT_FDCWD, reinterpret_cast<long>("/by-number"), O_RDWR | O_CREAT, 0644, 0, 0);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(px_posix_syscall(SYS_write, f, reinterpret_cast<long>("xyz"), 3, 0, 0, 0), 3);
+  struct stat st{};
+  EXPECT_EQ(px_posix_syscall(SYS_newfstatat, f, reinterpret_cast<long>(""), reinterpret_cast<long>(&st), AT_EMPTY_PATH, 0, 0), 0);
+  EXPECT_EQ(st.st_size, 3);
+  EXPECT_EQ(px_posix_syscall(SYS_openat, 3, reinterpret_cast<long>("x"), O_RDONLY, 0, 0, 0), -ENOTSUP);
+  EXPECT_EQ(px_posix_syscall(SYS_close, f, 0, 0, 0, 0, 0), 0);
+  EXPECT_EQ(px_posix_syscall(SYS_unlinkat, AT_FDCWD, reinterpret_cast<long>("/by-number"), 0, 0, 0, 0), 0);
+  // Not served: -ENOSYS, counted per number.
+  const unsigned long before = px_posix_unserved(SYS_getxattr);
+  EXPECT_EQ(px_posix_syscall(SYS_getxattr, 0, 0, 0, 0, 0, 0), -ENOSYS);
+  EXPECT_EQ(px_posix_syscall(SYS_getxattr, 0, 0, 0, 0, 0, 0), -ENOSYS);
+  EXPECT_EQ(px_posix_unserved(SYS_getxattr), before + 2);
+  EXPECT_EQ(px_posix_unserved(SYS_read), 0u);
 }
 
 TEST(posix, clocks_and_sleeps) {
