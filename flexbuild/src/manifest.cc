@@ -17,8 +17,8 @@ namespace fs = std::filesystem;
 using yaml::entry;
 using yaml::quote;
 
-const std::vector<std::string> kManifestKeys = {"name",    "sources",    "exports", "requires",
-                                                "options", "replicated", "syscalls"};
+const std::vector<std::string> kManifestKeys = {"name",    "sources",    "exports",  "requires",
+                                                "options", "replicated", "syscalls", "defines", "includes"};
 const std::vector<std::string> kOptionKeys = {"default", "help"};
 
 // Reports `v` when it was already listed in `seen` (the earlier items of the same list).
@@ -103,6 +103,40 @@ void parse_requires(const entry &e, lib_manifest &lib, diag_sink &diags) {
       continue;
     }
     lib.deps.push_back(std::move(dep));
+  }
+}
+
+// `includes: [src]`: folders of the library its sources' `#include <...>` name (a ported program's -I).
+void parse_includes(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sink &diags) {
+  auto items = yaml::read_scalar_list(e, diags);
+  if (!items) return;
+  for (located &inc : *items) {
+    if (report_duplicate(inc, lib.includes, "includes", diags)) continue;
+    fs::path rel(inc.value);
+    std::error_code ec;
+    if (inc.value.empty() || rel.is_absolute() || *rel.lexically_normal().begin() == ".." ||
+        !fs::is_directory(dir / rel, ec)) {
+      diags.error(inc.pos, "include folder " + quote(inc.value) + " is not a folder inside the library",
+                  "write it relative to the folder of lib.yaml, e.g. src");
+      continue;
+    }
+    lib.includes.push_back(std::move(inc));
+  }
+}
+
+// `defines: [HAVE_CONFIG_H, VERSION="1.0"]`: what a program's own build system would pass with -D.
+void parse_defines(const entry &e, lib_manifest &lib, diag_sink &diags) {
+  auto items = yaml::read_scalar_list(e, diags);
+  if (!items) return;
+  for (located &d : *items) {
+    if (report_duplicate(d, lib.defines, "defines", diags)) continue;
+    const std::string name = d.value.substr(0, d.value.find('='));
+    if (!yaml::is_c_identifier(name)) {
+      diags.error(d.pos, "define " + quote(d.value) + " is not NAME or NAME=VALUE",
+                  "write a macro name, optionally with its value, e.g. HAVE_CONFIG_H or VERSION=\"1.0\"");
+      continue;
+    }
+    lib.defines.push_back(std::move(d));
   }
 }
 
@@ -272,6 +306,8 @@ std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view
     if (auto b = yaml::read_bool(*e, diags)) lib.replicated = *b;
   }
   if (const entry *e = yaml::find(*keys, "syscalls")) parse_syscalls(*e, lib, diags);
+  if (const entry *e = yaml::find(*keys, "defines")) parse_defines(*e, lib, diags);
+  if (const entry *e = yaml::find(*keys, "includes")) parse_includes(*e, lib.dir, lib, diags);
   return lib;
 }
 

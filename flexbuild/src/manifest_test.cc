@@ -133,6 +133,26 @@ TEST_F(manifest_test, unknown_key_far_from_any_lists_the_valid_ones) {
                         "valid keys: name, sources, exports, requires, options, replicated"));
 }
 
+TEST_F(manifest_test, includes_are_folders_inside_the_library) {
+  auto lib = parse("name: net\nsources: [src/socket.cc]\nincludes: [src]\n");
+  ASSERT_TRUE(lib) << dump(diags_);
+  ASSERT_EQ(lib->includes.size(), 1u);
+  EXPECT_EQ(lib->includes[0].value, "src");
+  EXPECT_FALSE(parse("name: net\nsources: [src/socket.cc]\nincludes: [../other]\n"));
+  EXPECT_TRUE(has_error(diags_, 3, 12, "include folder '../other' is not a folder inside the library", "src"))
+      << dump(diags_);
+}
+
+TEST_F(manifest_test, defines_are_macro_names_with_optional_values) {
+  auto lib = parse("name: net\nsources: [src/socket.cc]\ndefines: [HAVE_CONFIG_H, 'VERSION=\"0.73\"']\n");
+  ASSERT_TRUE(lib) << dump(diags_);
+  ASSERT_EQ(lib->defines.size(), 2u);
+  EXPECT_EQ(lib->defines[0].value, "HAVE_CONFIG_H");
+  EXPECT_EQ(lib->defines[1].value, "VERSION=\"0.73\"");
+  EXPECT_FALSE(parse("name: net\nsources: [src/socket.cc]\ndefines: [HAVE_CONFIG_H, 2BAD=1]\n"));
+  EXPECT_TRUE(has_error(diags_, 3, 26, "define '2BAD=1' is not NAME or NAME=VALUE", "HAVE_CONFIG_H")) << dump(diags_);
+}
+
 TEST_F(manifest_test, duplicate_key_is_reported_at_the_second) {
   EXPECT_FALSE(parse("name: net\nsources: [src/socket.cc]\nname: net\n"));
   EXPECT_TRUE(has_error(diags_, 3, 1, "duplicate key 'name' in lib.yaml", "line 1"));

@@ -96,6 +96,8 @@ std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for
     flags.push_back(u.source.parent_path().string());
   }
   flags.push_back("-I" + u.lib->include_dir().string());
+  for (const auto &d : u.lib->defines) flags.push_back("-D" + d.value);
+  for (const auto &i : u.lib->includes) flags.push_back("-I" + (u.lib->dir / i.value).string());
   // A library sees its own headers, those of the libraries it requires, and the porting API.
   for (const auto &dir : u.dep_includes) flags.push_back("-I" + dir.string());
   for (auto &f : tc.runtime_include_flags()) flags.push_back(std::move(f));

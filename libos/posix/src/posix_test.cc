@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <gtest/gtest.h>
@@ -69,6 +70,8 @@ int px_fsync(int);
 int px_clock_gettime(clockid_t, timespec *);
 long px_posix_syscall(long, long, long, long, long, long, long);
 unsigned long px_posix_unserved(long);
+FILE *px_fopen(const char *, const char *);
+FILE *px_fdopen(int, const char *);
 int px_nanosleep(const timespec *, timespec *);
 }
 
@@ -376,6 +379,42 @@ TEST(posix, system_calls_by_number_answer_as_the_kernel_does) {
   EXPECT_EQ(px_posix_syscall(SYS_getxattr, 0, 0, 0, 0, 0, 0), -ENOSYS);
   EXPECT_EQ(px_posix_unserved(SYS_getxattr), before + 2);
   EXPECT_EQ(px_posix_unserved(SYS_read), 0u);
+}
+
+// stdio on the layer's files: fopen's FILE reads, writes and seeks through vfs.
+TEST(posix, stdio_streams_on_vfs_files) {
+  FILE *w = px_fopen("/stream.txt", "w");
+  ASSERT_NE(w, nullptr) << std::strerror(errno);
+  EXPECT_EQ(std::fprintf(w, "line %d\nline %d\n", 1, 2), 14);
+  EXPECT_EQ(std::fclose(w), 0);
+  struct stat st{};
+  ASSERT_EQ(px_stat("/stream.txt", &st), 0);
+  EXPECT_EQ(st.st_size, 14);
+  FILE *r = px_fopen("/stream.txt", "r");
+  ASSERT_NE(r, nullptr);
+  char line[32];
+  ASSERT_NE(std::fgets(line, sizeof line, r), nullptr);
+  EXPECT_STREQ(line, "line 1\n");
+  EXPECT_EQ(std::fseek(r, 0, SEEK_SET), 0);
+  EXPECT_EQ(std::fgetc(r), 'l');
+  EXPECT_EQ(std::fclose(r), 0);
+  FILE *a = px_fopen("/stream.txt", "a+");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(std::fputs("line 3\n", a), 1);
+  EXPECT_EQ(std::fclose(a), 0);
+  ASSERT_EQ(px_stat("/stream.txt", &st), 0);
+  EXPECT_EQ(st.st_size, 21);
+  EXPECT_EQ(px_fopen("/no/such/file", "r"), nullptr);
+  EXPECT_EQ(errno, ENOENT);
+  EXPECT_EQ(px_fopen("/stream.txt", "q"), nullptr);
+  EXPECT_EQ(errno, EINVAL);
+  const int fd = px_open("/stream.txt", O_RDONLY);
+  FILE *d = px_fdopen(fd, "r");
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(std::fgetc(d), 'l');
+  EXPECT_EQ(std::fclose(d), 0);  // closes fd too
+  EXPECT_EQ(fails_with(px_close(fd)), EBADF);
+  EXPECT_EQ(px_unlink("/stream.txt"), 0);
 }
 
 TEST(posix, clocks_and_sleeps) {

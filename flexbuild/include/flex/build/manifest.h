@@ -56,6 +56,8 @@ struct lib_manifest {
   std::vector<lib_option> options;
   bool replicated = false;
   std::vector<syscall_decl> syscalls;  // DESIGN.md §8: a compartment's set is the union over its libraries
+  std::vector<located> defines;        // NAME or NAME=VALUE, passed with -D to its sources (a ported program's)
+  std::vector<located> includes;       // folders (relative to dir) its sources' #include <...> search
   source_pos name_pos;
 
   bool exports_symbol(std::string_view symbol) const;
