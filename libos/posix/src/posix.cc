@@ -752,23 +752,9 @@ unsigned PX(sleep)(unsigned s) {
 #ifndef FLEX_POSIX_TEST_NAMES
 static_assert(sizeof(struct stat) == sizeof(struct stat64) && sizeof(off_t) == sizeof(off64_t));
 extern "C" {
-int open64(const char *path, int flags, ...) {
-  int mode = 0;
-  if (flags & (O_CREAT | __O_TMPFILE)) {
-    va_list ap;
-    va_start(ap, flags);
-    mode = va_arg(ap, int);
-    va_end(ap);
-  }
-  return open(path, flags, mode);
-}
-int fcntl64(int fd, int cmd, ...) {
-  va_list ap;
-  va_start(ap, cmd);
-  long arg = va_arg(ap, long);
-  va_end(ap);
-  return fcntl(fd, cmd, arg);
-}
+// Same signatures as open and fcntl: the same functions.
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 off64_t lseek64(int fd, off64_t off, int whence) { return lseek(fd, off, whence); }
 ssize_t pread64(int fd, void *buf, size_t len, off64_t off) { return pread(fd, buf, len, off); }
 ssize_t pwrite64(int fd, const void *buf, size_t len, off64_t off) { return pwrite(fd, buf, len, off); }
