@@ -49,6 +49,12 @@ void parse_name(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sin
   }
 }
 
+// Whether `value` names a path inside the library's folder: relative, and not climbing out of it.
+bool inside_library(const std::string &value) {
+  const fs::path rel(value);
+  return !value.empty() && !rel.is_absolute() && *rel.lexically_normal().begin() != "..";
+}
+
 void parse_sources(const entry &e, const fs::path &dir, lib_manifest &lib, diag_sink &diags) {
   auto items = yaml::read_scalar_list(e, diags);
   if (!items) return;
@@ -56,7 +62,7 @@ void parse_sources(const entry &e, const fs::path &dir, lib_manifest &lib, diag_
     if (report_duplicate(src, lib.sources, "sources", diags)) continue;
     fs::path rel(src.value);
     std::string ext = rel.extension().string();
-    if (src.value.empty() || rel.is_absolute() || *rel.lexically_normal().begin() == "..") {
+    if (!inside_library(src.value)) {
       diags.error(src.pos, "source " + quote(src.value) + " is not a path inside the library",
                   "write it relative to the folder of lib.yaml, e.g. src/" + lib.name + ".cc");
       continue;
@@ -112,10 +118,8 @@ void parse_includes(const entry &e, const fs::path &dir, lib_manifest &lib, diag
   if (!items) return;
   for (located &inc : *items) {
     if (report_duplicate(inc, lib.includes, "includes", diags)) continue;
-    fs::path rel(inc.value);
     std::error_code ec;
-    if (inc.value.empty() || rel.is_absolute() || *rel.lexically_normal().begin() == ".." ||
-        !fs::is_directory(dir / rel, ec)) {
+    if (!inside_library(inc.value) || !fs::is_directory(dir / inc.value, ec)) {
       diags.error(inc.pos, "include folder " + quote(inc.value) + " is not a folder inside the library",
                   "write it relative to the folder of lib.yaml, e.g. src");
       continue;

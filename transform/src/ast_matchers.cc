@@ -199,7 +199,6 @@ std::optional<gate_arg_fact> literal_fact(const clang::StringLiteral &lit, unsig
   if (!sm.isWrittenInMainFile(b) || !sm.isWrittenInMainFile(end)) return std::nullopt;
   end = clang::Lexer::getLocForEndOfToken(end, 0, sm, lang);
   gate_arg_fact f;
-  f.kind = gate_arg_fact::literal;
   f.index = index;
   f.loc = b;
   f.offset = sm.getFileOffset(b);

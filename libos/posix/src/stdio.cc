@@ -10,15 +10,8 @@
 #include <cerrno>
 #include <cstdint>
 
+#include "entries.h"
 #include "fd_table.h"
-
-extern "C" {
-ssize_t PX(read)(int, void *, size_t);
-ssize_t PX(write)(int, const void *, size_t);
-off_t PX(lseek)(int, off_t, int);
-int PX(close)(int);
-int PX(open)(const char *, int, ...);
-}
 
 namespace {
 

@@ -21,54 +21,8 @@
 
 #include <flex/posix/posix.h>
 
+#include "entries.h"
 #include "fd_table.h"
-
-extern "C" {
-// The layer's POSIX entries (posix.cc, wait.cc), by the names this build gives them.
-ssize_t PX(read)(int, void *, size_t);
-ssize_t PX(write)(int, const void *, size_t);
-ssize_t PX(readv)(int, const struct iovec *, int);
-ssize_t PX(writev)(int, const struct iovec *, int);
-ssize_t PX(pread)(int, void *, size_t, off_t);
-ssize_t PX(pwrite)(int, const void *, size_t, off_t);
-int PX(close)(int);
-int PX(fcntl)(int, int, ...);
-int PX(ioctl)(int, unsigned long, ...);
-int PX(socket)(int, int, int);
-int PX(bind)(int, const struct sockaddr *, socklen_t);
-int PX(listen)(int, int);
-int PX(accept4)(int, struct sockaddr *, socklen_t *, int);
-int PX(connect)(int, const struct sockaddr *, socklen_t);
-ssize_t PX(recvfrom)(int, void *, size_t, int, struct sockaddr *, socklen_t *);
-ssize_t PX(sendto)(int, const void *, size_t, int, const struct sockaddr *, socklen_t);
-ssize_t PX(recvmsg)(int, struct msghdr *, int);
-ssize_t PX(sendmsg)(int, const struct msghdr *, int);
-int PX(shutdown)(int, int);
-int PX(setsockopt)(int, int, int, const void *, socklen_t);
-int PX(getsockopt)(int, int, int, void *, socklen_t *);
-int PX(getsockname)(int, struct sockaddr *, socklen_t *);
-int PX(getpeername)(int, struct sockaddr *, socklen_t *);
-int PX(open)(const char *, int, ...);
-off_t PX(lseek)(int, off_t, int);
-int PX(fstat)(int, struct stat *);
-int PX(stat)(const char *, struct stat *);
-int PX(lstat)(const char *, struct stat *);
-int PX(fsync)(int);
-int PX(fdatasync)(int);
-int PX(ftruncate)(int, off_t);
-int PX(unlink)(const char *);
-int PX(rename)(const char *, const char *);
-int PX(mkdir)(const char *, mode_t);
-int PX(rmdir)(const char *);
-int PX(clock_gettime)(clockid_t, struct timespec *);
-int PX(gettimeofday)(struct timeval *, void *);
-int PX(nanosleep)(const struct timespec *, struct timespec *);
-int PX(poll)(struct pollfd *, nfds_t, int);
-int PX(select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
-int PX(epoll_create1)(int);
-int PX(epoll_ctl)(int, int, int, struct epoll_event *);
-int PX(epoll_wait)(int, struct epoll_event *, int, int);
-}
 
 namespace {
 

@@ -31,7 +31,6 @@ namespace flex::transform {
 // A string literal spelled as an argument of a gate (moved to shared read-only data). Where any other
 // pointer argument points is the origin tracer's question (origin_tracer.h).
 struct gate_arg_fact {
-  enum kind_t { literal } kind = literal;
   unsigned index = 0;                 // which argument
   clang::SourceLocation loc;          // where the argument is spelled
   unsigned offset = 0, length = 0;    // literals: the spelling of the literal in the main file

@@ -476,11 +476,11 @@ struct mpk_full_to
   FLEX_MPK_FD_CHECK(1, "edi") FLEX_MPK_FD_CHECK(2, "esi") FLEX_MPK_FD_CHECK(4, "ebx")                   \
   FLEX_MPK_FD_CHECK(8, "r10d") FLEX_MPK_FD_CHECK(16, "r8d") FLEX_MPK_FD_CHECK(32, "r9d")                \
   "5:\n"                                                                                                \
-  "mov %%r11, %%rbp\n\t"                                                                                \
+  /* the call's fd_args bits, kept across it (the syscall keeps rbp; rax and r11 it does not) */       \
+  "mov %%eax, %%ebp\n\t"                                                                                \
   FLEX_MPK_SYSCALL_AS_DOMAIN                                                                            \
-  /* a new descriptor is D's (rbp = nr, rbx = the result, rcx = the system-call page) */                \
-  "movzbl %c[fdargs](%%rcx,%%rbp), %%eax\n\t"                                                           \
-  "test $0x80, %%al\n\t"                                                                                \
+  /* a new descriptor is D's (ebp = the call's fd_args bits, rbx = the result, rcx = the page) */     \
+  "test $0x80, %%bpl\n\t"                                                                               \
   "jz 4f\n\t"                                                                                           \
   "cmp $%c[maxfd], %%rbx\n\t"                                                                           \
   "jae 4f\n\t"                                                                                          \
@@ -488,7 +488,7 @@ struct mpk_full_to
   "movb $%c[owner], (%%rdx,%%rbx)\n\t"                                                                  \
   "4:\n"                                                                                                \
   /* a descriptor it closed is no domain's again (rdi: the first argument, kept across the call) */     \
-  "test $0x40, %%al\n\t"                                                                                \
+  "test $0x40, %%bpl\n\t"                                                                               \
   "jz 4f\n\t"                                                                                           \
   "test %%rbx, %%rbx\n\t"                                                                               \
   "jnz 4f\n\t"                                                                                          \
