@@ -344,7 +344,8 @@ std::string app_entry(const resolved_image &img, const export_lists &exports) {
 // the domain's own .bss, self.c) as a symbol.
 std::string syscall_gates(const resolved_image &img) {
   if (!has_mpk(img)) return {};
-  std::string out = "\n// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).\n";
+  std::string out = "\n// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).\n"
+                    "extern \"C\" void flex_mpk_signal_trampoline();\n";
   for (size_t i = 0; i < img.compartments.size(); ++i) {
     const auto &c = img.compartments[i];
     if (c.spec->iso == isolation::process) continue;
@@ -359,6 +360,17 @@ std::string syscall_gates(const resolved_image &img) {
         "  asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of({1}u), domain_of({1}u), flex_sysmark_{0}));\n"
         "}}\n",
         c.name(), i);
+    // Its signal gate (mpk_signals.cc): a handler it installs after boot is entered through it, with its
+    // rights and on its stack; full gates only (light gates run a domain on its caller's stack, which is
+    // the runtime's signal stack here).
+    if (img.prof->mpk_gate != mpk_gate_kind::light) {
+      out += fmt::format(
+          "extern \"C\" [[gnu::used]] void flex_sigenter_{0}() {{\n"
+          "  static constexpr {1}::target t{{}};\n"
+          "  fg::gate<{1}>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {{}});\n"
+          "}}\n",
+          c.name(), mpk_backend(gate_kind::mpk_full, std::nullopt, i, "flex_mpk_signal_trampoline"));
+    }
   }
   return out;
 }

@@ -264,6 +264,7 @@ std::string layout_c(const resolved_image &img) {
                        nrs.empty() ? std::string("-1") : nrs, c.syscalls.size());
     if (is_mpk_domain(img, c)) {
       out += fmt::format("extern long flex_sysdrop_{}(long, long, long, long, long, long, long);\n", c.name());
+      if (img.prof->mpk_gate != mpk_gate_kind::light) out += fmt::format("extern void flex_sigenter_{}(void);\n", c.name());
     }
   }
   out += "\nstatic const struct flex_compartment_layout compartments[] = {\n";
@@ -277,8 +278,10 @@ std::string layout_c(const resolved_image &img) {
       out += fmt::format("    {{{}, {}, {}}},\n", c_string_literal(section_name(c.name(), k.name)),
                          section_symbol(c.name(), k.name, false), section_symbol(c.name(), k.name, true));
     }
-    out += fmt::format("  }}, {}ull, sys_{}, {}u, {}ull, {}}},\n", peer_mask(img, c), c.name(), c.syscalls.size(),
-                       family_mask(c), is_mpk_domain(img, c) ? "flex_sysdrop_" + c.name() : std::string("0"));
+    const bool sig_gate = is_mpk_domain(img, c) && img.prof->mpk_gate != mpk_gate_kind::light;
+    out += fmt::format("  }}, {}ull, sys_{}, {}u, {}ull, {}, {}}},\n", peer_mask(img, c), c.name(), c.syscalls.size(),
+                       family_mask(c), is_mpk_domain(img, c) ? "flex_sysdrop_" + c.name() : std::string("0"),
+                       sig_gate ? "flex_sigenter_" + c.name() : std::string("0"));
   }
   out += "};\n\nstatic const struct flex_boundary_layout boundaries[] = {\n";
   auto index_of = [&](const std::string &name) {

@@ -152,7 +152,7 @@ struct harness<mpk_matrix<Full, Insn>> {
       static const char *const none[] = {nullptr};
       static flex_compartment_layout comps[kComps] = {};
       for (unsigned i = 0; i < kComps; ++i) {
-        comps[i] = {kCompartmentNames[i], FLEX_ISO_MPK, i == kApp, "", none, none, 1, {}, 0, nullptr, 0, 0, nullptr};
+        comps[i] = {kCompartmentNames[i], FLEX_ISO_MPK, i == kApp, "", none, none, 1, {}, 0, nullptr, 0, 0, nullptr, nullptr};
       }
       static flex_image_layout img = {};
       img.name = "conformance";

@@ -221,7 +221,10 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
         sets.shared_stacks = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0;
         mpk_sysdrop_fn drops[kMaxMpkDomains] = {};
         const mpk_plan &plan = mpk_booted_plan();
-        for (unsigned d = 0; d < plan.n_domains; ++d) drops[d] = img.compartments[plan.domains[d].compartment].sys_drop;
+        for (unsigned d = 0; d < plan.n_domains; ++d) {
+          drops[d] = img.compartments[plan.domains[d].compartment].sys_drop;
+          sets.sig_enter[d] = img.compartments[plan.domains[d].compartment].sig_enter;
+        }
         bool armed = false;
         if (status s = mpk_syscall_wall(sets, drops, &lockdown_detail::refuse_domain_call, armed); !s.ok()) return s;
         mpk_sud_site sites[4];

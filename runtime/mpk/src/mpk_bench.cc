@@ -55,7 +55,7 @@ const std::string &hardware_ready() {
     static const char *const kNone[] = {nullptr};
     static flex_compartment_layout comps[2] = {};
     for (int i = 0; i < 2; ++i) {
-      comps[i] = {i ? "b" : "a", FLEX_ISO_MPK, 0, "", kNone, kNone, 1, {}, 0, nullptr, 0, 0, nullptr};
+      comps[i] = {i ? "b" : "a", FLEX_ISO_MPK, 0, "", kNone, kNone, 1, {}, 0, nullptr, 0, 0, nullptr, nullptr};
     }
     static flex_image_layout img = {};
     img.name = "gate-bench";

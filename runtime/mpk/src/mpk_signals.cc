@@ -17,11 +17,32 @@
 // way to run code with the runtime's rights (a WRPKRU outside the gates, which the gadget scan and W^X
 // rule out). Jumping onto the entry's or the return's WRPKRU only runs their checks.
 //
-// Not yet: handlers installed after boot (a compartment's sigaction) are not entered through a gate into
-// their compartment; with the system-call wall armed the runtime refuses to install them (mpk_syscalls.cc),
-// without it they run with the kernel's default PKRU and their return is refused. Threads started after
-// boot get no block (and the system-call wall refuses to start them): flex_mpk_signal_block_for_this_thread
-// is the hook for a runtime that starts them.
+// Handlers a compartment installs after boot (its rt_sigaction, emulated by the trap path: sys_sigaction)
+// are the runtime's to enter, never the kernel's: the kernel's action stays flex_mpk_signal_entry, and the
+// runtime records the compartment's handler, flags and mask. When the signal comes, the dispatch moves its
+// frame into a delivery slot of the thread's block (runtime key) and returns from the signal into the
+// runtime's delivery code, on the slot's stack, with the runtime's rights and the handler's signal mask;
+// that code enters the handler's domain through the domain's signal gate (flexbuild's flex_sigenter_<c>, a
+// full gate with a fixed callee, flex_mpk_signal_trampoline), on the domain's own stack (below the
+// interrupted frames when the signal interrupted that domain) and with its PKRU; the trampoline checks that
+// a delivery for its domain is armed (records the runtime writes on the system-call key's pages, which
+// domains may read only) and hands the handler copies of the siginfo and of a context (the interrupted
+// registers when they were the domain's own, zeros otherwise). Once it returns, the runtime resumes the
+// waiting frame through the token's rt_sigreturn: what the handler wrote into its context is never
+// restored, and the PKRU after the signal is the one the kernel recorded. So a handler runs with its
+// compartment's rights only, on no stack but its compartment's, and the signal stack stays free for the
+// system calls it makes (SIGSYS nests there as usual).
+//
+// The runtime keeps SIGSYS (a handler for it is refused) and the signals it installed a handler for at boot
+// (the fault report's SIGSEGV and SIGBUS, SIGCHLD with compartment processes): a compartment's handler for
+// those is accepted as the kernel would and never entered, so a fault still ends the image with its report.
+// SIGTERM and SIGINT, whose runtime handler only stands in for the default action, go to the compartment
+// that asks. A signal another compartment handles cannot be taken over (the call is refused). Not
+// supported: leaving a handler with siglongjmp (its slot stays taken; the fifth nesting ends the image with
+// a report), sigaltstack for handlers (they run on their domain's stack), handlers in images with light
+// gates (refused: a light gate runs its callee on the caller's stack). Threads started after boot get no
+// block (and the system-call wall refuses to start them): flex_mpk_signal_block_for_this_thread is the hook
+// for a runtime that starts them.
 #include <linux/filter.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -94,16 +115,151 @@ std::uintptr_t live_frame_end(std::uintptr_t uc) {
   return magic2 == kFpMagic2 ? fp + size + 4 : 0;
 }
 
+constexpr std::uint64_t bit(int sig) { return std::uint64_t{1} << (sig - 1); }
+constexpr std::uint32_t kSelectorSaved = 0x5e1ec700u;  // sys_signal_enter's mark in the frame's reserved words
+
 }  // namespace
 }  // namespace detail
 }  // namespace flex::runtime
 
+using flex::runtime::detail::bit;
 using flex::runtime::detail::control;
 using flex::runtime::detail::live_frame_end;
 
 extern "C" {
 void flex_mpk_signal_entry_hardware(int, siginfo_t *, void *);
 void flex_mpk_sigreturn_hardware();
+void flex_mpk_signal_deliver_stub();
+}
+
+namespace flex::runtime::detail {
+namespace {
+
+// The kernel's action that routes `sig` through the runtime, with the recorded handler's flags and mask.
+kernel_sigaction routed(int sig, unsigned long flags, std::uint64_t mask) {
+  kernel_sigaction k{};
+  k.handler = reinterpret_cast<void *>(&flex_mpk_signal_entry_hardware);
+  k.flags = SA_SIGINFO | SA_ONSTACK | kSaRestorer | (sig == SIGSYS ? SA_NODEFER : 0) |
+            (flags & (SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
+  if (sig == SIGSYS) k.flags &= ~static_cast<unsigned long>(SA_RESETHAND);
+  k.restorer = reinterpret_cast<void *>(&flex_mpk_sigreturn_hardware);
+  k.mask = mask & ~bit(SIGSYS);
+  return k;
+}
+
+// A compartment's handler for the live frame `uc`: the frame waits in the next delivery slot, the record
+// for the trampoline is written, and the frame on the signal stack becomes the runtime's delivery (the
+// stub, on the slot's stack, the runtime's rights, the handler's mask), which the return goes on to.
+void deliver_later(ucontext_t *uc, const siginfo_t *info, int sig, const mpk_signal_control::saved &h) {
+  mpk_signal_control &c = control();
+  const auto at = reinterpret_cast<std::uintptr_t>(uc);
+  const long b = block_of(at);
+  const unsigned depth = c.deliver_depth;
+  if (depth >= kSigDeliverSlots) {
+    die("flex: compartment signal handlers nested more than 4 deep (or left with a jump); terminating\n");
+  }
+  if (depth > 0 && c.deliver_block != static_cast<std::uint32_t>(b)) {
+    die("flex: compartment signal handlers delivered on two threads at once; terminating\n");
+  }
+  const std::uintptr_t start = at - 8, end = live_frame_end(at);
+  const std::uintptr_t slot = flex_mpk_runtime.sig_lo + static_cast<std::uintptr_t>(b) * kSigBlock + kSigDeliverOffset +
+                              depth * kSigDeliverSlot;
+  const std::uintptr_t copy = slot + (start & 4095);  // the XSAVE area stays 64-byte aligned
+  if (copy + (end - start) > slot + kSigDeliverFrameBytes) die("flex: a signal frame too large to deliver; terminating\n");
+  std::memcpy(reinterpret_cast<void *>(copy), reinterpret_cast<const void *>(start), end - start);
+  auto *waiting = reinterpret_cast<ucontext_t *>(copy + 8);
+  const auto fp = reinterpret_cast<std::uintptr_t>(uc->uc_mcontext.fpregs);
+  waiting->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(fp - start + copy);
+  c.deliver_block = static_cast<std::uint32_t>(b);
+  c.waiting[depth] = {copy, end - start};
+
+  const unsigned dom = h.owner - 1;
+  mpk_signal_record &rec = sys_page()->sig_records->rec[depth];
+  std::memset(&rec, 0, sizeof rec);
+  rec.sig = sig;
+  rec.pkru = flex_mpk_runtime.domain_pkru[dom];
+  rec.siginfo_form = (h.flags & SA_SIGINFO) ? 1 : 0;
+  rec.handler = h.handler;
+  std::memcpy(&rec.info, info, sizeof rec.info);
+  std::uint32_t pkru = 0;
+  if (!frame_pkru(uc, pkru)) die("flex: a signal arrived without the interrupted PKRU in its frame; terminating\n");
+  rec.uc.uc_flags = uc->uc_flags;
+  rec.uc.uc_stack.ss_flags = SS_DISABLE;
+  if (pkru == rec.pkru) {  // the domain's own registers
+    std::memcpy(rec.uc.uc_mcontext.gregs, uc->uc_mcontext.gregs, sizeof rec.uc.uc_mcontext.gregs);
+    std::memcpy(&rec.uc.__fpregs_mem, uc->uc_mcontext.fpregs, sizeof rec.uc.__fpregs_mem);
+  }
+  std::memcpy(&rec.uc.uc_sigmask, &uc->uc_sigmask, 8);
+  rec.armed = 1;
+
+  greg_t *g = uc->uc_mcontext.gregs;
+  g[REG_RIP] = reinterpret_cast<greg_t>(&flex_mpk_signal_deliver_stub);
+  g[REG_RSP] = static_cast<greg_t>(slot + kSigDeliverSlot);
+  g[REG_RDI] = depth;
+  g[REG_EFL] &= ~greg_t{0x40500};  // AC, DF, TF
+  std::uint64_t mask = 0;
+  std::memcpy(&mask, &uc->uc_sigmask, 8);
+  mask |= h.mask | ((h.flags & SA_NODEFER) ? 0 : bit(sig));
+  mask &= ~(bit(SIGSYS) | bit(SIGKILL) | bit(SIGSTOP));
+  std::memcpy(&uc->uc_sigmask, &mask, 8);
+  std::memset(reinterpret_cast<void *>(fp + flex_mpk_runtime.pkru_offset), 0, 4);  // the runtime's rights
+  uc->uc_mcontext.__reserved1[0] = kSelectorSaved | kBlock;  // runtime code outside its windows
+  if (h.flags & SA_RESETHAND) c.handlers[sig] = {};  // the kernel's action is SIG_DFL again
+  c.deliver_depth = depth + 1;
+}
+
+}  // namespace
+
+long sys_sigaction(unsigned d, const unsigned long a[6], mpk_sysdrop_fn drop, bool *refuse) {
+  const long sig = static_cast<long>(a[0]);
+  const auto call = [&] { return drop(SYS_rt_sigaction, a[0], a[1], a[2], a[3], a[4], a[5]); };
+  if (sig < 1 || sig > 64 || sig == SIGKILL || sig == SIGSTOP || a[3] != 8) return call();  // the kernel's EINVAL
+  mpk_signal_control::saved &h = control().handlers[sig];
+  const bool runtime_own = h.handler && h.owner == 0;
+  const bool kept = runtime_own && sig != SIGTERM && sig != SIGINT;
+  if (h.handler && h.owner != 0 && h.owner != d + 1) {  // another compartment's
+    *refuse = true;
+    return 0;
+  }
+  // Every signal but SIGSYS is blocked here (the trap's mask), so none arrives while the kernel holds an
+  // action other than the runtime's. The kernel holds what the compartment should see while its call
+  // is made with its rights (so the kernel reads its new action and writes its old one, never the runtime),
+  // then the new action is read back.
+  kernel_sigaction before{}, shown{}, now{};
+  runtime_call(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&before), 8);
+  if (h.handler && h.owner == d + 1) {
+    shown = {h.handler, h.flags, h.restorer, h.mask};
+  } else if (!runtime_own) {
+    shown = before;
+  }  // the runtime's own handler shows as SIG_DFL
+  runtime_call(SYS_rt_sigaction, sig, reinterpret_cast<long>(&shown), 0, 8);
+  const long result = call();
+  const long read_back = runtime_call(SYS_rt_sigaction, sig, 0, reinterpret_cast<long>(&now), 8);
+  if (result != 0 || a[1] == 0 || kept || read_back != 0) {  // failed, a query, or a signal the runtime keeps
+    runtime_call(SYS_rt_sigaction, sig, reinterpret_cast<long>(&before), 0, 8);
+    if (result == 0 && a[1] != 0 && read_back != 0) *refuse = true;
+    return result;
+  }
+  if (now.handler == SIG_DFL || now.handler == SIG_IGN) {
+    h = {};  // the kernel's action stands
+    return 0;
+  }
+  if (!sys_page()->sig_enter[d]) {  // no signal gate (light gates)
+    runtime_call(SYS_rt_sigaction, sig, reinterpret_cast<long>(&before), 0, 8);
+    *refuse = true;
+    return 0;
+  }
+  h = {now.handler, now.flags, now.mask, now.restorer, d + 1};
+  const kernel_sigaction wrapped = routed(static_cast<int>(sig), now.flags, now.mask);
+  if (runtime_call(SYS_rt_sigaction, sig, reinterpret_cast<long>(&wrapped), 0, 8) != 0) {
+    die("flex: cannot route a compartment's signal handler through the runtime; terminating\n");
+  }
+  return 0;
+}
+
+}  // namespace flex::runtime::detail
+
+extern "C" {
 
 // Called by flex_mpk_signal_entry_hardware with the runtime's rights, on the thread's own altstack, with
 // `uc` the frame the kernel pushed: runs the handler installed at boot for the frame's signal (the number
@@ -120,6 +276,10 @@ __attribute__((visibility("hidden"), used)) int flex_mpk_signal_dispatch(std::ui
     return 1;
   }
   const flex::runtime::detail::mpk_signal_control::saved &h = control().handlers[sig];
+  if (h.handler && h.owner != 0) {  // a compartment's: entered through its gate once this frame is left
+    flex::runtime::detail::deliver_later(ctx, info, sig, h);
+    return 1;
+  }
   if (h.flags & SA_SIGINFO) {
     reinterpret_cast<void (*)(int, siginfo_t *, void *)>(h.handler)(sig, info, reinterpret_cast<void *>(uc));
   } else if (h.handler) {
@@ -147,6 +307,89 @@ __attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_sigreturn_pr
   std::memset(reinterpret_cast<void *>(start), 0, end - start);
   flex::runtime::detail::sys_signal_leave(moved);
   return copy + 8;
+}
+
+// The runtime's delivery (flex_mpk_signal_deliver_stub calls it with the runtime's rights, on the delivery
+// slot's stack, outside any signal frame): enters the recorded handler's domain through its signal gate,
+// with the domain's stack starting below the interrupted frames when the signal interrupted that domain.
+__attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigned long depth) {
+  using namespace flex::runtime::detail;
+  mpk_syscall_page *page = sys_page();
+  mpk_signal_records *recs = page->sig_records;
+  if (depth >= kSigDeliverSlots || !recs->rec[depth].armed) die("flex: a signal delivery without its record; terminating\n");
+  mpk_signal_record &rec = recs->rec[depth];
+  unsigned dom = 0;
+  while (dom < flex_mpk_runtime.n_domains && flex_mpk_runtime.domain_pkru[dom] != rec.pkru) ++dom;
+  if (dom == flex_mpk_runtime.n_domains || !page->sig_enter[dom]) die("flex: a signal for a domain without a signal gate; terminating\n");
+  mpk_thread_table &t = flex_mpk_thread;
+  const unsigned key = dom + 1;
+  const std::uint64_t saved_cur = t.cur, saved_sp = t.sp[key];
+  // Interrupted in this domain, on its own stack: the handler's frames go below the live ones (and their
+  // red zone). Elsewhere (another domain, the runtime, a gate between two stacks) the domain's next entry
+  // point is already below its live frames.
+  const greg_t *g = reinterpret_cast<const ucontext_t *>(control().waiting[depth].start + 8)->uc_mcontext.gregs;
+  const auto rsp = static_cast<std::uint64_t>(g[REG_RSP]);
+  if (rec.uc.uc_mcontext.gregs[REG_RSP] != 0 && rsp - 256 > flex_mpk_runtime.stack_lo[key] &&
+      rsp <= flex_mpk_runtime.stack_hi[key]) {
+    t.sp[key] = (rsp - 256) & ~std::uint64_t{15};
+  }
+  t.cur = 0;  // the runtime is the caller
+  const std::uint32_t outer = recs->current;
+  recs->current = static_cast<std::uint32_t>(depth);
+  page->sig_enter[dom]();
+  recs->current = outer;
+  rec.armed = 0;
+  t.cur = saved_cur;
+  t.sp[key] = saved_sp;
+}
+
+// After the handler: the waiting frame goes into the block's return buffer (as flex_mpk_sigreturn_prepare
+// does), its slot is free again, and the selector takes the value the interrupted code had; returns where
+// rt_sigreturn must find it. Every signal is blocked (the stub did it).
+__attribute__((visibility("hidden"), used)) std::uintptr_t flex_mpk_signal_resume_prepare(unsigned long depth) {
+  using namespace flex::runtime::detail;
+  mpk_signal_control &c = control();
+  if (depth >= kSigDeliverSlots || c.deliver_depth != depth + 1) return 0;
+  const std::uintptr_t start = c.waiting[depth].start, bytes = c.waiting[depth].bytes;
+  const std::uintptr_t block = flex_mpk_runtime.sig_lo + std::uintptr_t{c.deliver_block} * kSigBlock;
+  const std::uintptr_t copy = block + kSigBufferOffset + (start & 4095);
+  std::memcpy(reinterpret_cast<void *>(copy), reinterpret_cast<const void *>(start), bytes);
+  auto *moved = reinterpret_cast<ucontext_t *>(copy + 8);
+  moved->uc_mcontext.fpregs = reinterpret_cast<fpregset_t>(reinterpret_cast<std::uintptr_t>(moved->uc_mcontext.fpregs) -
+                                                           start + copy);
+  std::memset(reinterpret_cast<void *>(start), 0, bytes);
+  c.waiting[depth] = {};
+  c.deliver_depth = static_cast<std::uint32_t>(depth);
+  sys_signal_leave(moved);
+  return copy + 8;
+}
+
+// A domain's signal gate lands here, with the domain's rights, on its stack: the handler the runtime
+// recorded for the delivery it armed, called with copies of the siginfo and the context it is shown.
+// Entered any other way (a jump onto the gate's WRPKRU), it finds no delivery for the running PKRU and
+// ends the image.
+__attribute__((visibility("default"), used)) void flex_mpk_signal_trampoline() {
+  using namespace flex::runtime::detail;
+  const mpk_syscall_page *page = sys_page();
+  const mpk_signal_records *recs = page ? page->sig_records : nullptr;
+  const std::uint32_t cur = recs ? recs->current : kSigDeliverSlots;
+  std::uint32_t pkru = 0;
+  asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+  if (cur >= kSigDeliverSlots || !recs->rec[cur].armed || recs->rec[cur].pkru != pkru) {
+    asm volatile("jmp flex_mpk_sigtramp_abort");
+    __builtin_unreachable();
+  }
+  const mpk_signal_record &rec = recs->rec[cur];
+  siginfo_t info;
+  ucontext_t uc;
+  std::memcpy(&info, &rec.info, sizeof info);
+  std::memcpy(&uc, &rec.uc, sizeof uc);
+  uc.uc_mcontext.fpregs = &uc.__fpregs_mem;
+  if (rec.siginfo_form) {
+    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(rec.handler)(rec.sig, &info, &uc);
+  } else {
+    reinterpret_cast<void (*)(int)>(rec.handler)(rec.sig);
+  }
 }
 
 // rt_sigprocmask's set while a frame is moved and returned from: every signal.
@@ -244,8 +487,45 @@ extern "C" {
 }
 }
 
+extern "C" {
+// The runtime's delivery, entered by rt_sigreturn (deliver_later's frame): rdi = the slot, rsp = the top of
+// its stack, the runtime's rights. Runs the handler, then resumes the waiting frame as the return does.
+[[gnu::naked, gnu::visibility("hidden"), gnu::section(".text.flex_gates")]] void flex_mpk_signal_deliver_stub() {
+  asm volatile(
+      "mov %%rdi, %%rbx\n\t"
+      "call flex_mpk_signal_deliver\n\t"
+      "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"
+      "movb $0, (%%rcx)\n\t"  /* ALLOW: only the runtime's key writes the selector */
+      "mov $14, %%eax\n\t"
+      "mov $2, %%edi\n\t"
+      "lea flex_mpk_all_signals(%%rip), %%rsi\n\t"
+      "xor %%edx, %%edx\n\t"
+      "mov $8, %%r10d\n\t"
+      "syscall\n\t"
+      "test %%rax, %%rax\n\t"
+      "jnz flex_mpk_signal_abort\n\t"
+      "mov %%rbx, %%rdi\n\t"
+      "call flex_mpk_signal_resume_prepare\n\t"
+      "test %%rax, %%rax\n\t"
+      "jz flex_mpk_signal_abort\n\t"
+      "mov %%rax, %%rsp\n\t"
+      "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"
+      "mov (%%rcx), %%rdi\n\t"
+      "mov 8(%%rcx), %%rsi\n\t"
+      "jmp flex_mpk_sud_sigreturn\n\t" ::FLEX_SIG_OPERANDS);
+}
+}
+
 asm(R"(
   .pushsection .text.flex_gates,"ax",@progbits
+  .globl flex_mpk_sigtramp_abort
+  .hidden flex_mpk_sigtramp_abort
+  .type flex_mpk_sigtramp_abort,@function
+flex_mpk_sigtramp_abort:
+  lea .Lflex_sigtramp_msg(%rip), %rsi
+  mov $(.Lflex_sigtramp_msg_end - .Lflex_sigtramp_msg), %edx
+  jmp flex_mpk_abort_with_message
+  .size flex_mpk_sigtramp_abort, .-flex_mpk_sigtramp_abort
   .globl flex_mpk_signal_abort
   .hidden flex_mpk_signal_abort
   .type flex_mpk_signal_abort,@function
@@ -260,6 +540,9 @@ flex_mpk_signal_abort:
 .Lflex_signal_msg:
   .ascii "flex: a signal entry or return ran off its thread's runtime signal stack, or with a frame the kernel did not deliver (a forged or replayed signal frame?); terminating\n"
 .Lflex_signal_msg_end:
+.Lflex_sigtramp_msg:
+  .ascii "flex: a compartment's signal gate was entered with no delivery of its own armed (a jump onto the gate?); terminating\n"
+.Lflex_sigtramp_msg_end:
   .popsection
 )");
 
@@ -316,7 +599,7 @@ status make_signal_arena(int runtime_key) {
   if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
   // + the control page, + the system-call page and its fresh ranges (mpk_syscalls.cc), tagged with the
   // next key.
-  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (2 + kFreshPages + kFdPages) * 4096;
+  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (1 + kSysPages) * 4096;
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
@@ -342,7 +625,7 @@ bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
   if (!flex_mpk_runtime.sig_lo) return false;
   lo = flex_mpk_runtime.sig_lo;
   // with the system-call page, its ranges and its descriptors' owners
-  hi = flex_mpk_runtime.sig_control + (2 + detail::kFreshPages + detail::kFdPages) * 4096;
+  hi = flex_mpk_runtime.sig_control + (1 + detail::kSysPages) * 4096;
   return true;
 }
 
@@ -376,14 +659,8 @@ status mpk_signal_wall(std::uint64_t token[2]) {
     // handler's own calls may raise it again: never deferred, never in a handler's mask).
     const bool sigsys = sig == SIGSYS;
     if (!sigsys && (old.handler == SIG_DFL || old.handler == SIG_IGN)) continue;
-    if (old.handler != SIG_DFL && old.handler != SIG_IGN) c.handlers[sig] = {old.handler, old.flags};
-    detail::kernel_sigaction wrapped{};
-    wrapped.handler = reinterpret_cast<void *>(&flex_mpk_signal_entry_hardware);
-    wrapped.flags = SA_SIGINFO | SA_ONSTACK | detail::kSaRestorer | (sigsys ? SA_NODEFER : 0) |
-                    (old.flags & (SA_RESTART | SA_NODEFER | SA_RESETHAND | SA_NOCLDSTOP | SA_NOCLDWAIT));
-    if (sigsys) wrapped.flags &= ~static_cast<unsigned long>(SA_RESETHAND);
-    wrapped.restorer = reinterpret_cast<void *>(&flex_mpk_sigreturn_hardware);
-    wrapped.mask = old.mask & ~(std::uint64_t{1} << (SIGSYS - 1));
+    if (old.handler != SIG_DFL && old.handler != SIG_IGN) c.handlers[sig] = {old.handler, old.flags, old.mask, old.restorer, 0};
+    const detail::kernel_sigaction wrapped = detail::routed(sig, old.flags, old.mask);
     if (syscall(SYS_rt_sigaction, sig, &wrapped, nullptr, 8) != 0) {
       return status::from_errno("cannot route signal " + std::to_string(sig) + " through the runtime", errno);
     }

@@ -154,16 +154,13 @@ flex_mpk_sys_abort:
 
 namespace flex::runtime {
 namespace detail {
-namespace {
 
 mpk_syscall_page *sys_page() {
   return reinterpret_cast<mpk_syscall_page *>(flex_mpk_runtime.sys_page);
 }
 
-constexpr std::uint8_t kAllow = 0, kBlock = 1;  // SYSCALL_DISPATCH_FILTER_ALLOW / _BLOCK
-
 // A system call as the runtime (PKRU 0), inside an ALLOW window of its own.
-long runtime_call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0) {
+long runtime_call(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
   volatile std::uint8_t *sel = &sys_page()->selector;
   const std::uint8_t before = *sel;
   *sel = kAllow;
@@ -188,6 +185,8 @@ bool frame_pkru(const ucontext_t *uc, std::uint32_t &pkru) {
   runtime_call(SYS_exit_group, 134);
   __builtin_unreachable();
 }
+
+namespace {
 
 [[noreturn]] void refused(unsigned domain, long nr, const unsigned long args[6],
                           mpk_refusal why = mpk_refusal::outside_set) {
@@ -461,12 +460,14 @@ void note_descriptor(unsigned d, long nr, long result, unsigned long a0) {
 status make_syscall_page(void *p, int key) {
   auto *page = static_cast<mpk_syscall_page *>(p);
   page->selector = kAllow;
-  if (::pkey_mprotect(p, (1 + kFreshPages + kFdPages) * 4096, PROT_READ | PROT_WRITE, key) != 0) {
+  if (::pkey_mprotect(p, kSysPages * 4096, PROT_READ | PROT_WRITE, key) != 0) {
     return status::from_errno("cannot tag the system-call page with its key", errno);
   }
   page->fresh = reinterpret_cast<mpk_syscall_page::fresh_range *>(static_cast<char *>(p) + 4096);
   page->n_fresh = 0;
   page->fd_owner = static_cast<std::uint8_t *>(p) + (1 + kFreshPages) * 4096;
+  page->sig_records = reinterpret_cast<mpk_signal_records *>(static_cast<char *>(p) + (1 + kFreshPages + kFdPages) * 4096);
+  page->sig_records->current = kSigDeliverSlots;
   fill_fd_args(page->fd_args);
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid_count(0xd, 9, &eax, &ebx, &ecx, &edx) && eax == 8) flex_mpk_runtime.pkru_offset = ebx;
@@ -536,27 +537,10 @@ void sys_serve(ucontext_t *uc, const siginfo_t *info) {
   if (never || !in_set(d, nr)) refused(d, nr, args, why);
   if (!own_descriptors(d, nr, args)) refused(d, nr, args, mpk_refusal::descriptor);
   auto *drop = sys_page()->drop[d];
-  if (nr == SYS_rt_sigaction && a(1) != 0) {
-    // A handler installed after boot would not be entered through a gate into its compartment (it would
-    // run with the kernel's default rights on the runtime's signal stack): only SIG_DFL and SIG_IGN. The
-    // new action is read by the kernel with the caller's rights (the call is made through the drop) and
-    // read back from the kernel, so the runtime never reads the caller's pointer itself.
-    struct {
-      void *handler;
-      unsigned long flags;
-      void *restorer;
-      std::uint64_t mask;
-    } before{}, now{};
-    // Every signal but SIGSYS is blocked here (the entry's mask), so none arrives with the new action
-    // before it is checked; a read-back that fails counts as a handler.
-    now.handler = reinterpret_cast<void *>(~std::uintptr_t{1});  // neither SIG_DFL nor SIG_IGN
-    runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&before), 8);
-    const long result = drop(nr, a(0), a(1), a(2), a(3), a(4), a(5));
-    const long read_back = runtime_call(SYS_rt_sigaction, a(0), 0, reinterpret_cast<long>(&now), 8);
-    if (result == 0 && (read_back != 0 || (now.handler != SIG_DFL && now.handler != SIG_IGN))) {
-      runtime_call(SYS_rt_sigaction, a(0), reinterpret_cast<long>(&before), 0, 8);
-      refused(d, nr, args, mpk_refusal::signal_state);
-    }
+  if (nr == SYS_rt_sigaction) {
+    bool refuse = false;
+    const long result = sys_sigaction(d, args, drop, &refuse);
+    if (refuse) refused(d, nr, args, mpk_refusal::signal_state);
     r[REG_RAX] = result;
     return;
   }
@@ -663,6 +647,7 @@ status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops
       page->gate_allowed[d][nr / 64] &= ~(std::uint64_t{1} << (nr % 64));
     }
     page->drop[d] = drops[d];
+    page->sig_enter[d] = sets.sig_enter[d];
   }
   page->refuse = refuse;
   page->shared_stacks = sets.shared_stacks ? 1 : 0;

@@ -127,7 +127,7 @@ struct test_image {
   explicit test_image(std::vector<int> iso) {
     static const char *const kNames[] = {"app", "net", "core", "c3",  "c4",  "c5",  "c6",  "c7",
                                          "c8",  "c9",  "c10",  "c11", "c12", "c13", "c14", "c15"};
-    for (unsigned i = 0; i < iso.size(); ++i) comps[i] = {kNames[i], iso[i], 0, "", none, none, 1, {}, 0, nullptr, 0, 0, nullptr};
+    for (unsigned i = 0; i < iso.size(); ++i) comps[i] = {kNames[i], iso[i], 0, "", none, none, 1, {}, 0, nullptr, 0, 0, nullptr, nullptr};
     img.n_compartments = static_cast<unsigned>(iso.size());
   }
 };

@@ -41,6 +41,8 @@ struct flex_compartment_layout {
   unsigned long long socket_families; /* bit f: socket(f, ...) allowed; 0: any family */
   /* An mpk domain's flex_sysdrop (mpk_gate.h): a system call with its rights; NULL for other compartments. */
   long (*sys_drop)(long, long, long, long, long, long, long);
+  /* Its signal gate (mpk_gate.h, full gates): a handler it installs after boot is entered through it. */
+  void (*sig_enter)(void);
 };
 
 /* What happens to a system call outside a compartment's set (the profile's `lockdown`). */

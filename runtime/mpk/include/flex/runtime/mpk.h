@@ -244,6 +244,10 @@ struct mpk_syscall_sets {
   // Light gates run every domain on the caller's stack: a stack a domain maps after boot (MAP_STACK,
   // plat_map_stack) is tagged with the shared key instead of the domain's.
   bool shared_stacks = false;
+  // Per domain, its signal gate (flex_image's sig_enter: the runtime into the domain, onto
+  // flex_mpk_signal_trampoline): a handler the domain installs after boot is entered through it. Null
+  // (light gates): such a handler is refused.
+  void (*sig_enter[kMaxMpkDomains])() = {};
 };
 // Why a call is refused, for the report.
 enum class mpk_refusal { outside_set, signal_state, foreign_abi, memory, descriptor };

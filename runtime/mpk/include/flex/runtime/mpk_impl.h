@@ -45,15 +45,25 @@ inline constexpr std::uint32_t kCpuAvx = 1, kCpuAvx512 = 2;
 inline constexpr std::uint32_t kModeOff = 0, kModeHardware = 1, kModeEmulated = 2;
 
 // A thread's block of the signal arena: a guard page, the return buffer flex_mpk_sigreturn copies a frame
-// into, and the alternate signal stack the kernel writes frames on.
-inline constexpr unsigned kSigBlockShift = 17;
+// into, the delivery slots (a compartment's handler runs after its signal's frame is returned from: the
+// frame waits in a slot, and the runtime's code that enters the handler runs on the slot's stack), and the
+// alternate signal stack the kernel writes frames on.
+inline constexpr unsigned kSigBlockShift = 18;
 inline constexpr std::size_t kSigBlock = std::size_t{1} << kSigBlockShift;
 inline constexpr std::size_t kSigBufferOffset = 4096;
 inline constexpr std::size_t kSigBufferBytes = 16384;
-inline constexpr std::size_t kSigStackOffset = kSigBufferOffset + kSigBufferBytes;
+inline constexpr std::size_t kSigDeliverOffset = kSigBufferOffset + kSigBufferBytes;
+inline constexpr unsigned kSigDeliverSlots = 4;                    // compartment handlers nested at most
+inline constexpr std::size_t kSigDeliverSlot = 32768;              // the frame (first 12 KiB), then the stack
+inline constexpr std::size_t kSigDeliverFrameBytes = 12288;
+inline constexpr std::size_t kSigStackOffset = kSigDeliverOffset + kSigDeliverSlots * kSigDeliverSlot;
+static_assert(kSigStackOffset + 65536 <= kSigBlock);
 
 // The arena's control page: the token the lockdown's filter asks of rt_sigreturn, which thread owns each
 // block, and the handlers installed at boot that flex_mpk_signal_entry calls.
+// Each signal's action as the runtime keeps it: a handler installed at boot (the runtime's own: owner 0),
+// or one a compartment installed after boot (owner: its domain + 1), which the runtime enters through that
+// domain's signal gate (mpk_signals.cc); handler null: the kernel's own action (SIG_DFL, SIG_IGN) stands.
 struct mpk_signal_control {
   std::uint64_t token[2];
   std::uint32_t tid_of_block[kMpkMaxThreads];
@@ -61,9 +71,40 @@ struct mpk_signal_control {
   struct saved {
     void *handler;
     unsigned long flags;
+    std::uint64_t mask;
+    void *restorer;
+    std::uint32_t owner;
   } handlers[65];
+  // Compartment handlers being delivered (on the system-call wall's one thread): how many, on which
+  // block, and each waiting frame's place and length in its slot.
+  std::uint32_t deliver_depth;
+  std::uint32_t deliver_block;
+  struct waiting {
+    std::uintptr_t start;  // the frame's pretcode slot, copied at the same page offset
+    std::size_t bytes;
+  } waiting[kSigDeliverSlots];
 };
 static_assert(sizeof(mpk_signal_control) <= 4096);
+
+// What a compartment's signal gate finds (mpk_signals.cc: flex_mpk_signal_trampoline runs with the
+// domain's rights, so this lies on the pages after the descriptors' owners, which every domain may read
+// and only the runtime writes): the delivery now being entered, and per nesting level the handler, the
+// signal, its siginfo, and the context the handler is shown (the interrupted registers when they were its
+// own domain's, else zeros; what the handler writes there is never restored).
+struct mpk_signal_record {
+  std::uint32_t armed;
+  std::int32_t sig;
+  std::uint32_t pkru;  // the domain's: the trampoline checks that it runs with it
+  std::uint32_t siginfo_form;  // SA_SIGINFO
+  void *handler;
+  siginfo_t info;
+  ucontext_t uc;
+};
+struct mpk_signal_records {
+  std::uint32_t current;  // the record flex_mpk_signal_trampoline reads; kSigDeliverSlots: none
+  mpk_signal_record rec[kSigDeliverSlots];
+};
+inline constexpr std::size_t kSigRecordPages = (sizeof(mpk_signal_records) + 4095) / 4096;
 
 // Maps the signal arena with `runtime_key`, and the system-call page with runtime_key + 1 (mpk_boot,
 // hardware MPK only).
@@ -95,9 +136,14 @@ struct alignas(4096) mpk_syscall_page {
   // or by the runtime, anyone's). A domain's call on another domain's descriptor is refused.
   std::uint8_t fd_args[512];
   std::uint8_t *fd_owner;  // kFdPages pages after the fresh ranges', under the same key
+  // Per domain, its signal gate (flex_sigenter_<compartment>: the runtime into the domain, onto
+  // flex_mpk_signal_trampoline); null where the image has none (light gates): no handler after boot then.
+  void (*sig_enter[kMaxMpkDomains])();
+  mpk_signal_records *sig_records;  // kSigRecordPages pages after the descriptors' owners
 };
 static_assert(sizeof(mpk_syscall_page) == 4096);
-// The pages after the system-call page that hold its fresh ranges, then its descriptors' owners.
+// The pages after the system-call page that hold its fresh ranges, then its descriptors' owners, then the
+// signal records (kSigRecordPages).
 inline constexpr std::size_t kFreshPages = 16;
 inline constexpr std::size_t kFdPages = 16;
 inline constexpr std::size_t kMaxOwnedFd = kFdPages * 4096;  // descriptors from this one up are refused
@@ -107,8 +153,21 @@ inline constexpr std::size_t kSysFdArgsOffset = offsetof(mpk_syscall_page, fd_ar
 inline constexpr std::size_t kSysFdOwnerOffset = offsetof(mpk_syscall_page, fd_owner);
 inline constexpr std::size_t kMaxFresh = kFreshPages * 4096 / sizeof(mpk_syscall_page::fresh_range);
 inline constexpr std::size_t kSysGateAllowedOffset = offsetof(mpk_syscall_page, gate_allowed);
+// The system-call page and what follows it: kSysPages pages.
+inline constexpr std::size_t kSysPages = 1 + kFreshPages + kFdPages + kSigRecordPages;
 // Tags the page at `p` (the signal arena's last) as the system-call page.
 status make_syscall_page(void *p, int key);
+mpk_syscall_page *sys_page();  // null without a signal arena
+inline constexpr std::uint8_t kAllow = 0, kBlock = 1;  // SYSCALL_DISPATCH_FILTER_ALLOW / _BLOCK
+// A system call as the runtime (PKRU 0), inside an ALLOW window of its own.
+long runtime_call(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
+// The PKRU a signal frame's XSAVE area holds (the interrupted thread's); false when it carries none.
+bool frame_pkru(const ucontext_t *uc, std::uint32_t &pkru);
+[[noreturn]] void die(const char *msg);  // the message on stderr, exit status 134
+// A compartment's rt_sigaction, emulated (mpk_signals.cc): the trap path's, for domain d, with its drop.
+// Sets *refuse when the call must be refused (a handler for a signal the runtime keeps or another
+// domain handles, or an image without signal gates).
+long sys_sigaction(unsigned d, const unsigned long a[6], mpk_sysdrop_fn drop, bool *refuse);
 // The signal wall's part (mpk_signals.cc): the selector while a handler runs, and dispatch's SIGSYS.
 void sys_signal_enter(ucontext_t *uc);
 void sys_signal_leave(const ucontext_t *uc);
