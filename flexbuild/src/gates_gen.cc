@@ -344,8 +344,8 @@ std::string app_entry(const resolved_image &img, const export_lists &exports) {
 // the domain's own .bss, self.c) as a symbol.
 std::string syscall_gates(const resolved_image &img) {
   if (!has_mpk(img)) return {};
-  std::string out = "\n// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).\n"
-                    "extern \"C\" void flex_mpk_signal_trampoline();\n";
+  std::string out = "\n// System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).\n";
+  if (img.prof->mpk_gate != mpk_gate_kind::light) out += "extern \"C\" void flex_mpk_signal_trampoline();\n";
   for (size_t i = 0; i < img.compartments.size(); ++i) {
     const auto &c = img.compartments[i];
     if (c.spec->iso == isolation::process) continue;

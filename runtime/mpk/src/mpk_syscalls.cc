@@ -32,8 +32,8 @@
 // Signal state stays the runtime's, and only the trap path touches it (a domain's gate refuses every call
 // whose arguments need a look: signal state, prctl, signals queued to oneself, shmat): a domain's
 // rt_sigprocmask changes the mask of the code that made it (the frame's), not the runtime handler's;
-// rt_sigaction may set SIG_DFL or SIG_IGN but not install a handler (it would not be entered through a
-// gate into its compartment), nor touch SIGSYS; rt_sigreturn never comes from a domain; prctl may neither
+// rt_sigaction is emulated (mpk_signals.cc: the runtime records a domain's handler and enters it through
+// the domain's signal gate), and may not touch SIGSYS; rt_sigreturn never comes from a domain; prctl may neither
 // switch the dispatch off nor load a filter. A SIGSYS counts as the dispatch's only when its frame says so
 // (rip just past a `syscall`, rax its number), not because its siginfo does.
 //

@@ -79,6 +79,7 @@ extern "C" int flex_enter_app(int argc, char **argv) {
 }
 
 // System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).
+extern "C" void flex_mpk_signal_trampoline();
 extern "C" unsigned char flex_sysmark_app[2];
 extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysgate_app(long, long, long, long, long, long, long) {
   asm volatile(FLEX_MPK_SYSGATE_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(0u), domain_of(0u), flex_sysmark_app));
@@ -86,10 +87,18 @@ extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex
 extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysdrop_app(long, long, long, long, long, long, long) {
   asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(0u), domain_of(0u), flex_sysmark_app));
 }
+extern "C" [[gnu::used]] void flex_sigenter_app() {
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline>::target t{};
+  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
+}
 extern "C" unsigned char flex_sysmark_core[2];
 extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysgate_core(long, long, long, long, long, long, long) {
   asm volatile(FLEX_MPK_SYSGATE_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(1u), domain_of(1u), flex_sysmark_core));
 }
 extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysdrop_core(long, long, long, long, long, long, long) {
   asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(1u), domain_of(1u), flex_sysmark_core));
+}
+extern "C" [[gnu::used]] void flex_sigenter_core() {
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline>::target t{};
+  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
 }

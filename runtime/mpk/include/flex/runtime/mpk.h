@@ -38,8 +38,9 @@
 // runtime's signal arena and return only through it (mpk_signal_wall below), no system call may remap the
 // memory laid out at boot or map a file, and pkey_*, new executable memory, process_vm_* and /proc/PID/mem
 // are refused; and each domain's system calls are checked against its own set and made with its own
-// rights (mpk_syscall_wall: Syscall User Dispatch, in a process with one thread). Still open: descriptors
-// are the whole process's, and the gates' return paths trust the caller's stack.
+// rights (mpk_syscall_wall: Syscall User Dispatch, in a process with one thread); a domain's descriptors
+// are its own; a handler a domain installs after boot is entered through its signal gate with its rights
+// (mpk_signals.cc). Still open: key-0 memory, and the gates' return paths when the runtime is the caller.
 #pragma once
 
 #include <cstddef>
