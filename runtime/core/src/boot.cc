@@ -15,6 +15,7 @@
 #include "flex/runtime/layout.h"
 #include "flex/runtime/lockdown.h"
 #include "flex/runtime/mpk.h"
+#include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"
 
 namespace flex::runtime {
@@ -137,8 +138,20 @@ void shutdown_backends() {
       "ret\n\t");
 }
 
+namespace {
+int enter_and_finish(int argc, char **argv) {
+  finish_image(flex_enter_app(argc, argv));
+}
+}  // namespace
+
 int enter_app(int argc, char **argv) {
   if (g_app_stack_top) return call_on_stack(g_app_stack_top, &flex_enter_app, argc, argv);
+  if (void *top = mpk_runtime_stack_top()) {
+    // The frames below this one lie on the main thread's stack, key-0 memory every compartment may
+    // write while the app runs: the runtime never returns through them.
+    call_on_stack(top, &enter_and_finish, argc, argv);
+    __builtin_unreachable();
+  }
   return flex_enter_app(argc, argv);
 }
 

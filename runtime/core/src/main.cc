@@ -142,14 +142,19 @@ int main(int argc, char **argv) {
   app_argv.push_back(nullptr);
   if (flex::runtime::boot_image() < 0) return 1;
   if (flex::runtime::g_count_gates) std::atexit(flex::runtime::print_gate_stats);  // the main process's exit
-  const int rc = flex::runtime::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data());
-  if (&__asan_init != nullptr && flex::runtime::process_booted()) {
+  flex::runtime::finish_image(flex::runtime::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data()));
+}
+
+namespace flex::runtime {
+void finish_image(int rc) {
+  if (&__asan_init != nullptr && process_booted()) {
     // ASan's module destructors would read the metadata of instrumented compartments whose memory this
     // process has unmapped: finish the image without them.
-    if (flex::runtime::g_count_gates) flex::runtime::print_gate_stats();
-    flex::runtime::shutdown_backends();
+    if (g_count_gates) print_gate_stats();
+    shutdown_backends();
     std::fflush(nullptr);
     _exit(rc);
   }
-  return rc;
+  std::exit(rc);
 }
+}  // namespace flex::runtime

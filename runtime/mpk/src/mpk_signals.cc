@@ -599,7 +599,8 @@ status make_signal_arena(int runtime_key) {
   if (!mpk_kernel_delivers_onto_keyed_stacks()) return {};
   // + the control page, + the system-call page and its fresh ranges (mpk_syscalls.cc), tagged with the
   // next key.
-  const std::size_t bytes = std::size_t{kMpkMaxThreads} * kSigBlock + (1 + kSysPages) * 4096;
+  const std::size_t bytes =
+      std::size_t{kMpkMaxThreads} * kSigBlock + (1 + kSysPages + 1) * 4096 + kRuntimeStackBytes;
   void *p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return status::from_errno("cannot map the signal arena", errno);
   if (::pkey_mprotect(p, bytes, PROT_READ | PROT_WRITE, runtime_key) != 0) {
@@ -613,6 +614,10 @@ status make_signal_arena(int runtime_key) {
       return status::from_errno("cannot place the signal arena's guard pages", errno);
     }
   }
+  const std::uintptr_t stack_guard = lo + std::size_t{kMpkMaxThreads} * kSigBlock + (1 + kSysPages) * 4096;
+  if (::mprotect(reinterpret_cast<void *>(stack_guard), 4096, PROT_NONE) != 0) {
+    return status::from_errno("cannot place the runtime stack's guard page", errno);
+  }
   flex_mpk_runtime.sig_lo = lo;
   flex_mpk_runtime.sig_control = lo + std::size_t{kMpkMaxThreads} * kSigBlock;
   flex_mpk_runtime.runtime_key = static_cast<std::uint32_t>(runtime_key);
@@ -625,8 +630,15 @@ bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
   if (!flex_mpk_runtime.sig_lo) return false;
   lo = flex_mpk_runtime.sig_lo;
   // with the system-call page, its ranges and its descriptors' owners
-  hi = flex_mpk_runtime.sig_control + (1 + detail::kSysPages) * 4096;
+  hi = flex_mpk_runtime.sig_control + (1 + detail::kSysPages + 1) * 4096 + detail::kRuntimeStackBytes;
   return true;
+}
+
+void *mpk_runtime_stack_top() {
+  // Light gates run the app on its caller's stack: there the runtime stays on the thread's own.
+  if (!flex_mpk_runtime.sig_lo || !mpk_syscalls_mediated() || detail::sys_page()->shared_stacks) return nullptr;
+  return reinterpret_cast<void *>(flex_mpk_runtime.sig_control + (1 + detail::kSysPages + 1) * 4096 +
+                                  detail::kRuntimeStackBytes);
 }
 
 int mpk_signal_block_for_this_thread() {

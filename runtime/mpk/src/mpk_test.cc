@@ -798,9 +798,11 @@ flex_test_jump_onto_return:
   .size flex_test_jump_onto_return, .-flex_test_jump_onto_return
 )");
 
-// Not defended yet (DESIGN.md §8): a gate's way back trusts the stack. Code that jumps onto the return
-// switch of a gate whose caller is the runtime takes the runtime's rights, at an address it chose. When a
-// defence lands (the return address kept where no compartment writes), this test must change with it.
+// Not defended yet (DESIGN.md §8): a light gate's way back trusts the stack (light gates share it by
+// design). Code that jumps onto the return switch of a light gate whose caller is the runtime (the app's
+// entry in an image with light gates) takes the runtime's rights, at an address it chose. Full gates from
+// the runtime return through its return cell instead (a_jump_onto_the_runtimes_way_back_...). When a
+// defence lands for light gates, this test must change with it.
 TEST(not_yet_defended, a_jump_onto_a_gates_return_switch_takes_the_callers_rights_where_the_jumper_chose) {
   using fixed = mpk_light_to<kPkruRuntime, pkru_for(1, 3), &good, pkru_insn::emulated>;
   const auto *entry = static_cast<const unsigned char *>(reinterpret_cast<const void *>(fixed::entry()));
@@ -907,6 +909,47 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
       ::testing::ExitedWithCode(134), "outside its domain's stack arena");
 }
 
+// The runtime as the caller on its own stack (caller key 0: the app's entry, a compartment's signal handler)
+// returns through its return cell, on the signal arena's control page (the runtime's key): a jump onto
+// the way back uses the cell, never the thread table's slot 0 (key 0). With no call in flight the cell is
+// empty and the jump ends the image; a legitimate call goes and comes back through the cell, leaving it
+// as it was. The runtime's erased gate (the old way for the runtime) returns on the jumper's stack with
+// the runtime's rights.
+alignas(4096) detail::mpk_signal_control g_fake_control;
+TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runtime_called_from) {
+  constexpr std::uint32_t kCallee = pkru_for(2, 3);
+  using erased = mpk_full<kPkruRuntime, kCallee, 1, pkru_insn::emulated>;
+  using own = mpk_full_to<kPkruRuntime, kCallee, 1, &good, pkru_insn::emulated, 0>;
+  const void *back_erased = nth_switch_point(reinterpret_cast<const void *>(erased::entry()), 1);
+  const void *back_own = nth_switch_point(reinterpret_cast<const void *>(own::entry()), 1);
+  ASSERT_NE(back_erased, nullptr);
+  ASSERT_NE(back_own, nullptr);
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
+        flex_test_jump_onto_full_return(back_erased);
+        std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // back here, with the runtime's rights
+      },
+      ::testing::ExitedWithCode(7), "");
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        g_fake_control.rt_return = 0;
+        flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+        // A legitimate call first: through the cell and back, which it leaves empty again.
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        const word r = gate<own>::call_erased({}, nullptr, &good, call_args{{41}});
+        if (r != 42 || g_fake_control.rt_return != 0 || flex_mpk_emulated_pkru != kPkruRuntime) std::_Exit(3);
+        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        flex_mpk_emulated_pkru = kCallee;
+        flex_test_jump_onto_full_return(back_own);
+        std::_Exit(7);
+      },
+      ::testing::ExitedWithCode(134), "outside its domain's stack arena");
+}
+
 // ---- On a machine with PKU ------------------------------------------------------------------------------
 
 #define REQUIRE_PKU() \
@@ -965,6 +1008,25 @@ TEST_F(hardware, light_gate_leaves_registers_alone) {
 }
 
 // ---- Signals belong to the runtime (mpk_signals.cc) -----------------------------------------------------
+
+// A domain's signal gate has one callee, the trampoline, which runs a handler only for a delivery the
+// runtime armed for the running domain: entered with none armed, it ends the process with its message.
+extern "C" void flex_mpk_signal_trampoline();
+word call_trampoline(word, word, word, word, word, word) {
+  flex_mpk_signal_trampoline();
+  return 0;
+}
+TEST_F(hardware, a_signal_gate_with_no_delivery_armed_ends_the_process) {
+  REQUIRE_PKU();
+  REQUIRE_KEYED_SIGNAL_STACKS();
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        (void)gate<hw_full_1>::call_erased({}, nullptr, &call_trampoline, {});
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(134), "signal gate was entered with no delivery of its own armed");
+}
 
 volatile int g_handled = 0;
 void *volatile g_frame = nullptr;

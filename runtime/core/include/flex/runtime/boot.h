@@ -14,8 +14,13 @@ namespace flex::runtime {
 int boot_image();
 
 // Runs the app's entry (flex_enter_app) on the stack boot gave the main process's compartment, when it
-// gave one (process images: that stack is unmapped in every compartment process), else on this one.
+// gave one (process images: that stack is unmapped in every compartment process); in an image whose MPK
+// domains' system calls go through the runtime, on the runtime's own stack (its key: no compartment can
+// write the frames the runtime returns through), and then finish_image there, never returning; else on
+// this one.
 int enter_app(int argc, char **argv);
+// What main does once the app's entry returned: flushes, reports, ends the image with `rc`.
+[[noreturn]] void finish_image(int rc);
 
 // Each backend's part of --describe (keys, processes, whether this machine can run them).
 void describe_backends(std::FILE *out);

@@ -40,7 +40,9 @@
 // are refused; and each domain's system calls are checked against its own set and made with its own
 // rights (mpk_syscall_wall: Syscall User Dispatch, in a process with one thread); a domain's descriptors
 // are its own; a handler a domain installs after boot is entered through its signal gate with its rights
-// (mpk_signals.cc). Still open: key-0 memory, and the gates' return paths when the runtime is the caller.
+// (mpk_signals.cc); the runtime runs on its own stack (its key) and full gates from it return through its
+// return cell (mpk_gate.h). Still open: key-0 memory (glibc's data, the thread table) and light gates'
+// way back from the runtime.
 #pragma once
 
 #include <cstddef>
@@ -262,6 +264,10 @@ using mpk_sysdrop_fn = long (*)(long, long, long, long, long, long, long);
 status mpk_syscall_wall(const mpk_syscall_sets &sets, const mpk_sysdrop_fn drops[kMaxMpkDomains],
                         mpk_refuse_fn refuse, bool &armed);
 void mpk_syscall_wall_close();
+// The top of the runtime's own stack (on the signal arena, under the runtime's key) once the system-call
+// wall is armed (one thread, MPK domains walled off); null otherwise. boot's enter_app runs the app's
+// entry and the image's end on it.
+void *mpk_runtime_stack_top();
 bool mpk_syscalls_mediated();
 // The `syscall` instructions the dispatch always allows (their addresses after the instruction) and the
 // one call each may make: the layout wall pins them. Returns how many (0 without a system-call page).

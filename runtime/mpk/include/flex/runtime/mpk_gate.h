@@ -81,6 +81,11 @@ enum class pkru_insn {
 // holds it) go on the callee's stack. Stack pointers taken from the (key-0, writable) thread table are
 // checked against the domain's arena bounds in the read-only runtime page before use.
 #define FLEX_MPK_FULL_BODY_WITH(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED)                           \
+  FLEX_MPK_FULL_BODY_CELL(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED, "", FLEX_MPK_SLOT_BACK, "")
+// Where the way back finds the caller's stack: its slot of the thread table.
+#define FLEX_MPK_SLOT_BACK "mov %%fs:(%%r13,%%rbx,8), %%r14\n\t"
+// CELL_IN, CELL_BACK, CELL_OUT: the runtime's own stack, for the runtime as a caller on it (below).
+#define FLEX_MPK_FULL_BODY_CELL(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED, CELL_IN, CELL_BACK, CELL_OUT) \
   ".cfi_undefined %%rip\n\t" /* backtraces end here */                                                 \
   "push %%rbp\n\t"                                                                                      \
   "push %%rbx\n\t"                                                                                      \
@@ -92,6 +97,7 @@ enum class pkru_insn {
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
   CALLER_IN /* rbx: the caller's key */                                                                  \
+  CELL_IN                                                                                               \
   "push %%fs:(%%r13,%%rbx,8)\n\t"                                                                       \
   "mov %%rsp, %%fs:(%%r13,%%rbx,8)\n\t"                                                                 \
   "mov %%fs:%c[spk](%%r13), %%r14\n\t" /* where the callee's stack starts */                            \
@@ -127,7 +133,7 @@ enum class pkru_insn {
   CALLER_SWITCHED /* rbx: the caller's key, after the switch (fixed): no jump skips it */              \
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
-  "mov %%fs:(%%r13,%%rbx,8), %%r14\n\t"                                                                 \
+  CELL_BACK /* r14: the caller's stack pointer */                                                       \
   "test %%ebx, %%ebx\n\t"                                                                               \
   "jz .Lflex_back%=\n\t"                                                                                \
   "cmp %c[lo](%%r15,%%rbx,8), %%r14\n\t"                                                                \
@@ -140,6 +146,7 @@ enum class pkru_insn {
   "mov %%rbx, %%fs:%c[cur](%%r13)\n\t"                                                                  \
   "call flex_mpk_clear_vectors\n\t"                                                                     \
   "mov %%r10, %%rax\n\t" FLEX_MPK_CLEAR_SCRATCH "cld\n\t"                                               \
+  CELL_OUT                                                                                              \
   "pop %%r15\n\t"                                                                                       \
   "pop %%r14\n\t"                                                                                       \
   "pop %%r13\n\t"                                                                                       \
@@ -170,7 +177,9 @@ enum class pkru_insn {
 // for the way back. The fixed gate has it as an immediate both ways, loaded on the way back only after the
 // switch to the caller's rights: a jump onto that switch cannot choose whose stack slot and arena bounds
 // the return uses (a domain's stack, which only that domain writes): it can only land on that caller's own
-// frames. For the runtime as the caller (key 0, its stack in key-0 memory) this does not hold yet.
+// frames. The runtime as the caller on its own stack (the app's entry, signal handlers) names key 0 and
+// returns through its return cell instead (FLEX_MPK_CELL_*); the runtime as a caller on a domain's stack
+// (the relay of a mixed image) still takes its key from the thread table.
 #define FLEX_MPK_CALLER_FROM_TABLE                                                                      \
   "mov %%fs:%c[cur](%%r13), %%rbx\n\t"                                                                  \
   "and $15, %%ebx\n\t"
@@ -191,6 +200,47 @@ enum class pkru_insn {
 #define FLEX_MPK_FULL_BODY_TO_FROM_RUNTIME(WRPKRU)                                                      \
   FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FROM_TABLE, \
                           FLEX_MPK_CALLER_FROM_STACK, "")
+// The runtime as the caller on its own stack (the app's entry, a compartment's signal handler: CallerKey
+// 0). With a signal arena, the runtime's stack pointer goes into its return cell (the arena's control
+// page: the runtime's key, which no compartment writes), the previous cell kept on the runtime's stack, and
+// the way back takes it from there after the switch: a jump onto the way back (PKRU 0) lands only where
+// the runtime called from, as if the callee had returned, never on a stack the thread table (key 0) names.
+// Without an arena (emulated MPK, older kernels), the thread table's slot, as before.
+#define FLEX_MPK_CELL_IN                                                                                \
+  "mov %c[control](%%r15), %%r14\n\t"                                                                   \
+  "test %%r14, %%r14\n\t"                                                                               \
+  "jz 9f\n\t"                                                                                           \
+  "push %c[cell](%%r14)\n\t"                                                                            \
+  "push $0\n\t" /* keeps the stack 16-byte aligned for the slow path's call */                          \
+  "mov %%rsp, %c[cell](%%r14)\n\t"                                                                      \
+  "jmp 8f\n"                                                                                            \
+  "9:\n\t"                                                                                              \
+  "push $0\n\t"                                                                                         \
+  "push $0\n"                                                                                           \
+  "8:\n\t"
+#define FLEX_MPK_CELL_BACK                                                                              \
+  "mov %c[control](%%r15), %%r14\n\t"                                                                   \
+  "test %%r14, %%r14\n\t"                                                                               \
+  "jz 7f\n\t"                                                                                           \
+  "mov %c[cell](%%r14), %%r14\n\t"                                                                      \
+  "test %%r14, %%r14\n\t"                                                                               \
+  "jz flex_mpk_stack_abort\n\t"                                                                         \
+  "sub $8, %%r14\n\t" /* below it: the thread table's slot, as the entry pushed it */                  \
+  "jmp 6f\n"                                                                                            \
+  "7:\n\t" FLEX_MPK_SLOT_BACK                                                                            \
+  "6:\n\t"
+#define FLEX_MPK_CELL_OUT                                                                               \
+  "pop %%r14\n\t" /* the padding */                                                                     \
+  "pop %%r14\n\t" /* the previous cell */                                                               \
+  "mov flex_mpk_runtime+%c[control](%%rip), %%r13\n\t"                                                  \
+  "test %%r13, %%r13\n\t"                                                                               \
+  "jz 5f\n\t"                                                                                           \
+  "mov %%r14, %c[cell](%%r13)\n"                                                                         \
+  "5:\n\t"
+#define FLEX_MPK_FULL_BODY_TO_RUNTIME_OWN(WRPKRU)                                                       \
+  FLEX_MPK_FULL_BODY_CELL(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FIXED,  \
+                          "add $8, %%rsp\n\t", FLEX_MPK_CALLER_FIXED, FLEX_MPK_CELL_IN, FLEX_MPK_CELL_BACK,   \
+                          FLEX_MPK_CELL_OUT)
 
 // clang-format on
 
@@ -222,6 +272,9 @@ struct mpk_light_entry {
       [lok] "i"(offsetof(mpk_runtime_page, stack_lo) + 8 * Key),                                        \
       [hik] "i"(offsetof(mpk_runtime_page, stack_hi) + 8 * Key),                                        \
       [lo] "i"(offsetof(mpk_runtime_page, stack_lo)), [hi] "i"(offsetof(mpk_runtime_page, stack_hi))
+
+#define FLEX_MPK_CELL_OPERANDS                                                                          \
+  [control] "i"(offsetof(mpk_runtime_page, sig_control)), [cell] "i"(offsetof(mpk_signal_control, rt_return))
 
 // clang-format on
 
@@ -270,6 +323,23 @@ struct mpk_full_to_entry {
                                                                                        erased_fn) {
     asm volatile(FLEX_MPK_FULL_BODY_TO(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1), [fn] "s"(Fn),
                  [ckey] "i"(CallerKey));
+  }
+};
+
+// The runtime as the caller on its own stack (CallerKey 0: the app's entry, signal handlers).
+template <std::uint32_t C, std::uint32_t E, unsigned Key, auto Fn>
+struct mpk_full_to_entry<C, E, Key, Fn, 0> {
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word hardware(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO_RUNTIME_OWN(FLEX_MPK_WRPKRU_HW)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(0),
+                 [fn] "s"(Fn), [ckey] "i"(0), FLEX_MPK_CELL_OPERANDS);
+  }
+  [[gnu::naked, gnu::noinline, gnu::section(".text.flex_gates")]] static word emulated(word, word, word, word,
+                                                                                       word, word,
+                                                                                       erased_fn) {
+    asm volatile(FLEX_MPK_FULL_BODY_TO_RUNTIME_OWN(FLEX_MPK_WRPKRU_EMULATED)::FLEX_MPK_FULL_OPERANDS, [emu] "i"(1),
+                 [fn] "s"(Fn), [ckey] "i"(0), FLEX_MPK_CELL_OPERANDS);
   }
 };
 
@@ -334,13 +404,15 @@ struct mpk_light_to : detail::mpk_invoker<detail::mpk_light_to_entry<CallerPkru,
 };
 
 // CallerKey: the calling domain's key (its index + 1), which flexbuild names for every domain caller; -1
-// (left out) for the runtime as the caller, whose key comes from the thread table.
+// (left out) for the runtime as the caller, whose key comes from the thread table; 0 for the runtime on its
+// own stack (the app's entry, signal handlers), which returns through the runtime's return cell.
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, unsigned CalleeIndex, auto Fn,
           pkru_insn Insn = pkru_insn::hardware, int CallerKey = -1>
 struct mpk_full_to
     : detail::mpk_invoker<detail::mpk_full_to_entry<CallerPkru, CalleePkru, CalleeIndex + 1, Fn, CallerKey>, Insn> {
   static_assert(CalleeIndex < static_cast<unsigned>(kMaxMpkDomains), "an mpk domain index is 0..11");
-  static_assert((CallerKey < 0) == (CallerPkru == kPkruRuntime), "a domain caller names its key; the runtime does not");
+  static_assert((CallerKey <= 0) == (CallerPkru == kPkruRuntime),
+                "a domain caller names its key; the runtime names none (-1), or 0 when it calls from its own stack");
   static_assert(CallerKey <= static_cast<int>(kMaxMpkDomains), "a caller key is 1..12");
   static constexpr unsigned kKey = CalleeIndex + 1;
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-full" : "mpk-full-emulated";

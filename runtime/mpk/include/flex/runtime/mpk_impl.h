@@ -83,6 +83,9 @@ struct mpk_signal_control {
     std::uintptr_t start;  // the frame's pretcode slot, copied at the same page offset
     std::size_t bytes;
   } waiting[kSigDeliverSlots];
+  // The runtime's stack pointer while it has called into a domain from its own stack (mpk_gate.h: the
+  // app's entry, signal handlers); 0 when no such call is in flight. The gates' way back takes it here.
+  std::uint64_t rt_return;
 };
 static_assert(sizeof(mpk_signal_control) <= 4096);
 
@@ -153,8 +156,10 @@ inline constexpr std::size_t kSysFdArgsOffset = offsetof(mpk_syscall_page, fd_ar
 inline constexpr std::size_t kSysFdOwnerOffset = offsetof(mpk_syscall_page, fd_owner);
 inline constexpr std::size_t kMaxFresh = kFreshPages * 4096 / sizeof(mpk_syscall_page::fresh_range);
 inline constexpr std::size_t kSysGateAllowedOffset = offsetof(mpk_syscall_page, gate_allowed);
-// The system-call page and what follows it: kSysPages pages.
+// The system-call page and what follows it: kSysPages pages. After them, a guard page and the runtime's own
+// stack (kRuntimeStackBytes, the runtime's key).
 inline constexpr std::size_t kSysPages = 1 + kFreshPages + kFdPages + kSigRecordPages;
+inline constexpr std::size_t kRuntimeStackBytes = std::size_t{1} << 20;
 // Tags the page at `p` (the signal arena's last) as the system-call page.
 status make_syscall_page(void *p, int key);
 mpk_syscall_page *sys_page();  // null without a signal arena
