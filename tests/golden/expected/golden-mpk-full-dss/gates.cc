@@ -74,8 +74,8 @@ extern "C" fg::word __flex_gate_core__on_audit(fg::word a0, fg::word a1, fg::wor
 }
 
 extern "C" int flex_enter_app(int argc, char **argv) {
-  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main>::target t{};
-  return static_cast<int>(fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main, fg::pkru_insn::hardware, 0>::target t{};
+  return static_cast<int>(fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main, fg::pkru_insn::hardware, 0>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
 }
 
 // System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).
@@ -88,8 +88,8 @@ extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex
   asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(0u), domain_of(0u), flex_sysmark_app));
 }
 extern "C" [[gnu::used]] void flex_sigenter_app() {
-  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline>::target t{};
-  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline, fg::pkru_insn::hardware, 0>::target t{};
+  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_mpk_signal_trampoline, fg::pkru_insn::hardware, 0>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
 }
 extern "C" unsigned char flex_sysmark_core[2];
 extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex_sysgate_core(long, long, long, long, long, long, long) {
@@ -99,6 +99,6 @@ extern "C" [[gnu::naked, gnu::used, gnu::section(".text.flex_gates")]] long flex
   asm volatile(FLEX_MPK_SYSDROP_BODY::FLEX_MPK_SYSCALL_OPERANDS(pkru_of(1u), domain_of(1u), flex_sysmark_core));
 }
 extern "C" [[gnu::used]] void flex_sigenter_core() {
-  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline>::target t{};
-  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline, fg::pkru_insn::hardware, 0>::target t{};
+  fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &flex_mpk_signal_trampoline, fg::pkru_insn::hardware, 0>>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {});
 }
