@@ -232,6 +232,18 @@ TEST(mpk_syscalls, a_handler_installed_after_boot_runs_in_its_compartment) {
   EXPECT_EQ(off.out.find("late handler ran"), std::string::npos) << off.out;
 }
 
+// With light gates a domain runs on its caller's stack (for a signal, the runtime's): no signal gate is
+// generated, and a handler installed after boot is refused with the report.
+TEST(mpk_syscalls, a_handler_in_an_image_with_light_gates_is_refused_with_a_report) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-light", false);
+  if (!has_syscall_wall(exe)) GTEST_SKIP() << "no system-call wall on this kernel: handlers are the kernel's";
+  command_result r = run(exe.string() + " late-handler");
+  EXPECT_EQ(r.status, kExitSyscall) << r.out;
+  EXPECT_NE(r.out.find(std::string(kSignal) + "rt_sigaction(10, "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("late handler ran"), std::string::npos) << r.out;
+}
+
 // The handler has its compartment's rights and no more: a load of the vault's secret faults, with the
 // report naming the app's compartment (the runtime's own rights would have read it).
 TEST(mpk_syscalls, a_late_handler_has_its_compartments_rights_only) {
