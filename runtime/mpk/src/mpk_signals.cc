@@ -428,6 +428,35 @@ __attribute__((visibility("hidden"), used)) const std::uint64_t flex_mpk_all_sig
   "mov flex_mpk_runtime+%c[control](%%rip), %%rdx\n\t"                                                  \
   "cmp %c[tids](%%rdx,%%rcx,4), %%eax\n\t"                                                              \
   "jne flex_mpk_signal_abort\n\t"
+
+// The runtime's own calls from here on: the selector says ALLOW (the preparation puts back the value the
+// interrupted code had, just before rt_sigreturn). Every signal is blocked until rt_sigreturn restores the
+// frame's mask: a signal arriving while rsp is in the return buffer (not the altstack) would land on top
+// of live frames. Clobbers rax, rcx, rdx, rsi, rdi, r10, r11.
+#define FLEX_SIG_BLOCK_ALL                                                                              \
+  "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"                                                      \
+  "test %%rcx, %%rcx\n\t"                                                                               \
+  "jz 2f\n\t"                                                                                           \
+  "movb $0, (%%rcx)\n"                                                                                  \
+  "2:\n\t"                                                                                              \
+  "mov $14, %%eax\n\t"                                                                                  \
+  "mov $2, %%edi\n\t"                                                                                   \
+  "lea flex_mpk_all_signals(%%rip), %%rsi\n\t"                                                          \
+  "xor %%edx, %%edx\n\t"                                                                                \
+  "mov $8, %%r10d\n\t"                                                                                  \
+  "syscall\n\t"                                                                                         \
+  "test %%rax, %%rax\n\t"                                                                               \
+  "jnz flex_mpk_signal_abort\n\t"
+
+// rt_sigreturn onto the frame a preparation returned in rax (0: none, the end), with the image's token.
+#define FLEX_SIG_RETURN_ONTO_RAX                                                                        \
+  "test %%rax, %%rax\n\t"                                                                               \
+  "jz flex_mpk_signal_abort\n\t"                                                                        \
+  "mov %%rax, %%rsp\n\t"                                                                                \
+  "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"                                                  \
+  "mov (%%rcx), %%rdi\n\t"                                                                              \
+  "mov 8(%%rcx), %%rsi\n\t"                                                                             \
+  "jmp flex_mpk_sud_sigreturn\n\t"
 // clang-format on
 
 extern "C" {
@@ -456,34 +485,12 @@ extern "C" {
       ".hidden flex_mpk_sigreturn_switched\n"
       "flex_mpk_sigreturn_switched:\n\t"  /* the entry joins here, with the runtime's rights */
       FLEX_SIG_OWN_ALTSTACK
-      /* The runtime's own calls from here on: the selector says ALLOW (prepare puts back the value the
-         interrupted code had, just before rt_sigreturn). */
-      "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"
-      "test %%rcx, %%rcx\n\t"
-      "jz 2f\n\t"
-      "movb $0, (%%rcx)\n"
-      "2:\n\t"
-      /* Every signal blocked until rt_sigreturn restores the frame's mask: a signal arriving while rsp
-         is in the return buffer (not the altstack) would land on top of live frames. */
-      "mov $14, %%eax\n\t"
-      "mov $2, %%edi\n\t"
-      "lea flex_mpk_all_signals(%%rip), %%rsi\n\t"
-      "xor %%edx, %%edx\n\t"
-      "mov $8, %%r10d\n\t"
-      "syscall\n\t"
-      "test %%rax, %%rax\n\t"
-      "jnz flex_mpk_signal_abort\n\t"
+      FLEX_SIG_BLOCK_ALL
       "mov %%rsp, %%rdi\n\t"
       "sub $64, %%rsp\n\t"  /* below the pretcode slot, which prepare scrubs */
       "and $-16, %%rsp\n\t"
       "call flex_mpk_sigreturn_prepare\n\t"
-      "test %%rax, %%rax\n\t"
-      "jz flex_mpk_signal_abort\n\t"
-      "mov %%rax, %%rsp\n\t"
-      "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"
-      "mov (%%rcx), %%rdi\n\t"
-      "mov 8(%%rcx), %%rsi\n\t"
-      "jmp flex_mpk_sud_sigreturn\n\t" ::FLEX_SIG_OPERANDS);
+      FLEX_SIG_RETURN_ONTO_RAX ::FLEX_SIG_OPERANDS);
 }
 }
 
@@ -494,25 +501,10 @@ extern "C" {
   asm volatile(
       "mov %%rdi, %%rbx\n\t"
       "call flex_mpk_signal_deliver\n\t"
-      "mov flex_mpk_runtime+%c[sys](%%rip), %%rcx\n\t"
-      "movb $0, (%%rcx)\n\t"  /* ALLOW: only the runtime's key writes the selector */
-      "mov $14, %%eax\n\t"
-      "mov $2, %%edi\n\t"
-      "lea flex_mpk_all_signals(%%rip), %%rsi\n\t"
-      "xor %%edx, %%edx\n\t"
-      "mov $8, %%r10d\n\t"
-      "syscall\n\t"
-      "test %%rax, %%rax\n\t"
-      "jnz flex_mpk_signal_abort\n\t"
+      FLEX_SIG_BLOCK_ALL
       "mov %%rbx, %%rdi\n\t"
       "call flex_mpk_signal_resume_prepare\n\t"
-      "test %%rax, %%rax\n\t"
-      "jz flex_mpk_signal_abort\n\t"
-      "mov %%rax, %%rsp\n\t"
-      "mov flex_mpk_runtime+%c[control](%%rip), %%rcx\n\t"
-      "mov (%%rcx), %%rdi\n\t"
-      "mov 8(%%rcx), %%rsi\n\t"
-      "jmp flex_mpk_sud_sigreturn\n\t" ::FLEX_SIG_OPERANDS);
+      FLEX_SIG_RETURN_ONTO_RAX ::FLEX_SIG_OPERANDS);
 }
 }
 
