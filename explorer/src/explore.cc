@@ -136,7 +136,12 @@ bool set_floor(exploration &x, runner &rn, search_spec &spec) {
   if (f.relative) {
     const configuration &base = x.configs[static_cast<std::size_t>(x.baseline_config)];
     rn.prog().event("measuring the one-compartment baseline " + base.id() + " (the floor is relative to it)");
+    // As many runs as a figure near the floor gets: the floor inherits the baseline's noise, and its
+    // interval (below) is what every figure is judged against.
+    auto near = rn.near_floor;
+    rn.near_floor = [](const std::vector<double> &) { return true; };
     x.baseline = rn.evaluate({base.index})[0];
+    rn.near_floor = near;
     if (!x.baseline) {
       x.failure = x.interrupted || g_interrupted ? "interrupted"
                                                  : "the baseline could not be measured: " +
@@ -144,13 +149,21 @@ bool set_floor(exploration &x, runner &rn, search_spec &spec) {
       x.interrupted = x.interrupted || g_interrupted;
       return false;
     }
-    spec.threshold = m.higher_is_better ? *x.baseline * f.value : *x.baseline / f.value;
+    const median_ci &ci = x.rec[static_cast<std::size_t>(base.index)].ci;
+    auto scaled = [&](double v) { return m.higher_is_better ? v * f.value : v / f.value; };
+    spec.threshold = scaled(*x.baseline);
+    spec.threshold_lo = std::min(scaled(ci.lo), spec.threshold);
+    spec.threshold_hi = std::max(scaled(ci.hi), spec.threshold);
   } else {
-    spec.threshold = f.value;
+    spec.threshold = spec.threshold_lo = spec.threshold_hi = f.value;
   }
   x.threshold = spec.threshold;
-  rn.prog().event(fmt::format("floor: {:.6g} {} ({})", spec.threshold, m.unit,
-                              m.higher_is_better ? "at least" : "at most"));
+  x.floor_interval = {spec.threshold_lo, spec.threshold_hi, f.relative ? x.rec[static_cast<std::size_t>(x.baseline_config)].ci.coverage : 1};
+  rn.prog().event(fmt::format("floor: {:.6g} {} ({}){}", spec.threshold, m.unit, m.higher_is_better ? "at least" : "at most",
+                              spec.threshold_lo < spec.threshold_hi
+                                  ? fmt::format(", within [{:.6g}, {:.6g}] from the baseline's interval", spec.threshold_lo,
+                                                spec.threshold_hi)
+                                  : ""));
   return true;
 }
 
@@ -159,7 +172,9 @@ std::function<bool(const std::vector<double> &)> far_below_floor(const space &s,
   // the processes of an image outnumber the cores, a run's figure depends on where the kernel placed
   // them (Redis with two process boundaries on 2 cores: about 20k or 70-90k GET/s from run to run).
   const double margin = std::max(0.2, 5 * s.bench.reps.tolerance);
-  return [margin, hi = spec.higher_is_better, t = spec.threshold](const std::vector<double> &v) {
+  // Far from the whole of the floor's interval: below its bottom (above its top for a ceiling).
+  return [margin, hi = spec.higher_is_better,
+          t = spec.higher_is_better ? spec.threshold_lo : spec.threshold_hi](const std::vector<double> &v) {
     if (v.size() < 2) return false;
     return std::all_of(v.begin(), v.end(),
                        [&](double x) { return hi ? x < t * (1 - margin) : x > t * (1 + margin); });
@@ -167,8 +182,8 @@ std::function<bool(const std::vector<double> &)> far_below_floor(const space &s,
 }
 
 std::function<bool(const std::vector<double> &)> straddling_floor(const search_spec &spec) {
-  return [hi = spec.higher_is_better, t = spec.threshold](const std::vector<double> &v) {
-    return v.size() > 1 && straddles(median_interval(v), t, hi);
+  return [hi = spec.higher_is_better, lo = spec.threshold_lo, top = spec.threshold_hi](const std::vector<double> &v) {
+    return v.size() > 1 && straddles(median_interval(v), lo, top, hi);
   };
 }
 
@@ -184,7 +199,7 @@ void search_all(exploration &x, runner &rn) {
     for (std::size_t k = 0; k < batch.size(); ++k) {
       config_record &r = x.rec[static_cast<std::size_t>(ids[k])];
       r.borderline = values[k] && x.threshold && r.samples.size() > 1 &&
-                     straddles(r.ci, *x.threshold, x.s->bench.metric.higher_is_better);
+                     straddles(r.ci, x.floor_interval.lo, x.floor_interval.hi, x.s->bench.metric.higher_is_better);
       srch.record(batch[k], values[k], r.borderline);
     }
   }

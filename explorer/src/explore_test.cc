@@ -176,6 +176,47 @@ TEST_F(run_stages, a_relative_floor_is_set_from_the_measured_baseline) {
   EXPECT_EQ(x.threshold, spec.threshold);
   EXPECT_EQ(spec.g, goal::most_secure);
   EXPECT_TRUE(spec.higher_is_better);
+  // Without noise the baseline's interval is a point: so is the floor's.
+  EXPECT_DOUBLE_EQ(spec.threshold_lo, spec.threshold);
+  EXPECT_DOUBLE_EQ(spec.threshold_hi, spec.threshold);
+  // The baseline gets as many runs as a figure near the floor.
+  EXPECT_EQ(ev.runs[x.configs[static_cast<std::size_t>(x.baseline_config)].hash], s_.bench.reps.max_near_floor);
+}
+
+// The floor relative to a noisy baseline carries the baseline's interval: a figure is judged against all
+// of it, so a pick clears its top and a figure whose interval touches it is run again, then borderline.
+// Three explorations with different noise give the same picks.
+TEST_F(run_stages, a_floor_relative_to_a_noisy_baseline_is_judged_with_the_baselines_interval) {
+  s_.bench.reps.max_near_floor = 15;
+  std::vector<std::vector<int>> picks;
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    bitset candidates;
+    exploration x = ordered(s_, &candidates);
+    fake_evaluator ev(s_);
+    ev.add_noise(0.15, seed);
+    runner rn(s_, opt_, ev, x);
+    search_to_the_end(x, rn, candidates);
+    collect_results(x);
+    ASSERT_TRUE(x.complete);
+    const config_record &base = x.rec[static_cast<std::size_t>(x.baseline_config)];
+    ASSERT_EQ(base.samples.size(), 15u);
+    EXPECT_DOUBLE_EQ(x.floor_interval.lo, 0.55 * base.ci.lo);
+    EXPECT_DOUBLE_EQ(x.floor_interval.hi, 0.55 * base.ci.hi);
+    EXPECT_LT(x.floor_interval.lo, x.floor_interval.hi);
+    picks.push_back(x.picks);
+    for (int p : x.picks) {
+      EXPECT_GE(x.rec[static_cast<std::size_t>(p)].ci.lo, x.floor_interval.hi)
+          << x.configs[static_cast<std::size_t>(p)].id() << ": a pick clears the whole floor";
+    }
+    for (std::size_t i = 0; i < x.configs.size(); ++i) {
+      const config_record &r = x.rec[i];
+      if (r.samples.empty() || static_cast<int>(i) == x.baseline_config) continue;
+      EXPECT_EQ(r.borderline, r.samples.size() == 15u && straddles(r.ci, x.floor_interval.lo, x.floor_interval.hi, true))
+          << x.configs[i].id();
+    }
+  }
+  EXPECT_EQ(picks[0], picks[1]);
+  EXPECT_EQ(picks[0], picks[2]);
 }
 
 TEST_F(run_stages, the_floor_fails_when_the_baseline_cannot_be_built) {
@@ -214,16 +255,16 @@ TEST_F(run_stages, an_absolute_floor_or_the_fastest_question_measures_nothing_fi
 
 TEST_F(run_stages, two_runs_far_below_the_floor_decide_it) {
   s_.bench.reps.tolerance = 0.03;  // the margin is then 20%
-  const auto higher = far_below_floor(s_, search_spec{goal::most_secure, true, 100});
+  const auto higher = far_below_floor(s_, search_spec{goal::most_secure, true, 100, 100, 100});
   EXPECT_FALSE(higher({70}));
   EXPECT_TRUE(higher({70, 79}));
   EXPECT_FALSE(higher({70, 81}));
-  const auto lower = far_below_floor(s_, search_spec{goal::most_secure, false, 100});
+  const auto lower = far_below_floor(s_, search_spec{goal::most_secure, false, 100, 100, 100});
   EXPECT_FALSE(lower({130}));
   EXPECT_TRUE(lower({130, 121}));
   EXPECT_FALSE(lower({130, 119}));
   s_.bench.reps.tolerance = 0.1;  // 5 tolerances: 50%
-  EXPECT_FALSE(far_below_floor(s_, search_spec{goal::most_secure, true, 100})({70, 60}));
+  EXPECT_FALSE(far_below_floor(s_, search_spec{goal::most_secure, true, 100, 100, 100})({70, 60}));
 }
 
 // A figure whose interval straddles the floor gets more runs, and if it still straddles it is borderline:
@@ -338,7 +379,8 @@ TEST_F(run_stages, a_space_offering_lockdowns_measures_its_baseline_unlocked_and
 TEST_F(run_stages, an_interrupted_search_has_no_picks) {
   bitset candidates;
   exploration x = ordered(s_, &candidates);
-  fake_evaluator ev(s_, /*interrupt_at_run=*/5);
+  // After the baseline's runs (as many as a figure near the floor gets), a few into the search.
+  fake_evaluator ev(s_, /*interrupt_at_run=*/std::max(s_.bench.reps.max, s_.bench.reps.max_near_floor) + 5);
   runner rn(s_, opt_, ev, x);
   search_to_the_end(x, rn, candidates);
   collect_results(x);

@@ -105,10 +105,24 @@ json picks_json(const exploration &x) {
   return picks;
 }
 
-// A pick's distance to the floor from the near end of its interval, relative to the floor (>= 0: clear).
+// The floor's ends: its interval (a floor relative to a measured baseline), or the floor itself.
+std::pair<double, double> floor_ends(const exploration &x) {
+  if (x.floor_interval.lo < x.floor_interval.hi) return {x.floor_interval.lo, x.floor_interval.hi};
+  return {*x.threshold, *x.threshold};
+}
+
+// A pick's distance to the floor from the near end of its interval, relative to the floor (>= 0: clear),
+// measured to the far end of the floor's own interval.
 double margin(const exploration &x, const config_record &r) {
   const double t = *x.threshold;
-  return x.s->bench.metric.higher_is_better ? (r.ci.lo - t) / t : (t - r.ci.hi) / t;
+  const auto [lo, hi] = floor_ends(x);
+  return x.s->bench.metric.higher_is_better ? (r.ci.lo - hi) / t : (lo - r.ci.hi) / t;
+}
+
+// ", within [lo, hi]" when the floor carries the baseline's interval.
+std::string floor_range_text(const exploration &x) {
+  if (!(x.floor_interval.lo < x.floor_interval.hi)) return {};
+  return fmt::format(" (within [{:.6g}, {:.6g}], from the baseline's interval)", x.floor_interval.lo, x.floor_interval.hi);
 }
 
 // Fastest: the measured candidates whose interval overlaps the pick's (tied with it within the noise).
@@ -124,9 +138,14 @@ std::vector<int> tied_with_pick(const exploration &x) {
   return out;
 }
 
+// Runs beyond `max` taken because an interval straddled the floor (the baseline's own runs, which set the
+// floor, are not counted).
 int runs_near_floor(const exploration &x) {
   int n = 0;
-  for (const config_record &r : x.rec) n += std::max(0, static_cast<int>(r.samples.size()) - x.s->bench.reps.max);
+  for (std::size_t i = 0; i < x.rec.size(); ++i) {
+    if (static_cast<int>(i) == x.baseline_config) continue;
+    n += std::max(0, static_cast<int>(x.rec[i].samples.size()) - x.s->bench.reps.max);
+  }
   return n;
 }
 
@@ -212,7 +231,7 @@ std::string html_summary(const exploration &x) {
                   html(fmt::format("{}", fmt::join(s.libraries, ", "))) +
                   (s.rest.empty() ? "" : "; unplaced (with " + html(s.libraries[static_cast<std::size_t>(s.default_lib)]) + "): " + html(fmt::format("{}", fmt::join(s.rest, ", ")))) +
                   "; goal <b>" + std::string(s.q.g == goal::fastest ? "fastest" : "most-secure") + "</b>";
-  if (x.threshold) h += fmt::format("; floor {:.6g} {}", *x.threshold, html(s.bench.metric.unit));
+  if (x.threshold) h += fmt::format("; floor {:.6g} {}{}", *x.threshold, html(s.bench.metric.unit), html(floor_range_text(x)));
   if (x.baseline) h += fmt::format(" (baseline {:.6g})", *x.baseline);
   h += ".</p>\n<ul id=\"totals\">\n";
   h += fmt::format("<li>{} configurations: {} explorable ({} meet the requirements), {} not runnable here{}, {} refused by flexbuild</li>\n",
@@ -493,8 +512,8 @@ std::string scatter_svg(const exploration &x) {
   }
   if (pts.empty()) return "<p>(no measurements)</p>";
   if (x.threshold) {
-    ymin = std::min(ymin, *x.threshold);
-    ymax = std::max(ymax, *x.threshold);
+    ymin = std::min(ymin, floor_ends(x).first);
+    ymax = std::max(ymax, floor_ends(x).second);
   }
   if (ymax <= ymin) ymax = ymin + std::max(1.0, std::fabs(ymin) * 0.1);
   const double pad = (ymax - ymin) * 0.06;
@@ -526,6 +545,14 @@ std::string scatter_svg(const exploration &x) {
     o += fmt::format("<line id=\"floor\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#c0392b\" stroke-dasharray=\"6 4\"/>"
                      "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\" fill=\"#c0392b\">floor {:.4g}</text>\n",
                      L, W - R, Y(*x.threshold), Y(*x.threshold), W - R - 4, Y(*x.threshold) - 4, *x.threshold);
+    const auto [flo, fhi] = floor_ends(x);
+    for (double v : {flo, fhi}) {  // the floor's interval, when it has one
+      if (flo < fhi) {
+        o += fmt::format("<line class=\"floor-range\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#c0392b\" "
+                         "stroke-opacity=\"0.4\" stroke-dasharray=\"2 4\"/>\n",
+                         L, W - R, Y(v), Y(v));
+      }
+    }
   }
   // Points of one level spread sideways, in figure order, so that they do not hide each other.
   std::stable_sort(pts.begin(), pts.end(), [](const point &a, const point &b) { return a.level != b.level ? a.level < b.level : a.v < b.v; });
@@ -630,7 +657,10 @@ std::string results_csv(const exploration &x) {
 std::string results_json(const exploration &x) {
   json j;
   describe_space(x, j);
-  if (x.threshold) j["threshold"] = *x.threshold;
+  if (x.threshold) {
+    j["threshold"] = *x.threshold;
+    j["floor_interval"] = {floor_ends(x).first, floor_ends(x).second};
+  }
   if (x.baseline) j["baseline"] = {{"id", x.configs[static_cast<std::size_t>(x.baseline_config)].id()}, {"value", *x.baseline}};
   j["machine"] = {{"pku", x.pku}};
   j["complete"] = x.complete;
@@ -760,7 +790,10 @@ std::string summary_text(const exploration &x, const fs::path &out) {
                    100 * t["benchmarked_fraction"].get<double>(), x.benchmarks_cached,
                    x.verify_benchmarks ? fmt::format(", +{} to verify", x.verify_benchmarks) : "", x.runs, x.wall_s);
   if (x.baseline) o += fmt::format("  baseline {} = {:.6g} {}\n", x.configs[static_cast<std::size_t>(x.baseline_config)].id(), *x.baseline, s.bench.metric.unit);
-  if (x.threshold) o += fmt::format("  floor: {} {:.6g} {}\n", s.bench.metric.higher_is_better ? "at least" : "at most", *x.threshold, s.bench.metric.unit);
+  if (x.threshold) {
+    o += fmt::format("  floor: {} {:.6g} {}{}\n", s.bench.metric.higher_is_better ? "at least" : "at most", *x.threshold,
+                     s.bench.metric.unit, floor_range_text(x));
+  }
   for (int p : x.picks) {
     const configuration &c = x.configs[static_cast<std::size_t>(p)];
     o += fmt::format("  pick {} {} = {} {} -> {}\n", c.id(), c.label(s), figure(x, x.rec[static_cast<std::size_t>(p)].value),

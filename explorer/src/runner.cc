@@ -302,8 +302,14 @@ median_ci median_interval(std::vector<double> v, double confidence) {
 }
 
 bool straddles(const median_ci &ci, double floor, bool higher_is_better) {
-  auto meets = [&](double x) { return higher_is_better ? x >= floor : x <= floor; };
-  return meets(ci.lo) != meets(ci.hi);
+  return straddles(ci, floor, floor, higher_is_better);
+}
+
+bool straddles(const median_ci &ci, double floor_lo, double floor_hi, bool higher_is_better) {
+  // Clear: the whole interval meets the whole range (above its top, or below its bottom for a ceiling);
+  // missed: none of it meets any of the range.
+  if (higher_is_better) return !(ci.lo >= floor_hi) && !(ci.hi < floor_lo);
+  return !(ci.hi <= floor_lo) && !(ci.lo > floor_hi);
 }
 
 int free_port() {

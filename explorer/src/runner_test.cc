@@ -72,6 +72,23 @@ TEST(median_interval, straddles_a_floor_when_only_one_end_meets_it) {
   EXPECT_FALSE(straddles({90, 99, 0.95}, 100, false));
 }
 
+// A floor known within a range (relative to a measured baseline): clear only above all of it (below all
+// of it for a ceiling), missed only below all of it; anything touching the range straddles.
+TEST(median_interval, straddles_a_floor_range_unless_it_clears_or_misses_all_of_it) {
+  EXPECT_FALSE(straddles({121, 130, 0.95}, 100, 120, true));  // clears the top
+  EXPECT_TRUE(straddles({110, 130, 0.95}, 100, 120, true));   // inside the range: might not meet it
+  EXPECT_TRUE(straddles({110, 115, 0.95}, 100, 120, true));   // a figure between the floor's ends
+  EXPECT_TRUE(straddles({90, 100, 0.95}, 100, 120, true));    // touches the bottom
+  EXPECT_FALSE(straddles({80, 99, 0.95}, 100, 120, true));    // misses all of it
+  EXPECT_FALSE(straddles({80, 99, 0.95}, 100, 120, false));   // a ceiling: below all of it
+  EXPECT_TRUE(straddles({110, 115, 0.95}, 100, 120, false));
+  EXPECT_FALSE(straddles({121, 130, 0.95}, 100, 120, false));
+  // A point range is the point floor.
+  for (const median_ci ci : {median_ci{90, 110, 1}, median_ci{100, 110, 1}, median_ci{80, 100, 1}, median_ci{101, 110, 1}}) {
+    for (bool hi : {true, false}) EXPECT_EQ(straddles(ci, 100, 100, hi), straddles(ci, 100, hi));
+  }
+}
+
 TEST_F(benchmark_run, run_outcome_reads_the_figure_of_a_command_that_succeeded) {
   run_result r = run_outcome(regex_metric(), 0, "warming up\n12.5 ops\n", 3.0);
   EXPECT_TRUE(r.ok);

@@ -72,6 +72,7 @@ struct exploration {
   std::optional<double> baseline;      // its figure (relative floors)
   int baseline_config = -1;
   std::optional<double> threshold;
+  median_ci floor_interval;            // the floor's interval (search_spec::threshold_lo/hi)
   bool pku = false;
   bool interrupted = false;
   bool complete = false;

@@ -93,6 +93,9 @@ median_ci median_interval(std::vector<double> samples, double confidence = 0.95)
 
 // Whether an interval straddles a floor: one end meets it and the other does not.
 bool straddles(const median_ci &ci, double floor, bool higher_is_better);
+// The same against a floor known only within [floor_lo, floor_hi] (a floor relative to a measured
+// baseline: its interval): the interval neither clears the whole range nor misses all of it.
+bool straddles(const median_ci &ci, double floor_lo, double floor_hi, bool higher_is_better);
 
 // A free TCP port on 127.0.0.1.
 int free_port();

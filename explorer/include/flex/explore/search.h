@@ -44,6 +44,9 @@ struct search_spec {
   goal g = goal::fastest;
   bool higher_is_better = true;
   double threshold = 0;  // most-secure: the absolute floor (a ceiling when lower is better)
+  // The floor's interval: [threshold, threshold] for an absolute floor; for one relative to the baseline,
+  // the fraction of the baseline median's interval, which a figure must clear to pass beyond the noise.
+  double threshold_lo = 0, threshold_hi = 0;
 };
 
 struct member_state {
