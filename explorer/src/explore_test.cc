@@ -49,6 +49,18 @@ class run_stages : public ::testing::Test {
     search_all(x, rn);
   }
 
+  // The whole search on the fake benchmark with noise (fake_evaluator::add_noise), to the end.
+  exploration noisy_exploration(double noise, std::uint64_t seed) {
+    bitset candidates;
+    exploration x = ordered(s_, &candidates);
+    fake_evaluator ev(s_);
+    ev.add_noise(noise, seed);
+    runner rn(s_, opt_, ev, x);
+    search_to_the_end(x, rn, candidates);
+    collect_results(x);
+    return x;
+  }
+
   space s_;
   build::library_index libs_;
   explore_options opt_;
@@ -190,13 +202,7 @@ TEST_F(run_stages, a_floor_relative_to_a_noisy_baseline_is_judged_with_the_basel
   s_.bench.reps.max_near_floor = 15;
   std::vector<std::vector<int>> picks;
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    bitset candidates;
-    exploration x = ordered(s_, &candidates);
-    fake_evaluator ev(s_);
-    ev.add_noise(0.15, seed);
-    runner rn(s_, opt_, ev, x);
-    search_to_the_end(x, rn, candidates);
-    collect_results(x);
+    exploration x = noisy_exploration(0.15, seed);
     ASSERT_TRUE(x.complete);
     const config_record &base = x.rec[static_cast<std::size_t>(x.baseline_config)];
     ASSERT_EQ(base.samples.size(), 15u);
@@ -286,13 +292,7 @@ TEST_F(run_stages, a_figure_near_the_floor_is_borderline_instead_of_flipping) {
 
   std::vector<std::vector<int>> picks;
   for (std::uint64_t seed : {1u, 2u, 3u}) {
-    bitset candidates;
-    exploration x = ordered(s_, &candidates);
-    fake_evaluator ev(s_);
-    ev.add_noise(0.04, seed);
-    runner rn(s_, opt_, ev, x);
-    search_to_the_end(x, rn, candidates);
-    collect_results(x);
+    exploration x = noisy_exploration(0.04, seed);
     ASSERT_TRUE(x.complete);
     picks.push_back(x.picks);
     for (int p : x.picks) {
