@@ -333,13 +333,12 @@ __attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigne
       rsp <= flex_mpk_runtime.stack_hi[key]) {
     t.sp[key] = (rsp - 256) & ~std::uint64_t{15};
   }
-  t.cur = 0;  // the runtime is the caller
   const std::uint32_t outer = recs->current;
   recs->current = static_cast<std::uint32_t>(depth);
   page->sig_enter[dom]();
   recs->current = outer;
   rec.armed = 0;
-  t.cur = saved_cur;
+  t.cur = saved_cur;  // the gate (caller key 0) leaves the runtime's 0 there
   t.sp[key] = saved_sp;
 }
 
