@@ -296,6 +296,32 @@ TEST(mpk_syscalls, a_signal_gate_called_by_a_compartment_ends_the_image) {
   EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
 }
 
+// The image's end runs none of libc's exit handlers: their list is key-0 memory every compartment may
+// write (atexit is a legitimate call; a forged entry works as well), and the end runs with the runtime's
+// rights. The app's output before the end still comes out (the runtime writes the standard output's
+// buffer itself). Independent of the lockdown: the end never runs libc's exit with the runtime's rights.
+TEST(mpk_runtime_trusts_no_libc_state, an_exit_handler_a_compartment_registers_never_runs) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  for (bool off : {false, true}) {
+    command_result r = run(image("attack-mpk", off).string() + " exit-handler");
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("exit handler registered"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the exit handler ran with the runtime's rights:\n" << r.out;
+  }
+}
+
+// The runtime formats its own lines (the --gate-stats it prints at the end) without printf, whose
+// conversions a compartment may replace with its own code (register_printf_specifier: tables in key-0
+// memory). The lines still come out, whole.
+TEST(mpk_runtime_trusts_no_libc_state, a_printf_hook_a_compartment_registers_never_runs_with_the_runtimes_rights) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  command_result r = run(image("attack-mpk", false).string() + " --gate-stats printf-hook");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("printf hooks registered"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("gate-stats: app -> vault (mpk-full): "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the hook ran with the runtime's rights:\n" << r.out;
+}
+
 // Memory a domain maps after boot is its own: the runtime tags it with the domain's key, so another
 // domain's load faults (without the lockdown it is key 0, every domain's).
 TEST(mpk_syscalls, memory_a_domain_maps_after_boot_is_tagged_with_its_key) {

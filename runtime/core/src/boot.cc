@@ -15,7 +15,6 @@
 #include "flex/runtime/layout.h"
 #include "flex/runtime/lockdown.h"
 #include "flex/runtime/mpk.h"
-#include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"
 
 namespace flex::runtime {

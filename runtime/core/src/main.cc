@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "flex/runtime/boot.h"
+#include "flex/runtime/fault.h"
 #include "flex/runtime/image_gates.h"
 #include "flex/runtime/layout.h"
+#include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"  // process_booted
 
 #include <unistd.h>
@@ -85,21 +87,35 @@ void describe(std::FILE *out) {
   describe_backends(out);
 }
 
-// Called at exit when --gate-stats was given.
+// Called at the image's end when --gate-stats was given. Formatted without printf: in an image with MPK
+// domains this runs with the runtime's rights, and printf's conversions are tables every compartment may
+// rewrite (image_end.cc).
 void print_gate_stats() {
   const flex_image_layout &img = flex_image;
-  std::fprintf(stderr, "gate-stats: image %s\n", img.name);
-  if (flex_image_n_counters == 0) std::fputs("gate-stats: no boundary has a gate\n", stderr);
+  fault_line().str("gate-stats: image ").str(img.name).emit();
+  if (flex_image_n_counters == 0) fault_line().str("gate-stats: no boundary has a gate").emit();
   for (unsigned i = 0; i < flex_image_n_counters; ++i) {
     const flex_counter_ref &c = flex_image_counters[i];
     int gate = FLEX_GATE_CALL;
     for (unsigned b = 0; b < img.n_boundaries; ++b) {
       if (img.boundaries[b].from == c.from && img.boundaries[b].to == c.to) gate = img.boundaries[b].gate;
     }
-    std::fprintf(stderr, "gate-stats: %s -> %s (%s): %llu calls\n", img.compartments[c.from].name,
-                 img.compartments[c.to].name, gate_name(gate),
-                 static_cast<unsigned long long>(c.counter->calls.load(std::memory_order_relaxed)));
+    fault_line()
+        .str("gate-stats: ")
+        .str(img.compartments[c.from].name)
+        .str(" -> ")
+        .str(img.compartments[c.to].name)
+        .str(" (")
+        .str(gate_name(gate))
+        .str("): ")
+        .dec(static_cast<long long>(c.counter->calls.load(std::memory_order_relaxed)))
+        .str(" calls")
+        .emit();
   }
+}
+
+bool has_mpk_domains() {
+  return mpk_booted_plan().n_domains > 0;
 }
 
 }  // namespace
@@ -141,12 +157,17 @@ int main(int argc, char **argv) {
   }
   app_argv.push_back(nullptr);
   if (flex::runtime::boot_image() < 0) return 1;
-  if (flex::runtime::g_count_gates) std::atexit(flex::runtime::print_gate_stats);  // the main process's exit
+  if (flex::runtime::has_mpk_domains()) {
+    flex::runtime::own_standard_output();
+  } else if (flex::runtime::g_count_gates) {
+    std::atexit(flex::runtime::print_gate_stats);  // the main process's exit
+  }
   flex::runtime::finish_image(flex::runtime::enter_app(static_cast<int>(app_argv.size() - 1), app_argv.data()));
 }
 
 namespace flex::runtime {
 void finish_image(int rc) {
+  if (has_mpk_domains()) end_without_libc(rc, g_count_gates ? &print_gate_stats : nullptr);
   if (&__asan_init != nullptr && process_booted()) {
     // ASan's module destructors would read the metadata of instrumented compartments whose memory this
     // process has unmapped: finish the image without them.

@@ -22,6 +22,14 @@ int enter_app(int argc, char **argv);
 // What main does once the app's entry returned: flushes, reports, ends the image with `rc`.
 [[noreturn]] void finish_image(int rc);
 
+// In an image with MPK domains (image_end.cc): the runtime gives the standard output a buffer of its own
+// at boot (before the app runs), and ends the image without libc, whose writable state every compartment
+// may rewrite: `report` (may be null) formats its own lines, then the backends end, the standard output's
+// pending bytes are written from that buffer, and the image ends with exit_group(rc). No exit handler runs.
+void own_standard_output();
+bool write_out_standard_output();  // false: the FILE's pointers lie outside the runtime's buffer
+[[noreturn]] void end_without_libc(int rc, void (*report)());
+
 // Each backend's part of --describe (keys, processes, whether this machine can run them).
 void describe_backends(std::FILE *out);
 
