@@ -28,6 +28,8 @@ attack_mpk/not_yet_defended.
   goes_through_under_enforce/fd_read  # GetParam() = "fd-read"
 lockdown/control.
   a_legitimate_gate_call_works_under_enforce/attack_none  # GetParam() = "attack-none"
+mpk_runtime_trusts_no_libc_state.
+  an_exit_handler_a_compartment_registers_never_runs
 )";
 
 json test(const std::string &name, const std::string &result, bool failed = false, const std::string &skip = "") {
@@ -39,7 +41,7 @@ json test(const std::string &name, const std::string &result, bool failed = fals
 
 TEST(attacks, the_listing_gives_every_full_test_name) {
   const auto names = parse_gtest_list(kListing);
-  ASSERT_EQ(names.size(), 12u);
+  ASSERT_EQ(names.size(), 13u);
   EXPECT_EQ(names[0], "mpk_syscalls.a_domains_signal_mask_is_its_own");
   EXPECT_EQ(names[2], "lockdown/attack.is_stopped_with_a_report_under_enforce/attack_process_vm_read");
   EXPECT_EQ(names[10], "attack_mpk/not_yet_defended.goes_through_under_enforce/fd_read");
@@ -49,6 +51,7 @@ TEST(attacks, the_filter_runs_only_the_images_mechanisms) {
   EXPECT_EQ(attack_filter({"none"}), "*/attack_none_*");
   EXPECT_EQ(attack_filter({"none", "process"}), "*/attack_none_*:*/attack_process_*:attack_dos.*");
   EXPECT_NE(attack_filter({"mpk"}).find("*not_yet_defended.*"), std::string::npos);
+  EXPECT_NE(attack_filter({"mpk"}).find("mpk_runtime_trusts_no_libc_state.*"), std::string::npos);
 }
 
 // Blocked needs both halves: stopped under enforce, and through with lockdown off (else the test proves
@@ -74,10 +77,11 @@ TEST(attacks, each_attack_gets_its_result) {
   EXPECT_EQ(got["mpk pkey-remap"], "not applicable");
   EXPECT_EQ(got["mpk fd-read"], "not applicable");
   EXPECT_EQ(got["mpk a domains signal mask is its own"], "not applicable");
+  EXPECT_EQ(got["mpk an exit handler a compartment registers never runs"], "not applicable");
   EXPECT_EQ(got["process kill from the main process ends the image with its report"], "not run here (no Linux 6.12)");
   EXPECT_EQ(r["counts"]["blocked"], 1);
   EXPECT_EQ(r["counts"]["NOT BLOCKED"], 1);
-  EXPECT_EQ(r["counts"]["not applicable"], 3);
+  EXPECT_EQ(r["counts"]["not applicable"], 4);
   EXPECT_EQ(r["counts"]["not run here"], 1);
 }
 

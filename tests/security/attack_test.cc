@@ -181,7 +181,10 @@ TEST_P(not_yet_defended, goes_through_under_enforce) {
   EXPECT_TRUE(through) << "a defence landed: move this attack to cases() with its report\n" << r.out;
 }
 
-// key0-write: key 0 (glibc's data, the runtime's thread table) stays writable by every compartment.
+// key0-write: key 0 stays writable by every compartment: glibc's data (one glibc per image, so its FILE
+// objects, printf's tables and exit list are every compartment's, and one can forge what another's libc
+// calls act on) and the gates' thread table (whose stack pointers the gates check against each domain's
+// arena). The runtime no longer runs libc on that state after boot (mpk_runtime_trusts_no_libc_state).
 INSTANTIATE_TEST_SUITE_P(attack_mpk, not_yet_defended, ::testing::Values("key0-write"),
                          [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
 

@@ -41,8 +41,9 @@
 // rights (mpk_syscall_wall: Syscall User Dispatch, in a process with one thread); a domain's descriptors
 // are its own; a handler a domain installs after boot is entered through its signal gate with its rights
 // (mpk_signals.cc); the runtime runs on its own stack (its key) and full gates from it return through its
-// return cell (mpk_gate.h). Still open: key-0 memory (glibc's data, the thread table) and light gates'
-// way back from the runtime.
+// return cell (mpk_gate.h); the image's end runs no libc code on key-0 state with the runtime's rights
+// (runtime/core/src/image_end.cc). Still open: key-0 memory stays every compartment's (glibc's data, the
+// thread table), and light gates' way back from the runtime.
 #pragma once
 
 #include <cstddef>
