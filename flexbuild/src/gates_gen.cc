@@ -70,9 +70,11 @@ std::string mpk_backend(gate_kind kind, std::optional<size_t> caller, size_t cal
 }
 
 // The runtime into a domain from its own stack (the app's entry, a compartment's signal handler): a full gate
-// names caller key 0, so its way back returns through the runtime's return cell (mpk_gate.h).
-std::string mpk_runtime_entry(gate_kind kind, size_t callee, const std::string &fn) {
-  if (kind == gate_kind::mpk_light) return mpk_backend(kind, std::nullopt, callee, fn);
+// naming caller key 0, whatever the image's gates, so its way back returns through the runtime's return cell
+// (mpk_gate.h). Never a light gate: a light gate's way back trusts the stack it shares with its callee, so a
+// jump onto it would take the runtime's rights at an address of the jumper's choosing. Under light gates the
+// app's stack carries the shared key (mpk_domains.cc), for the light gates it makes.
+std::string mpk_runtime_entry(size_t callee, const std::string &fn) {
   return fmt::format("fg::mpk_full_to<fg::kPkruRuntime, pkru_of({0}u), domain_of({0}u), &{1}, fg::pkru_insn::hardware, 0>",
                      callee, fn);
 }
@@ -330,9 +332,7 @@ std::string app_entry(const resolved_image &img, const export_lists &exports) {
     // The runtime holds every right until here: it enters the app's domain through an MPK gate, whatever
     // the app's compartment (the default one included).
     size_t to = index_of(img, app->name());
-    std::string type = mpk_runtime_entry(img.prof->mpk_gate == mpk_gate_kind::light ? gate_kind::mpk_light
-                                                                                    : gate_kind::mpk_full,
-                                         to, kAppEntry);
+    std::string type = mpk_runtime_entry(to, kAppEntry);
     out += fmt::format(
         "  static constexpr {0}::target t{{}};\n"
         "  return static_cast<int>(fg::gate<{0}>::call_erased(t, nullptr, FN({1}), "
@@ -377,7 +377,7 @@ std::string syscall_gates(const resolved_image &img) {
           "  static constexpr {1}::target t{{}};\n"
           "  fg::gate<{1}>::call_erased(t, nullptr, FN(flex_mpk_signal_trampoline), {{}});\n"
           "}}\n",
-          c.name(), mpk_runtime_entry(gate_kind::mpk_full, i, "flex_mpk_signal_trampoline"));
+          c.name(), mpk_runtime_entry(i, "flex_mpk_signal_trampoline"));
     }
   }
   return out;

@@ -116,7 +116,7 @@ void round_trip(benchmark::State &state) {
 }
 
 void mpk_light_round_trip(benchmark::State &state) {
-  if (!skip_without_pku(state)) round_trip<mpk_light_to<kPkruRuntime, kP1, &noop>>(state);
+  if (!skip_without_pku(state)) round_trip<detail::mpk_light_to_any<kPkruRuntime, kP1, &noop>>(state);
 }
 BENCHMARK(mpk_light_round_trip);
 
@@ -250,7 +250,7 @@ void in_domain_a(benchmark::State &state) {
   gate_counter c;
   call_args args;
   args.a[0] = reinterpret_cast<word>(&state);
-  gate<mpk_light_to<kPkruRuntime, kP1, &loop_in_a<Call>>>::call_erased({}, &c, &loop_in_a<Call>, args);
+  gate<detail::mpk_light_to_any<kPkruRuntime, kP1, &loop_in_a<Call>>>::call_erased({}, &c, &loop_in_a<Call>, args);
   disarm_syscall_wall();
 }
 
@@ -272,7 +272,7 @@ bool skip_with_pku(benchmark::State &state) {
 void mpk_light_emulated(benchmark::State &state) {
   if (skip_with_pku(state)) return;
   testing::emulate_mpk(2);
-  round_trip<mpk_light_to<kPkruRuntime, kP1, &noop, pkru_insn::emulated>>(state);
+  round_trip<detail::mpk_light_to_any<kPkruRuntime, kP1, &noop, pkru_insn::emulated>>(state);
 }
 BENCHMARK(mpk_light_emulated);
 

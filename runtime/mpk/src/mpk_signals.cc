@@ -626,8 +626,7 @@ bool mpk_signal_arena(std::uintptr_t &lo, std::uintptr_t &hi) {
 }
 
 void *mpk_runtime_stack_top() {
-  // Light gates run the app on its caller's stack: there the runtime stays on the thread's own.
-  if (!flex_mpk_runtime.sig_lo || !mpk_syscalls_mediated() || detail::sys_page()->shared_stacks) return nullptr;
+  if (!flex_mpk_runtime.sig_lo || !mpk_syscalls_mediated()) return nullptr;
   return reinterpret_cast<void *>(flex_mpk_runtime.sig_control + (1 + detail::kSysPages + 1) * 4096 +
                                   detail::kRuntimeStackBytes);
 }

@@ -279,8 +279,9 @@ void mpk_lock_runtime() {
 }
 
 // The arena stays without access until a thread's block is mapped; with `shared_key` (hardware MPK) its
-// stacks are tagged with `key` and their DSS mirrors with the shared key now, at boot.
-bool reserve_stack_arena(unsigned key, int shared_key) {
+// stacks are tagged with `stack_key` (the domain's own, or the shared key under light gates, whose callees
+// run on their caller's stack) and their DSS mirrors with the shared key now, at boot.
+bool reserve_stack_arena(unsigned key, int shared_key, int stack_key) {
   if (rt().stack_lo[key]) return true;
   std::size_t bytes = std::size_t{kMpkMaxThreads} * kMpkStackBlock;
   void *p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -289,7 +290,7 @@ bool reserve_stack_arena(unsigned key, int shared_key) {
   rt().stack_hi[key] = reinterpret_cast<std::uintptr_t>(p) + bytes;
   for (std::uint64_t b = 0; shared_key >= 0 && b < kMpkMaxThreads; ++b) {
     char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
-    if (::pkey_mprotect(stack, kMpkStackSize, PROT_NONE, static_cast<int>(key)) != 0 ||
+    if (::pkey_mprotect(stack, kMpkStackSize, PROT_NONE, stack_key) != 0 ||
         ::pkey_mprotect(stack + kMpkDssOffset, kMpkStackSize, PROT_NONE, shared_key) != 0) {
       return false;
     }
@@ -335,7 +336,7 @@ void emulate_mpk(unsigned n_domains) {
     die_line("flex: emulate_mpk(").num(n_domains).str("): 1..").num(kMaxMpkDomains).str(" domains").now();
   }
   for (unsigned k = 1; k <= n_domains; ++k) {
-    if (!detail::reserve_stack_arena(k, -1)) die_line("flex: cannot reserve a stack arena: ").err(errno).now();
+    if (!detail::reserve_stack_arena(k, -1, -1)) die_line("flex: cannot reserve a stack arena: ").err(errno).now();
   }
   rt().cpu_flags = detail::detect_cpu_flags();
   rt().shared_key = n_domains + 1;

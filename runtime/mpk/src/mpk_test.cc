@@ -757,7 +757,7 @@ namespace {
 
 TEST(fixed_targets, a_jump_onto_a_gates_pkru_switch_reaches_only_its_own_callee) {
   using erased = mpk_light<kPkruRuntime, pkru_for(1, 3), pkru_insn::emulated>;
-  using fixed = mpk_light_to<kPkruRuntime, pkru_for(1, 3), &good, pkru_insn::emulated>;
+  using fixed = mpk_light_to<pkru_for(2, 3), pkru_for(1, 3), &good, pkru_insn::emulated>;
   const void *at_erased = switch_point(reinterpret_cast<const void *>(erased::entry()));
   const void *at_fixed = switch_point(reinterpret_cast<const void *>(fixed::entry()));
   ASSERT_NE(at_erased, nullptr);
@@ -774,53 +774,24 @@ TEST(fixed_targets, a_jump_onto_a_gates_pkru_switch_reaches_only_its_own_callee)
   call_args a;
   a.a[0] = 1;
   EXPECT_EQ(fixed::invoke({}, nullptr, a), 2u);
-  EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
-}
-
-// Jumps onto `at` (a gate's return switch) as if the gate's callee had just returned: the gate pops its
-// saved rbx and returns to the label below, an address of the jumper's choosing.
-extern "C" void flex_test_jump_onto_return(const void *at);
-asm(R"(
-  .text
-  .globl flex_test_jump_onto_return
-  .type flex_test_jump_onto_return,@function
-flex_test_jump_onto_return:
-  push %rbx
-  lea 1f(%rip), %rax
-  push %rax
-  push %rbx
-  xor %r10d, %r10d
-  xor %r11d, %r11d
-  jmp *%rdi
-1:
-  pop %rbx
-  ret
-  .size flex_test_jump_onto_return, .-flex_test_jump_onto_return
-)");
-
-// Not defended yet (DESIGN.md §8): a light gate's way back trusts the stack (light gates share it by
-// design). Code that jumps onto the return switch of a light gate whose caller is the runtime (the app's
-// entry in an image with light gates) takes the runtime's rights, at an address it chose. Full gates from
-// the runtime return through its return cell instead (a_jump_onto_the_runtimes_way_back_...). When a
-// defence lands for light gates, this test must change with it.
-TEST(not_yet_defended, a_jump_onto_a_gates_return_switch_takes_the_callers_rights_where_the_jumper_chose) {
-  using fixed = mpk_light_to<kPkruRuntime, pkru_for(1, 3), &good, pkru_insn::emulated>;
-  const auto *entry = static_cast<const unsigned char *>(reinterpret_cast<const void *>(fixed::entry()));
-  const void *in = switch_point(entry);
-  ASSERT_NE(in, nullptr);
-  const void *back = switch_point(static_cast<const unsigned char *>(in) + 1);  // the second: the way back
-  ASSERT_NE(back, nullptr);
-  testing::emulate_mpk(2);
-  flex_mpk_emulated_pkru = pkru_for(2, 3);  // running as domain 2, which has no gate from the runtime
-  flex_test_jump_onto_return(back);
-  EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime) << "the jump no longer takes the runtime's rights";
+  EXPECT_EQ(testing::emulated_pkru(), pkru_for(2, 3));  // its caller's rights: domain 2's
   flex_mpk_emulated_pkru = kPkruRuntime;
 }
 
-// Jumps onto `at`, a full gate's return switch, with rbx = 0 (the runtime's key), as a hijacker would:
+// A light gate's way back trusts the stack it shares with its callee: code that jumps onto its switch to
+// the caller's rights returns where the stack says. So the runtime is never a light gate's caller: flexbuild
+// enters a domain from the runtime through a full gate naming caller key 0, which returns through the
+// runtime's return cell (a_jump_onto_the_runtimes_way_back_lands_only_where_the_runtime_called_from), and
+// the gate images use refuses the runtime as its caller at compile time.
+template <std::uint32_t Caller>
+concept light_gate_from = requires { typename mpk_light_to<Caller, pkru_for(1, 3), &good>::entries; };
+static_assert(!light_gate_from<kPkruRuntime>, "a light gate from the runtime would trust a shared stack");
+static_assert(light_gate_from<pkru_for(2, 3)>);
+
+// Jumps onto `at`, a full gate's return switch, with rbx = `key` (0: the runtime's), as a hijacker would:
 // the erased gate then takes the stack its thread-table slot 0 names (flex_mpk_thread.sp[0], key-0 memory)
 // and returns to whatever that stack holds. Returns here (flex_test_full_return_landing) if it did.
-extern "C" void flex_test_jump_onto_full_return(const void *at);
+extern "C" void flex_test_jump_onto_full_return(const void *at, unsigned long key);
 extern "C" char flex_test_full_return_landing[];
 asm(R"(
   .text
@@ -834,7 +805,7 @@ flex_test_jump_onto_full_return:
   push %r14
   push %r15
   mov %rsp, flex_test_saved_rsp(%rip)
-  xor %ebx, %ebx
+  mov %rsi, %rbx
   xor %eax, %eax
   jmp *%rdi
   .globl flex_test_full_return_landing
@@ -891,7 +862,7 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
         testing::emulate_mpk(2);
         flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
         flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
-        flex_test_jump_onto_full_return(back_erased);
+        flex_test_jump_onto_full_return(back_erased, 0);
         std::_Exit(flex_mpk_emulated_pkru == kCaller ? 7 : 1);  // back here, with domain 1's rights
       },
       ::testing::ExitedWithCode(7), "");
@@ -903,7 +874,7 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
         // death test's child inherits it): the way back must refuse it, not return there.
         flex_mpk_thread.sp[1] = 0;
         flex_mpk_emulated_pkru = kCallee;
-        flex_test_jump_onto_full_return(back_fixed);
+        flex_test_jump_onto_full_return(back_fixed, 0);
         std::_Exit(7);
       },
       ::testing::ExitedWithCode(134), "outside its domain's stack arena");
@@ -929,7 +900,7 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
         testing::emulate_mpk(2);
         flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
         flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
-        flex_test_jump_onto_full_return(back_erased);
+        flex_test_jump_onto_full_return(back_erased, 0);
         std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // back here, with the runtime's rights
       },
       ::testing::ExitedWithCode(7), "");
@@ -944,10 +915,40 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
         if (r != 42 || g_fake_control.rt_return != 0 || flex_mpk_emulated_pkru != kPkruRuntime) std::_Exit(3);
         flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
         flex_mpk_emulated_pkru = kCallee;
-        flex_test_jump_onto_full_return(back_own);
+        flex_test_jump_onto_full_return(back_own, 0);
         std::_Exit(7);
       },
       ::testing::ExitedWithCode(134), "outside its domain's stack arena");
+}
+
+// Not defended yet (DESIGN.md §8): the runtime as a caller on a domain's stack (the relay of an image that
+// mixes mpk and process compartments, which a domain enters through a light gate) takes the key of that
+// stack from the thread table (key 0) and keeps it on its callee's stack for the way back. So code that
+// jumps onto that way back with its own key returns through its own slot onto its own stack, both of
+// which it may write: with the runtime's rights, where it chose. When a defence lands (the relay on the
+// runtime's own stack, returning through its cell), this test must change with it.
+TEST(not_yet_defended, a_jump_onto_the_relays_way_back_takes_the_runtimes_rights_on_the_jumpers_stack) {
+  constexpr std::uint32_t kDomain1 = pkru_for(1, 3), kAttacker = pkru_for(2, 3);
+  using relay = mpk_full_to<kPkruRuntime, kDomain1, 0, &good, pkru_insn::emulated>;  // CallerKey -1
+  using into_attacker = mpk_full_to<kPkruRuntime, kAttacker, 1, &good, pkru_insn::emulated, 0>;
+  const void *back = nth_switch_point(reinterpret_cast<const void *>(relay::entry()), 1);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        // Domain 2 (the attacker) has run on this thread, so it has a stack here.
+        if (gate<into_attacker>::call_erased({}, nullptr, &good, call_args{{41}}) != 42) std::_Exit(3);
+        // It writes a frame on its own stack and points its own slot at it.
+        auto *top = reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32;
+        for (int i = 0; i < 7; ++i) top[i] = 0;
+        top[7] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+        flex_mpk_thread.sp[2] = reinterpret_cast<std::uint64_t>(top);
+        flex_mpk_emulated_pkru = kAttacker;
+        flex_test_jump_onto_full_return(back, 2);
+        std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // back here, with the runtime's rights
+      },
+      ::testing::ExitedWithCode(7), "");
 }
 
 // ---- On a machine with PKU ------------------------------------------------------------------------------

@@ -74,8 +74,8 @@ extern "C" fg::word __flex_gate_core__on_audit(fg::word a0, fg::word a1, fg::wor
 }
 
 extern "C" int flex_enter_app(int argc, char **argv) {
-  static constexpr fg::mpk_light_to<fg::kPkruRuntime, pkru_of(0u), &flex_app_main>::target t{};
-  return static_cast<int>(fg::gate<fg::mpk_light_to<fg::kPkruRuntime, pkru_of(0u), &flex_app_main>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
+  static constexpr fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main, fg::pkru_insn::hardware, 0>::target t{};
+  return static_cast<int>(fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(0u), domain_of(0u), &flex_app_main, fg::pkru_insn::hardware, 0>>::call_erased(t, nullptr, FN(flex_app_main), {{static_cast<fg::word>(argc), reinterpret_cast<fg::word>(argv)}}));
 }
 
 // System calls (DESIGN.md §8): per mpk domain, its gate (plat) and its drop (the trap path).

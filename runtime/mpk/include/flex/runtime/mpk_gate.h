@@ -396,12 +396,23 @@ struct mpk_full : detail::mpk_invoker<detail::mpk_full_entry<CallerPkru, CalleeP
   using entries = detail::mpk_full_entry<CallerPkru, CalleePkru, kKey>;
 };
 
-// With the callee fixed: what flexbuild generates for every gate (the `fn` handed to invoke is Fn).
+namespace detail {
+// The light gate with its callee fixed and any caller: the gate benchmark's round trip from the runtime.
+// No image holds one with the runtime as its caller (mpk_light_to).
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, auto Fn, pkru_insn Insn = pkru_insn::hardware>
-struct mpk_light_to : detail::mpk_invoker<detail::mpk_light_to_entry<CallerPkru, CalleePkru, Fn>, Insn> {
+struct mpk_light_to_any : mpk_invoker<mpk_light_to_entry<CallerPkru, CalleePkru, Fn>, Insn> {
   static constexpr const char *kName = Insn == pkru_insn::hardware ? "mpk-light" : "mpk-light-emulated";
-  using entries = detail::mpk_light_to_entry<CallerPkru, CalleePkru, Fn>;
+  using entries = mpk_light_to_entry<CallerPkru, CalleePkru, Fn>;
 };
+}  // namespace detail
+
+// With the callee fixed: what flexbuild generates for every gate (the `fn` handed to invoke is Fn). Never
+// with the runtime as the caller: a light gate's way back switches to the caller's rights and returns
+// through the stack it shares with its callee, so a jump onto that switch would take the runtime's rights
+// at an address of the jumper's choosing. The runtime enters a domain through mpk_full_to, CallerKey 0.
+template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, auto Fn, pkru_insn Insn = pkru_insn::hardware>
+  requires(CallerPkru != kPkruRuntime)
+struct mpk_light_to : detail::mpk_light_to_any<CallerPkru, CalleePkru, Fn, Insn> {};
 
 // CallerKey: the calling domain's key (its index + 1), which flexbuild names for every domain caller; -1
 // (left out) for the runtime as the caller, whose key comes from the thread table; 0 for the runtime on its

@@ -189,8 +189,9 @@ struct mpk_thread_table {
 
 void mpk_lock_runtime();
 std::uint32_t detect_cpu_flags();
-// kMpkMaxThreads blocks of address space, no access yet; tagged when shared_key >= 0 (hardware MPK).
-bool reserve_stack_arena(unsigned key, int shared_key);
+// kMpkMaxThreads blocks of address space, no access yet; tagged when shared_key >= 0 (hardware MPK): the
+// stacks with stack_key, their DSS mirrors with shared_key.
+bool reserve_stack_arena(unsigned key, int shared_key, int stack_key);
 
 }  // namespace detail
 }  // namespace flex::runtime
