@@ -42,8 +42,9 @@
 // are its own; a handler a domain installs after boot is entered through its signal gate with its rights
 // (mpk_signals.cc); the runtime runs on its own stack (its key) and full gates from it return through its
 // return cell (mpk_gate.h); the image's end runs no libc code on key-0 state with the runtime's rights
-// (runtime/core/src/image_end.cc). Still open: key-0 memory stays every compartment's (glibc's data, the
-// thread table), and light gates' way back from the runtime.
+// (runtime/core/src/image_end.cc); the runtime enters a domain only through a full gate, light images
+// included. Still open: key-0 memory stays every compartment's (glibc's data, the thread table), and the
+// way back of the relay in images that mix mpk and process compartments (runtime code on a domain's stack).
 #pragma once
 
 #include <cstddef>

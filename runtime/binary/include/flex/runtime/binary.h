@@ -1,0 +1,61 @@
+// Unmodified Linux x86-64 programs inside an image: the program's ELF (and its interpreter's, for a dynamic
+// one) mapped into this process, its initial stack built as execve builds it, and every system call it
+// makes caught by Syscall User Dispatch and answered by a dispatcher (the posix library in an image; tests
+// give their own) on this thread, as a function call.
+//
+//   long answer(void *ctx, long nr, const long a[6]) { return flex_posix_syscall(nr, a[0], ...); }
+//   int status = 0;
+//   flex::runtime::status s = flex::runtime::binary::run({"/bin/busybox", {"busybox", "echo", "hi"}, {}},
+//                                                        &answer, nullptr, &status);
+//
+// How a call is caught: the dispatch is armed on this thread with its selector set to BLOCK while the
+// program runs, so the kernel turns each of the program's `syscall` instructions into a SIGSYS. The
+// runtime's SIGSYS handler sets the selector to ALLOW, switches %fs to the runtime's own thread block
+// (the program has its own: its arch_prctl(ARCH_SET_FS) is recorded here, never made), answers the call
+// through the dispatcher, writes the result into the frame, and switches back. Every signal is blocked
+// while it runs, so the program's handlers only ever run in the program's own state. The only
+// instructions the dispatch always allows are the handler's own signal return (rt_sigreturn), which
+// also serves the program's: its handlers' rt_sigreturn is caught like any call and made there, on the
+// program's frame.
+//
+// What the loader answers itself, never the dispatcher: arch_prctl (the program's %fs), brk (a region of
+// its own, so the program's heap never meets the image's), rt_sigreturn, exit and exit_group (the end:
+// run returns the status), rt_sigaction and rt_sigprocmask on SIGSYS (refused, or left out of the mask:
+// SIGSYS is the runtime's), set_tid_address, set_robust_list and rseq (this thread's, which the image's
+// own libc registered: the program gets its tid and -ENOSYS), prctl on the dispatch and seccomp
+// (refused), and the calls that would start another thread or process or replace this one (clone, clone3,
+// fork, vfork, execve, execveat: -ENOSYS, as the loader runs one program on one thread).
+//
+// Needs Linux 5.11 (Syscall User Dispatch) and FSGSBASE (wrfsbase switches %fs on every call): check()
+// and run() refuse with the reason otherwise. One program per process at a time.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "flex/runtime/status.h"
+
+namespace flex::runtime::binary {
+
+// A call of the program, answered as the kernel would: a result, or a negative errno.
+using dispatch_fn = long (*)(void *ctx, long nr, const long args[6]);
+
+struct program {
+  std::string path;
+  std::vector<std::string> argv;  // argv[0] included
+  std::vector<std::string> env;   // "NAME=value"
+};
+
+// Whether `path` is a program the loader runs (an ELF64 x86-64 executable, static or position
+// independent, with an interpreter that is one too): an empty string if so, else why not, in words.
+std::string check(const std::string &path);
+
+// Whether this machine can run programs (the kernel's dispatch, FSGSBASE): empty if so, else why not.
+std::string machine_check();
+
+// Runs the program on this thread to its end (exit or exit_group), whose status goes into *exit_status.
+// An error when it cannot be loaded or started; a program that faults ends the process as it would
+// natively (the image's fault report names where).
+status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status);
+
+}  // namespace flex::runtime::binary

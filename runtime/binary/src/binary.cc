@@ -1,0 +1,530 @@
+// The loader and the call dispatch of unmodified programs (binary.h).
+#include "flex/runtime/binary.h"
+
+#include <asm/prctl.h>
+#include <elf.h>
+#include <signal.h>
+#include <sys/auxv.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include <flex/elf/elf.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#define PR_SYS_DISPATCH_OFF 0
+#define PR_SYS_DISPATCH_ON 1
+#endif
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000  // the kernel's: the handler returns through sa_restorer
+#endif
+#ifndef SYS_USER_DISPATCH
+#define SYS_USER_DISPATCH 2  // si_code of the dispatch's SIGSYS
+#endif
+#ifndef HWCAP2_FSGSBASE
+#define HWCAP2_FSGSBASE (1 << 1)
+#endif
+
+// The state the assembly below reads: one program, on one thread, at a time.
+extern "C" {
+[[gnu::visibility("hidden")]] volatile char flex_bin_selector = 0;  // SYSCALL_DISPATCH_FILTER_ALLOW (0) / BLOCK (1)
+[[gnu::visibility("hidden")]] std::uint64_t flex_bin_runtime_fs = 0;
+[[gnu::visibility("hidden")]] std::uint64_t flex_bin_program_fs = 0;
+[[gnu::visibility("hidden")]] std::uint64_t flex_bin_saved_rsp = 0;
+int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp) __attribute__((visibility("hidden")));
+[[noreturn]] void flex_bin_leave(int status) __attribute__((visibility("hidden")));
+void flex_bin_sigsys(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
+extern char flex_bin_restorer[] __attribute__((visibility("hidden")));
+extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
+}
+
+// flex_bin_enter(entry, sp): keeps the runtime's callee-saved registers and stack pointer, takes the
+// program's %fs, blocks the program's calls and jumps to its entry on its stack, as execve leaves a
+// process (rdx 0: no function for atexit). flex_bin_leave(status) comes back from the handler at the
+// program's end, as if flex_bin_enter returned status.
+// flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs (the
+// program's is in flex_bin_program_fs, which its arch_prctl sets), answers (flex_bin_serve), gives the
+// program its %fs back and blocks its calls again before the return. The handler's signal return is
+// flex_bin_restorer: the only instructions the dispatch lets through whatever the selector says.
+asm(R"(
+  .text
+  .globl flex_bin_enter
+  .hidden flex_bin_enter
+  .type flex_bin_enter,@function
+flex_bin_enter:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  mov %rsp, flex_bin_saved_rsp(%rip)
+  rdfsbase %rax
+  mov %rax, flex_bin_runtime_fs(%rip)
+  mov flex_bin_program_fs(%rip), %rax
+  wrfsbase %rax
+  mov %rsi, %rsp
+  movb $1, flex_bin_selector(%rip)
+  xor %eax, %eax
+  xor %ebx, %ebx
+  xor %ecx, %ecx
+  xor %edx, %edx
+  xor %esi, %esi
+  xor %ebp, %ebp
+  xor %r8d, %r8d
+  xor %r9d, %r9d
+  xor %r10d, %r10d
+  xor %r11d, %r11d
+  xor %r12d, %r12d
+  xor %r13d, %r13d
+  xor %r14d, %r14d
+  xor %r15d, %r15d
+  jmp *%rdi
+  .size flex_bin_enter, .-flex_bin_enter
+
+  .globl flex_bin_leave
+  .hidden flex_bin_leave
+  .type flex_bin_leave,@function
+flex_bin_leave:
+  mov flex_bin_saved_rsp(%rip), %rsp
+  mov %edi, %eax
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbx
+  pop %rbp
+  ret
+  .size flex_bin_leave, .-flex_bin_leave
+
+  .globl flex_bin_sigsys
+  .hidden flex_bin_sigsys
+  .type flex_bin_sigsys,@function
+flex_bin_sigsys:
+  movb $0, flex_bin_selector(%rip)
+  mov flex_bin_runtime_fs(%rip), %rax
+  wrfsbase %rax
+  sub $8, %rsp
+  call flex_bin_serve
+  add $8, %rsp
+  mov flex_bin_program_fs(%rip), %rax
+  wrfsbase %rax
+  movb $1, flex_bin_selector(%rip)
+  ret
+  .size flex_bin_sigsys, .-flex_bin_sigsys
+
+  .globl flex_bin_restorer
+  .hidden flex_bin_restorer
+  .globl flex_bin_restorer_end
+  .hidden flex_bin_restorer_end
+  .type flex_bin_restorer,@function
+flex_bin_restorer:
+  mov $15, %eax
+  syscall
+  ud2
+flex_bin_restorer_end:
+  .size flex_bin_restorer, .-flex_bin_restorer
+)");
+
+namespace flex::runtime::binary {
+namespace {
+
+constexpr std::uintptr_t kPage = 4096;
+constexpr std::size_t kStackBytes = std::size_t{8} << 20;
+constexpr std::size_t kBrkBytes = std::size_t{1} << 30;  // reserved at load, made accessible as brk grows
+
+std::uintptr_t page_down(std::uintptr_t a) {
+  return a & ~(kPage - 1);
+}
+std::uintptr_t page_up(std::uintptr_t a) {
+  return (a + kPage - 1) & ~(kPage - 1);
+}
+std::string hex(std::uint64_t v) {
+  char b[24];
+  int n = 0;
+  do {
+    b[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  std::string s = "0x";
+  while (n > 0) s += b[--n];
+  return s;
+}
+
+struct region {
+  std::uintptr_t lo = 0, hi = 0;
+};
+
+struct loaded {
+  std::uintptr_t base = 0;  // what the file's addresses are moved by (0 for a fixed-address executable)
+  std::uintptr_t entry = 0;
+  std::uintptr_t phdr = 0;
+  unsigned phnum = 0;
+  region map;
+  std::string interp;
+};
+
+// What the handler needs while the program runs.
+struct run_state {
+  dispatch_fn dispatch = nullptr;
+  void *ctx = nullptr;
+  region brk_reserved;
+  std::uintptr_t brk_cur = 0, brk_mapped = 0;
+};
+run_state g;
+
+// An ELF file's problems as this loader sees them, or "" (`interp`: it must need no interpreter itself).
+std::string check_file(const flex::elf::file &f, bool interp) {
+  if (f.machine() != EM_X86_64) return "not an x86-64 program (ELF machine " + std::to_string(f.machine()) + ")";
+  if (f.type() == flex::elf::file_type::relocatable) return "a relocatable object, not a program: link it first";
+  if (f.type() != flex::elf::file_type::executable && f.type() != flex::elf::file_type::shared_object) {
+    return std::string("not a program (ELF type ") + flex::elf::to_string(f.type()) + ")";
+  }
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, f.image().data(), sizeof eh);
+  if (eh.e_entry == 0) return "has no entry point (a shared library, not a program)";
+  bool any_load = false;
+  for (const flex::elf::segment &s : f.segments()) {
+    if (s.type == PT_LOAD) {
+      any_load = true;
+      if (!f.bytes(s)) return "a loadable segment lies outside the file";
+      if (s.filesz > s.memsz) return "a loadable segment holds more bytes than it maps";
+    }
+    if (s.type == PT_INTERP && interp) return "its interpreter needs an interpreter itself";
+  }
+  if (!any_load) return "has no loadable segment";
+  return "";
+}
+
+int prot_of(std::uint32_t flags) {
+  return ((flags & PF_R) ? PROT_READ : 0) | ((flags & PF_W) ? PROT_WRITE : 0) | ((flags & PF_X) ? PROT_EXEC : 0);
+}
+
+// Maps the file's loadable segments (copies of its bytes: the program may write its data, never the file)
+// with their protections; a page two segments share gets both.
+status map_file(const std::string &path, bool interp, loaded &out) {
+  std::string err;
+  auto f = flex::elf::file::open(path, &err);
+  if (!f) return status::error(path + ": " + err);
+  if (std::string why = check_file(*f, interp); !why.empty()) return status::error(path + ": " + why);
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, f->image().data(), sizeof eh);
+  std::uintptr_t lo = ~std::uintptr_t{0}, hi = 0;
+  for (const flex::elf::segment &s : f->segments()) {
+    if (s.type != PT_LOAD) continue;
+    lo = std::min(lo, page_down(s.vaddr));
+    hi = std::max(hi, page_up(s.vaddr + s.memsz));
+  }
+  const bool fixed = f->type() == flex::elf::file_type::executable;
+  void *at = ::mmap(fixed ? reinterpret_cast<void *>(lo) : nullptr, hi - lo, PROT_NONE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | (fixed ? MAP_FIXED_NOREPLACE : 0), -1, 0);
+  if (at == MAP_FAILED || (fixed && reinterpret_cast<std::uintptr_t>(at) != lo)) {
+    if (at != MAP_FAILED) ::munmap(at, hi - lo);
+    return status::error(path + ": cannot map its segments at " + hex(lo) + " (" + std::to_string(hi - lo) +
+                         " bytes): " + (fixed ? "that range is taken in this process" : std::strerror(errno)));
+  }
+  out.base = reinterpret_cast<std::uintptr_t>(at) - lo;
+  out.map = {reinterpret_cast<std::uintptr_t>(at), reinterpret_cast<std::uintptr_t>(at) + (hi - lo)};
+  if (::mprotect(at, hi - lo, PROT_READ | PROT_WRITE) != 0) return status::from_errno(path + ": mprotect", errno);
+  std::map<std::uintptr_t, int> prot;  // per page
+  for (const flex::elf::segment &s : f->segments()) {
+    if (s.type == PT_LOAD) {
+      auto bytes = f->bytes(s);
+      std::memcpy(reinterpret_cast<void *>(out.base + s.vaddr), bytes->data(), s.filesz);
+      for (std::uintptr_t p = page_down(s.vaddr); p < page_up(s.vaddr + s.memsz); p += kPage) prot[p] |= prot_of(s.flags);
+    } else if (s.type == PT_PHDR) {
+      out.phdr = out.base + s.vaddr;
+    } else if (s.type == PT_INTERP) {
+      auto bytes = f->bytes(s);
+      if (!bytes || bytes->empty()) return status::error(path + ": its interpreter's name lies outside the file");
+      out.interp.assign(reinterpret_cast<const char *>(bytes->data()), strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
+    }
+  }
+  for (const auto &[page, p] : prot) {
+    if (::mprotect(reinterpret_cast<void *>(out.base + page), kPage, p) != 0) return status::from_errno(path + ": mprotect", errno);
+  }
+  if (!out.phdr) out.phdr = out.base + lo + eh.e_phoff;  // the first segment maps the headers
+  out.phnum = eh.e_phnum;
+  out.entry = out.base + eh.e_entry;
+  return {};
+}
+
+// The initial stack as execve leaves it: argc, argv, envp, the auxiliary vector, then the strings. No
+// vDSO (AT_SYSINFO_EHDR): its clocks would answer without a system call, outside the dispatch.
+std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, const loaded *interp) {
+  auto top = stack.hi;
+  auto put = [&](const void *bytes, std::size_t n) {
+    top -= n;
+    std::memcpy(reinterpret_cast<void *>(top), bytes, n);
+    return top;
+  };
+  auto put_str = [&](const std::string &s) { return put(s.c_str(), s.size() + 1); };
+  const std::uintptr_t execfn = put_str(p.path);
+  const std::uintptr_t platform = put_str("x86_64");
+  std::vector<std::uintptr_t> argv, env;
+  for (const std::string &a : p.argv) argv.push_back(put_str(a));
+  for (const std::string &e : p.env) env.push_back(put_str(e));
+  unsigned char random[16];
+  if (::getrandom(random, sizeof random, 0) != sizeof random) std::memset(random, 0x5a, sizeof random);
+  const std::uintptr_t rnd = put(random, sizeof random);
+  std::vector<std::uint64_t> w;
+  w.push_back(argv.size());
+  w.insert(w.end(), argv.begin(), argv.end());
+  w.push_back(0);
+  w.insert(w.end(), env.begin(), env.end());
+  w.push_back(0);
+  auto aux = [&](std::uint64_t k, std::uint64_t v) {
+    w.push_back(k);
+    w.push_back(v);
+  };
+  aux(AT_PHDR, prog.phdr);
+  aux(AT_PHENT, sizeof(Elf64_Phdr));
+  aux(AT_PHNUM, prog.phnum);
+  aux(AT_PAGESZ, kPage);
+  aux(AT_BASE, interp ? interp->base : 0);
+  aux(AT_FLAGS, 0);
+  aux(AT_ENTRY, prog.entry);
+  aux(AT_UID, ::getuid());
+  aux(AT_EUID, ::geteuid());
+  aux(AT_GID, ::getgid());
+  aux(AT_EGID, ::getegid());
+  aux(AT_SECURE, 0);
+  aux(AT_RANDOM, rnd);
+  aux(AT_HWCAP, ::getauxval(AT_HWCAP));
+  aux(AT_HWCAP2, ::getauxval(AT_HWCAP2));
+  aux(AT_CLKTCK, static_cast<std::uint64_t>(::sysconf(_SC_CLK_TCK)));
+  aux(AT_PLATFORM, platform);
+  aux(AT_EXECFN, execfn);
+  if (unsigned long m = ::getauxval(AT_MINSIGSTKSZ)) aux(AT_MINSIGSTKSZ, m);
+  aux(AT_NULL, 0);
+  const std::uintptr_t sp = (top - w.size() * 8) & ~std::uintptr_t{15};
+  std::memcpy(reinterpret_cast<void *>(sp), w.data(), w.size() * 8);
+  return sp;
+}
+
+// brk within the region reserved for it: the program's heap never meets the image's (the kernel's brk).
+long serve_brk(std::uintptr_t want) {
+  if (want < g.brk_reserved.lo || want > g.brk_reserved.hi) return static_cast<long>(g.brk_cur);
+  const std::uintptr_t need = page_up(want);
+  if (need > g.brk_mapped) {
+    if (::mprotect(reinterpret_cast<void *>(g.brk_mapped), need - g.brk_mapped, PROT_READ | PROT_WRITE) != 0) {
+      return static_cast<long>(g.brk_cur);
+    }
+    g.brk_mapped = need;
+  }
+  g.brk_cur = want;
+  return static_cast<long>(want);
+}
+
+constexpr std::uint64_t kSigsysBit = std::uint64_t{1} << (SIGSYS - 1);
+
+// The kernel's struct sigaction on x86-64.
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  std::uint64_t mask;
+};
+
+// A handler for anything but SIGSYS, whose mask may not hold SIGSYS (the dispatch's signal must always
+// get through: a blocked one would end the process).
+long serve_sigaction(const long a[6]) {
+  if (a[0] == SIGSYS) return -EINVAL;
+  kernel_sigaction act;
+  const kernel_sigaction *in = reinterpret_cast<const kernel_sigaction *>(a[1]);
+  if (in) {
+    std::memcpy(&act, in, sizeof act);
+    act.mask &= ~kSigsysBit;
+  }
+  return ::syscall(SYS_rt_sigaction, a[0], in ? &act : nullptr, a[2], a[3]) == -1 ? -errno : 0;
+}
+
+// The program's mask is the one its frame carries (what the return restores), without SIGSYS.
+long serve_sigprocmask(const long a[6], ucontext_t *uc) {
+  if (a[3] != 8) return -EINVAL;
+  std::uint64_t cur;
+  std::memcpy(&cur, &uc->uc_sigmask, sizeof cur);
+  if (a[2]) std::memcpy(reinterpret_cast<void *>(a[2]), &cur, sizeof cur);
+  if (!a[1]) return 0;
+  std::uint64_t set;
+  std::memcpy(&set, reinterpret_cast<const void *>(a[1]), sizeof set);
+  switch (a[0]) {
+    case SIG_BLOCK: cur |= set; break;
+    case SIG_UNBLOCK: cur &= ~set; break;
+    case SIG_SETMASK: cur = set; break;
+    default: return -EINVAL;
+  }
+  cur &= ~(kSigsysBit | (std::uint64_t{1} << (SIGKILL - 1)) | (std::uint64_t{1} << (SIGSTOP - 1)));
+  std::memcpy(&uc->uc_sigmask, &cur, sizeof cur);
+  return 0;
+}
+
+long serve_arch_prctl(const long a[6]) {
+  switch (a[0]) {
+    case ARCH_SET_FS: flex_bin_program_fs = static_cast<std::uint64_t>(a[1]); return 0;
+    case ARCH_GET_FS: std::memcpy(reinterpret_cast<void *>(a[1]), &flex_bin_program_fs, 8); return 0;
+    default: return -EINVAL;
+  }
+}
+
+}  // namespace
+
+std::string machine_check() {
+  if (!(::getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE)) {
+    return "this machine has no FSGSBASE (the CPU lacks it or the kernel, older than Linux 5.9, does not "
+           "enable it): a program's %fs cannot be switched on each of its calls";
+  }
+  if (::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0) != 0) {
+    return "this kernel has no Syscall User Dispatch (Linux 5.11 and later have it): a program's system "
+           "calls cannot be caught";
+  }
+  return "";
+}
+
+std::string check(const std::string &path) {
+  std::string err;
+  auto f = flex::elf::file::open(path, &err);
+  if (!f) return err;
+  if (std::string why = check_file(*f, false); !why.empty()) return why;
+  for (const flex::elf::segment &s : f->segments()) {
+    if (s.type != PT_INTERP) continue;
+    auto bytes = f->bytes(s);
+    if (!bytes || bytes->empty()) return "its interpreter's name lies outside the file";
+    std::string interp(reinterpret_cast<const char *>(bytes->data()), strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
+    auto i = flex::elf::file::open(interp, &err);
+    if (!i) return "its interpreter " + interp + ": " + err;
+    if (std::string why = check_file(*i, true); !why.empty()) return "its interpreter " + interp + ": " + why;
+  }
+  return "";
+}
+
+status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) {
+  if (std::string why = machine_check(); !why.empty()) return status::error(why);
+  if (g.dispatch) return status::error("a program already runs in this process");
+  loaded prog, interp;
+  std::vector<region> maps;
+  auto unmap_all = [&] {
+    for (const region &r : maps) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
+  };
+  if (status s = map_file(p.path, false, prog); !s.ok()) return s;
+  maps.push_back(prog.map);
+  if (!prog.interp.empty()) {
+    if (status s = map_file(prog.interp, true, interp); !s.ok()) {
+      unmap_all();
+      return status::error(p.path + ": its interpreter: " + s.message());
+    }
+    maps.push_back(interp.map);
+  }
+  void *stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void *brk = ::mmap(reinterpret_cast<void *>(prog.map.hi), kBrkBytes, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (brk == MAP_FAILED) brk = ::mmap(nullptr, kBrkBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stack == MAP_FAILED || brk == MAP_FAILED) {
+    if (stack != MAP_FAILED) ::munmap(stack, kStackBytes);
+    if (brk != MAP_FAILED) ::munmap(brk, kBrkBytes);
+    unmap_all();
+    return status::from_errno(p.path + ": cannot map its stack and heap", errno);
+  }
+  const region stack_region{reinterpret_cast<std::uintptr_t>(stack), reinterpret_cast<std::uintptr_t>(stack) + kStackBytes};
+  g.brk_reserved = {reinterpret_cast<std::uintptr_t>(brk), reinterpret_cast<std::uintptr_t>(brk) + kBrkBytes};
+  g.brk_cur = g.brk_mapped = g.brk_reserved.lo;
+  maps.push_back(stack_region);
+  maps.push_back(g.brk_reserved);
+  const std::uintptr_t sp = build_stack(stack_region, p, prog, prog.interp.empty() ? nullptr : &interp);
+  g.dispatch = dispatch;
+  g.ctx = ctx;
+  flex_bin_program_fs = 0;  // the program sets its own before it touches it
+
+  // The program's handlers and signal stack are the thread's while it runs: the runtime's come back after.
+  kernel_sigaction saved_actions[64] = {};
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, nullptr, &saved_actions[sig - 1], 8);
+  }
+  stack_t saved_altstack{};
+  ::sigaltstack(nullptr, &saved_altstack);
+  auto restore_signals = [&] {
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, &saved_actions[sig - 1], nullptr, 8);
+    }
+    ::sigaltstack(&saved_altstack, nullptr);
+  };
+  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER,
+                       reinterpret_cast<void *>(flex_bin_restorer), ~std::uint64_t{0}};
+  sigset_t saved_mask;
+  ::sigprocmask(SIG_SETMASK, nullptr, &saved_mask);
+  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 ||
+      ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, reinterpret_cast<unsigned long>(flex_bin_restorer),
+              static_cast<unsigned long>(flex_bin_restorer_end - flex_bin_restorer),
+              reinterpret_cast<unsigned long>(&flex_bin_selector)) != 0) {
+    const int e = errno;
+    restore_signals();
+    g = run_state{};
+    unmap_all();
+    return status::from_errno(p.path + ": cannot arm the system-call dispatch", e);
+  }
+  sigset_t unblock_sigsys;
+  sigemptyset(&unblock_sigsys);
+  sigaddset(&unblock_sigsys, SIGSYS);
+  ::sigprocmask(SIG_UNBLOCK, &unblock_sigsys, nullptr);
+  const int st = flex_bin_enter(interp.entry ? interp.entry : prog.entry, sp);
+  // Back from the handler: the runtime's %fs, the selector at ALLOW, every signal blocked.
+  ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+  restore_signals();
+  ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
+  g = run_state{};
+  unmap_all();
+  *exit_status = st;
+  return {};
+}
+
+}  // namespace flex::runtime::binary
+
+// The handler's answer to one call of the program (flex_bin_sigsys has switched to the runtime's %fs and
+// allowed its calls).
+extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, siginfo_t *info, void *ucv) {
+  using namespace flex::runtime::binary;
+  auto *uc = static_cast<ucontext_t *>(ucv);
+  if (info->si_code != SYS_USER_DISPATCH) return;  // a SIGSYS someone sent: nothing to answer
+  greg_t *r = uc->uc_mcontext.gregs;
+  const long nr = info->si_syscall;
+  const long a[6] = {r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]};
+  long ret;
+  switch (nr) {
+    case SYS_exit:
+    case SYS_exit_group: flex_bin_leave(static_cast<int>(a[0] & 0xff));
+    case SYS_rt_sigreturn:
+      // The program's own handler returns: made from the always-allowed instructions, on its frame.
+      r[REG_RIP] = reinterpret_cast<greg_t>(flex_bin_restorer);
+      return;
+    case SYS_arch_prctl: ret = serve_arch_prctl(a); break;
+    case SYS_brk: ret = serve_brk(static_cast<std::uintptr_t>(a[0])); break;
+    case SYS_rt_sigaction: ret = serve_sigaction(a); break;
+    case SYS_rt_sigprocmask: ret = serve_sigprocmask(a, uc); break;
+    case SYS_set_tid_address: ret = ::syscall(SYS_gettid); break;
+    case SYS_set_robust_list:
+    case SYS_rseq: ret = -ENOSYS; break;
+    case SYS_seccomp: ret = -EPERM; break;
+    case SYS_prctl:
+      ret = a[0] == PR_SET_SYSCALL_USER_DISPATCH || a[0] == PR_SET_SECCOMP ? -EPERM : g.dispatch(g.ctx, nr, a);
+      break;
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_fork:
+    case SYS_vfork:
+    case SYS_execve:
+    case SYS_execveat: ret = -ENOSYS; break;
+    default: ret = g.dispatch(g.ctx, nr, a); break;
+  }
+  r[REG_RAX] = ret;
+}

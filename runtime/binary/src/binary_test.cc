@@ -1,0 +1,165 @@
+// The loader and dispatch of unmodified programs (binary.h), with Debian's busybox-static (a static
+// program) and redis-server (a dynamic one, with its interpreter) as the programs.
+#include "flex/runtime/binary.h"
+
+#include <gtest/gtest.h>
+
+#include <elf.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+
+namespace flex::runtime::binary {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char *kBusybox = "/bin/busybox";
+constexpr const char *kRedis = "/usr/bin/redis-server";
+
+// A dispatcher that counts every call and makes it in the kernel, except the program's writes to its
+// standard output and error, which it keeps (unless `pass_writes`), and the calls named in `refuse`
+// (-ENOSYS).
+struct recorder {
+  std::map<long, int> calls;
+  std::string out, err;
+  bool pass_writes = false;
+  std::vector<long> refuse;
+};
+
+long answer(void *ctx, long nr, const long a[6]) {
+  auto *r = static_cast<recorder *>(ctx);
+  ++r->calls[nr];
+  for (long n : r->refuse) {
+    if (n == nr) return -ENOSYS;
+  }
+  if (nr == SYS_write && (a[0] == 1 || a[0] == 2) && !r->pass_writes) {
+    (a[0] == 1 ? r->out : r->err).append(reinterpret_cast<const char *>(a[1]), static_cast<std::size_t>(a[2]));
+    return a[2];
+  }
+  const long v = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return v == -1 ? -errno : v;
+}
+
+#define REQUIRE_MACHINE()                                                 \
+  if (std::string why = machine_check(); !why.empty()) GTEST_SKIP() << why
+#define REQUIRE_FILE(path) \
+  if (!fs::exists(path)) GTEST_SKIP() << path << " is not installed"
+
+int run_program(std::vector<std::string> argv, recorder &r, const char *path = kBusybox) {
+  int st = -1;
+  status s = run({path, std::move(argv), {"PATH=/bin:/usr/bin", "HOME=/tmp"}}, &answer, &r, &st);
+  EXPECT_TRUE(s.ok()) << s.message();
+  return st;
+}
+
+TEST(binary, a_static_programs_system_calls_are_answered_by_the_dispatcher) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "echo", "hello", "from", "flex"}, r), 0);
+  // The dispatcher kept the bytes: they reached it, not the kernel.
+  EXPECT_EQ(r.out, "hello from flex\n");
+  EXPECT_GE(r.calls[SYS_write], 1);
+  EXPECT_EQ(r.calls[SYS_exit_group], 0) << "the loader ends the program itself";
+}
+
+TEST(binary, the_exit_status_is_the_programs) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "false"}, r), 1);
+  EXPECT_EQ(run_program({"busybox", "sh", "-c", "exit 7"}, r), 7);
+  // And the loader can run another program afterwards, in the same process.
+  recorder again;
+  EXPECT_EQ(run_program({"busybox", "echo", "again"}, again), 0);
+  EXPECT_EQ(again.out, "again\n");
+}
+
+TEST(binary, a_program_reads_files_through_the_dispatcher) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  const fs::path file = fs::temp_directory_path() / ("flex-binary-" + std::to_string(::getpid()));
+  std::ofstream(file) << "line one\nline two\n";
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "sed", "-n", "2p", file.string()}, r), 0);
+  EXPECT_EQ(r.out, "line two\n");
+  EXPECT_GE(r.calls[SYS_openat], 1);
+  EXPECT_GE(r.calls[SYS_read], 1);
+  fs::remove(file);
+}
+
+// A call the dispatcher does not serve is answered -ENOSYS: the program sees an error it handles, and the
+// process goes on.
+TEST(binary, a_call_the_dispatcher_does_not_serve_is_an_error_the_program_sees) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  r.refuse = {SYS_openat};
+  EXPECT_EQ(run_program({"busybox", "cat", "/etc/hostname"}, r), 1);
+  EXPECT_GE(r.calls[SYS_openat], 1);
+  EXPECT_NE(r.err.find("Function not implemented"), std::string::npos) << r.err;
+  recorder ok;
+  EXPECT_EQ(run_program({"busybox", "uname", "-s"}, ok), 0);
+  EXPECT_EQ(ok.out, "Linux\n");
+}
+
+// The program's own signal handler runs (the shell's trap) and returns through its own rt_sigreturn,
+// which the loader makes on the program's frame.
+TEST(binary, a_handler_the_program_installs_runs_and_returns) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "sh", "-c", "trap 'echo caught' USR1; kill -USR1 $$; echo after"}, r), 0);
+  EXPECT_EQ(r.out, "caught\nafter\n");
+  EXPECT_GE(r.calls[SYS_kill], 1);
+}
+
+// A dynamic program: the loader maps it and its interpreter, which loads its libraries through the
+// dispatcher (openat, mmap) and sets its thread pointer (arch_prctl, answered by the loader).
+TEST(binary, a_dynamic_program_runs_with_its_interpreter) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kRedis);
+  recorder r;
+  EXPECT_EQ(run_program({"redis-server", "--version"}, r, kRedis), 0);
+  EXPECT_NE(r.out.find("Redis server v=7."), std::string::npos) << r.out;
+  EXPECT_GE(r.calls[SYS_openat], 1);
+  EXPECT_GE(r.calls[SYS_mmap], 1);
+}
+
+// What the loader cannot run is refused with the reason, before anything is mapped.
+TEST(binary, check_refuses_what_it_cannot_run) {
+  REQUIRE_FILE(kBusybox);
+  EXPECT_EQ(check(kBusybox), "");
+  const fs::path dir = fs::temp_directory_path() / ("flex-binary-check-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "text") << "#!/bin/sh\necho not a program\n";
+  EXPECT_NE(check((dir / "text").string()).find("not an ELF"), std::string::npos) << check((dir / "text").string());
+  // The same program, claimed for another machine, or as an object file.
+  auto patched = [&](const char *name, std::size_t offset, std::uint16_t value) {
+    fs::copy_file(kBusybox, dir / name, fs::copy_options::overwrite_existing);
+    std::fstream f(dir / name, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(static_cast<std::streamoff>(offset));
+    f.write(reinterpret_cast<const char *>(&value), sizeof value);
+    return (dir / name).string();
+  };
+  EXPECT_EQ(check(patched("arm", offsetof(Elf64_Ehdr, e_machine), EM_AARCH64)),
+            "not an x86-64 program (ELF machine 183)");
+  EXPECT_EQ(check(patched("object", offsetof(Elf64_Ehdr, e_type), ET_REL)),
+            "a relocatable object, not a program: link it first");
+  int st = 0;
+  recorder r;
+  status s = run({(dir / "arm").string(), {"arm"}, {}}, &answer, &r, &st);
+  EXPECT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("not an x86-64 program"), std::string::npos) << s.message();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flex::runtime::binary
