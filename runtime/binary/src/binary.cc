@@ -12,7 +12,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <pthread.h>
+#include <linux/sched.h>
+
 #include <algorithm>
+#include <atomic>
+#include <cstddef>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
@@ -36,27 +41,46 @@
 #define HWCAP2_FSGSBASE (1 << 1)
 #endif
 
-// The state the assembly below reads: one program, on one thread, at a time.
+// What the assembly below reads, per thread of the program: %gs points at its record while the program
+// runs (x86-64 Linux programs leave %gs alone; the loader refuses ARCH_SET_GS), so the handler finds the
+// thread's selector and both thread pointers without touching the program's %fs.
+struct flex_bin_thread {
+  volatile char selector;      // 0: SYSCALL_DISPATCH_FILTER_ALLOW, 1: BLOCK (this thread's dispatch reads it)
+  char pad[7];
+  std::uint64_t runtime_fs;    // 8: the runtime's thread block for this thread
+  std::uint64_t program_fs;    // 16: the program's (its arch_prctl(ARCH_SET_FS) sets it)
+  std::uint64_t saved_rsp;     // 24: the main thread's: where flex_bin_leave returns to
+  // A thread the program starts: its registers at the call (the child resumes with them), its mask.
+  greg_t gregs[NGREG];
+  std::uint64_t sigmask;
+  unsigned long flags;
+  std::uintptr_t child_tid;
+  std::atomic<int> tid;
+  bool main;
+  bool mask_pending;  // its first call's frame gets the program's mask (it starts with all but SIGSYS blocked)
+};
+static_assert(offsetof(flex_bin_thread, runtime_fs) == 8 && offsetof(flex_bin_thread, program_fs) == 16 &&
+              offsetof(flex_bin_thread, saved_rsp) == 24);
+
 extern "C" {
-[[gnu::visibility("hidden")]] volatile char flex_bin_selector = 0;  // SYSCALL_DISPATCH_FILTER_ALLOW (0) / BLOCK (1)
-[[gnu::visibility("hidden")]] std::uint64_t flex_bin_runtime_fs = 0;
-[[gnu::visibility("hidden")]] std::uint64_t flex_bin_program_fs = 0;
-[[gnu::visibility("hidden")]] std::uint64_t flex_bin_saved_rsp = 0;
-int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp) __attribute__((visibility("hidden")));
-[[noreturn]] void flex_bin_leave(int status) __attribute__((visibility("hidden")));
+int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) __attribute__((visibility("hidden")));
+[[noreturn]] void flex_bin_leave(int status, flex_bin_thread *t) __attribute__((visibility("hidden")));
+[[noreturn]] void flex_bin_resume(const greg_t *gregs) __attribute__((visibility("hidden")));
 void flex_bin_sigsys(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 extern char flex_bin_restorer[] __attribute__((visibility("hidden")));
 extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
 }
 
-// flex_bin_enter(entry, sp): keeps the runtime's callee-saved registers and stack pointer, takes the
-// program's %fs, blocks the program's calls and jumps to its entry on its stack, as execve leaves a
-// process (rdx 0: no function for atexit). flex_bin_leave(status) comes back from the handler at the
-// program's end, as if flex_bin_enter returned status.
-// flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs (the
-// program's is in flex_bin_program_fs, which its arch_prctl sets), answers (flex_bin_serve), gives the
-// program its %fs back and blocks its calls again before the return. The handler's signal return is
-// flex_bin_restorer: the only instructions the dispatch lets through whatever the selector says.
+// flex_bin_enter(entry, sp, t): keeps the runtime's callee-saved registers and stack pointer in the main
+// thread's record t, points %gs at it, takes the program's %fs, blocks the program's calls and jumps to its
+// entry on its stack, as execve leaves a process (rdx 0: no function for atexit). flex_bin_leave(status, t)
+// comes back from the handler at the program's end, as if flex_bin_enter returned status.
+// flex_bin_resume(gregs): a thread the program started, on its own stack with the registers it had at the
+// call and 0 for the call's result, with its %fs and its calls blocked (its record in %gs).
+// flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs, answers
+// (flex_bin_serve), gives the program its %fs back and blocks its calls again before the return. The
+// handler's signal return is flex_bin_restorer: the only instructions the dispatch lets through whatever
+// the selector says.
 asm(R"(
   .text
   .globl flex_bin_enter
@@ -69,13 +93,14 @@ flex_bin_enter:
   push %r13
   push %r14
   push %r15
-  mov %rsp, flex_bin_saved_rsp(%rip)
+  mov %rsp, 24(%rdx)
+  wrgsbase %rdx
   rdfsbase %rax
-  mov %rax, flex_bin_runtime_fs(%rip)
-  mov flex_bin_program_fs(%rip), %rax
+  mov %rax, 8(%rdx)
+  mov 16(%rdx), %rax
   wrfsbase %rax
   mov %rsi, %rsp
-  movb $1, flex_bin_selector(%rip)
+  movb $1, %gs:0
   xor %eax, %eax
   xor %ebx, %ebx
   xor %ecx, %ecx
@@ -97,7 +122,9 @@ flex_bin_enter:
   .hidden flex_bin_leave
   .type flex_bin_leave,@function
 flex_bin_leave:
-  mov flex_bin_saved_rsp(%rip), %rsp
+  mov 24(%rsi), %rsp
+  xor %eax, %eax
+  wrgsbase %rax
   mov %edi, %eax
   pop %r15
   pop %r14
@@ -108,19 +135,46 @@ flex_bin_leave:
   ret
   .size flex_bin_leave, .-flex_bin_leave
 
+  .globl flex_bin_resume
+  .hidden flex_bin_resume
+  .type flex_bin_resume,@function
+flex_bin_resume:
+  mov 120(%rdi), %rsp
+  push 128(%rdi)
+  mov %gs:16, %rax
+  wrfsbase %rax
+  movb $1, %gs:0
+  mov 0(%rdi), %r8
+  mov 8(%rdi), %r9
+  mov 16(%rdi), %r10
+  mov 24(%rdi), %r11
+  mov 32(%rdi), %r12
+  mov 40(%rdi), %r13
+  mov 48(%rdi), %r14
+  mov 56(%rdi), %r15
+  mov 72(%rdi), %rsi
+  mov 80(%rdi), %rbp
+  mov 88(%rdi), %rbx
+  mov 96(%rdi), %rdx
+  mov 112(%rdi), %rcx
+  xor %eax, %eax
+  mov 64(%rdi), %rdi
+  ret
+  .size flex_bin_resume, .-flex_bin_resume
+
   .globl flex_bin_sigsys
   .hidden flex_bin_sigsys
   .type flex_bin_sigsys,@function
 flex_bin_sigsys:
-  movb $0, flex_bin_selector(%rip)
-  mov flex_bin_runtime_fs(%rip), %rax
+  movb $0, %gs:0
+  mov %gs:8, %rax
   wrfsbase %rax
   sub $8, %rsp
   call flex_bin_serve
   add $8, %rsp
-  mov flex_bin_program_fs(%rip), %rax
+  mov %gs:16, %rax
   wrfsbase %rax
-  movb $1, flex_bin_selector(%rip)
+  movb $1, %gs:0
   ret
   .size flex_bin_sigsys, .-flex_bin_sigsys
 
@@ -136,6 +190,8 @@ flex_bin_restorer:
 flex_bin_restorer_end:
   .size flex_bin_restorer, .-flex_bin_restorer
 )");
+static_assert(REG_R8 == 0 && REG_RDI == 8 && REG_RSI == 9 && REG_RBP == 10 && REG_RBX == 11 && REG_RDX == 12 &&
+              REG_RCX == 14 && REG_RSP == 15 && REG_RIP == 16);
 
 namespace flex::runtime::binary {
 namespace {
@@ -181,8 +237,21 @@ struct run_state {
   void *ctx = nullptr;
   region brk_reserved;
   std::uintptr_t brk_cur = 0, brk_mapped = 0;
+  std::atomic<bool> threads_started{false};
 };
 run_state g;
+
+flex_bin_thread *self() {
+  flex_bin_thread *t;
+  asm volatile("rdgsbase %0" : "=r"(t));
+  return t;
+}
+
+long arm_dispatch(flex_bin_thread *t) {
+  return ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, reinterpret_cast<unsigned long>(flex_bin_restorer),
+                 static_cast<unsigned long>(flex_bin_restorer_end - flex_bin_restorer),
+                 reinterpret_cast<unsigned long>(&t->selector));
+}
 
 // An ELF file's problems as this loader sees them, or "" (`interp`: it must need no interpreter itself).
 std::string check_file(const flex::elf::file &f, bool interp) {
@@ -372,10 +441,92 @@ long serve_sigprocmask(const long a[6], ucontext_t *uc) {
 
 long serve_arch_prctl(const long a[6]) {
   switch (a[0]) {
-    case ARCH_SET_FS: flex_bin_program_fs = static_cast<std::uint64_t>(a[1]); return 0;
-    case ARCH_GET_FS: std::memcpy(reinterpret_cast<void *>(a[1]), &flex_bin_program_fs, 8); return 0;
+    case ARCH_SET_FS: self()->program_fs = static_cast<std::uint64_t>(a[1]); return 0;
+    case ARCH_GET_FS: std::memcpy(reinterpret_cast<void *>(a[1]), &self()->program_fs, 8); return 0;
     default: return -EINVAL;
   }
+}
+
+
+// A thread the program starts, as a thread of the runtime's (its own thread block, for the handler's
+// code) that takes the program's registers, stack and %fs: it arms its own dispatch, reports its tid and
+// resumes where the program's clone returns 0. It starts with every signal but SIGSYS blocked; its first
+// call's frame gets the program's mask (mask_pending), so no handler of the program ever runs in the
+// runtime's state.
+void *thread_start(void *arg) {
+  auto *t = static_cast<flex_bin_thread *>(arg);
+  std::uint64_t fs;
+  asm volatile("rdfsbase %0" : "=r"(fs));
+  t->runtime_fs = fs;
+  t->selector = 0;
+  if (arm_dispatch(t) != 0) {
+    t->tid.store(-errno);
+    return nullptr;
+  }
+  if (t->flags & CLONE_CHILD_CLEARTID) ::syscall(SYS_set_tid_address, t->child_tid);
+  const int tid = static_cast<int>(::syscall(SYS_gettid));
+  if ((t->flags & CLONE_CHILD_SETTID) && t->child_tid) std::memcpy(reinterpret_cast<void *>(t->child_tid), &tid, 4);
+  sigset_t all_but_sigsys;
+  sigfillset(&all_but_sigsys);
+  sigdelset(&all_but_sigsys, SIGSYS);
+  ::pthread_sigmask(SIG_SETMASK, &all_but_sigsys, nullptr);
+  t->mask_pending = true;
+  asm volatile("wrgsbase %0" : : "r"(t) : "memory");
+  const greg_t *regs = t->gregs;
+  t->tid.store(tid);  // the parent returns now; t stays this thread's
+  flex_bin_resume(regs);
+}
+
+// clone and clone3: a thread (CLONE_VM | CLONE_THREAD and the rest of what pthread_create asks) is
+// started as above; anything else would be another process, which an image is not: -ENOSYS.
+long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
+  unsigned long flags = 0;
+  std::uintptr_t stack = 0, ptid = 0, ctid = 0, tls = 0;
+  if (nr == SYS_clone) {
+    flags = static_cast<unsigned long>(a[0]);
+    stack = static_cast<std::uintptr_t>(a[1]);
+    ptid = static_cast<std::uintptr_t>(a[2]);
+    ctid = static_cast<std::uintptr_t>(a[3]);
+    tls = static_cast<std::uintptr_t>(a[4]);
+  } else {
+    clone_args ca{};
+    const auto size = static_cast<std::size_t>(a[1]);
+    if (size < CLONE_ARGS_SIZE_VER0) return -EINVAL;
+    std::memcpy(&ca, reinterpret_cast<const void *>(a[0]), std::min(size, sizeof ca));
+    if (ca.set_tid || ca.cgroup || (ca.flags & CLONE_PIDFD)) return -ENOSYS;
+    flags = ca.flags;
+    stack = ca.stack + ca.stack_size;
+    ptid = ca.parent_tid;
+    ctid = ca.child_tid;
+    tls = ca.tls;
+  }
+  constexpr unsigned long kThread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+  if ((flags & kThread) != kThread) return -ENOSYS;
+  if (!stack) return -EINVAL;
+  auto *t = new flex_bin_thread{};  // the thread's for its life (it never tells the runtime it ended)
+  std::memcpy(t->gregs, uc->uc_mcontext.gregs, sizeof t->gregs);
+  t->gregs[REG_RSP] = static_cast<greg_t>(stack);
+  t->program_fs = (flags & CLONE_SETTLS) ? tls : self()->program_fs;
+  std::memcpy(&t->sigmask, &uc->uc_sigmask, sizeof t->sigmask);
+  t->flags = flags;
+  t->child_tid = ctid;
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  ::pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t th;
+  const int e = ::pthread_create(&th, &attr, &thread_start, t);
+  ::pthread_attr_destroy(&attr);
+  if (e != 0) {
+    delete t;
+    return -e;
+  }
+  int tid;
+  while ((tid = t->tid.load()) == 0) ::sched_yield();
+  if (tid < 0) return tid;
+  if ((flags & CLONE_PARENT_SETTID) && ptid) std::memcpy(reinterpret_cast<void *>(ptid), &tid, 4);
+  g.threads_started = true;
+  return tid;
 }
 
 }  // namespace
@@ -444,7 +595,8 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   const std::uintptr_t sp = build_stack(stack_region, p, prog, prog.interp.empty() ? nullptr : &interp);
   g.dispatch = dispatch;
   g.ctx = ctx;
-  flex_bin_program_fs = 0;  // the program sets its own before it touches it
+  flex_bin_thread main_thread{};  // program_fs 0: the program sets its own before it touches it
+  main_thread.main = true;
 
   // The program's handlers and signal stack are the thread's while it runs: the runtime's come back after.
   kernel_sigaction saved_actions[64] = {};
@@ -463,13 +615,10 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
                        reinterpret_cast<void *>(flex_bin_restorer), ~std::uint64_t{0}};
   sigset_t saved_mask;
   ::sigprocmask(SIG_SETMASK, nullptr, &saved_mask);
-  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 ||
-      ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, reinterpret_cast<unsigned long>(flex_bin_restorer),
-              static_cast<unsigned long>(flex_bin_restorer_end - flex_bin_restorer),
-              reinterpret_cast<unsigned long>(&flex_bin_selector)) != 0) {
+  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 || arm_dispatch(&main_thread) != 0) {
     const int e = errno;
     restore_signals();
-    g = run_state{};
+    g.dispatch = nullptr;
     unmap_all();
     return status::from_errno(p.path + ": cannot arm the system-call dispatch", e);
   }
@@ -477,14 +626,20 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   sigemptyset(&unblock_sigsys);
   sigaddset(&unblock_sigsys, SIGSYS);
   ::sigprocmask(SIG_UNBLOCK, &unblock_sigsys, nullptr);
-  const int st = flex_bin_enter(interp.entry ? interp.entry : prog.entry, sp);
+  const int st = flex_bin_enter(interp.entry ? interp.entry : prog.entry, sp, &main_thread);
   // Back from the handler: the runtime's %fs, the selector at ALLOW, every signal blocked.
   ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+  *exit_status = st;
+  if (g.threads_started) {
+    // Its other threads may still be parked in the program's code, with their dispatch and SIGSYS handler:
+    // the program's memory and the handler stay, and the process must end (an image ends right after).
+    ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
+    return {};
+  }
   restore_signals();
   ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
-  g = run_state{};
+  g.dispatch = nullptr;
   unmap_all();
-  *exit_status = st;
   return {};
 }
 
@@ -496,13 +651,25 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   using namespace flex::runtime::binary;
   auto *uc = static_cast<ucontext_t *>(ucv);
   if (info->si_code != SYS_USER_DISPATCH) return;  // a SIGSYS someone sent: nothing to answer
+  flex_bin_thread *t = self();
+  if (t->mask_pending) {  // a thread's first call: from now on it has the mask the program gave it
+    std::uint64_t m = t->sigmask & ~(std::uint64_t{1} << (SIGSYS - 1));
+    std::memcpy(&uc->uc_sigmask, &m, sizeof m);
+    t->mask_pending = false;
+  }
   greg_t *r = uc->uc_mcontext.gregs;
   const long nr = info->si_syscall;
   const long a[6] = {r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]};
   long ret;
   switch (nr) {
     case SYS_exit:
-    case SYS_exit_group: flex_bin_leave(static_cast<int>(a[0] & 0xff));
+      if (t->main) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
+      ::syscall(SYS_exit, a[0]);  // one of its threads ends (the kernel clears and wakes its child tid)
+      __builtin_unreachable();
+    case SYS_exit_group:
+      if (t->main) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
+      ::syscall(SYS_exit_group, a[0]);  // another thread ends the program: the process ends with it
+      __builtin_unreachable();
     case SYS_rt_sigreturn:
       // The program's own handler returns: made from the always-allowed instructions, on its frame.
       r[REG_RIP] = reinterpret_cast<greg_t>(flex_bin_restorer);
@@ -519,7 +686,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
       ret = a[0] == PR_SET_SYSCALL_USER_DISPATCH || a[0] == PR_SET_SECCOMP ? -EPERM : g.dispatch(g.ctx, nr, a);
       break;
     case SYS_clone:
-    case SYS_clone3:
+    case SYS_clone3: ret = serve_clone(nr, a, uc); break;
     case SYS_fork:
     case SYS_vfork:
     case SYS_execve:

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
 #include <elf.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -14,6 +17,8 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <atomic>
+#include <thread>
 
 namespace flex::runtime::binary {
 namespace {
@@ -131,6 +136,62 @@ TEST(binary, a_dynamic_program_runs_with_its_interpreter) {
   EXPECT_NE(r.out.find("Redis server v=7."), std::string::npos) << r.out;
   EXPECT_GE(r.calls[SYS_openat], 1);
   EXPECT_GE(r.calls[SYS_mmap], 1);
+}
+
+// The stock redis-server, unmodified, with its background threads (each started by the loader as a thread
+// of the runtime that takes the program's registers and arms its own dispatch), serves the real redis-cli.
+// In a child process: a program that started threads leaves them parked at its end, so the process ends.
+int free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t n = sizeof a;
+  ::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a);
+  ::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &n);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+std::string shell(const std::string &cmd) {
+  std::string out;
+  if (FILE *p = ::popen(cmd.c_str(), "r")) {
+    char buf[256];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+TEST(binary, the_stock_redis_server_runs_with_its_threads_and_serves_redis_cli) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kRedis);
+  REQUIRE_FILE("/usr/bin/redis-cli");
+  const int port = free_port();
+  const std::string cli = "redis-cli -p " + std::to_string(port) + " ";
+  EXPECT_EXIT(
+      {
+        std::string got;
+        std::atomic<bool> asked{false};
+        int tasks = 0;
+        // Detached: its redis-cli shutdown only returns once the process ends and closes the program's
+        // descriptors (the loader does not know them).
+        std::thread([&] {
+          for (int i = 0; i < 200 && shell(cli + "ping 2>/dev/null") != "PONG\n"; ++i) ::usleep(20000);
+          got = shell(cli + "set k flex") + shell(cli + "incr n") + shell(cli + "incr n") + shell(cli + "get k");
+          // This thread, the one running redis-server, and its three background threads.
+          tasks = static_cast<int>(std::distance(fs::directory_iterator("/proc/self/task"), fs::directory_iterator()));
+          asked = true;
+          shell(cli + "shutdown nosave 2>/dev/null");
+        }).detach();
+        recorder r;  // keeps the server's log
+        int st = run_program({"redis-server", "--port", std::to_string(port), "--save", "", "--daemonize", "no"}, r, kRedis);
+        if (!asked) std::_Exit(9);
+        const bool threads = tasks >= 5;
+        std::_Exit(st == 0 && got == "OK\n1\n2\nflex\n" && threads ? 0 : 10 + (got == "OK\n1\n2\nflex\n") + 2 * threads);
+      },
+      ::testing::ExitedWithCode(0), "");
 }
 
 // What the loader cannot run is refused with the reason, before anything is mapped.
