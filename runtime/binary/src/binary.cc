@@ -329,8 +329,10 @@ status map_file(const std::string &path, bool interp, loaded &out) {
   return {};
 }
 
-// The initial stack as execve leaves it: argc, argv, envp, the auxiliary vector, then the strings. No
-// vDSO (AT_SYSINFO_EHDR): its clocks would answer without a system call, outside the dispatch.
+// The initial stack as execve leaves it: argc, argv, envp, the auxiliary vector, then the strings. The
+// process's vDSO is the program's too (AT_SYSINFO_EHDR): its clocks (clock_gettime, gettimeofday, time,
+// getcpu) answer without a system call, reading the host's clock as the libOS time library does, where a
+// caught call would cost a signal (Redis reads the clock on every command).
 std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, const loaded *interp) {
   auto top = stack.hi;
   auto put = [&](const void *bytes, std::size_t n) {
@@ -376,6 +378,7 @@ std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, c
   aux(AT_PLATFORM, platform);
   aux(AT_EXECFN, execfn);
   if (unsigned long m = ::getauxval(AT_MINSIGSTKSZ)) aux(AT_MINSIGSTKSZ, m);
+  if (unsigned long vdso = ::getauxval(AT_SYSINFO_EHDR)) aux(AT_SYSINFO_EHDR, vdso);
   aux(AT_NULL, 0);
   const std::uintptr_t sp = (top - w.size() * 8) & ~std::uintptr_t{15};
   std::memcpy(reinterpret_cast<void *>(sp), w.data(), w.size() * 8);

@@ -115,6 +115,16 @@ TEST(binary, a_call_the_dispatcher_does_not_serve_is_an_error_the_program_sees) 
   EXPECT_EQ(ok.out, "Linux\n");
 }
 
+// The program reads the clock through the process's vDSO: no call reaches the dispatcher for it.
+TEST(binary, a_programs_clock_reads_make_no_system_call) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "date", "+%Y"}, r), 0);
+  EXPECT_EQ(r.out.size(), 5u) << r.out;  // a year and a newline
+  EXPECT_EQ(r.calls[SYS_clock_gettime] + r.calls[SYS_gettimeofday] + r.calls[SYS_time], 0);
+}
+
 // The program's own signal handler runs (the shell's trap) and returns through its own rt_sigreturn,
 // which the loader makes on the program's frame.
 TEST(binary, a_handler_the_program_installs_runs_and_returns) {

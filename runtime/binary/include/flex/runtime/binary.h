@@ -18,6 +18,8 @@
 // also serves the program's: its handlers' rt_sigreturn is caught like any call and made there, on the
 // program's frame.
 //
+// The program shares the process's vDSO: its clock reads make no system call (binary.cc, build_stack).
+//
 // What the loader answers itself, never the dispatcher: arch_prctl (the program's %fs), brk (a region of
 // its own, so the program's heap never meets the image's), rt_sigreturn, exit and exit_group (the end:
 // run returns the status), rt_sigaction and rt_sigprocmask on SIGSYS (refused, or left out of the mask:

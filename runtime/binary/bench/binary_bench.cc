@@ -1,0 +1,48 @@
+// binary-bench: what catching a program's system call costs, beside the call made natively, in one run
+// (ratios hold on a noisy machine). The caught call goes the whole way a program's call goes under the
+// loader: the dispatch's SIGSYS, the handler's switch of %fs, a dispatcher that makes it in the kernel,
+// and the signal return.
+//   native_getppid      syscall(SYS_getppid) in this process
+//   caught_getppid      the same call made by an unmodified static program (flex-binary-getppid) loaded
+//                       by runtime/binary, in batches of 100000 (the load, under a millisecond, is in it)
+#include <benchmark/benchmark.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include "flex/runtime/binary.h"
+
+namespace {
+
+long to_kernel(void *, long nr, const long a[6]) {
+  const long v = ::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+  return v == -1 ? -errno : v;
+}
+
+void native_getppid(benchmark::State &state) {
+  for (auto _ : state) benchmark::DoNotOptimize(::syscall(SYS_getppid));
+}
+BENCHMARK(native_getppid);
+
+void caught_getppid(benchmark::State &state) {
+  if (std::string why = flex::runtime::binary::machine_check(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  constexpr long kBatch = 100000;
+  const flex::runtime::binary::program p{FLEX_BINARY_BENCH_PROGRAM, {"getppid", std::to_string(kBatch)}, {}};
+  while (state.KeepRunningBatch(kBatch)) {
+    int st = -1;
+    flex::runtime::status s = flex::runtime::binary::run(p, &to_kernel, nullptr, &st);
+    if (!s.ok() || st != 0) {
+      state.SkipWithError(s.ok() ? "the program failed" : s.message().c_str());
+      return;
+    }
+  }
+}
+BENCHMARK(caught_getppid);
+
+}  // namespace
