@@ -16,6 +16,7 @@
 #include <linux/sched.h>
 
 #include <algorithm>
+#include <charconv>
 #include <atomic>
 #include <cstddef>
 #include <cerrno>
@@ -207,15 +208,8 @@ std::uintptr_t page_up(std::uintptr_t a) {
   return (a + kPage - 1) & ~(kPage - 1);
 }
 std::string hex(std::uint64_t v) {
-  char b[24];
-  int n = 0;
-  do {
-    b[n++] = "0123456789abcdef"[v & 15];
-    v >>= 4;
-  } while (v);
-  std::string s = "0x";
-  while (n > 0) s += b[--n];
-  return s;
+  char b[20];
+  return "0x" + std::string(b, std::to_chars(b, b + sizeof b, v, 16).ptr);
 }
 
 struct region {

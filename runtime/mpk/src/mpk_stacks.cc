@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "flex/runtime/fault.h"
 #include "flex/runtime/mpk_impl.h"
 
 extern "C" {
@@ -140,45 +141,20 @@ mpk_runtime_page &rt() {
   return flex_mpk_runtime;
 }
 
-// The report of a broken invariant, then abort. Built without printf: these run after boot, with the
-// rights of whichever code entered a gate, and printf's conversions are tables in key-0 memory every
-// compartment may rewrite (runtime/core/src/image_end.cc).
-class die_line {
- public:
-  explicit die_line(const char *s) { str(s); }
-  die_line &str(const char *s) {
-    while (*s && n_ < sizeof msg_ - 2) msg_[n_++] = *s++;
-    return *this;
-  }
-  die_line &num(long long v) {
-    char tmp[24];
-    int i = 0;
-    unsigned long long u = v < 0 ? 0ULL - static_cast<unsigned long long>(v) : static_cast<unsigned long long>(v);
-    do {
-      tmp[i++] = static_cast<char>('0' + u % 10);
-      u /= 10;
-    } while (u);
-    if (v < 0) tmp[i++] = '-';
-    while (i > 0 && n_ < sizeof msg_ - 2) msg_[n_++] = tmp[--i];
-    return *this;
-  }
-  die_line &err(int e) {  // the errno's name (EINVAL): a table, no translation
-    const char *name = ::strerrorname_np(e);
-    return name ? str(name) : str("errno ").num(e);
-  }
-  [[noreturn]] void now() {
-    msg_[n_++] = '\n';
-    (void)!::write(2, msg_, n_);
-    std::abort();
-  }
-
- private:
-  char msg_[300];
-  std::size_t n_ = 0;
-};
+// The report of a broken invariant (a fault_line: no printf, whose conversions are tables in key-0 memory
+// every compartment may rewrite; these run after boot, with the rights of whichever code entered a gate),
+// then abort.
+[[noreturn]] void die(fault_line &line) {
+  line.emit();
+  std::abort();
+}
+const char *err_name(int e) {  // the errno's name (EINVAL): a table, no translation
+  const char *name = ::strerrorname_np(e);
+  return name ? name : "an unknown errno";
+}
 
 [[noreturn]] void die(const char *msg) {
-  die_line(msg).now();
+  die(fault_line().str(msg));
 }
 
 // Which blocks are taken, and which domains' stacks each block has mapped (kept when a block is recycled,
@@ -237,14 +213,14 @@ std::uint64_t take_block() {
     }
   }
   unlock();
-  die_line("flex: more than ").num(kMpkMaxThreads).str(" threads entered mpk compartments (kMpkMaxThreads)").now();
+  die(fault_line().str("flex: more than ").dec(kMpkMaxThreads).str(" threads entered mpk compartments (kMpkMaxThreads)"));
 }
 
 // The arena was tagged at boot (reserve_stack_arena), and mprotect keeps a page's key: no protection-key
 // call after boot, so the lockdown can refuse them all.
 void protect(void *p, std::size_t n, int key) {
   if (::mprotect(p, n, PROT_READ | PROT_WRITE) != 0) {
-    die_line("flex: cannot map a compartment stack (key ").num(key).str("): ").err(errno).now();
+    die(fault_line().str("flex: cannot map a compartment stack (key ").dec(key).str("): ").str(err_name(errno)));
   }
 }
 
@@ -274,7 +250,7 @@ std::uint32_t detect_cpu_flags() {
 
 void mpk_lock_runtime() {
   if (::mprotect(&flex_mpk_runtime, sizeof flex_mpk_runtime, PROT_READ) != 0) {
-    die_line("flex: cannot make the mpk runtime page read-only: ").err(errno).now();
+    flex::runtime::die(fault_line().str("flex: cannot make the mpk runtime page read-only: ").str(err_name(errno)));
   }
 }
 
@@ -333,10 +309,10 @@ namespace testing {
 
 void emulate_mpk(unsigned n_domains) {
   if (n_domains == 0 || n_domains > static_cast<unsigned>(kMaxMpkDomains)) {
-    die_line("flex: emulate_mpk(").num(n_domains).str("): 1..").num(kMaxMpkDomains).str(" domains").now();
+    die(fault_line().str("flex: emulate_mpk(").dec(n_domains).str("): 1..").dec(kMaxMpkDomains).str(" domains"));
   }
   for (unsigned k = 1; k <= n_domains; ++k) {
-    if (!detail::reserve_stack_arena(k, -1, -1)) die_line("flex: cannot reserve a stack arena: ").err(errno).now();
+    if (!detail::reserve_stack_arena(k, -1, -1)) die(fault_line().str("flex: cannot reserve a stack arena: ").str(err_name(errno)));
   }
   rt().cpu_flags = detail::detect_cpu_flags();
   rt().shared_key = n_domains + 1;
@@ -408,7 +384,7 @@ extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_a
     die("flex: an mpk gate ran before mpk_boot() set the protection keys up; refusing to run unprotected");
   }
   if (key == 0 || key >= static_cast<unsigned>(kPkeyCount) || !page.stack_lo[key]) {
-    die_line("flex: an mpk gate entered key ").num(key).str(", which belongs to no booted domain").now();
+    die(fault_line().str("flex: an mpk gate entered key ").dec(key).str(", which belongs to no booted domain"));
   }
   detail::mpk_thread_table &t = flex_mpk_thread;
   if (!t.block) {
