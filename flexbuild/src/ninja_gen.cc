@@ -296,6 +296,11 @@ std::string layout_c(const resolved_image &img) {
   }
   if (img.boundaries.empty()) out += "  {0u, 0u, 0, 0},\n";
   out += "};\n\n";
+  if (p.binary) {
+    out += "static const char *const binary_args[] = {";
+    for (const std::string &a : p.binary->args) out += c_string_literal(a) + ", ";
+    out += "0};\n\n";
+  }
   out += "const struct flex_image_layout flex_image = {\n";
   out += fmt::format("  {}, {}, {}, {}, {},\n", c_string_literal(p.name), c_string_literal(p.app.value),
                      c_string_literal(std::filesystem::absolute(p.file).string()), c_string_literal(to_string(p.stack)),
@@ -307,6 +312,7 @@ std::string layout_c(const resolved_image &img) {
   out += fmt::format("  {{{}, __flex_shared_rodata_start, __flex_shared_rodata_end}},\n",
                      c_string_literal(kSharedRodataSection));
   out += fmt::format("  {},\n", static_cast<int>(p.lockdown));
+  out += p.binary ? fmt::format("  {}, binary_args,\n", c_string_literal(p.binary->path.value)) : "  0, 0,\n";
   out += "};\n";
   return out;
 }

@@ -1,5 +1,7 @@
 #include "flex/build/profile.h"
 
+#include <flex/elf/elf.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -17,8 +19,9 @@ namespace fs = std::filesystem;
 using yaml::entry;
 using yaml::quote;
 
-const std::vector<std::string> kProfileKeys = {"name",  "app",    "compartments", "sharing",
+const std::vector<std::string> kProfileKeys = {"name",  "app",    "binary",  "compartments", "sharing",
                                                "gates", "memory", "lockdown"};
+const std::vector<std::string> kBinaryKeys = {"path", "args"};
 const std::vector<std::string> kCompartmentKeys = {"name", "isolation", "hardening", "libraries", "default"};
 // Each in the order of its enum.
 const std::vector<std::string> kIsolations = {"none", "mpk", "process"};
@@ -58,6 +61,7 @@ class profile_parser {
 
  private:
   void parse_name(const entry &e);
+  void parse_binary(const entry &e);
   void parse_compartments(const entry &e);
   void parse_compartment(const YAML::Node &item, const source_pos &fallback);
   void parse_isolation(const entry &e, compartment &c);
@@ -99,12 +103,21 @@ bool profile_parser::parse(std::string_view text) {
     diags_.error(map_pos, "the profile has no 'name'",
                  "add `name: <profile name>`; it names the image folder");
   }
-  if (const entry *e = yaml::find(*keys, "app")) {
-    if (auto v = yaml::read_scalar(*e, "write `app: <application>`, e.g. `app: hello`", diags_)) {
+  const entry *app = yaml::find(*keys, "app");
+  const entry *binary = yaml::find(*keys, "binary");
+  if (app && binary) {
+    diags_.error(binary->pos, "the profile names both an app and a binary",
+                 "an image runs one program: keep `app:` (an app written for Flex) or `binary:` (an unmodified "
+                 "Linux program), not both");
+  } else if (app) {
+    if (auto v = yaml::read_scalar(*app, "write `app: <application>`, e.g. `app: hello`", diags_)) {
       profile_.app = *v;
     }
+  } else if (binary) {
+    parse_binary(*binary);
   } else {
-    diags_.error(map_pos, "the profile has no 'app'", "add `app: <application>`, e.g. `app: hello`");
+    diags_.error(map_pos, "the profile has no 'app'",
+                 "add `app: <application>`, e.g. `app: hello`, or `binary: <path>` for an unmodified program");
   }
   if (const entry *e = yaml::find(*keys, "compartments")) {
     parse_compartments(*e);
@@ -117,6 +130,44 @@ bool profile_parser::parse(std::string_view text) {
   if (const entry *e = yaml::find(*keys, "memory")) parse_memory(*e);
   if (const entry *e = yaml::find(*keys, "lockdown")) parse_lockdown(*e);
   return true;
+}
+
+void profile_parser::parse_binary(const entry &e) {
+  constexpr std::string_view kHint = "write `binary: /usr/bin/program` or `binary: {path: /usr/bin/program, args: [...]}`";
+  binary_program b;
+  if (e.value.IsMap()) {
+    auto keys = yaml::read_map(e.value, e.pos, {"binary", kBinaryKeys, kHint}, diags_);
+    if (!keys) return;
+    const entry *path = yaml::find(*keys, "path");
+    if (!path) {
+      diags_.error(e.pos, "'binary' has no 'path'", std::string(kHint));
+      return;
+    }
+    auto v = yaml::read_scalar(*path, kHint, diags_);
+    if (!v) return;
+    b.path = *v;
+    if (const entry *args = yaml::find(*keys, "args")) {
+      auto list = yaml::read_scalar_list(*args, diags_);
+      if (!list) return;
+      for (const located &a : *list) b.args.push_back(a.value);
+    }
+  } else {
+    auto v = yaml::read_scalar(e, kHint, diags_);
+    if (!v) return;
+    b.path = *v;
+  }
+  if (b.path.value.empty() || b.path.value[0] != '/') {
+    diags_.error(b.path.pos, "the binary's path " + quote(b.path.value) + " is not absolute",
+                 "name the program by its absolute path, e.g. /usr/bin/redis-server");
+    return;
+  }
+  if (std::string why = flex::elf::program_problem(b.path.value); !why.empty()) {
+    diags_.error(b.path.pos, b.path.value + ": " + why,
+                 "name an x86-64 Linux executable (static, or dynamic with its interpreter installed)");
+    return;
+  }
+  profile_.app = {std::string(kBinaryApp), e.pos};
+  profile_.binary = std::move(b);
 }
 
 void profile_parser::parse_name(const entry &e) {

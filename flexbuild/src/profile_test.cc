@@ -651,5 +651,48 @@ TEST_F(validate_test, several_errors_are_all_reported) {
   EXPECT_EQ(diags_.error_count(), 4) << dump(diags_);
 }
 
+// `binary:` names an unmodified program instead of an app: its app is then `binary`, which runs it.
+TEST(profile_binary, a_path_or_a_path_with_arguments) {
+  diag_sink diags;
+  auto p = parse_profile("p.yaml", "name: bb\nbinary: /bin/busybox\ncompartments:\n  - name: main\n    default: true\n", diags);
+  ASSERT_TRUE(p) << dump(diags);
+  ASSERT_TRUE(p->binary);
+  EXPECT_EQ(p->binary->path.value, "/bin/busybox");
+  EXPECT_TRUE(p->binary->args.empty());
+  EXPECT_EQ(p->app.value, "binary");
+  diag_sink d2;
+  auto q = parse_profile("p.yaml",
+                         "name: bb\nbinary:\n  path: /bin/busybox\n  args: [echo, \"two words\", \"\"]\n"
+                         "compartments:\n  - name: main\n    default: true\n",
+                         d2);
+  ASSERT_TRUE(q) << dump(d2);
+  EXPECT_EQ(q->binary->args, (std::vector<std::string>{"echo", "two words", ""}));
+}
+
+TEST(profile_binary, what_is_wrong_is_said_at_its_line) {
+  const char *tail = "compartments:\n  - name: main\n    default: true\n";
+  {
+    diag_sink diags;
+    parse_profile("p.yaml", std::string("name: bb\napp: hello\nbinary: /bin/busybox\n") + tail, diags);
+    EXPECT_TRUE(has_error(diags, 3, 9, "names both an app and a binary", "keep `app:`"));
+  }
+  {
+    diag_sink diags;
+    parse_profile("p.yaml", std::string("name: bb\nbinary: bin/busybox\n") + tail, diags);
+    EXPECT_TRUE(has_error(diags, 2, 9, "is not absolute", "absolute path"));
+  }
+  {
+    diag_sink diags;
+    parse_profile("p.yaml", std::string("name: bb\nbinary: /etc/hostname\n") + tail, diags);
+    EXPECT_TRUE(has_error(diags, 2, 9, "/etc/hostname: not an ELF file", "x86-64 Linux executable"));
+  }
+  {
+    diag_sink diags;
+    parse_profile("p.yaml", std::string("name: bb\nbinary: {args: [x]}\n") + tail, diags);
+    EXPECT_TRUE(has_error(diags, 2, 9, "'binary' has no 'path'"));
+  }
+}
+
 }  // namespace
 }  // namespace flex::build
+

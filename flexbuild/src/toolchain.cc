@@ -55,7 +55,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   toolchain tc;
   const fs::path src(FLEX_SOURCE_DIR);
   tc.runtime_headers = {src / "runtime" / "include"};
-  for (const char *part : {"core", "mpk", "process", "heap", "lockdown"}) {
+  for (const char *part : {"core", "mpk", "process", "heap", "lockdown", "binary"}) {
     tc.runtime_headers.push_back(src / "runtime" / part / "include");
   }
   for (const char *base : {"tlsf", "pku"}) tc.runtime_headers.push_back(src / "base" / base / "include");
@@ -91,7 +91,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   const fs::path lib = bin.parent_path() / "lib";
   tc.runtime = lib / "libflex_runtime.a";
   tc.malloc = lib / "libflex_runtime_malloc.a";
-  for (const char *part : {"core", "mpk", "process", "heap", "lockdown"}) {
+  for (const char *part : {"core", "mpk", "process", "heap", "lockdown", "binary"}) {
     tc.runtime_parts.push_back(lib / (std::string("libflex_runtime_") + part + ".a"));
   }
   tc.runtime_parts.push_back(lib / "libflex_tlsf.a");

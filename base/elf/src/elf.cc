@@ -349,4 +349,44 @@ std::optional<std::vector<std::string>> archive_symbols(const std::string &path,
   return out;
 }
 
+std::string program_problem(const file &f, bool as_interpreter) {
+  if (f.machine() != EM_X86_64) return "not an x86-64 program (ELF machine " + std::to_string(f.machine()) + ")";
+  if (f.type() == file_type::relocatable) return "a relocatable object, not a program: link it first";
+  if (f.type() != file_type::executable && f.type() != file_type::shared_object) {
+    return std::string("not a program (ELF type ") + to_string(f.type()) + ")";
+  }
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, f.image().data(), sizeof eh);
+  if (eh.e_entry == 0) return "has no entry point (a shared library, not a program)";
+  bool any_load = false;
+  for (const segment &s : f.segments()) {
+    if (s.type == PT_LOAD) {
+      any_load = true;
+      if (!f.bytes(s)) return "a loadable segment lies outside the file";
+      if (s.filesz > s.memsz) return "a loadable segment holds more bytes than it maps";
+    }
+    if (s.type == PT_INTERP && as_interpreter) return "its interpreter needs an interpreter itself";
+  }
+  if (!any_load) return "has no loadable segment";
+  return "";
+}
+
+std::string program_problem(const std::string &path) {
+  std::string err;
+  auto f = file::open(path, &err);
+  if (!f) return err;
+  if (std::string why = program_problem(*f); !why.empty()) return why;
+  for (const segment &s : f->segments()) {
+    if (s.type != PT_INTERP) continue;
+    auto bytes = f->bytes(s);
+    if (!bytes || bytes->empty()) return "its interpreter's name lies outside the file";
+    const std::string interp(reinterpret_cast<const char *>(bytes->data()),
+                             strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
+    auto i = file::open(interp, &err);
+    if (!i) return "its interpreter " + interp + ": " + err;
+    if (std::string why = program_problem(*i, true); !why.empty()) return "its interpreter " + interp + ": " + why;
+  }
+  return "";
+}
+
 }  // namespace flex::elf

@@ -247,29 +247,6 @@ long arm_dispatch(flex_bin_thread *t) {
                  reinterpret_cast<unsigned long>(&t->selector));
 }
 
-// An ELF file's problems as this loader sees them, or "" (`interp`: it must need no interpreter itself).
-std::string check_file(const flex::elf::file &f, bool interp) {
-  if (f.machine() != EM_X86_64) return "not an x86-64 program (ELF machine " + std::to_string(f.machine()) + ")";
-  if (f.type() == flex::elf::file_type::relocatable) return "a relocatable object, not a program: link it first";
-  if (f.type() != flex::elf::file_type::executable && f.type() != flex::elf::file_type::shared_object) {
-    return std::string("not a program (ELF type ") + flex::elf::to_string(f.type()) + ")";
-  }
-  Elf64_Ehdr eh;
-  std::memcpy(&eh, f.image().data(), sizeof eh);
-  if (eh.e_entry == 0) return "has no entry point (a shared library, not a program)";
-  bool any_load = false;
-  for (const flex::elf::segment &s : f.segments()) {
-    if (s.type == PT_LOAD) {
-      any_load = true;
-      if (!f.bytes(s)) return "a loadable segment lies outside the file";
-      if (s.filesz > s.memsz) return "a loadable segment holds more bytes than it maps";
-    }
-    if (s.type == PT_INTERP && interp) return "its interpreter needs an interpreter itself";
-  }
-  if (!any_load) return "has no loadable segment";
-  return "";
-}
-
 int prot_of(std::uint32_t flags) {
   return ((flags & PF_R) ? PROT_READ : 0) | ((flags & PF_W) ? PROT_WRITE : 0) | ((flags & PF_X) ? PROT_EXEC : 0);
 }
@@ -280,7 +257,7 @@ status map_file(const std::string &path, bool interp, loaded &out) {
   std::string err;
   auto f = flex::elf::file::open(path, &err);
   if (!f) return status::error(path + ": " + err);
-  if (std::string why = check_file(*f, interp); !why.empty()) return status::error(path + ": " + why);
+  if (std::string why = flex::elf::program_problem(*f, interp); !why.empty()) return status::error(path + ": " + why);
   Elf64_Ehdr eh;
   std::memcpy(&eh, f->image().data(), sizeof eh);
   std::uintptr_t lo = ~std::uintptr_t{0}, hi = 0;
@@ -541,20 +518,7 @@ std::string machine_check() {
 }
 
 std::string check(const std::string &path) {
-  std::string err;
-  auto f = flex::elf::file::open(path, &err);
-  if (!f) return err;
-  if (std::string why = check_file(*f, false); !why.empty()) return why;
-  for (const flex::elf::segment &s : f->segments()) {
-    if (s.type != PT_INTERP) continue;
-    auto bytes = f->bytes(s);
-    if (!bytes || bytes->empty()) return "its interpreter's name lies outside the file";
-    std::string interp(reinterpret_cast<const char *>(bytes->data()), strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
-    auto i = flex::elf::file::open(interp, &err);
-    if (!i) return "its interpreter " + interp + ": " + err;
-    if (std::string why = check_file(*i, true); !why.empty()) return "its interpreter " + interp + ": " + why;
-  }
-  return "";
+  return flex::elf::program_problem(path);
 }
 
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) {

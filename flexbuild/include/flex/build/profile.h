@@ -14,6 +14,8 @@
 //   gates: {mpk: full}
 //   memory: {heap_mib: {app: 64, core: 32}}
 //
+// Instead of `app:`, `binary:` names an unmodified program (binary_program below).
+//
 // parse_profile() checks the schema (keys, types, enum values); validate_profile() checks it against the
 // library index (known libraries, one compartment per library, one default, key budget, ...). Every
 // error names file:line:col and says how to fix it.
@@ -71,10 +73,20 @@ struct compartment {
   bool has(hardening h) const;
 };
 
+// An unmodified Linux program the image runs instead of an app written for Flex (`binary:`): its app is
+// then `binary` (apps/binary), which loads the program and has posix serve its system calls.
+//   binary: /bin/busybox                       or   binary: {path: /usr/bin/redis-server, args: [--save, ""]}
+struct binary_program {
+  located path;                    // absolute, an x86-64 Linux executable (flex::elf::program_problem)
+  std::vector<std::string> args;   // before the command line's own
+};
+inline constexpr std::string_view kBinaryApp = "binary";
+
 struct profile {
   std::filesystem::path file;
   std::string name;
   located app;
+  std::optional<binary_program> binary;
   std::vector<compartment> compartments;
   stack_sharing stack = stack_sharing::dss;
   mpk_gate_kind mpk_gate = mpk_gate_kind::full;

@@ -142,4 +142,11 @@ class file {
   std::vector<segment> segments_;
 };
 
+// What keeps a file from running as a Linux x86-64 program (an executable, static or position
+// independent, whose interpreter, if it names one, is such a file that names none): "" when nothing
+// does, else the reason in words ("not an x86-64 program (ELF machine 183)"). The runtime's loader
+// (runtime/binary) and flexbuild's check of a profile's `binary:` ask the same question.
+std::string program_problem(const file &f, bool as_interpreter = false);
+std::string program_problem(const std::string &path);
+
 }  // namespace flex::elf

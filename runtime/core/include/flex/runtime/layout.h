@@ -68,6 +68,10 @@ struct flex_image_layout {
   struct flex_section shared_data;   /* .data_shared of every compartment */
   struct flex_section shared_rodata; /* .rodata_shared: literals that cross gates (read-only) */
   int lockdown;                      /* enum flex_lockdown */
+  /* An image that runs an unmodified program (the profile's `binary:`, app "binary"): its path and the
+   * profile's arguments for it (NULL-terminated); NULL otherwise. */
+  const char *binary_path;
+  const char *const *binary_args;
 };
 
 extern const struct flex_image_layout flex_image;

@@ -1,0 +1,40 @@
+// Unmodified Linux programs in an image (a profile's `binary:`, apps/binary on runtime/binary): the
+// program's system calls are answered by posix on the libOS, its arguments are the profile's and then the
+// command line's, and a profile naming something that is not a program is refused at build time with the
+// file, line and reason.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(binary_image, busybox_runs_unmodified_and_prints_through_the_console) {
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+  command_result b = build_test_image(source_dir() / "profiles" / "busybox-1comp.yaml", "busybox-1comp");
+  ASSERT_EQ(b.status, 0) << b.out;
+  command_result r = run(test_image("busybox-1comp").string() + " and the command line");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("hello from an image and the command line"), std::string::npos) << r.out;
+}
+
+TEST(binary_image, a_binary_that_is_not_a_program_is_refused_with_its_line) {
+  const fs::path dir = fs::temp_directory_path() / ("flex-binary-profile-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path prof = dir / "not-a-program.yaml";
+  std::ofstream(prof) << "name: not-a-program\nbinary:\n  path: /etc/hostname\ncompartments:\n"
+                         "  - name: main\n    default: true\n    libraries: [binary]\n";
+  command_result r = run(flexbuild().string() + " check --profile " + prof.string());
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(prof.string() + ":3:9: error: /etc/hostname: not an ELF file"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace flex::test
