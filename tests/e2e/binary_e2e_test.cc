@@ -22,6 +22,10 @@ TEST(binary_image, busybox_runs_unmodified_and_prints_through_the_console) {
   command_result r = run(test_image("busybox-1comp").string() + " and the command line");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("hello from an image and the command line"), std::string::npos) << r.out;
+  // Under the default lockdown: the program's code was mapped at boot, before the wall against new
+  // executable memory.
+  command_result d = run(test_image("busybox-1comp").string() + " --describe");
+  EXPECT_NE(d.out.find("lockdown: enforce"), std::string::npos) << d.out;
 }
 
 TEST(binary_image, a_binary_that_is_not_a_program_is_refused_with_its_line) {

@@ -300,6 +300,25 @@ status map_file(const std::string &path, bool interp, loaded &out) {
   return {};
 }
 
+// What preload mapped, for run().
+struct preloaded {
+  std::string path;
+  loaded prog, interp;
+};
+preloaded g_pre;
+
+// Maps `path` and its interpreter into prog and interp.
+status map_program(const std::string &path, loaded &prog, loaded &interp) {
+  if (status s = map_file(path, false, prog); !s.ok()) return s;
+  if (!prog.interp.empty()) {
+    if (status s = map_file(prog.interp, true, interp); !s.ok()) {
+      ::munmap(reinterpret_cast<void *>(prog.map.lo), prog.map.hi - prog.map.lo);
+      return status::error(path + ": its interpreter: " + s.message());
+    }
+  }
+  return {};
+}
+
 // The initial stack as execve leaves it: argc, argv, envp, the auxiliary vector, then the strings. The
 // process's vDSO is the program's too (AT_SYSINFO_EHDR): its clocks (clock_gettime, gettimeofday, time,
 // getcpu) answer without a system call, reading the host's clock as the libOS time library does, where a
@@ -521,6 +540,14 @@ std::string check(const std::string &path) {
   return flex::elf::program_problem(path);
 }
 
+status preload(const std::string &path) {
+  if (!g_pre.path.empty()) return status::error("a program is already preloaded: " + g_pre.path);
+  loaded prog, interp;
+  if (status s = map_program(path, prog, interp); !s.ok()) return s;
+  g_pre = {path, prog, interp};
+  return {};
+}
+
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) {
   if (std::string why = machine_check(); !why.empty()) return status::error(why);
   if (g.dispatch) return status::error("a program already runs in this process");
@@ -529,15 +556,15 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   auto unmap_all = [&] {
     for (const region &r : maps) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
   };
-  if (status s = map_file(p.path, false, prog); !s.ok()) return s;
-  maps.push_back(prog.map);
-  if (!prog.interp.empty()) {
-    if (status s = map_file(prog.interp, true, interp); !s.ok()) {
-      unmap_all();
-      return status::error(p.path + ": its interpreter: " + s.message());
-    }
-    maps.push_back(interp.map);
+  if (!g_pre.path.empty() && g_pre.path == p.path) {
+    prog = g_pre.prog;
+    interp = g_pre.interp;
+    g_pre = preloaded{};
+  } else if (status s = map_program(p.path, prog, interp); !s.ok()) {
+    return s;
   }
+  maps.push_back(prog.map);
+  if (!prog.interp.empty()) maps.push_back(interp.map);
   void *stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
   void *brk = ::mmap(reinterpret_cast<void *>(prog.map.hi), kBrkBytes, PROT_NONE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);

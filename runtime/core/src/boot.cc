@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "flex/runtime/backend.h"
+#include "flex/runtime/binary.h"
 #include "flex/runtime/fault.h"
 #include "flex/runtime/image_gates.h"
 #include "flex/runtime/layout.h"
@@ -107,6 +108,13 @@ int boot_image() {
   if (flex_image.lockdown != FLEX_LOCKDOWN_OFF) ctx.on_compartment_start = lock_down_compartment;
   if (!boot_all(ctx, backends)) return -ENOTSUP;
   g_app_stack_top = ctx.app_stack_top;
+  // An unmodified program's code is mapped now, before the lockdown refuses new executable memory.
+  if (flex_image.binary_path) {
+    if (status s = binary::preload(flex_image.binary_path); !s.ok()) {
+      std::fprintf(stderr, "flex: %s\n", s.message().c_str());
+      return -ENOEXEC;
+    }
+  }
   install_termination_handlers();
   if (!boot_all(ctx, monitors)) return -ENOTSUP;
   return 0;

@@ -55,6 +55,11 @@ std::string check(const std::string &path);
 // Whether this machine can run programs (the kernel's dispatch, FSGSBASE): empty if so, else why not.
 std::string machine_check();
 
+// Maps the program (and its interpreter) now, for the next run() of the same path: an image does it at
+// boot, before its lockdown refuses new executable memory (W^X). A dynamic program's libraries are still
+// mapped by its interpreter when it runs.
+status preload(const std::string &path);
+
 // Runs the program on this thread to its end (exit or exit_group), whose status goes into *exit_status.
 // An error when it cannot be loaded or started; a program that faults ends the process as it would
 // natively (the image's fault report names where).
