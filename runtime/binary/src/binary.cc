@@ -81,7 +81,8 @@ extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
 // flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs, answers
 // (flex_bin_serve), gives the program its %fs back and blocks its calls again before the return. The
 // handler's signal return is flex_bin_restorer: the only instructions the dispatch lets through whatever
-// the selector says.
+// the selector says. A SIGSYS sent to a thread that is none of the program's (no record in %gs) is
+// ignored.
 asm(R"(
   .text
   .globl flex_bin_enter
@@ -167,6 +168,9 @@ flex_bin_resume:
   .hidden flex_bin_sigsys
   .type flex_bin_sigsys,@function
 flex_bin_sigsys:
+  rdgsbase %rax
+  test %rax, %rax
+  jz 1f
   movb $0, %gs:0
   mov %gs:8, %rax
   wrfsbase %rax
@@ -176,6 +180,7 @@ flex_bin_sigsys:
   mov %gs:16, %rax
   wrfsbase %rax
   movb $1, %gs:0
+1:
   ret
   .size flex_bin_sigsys, .-flex_bin_sigsys
 
