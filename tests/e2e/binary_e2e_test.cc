@@ -28,6 +28,26 @@ TEST(binary_image, busybox_runs_unmodified_and_prints_through_the_console) {
   EXPECT_NE(d.out.find("lockdown: enforce"), std::string::npos) << d.out;
 }
 
+// A dynamic program: its interpreter reads libc from the host's library directories (read-only
+// descriptors of their own) and maps it. Under enforce that mapping is new executable memory after boot,
+// refused with the lockdown's report (the loader hands the filter's SIGSYS to it).
+TEST(binary_image, a_dynamic_program_loads_its_libraries_from_the_host_and_enforce_reports_their_mapping) {
+  if (!fs::exists("/bin/echo")) GTEST_SKIP() << "coreutils is not installed";
+  const fs::path fixtures = source_dir() / "tests" / "e2e" / "fixtures" / "binary";
+  command_result b = build_test_image(fixtures / "echo-dyn.yaml", "echo-dyn", source_dir());
+  ASSERT_EQ(b.status, 0) << b.out;
+  command_result r = run(test_image("echo-dyn").string() + " echo");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("dynamic echo"), std::string::npos) << r.out;
+  command_result be = build_test_image(fixtures / "echo-dyn-enforce.yaml", "echo-dyn-enforce", source_dir());
+  ASSERT_EQ(be.status, 0) << be.out;
+  command_result e = run(test_image("echo-dyn-enforce").string());
+  EXPECT_EQ(e.status, 159) << e.out;
+  EXPECT_NE(e.out.find("made a system call outside its set: mmap("), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("PROT_READ|PROT_EXEC"), std::string::npos) << e.out;
+  EXPECT_EQ(e.out.find("dynamic"), std::string::npos) << e.out;
+}
+
 TEST(binary_image, a_binary_that_is_not_a_program_is_refused_with_its_line) {
   const fs::path dir = fs::temp_directory_path() / ("flex-binary-profile-" + std::to_string(::getpid()));
   fs::create_directories(dir);

@@ -68,6 +68,7 @@ int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) 
 [[noreturn]] void flex_bin_leave(int status, flex_bin_thread *t) __attribute__((visibility("hidden")));
 [[noreturn]] void flex_bin_resume(const greg_t *gregs) __attribute__((visibility("hidden")));
 void flex_bin_sigsys(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
+void flex_bin_chain(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 extern char flex_bin_restorer[] __attribute__((visibility("hidden")));
 extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
 }
@@ -81,8 +82,11 @@ extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
 // flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs, answers
 // (flex_bin_serve), gives the program its %fs back and blocks its calls again before the return. The
 // handler's signal return is flex_bin_restorer: the only instructions the dispatch lets through whatever
-// the selector says. A SIGSYS sent to a thread that is none of the program's (no record in %gs) is
-// ignored.
+// the selector says. A SIGSYS that is not the dispatch's goes to the handler the runtime had before the
+// program ran (flex_bin_chain): one that comes to a thread that is none of the program's (no record in
+// %gs), one that comes while the runtime runs (the selector says ALLOW: a seccomp filter's, for a call
+// the runtime made for the program, which the lockdown reports), and one someone sent. SIGSYS is the
+// one signal the handler leaves unblocked, so the lockdown's can arrive in it.
 asm(R"(
   .text
   .globl flex_bin_enter
@@ -170,7 +174,9 @@ flex_bin_resume:
 flex_bin_sigsys:
   rdgsbase %rax
   test %rax, %rax
-  jz 1f
+  jz flex_bin_chain
+  cmpb $0, %gs:0
+  je flex_bin_chain
   movb $0, %gs:0
   mov %gs:8, %rax
   wrfsbase %rax
@@ -180,7 +186,6 @@ flex_bin_sigsys:
   mov %gs:16, %rax
   wrfsbase %rax
   movb $1, %gs:0
-1:
   ret
   .size flex_bin_sigsys, .-flex_bin_sigsys
 
@@ -305,6 +310,18 @@ status map_file(const std::string &path, bool interp, loaded &out) {
   return {};
 }
 
+// The kernel's struct sigaction on x86-64.
+struct kernel_sigaction {
+  void *handler;
+  unsigned long flags;
+  void *restorer;
+  std::uint64_t mask;
+};
+
+// The SIGSYS action the runtime had before the program ran: every SIGSYS that is not the dispatch's goes
+// there (the lockdown's filter reports a refused call through it).
+kernel_sigaction g_runtime_sigsys{};
+
 // What preload mapped, for run().
 struct preloaded {
   std::string path;
@@ -396,13 +413,6 @@ long serve_brk(std::uintptr_t want) {
 
 constexpr std::uint64_t kSigsysBit = std::uint64_t{1} << (SIGSYS - 1);
 
-// The kernel's struct sigaction on x86-64.
-struct kernel_sigaction {
-  void *handler;
-  unsigned long flags;
-  void *restorer;
-  std::uint64_t mask;
-};
 
 // A handler for anything but SIGSYS, whose mask may not hold SIGSYS (the dispatch's signal must always
 // get through: a blocked one would end the process).
@@ -604,8 +614,9 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
     }
     ::sigaltstack(&saved_altstack, nullptr);
   };
-  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER,
-                       reinterpret_cast<void *>(flex_bin_restorer), ~std::uint64_t{0}};
+  g_runtime_sigsys = saved_actions[SIGSYS - 1];
+  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
+                       reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit};
   sigset_t saved_mask;
   ::sigprocmask(SIG_SETMASK, nullptr, &saved_mask);
   if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 || arm_dispatch(&main_thread) != 0) {
@@ -643,7 +654,10 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
 extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, siginfo_t *info, void *ucv) {
   using namespace flex::runtime::binary;
   auto *uc = static_cast<ucontext_t *>(ucv);
-  if (info->si_code != SYS_USER_DISPATCH) return;  // a SIGSYS someone sent: nothing to answer
+  if (info->si_code != SYS_USER_DISPATCH) {  // a seccomp filter's, or one someone sent
+    flex_bin_chain(SIGSYS, info, ucv);
+    return;
+  }
   flex_bin_thread *t = self();
   if (t->mask_pending) {  // a thread's first call: from now on it has the mask the program gave it
     std::uint64_t m = t->sigmask & ~(std::uint64_t{1} << (SIGSYS - 1));
@@ -687,4 +701,22 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
     default: ret = g.dispatch(g.ctx, nr, a); break;
   }
   r[REG_RAX] = ret;
+}
+
+// A SIGSYS that is not the dispatch's, to the runtime's own handler; with none, the default action.
+extern "C" void flex_bin_chain(int sig, siginfo_t *info, void *uc) {
+  using namespace flex::runtime::binary;
+  const kernel_sigaction &old = g_runtime_sigsys;
+  if (old.handler == reinterpret_cast<void *>(SIG_IGN)) return;
+  if (old.handler == reinterpret_cast<void *>(SIG_DFL)) {
+    const kernel_sigaction dfl{reinterpret_cast<void *>(SIG_DFL), 0, nullptr, 0};
+    ::syscall(SYS_rt_sigaction, SIGSYS, &dfl, nullptr, 8);
+    ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGSYS);
+    return;
+  }
+  if (old.flags & SA_SIGINFO) {
+    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(old.handler)(sig, info, uc);
+  } else {
+    reinterpret_cast<void (*)(int)>(old.handler)(sig);
+  }
 }

@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <elf.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -134,6 +135,23 @@ TEST(binary, a_handler_the_program_installs_runs_and_returns) {
   EXPECT_EQ(run_program({"busybox", "sh", "-c", "trap 'echo caught' USR1; kill -USR1 $$; echo after"}, r), 0);
   EXPECT_EQ(r.out, "caught\nafter\n");
   EXPECT_GE(r.calls[SYS_kill], 1);
+}
+
+// A SIGSYS that is not the dispatch's goes to the handler the runtime had before the program ran (in an
+// image: the lockdown's report of a call its filter refuses).
+volatile int g_runtime_sigsys = 0;
+TEST(binary, a_sigsys_that_is_not_the_dispatchs_reaches_the_runtimes_handler) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_runtime_sigsys = g_runtime_sigsys + 1; };
+  struct sigaction old {};
+  ASSERT_EQ(::sigaction(SIGSYS, &sa, &old), 0);
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "sh", "-c", "kill -SYS $$; echo after"}, r), 0);
+  EXPECT_EQ(r.out, "after\n");
+  EXPECT_EQ(g_runtime_sigsys, 1);
+  ::sigaction(SIGSYS, &old, nullptr);
 }
 
 // A dynamic program: the loader maps it and its interpreter, which loads its libraries through the
