@@ -474,6 +474,16 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
   for (const auto &[name, lib] : libs.all()) {
     if (lib.kind == lib_kind::app) apps.push_back(name);
   }
+  // A program's calls are caught by the thread's Syscall User Dispatch, which the mpk system-call wall
+  // holds too: one of them would silently stop mediating (refused until they share it).
+  if (p.binary) {
+    for (const compartment &c : p.compartments) {
+      if (c.iso != isolation::mpk) continue;
+      diags.error(c.iso_pos, "compartment " + quote(c.name) + " is an mpk domain in a profile that runs a binary",
+                  "use `isolation: process` or `none`: catching the program's system calls and the mpk "
+                  "system-call wall both need the thread's Syscall User Dispatch");
+    }
+  }
   if (const lib_manifest *app = libs.find(p.app.value); !app) {
     diags.error(p.app.pos, "unknown app " + quote(p.app.value), yaml::suggest(p.app.value, apps, "apps"));
   } else if (app->kind != lib_kind::app) {

@@ -556,6 +556,24 @@ TEST_F(validate_test, unknown_app_far_from_any_lists_the_apps) {
   EXPECT_TRUE(has_error(diags_, 2, 6, "unknown app 'sqlite'", "apps: hello, redis"));
 }
 
+// A binary's calls and the mpk system-call wall would both need the thread's Syscall User Dispatch.
+TEST_F(validate_test, a_binary_profile_refuses_mpk_compartments_at_their_line) {
+  lib_manifest binary;
+  binary.name = "binary";
+  binary.kind = lib_kind::app;
+  binary.file = "/tree/binary/lib.yaml";
+  diag_sink added;
+  index_.add(std::move(binary), added);
+  EXPECT_TRUE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n  - {name: a, default: true, libraries: [binary]}\n"
+                       "  - name: n\n    isolation: process\n    libraries: [net]\n"))
+      << dump(diags_);
+  diags_ = diag_sink{};
+  EXPECT_FALSE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n  - {name: a, default: true, libraries: [binary]}\n"
+                        "  - name: n\n    isolation: mpk\n    libraries: [net]\n"));
+  EXPECT_TRUE(has_error(diags_, 6, 16, "compartment 'n' is an mpk domain in a profile that runs a binary",
+                        "Syscall User Dispatch"));
+}
+
 TEST_F(validate_test, app_must_be_an_app) {
   EXPECT_FALSE(validate("name: p\napp: console\ncompartments: [{name: a}]\n"));
   EXPECT_TRUE(has_error(diags_, 2, 6, "'console' is a libOS library, not an app", "hello, redis"));
