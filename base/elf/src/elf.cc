@@ -371,21 +371,28 @@ std::string program_problem(const file &f, bool as_interpreter) {
   return "";
 }
 
+std::optional<std::string> interpreter(const file &f) {
+  for (const segment &s : f.segments()) {
+    if (s.type != PT_INTERP) continue;
+    auto bytes = f.bytes(s);
+    if (!bytes || bytes->empty()) return std::nullopt;
+    const auto *name = reinterpret_cast<const char *>(bytes->data());
+    return std::string(name, strnlen(name, bytes->size()));
+  }
+  return std::string();
+}
+
 std::string program_problem(const std::string &path) {
   std::string err;
   auto f = file::open(path, &err);
   if (!f) return err;
   if (std::string why = program_problem(*f); !why.empty()) return why;
-  for (const segment &s : f->segments()) {
-    if (s.type != PT_INTERP) continue;
-    auto bytes = f->bytes(s);
-    if (!bytes || bytes->empty()) return "its interpreter's name lies outside the file";
-    const std::string interp(reinterpret_cast<const char *>(bytes->data()),
-                             strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
-    auto i = file::open(interp, &err);
-    if (!i) return "its interpreter " + interp + ": " + err;
-    if (std::string why = program_problem(*i, true); !why.empty()) return "its interpreter " + interp + ": " + why;
-  }
+  const std::optional<std::string> interp = interpreter(*f);
+  if (!interp) return "its interpreter's name lies outside the file";
+  if (interp->empty()) return "";
+  auto i = file::open(*interp, &err);
+  if (!i) return "its interpreter " + *interp + ": " + err;
+  if (std::string why = program_problem(*i, true); !why.empty()) return "its interpreter " + *interp + ": " + why;
   return "";
 }
 

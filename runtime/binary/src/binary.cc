@@ -295,14 +295,20 @@ status map_file(const std::string &path, bool interp, loaded &out) {
       for (std::uintptr_t p = page_down(s.vaddr); p < page_up(s.vaddr + s.memsz); p += kPage) prot[p] |= prot_of(s.flags);
     } else if (s.type == PT_PHDR) {
       out.phdr = out.base + s.vaddr;
-    } else if (s.type == PT_INTERP) {
-      auto bytes = f->bytes(s);
-      if (!bytes || bytes->empty()) return status::error(path + ": its interpreter's name lies outside the file");
-      out.interp.assign(reinterpret_cast<const char *>(bytes->data()), strnlen(reinterpret_cast<const char *>(bytes->data()), bytes->size()));
     }
   }
-  for (const auto &[page, p] : prot) {
-    if (::mprotect(reinterpret_cast<void *>(out.base + page), kPage, p) != 0) return status::from_errno(path + ": mprotect", errno);
+  const std::optional<std::string> interp_name = flex::elf::interpreter(*f);
+  if (!interp_name) return status::error(path + ": its interpreter's name lies outside the file");
+  out.interp = *interp_name;
+  // One mprotect per run of pages with the same protection.
+  for (auto run = prot.begin(); run != prot.end();) {
+    auto end = std::next(run);
+    while (end != prot.end() && end->first == std::prev(end)->first + kPage && end->second == run->second) ++end;
+    const std::uintptr_t bytes = std::prev(end)->first + kPage - run->first;
+    if (::mprotect(reinterpret_cast<void *>(out.base + run->first), bytes, run->second) != 0) {
+      return status::from_errno(path + ": mprotect", errno);
+    }
+    run = end;
   }
   if (!out.phdr) out.phdr = out.base + lo + eh.e_phoff;  // the first segment maps the headers
   out.phnum = eh.e_phnum;

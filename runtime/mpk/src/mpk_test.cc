@@ -836,13 +836,16 @@ const void *nth_switch_point(const void *entry, int n) {
   return nullptr;
 }
 
-// A fake stack for the way back: the slot value it restores, six callee-saved registers, the return.
-alignas(16) std::uint64_t g_fake_stack[64];
-std::uint64_t *fake_return_stack() {
-  std::uint64_t *top = g_fake_stack + 32;
+// A frame for a full gate's way back, written at `top`: the slot value it restores, six callee-saved
+// registers, the return (to flex_test_full_return_landing).
+std::uint64_t *fake_return_frame(std::uint64_t *top) {
   for (int i = 0; i < 7; ++i) top[i] = 0;
   top[7] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
   return top;
+}
+alignas(16) std::uint64_t g_fake_stack[64];
+std::uint64_t *fake_return_stack() {
+  return fake_return_frame(g_fake_stack + 32);
 }
 
 // The erased full gate (tests and benchmarks only) takes the caller's key from its own stack, so a jump onto
@@ -940,9 +943,7 @@ TEST(not_yet_defended, a_jump_onto_the_relays_way_back_takes_the_runtimes_rights
         // Domain 2 (the attacker) has run on this thread, so it has a stack here.
         if (gate<into_attacker>::call_erased({}, nullptr, &good, call_args{{41}}) != 42) std::_Exit(3);
         // It writes a frame on its own stack and points its own slot at it.
-        auto *top = reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32;
-        for (int i = 0; i < 7; ++i) top[i] = 0;
-        top[7] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+        auto *top = fake_return_frame(reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32);
         flex_mpk_thread.sp[2] = reinterpret_cast<std::uint64_t>(top);
         flex_mpk_emulated_pkru = kAttacker;
         flex_test_jump_onto_full_return(back, 2);

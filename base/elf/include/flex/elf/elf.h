@@ -147,6 +147,9 @@ class file {
 // does, else the reason in words ("not an x86-64 program (ELF machine 183)"). The runtime's loader
 // (runtime/binary) and flexbuild's check of a profile's `binary:` ask the same question.
 std::string program_problem(const file &f, bool as_interpreter = false);
+// The interpreter a program names (PT_INTERP): "" when it names none; nullopt when the name lies outside
+// the file.
+std::optional<std::string> interpreter(const file &f);
 std::string program_problem(const std::string &path);
 
 }  // namespace flex::elf
