@@ -97,7 +97,9 @@ long on_host_file(long nr, const long a[6], int fd) {
   }
 }
 
-long answer(void *, long nr, const long a[6]) {
+}  // namespace
+
+extern "C" long flex_binary_answer(void *, long nr, const long a[6]) {
   if (nr == SYS_mmap && !(a[3] & MAP_ANONYMOUS)) {
     // Only the host's library files are mapped; the program's other files are the libOS's.
     const int fd = host_fd(static_cast<int>(a[4]));
@@ -148,22 +150,14 @@ long answer(void *, long nr, const long a[6]) {
   }
 }
 
-}  // namespace
-
 int main(int argc, char **argv) {
   if (!flex_image.binary_path) {
     fprintf(stderr, "binary: image %s names no program: its profile needs `binary: <path>`\n", flex_image.name);
     return 2;
   }
-  flex::runtime::binary::program p;
-  p.path = flex_image.binary_path;
-  const char *slash = strrchr(p.path.c_str(), '/');
-  p.argv.push_back(slash ? slash + 1 : p.path);
-  for (const char *const *a = flex_image.binary_args; a && *a; ++a) p.argv.push_back(*a);
-  for (int i = 1; i < argc; ++i) p.argv.push_back(argv[i]);
-  for (char **e = environ; e && *e; ++e) p.env.push_back(*e);
   int status = 0;
-  flex::runtime::status s = flex::runtime::binary::run(p, &answer, nullptr, &status);
+  flex::runtime::status s =
+      flex::runtime::binary::run(flex::runtime::binary::image_program(argc, argv), &flex_binary_answer, nullptr, &status);
   if (!s.ok()) {
     fprintf(stderr, "flex: %s\n", s.message().c_str());
     return 127;

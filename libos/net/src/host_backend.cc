@@ -44,6 +44,7 @@ const backend &host_backend() {
   static const backend b = {
       .name = "host",
       .socket = &socket,
+      .pair = &plat_socketpair,
       .bind = &plat_bind,
       .listen = &plat_listen,
       .accept = &plat_accept,

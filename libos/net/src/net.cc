@@ -109,6 +109,7 @@ bool allowed_option(int level, int name, bool set) {
     return name == SO_REUSEADDR || name == SO_KEEPALIVE || name == SO_RCVBUF || name == SO_SNDBUF ||
            name == SO_LINGER || (!set && name == SO_ERROR);
   }
+  if (level == IPPROTO_IPV6) return name == IPV6_V6ONLY;
   return level == IPPROTO_TCP && name == TCP_NODELAY;
 }
 
@@ -160,6 +161,32 @@ extern "C" {
 int net_socket(int family, int type) {
   if ((family != NET_INET && family != NET_INET6) || (type & ~NET_SOCK_NONBLOCK) != NET_STREAM) return -EAFNOSUPPORT;
   return adopt(be().socket(family, SOCK_STREAM | SOCK_NONBLOCK), type & NET_SOCK_NONBLOCK);
+}
+
+int net_pipe(int ends[2], int type) {
+  if (!ends) return -EFAULT;
+  if (type & ~NET_SOCK_NONBLOCK) return -EINVAL;
+  int pair[2];
+  if (int r = be().pair(pair); r < 0) return r;
+  // One direction only: the read end no longer sends, the write end no longer receives.
+  if (int r = be().shutdown(pair[0], SHUT_WR); r < 0 || (r = be().shutdown(pair[1], SHUT_RD)) < 0) {
+    be().close(pair[0]);
+    be().close(pair[1]);
+    return r;
+  }
+  const int r = adopt(pair[0], type & NET_SOCK_NONBLOCK);
+  if (r < 0) {
+    be().close(pair[1]);
+    return r;
+  }
+  const int w = adopt(pair[1], type & NET_SOCK_NONBLOCK);
+  if (w < 0) {
+    net_close(r);
+    return w;
+  }
+  ends[0] = r;
+  ends[1] = w;
+  return 0;
 }
 
 int net_bind(int s, const char *addr, int port) {

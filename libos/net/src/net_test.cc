@@ -71,6 +71,38 @@ TEST(net, tcp_round_trip_with_readiness) {
   EXPECT_EQ(net_close(l), 0);
 }
 
+TEST(net, a_pipe_carries_bytes_one_way_with_readiness_and_end_of_stream) {
+  int e[2] = {-1, -1};
+  ASSERT_EQ(net_pipe(e, NET_SOCK_NONBLOCK), 0);
+  ASSERT_GE(e[0], 0);
+  ASSERT_GE(e[1], 0);
+  char buf[16] = {};
+  EXPECT_EQ(net_recv(e[0], buf, sizeof buf, 0), -EAGAIN);
+  ASSERT_EQ(net_poll_add(e[0], NET_IN, 7), 0);
+  net_event ev[4];
+  EXPECT_EQ(net_poll_wait(ev, 4, 10), 0);
+  EXPECT_EQ(net_send(e[1], "wake", 4, 0), 4);
+  ASSERT_EQ(net_poll_wait(ev, 4, 2000), 1);
+  EXPECT_EQ(ev[0].cookie, 7u);
+  EXPECT_TRUE(ev[0].events & NET_IN);
+  EXPECT_EQ(net_recv(e[0], buf, sizeof buf, 0), 4);
+  EXPECT_EQ(std::string(buf, 4), "wake");
+  // One direction only.
+  EXPECT_EQ(net_send(e[0], "x", 1, 0), -EPIPE);
+  EXPECT_EQ(net_recv(e[1], buf, sizeof buf, 0), 0);
+  // The write end closed: end of stream; the read end closed: the writer sees -EPIPE.
+  EXPECT_EQ(net_poll_del(e[0]), 0);
+  EXPECT_EQ(net_close(e[1]), 0);
+  EXPECT_EQ(net_recv(e[0], buf, sizeof buf, 0), 0);
+  EXPECT_EQ(net_close(e[0]), 0);
+  ASSERT_EQ(net_pipe(e, 0), 0);
+  EXPECT_EQ(net_close(e[0]), 0);
+  EXPECT_EQ(net_send(e[1], "x", 1, 0), -EPIPE);
+  EXPECT_EQ(net_close(e[1]), 0);
+  EXPECT_EQ(net_pipe(nullptr, 0), -EFAULT);
+  EXPECT_EQ(net_pipe(e, 0x40), -EINVAL);
+}
+
 TEST(net, names_and_blocking_mode_of_a_connection) {
   int port = 0;
   int l = listen_any(port);

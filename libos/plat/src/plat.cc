@@ -127,6 +127,11 @@ int plat_socket(int domain, int type, int protocol) {
   return static_cast<int>(ret(sys(SYS_socket, domain, type | SOCK_CLOEXEC, protocol)));
 }
 
+int plat_socketpair(int fds[2]) {
+  if (!fds) return -EFAULT;
+  return static_cast<int>(ret(sys(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds)));
+}
+
 int plat_bind(int fd, const void *addr, unsigned len) {
   if (!addr) return -EFAULT;
   return static_cast<int>(ret(sys(SYS_bind, fd, addr, len)));

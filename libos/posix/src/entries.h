@@ -26,6 +26,8 @@ int PX(close)(int);
 int PX(fcntl)(int, int, ...);
 int PX(ioctl)(int, unsigned long, ...);
 int PX(socket)(int, int, int);
+int PX(pipe)(int *);
+int PX(pipe2)(int *, int);
 int PX(bind)(int, const struct sockaddr *, socklen_t);
 int PX(listen)(int, int);
 int PX(accept4)(int, struct sockaddr *, socklen_t *, int);

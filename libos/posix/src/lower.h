@@ -20,6 +20,7 @@ extern "C" {
 enum { POSIX_IO_CHUNK = 1 << 20 };
 
 int posix_lo_net_socket(int family, int type);
+int posix_lo_net_pipe(int ends[2], int type);
 int posix_lo_net_bind(int s, const char *addr, int port);
 int posix_lo_net_listen(int s, int backlog);
 int posix_lo_net_accept(int s, int flags);

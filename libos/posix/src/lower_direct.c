@@ -11,6 +11,10 @@ int posix_lo_net_socket(int family, int type) {
   return net_socket(family, type);
 }
 
+int posix_lo_net_pipe(int ends[2], int type) {
+  return net_pipe(ends, type);
+}
+
 int posix_lo_net_bind(int s, const char *addr, int port) {
   return net_bind(s, addr, port);
 }

@@ -32,6 +32,14 @@ int posix_lo_net_socket(int family, int type) {
   return rc;
 }
 
+int posix_lo_net_pipe(int ends[2], int type) {
+  int e[2] __attribute__((flexos_whitelist));
+  int rc;
+  flexos_gate_r(libnet, rc, net_pipe, e, type);
+  if (rc == 0) memcpy(ends, e, sizeof e);
+  return rc;
+}
+
 int posix_lo_net_bind(int s, const char *addr, int port) {
   char a[NET_ADDR_MAX] __attribute__((flexos_whitelist));
   if (copy_string(a, addr, NET_ADDR_MAX - 1) < 0) return -EINVAL;

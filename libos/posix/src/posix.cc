@@ -506,6 +506,31 @@ int PX(socket)(int domain, int type, int protocol) {
   return fail_or(fd);
 }
 
+// Pipes: a pair of net's local stream sockets with one direction each (net_pipe), so that their
+// readiness is waited for with every socket's.
+int PX(pipe2)(int out[2], int flags) {
+  if (missing(out)) return fail_or(-EFAULT);
+  if (flags & ~(O_NONBLOCK | O_CLOEXEC)) return fail_or(-EINVAL);
+  const bool nonblock = flags & O_NONBLOCK;
+  int ends[2];
+  if (int r = posix_lo_net_pipe(ends, nonblock ? NET_SOCK_NONBLOCK : 0); r < 0) return fail_or(r);
+  const int rd = claim(kind::net, ends[0], nonblock, flags & O_CLOEXEC);
+  const int wr = rd < 0 ? rd : claim(kind::net, ends[1], nonblock, flags & O_CLOEXEC);
+  if (wr < 0) {
+    if (rd >= 0) release(rd);
+    posix_lo_net_close(ends[0]);
+    posix_lo_net_close(ends[1]);
+    return fail_or(wr);
+  }
+  out[0] = rd;
+  out[1] = wr;
+  return 0;
+}
+
+int PX(pipe)(int out[2]) {
+  return PX(pipe2)(out, 0);
+}
+
 int PX(bind)(int fd, const struct sockaddr *sa, socklen_t len) {
   return fail_or(at_address(fd, sa, len, &posix_lo_net_bind));
 }

@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <thread>
 
 #include <flex/runtime/self.h>
 #include <flex/sched/sched.h>
@@ -34,6 +35,8 @@ extern "C" const flex_self_info flex_self = {"unit", 0};
 
 extern "C" {
 int px_socket(int, int, int);
+int px_pipe(int *);
+int px_pipe2(int *, int);
 int px_bind(int, const sockaddr *, socklen_t);
 int px_listen(int, int);
 int px_accept(int, sockaddr *, socklen_t *);
@@ -266,6 +269,43 @@ TEST(posix, epoll_reports_the_data_it_was_given_and_one_shot_disarms) {
   EXPECT_EQ(fails_with(px_epoll_wait(f, out, 4, 0)), EINVAL);
   EXPECT_EQ(px_close(f), 0);
   EXPECT_EQ(px_close(ep), 0);
+}
+
+TEST(posix, a_pipe_wakes_an_epoll_wait_and_ends_its_stream) {
+  int p[2] = {-1, -1};
+  ASSERT_EQ(px_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+  EXPECT_NE(p[0], p[1]);
+  EXPECT_EQ(px_fcntl(p[0], F_GETFD), FD_CLOEXEC);
+  char buf[8] = {};
+  EXPECT_EQ(fails_with(px_read(p[0], buf, sizeof buf)), EAGAIN);
+  int ep = px_epoll_create1(0);
+  ASSERT_GE(ep, 0);
+  epoll_event e{};
+  e.events = EPOLLIN;
+  e.data.u64 = 42;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), 0);
+  epoll_event out[2];
+  EXPECT_EQ(px_epoll_wait(ep, out, 2, 10), 0);
+  std::thread writer([&] { EXPECT_EQ(px_write(p[1], "!", 1), 1); });
+  ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);
+  writer.join();
+  EXPECT_EQ(out[0].data.u64, 42u);
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 1);
+  EXPECT_EQ(buf[0], '!');
+  EXPECT_EQ(px_close(p[1]), 0);
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 0);  // end of stream
+  EXPECT_EQ(px_close(ep), 0);
+  EXPECT_EQ(px_close(p[0]), 0);
+  // By number, as a caught program makes it; a blocking pipe by default.
+  int q[2] = {-1, -1};
+  ASSERT_EQ(px_posix_syscall(SYS_pipe2, reinterpret_cast<long>(q), 0, 0, 0, 0, 0), 0);
+  EXPECT_EQ(px_fcntl(q[0], F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_EQ(px_posix_syscall(SYS_write, q[1], reinterpret_cast<long>("ab"), 2, 0, 0, 0), 2);
+  EXPECT_EQ(px_posix_syscall(SYS_read, q[0], reinterpret_cast<long>(buf), sizeof buf, 0, 0, 0), 2);
+  EXPECT_EQ(px_posix_syscall(SYS_pipe2, reinterpret_cast<long>(q), O_DIRECT, 0, 0, 0, 0), -EINVAL);
+  EXPECT_EQ(px_posix_syscall(SYS_pipe, 0, 0, 0, 0, 0, 0), -EFAULT);
+  EXPECT_EQ(px_close(q[0]), 0);
+  EXPECT_EQ(px_close(q[1]), 0);
 }
 
 TEST(posix, numeric_names_resolve_and_others_do_not) {

@@ -62,6 +62,8 @@ extern "C" long PX(posix_syscall)(long nr, long a0, long a1, long a2, long a3, l
     case SYS_fcntl: r = raw(PX(fcntl)(static_cast<int>(a0), static_cast<int>(a1), a2)); break;
     case SYS_ioctl: r = raw(PX(ioctl)(static_cast<int>(a0), static_cast<unsigned long>(a1), a2)); break;
     case SYS_socket: r = raw(PX(socket)(static_cast<int>(a0), static_cast<int>(a1), static_cast<int>(a2))); break;
+    case SYS_pipe: r = raw(PX(pipe)(ptr<int>(a0))); break;
+    case SYS_pipe2: r = raw(PX(pipe2)(ptr<int>(a0), static_cast<int>(a1))); break;
     case SYS_bind: r = raw(PX(bind)(static_cast<int>(a0), ptr<const sockaddr>(a1), static_cast<socklen_t>(a2))); break;
     case SYS_listen: r = raw(PX(listen)(static_cast<int>(a0), static_cast<int>(a1))); break;
     case SYS_accept:

@@ -23,6 +23,8 @@
 #include <cstdint>
 #include <cstring>
 #include <map>
+#include <new>
+#include <string>
 #include <vector>
 
 #include <flex/elf/elf.h>
@@ -51,6 +53,8 @@ struct flex_bin_thread {
   std::uint64_t runtime_fs;    // 8: the runtime's thread block for this thread
   std::uint64_t program_fs;    // 16: the program's (its arch_prctl(ARCH_SET_FS) sets it)
   std::uint64_t saved_rsp;     // 24: the main thread's: where flex_bin_leave returns to
+  std::uint64_t entry_rdx;     // 32: the main thread's rdx at the entry (a linked program's: its _dl_fini)
+  std::uint64_t entry_rsp;     // 40: where the interpreter left the stack at the program's entry
   // A thread the program starts: its registers at the call (the child resumes with them), its mask.
   greg_t gregs[NGREG];
   std::uint64_t sigmask;
@@ -61,12 +65,14 @@ struct flex_bin_thread {
   bool mask_pending;  // its first call's frame gets the program's mask (it starts with all but SIGSYS blocked)
 };
 static_assert(offsetof(flex_bin_thread, runtime_fs) == 8 && offsetof(flex_bin_thread, program_fs) == 16 &&
-              offsetof(flex_bin_thread, saved_rsp) == 24);
+              offsetof(flex_bin_thread, saved_rsp) == 24 && offsetof(flex_bin_thread, entry_rdx) == 32 &&
+              offsetof(flex_bin_thread, entry_rsp) == 40);
 
 extern "C" {
 int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) __attribute__((visibility("hidden")));
 [[noreturn]] void flex_bin_leave(int status, flex_bin_thread *t) __attribute__((visibility("hidden")));
 [[noreturn]] void flex_bin_resume(const greg_t *gregs) __attribute__((visibility("hidden")));
+extern char flex_bin_linked[] __attribute__((visibility("hidden")));
 void flex_bin_sigsys(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 void flex_bin_chain(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 extern char flex_bin_restorer[] __attribute__((visibility("hidden")));
@@ -75,8 +81,11 @@ extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
 
 // flex_bin_enter(entry, sp, t): keeps the runtime's callee-saved registers and stack pointer in the main
 // thread's record t, points %gs at it, takes the program's %fs, blocks the program's calls and jumps to its
-// entry on its stack, as execve leaves a process (rdx 0: no function for atexit). flex_bin_leave(status, t)
-// comes back from the handler at the program's end, as if flex_bin_enter returned status.
+// entry on its stack, as execve leaves a process (rdx: t's entry_rdx, 0 for a fresh start: no function for
+// atexit). flex_bin_leave(status, t) comes back from the handler at the program's end, as if flex_bin_enter
+// returned status. flex_bin_linked: where a dynamic program's interpreter jumps when it is done (link()
+// gives it as AT_ENTRY): keeps the rdx and stack pointer the program's entry gets, and comes back as
+// flex_bin_leave(kLinked) does.
 // flex_bin_resume(gregs): a thread the program started, on its own stack with the registers it had at the
 // call and 0 for the call's result, with its %fs and its calls blocked (its record in %gs).
 // flex_bin_sigsys: the SIGSYS handler. Allows the runtime's calls, takes the runtime's %fs, answers
@@ -110,7 +119,6 @@ flex_bin_enter:
   xor %eax, %eax
   xor %ebx, %ebx
   xor %ecx, %ecx
-  xor %edx, %edx
   xor %esi, %esi
   xor %ebp, %ebp
   xor %r8d, %r8d
@@ -121,8 +129,23 @@ flex_bin_enter:
   xor %r13d, %r13d
   xor %r14d, %r14d
   xor %r15d, %r15d
+  mov 32(%rdx), %rdx
   jmp *%rdi
   .size flex_bin_enter, .-flex_bin_enter
+
+  .globl flex_bin_linked
+  .hidden flex_bin_linked
+  .type flex_bin_linked,@function
+flex_bin_linked:
+  mov %rdx, %gs:32
+  mov %rsp, %gs:40
+  movb $0, %gs:0
+  mov %gs:8, %rax
+  wrfsbase %rax
+  rdgsbase %rsi
+  mov $0x100, %edi
+  jmp flex_bin_leave
+  .size flex_bin_linked, .-flex_bin_linked
 
   .globl flex_bin_leave
   .hidden flex_bin_leave
@@ -242,6 +265,7 @@ struct run_state {
   region brk_reserved;
   std::uintptr_t brk_cur = 0, brk_mapped = 0;
   std::atomic<bool> threads_started{false};
+  bool linking = false;  // the interpreter runs to the entry (link): no thread may start yet
 };
 run_state g;
 
@@ -328,12 +352,21 @@ struct kernel_sigaction {
 // there (the lockdown's filter reports a refused call through it).
 kernel_sigaction g_runtime_sigsys{};
 
-// What preload mapped, for run().
-struct preloaded {
+// The program of this process, mapped with its stack and heap and its initial stack built (stage), and,
+// for a dynamic one that link() ran, its libraries linked: run() starts it from here.
+struct staged {
   std::string path;
+  std::vector<std::string> argv;
   loaded prog, interp;
+  region stack, brk;
+  std::uintptr_t sp = 0;          // the stack pointer its first instruction gets
+  std::uintptr_t entry = 0;       // its first instruction: the interpreter's, or (linked) the program's
+  std::uintptr_t entry_slot = 0;  // AT_ENTRY's value on the stack
+  flex_bin_thread main{};         // the main thread's record (a linked program's %fs, its entry rdx)
+  bool linked = false;
+  kernel_sigaction actions[64] = {};  // a linked program's handlers (its initialisers may install some)
 };
-preloaded g_pre;
+staged g_staged;
 
 // Maps `path` and its interpreter into prog and interp.
 status map_program(const std::string &path, loaded &prog, loaded &interp) {
@@ -351,7 +384,8 @@ status map_program(const std::string &path, loaded &prog, loaded &interp) {
 // process's vDSO is the program's too (AT_SYSINFO_EHDR): its clocks (clock_gettime, gettimeofday, time,
 // getcpu) answer without a system call, reading the host's clock as the libOS time library does, where a
 // caught call would cost a signal (Redis reads the clock on every command).
-std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, const loaded *interp) {
+std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, const loaded *interp,
+                           std::uintptr_t at_entry, std::uintptr_t *entry_slot) {
   auto top = stack.hi;
   auto put = [&](const void *bytes, std::size_t n) {
     top -= n;
@@ -383,7 +417,8 @@ std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, c
   aux(AT_PAGESZ, kPage);
   aux(AT_BASE, interp ? interp->base : 0);
   aux(AT_FLAGS, 0);
-  aux(AT_ENTRY, prog.entry);
+  const std::size_t slot = w.size() + 1;
+  aux(AT_ENTRY, at_entry);
   aux(AT_UID, ::getuid());
   aux(AT_EUID, ::geteuid());
   aux(AT_GID, ::getgid());
@@ -400,6 +435,7 @@ std::uintptr_t build_stack(region stack, const program &p, const loaded &prog, c
   aux(AT_NULL, 0);
   const std::uintptr_t sp = (top - w.size() * 8) & ~std::uintptr_t{15};
   std::memcpy(reinterpret_cast<void *>(sp), w.data(), w.size() * 8);
+  *entry_slot = sp + slot * 8;
   return sp;
 }
 
@@ -516,6 +552,7 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   }
   constexpr unsigned long kThread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
   if ((flags & kThread) != kThread) return -ENOSYS;
+  if (g.linking) return -EAGAIN;  // a library's initialiser at link time: its threads would outlive link()
   if (!stack) return -EINVAL;
   auto *t = new flex_bin_thread{};  // the thread's for its life (it never tells the runtime it ended)
   std::memcpy(t->gregs, uc->uc_mcontext.gregs, sizeof t->gregs);
@@ -561,95 +598,174 @@ std::string check(const std::string &path) {
   return flex::elf::program_problem(path);
 }
 
-status preload(const std::string &path) {
-  if (!g_pre.path.empty()) return status::error("a program is already preloaded: " + g_pre.path);
-  loaded prog, interp;
-  if (status s = map_program(path, prog, interp); !s.ok()) return s;
-  g_pre = {path, prog, interp};
+namespace {
+
+constexpr int kLinked = 0x100;  // flex_bin_linked's status: no exit status is one
+
+void unstage() {
+  for (const region &r : {g_staged.prog.map, g_staged.interp.map, g_staged.stack, g_staged.brk}) {
+    if (r.hi > r.lo) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
+  }
+  g_staged.~staged();
+  new (&g_staged) staged{};
+}
+
+// Maps p (and its interpreter), its stack and its heap's region, and builds its initial stack, with
+// `at_entry` as AT_ENTRY (0: the program's own entry).
+status stage(const program &p, std::uintptr_t at_entry = 0) {
+  if (!g_staged.path.empty()) unstage();
+  staged &st = g_staged;
+  if (status s = map_program(p.path, st.prog, st.interp); !s.ok()) return s;
+  st.path = p.path;
+  st.argv = p.argv;
+  void *stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  void *brk = ::mmap(reinterpret_cast<void *>(st.prog.map.hi), kBrkBytes, PROT_NONE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+  if (brk == MAP_FAILED) brk = ::mmap(nullptr, kBrkBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (stack != MAP_FAILED) {
+    st.stack = {reinterpret_cast<std::uintptr_t>(stack), reinterpret_cast<std::uintptr_t>(stack) + kStackBytes};
+  }
+  if (brk != MAP_FAILED) {
+    st.brk = {reinterpret_cast<std::uintptr_t>(brk), reinterpret_cast<std::uintptr_t>(brk) + kBrkBytes};
+  }
+  if (stack == MAP_FAILED || brk == MAP_FAILED) {
+    const int e = errno;
+    unstage();
+    return status::from_errno(p.path + ": cannot map its stack and heap", e);
+  }
+  const bool dynamic = !st.prog.interp.empty();
+  st.sp = build_stack(st.stack, p, st.prog, dynamic ? &st.interp : nullptr, at_entry ? at_entry : st.prog.entry,
+                      &st.entry_slot);
+  st.entry = dynamic ? st.interp.entry : st.prog.entry;
+  st.main.main = true;  // program_fs 0: the program sets its own before it touches it
+  return {};
+}
+
+// The thread's signal state while the program runs (its handlers and signal stack are the thread's), and
+// the runtime's, which comes back after.
+struct signal_state {
+  kernel_sigaction runtime_actions[64] = {};
+  stack_t runtime_altstack{};
+  sigset_t runtime_mask;
+};
+
+// Takes the runtime's signal state aside, installs `program_actions` (when given), the dispatch's SIGSYS
+// handler, and arms the dispatch on the main thread's record.
+status arm(signal_state &ss, const kernel_sigaction *program_actions) {
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, nullptr, &ss.runtime_actions[sig - 1], 8);
+  }
+  ::sigaltstack(nullptr, &ss.runtime_altstack);
+  ::sigprocmask(SIG_SETMASK, nullptr, &ss.runtime_mask);
+  g_runtime_sigsys = ss.runtime_actions[SIGSYS - 1];
+  if (program_actions) {
+    for (int sig = 1; sig <= 64; ++sig) {
+      if (sig != SIGKILL && sig != SIGSTOP && sig != SIGSYS) {
+        ::syscall(SYS_rt_sigaction, sig, &program_actions[sig - 1], nullptr, 8);
+      }
+    }
+  }
+  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
+                       reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit};
+  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 || arm_dispatch(&g_staged.main) != 0) {
+    return status::from_errno(g_staged.path + ": cannot arm the system-call dispatch", errno);
+  }
+  sigset_t unblock_sigsys;
+  sigemptyset(&unblock_sigsys);
+  sigaddset(&unblock_sigsys, SIGSYS);
+  ::sigprocmask(SIG_UNBLOCK, &unblock_sigsys, nullptr);
+  return {};
+}
+
+// The dispatch off and the runtime's signal state back; the program's handlers into `program_actions`
+// (when given).
+void disarm(const signal_state &ss, kernel_sigaction *program_actions) {
+  ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::syscall(SYS_rt_sigaction, sig, &ss.runtime_actions[sig - 1], program_actions ? &program_actions[sig - 1] : nullptr, 8);
+  }
+  ::sigaltstack(&ss.runtime_altstack, nullptr);
+  ::sigprocmask(SIG_SETMASK, &ss.runtime_mask, nullptr);
+}
+
+}  // namespace
+
+status link(const program &p, dispatch_fn dispatch, void *ctx) {
+  if (std::string why = machine_check(); !why.empty()) return status::error(why);
+  if (g.dispatch) return status::error("a program already runs in this process");
+  if (std::string why = check(p.path); !why.empty()) return status::error(why);
+  if (status s = stage(p, reinterpret_cast<std::uintptr_t>(flex_bin_linked)); !s.ok()) return s;
+  if (g_staged.prog.interp.empty()) {  // static: nothing to link, and its stack says its own entry
+    const std::uintptr_t entry = g_staged.prog.entry;
+    std::memcpy(reinterpret_cast<void *>(g_staged.entry_slot), &entry, sizeof entry);
+    return {};
+  }
+  g.dispatch = dispatch;
+  g.ctx = ctx;
+  g.brk_reserved = g_staged.brk;
+  g.brk_cur = g.brk_mapped = g_staged.brk.lo;
+  g.linking = true;
+  signal_state ss;
+  if (status s = arm(ss, nullptr); !s.ok()) {
+    disarm(ss, nullptr);
+    g.dispatch = nullptr;
+    g.linking = false;
+    unstage();
+    return s;
+  }
+  const int st = flex_bin_enter(g_staged.entry, g_staged.sp, &g_staged.main);
+  disarm(ss, g_staged.actions);
+  g.dispatch = nullptr;
+  g.linking = false;
+  if (st != kLinked) {
+    const std::string path = g_staged.path;
+    unstage();
+    return status::error(path + ": its interpreter ended with status " + std::to_string(st) +
+                         " before the program's first instruction (its message, if any, is above)");
+  }
+  // The program starts where the interpreter left it, and its stack says its own entry again.
+  const std::uintptr_t entry = g_staged.prog.entry;
+  std::memcpy(reinterpret_cast<void *>(g_staged.entry_slot), &entry, sizeof entry);
+  g_staged.sp = g_staged.main.entry_rsp;
+  g_staged.entry = entry;
+  g_staged.linked = true;
   return {};
 }
 
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) {
   if (std::string why = machine_check(); !why.empty()) return status::error(why);
   if (g.dispatch) return status::error("a program already runs in this process");
-  loaded prog, interp;
-  std::vector<region> maps;
-  auto unmap_all = [&] {
-    for (const region &r : maps) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
-  };
-  if (!g_pre.path.empty() && g_pre.path == p.path) {
-    prog = g_pre.prog;
-    interp = g_pre.interp;
-    g_pre = preloaded{};
-  } else if (status s = map_program(p.path, prog, interp); !s.ok()) {
-    return s;
+  const bool ready = g_staged.path == p.path && g_staged.argv == p.argv;
+  if (!ready) {
+    if (status s = stage(p); !s.ok()) return s;
   }
-  maps.push_back(prog.map);
-  if (!prog.interp.empty()) maps.push_back(interp.map);
-  void *stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  void *brk = ::mmap(reinterpret_cast<void *>(prog.map.hi), kBrkBytes, PROT_NONE,
-                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (brk == MAP_FAILED) brk = ::mmap(nullptr, kBrkBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (stack == MAP_FAILED || brk == MAP_FAILED) {
-    if (stack != MAP_FAILED) ::munmap(stack, kStackBytes);
-    if (brk != MAP_FAILED) ::munmap(brk, kBrkBytes);
-    unmap_all();
-    return status::from_errno(p.path + ": cannot map its stack and heap", errno);
+  if (!g_staged.linked) {  // a fresh start: brk from the bottom of its region
+    g.brk_reserved = g_staged.brk;
+    g.brk_cur = g.brk_mapped = g_staged.brk.lo;
   }
-  const region stack_region{reinterpret_cast<std::uintptr_t>(stack), reinterpret_cast<std::uintptr_t>(stack) + kStackBytes};
-  g.brk_reserved = {reinterpret_cast<std::uintptr_t>(brk), reinterpret_cast<std::uintptr_t>(brk) + kBrkBytes};
-  g.brk_cur = g.brk_mapped = g.brk_reserved.lo;
-  maps.push_back(stack_region);
-  maps.push_back(g.brk_reserved);
-  const std::uintptr_t sp = build_stack(stack_region, p, prog, prog.interp.empty() ? nullptr : &interp);
   g.dispatch = dispatch;
   g.ctx = ctx;
-  flex_bin_thread main_thread{};  // program_fs 0: the program sets its own before it touches it
-  main_thread.main = true;
-
-  // The program's handlers and signal stack are the thread's while it runs: the runtime's come back after.
-  kernel_sigaction saved_actions[64] = {};
-  for (int sig = 1; sig <= 64; ++sig) {
-    if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, nullptr, &saved_actions[sig - 1], 8);
-  }
-  stack_t saved_altstack{};
-  ::sigaltstack(nullptr, &saved_altstack);
-  auto restore_signals = [&] {
-    for (int sig = 1; sig <= 64; ++sig) {
-      if (sig != SIGKILL && sig != SIGSTOP) ::syscall(SYS_rt_sigaction, sig, &saved_actions[sig - 1], nullptr, 8);
-    }
-    ::sigaltstack(&saved_altstack, nullptr);
-  };
-  g_runtime_sigsys = saved_actions[SIGSYS - 1];
-  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
-                       reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit};
-  sigset_t saved_mask;
-  ::sigprocmask(SIG_SETMASK, nullptr, &saved_mask);
-  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 || arm_dispatch(&main_thread) != 0) {
-    const int e = errno;
-    restore_signals();
+  signal_state ss;
+  if (status s = arm(ss, g_staged.linked ? g_staged.actions : nullptr); !s.ok()) {
+    disarm(ss, nullptr);
     g.dispatch = nullptr;
-    unmap_all();
-    return status::from_errno(p.path + ": cannot arm the system-call dispatch", e);
+    unstage();
+    return s;
   }
-  sigset_t unblock_sigsys;
-  sigemptyset(&unblock_sigsys);
-  sigaddset(&unblock_sigsys, SIGSYS);
-  ::sigprocmask(SIG_UNBLOCK, &unblock_sigsys, nullptr);
-  const int st = flex_bin_enter(interp.entry ? interp.entry : prog.entry, sp, &main_thread);
+  const int st = flex_bin_enter(g_staged.entry, g_staged.sp, &g_staged.main);
   // Back from the handler: the runtime's %fs, the selector at ALLOW, every signal blocked.
-  ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
   *exit_status = st;
   if (g.threads_started) {
     // Its other threads may still be parked in the program's code, with their dispatch and SIGSYS handler:
     // the program's memory and the handler stay, and the process must end (an image ends right after).
-    ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
+    ::prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+    ::sigprocmask(SIG_SETMASK, &ss.runtime_mask, nullptr);
     return {};
   }
-  restore_signals();
-  ::sigprocmask(SIG_SETMASK, &saved_mask, nullptr);
+  disarm(ss, nullptr);
   g.dispatch = nullptr;
-  unmap_all();
+  unstage();
   return {};
 }
 

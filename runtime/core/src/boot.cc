@@ -18,6 +18,9 @@
 #include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"
 
+// Defined only in images that run an unmodified program (their binary app).
+#pragma weak flex_binary_answer
+
 namespace flex::runtime {
 void install_termination_handlers();  // termination.cc
 namespace {
@@ -91,7 +94,7 @@ void teardown_all(std::tuple<First, Rest...> *) {
 
 }  // namespace
 
-int boot_image() {
+int boot_image(int argc, char **argv) {
   if (int rc = register_layout(); rc < 0) {
     std::fprintf(stderr, "flex: cannot register the compartments' memory: %s\n", std::strerror(-rc));
     return rc;
@@ -108,9 +111,15 @@ int boot_image() {
   if (flex_image.lockdown != FLEX_LOCKDOWN_OFF) ctx.on_compartment_start = lock_down_compartment;
   if (!boot_all(ctx, backends)) return -ENOTSUP;
   g_app_stack_top = ctx.app_stack_top;
-  // An unmodified program's code is mapped now, before the lockdown refuses new executable memory.
+  // An unmodified program is mapped and linked now, its calls answered by the image's dispatcher, before
+  // the lockdown refuses new executable memory.
   if (flex_image.binary_path) {
-    if (status s = binary::preload(flex_image.binary_path); !s.ok()) {
+    if (&flex_binary_answer == nullptr) {
+      std::fprintf(stderr, "flex: image %s names a program but links no binary app to answer its calls\n",
+                   flex_image.name);
+      return -ENOEXEC;
+    }
+    if (status s = binary::link(binary::image_program(argc, argv), &flex_binary_answer, nullptr); !s.ok()) {
       std::fprintf(stderr, "flex: %s\n", s.message().c_str());
       return -ENOEXEC;
     }

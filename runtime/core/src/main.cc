@@ -156,7 +156,7 @@ int main(int argc, char **argv) {
     return 0;
   }
   app_argv.push_back(nullptr);
-  if (flex::runtime::boot_image() < 0) return 1;
+  if (flex::runtime::boot_image(static_cast<int>(app_argv.size() - 1), app_argv.data()) < 0) return 1;
   if (flex::runtime::has_mpk_domains()) {
     flex::runtime::own_standard_output();
   } else if (flex::runtime::g_count_gates) {

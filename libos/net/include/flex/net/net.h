@@ -42,6 +42,11 @@ struct net_event {
 } __attribute__((packed));
 
 int net_socket(int family, int type);
+/* A pipe: ends[0] is read from, ends[1] written to (recv and send, readiness as any socket's; a send on
+ * ends[0] or a recv on ends[1] fails, a recv on ends[0] after ends[1] is closed returns 0, a send on
+ * ends[1] after ends[0] is closed -EPIPE). type: 0, or NET_SOCK_NONBLOCK for both ends. It is a pair of
+ * the backend's local stream sockets, so its readiness is in the same set as every socket's. */
+int net_pipe(int ends[2], int type);
 int net_bind(int s, const char *addr, int port);
 int net_listen(int s, int backlog);
 int net_accept(int s, int flags);
@@ -66,7 +71,8 @@ int net_send_many(struct net_io *op, int n);
 int net_close(int s);
 int net_shutdown(int s, int how); /* 0: read, 1: write, 2: both */
 /* Only the options an application needs: SO_REUSEADDR, SO_KEEPALIVE, SO_RCVBUF, SO_SNDBUF, SO_LINGER,
- * SO_ERROR (get only) at SOL_SOCKET, TCP_NODELAY at IPPROTO_TCP; -ENOPROTOOPT for the rest. */
+ * SO_ERROR (get only) at SOL_SOCKET, TCP_NODELAY at IPPROTO_TCP, IPV6_V6ONLY at
+ * IPPROTO_IPV6; -ENOPROTOOPT for the rest. */
 int net_setsockopt(int s, int level, int name, const void *val, unsigned len);
 int net_getsockopt(int s, int level, int name, void *val, unsigned *len);
 int net_local_port(int s); /* the port a bound socket got (bind to port 0 picks one) */

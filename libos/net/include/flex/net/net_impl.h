@@ -11,6 +11,7 @@ namespace flex::net {
 struct backend {
   const char *name;
   int (*socket)(int family, int type);
+  int (*pair)(int s[2]);  // a connected pair of local stream sockets, non-blocking
   int (*bind)(int s, const void *sockaddr, unsigned len);
   int (*listen)(int s, int backlog);
   int (*accept)(int s, int nonblock);

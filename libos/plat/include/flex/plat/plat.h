@@ -32,6 +32,8 @@ int plat_close(int fd);
 
 /* Sockets (BSD semantics, addresses as struct sockaddr bytes). */
 int plat_socket(int domain, int type, int protocol);
+/* A connected pair of local stream sockets (AF_UNIX), non-blocking and close-on-exec: fds[0], fds[1]. */
+int plat_socketpair(int fds[2]);
 int plat_bind(int fd, const void *addr, unsigned len);
 int plat_listen(int fd, int backlog);
 int plat_accept(int fd, int nonblock); /* the new fd is close-on-exec, and non-blocking if asked */

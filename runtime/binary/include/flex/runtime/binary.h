@@ -25,8 +25,13 @@
 // run returns the status), rt_sigaction and rt_sigprocmask on SIGSYS (refused, or left out of the mask:
 // SIGSYS is the runtime's), set_tid_address, set_robust_list and rseq (this thread's, which the image's
 // own libc registered: the program gets its tid and -ENOSYS), prctl on the dispatch and seccomp
-// (refused), and the calls that would start another thread or process or replace this one (clone, clone3,
-// fork, vfork, execve, execveat: -ENOSYS, as the loader runs one program on one thread).
+// (refused), clone and clone3 of a thread (a runtime thread that takes the program's registers, with its
+// own dispatch), and the calls that would start another process or replace this one (fork, vfork, a
+// clone without CLONE_VM | CLONE_THREAD, execve, execveat: -ENOSYS).
+//
+// A dynamic program in an image is linked at boot (link): its interpreter runs until it jumps to the
+// program's entry, with its libraries mapped, relocated and initialised, before the lockdown refuses new
+// executable memory; run() then starts the program from there.
 //
 // Needs Linux 5.11 (Syscall User Dispatch) and FSGSBASE (wrfsbase switches %fs on every call): check()
 // and run() refuse with the reason otherwise. One program per process at a time.
@@ -35,6 +40,9 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
+#include "flex/runtime/layout.h"
 #include "flex/runtime/status.h"
 
 namespace flex::runtime::binary {
@@ -55,10 +63,26 @@ std::string check(const std::string &path);
 // Whether this machine can run programs (the kernel's dispatch, FSGSBASE): empty if so, else why not.
 std::string machine_check();
 
-// Maps the program (and its interpreter) now, for the next run() of the same path: an image does it at
-// boot, before its lockdown refuses new executable memory (W^X). A dynamic program's libraries are still
-// mapped by its interpreter when it runs.
-status preload(const std::string &path);
+// Makes the program ready to start, now: maps it, its stack and heap region, and builds its initial stack;
+// for a dynamic program, also runs its interpreter on this thread, answered by `dispatch`, until it jumps
+// to the program's entry (its libraries mapped, relocated, and their initialisers run; a thread they try
+// to start gets -EAGAIN). An image does it at boot, before its lockdown refuses new executable memory
+// (W^X). The next run() of the same path and arguments starts at the program's entry. An error, with the
+// program unmapped, when it cannot be loaded or its interpreter ends instead (a library not found).
+status link(const program &p, dispatch_fn dispatch, void *ctx);
+
+// The program an image runs: flex_image's binary_path, its profile's arguments, then argv[1..argc), and
+// this process's environment.
+inline program image_program(int argc, char **argv) {
+  program p;
+  p.path = flex_image.binary_path ? flex_image.binary_path : "";
+  const std::size_t slash = p.path.rfind('/');
+  p.argv.push_back(slash == std::string::npos ? p.path : p.path.substr(slash + 1));
+  for (const char *const *a = flex_image.binary_args; a && *a; ++a) p.argv.emplace_back(*a);
+  for (int i = 1; i < argc && argv && argv[i]; ++i) p.argv.emplace_back(argv[i]);
+  for (char **e = environ; e && *e; ++e) p.env.emplace_back(*e);
+  return p;
+}
 
 // Runs the program on this thread to its end (exit or exit_group), whose status goes into *exit_status.
 // An error when it cannot be loaded or started; a program that faults ends the process as it would
@@ -66,3 +90,7 @@ status preload(const std::string &path);
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status);
 
 }  // namespace flex::runtime::binary
+
+// The dispatcher of an image's program, defined by the binary app (apps/binary): link() at boot and run()
+// in the app answer the program's calls with it.
+extern "C" long flex_binary_answer(void *ctx, long nr, const long args[6]);

@@ -1,6 +1,6 @@
 // Boot of a linked image (libflex_runtime): the compartments of flex_image, started before the app runs.
 //
-//   if (flex::runtime::boot_image() < 0) return 1;   // a clear message was printed
+//   if (flex::runtime::boot_image(argc, argv) < 0) return 1;   // a clear message was printed
 //   return flex::runtime::enter_app(argc, argv);
 #pragma once
 
@@ -10,8 +10,9 @@ namespace flex::runtime {
 
 // Registers the compartments' memory with the fault reporter and starts the backends the image uses
 // (process compartments are forked here; in them this never returns). Refuses, with a message on
-// stderr, what it cannot provide. Returns 0 or a negative errno.
-int boot_image();
+// stderr, what it cannot provide. Returns 0 or a negative errno. argc and argv are the app's: an image
+// that runs an unmodified program links it here, with its arguments (runtime/binary).
+int boot_image(int argc = 0, char **argv = nullptr);
 
 // Runs the app's entry (flex_enter_app) on the stack boot gave the main process's compartment, when it
 // gave one (process images: that stack is unmapped in every compartment process); in an image whose MPK
