@@ -141,7 +141,6 @@ extern "C" long flex_binary_answer(void *, long nr, const long a[6]) {
     FLEX_KERNEL(SYS_sysinfo)
     FLEX_KERNEL(SYS_umask)
     FLEX_KERNEL(SYS_sigaltstack)
-    FLEX_KERNEL(SYS_getcwd)
     case SYS_tgkill:  // a signal to one of its own threads
       return static_cast<int>(a[0]) == ::getpid() ? kernel<SYS_tgkill>(a) : -EPERM;
     case SYS_prctl:  // its threads' names

@@ -27,6 +27,8 @@ int PX(fcntl)(int, int, ...);
 int PX(ioctl)(int, unsigned long, ...);
 int PX(socket)(int, int, int);
 int PX(pipe)(int *);
+int PX(chdir)(const char *);
+char *PX(getcwd)(char *, size_t);
 int PX(pipe2)(int *, int);
 int PX(bind)(int, const struct sockaddr *, socklen_t);
 int PX(listen)(int, int);

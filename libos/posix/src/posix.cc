@@ -22,7 +22,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <flex/plat/plat.h>
@@ -321,9 +323,25 @@ void mount_host_dirs() {
   });
 }
 
-int open_file(const char *path, int flags, int mode) {
-  if (missing(path)) return -EFAULT;
+// The working directory: relative paths are taken from it (chdir sets it; it starts at "/").
+std::mutex g_cwd_mu;
+std::string g_cwd = "/";
+
+// `path` as vfs takes it: from "/", with the working directory before a relative one.
+std::string absolute(const char *path) {
+  std::string_view p(path);
+  if (!p.empty() && p.front() == '/') return std::string(p);
+  while (p.size() >= 2 && p.substr(0, 2) == "./") p.remove_prefix(2);
+  std::lock_guard lock(g_cwd_mu);
+  if (p.empty() || p == ".") return g_cwd;
+  return g_cwd == "/" ? "/" + std::string(p) : g_cwd + "/" + std::string(p);
+}
+
+int open_file(const char *path_in, int flags, int mode) {
+  if (missing(path_in)) return -EFAULT;
   mount_host_dirs();
+  const std::string full = absolute(path_in);
+  const char *path = full.c_str();
   const int supported = O_ACCMODE | O_CREAT | O_EXCL | O_TRUNC | O_APPEND | O_DIRECTORY | O_CLOEXEC |
                         O_NONBLOCK | O_NOCTTY | O_LARGEFILE | O_NOFOLLOW;
   if (flags & ~supported) return -EINVAL;
@@ -373,7 +391,7 @@ int stat_path(const char *path, struct stat *st) {
   if (missing(path) || missing(st)) return -EFAULT;
   mount_host_dirs();
   struct vfs_stat v{};
-  if (int r = posix_lo_vfs_stat(path, &v); r < 0) return r;
+  if (int r = posix_lo_vfs_stat(absolute(path).c_str(), &v); r < 0) return r;
   to_stat(v, st);
   return 0;
 }
@@ -710,22 +728,49 @@ int PX(ftruncate)(int fd, off_t len) {
 
 int PX(unlink)(const char *path) {
   mount_host_dirs();
-  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_unlink(path)));
+  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_unlink(absolute(path).c_str())));
 }
 
 int PX(rename)(const char *from, const char *to) {
   mount_host_dirs();
-  return static_cast<int>(result(missing(from) || missing(to) ? -EFAULT : posix_lo_vfs_rename(from, to)));
+  if (missing(from) || missing(to)) return static_cast<int>(result(-EFAULT));
+  return static_cast<int>(result(posix_lo_vfs_rename(absolute(from).c_str(), absolute(to).c_str())));
 }
 
 int PX(mkdir)(const char *path, mode_t mode) {
   mount_host_dirs();
-  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_mkdir(path, static_cast<int>(mode))));
+  if (missing(path)) return static_cast<int>(result(-EFAULT));
+  return static_cast<int>(result(posix_lo_vfs_mkdir(absolute(path).c_str(), static_cast<int>(mode))));
 }
 
 int PX(rmdir)(const char *path) {
   mount_host_dirs();
-  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_rmdir(path)));
+  return static_cast<int>(result(missing(path) ? -EFAULT : posix_lo_vfs_rmdir(absolute(path).c_str())));
+}
+
+int PX(chdir)(const char *path) {
+  struct stat st;
+  if (int r = stat_path(path, &st); r < 0) return static_cast<int>(result(r));
+  if (!S_ISDIR(st.st_mode)) return static_cast<int>(result(-ENOTDIR));
+  std::string dir = absolute(path);
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  std::lock_guard lock(g_cwd_mu);
+  g_cwd = std::move(dir);
+  return 0;
+}
+
+char *PX(getcwd)(char *buf, size_t size) {
+  std::lock_guard lock(g_cwd_mu);
+  if (missing(buf)) {
+    errno = EINVAL;  // glibc's allocating form (a null buffer) is not served
+    return nullptr;
+  }
+  if (size < g_cwd.size() + 1) {
+    errno = size == 0 ? EINVAL : ERANGE;
+    return nullptr;
+  }
+  std::memcpy(buf, g_cwd.c_str(), g_cwd.size() + 1);
+  return buf;
 }
 
 // Clocks and sleeps: sleeps block the calling sched thread, not the image.

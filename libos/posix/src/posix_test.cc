@@ -36,6 +36,8 @@ extern "C" const flex_self_info flex_self = {"unit", 0};
 extern "C" {
 int px_socket(int, int, int);
 int px_pipe(int *);
+int px_chdir(const char *);
+char *px_getcwd(char *, size_t);
 int px_pipe2(int *, int);
 int px_bind(int, const sockaddr *, socklen_t);
 int px_listen(int, int);
@@ -69,6 +71,8 @@ int px_fstat(int, struct stat *);
 int px_stat(const char *, struct stat *);
 int px_rename(const char *, const char *);
 int px_unlink(const char *);
+int px_mkdir(const char *, mode_t);
+int px_rmdir(const char *);
 int px_fsync(int);
 int px_clock_gettime(clockid_t, timespec *);
 long px_posix_syscall(long, long, long, long, long, long, long);
@@ -363,6 +367,33 @@ TEST(posix, files_on_vfs_paths) {
   // The standard streams: writes go to the console; reading it is a bad descriptor.
   EXPECT_EQ(px_write(1, "", 0), 0);
   EXPECT_EQ(fails_with(px_read(1, buf, 1)), EBADF);
+}
+
+TEST(posix, relative_paths_are_taken_from_the_working_directory) {
+  char cwd[64];
+  ASSERT_EQ(px_getcwd(cwd, sizeof cwd), cwd);
+  EXPECT_STREQ(cwd, "/");
+  ASSERT_EQ(px_mkdir("/wd", 0755), 0);
+  ASSERT_EQ(px_chdir("/wd/"), 0);
+  EXPECT_STREQ(px_getcwd(cwd, sizeof cwd), "/wd");
+  EXPECT_EQ(px_getcwd(cwd, 3), nullptr);
+  EXPECT_EQ(errno, ERANGE);
+  int f = px_open("./rel.txt", O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(px_write(f, "hi", 2), 2);
+  EXPECT_EQ(px_close(f), 0);
+  struct stat st{};
+  EXPECT_EQ(px_stat("/wd/rel.txt", &st), 0);
+  EXPECT_EQ(st.st_size, 2);
+  EXPECT_EQ(px_rename("rel.txt", "moved.txt"), 0);
+  EXPECT_EQ(px_stat("moved.txt", &st), 0);
+  // By number, as a caught program asks: the kernel's getcwd returns the length with the NUL.
+  EXPECT_EQ(px_posix_syscall(SYS_getcwd, reinterpret_cast<long>(cwd), sizeof cwd, 0, 0, 0, 0), 4);
+  EXPECT_EQ(px_posix_syscall(SYS_chdir, reinterpret_cast<long>("moved.txt"), 0, 0, 0, 0, 0), -ENOTDIR);
+  EXPECT_EQ(px_posix_syscall(SYS_chdir, reinterpret_cast<long>("/nowhere"), 0, 0, 0, 0, 0), -ENOENT);
+  EXPECT_EQ(px_unlink("moved.txt"), 0);
+  ASSERT_EQ(px_chdir("/"), 0);
+  EXPECT_EQ(px_rmdir("wd"), 0);
 }
 
 TEST(posix, flex_mounts_puts_a_host_directory_under_a_path) {

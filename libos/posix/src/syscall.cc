@@ -18,6 +18,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstring>
 
 #include <flex/posix/posix.h>
 
@@ -38,8 +39,8 @@ T *ptr(long v) {
   return reinterpret_cast<T *>(v);
 }
 
-// The *at calls serve paths from "/" (there is no working directory): the directory must be AT_FDCWD.
-bool from_root(long dirfd) {
+// The *at calls serve paths from the working directory: the directory must be AT_FDCWD.
+bool from_cwd(long dirfd) {
   return static_cast<int>(dirfd) == AT_FDCWD;
 }
 
@@ -97,7 +98,7 @@ extern "C" long PX(posix_syscall)(long nr, long a0, long a1, long a2, long a3, l
     case SYS_getpeername: r = raw(PX(getpeername)(static_cast<int>(a0), ptr<sockaddr>(a1), ptr<socklen_t>(a2))); break;
     case SYS_open: r = raw(PX(open)(ptr<const char>(a0), static_cast<int>(a1), static_cast<int>(a2))); break;
     case SYS_openat:
-      r = from_root(a0) ? raw(PX(open)(ptr<const char>(a1), static_cast<int>(a2), static_cast<int>(a3))) : -ENOTSUP;
+      r = from_cwd(a0) ? raw(PX(open)(ptr<const char>(a1), static_cast<int>(a2), static_cast<int>(a3))) : -ENOTSUP;
       break;
     case SYS_lseek: r = raw(PX(lseek)(static_cast<int>(a0), a1, static_cast<int>(a2))); break;
     case SYS_fstat: r = raw(PX(fstat)(static_cast<int>(a0), ptr<struct stat>(a1))); break;
@@ -107,7 +108,7 @@ extern "C" long PX(posix_syscall)(long nr, long a0, long a1, long a2, long a3, l
       if (a3 & AT_EMPTY_PATH) {
         r = raw(PX(fstat)(static_cast<int>(a0), ptr<struct stat>(a2)));
       } else {
-        r = from_root(a0) ? raw(PX(stat)(ptr<const char>(a1), ptr<struct stat>(a2))) : -ENOTSUP;
+        r = from_cwd(a0) ? raw(PX(stat)(ptr<const char>(a1), ptr<struct stat>(a2))) : -ENOTSUP;
       }
       break;
     case SYS_fsync: r = raw(PX(fsync)(static_cast<int>(a0))); break;
@@ -115,17 +116,23 @@ extern "C" long PX(posix_syscall)(long nr, long a0, long a1, long a2, long a3, l
     case SYS_ftruncate: r = raw(PX(ftruncate)(static_cast<int>(a0), a1)); break;
     case SYS_unlink: r = raw(PX(unlink)(ptr<const char>(a0))); break;
     case SYS_unlinkat:
-      r = !from_root(a0) ? -ENOTSUP
+      r = !from_cwd(a0) ? -ENOTSUP
           : (a2 & AT_REMOVEDIR) ? raw(PX(rmdir)(ptr<const char>(a1)))
                                 : raw(PX(unlink)(ptr<const char>(a1)));
       break;
     case SYS_rename: r = raw(PX(rename)(ptr<const char>(a0), ptr<const char>(a1))); break;
     case SYS_renameat:
-      r = from_root(a0) && from_root(a2) ? raw(PX(rename)(ptr<const char>(a1), ptr<const char>(a3))) : -ENOTSUP;
+      r = from_cwd(a0) && from_cwd(a2) ? raw(PX(rename)(ptr<const char>(a1), ptr<const char>(a3))) : -ENOTSUP;
       break;
     case SYS_mkdir: r = raw(PX(mkdir)(ptr<const char>(a0), static_cast<mode_t>(a1))); break;
-    case SYS_mkdirat: r = from_root(a0) ? raw(PX(mkdir)(ptr<const char>(a1), static_cast<mode_t>(a2))) : -ENOTSUP; break;
+    case SYS_mkdirat: r = from_cwd(a0) ? raw(PX(mkdir)(ptr<const char>(a1), static_cast<mode_t>(a2))) : -ENOTSUP; break;
     case SYS_rmdir: r = raw(PX(rmdir)(ptr<const char>(a0))); break;
+    case SYS_chdir: r = raw(PX(chdir)(ptr<const char>(a0))); break;
+    case SYS_getcwd: {  // the kernel's form: the length with the NUL
+      const char *got = PX(getcwd)(ptr<char>(a0), static_cast<size_t>(a1));
+      r = got ? static_cast<long>(std::strlen(got) + 1) : -errno;
+      break;
+    }
     case SYS_clock_gettime: r = raw(PX(clock_gettime)(static_cast<clockid_t>(a0), ptr<timespec>(a1))); break;
     case SYS_gettimeofday: r = raw(PX(gettimeofday)(ptr<timeval>(a0), ptr<void>(a1))); break;
     case SYS_nanosleep: r = raw(PX(nanosleep)(ptr<const timespec>(a0), ptr<timespec>(a1))); break;

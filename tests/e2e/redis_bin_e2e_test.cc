@@ -1,0 +1,143 @@
+// The stock Debian redis-server, unmodified, in images (profiles redis-bin-*): one compartment, and net in
+// a process of its own. Each serves redis-cli byte for byte as the same program does natively (a
+// differential run of one script against both), keeps its data across SAVE and a restart through a host
+// directory mounted with hostfs, answers BGSAVE (a fork, which an image does not do) with Redis's own
+// error and keeps serving, serves redis-benchmark's 50 clients, and stops cleanly on SIGTERM and SHUTDOWN.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "redis_server.h"
+#include "test_util.h"
+
+namespace flex::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char *kRedisServer = "/usr/bin/redis-server";
+
+// Commands of every type, their errors, a transaction and a script: what the differential run sends.
+// Nothing whose order depends on the hash seed (which Redis draws at random on each start): SMEMBERS
+// and a KEYS of several keys answer in a different order on each native run too.
+constexpr const char *kScript =
+    "PING\nECHO hi\nSET greeting hello\nGET greeting\nAPPEND greeting !\nSTRLEN greeting\nINCR counter\n"
+    "INCRBYFLOAT counter 0.5\nMSET a 1 b 2\nMGET a b missing\nRPUSH list x y z\nLRANGE list 0 -1\nLPOP list\n"
+    "HSET h f1 v1 f2 v2\nHGETALL h\nSADD s m1 m2 m1\nSMISMEMBER s m1 m3 m2\nZADD z 1 one 2 two 3 three\n"
+    "ZRANGE z 0 -1 WITHSCORES\nZRANGEBYSCORE z 2 +inf\nSETEX temp 100 v\nTTL temp\nPERSIST temp\nTTL temp\n"
+    "TYPE h\nEXISTS greeting nothing\nDEL a b\nDBSIZE\nGET list\nINCR greeting\nGET\nFOO bar\n"
+    "MULTI\nINCR tx\nINCR tx\nEXEC\nEVAL \"return redis.call('GET', KEYS[1]) .. ARGV[1]\" 1 greeting ?\n"
+    "OBJECT ENCODING list\nSCAN 0 MATCH gre* COUNT 100\nKEYS gre*\nDBSIZE\nFLUSHALL\nDBSIZE";
+
+class redis_bin : public ::testing::TestWithParam<const char *> {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(kRedisServer)) GTEST_SKIP() << "redis-server is not installed";
+    name_ = GetParam();
+    auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
+    ASSERT_EQ(b.status, 0) << b.out;
+    dir_ = std::make_unique<scratch_dir>("redis-bin-" + name_);
+    fs::create_directories(dir_->path() / "data");
+    // The image reaches the scratch directory's data/ at /data (hostfs), as Redis's --dir.
+    ::setenv("FLEX_MOUNTS", ("/data=" + (dir_->path() / "data").string()).c_str(), 1);
+  }
+  void TearDown() override { ::unsetenv("FLEX_MOUNTS"); }
+
+  std::unique_ptr<server> start() {
+    auto s = std::make_unique<server>(test_image(name_).string(), dir_->path(), free_port(), "/data");
+    EXPECT_TRUE(s->ready()) << s->log();
+    return s;
+  }
+  std::string name_;
+  std::unique_ptr<scratch_dir> dir_;
+};
+
+TEST_P(redis_bin, answers_redis_cli_byte_for_byte_as_the_same_program_natively) {
+  auto s = start();
+  const command_result flex = s->cli(kScript);
+  scratch_dir native_dir("redis-bin-native-" + name_);
+  server native(kRedisServer, native_dir.path(), free_port());
+  ASSERT_TRUE(native.ready()) << native.log();
+  const command_result host = native.cli(kScript);
+  EXPECT_EQ(flex.out, host.out) << "in the image:\n" << flex.out << "\nnatively:\n" << host.out << s->log();
+  // Not a vacuous agreement: the replies are there, errors included.
+  EXPECT_NE(flex.out.find("hello!?\n"), std::string::npos) << flex.out;
+  EXPECT_NE(flex.out.find("WRONGTYPE"), std::string::npos) << flex.out;
+  EXPECT_EQ(s->stop(), 0) << s->log();
+}
+
+TEST_P(redis_bin, save_and_restart_keep_the_data_in_the_mounted_directory) {
+  {
+    auto s = start();
+    EXPECT_EQ(s->cli("SET kept value\nRPUSH kept_list a b\nSAVE").out, "OK\n2\nOK\n") << s->log();
+    EXPECT_EQ(s->stop(), 0) << s->log();
+  }
+  EXPECT_TRUE(fs::exists(dir_->path() / "data" / "dump.rdb"));
+  auto s = start();
+  EXPECT_EQ(s->cli("GET kept\nLRANGE kept_list 0 -1\nDBSIZE").out, "value\na\nb\n2\n") << s->log();
+  EXPECT_NE(s->log().find("DB loaded from disk"), std::string::npos) << s->log();
+}
+
+// BGSAVE forks; an image does not (its compartments, net's sockets among them, are not the process's to
+// duplicate): fork is -ENOSYS, which Redis reports as an error, and it keeps serving.
+TEST_P(redis_bin, bgsave_is_refused_as_redis_reports_a_failed_fork_and_serving_goes_on) {
+  auto s = start();
+  const command_result r = s->cli("SET k v\nBGSAVE\nGET k");
+  EXPECT_EQ(r.out, "OK\nERR\n\nv\n") << r.out << s->log();
+  EXPECT_NE(s->log().find("Can't save in background: fork: Function not implemented"), std::string::npos)
+      << s->log();
+}
+
+TEST_P(redis_bin, many_concurrent_clients_under_redis_benchmark) {
+  auto s = start();
+  auto r = run("redis-benchmark -p " + std::to_string(s->port()) + " -t set,get,lpush -n 3000 -c 50 -q");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("LPUSH"), std::string::npos) << r.out;
+  EXPECT_EQ(s->cli("LLEN mylist\nEXISTS key:__rand_int__").out, "3000\n1\n") << s->log();
+}
+
+TEST_P(redis_bin, shutdown_saves_and_ends_the_image) {
+  auto s = start();
+  EXPECT_EQ(s->cli("SET k v\nSHUTDOWN SAVE").out.substr(0, 3), "OK\n");
+  EXPECT_EQ(s->wait_exit(), 0) << s->log();
+  EXPECT_NE(s->log().find("Redis is now ready to exit"), std::string::npos) << s->log();
+  EXPECT_TRUE(fs::exists(dir_->path() / "data" / "dump.rdb"));
+}
+
+INSTANTIATE_TEST_SUITE_P(profiles, redis_bin, ::testing::Values("redis-bin-1comp", "redis-bin-2comp"),
+                         [](const auto &info) { return param_name(info.param); });
+
+// With net in a process of its own, the server's process holds none of the sockets: they are net's.
+TEST(redis_bin_2comp, the_servers_sockets_live_in_nets_process) {
+  if (!fs::exists(kRedisServer)) GTEST_SKIP() << "redis-server is not installed";
+  auto b = build_test_image(source_dir() / "profiles" / "redis-bin-2comp.yaml", "redis-bin-2comp");
+  ASSERT_EQ(b.status, 0) << b.out;
+  scratch_dir dir("redis-bin-sockets");
+  server s(test_image("redis-bin-2comp").string(), dir.path(), free_port(), "/");
+  ASSERT_TRUE(s.ready()) << s.log();
+  auto sockets_of = [](int pid) {
+    int n = 0;
+    for (const auto &e : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd")) {
+      std::error_code ec;
+      if (fs::read_symlink(e.path(), ec).string().rfind("socket:", 0) == 0) ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(sockets_of(s.pid()), 0) << "the server's process holds a socket";
+  int in_children = 0;
+  for (const auto &e : fs::directory_iterator("/proc")) {
+    const std::string n = e.path().filename().string();
+    if (n.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read(e.path() / "stat");
+    const std::size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    if (std::atoi(stat.c_str() + close + 4) == s.pid()) in_children += sockets_of(std::atoi(n.c_str()));
+  }
+  EXPECT_GE(in_children, 1) << "net's process holds the listening socket";
+}
+
+}  // namespace
+}  // namespace flex::test
