@@ -476,12 +476,22 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
   }
   // A program's calls are caught by the thread's Syscall User Dispatch, which the mpk system-call wall
   // holds too: one of them would silently stop mediating (refused until they share it).
+  // And the program is linked at boot in the image's main process (its libraries mapped before the
+  // lockdown): its own compartment stays there.
   if (p.binary) {
     for (const compartment &c : p.compartments) {
-      if (c.iso != isolation::mpk) continue;
-      diags.error(c.iso_pos, "compartment " + quote(c.name) + " is an mpk domain in a profile that runs a binary",
-                  "use `isolation: process` or `none`: catching the program's system calls and the mpk "
-                  "system-call wall both need the thread's Syscall User Dispatch");
+      if (c.iso == isolation::mpk) {
+        diags.error(c.iso_pos, "compartment " + quote(c.name) + " is an mpk domain in a profile that runs a binary",
+                    "use `isolation: process` or `none`: catching the program's system calls and the mpk "
+                    "system-call wall both need the thread's Syscall User Dispatch");
+      } else if (c.iso == isolation::process &&
+                 std::any_of(c.libraries.begin(), c.libraries.end(),
+                             [&](const located &l) { return l.value == p.app.value; })) {
+        diags.error(c.iso_pos, "compartment " + quote(c.name) + " holds the program and is a process of its own",
+                    "leave the program's compartment in the main process (isolation: none) and put the "
+                    "libraries it should not reach in process compartments: the program is linked at boot "
+                    "in the main process, before the lockdown");
+      }
     }
   }
   if (const lib_manifest *app = libs.find(p.app.value); !app) {

@@ -572,6 +572,12 @@ TEST_F(validate_test, a_binary_profile_refuses_mpk_compartments_at_their_line) {
                         "  - name: n\n    isolation: mpk\n    libraries: [net]\n"));
   EXPECT_TRUE(has_error(diags_, 6, 16, "compartment 'n' is an mpk domain in a profile that runs a binary",
                         "Syscall User Dispatch"));
+  // The program's own compartment stays in the main process, where it is linked at boot.
+  diags_ = diag_sink{};
+  EXPECT_FALSE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n  - {name: n, default: true, libraries: [net]}\n"
+                        "  - name: a\n    isolation: process\n    libraries: [binary]\n"));
+  EXPECT_TRUE(has_error(diags_, 6, 16, "compartment 'a' holds the program and is a process of its own",
+                        "linked at boot"));
 }
 
 TEST_F(validate_test, app_must_be_an_app) {

@@ -71,6 +71,59 @@ TEST(binary_image, a_library_outside_the_hosts_library_directories_is_refused_at
   fs::remove_all(dir);
 }
 
+// The attack: a program that knows where net's private data lies (the image's layout without ASLR) loads
+// from it, and asks the kernel for it with process_vm_readv on the process next to its own (net's, when
+// net is a process). With net in a process of its own the load faults, and the image's report names
+// net's memory; the system call never reaches the kernel (the dispatcher does not serve it). The control
+// is the same program with net in a compartment of the main process (isolation: none): the load reads.
+TEST(binary_image, a_program_cannot_read_nets_private_data_when_net_is_a_process) {
+  if (run("command -v setarch >/dev/null").status != 0) GTEST_SKIP() << "setarch (util-linux) is missing";
+  const fs::path dir = fs::temp_directory_path() / ("flex-binary-peek-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  write(dir / "peek.c",
+        "#define _GNU_SOURCE\n#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+        "#include <sys/uio.h>\n#include <unistd.h>\n"
+        "int main(int argc, char **argv) {\n"
+        "  unsigned long addr = strtoul(argv[1], 0, 16), got = 0;\n"
+        "  struct iovec l = {&got, sizeof got}, r = {(void *)addr, sizeof got};\n"
+        "  long n = process_vm_readv(getpid() + 1, &l, 1, &r, 1, 0);\n"
+        "  printf(\"process_vm_readv: %ld %s\\n\", n, n < 0 ? strerrorname_np(errno) : \"read\");\n"
+        "  fflush(stdout);\n"
+        "  got = *(volatile unsigned long *)addr;\n"
+        "  printf(\"loaded net's data: %lx\\n\", got);\n"
+        "  return 0;\n"
+        "}\n");
+  command_result cc = run(llvm_tool("clang") + " -static -O1 -o " + (dir / "peek").string() + " " + (dir / "peek.c").string());
+  ASSERT_EQ(cc.status, 0) << cc.out;
+  struct outcome {
+    int status;
+    std::string out;
+  };
+  auto attack = [&](const std::string &name, const std::string &net_isolation) {
+    write(dir / (name + ".yaml"), "name: " + name + "\nbinary: " + (dir / "peek").string() +
+                                      "\ncompartments:\n  - {name: app, default: true, libraries: [binary]}\n"
+                                      "  - {name: net, isolation: " + net_isolation + ", libraries: [net]}\n");
+    command_result b = build_test_image(dir / (name + ".yaml"), name, source_dir());
+    EXPECT_EQ(b.status, 0) << b.out;
+    const std::string image = "setarch -R " + test_image(name).string();
+    const command_result d = run(image + " --describe");
+    const std::size_t at = d.out.find(".flex.net.bss");
+    EXPECT_NE(at, std::string::npos) << d.out;
+    const std::string addr = at == std::string::npos ? "0" : d.out.substr(d.out.find("0x", at), 14);
+    const command_result r = run(image + " " + addr);
+    return outcome{r.status, r.out};
+  };
+  const outcome walled = attack("peek-net-process", "process");
+  EXPECT_NE(walled.status, 0) << walled.out;
+  EXPECT_EQ(walled.out.find("loaded net's data"), std::string::npos) << walled.out;
+  EXPECT_NE(walled.out.find("address belongs to compartment 'net' (bss)"), std::string::npos) << walled.out;
+  EXPECT_NE(walled.out.find("process_vm_readv: -1 ENOSYS"), std::string::npos) << walled.out;
+  const outcome control = attack("peek-net-none", "none");
+  EXPECT_EQ(control.status, 0) << control.out;
+  EXPECT_NE(control.out.find("loaded net's data"), std::string::npos) << control.out;
+  fs::remove_all(dir);
+}
+
 TEST(binary_image, a_binary_that_is_not_a_program_is_refused_with_its_line) {
   const fs::path dir = fs::temp_directory_path() / ("flex-binary-profile-" + std::to_string(::getpid()));
   fs::create_directories(dir);

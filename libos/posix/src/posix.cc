@@ -323,9 +323,11 @@ void mount_host_dirs() {
   });
 }
 
-// The working directory: relative paths are taken from it (chdir sets it; it starts at "/").
+// The working directory: relative paths are taken from it (chdir sets it; it starts at "/"). Plain bytes,
+// no destructor: a process image's main process runs the exit handlers with this compartment's memory
+// unmapped.
 std::mutex g_cwd_mu;
-std::string g_cwd = "/";
+char g_cwd[VFS_PATH_MAX + 1] = "/";
 
 // `path` as vfs takes it: from "/", with the working directory before a relative one.
 std::string absolute(const char *path) {
@@ -333,8 +335,9 @@ std::string absolute(const char *path) {
   if (!p.empty() && p.front() == '/') return std::string(p);
   while (p.size() >= 2 && p.substr(0, 2) == "./") p.remove_prefix(2);
   std::lock_guard lock(g_cwd_mu);
-  if (p.empty() || p == ".") return g_cwd;
-  return g_cwd == "/" ? "/" + std::string(p) : g_cwd + "/" + std::string(p);
+  const std::string_view cwd(g_cwd);
+  if (p.empty() || p == ".") return std::string(cwd);
+  return cwd == "/" ? "/" + std::string(p) : std::string(cwd) + "/" + std::string(p);
 }
 
 int open_file(const char *path_in, int flags, int mode) {
@@ -754,8 +757,9 @@ int PX(chdir)(const char *path) {
   if (!S_ISDIR(st.st_mode)) return static_cast<int>(result(-ENOTDIR));
   std::string dir = absolute(path);
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (dir.size() > VFS_PATH_MAX) return static_cast<int>(result(-ENAMETOOLONG));
   std::lock_guard lock(g_cwd_mu);
-  g_cwd = std::move(dir);
+  std::memcpy(g_cwd, dir.c_str(), dir.size() + 1);
   return 0;
 }
 
@@ -765,11 +769,12 @@ char *PX(getcwd)(char *buf, size_t size) {
     errno = EINVAL;  // glibc's allocating form (a null buffer) is not served
     return nullptr;
   }
-  if (size < g_cwd.size() + 1) {
+  const std::size_t n = std::strlen(g_cwd);
+  if (size < n + 1) {
     errno = size == 0 ? EINVAL : ERANGE;
     return nullptr;
   }
-  std::memcpy(buf, g_cwd.c_str(), g_cwd.size() + 1);
+  std::memcpy(buf, g_cwd, n + 1);
   return buf;
 }
 
