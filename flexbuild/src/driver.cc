@@ -12,6 +12,7 @@
 #include "flex/build/fs_util.h"
 #include "flex/build/image_build.h"
 #include "flex/build/image_json.h"
+#include "flex/build/program_calls.h"
 #include "flex/build/manifest.h"
 #include "flex/build/profile.h"
 #include "flex/build/resolve.h"
@@ -367,6 +368,40 @@ bool scan_gadgets(const resolved_image &img, const image_paths &paths, build_log
   return !(has_mpk && !gadgets.empty());
 }
 
+// What an unmodified program can call (program_calls.h), each call marked with whether the kernel
+// answers it in the image (the binary app declares it: apps/binary/lib.yaml); the others are the
+// loader's, posix's, or -ENOSYS at run time. nullopt (with the reason on stderr) when it cannot be read.
+std::optional<nlohmann::ordered_json> program_json(const std::string &path, const nlohmann::ordered_json &ij) {
+  diag_sink diags;
+  auto table = syscall_table::load(default_syscall_table(), diags);
+  diags.print(stderr);
+  if (!table) return std::nullopt;
+  std::string error;
+  auto calls = analyse_program(path, *table, &error);
+  if (!calls) {
+    std::fprintf(stderr, "flexbuild: warning: %s\n", error.c_str());
+    return std::nullopt;
+  }
+  // The calls the binary app itself declares (its lib.yaml): the ones it hands to the kernel.
+  std::set<std::string> kernel;
+  for (const auto &c : ij["compartments"]) {
+    for (const auto &e : c["syscalls"]) {
+      for (const auto &by : e["needed_by"]) {
+        if (by.get<std::string>() == kBinaryApp) kernel.insert(e.value("name", ""));
+      }
+    }
+  }
+  nlohmann::ordered_json list = nlohmann::ordered_json::array();
+  for (const auto &[name, where] : calls->calls) {
+    list.push_back({{"name", name}, {"kernel", kernel.count(name) > 0}, {"where", where}});
+  }
+  return nlohmann::ordered_json{{"path", path},
+                                {"objects", calls->objects},
+                                {"missing_libraries", calls->missing},
+                                {"unknown_sites", calls->unknown_sites},
+                                {"calls", list}};
+}
+
 // Stage "describe": image.json, from the profile, the ELF, the summaries and the gadget scan.
 std::optional<std::string> write_image_json(const resolved_image &img, const elf_info &elf,
                                             const std::vector<nlohmann::json> &summaries,
@@ -385,6 +420,13 @@ std::optional<std::string> write_image_json(const resolved_image &img, const elf
                            {"function", g.function}});
   }
   ij["gadgets_outside_gates"] = gadget_list;
+  if (img.prof->binary) {
+    if (auto program = program_json(img.prof->binary->path.value, ij)) {
+      ij["program"] = std::move(*program);
+    } else {
+      std::fprintf(stderr, "flexbuild: warning: the program's system calls could not be found\n");
+    }
+  }
   return write_if_changed(paths.image_json(), ij.dump(2) + "\n");
 }
 

@@ -269,6 +269,7 @@ json image_report(const fs::path &image_dir, std::string *error) {
                  {"shared_section_bytes", shared_bytes},
                  {"callbacks", (*ij)["callbacks"].size()}};
   r["checks"] = {{"gadgets_outside_gates", (*ij)["gadgets_outside_gates"].size()}};
+  if (ij->contains("program")) r["program"] = (*ij)["program"];
   r["memory"] = backend_memory(exe_path);
   // Each compartment's heap as the backend sizes it (0 in the profile: the backend's default).
   for (json &c : r["compartments"]) {
@@ -308,6 +309,24 @@ std::string report_text(const json &r) {
     std::string kv;
     for (const auto &[k, v] : sizes.items()) kv += (kv.empty() ? "" : ", ") + k + " " + v.dump();
     out += fmt::format("  {} memory: {}\n", backend, kv);
+  }
+  if (r.contains("program")) {
+    const json &p = r["program"];
+    int in_kernel = 0;
+    for (const json &c : p["calls"]) in_kernel += c.value("kernel", false);
+    out += fmt::format("\nProgram {}: {} system calls found in {} files ({} to the kernel, as the binary app "
+                       "declares; the others the loader's or posix's, or -ENOSYS){}\n",
+                       p.value("path", ""), p["calls"].size(), p["objects"].size(), in_kernel,
+                       p.value("unknown_sites", 0) ? fmt::format("; {} sites with no constant number",
+                                                                 p.value("unknown_sites", 0))
+                                                   : std::string());
+    for (const json &c : p["calls"]) {
+      const json &where = c["where"];
+      std::string first = where.empty() ? std::string() : where[0].get<std::string>();
+      if (where.size() > 1) first += fmt::format(" (and {} more)", where.size() - 1);
+      out += fmt::format("  {:<20} {:<7} {}\n", c.value("name", ""), c.value("kernel", false) ? "kernel" : "-", first);
+    }
+    for (const json &m : p["missing_libraries"]) out += "  library not found: " + m.get<std::string>() + "\n";
   }
   out += "\nBoundaries\n";
   if (r["boundaries"].empty()) out += "  (none: one compartment)\n";

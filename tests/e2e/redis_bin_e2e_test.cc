@@ -7,8 +7,11 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "redis_server.h"
 #include "test_util.h"
@@ -109,6 +112,35 @@ TEST_P(redis_bin, shutdown_saves_and_ends_the_image) {
 
 INSTANTIATE_TEST_SUITE_P(profiles, redis_bin, ::testing::Values("redis-bin-1comp", "redis-bin-2comp"),
                          [](const auto &info) { return param_name(info.param); });
+
+// flexbuild report lists the program's system calls, found in its files (its imports from the C library,
+// the `syscall` instructions of its other libraries), each marked with whether the kernel answers it in
+// the image.
+TEST(redis_bin_report, lists_the_programs_system_calls_and_where_each_comes_from) {
+  if (!fs::exists(kRedisServer)) GTEST_SKIP() << "redis-server is not installed";
+  scratch_dir dir("redis-bin-report");
+  auto r = run(flexbuild().string() + " report --profile " + (source_dir() / "profiles" / "redis-bin-1comp.yaml").string() +
+               " -o " + dir.path().string() + " --json 2>/dev/null");
+  ASSERT_EQ(r.status, 0) << r.out;
+  const nlohmann::json rep = nlohmann::json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(rep.is_discarded()) << r.out;
+  const nlohmann::json &p = rep["program"];
+  EXPECT_EQ(p["path"], kRedisServer);
+  std::map<std::string, nlohmann::json> calls;
+  for (const auto &c : p["calls"]) calls[c["name"].get<std::string>()] = c;
+  ASSERT_TRUE(calls.count("accept4")) << p.dump(1);
+  EXPECT_FALSE(calls["accept4"]["kernel"].get<bool>()) << "posix answers sockets";
+  EXPECT_NE(calls["accept4"]["where"].dump().find("the program imports accept"), std::string::npos) << calls["accept4"];
+  ASSERT_TRUE(calls.count("futex")) << p.dump(1);
+  EXPECT_TRUE(calls["futex"]["kernel"].get<bool>()) << "futexes stay the kernel's";
+  // libjemalloc makes system calls of its own, found as instructions.
+  bool jemalloc = false;
+  for (const auto &o : p["objects"]) jemalloc |= o.get<std::string>().find("libjemalloc") != std::string::npos;
+  EXPECT_TRUE(jemalloc) << p["objects"];
+  auto text = run(flexbuild().string() + " report --profile " + (source_dir() / "profiles" / "redis-bin-1comp.yaml").string() +
+                  " -o " + dir.path().string() + " 2>/dev/null");
+  EXPECT_NE(text.out.find("Program /usr/bin/redis-server: "), std::string::npos) << text.out;
+}
 
 // With net in a process of its own, the server's process holds none of the sockets: they are net's.
 TEST(redis_bin_2comp, the_servers_sockets_live_in_nets_process) {

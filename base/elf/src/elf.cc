@@ -289,6 +289,42 @@ std::vector<symbol> file::dynamic_symbols() const {
   return out;
 }
 
+std::vector<symbol> file::imported_symbols() const {
+  std::vector<symbol> out;
+  for (const section &tab : sections_) {
+    if (tab.type != SHT_DYNSYM) continue;
+    std::vector<symbol> table = read_table(tab);
+    for (std::size_t i = 1; i < table.size(); ++i) {
+      if (!table[i].name.empty() && !table[i].defined()) out.push_back(std::move(table[i]));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> file::needed() const {
+  std::vector<std::string> out;
+  for (const section &dyn : sections_) {
+    if (dyn.type != SHT_DYNAMIC || dyn.link >= sections_.size() + 1 || dyn.link == 0) continue;
+    const section *strtab = nullptr;
+    for (const section &t : sections_) {
+      if (t.index == dyn.link) strtab = &t;
+    }
+    auto entries = bytes(dyn);
+    auto names = strtab ? bytes(*strtab) : std::nullopt;
+    if (!entries || !names) continue;
+    for (std::size_t at = 0; at + sizeof(Elf64_Dyn) <= entries->size(); at += sizeof(Elf64_Dyn)) {
+      Elf64_Dyn d;
+      std::memcpy(&d, entries->data() + at, sizeof d);
+      if (d.d_tag == DT_NULL) break;
+      if (d.d_tag != DT_NEEDED || d.d_un.d_val >= names->size()) continue;
+      const char *name = reinterpret_cast<const char *>(names->data() + d.d_un.d_val);
+      const std::size_t n = strnlen(name, names->size() - d.d_un.d_val);
+      if (n < names->size() - d.d_un.d_val) out.emplace_back(name, n);  // terminated inside the table
+    }
+  }
+  return out;
+}
+
 std::vector<relocation> file::relocations(bool loaded_only) const {
   std::vector<relocation> out;
   const section *symtab = nullptr;

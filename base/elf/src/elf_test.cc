@@ -159,6 +159,19 @@ TEST_F(elf_built, pie_exports_and_archive_index) {
   EXPECT_FALSE(archive_symbols(path("no-such.a"), &error).has_value());
 }
 
+TEST_F(elf_built, a_dynamic_programs_imports_and_needed_libraries) {
+  auto pie = open_file("t.pie");
+  ASSERT_TRUE(pie.has_value());
+  const std::vector<std::string> needed = pie->needed();
+  EXPECT_NE(std::find(needed.begin(), needed.end(), "libc.so.6"), needed.end());
+  const std::vector<symbol> imports = pie->imported_symbols();
+  EXPECT_NE(find_symbol(imports, "__libc_start_main"), nullptr);
+  EXPECT_EQ(find_symbol(imports, "flex_magic"), nullptr) << "defined in the program, not imported";
+  auto obj = open_file("t.o");
+  ASSERT_TRUE(obj.has_value());
+  EXPECT_TRUE(obj->needed().empty()) << "an object names no libraries";
+}
+
 TEST_F(elf_built, pie_segments_sections_and_function_addresses) {
   auto opened = open_file("t.pie");
   ASSERT_TRUE(opened.has_value());

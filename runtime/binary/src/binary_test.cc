@@ -3,6 +3,8 @@
 #include "flex/runtime/binary.h"
 
 #include <gtest/gtest.h>
+#include <seccomp.h>
+#include <sys/mman.h>
 
 #include <arpa/inet.h>
 #include <elf.h>
@@ -30,8 +32,8 @@ constexpr const char *kBusybox = "/bin/busybox";
 constexpr const char *kRedis = "/usr/bin/redis-server";
 
 // A dispatcher that counts every call and makes it in the kernel, except the program's writes to its
-// standard output and error, which it keeps (unless `pass_writes`), and the calls named in `refuse`
-// (-ENOSYS).
+// standard output and error, which it keeps (unless `pass_writes`), its closes of the standard streams
+// (the test's own: they succeed and stay open), and the calls named in `refuse` (-ENOSYS).
 struct recorder {
   std::map<long, int> calls;
   std::string out, err;
@@ -45,6 +47,7 @@ long answer(void *ctx, long nr, const long a[6]) {
   for (long n : r->refuse) {
     if (n == nr) return -ENOSYS;
   }
+  if (nr == SYS_close && a[0] >= 0 && a[0] <= 2) return 0;  // the test's own standard streams stay open
   if (nr == SYS_write && (a[0] == 1 || a[0] == 2) && !r->pass_writes) {
     (a[0] == 1 ? r->out : r->err).append(reinterpret_cast<const char *>(a[1]), static_cast<std::size_t>(a[2]));
     return a[2];
@@ -164,6 +167,56 @@ TEST(binary, a_dynamic_program_runs_with_its_interpreter) {
   EXPECT_NE(r.out.find("Redis server v=7."), std::string::npos) << r.out;
   EXPECT_GE(r.calls[SYS_openat], 1);
   EXPECT_GE(r.calls[SYS_mmap], 1);
+}
+
+// link() runs a dynamic program's interpreter at once, to the program's entry (its libraries mapped and
+// initialised); run() then starts the program there with no new executable memory: under a filter that
+// refuses any mapping or protection with PROT_EXEC, as an image's lockdown does after boot, it runs and
+// prints. In a child process (the filter stays with the process).
+// The child's side: 0 when the program linked, the wall held, and the program ran behind it and printed.
+int link_then_wall_then_run() {
+  recorder r;
+  const program p{"/bin/echo", {"echo", "linked", "first"}, {"PATH=/bin"}};
+  if (!link(p, &answer, &r).ok()) return 2;
+  if (r.calls[SYS_openat] < 1 || !r.out.empty()) return 3;  // libc was opened; echo has not run
+  scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
+  const scmp_arg_cmp exec = SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, PROT_EXEC);
+  seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mmap), 1, exec);
+  seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(mprotect), 1, exec);
+  if (seccomp_load(f) != 0) return 4;
+  seccomp_release(f);
+  void *probe = ::mmap(nullptr, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (probe != MAP_FAILED) return 5;  // the wall holds
+  r.calls.clear();
+  int st = -1;
+  if (!run(p, &answer, &r, &st).ok()) return 6;
+  if (r.calls[SYS_openat] != 0) return 7;  // nothing loaded after the wall
+  return st == 0 && r.out == "linked first\n" ? 0 : 8;
+}
+
+TEST(binary, a_program_linked_before_a_wall_against_executable_memory_runs_behind_it) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE("/bin/echo");
+  EXPECT_EXIT(std::_Exit(link_then_wall_then_run()), ::testing::ExitedWithCode(0), "");
+}
+
+// A program whose interpreter ends before the entry (it cannot find a library) is no linked program: link
+// says so, naming the status, and leaves nothing mapped behind.
+TEST(binary, link_reports_an_interpreter_that_ends_before_the_entry) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE("/bin/echo");
+  recorder r;
+  r.refuse = {SYS_openat};  // no library can be opened (the interpreter says so on the standard error)
+  status s = link({"/bin/echo", {"echo"}, {}}, &answer, &r);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("its interpreter ended with status 127 before the program's first instruction"),
+            std::string::npos)
+      << s.message();
+  // The process can still run a program afterwards.
+  recorder again;
+  int st = -1;
+  ASSERT_TRUE(run({"/bin/echo", {"echo", "after"}, {}}, &answer, &again, &st).ok());
+  EXPECT_EQ(again.out, "after\n");
 }
 
 // The stock redis-server, unmodified, with its background threads (each started by the loader as a thread

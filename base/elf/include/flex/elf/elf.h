@@ -123,6 +123,11 @@ class file {
   std::vector<relocation> relocations(bool loaded_only = false) const;
   // The defined, named entries of the dynamic symbol table (SHT_DYNSYM): what a shared object exports.
   std::vector<symbol> dynamic_symbols() const;
+  // Its undefined, named entries: what a dynamic program or library imports from its libraries.
+  std::vector<symbol> imported_symbols() const;
+  // The libraries it names (DT_NEEDED), in order, as written ("libc.so.6"); names not terminated inside
+  // the string table are left out.
+  std::vector<std::string> needed() const;
 
  private:
   file() = default;
