@@ -108,6 +108,9 @@ void compute_syscall_set(const resolved_image &img, resolved_compartment &rc) {
   if (rc.spec->has(hardening::asan) || rc.spec->has(hardening::ubsan)) {
     for (std::string_view s : sc::sanitizer_needs()) add_syscall(rc, s, "sanitizers", {});
   }
+  if (img.prof->binary && rc.spec->iso != isolation::process) {  // the program's process: the main one
+    for (std::string_view s : sc::loader_needs()) add_syscall(rc, s, "runtime", {});
+  }
   if (rc.spec->iso == isolation::process) {
     for (std::string_view s : sc::runtime_needs(sc::process_kind::compartment)) add_syscall(rc, s, "runtime", {});
   } else if (has_processes) {

@@ -59,9 +59,6 @@ constexpr std::string_view kAny[] = {
     "clock_gettime", "clock_nanosleep", "nanosleep",  "sched_yield",  "getrandom",  "restart_syscall",
     "set_robust_list", "rseq",        "close",        "newfstatat",   "fstat",      "lseek",
     "clone",         "clone3",        "getppid",      "pread64",
-    // The loader of unmodified programs (runtime/binary) starts each thread a program creates and gives
-    // it the program's clear-child-tid address, as the kernel's clone would.
-    "set_tid_address",
     // Landlock, whose calls only ever narrow the caller's own access: hostfs's first mount confines its
     // process to the mounted directory (flex/runtime/lockdown_files.h).
     "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
@@ -69,6 +66,9 @@ constexpr std::string_view kAny[] = {
 constexpr std::string_view kSupervisor[] = {"kill", "wait4"};
 constexpr std::string_view kCompartment[] = {"getppid"};
 constexpr std::string_view kSanitizers[] = {"pipe2"};
+// The loader of unmodified programs (runtime/binary) starts each thread a program creates and gives it the
+// program's clear-child-tid address, as the kernel's clone would.
+constexpr std::string_view kLoader[] = {"set_tid_address"};
 
 struct family {
   std::string_view name;
@@ -124,6 +124,10 @@ std::span<const std::string_view> runtime_needs(process_kind kind) {
 
 std::span<const std::string_view> sanitizer_needs() {
   return kSanitizers;
+}
+
+std::span<const std::string_view> loader_needs() {
+  return kLoader;
 }
 
 int socket_family(std::string_view name) {

@@ -27,6 +27,7 @@ TEST(syscalls, every_forbidden_and_needed_name_exists) {
     EXPECT_FALSE(f.why.empty()) << f.name;
   }
   for (std::string_view s : sanitizer_needs()) EXPECT_GE(number(s), 0) << s;
+  for (std::string_view s : loader_needs()) EXPECT_GE(number(s), 0) << s;
   for (process_kind k : {process_kind::any, process_kind::supervisor, process_kind::compartment}) {
     for (std::string_view s : runtime_needs(k)) {
       EXPECT_GE(number(s), 0) << s;

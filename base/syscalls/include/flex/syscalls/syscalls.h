@@ -38,6 +38,8 @@ std::span<const std::string_view> runtime_needs(process_kind kind);
 // What the sanitizer runtimes (ASan, UBSan) make in a hardened compartment besides those (measured with
 // `lockdown: log`): they probe memory through a pipe.
 std::span<const std::string_view> sanitizer_needs();
+// What the loader of unmodified programs (runtime/binary) makes, in the process of an image that runs one.
+std::span<const std::string_view> loader_needs();
 
 // Socket address families by name ("AF_INET" -> 2), for the `socket(AF_INET, AF_INET6)` form of a
 // lib.yaml entry; -1 when unknown.
