@@ -277,28 +277,24 @@ std::vector<symbol> file::symbol_table() const {
   return {};
 }
 
-std::vector<symbol> file::dynamic_symbols() const {
+std::vector<symbol> file::dynamic_entries(bool defined) const {
   std::vector<symbol> out;
   for (const section &tab : sections_) {
     if (tab.type != SHT_DYNSYM) continue;
     std::vector<symbol> table = read_table(tab);
     for (std::size_t i = 1; i < table.size(); ++i) {
-      if (!table[i].name.empty() && table[i].defined()) out.push_back(std::move(table[i]));
+      if (!table[i].name.empty() && table[i].defined() == defined) out.push_back(std::move(table[i]));
     }
   }
   return out;
 }
 
+std::vector<symbol> file::dynamic_symbols() const {
+  return dynamic_entries(true);
+}
+
 std::vector<symbol> file::imported_symbols() const {
-  std::vector<symbol> out;
-  for (const section &tab : sections_) {
-    if (tab.type != SHT_DYNSYM) continue;
-    std::vector<symbol> table = read_table(tab);
-    for (std::size_t i = 1; i < table.size(); ++i) {
-      if (!table[i].name.empty() && !table[i].defined()) out.push_back(std::move(table[i]));
-    }
-  }
-  return out;
+  return dynamic_entries(false);
 }
 
 std::vector<std::string> file::needed() const {

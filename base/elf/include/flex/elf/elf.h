@@ -136,6 +136,8 @@ class file {
   void release();
   // The entries of symbol table `tab` (SHT_SYMTAB or SHT_DYNSYM) by index; empty when unreadable.
   std::vector<symbol> read_table(const section &tab) const;
+  // The named entries of the dynamic symbol tables that are defined (or, with false, undefined).
+  std::vector<symbol> dynamic_entries(bool defined) const;
 
   Elf *elf_ = nullptr;
   void *mapping_ = nullptr;  // the whole file, when opened from a path
