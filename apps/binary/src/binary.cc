@@ -10,7 +10,8 @@
 //     their descriptors (numbered from kHostFdBase, above every posix descriptor) take read, pread, fstat,
 //     lseek, mmap and close;
 //   - anything else is -ENOSYS, counted by posix (posix_unserved), never a crash.
-// The command line after the image's own flags follows the profile's arguments.
+// The command line after the image's own flags follows the profile's arguments. The runtime links a
+// dynamic program at boot with this same dispatcher (flex_binary_answer), before the lockdown.
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
