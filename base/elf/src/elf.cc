@@ -297,6 +297,30 @@ std::vector<symbol> file::imported_symbols() const {
   return dynamic_entries(false);
 }
 
+std::vector<dynamic_relocation> file::dynamic_relocations() const {
+  std::vector<dynamic_relocation> out;
+  for (const section &dynsym : sections_) {
+    if (dynsym.type != SHT_DYNSYM) continue;
+    const std::vector<symbol> table = read_table(dynsym);
+    for (const section &tab : sections_) {
+      if (tab.type != SHT_RELA || tab.link != dynsym.index || tab.entsize != sizeof(Elf64_Rela)) continue;
+      if (!inside(image_.size(), tab.offset, tab.size)) continue;
+      Elf_Scn *scn = elf_getscn(elf_, tab.index);
+      Elf_Data *data = scn ? elf_getdata(scn, nullptr) : nullptr;
+      if (data == nullptr) continue;
+      const std::size_t count = data->d_size / sizeof(Elf64_Rela);
+      for (std::size_t i = 0; i < count; ++i) {
+        GElf_Rela r;
+        if (gelf_getrela(data, static_cast<int>(i), &r) == nullptr) continue;
+        const std::size_t sym = GELF_R_SYM(r.r_info);
+        if (sym == 0 || sym >= table.size() || table[sym].name.empty()) continue;
+        out.push_back({r.r_offset, static_cast<std::uint32_t>(GELF_R_TYPE(r.r_info)), table[sym].name});
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<std::string> file::needed() const {
   std::vector<std::string> out;
   for (const section &dyn : sections_) {

@@ -167,6 +167,21 @@ TEST_F(elf_built, a_dynamic_programs_imports_and_needed_libraries) {
   const std::vector<symbol> imports = pie->imported_symbols();
   EXPECT_NE(find_symbol(imports, "__libc_start_main"), nullptr);
   EXPECT_EQ(find_symbol(imports, "flex_magic"), nullptr) << "defined in the program, not imported";
+  // Each import the program calls or takes the address of has a GOT slot the loader fills.
+  const std::vector<dynamic_relocation> relocs = pie->dynamic_relocations();
+  auto slot_of = [&](const std::string &name) {
+    return std::find_if(relocs.begin(), relocs.end(), [&](const dynamic_relocation &r) {
+      return r.symbol == name && (r.type == R_X86_64_GLOB_DAT || r.type == R_X86_64_JUMP_SLOT);
+    });
+  };
+  ASSERT_NE(slot_of("__libc_start_main"), relocs.end());
+  const std::uint64_t got = slot_of("__libc_start_main")->offset;
+  bool in_data = false;
+  for (const segment &p : pie->segments()) {
+    if (p.type == PT_LOAD && (p.flags & PF_W) && got >= p.vaddr && got + 8 <= p.vaddr + p.memsz) in_data = true;
+  }
+  EXPECT_TRUE(in_data) << "the slot lies in a writable segment (RELRO after loading)";
+  EXPECT_EQ(slot_of("flex_magic"), relocs.end()) << "a symbol the program defines needs no slot";
   auto obj = open_file("t.o");
   ASSERT_TRUE(obj.has_value());
   EXPECT_TRUE(obj->needed().empty()) << "an object names no libraries";

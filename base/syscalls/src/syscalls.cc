@@ -67,8 +67,9 @@ constexpr std::string_view kSupervisor[] = {"kill", "wait4"};
 constexpr std::string_view kCompartment[] = {"getppid"};
 constexpr std::string_view kSanitizers[] = {"pipe2"};
 // The loader of unmodified programs (runtime/binary) starts each thread a program creates and gives it the
-// program's clear-child-tid address, as the kernel's clone would.
-constexpr std::string_view kLoader[] = {"set_tid_address"};
+// program's clear-child-tid address, as the kernel's clone would; and queues again to a thread the signals
+// that came while the runtime answered one of its bound calls.
+constexpr std::string_view kLoader[] = {"set_tid_address", "rt_tgsigqueueinfo"};
 
 struct family {
   std::string_view name;

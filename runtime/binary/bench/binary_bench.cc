@@ -5,6 +5,8 @@
 //   native_getppid      syscall(SYS_getppid) in this process
 //   caught_getppid      the same call made by an unmodified static program (flex-binary-getppid) loaded
 //                       by runtime/binary, in batches of 100000 (the load, under a millisecond, is in it)
+//   bound_getppid       getppid() through the C library of a dynamic program (flex-binary-bound-calls),
+//                       whose import the loader bound to the runtime, in batches of a million
 #include <benchmark/benchmark.h>
 
 #include <sys/syscall.h>
@@ -44,5 +46,26 @@ void caught_getppid(benchmark::State &state) {
   }
 }
 BENCHMARK(caught_getppid);
+
+// getppid() through the C library of a dynamic program whose import the loader bound: no signal, the
+// runtime's stub switches state and calls the dispatcher (binary.h, "Bound calls"). Batches of a million
+// calls carry the interpreter's loading of libc (about a millisecond).
+void bound_getppid(benchmark::State &state) {
+  if (std::string why = flex::runtime::binary::machine_check(); !why.empty()) {
+    state.SkipWithError(why.c_str());
+    return;
+  }
+  constexpr long kBatch = 1000000;
+  const flex::runtime::binary::program p{FLEX_BOUND_CALLS_PROGRAM, {"bound-calls", "getppid", std::to_string(kBatch)}, {}};
+  while (state.KeepRunningBatch(kBatch)) {
+    int st = -1;
+    flex::runtime::status s = flex::runtime::binary::run(p, &to_kernel, nullptr, &st);
+    if (!s.ok() || st != 0) {
+      state.SkipWithError(s.ok() ? "the program failed" : s.message().c_str());
+      return;
+    }
+  }
+}
+BENCHMARK(bound_getppid);
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <asm/prctl.h>
 #include <elf.h>
+#include <link.h>
 #include <signal.h>
 #include <sys/auxv.h>
 #include <sys/mman.h>
@@ -24,6 +25,9 @@
 #include <cstring>
 #include <map>
 #include <new>
+#include <optional>
+#include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -55,6 +59,11 @@ struct flex_bin_thread {
   std::uint64_t saved_rsp;     // 24: the main thread's: where flex_bin_leave returns to
   std::uint64_t entry_rdx;     // 32: the main thread's rdx at the entry (a linked program's: its _dl_fini)
   std::uint64_t entry_rsp;     // 40: where the interpreter left the stack at the program's entry
+  // 48: the program's signals that came while the runtime answered a bound call on this thread (bit
+  // sig - 1), each with its siginfo in deferred_info; the call's way back hands them to the program.
+  std::atomic<std::uint64_t> deferred;
+  volatile bool mask_pending;  // 56: its first call's frame gets the program's mask (it starts with all but
+                               // SIGSYS blocked); until then its bound calls go the way of the dispatch
   // A thread the program starts: its registers at the call (the child resumes with them), its mask.
   greg_t gregs[NGREG];
   std::uint64_t sigmask;
@@ -62,11 +71,12 @@ struct flex_bin_thread {
   std::uintptr_t child_tid;
   std::atomic<int> tid;
   bool main;
-  bool mask_pending;  // its first call's frame gets the program's mask (it starts with all but SIGSYS blocked)
+  siginfo_t deferred_info[64];
 };
 static_assert(offsetof(flex_bin_thread, runtime_fs) == 8 && offsetof(flex_bin_thread, program_fs) == 16 &&
               offsetof(flex_bin_thread, saved_rsp) == 24 && offsetof(flex_bin_thread, entry_rdx) == 32 &&
-              offsetof(flex_bin_thread, entry_rsp) == 40);
+              offsetof(flex_bin_thread, entry_rsp) == 40 && offsetof(flex_bin_thread, deferred) == 48 &&
+              offsetof(flex_bin_thread, mask_pending) == 56);
 
 extern "C" {
 int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) __attribute__((visibility("hidden")));
@@ -224,6 +234,156 @@ flex_bin_restorer:
 flex_bin_restorer_end:
   .size flex_bin_restorer, .-flex_bin_restorer
 )");
+// Bound calls. The calls a program makes most (reads, writes, readiness waits, socket calls) reach the
+// runtime without a signal: at link time the loader points each GOT slot through which the program or one
+// of its libraries calls one of these C library functions at a stub of its own (bind_imports), which
+// enters the runtime as the handler does (selector ALLOW, the runtime's %fs), calls the dispatcher, comes
+// back, and sets the program's errno through its own C library's __errno_location, as the wrapper would.
+// Each function here is one system call with the wrapper's arguments in the same order in glibc on
+// x86-64, so the dispatcher sees exactly the call the wrapper would have made (send and recv: sendto and
+// recvfrom with no address). What the bound calls leave out is the wrappers' cancellation point. Calls
+// made inside the C library (printf's write) and every other call still come by the dispatch's signal,
+// which stays the net under everything: a call is caught either way, the binding only makes it cheaper
+// (binary-bench: imported_getppid beside caught_getppid).
+//
+// A program's signal that comes while the runtime answers a bound call must not run the program's handler
+// in the runtime's state (its %fs, the selector at ALLOW), and blocking signals around each call would
+// cost two system calls. So the program's handlers are installed behind flex_bin_signal: in the program's
+// state it jumps to the program's handler; while the runtime answers (the thread's selector says ALLOW) it
+// keeps the signal in the thread's record (flex_bin_defer) and returns. The call's way back, once in the
+// program's state again, sees it and makes one caught call (kRequeue) whose handler, with every signal
+// blocked, queues it again to the thread; the signal return unblocks it, into the program's handler. A
+// fault of the runtime's own code while it answers goes to the runtime's handler (the image's report).
+//
+// The stubs and the table kBound are made from one list: name, number, and `_zero` for a function whose
+// last two arguments the call gets as zeros.
+#define FLEX_BIN_BOUND(X)                                                                                  \
+  X(read, 0, ) X(write, 1, ) X(close, 3, ) X(lseek, 8, ) X(lseek64, 8, ) X(pread, 17, ) X(pread64, 17, )   \
+  X(pwrite, 18, ) X(pwrite64, 18, ) X(readv, 19, ) X(writev, 20, ) X(dup, 32, ) X(dup2, 33, )             \
+  X(getpid, 39, ) X(socket, 41, ) X(connect, 42, ) X(accept, 43, ) X(sendto, 44, ) X(send, 44, _zero)    \
+  X(recvfrom, 45, ) X(recv, 45, _zero) X(sendmsg, 46, ) X(recvmsg, 47, ) X(shutdown, 48, ) X(bind, 49, ) \
+  X(listen, 50, ) X(getsockname, 51, ) X(getpeername, 52, ) X(setsockopt, 54, ) X(getsockopt, 55, )     \
+  X(fsync, 74, ) X(fdatasync, 75, ) X(ftruncate, 77, ) X(ftruncate64, 77, ) X(getppid, 110, )           \
+  X(epoll_wait, 232, ) X(epoll_ctl, 233, ) X(accept4, 288, )
+#define FLEX_BIN_STUB(name, nr, zero) \
+  "  .balign 16\n"                    \
+  "  mov $" #nr ", %eax\n"            \
+  "  jmp flex_bin_fast" #zero "\n"
+
+constexpr long kRequeue = 0x464c0001;  // the caught call that hands deferred signals to the program
+
+extern "C" {
+extern char flex_bin_bound_stubs[] __attribute__((visibility("hidden")));
+extern char flex_bin_bound_stubs_end[] __attribute__((visibility("hidden")));
+void flex_bin_signal(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
+// The program's handler of each signal whose action flex_bin_signal stands for (index sig - 1), and its
+// C library's __errno_location.
+[[gnu::visibility("hidden")]] void *flex_bin_handlers[64];
+[[gnu::visibility("hidden")]] void *flex_bin_errno_location;
+}
+
+// flex_bin_fast: the stubs' common path (eax: the number; the function's arguments in rdi, rsi, rdx, rcx,
+// r8, r9). On a thread that is not in the program's state (no record, the selector at ALLOW) or whose mask
+// is not set yet, it makes the system call itself, which the dispatch catches as any other. Otherwise it
+// allows the runtime's calls, takes its %fs, calls flex_bin_fast_serve(nr, args) on the program's stack,
+// gives the program its %fs back and blocks its calls again; then hands deferred signals over (kRequeue),
+// and turns a negative result into -1 and errno.
+// flex_bin_signal: the kernel's action for each program handler (its flags, mask and restorer are the
+// program's): the program's handler in the program's state, flex_bin_defer while the runtime runs.
+asm(R"(
+  .text
+  .globl flex_bin_fast_zero
+  .hidden flex_bin_fast_zero
+  .type flex_bin_fast_zero,@function
+flex_bin_fast_zero:
+  xor %r8d, %r8d
+  xor %r9d, %r9d
+  .size flex_bin_fast_zero, .-flex_bin_fast_zero
+  .globl flex_bin_fast
+  .hidden flex_bin_fast
+  .type flex_bin_fast,@function
+flex_bin_fast:
+  push %rbx
+  sub $48, %rsp
+  rdgsbase %r11
+  test %r11, %r11
+  jz 4f
+  cmpb $0, 56(%r11)
+  jne 4f
+  cmpb $1, (%r11)
+  jne 4f
+  mov %rdi, 0(%rsp)
+  mov %rsi, 8(%rsp)
+  mov %rdx, 16(%rsp)
+  mov %rcx, 24(%rsp)
+  mov %r8, 32(%rsp)
+  mov %r9, 40(%rsp)
+  movb $0, (%r11)
+  mov 8(%r11), %rcx
+  wrfsbase %rcx
+  mov %eax, %edi
+  mov %rsp, %rsi
+  call flex_bin_fast_serve
+  mov %rax, %rbx
+  rdgsbase %r11
+  mov 16(%r11), %rcx
+  wrfsbase %rcx
+  movb $1, (%r11)
+  cmpq $0, 48(%r11)
+  jne 3f
+1:
+  mov %rbx, %rax
+  cmp $-4095, %rax
+  jae 2f
+  add $48, %rsp
+  pop %rbx
+  ret
+2:
+  neg %ebx
+  call *flex_bin_errno_location(%rip)
+  mov %ebx, (%rax)
+  mov $-1, %rax
+  add $48, %rsp
+  pop %rbx
+  ret
+3:
+  mov %rbx, %rdi
+  mov $0x464c0001, %eax
+  syscall
+  mov %rax, %rbx
+  jmp 1b
+4:
+  mov %rcx, %r10
+  syscall
+  mov %rax, %rbx
+  jmp 1b
+  .size flex_bin_fast, .-flex_bin_fast
+
+  .globl flex_bin_signal
+  .hidden flex_bin_signal
+  .type flex_bin_signal,@function
+flex_bin_signal:
+  rdgsbase %rax
+  test %rax, %rax
+  jz 1f
+  cmpb $0, (%rax)
+  je flex_bin_defer
+1:
+  lea flex_bin_handlers(%rip), %rax
+  jmp *-8(%rax,%rdi,8)
+  .size flex_bin_signal, .-flex_bin_signal
+
+  .balign 16
+  .globl flex_bin_bound_stubs
+  .hidden flex_bin_bound_stubs
+flex_bin_bound_stubs:
+)" FLEX_BIN_BOUND(FLEX_BIN_STUB) R"(
+  .balign 16
+  .globl flex_bin_bound_stubs_end
+  .hidden flex_bin_bound_stubs_end
+flex_bin_bound_stubs_end:
+)");
+
 static_assert(REG_R8 == 0 && REG_RDI == 8 && REG_RSI == 9 && REG_RBP == 10 && REG_RBX == 11 && REG_RDX == 12 &&
               REG_RCX == 14 && REG_RSP == 15 && REG_RIP == 16);
 
@@ -351,6 +511,14 @@ struct kernel_sigaction {
 // The SIGSYS action the runtime had before the program ran: every SIGSYS that is not the dispatch's goes
 // there (the lockdown's filter reports a refused call through it).
 kernel_sigaction g_runtime_sigsys{};
+// Every action the runtime had (a fault of its own code while it answers a bound call goes to its handler),
+// and each the program asked for, as it asked (an SA_RESETHAND one is put back when its signal was
+// deferred: the kernel reset it on the way to flex_bin_defer, not to the program's handler).
+kernel_sigaction g_runtime_actions[64] = {};
+kernel_sigaction g_program_actions[64] = {};
+
+// How the program's calls came, counted since the process started.
+std::atomic<std::uint64_t> g_bound_calls{0}, g_caught_calls{0};
 
 // The program of this process, mapped with its stack and heap and its initial stack built (stage), and,
 // for a dynamic one that link() ran, its libraries linked: run() starts it from here.
@@ -456,17 +624,56 @@ long serve_brk(std::uintptr_t want) {
 constexpr std::uint64_t kSigsysBit = std::uint64_t{1} << (SIGSYS - 1);
 
 
+// The kernel's action for a handler of the program's: flex_bin_signal, always with SA_SIGINFO (the kernel
+// fills the siginfo a deferred signal is queued again with only then; a handler that takes one argument
+// ignores the other two).
+void behind_flex_bin_signal(kernel_sigaction &act) {
+  act.handler = reinterpret_cast<void *>(&flex_bin_signal);
+  act.flags |= SA_SIGINFO;
+}
+
 // A handler for anything but SIGSYS, whose mask may not hold SIGSYS (the dispatch's signal must always
-// get through: a blocked one would end the process).
+// get through: a blocked one would end the process). A handler of the program's is installed behind
+// flex_bin_signal; the program reads back what it installed.
 long serve_sigaction(const long a[6]) {
-  if (a[0] == SIGSYS) return -EINVAL;
-  kernel_sigaction act;
-  const kernel_sigaction *in = reinterpret_cast<const kernel_sigaction *>(a[1]);
-  if (in) {
+  const int sig = static_cast<int>(a[0]);
+  if (sig == SIGSYS) return -EINVAL;
+  if (sig < 1 || sig > 64 || a[3] != 8) return -EINVAL;
+  kernel_sigaction old;
+  if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, 8) != 0) return -errno;
+  if (old.handler == reinterpret_cast<void *>(&flex_bin_signal)) old = g_program_actions[sig - 1];
+  if (const auto *in = reinterpret_cast<const kernel_sigaction *>(a[1])) {
+    kernel_sigaction act;
     std::memcpy(&act, in, sizeof act);
     act.mask &= ~kSigsysBit;
+    if (sig == SIGKILL || sig == SIGSTOP) return -EINVAL;
+    g_program_actions[sig - 1] = act;
+    if (act.handler != reinterpret_cast<void *>(SIG_DFL) && act.handler != reinterpret_cast<void *>(SIG_IGN)) {
+      flex_bin_handlers[sig - 1] = act.handler;
+      behind_flex_bin_signal(act);
+    }
+    if (::syscall(SYS_rt_sigaction, sig, &act, nullptr, 8) != 0) return -errno;
   }
-  return ::syscall(SYS_rt_sigaction, a[0], in ? &act : nullptr, a[2], a[3]) == -1 ? -errno : 0;
+  if (a[2]) std::memcpy(reinterpret_cast<void *>(a[2]), &old, sizeof old);
+  return 0;
+}
+
+// The signals deferred while the runtime answered the thread's bound calls, queued to the thread again
+// (with their siginfo) from the handler, where every signal is blocked: its return unblocks them.
+void requeue_deferred(flex_bin_thread *t) {
+  const std::uint64_t bits = t->deferred.exchange(0);
+  const long pid = ::getpid(), tid = ::syscall(SYS_gettid);
+  for (int sig = 1; sig <= 64; ++sig) {
+    if (!(bits & (std::uint64_t{1} << (sig - 1)))) continue;
+    kernel_sigaction act = g_program_actions[sig - 1];
+    if ((act.flags & SA_RESETHAND) && act.handler != reinterpret_cast<void *>(SIG_DFL) &&
+        act.handler != reinterpret_cast<void *>(SIG_IGN)) {
+      behind_flex_bin_signal(act);
+      ::syscall(SYS_rt_sigaction, sig, &act, nullptr, 8);
+    }
+    siginfo_t info = t->deferred_info[sig - 1];
+    if (::syscall(SYS_rt_tgsigqueueinfo, pid, tid, sig, &info) != 0) ::syscall(SYS_tgkill, pid, tid, sig);
+  }
 }
 
 // The program's mask is the one its frame carries (what the return restores), without SIGSYS.
@@ -600,6 +807,110 @@ std::string check(const std::string &path) {
 
 namespace {
 
+struct bound_fn {
+  std::string_view name;
+  long nr;
+};
+#define FLEX_BIN_ENTRY(name, nr, zero) {#name, nr},
+constexpr bound_fn kBound[] = {FLEX_BIN_BOUND(FLEX_BIN_ENTRY)};
+#undef FLEX_BIN_ENTRY
+constexpr std::uintptr_t kStubBytes = 16;  // each stub starts on its own 16 bytes (FLEX_BIN_STUB)
+
+std::atomic<std::uint64_t> g_bound_slots{0};
+
+// Points the GOT slots through which the linked program and its libraries call kBound's functions in
+// their C library at the runtime's stubs (see "Bound calls" above). The objects are the interpreter's
+// list (r_debug, which the program's DT_DEBUG entry points at once it is linked); each file is read again
+// for its dynamic relocations. A slot is rebound only when it holds the C library's own definition of the
+// function, or (lazy binding) still points into its own object while the interpreter's lookup would find
+// the C library's definition first (no object before it in the list defines the name): a library that
+// defines its own, or a call bound elsewhere, is left alone. A slot in RELRO,
+// which the interpreter made read-only, is made writable for the write and read-only again. Nothing is
+// bound when the program has no DT_DEBUG entry or no loaded library defines __errno_location: every call
+// then comes by the dispatch. Returns the number of slots bound.
+std::uint64_t bind_imports() {
+  const loaded &prog = g_staged.prog;
+  if (static_cast<std::uintptr_t>(flex_bin_bound_stubs_end - flex_bin_bound_stubs) !=
+      kStubBytes * std::size(kBound)) {
+    return 0;  // the stubs and the table disagree: bind nothing rather than the wrong stub
+  }
+  const auto *ph = reinterpret_cast<const Elf64_Phdr *>(prog.phdr);
+  const Elf64_Dyn *dyn = nullptr;
+  for (unsigned i = 0; i < prog.phnum; ++i) {
+    if (ph[i].p_type == PT_DYNAMIC) dyn = reinterpret_cast<const Elf64_Dyn *>(prog.base + ph[i].p_vaddr);
+  }
+  const r_debug *rd = nullptr;
+  for (const Elf64_Dyn *d = dyn; d && d->d_tag != DT_NULL; ++d) {
+    if (d->d_tag == DT_DEBUG) rd = reinterpret_cast<const r_debug *>(d->d_un.d_ptr);
+  }
+  if (!rd) return 0;
+  struct object {
+    std::uintptr_t base;
+    flex::elf::file file;
+  };
+  std::vector<object> objects;
+  for (const link_map *m = rd->r_map; m; m = m->l_next) {
+    const std::string path = m->l_name && *m->l_name ? m->l_name : (m == rd->r_map ? g_staged.path : "");
+    if (path.find('/') == std::string::npos) continue;  // the vDSO (linux-vdso.so.1) has no file
+    if (auto f = flex::elf::file::open(path, nullptr)) objects.push_back({m->l_addr, std::move(*f)});
+  }
+  const object *libc = nullptr;
+  std::map<std::string, std::set<std::uintptr_t>, std::less<>> defs;  // the C library's, per bound name
+  for (const object &o : objects) {
+    for (const flex::elf::symbol &sym : o.file.dynamic_symbols()) {
+      if (sym.name == "__errno_location" && sym.type == STT_FUNC) {
+        libc = &o;
+        flex_bin_errno_location = reinterpret_cast<void *>(o.base + sym.value);
+      }
+    }
+    if (libc) break;
+  }
+  if (!libc) return 0;
+  std::map<std::string_view, std::uintptr_t> stub_of;
+  for (std::size_t i = 0; i < std::size(kBound); ++i) {
+    stub_of[kBound[i].name] = reinterpret_cast<std::uintptr_t>(flex_bin_bound_stubs) + kStubBytes * i;
+  }
+  for (const flex::elf::symbol &sym : libc->file.dynamic_symbols()) {
+    if (stub_of.count(sym.name) && sym.type == STT_FUNC) defs[sym.name].insert(libc->base + sym.value);
+  }
+  std::set<std::string, std::less<>> libc_first;  // names the lookup finds in the C library first
+  std::set<std::string, std::less<>> seen;
+  for (const object &o : objects) {
+    for (const flex::elf::symbol &sym : o.file.dynamic_symbols()) {
+      if (!stub_of.count(sym.name) || !seen.insert(sym.name).second) continue;
+      if (&o == libc) libc_first.insert(sym.name);
+    }
+  }
+  std::uint64_t bound = 0;
+  for (const object &o : objects) {
+    if (&o == libc) continue;
+    region relro;  // the pages the interpreter made read-only (its last partial page stays writable)
+    region own{~std::uintptr_t{0}, 0};  // what the object maps: where its lazy slots point
+    for (const flex::elf::segment &seg : o.file.segments()) {
+      if (seg.type == PT_GNU_RELRO) relro = {page_down(o.base + seg.vaddr), page_down(o.base + seg.vaddr + seg.memsz)};
+      if (seg.type == PT_LOAD) own = {std::min(own.lo, o.base + seg.vaddr), std::max(own.hi, o.base + seg.vaddr + seg.memsz)};
+    }
+    for (const flex::elf::dynamic_relocation &r : o.file.dynamic_relocations()) {
+      if (r.type != R_X86_64_JUMP_SLOT && r.type != R_X86_64_GLOB_DAT) continue;
+      const auto stub = stub_of.find(r.symbol);
+      const auto def = defs.find(r.symbol);
+      if (stub == stub_of.end() || def == defs.end()) continue;
+      const std::uintptr_t at = o.base + r.offset;
+      std::uintptr_t now;
+      std::memcpy(&now, reinterpret_cast<const void *>(at), sizeof now);
+      const bool lazy = r.type == R_X86_64_JUMP_SLOT && now >= own.lo && now < own.hi && libc_first.count(r.symbol);
+      if (!def->second.count(now) && !lazy) continue;
+      const bool read_only = at >= relro.lo && at < relro.hi;
+      void *page = reinterpret_cast<void *>(page_down(at));
+      if (read_only && ::mprotect(page, kPage, PROT_READ | PROT_WRITE) != 0) continue;
+      std::memcpy(reinterpret_cast<void *>(at), &stub->second, sizeof stub->second);
+      if (read_only) ::mprotect(page, kPage, PROT_READ);
+      ++bound;
+    }
+  }
+  return bound;
+}
+
 constexpr int kLinked = 0x100;  // flex_bin_linked's status: no exit status is one
 
 void unstage() {
@@ -658,6 +969,7 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
   ::sigaltstack(nullptr, &ss.runtime_altstack);
   ::sigprocmask(SIG_SETMASK, nullptr, &ss.runtime_mask);
   g_runtime_sigsys = ss.runtime_actions[SIGSYS - 1];
+  std::memcpy(g_runtime_actions, ss.runtime_actions, sizeof g_runtime_actions);
   if (program_actions) {
     for (int sig = 1; sig <= 64; ++sig) {
       if (sig != SIGKILL && sig != SIGSTOP && sig != SIGSYS) {
@@ -730,6 +1042,7 @@ status link(const program &p, dispatch_fn dispatch, void *ctx) {
   g_staged.sp = g_staged.main.entry_rsp;
   g_staged.entry = entry;
   g_staged.linked = true;
+  g_bound_slots.store(bind_imports());
   return {};
 }
 
@@ -737,8 +1050,8 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   if (std::string why = machine_check(); !why.empty()) return status::error(why);
   if (g.dispatch) return status::error("a program already runs in this process");
   const bool ready = g_staged.path == p.path && g_staged.argv == p.argv;
-  if (!ready) {
-    if (status s = stage(p); !s.ok()) return s;
+  if (!ready) {  // a dynamic program is linked first, as an image does at boot
+    if (status s = link(p, dispatch, ctx); !s.ok()) return s;
   }
   if (!g_staged.linked) {  // a fresh start: brk from the bottom of its region
     g.brk_reserved = g_staged.brk;
@@ -769,7 +1082,50 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   return {};
 }
 
+call_counts counts() {
+  return {g_bound_slots.load(), g_bound_calls.load(std::memory_order_relaxed),
+          g_caught_calls.load(std::memory_order_relaxed)};
+}
+
+std::vector<std::string_view> bound_functions() {
+  std::vector<std::string_view> out;
+  for (const bound_fn &b : kBound) out.push_back(b.name);
+  return out;
+}
+
 }  // namespace flex::runtime::binary
+
+// A bound call's answer (flex_bin_fast has switched to the runtime's %fs and allowed its calls).
+extern "C" [[gnu::used, gnu::visibility("hidden")]] long flex_bin_fast_serve(long nr, const long a[6]) {
+  using namespace flex::runtime::binary;
+  g_bound_calls.fetch_add(1, std::memory_order_relaxed);
+  return g.dispatch(g.ctx, nr, a);
+}
+
+// A signal of the program's that came while the runtime answered a bound call on this thread: kept for the
+// call's way back. Runs in whatever state the runtime was in (either %fs), so it touches no thread-local
+// state and calls nothing of the C library's but a copy. A fault of the runtime's code (a signal the
+// kernel raised for an instruction) goes to the runtime's own handler instead: its action is put back and
+// the instruction faults again into it.
+extern "C" [[gnu::used, gnu::visibility("hidden"), gnu::no_stack_protector]] void flex_bin_defer(int sig, siginfo_t *info,
+                                                                                                 void *) {
+  using namespace flex::runtime::binary;
+  const bool fault = (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP) &&
+                     info->si_code > 0;
+  if (fault) {
+    long ret;
+    register long sigsetsize asm("r10") = 8;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(SYS_rt_sigaction), "D"(sig), "S"(&g_runtime_actions[sig - 1]), "d"(nullptr), "r"(sigsetsize)
+                 : "rcx", "r11", "memory");
+    (void)ret;
+    return;
+  }
+  flex_bin_thread *t = self();
+  std::memcpy(&t->deferred_info[sig - 1], info, sizeof *info);
+  t->deferred.fetch_or(std::uint64_t{1} << (sig - 1));
+}
 
 // The handler's answer to one call of the program (flex_bin_sigsys has switched to the runtime's %fs and
 // allowed its calls).
@@ -788,6 +1144,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   }
   greg_t *r = uc->uc_mcontext.gregs;
   const long nr = info->si_syscall;
+  g_caught_calls.fetch_add(1, std::memory_order_relaxed);
   const long a[6] = {r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]};
   long ret;
   switch (nr) {
@@ -803,6 +1160,10 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
       // The program's own handler returns: made from the always-allowed instructions, on its frame.
       r[REG_RIP] = reinterpret_cast<greg_t>(flex_bin_restorer);
       return;
+    case kRequeue:  // a bound call's way back, with signals deferred: its result goes on
+      requeue_deferred(t);
+      ret = a[0];
+      break;
     case SYS_arch_prctl: ret = serve_arch_prctl(a); break;
     case SYS_brk: ret = serve_brk(static_cast<std::uintptr_t>(a[0])); break;
     case SYS_rt_sigaction: ret = serve_sigaction(a); break;

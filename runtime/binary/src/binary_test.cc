@@ -275,6 +275,56 @@ TEST(binary, the_stock_redis_server_runs_with_its_threads_and_serves_redis_cli) 
       ::testing::ExitedWithCode(0), "");
 }
 
+// Bound calls: the program's calls of write, read, send and getppid through its C library reach the
+// dispatcher without the dispatch's signal, as the same calls, and a failed one sets the program's errno.
+TEST(binary, a_programs_c_library_calls_are_bound_to_the_dispatcher) {
+  REQUIRE_MACHINE();
+  recorder r;
+  const call_counts before = counts();
+  EXPECT_EQ(run_program({"bound-calls", "errno"}, r, FLEX_BOUND_CALLS_PROGRAM), 0);
+  const call_counts after = counts();
+  EXPECT_EQ(r.out, "bound\nread -1 9\nsend -1 9\ngetppid 1 0\n") << "EBADF is 9";
+  EXPECT_GE(r.calls[SYS_write], 4);
+  EXPECT_GE(r.calls[SYS_read], 2) << "the interpreter reads libc's header, the program reads once";
+  EXPECT_EQ(r.calls[SYS_sendto], 1);
+  EXPECT_EQ(r.calls[SYS_getppid], 2);
+  EXPECT_GE(after.bound_slots, 4u) << "write, read, send and getppid are imported from libc";
+  // The program's own calls came bound: 4 writes, a read, a send, two getppid.
+  EXPECT_GE(after.bound - before.bound, 8u);
+  EXPECT_GT(after.caught, before.caught) << "the interpreter's and libc's own calls still come by the signal";
+}
+
+// A signal that comes while the runtime answers a bound call is held and handed to the program on the
+// call's way back: its handler runs once, in the program's own state (its thread-local variable), before
+// the call returns to the caller, as a signal during a system call does natively. An SA_RESETHAND handler
+// runs once too and leaves the default action behind.
+long signal_during_read(void *ctx, long nr, const long a[6]) {
+  if (nr == SYS_read && a[0] == 100) {
+    ::syscall(SYS_tgkill, ::getpid(), ::syscall(SYS_gettid), SIGUSR1);  // arrives now, in the runtime
+    *reinterpret_cast<char *>(a[1]) = 'x';
+    return 1;
+  }
+  return answer(ctx, nr, a);
+}
+
+TEST(binary, a_signal_during_a_bound_call_runs_the_programs_handler_in_its_own_state) {
+  REQUIRE_MACHINE();
+  for (const char *flags : {"none", "resethand", "siginfo"}) {
+    recorder r;
+    int st = -1;
+    const call_counts before = counts();
+    status s = run({FLEX_BOUND_CALLS_PROGRAM, {"bound-calls", "signal", flags}, {}}, &signal_during_read, &r, &st);
+    ASSERT_TRUE(s.ok()) << s.message();
+    EXPECT_EQ(st, 0) << flags;
+    const std::string f = flags;
+    // The siginfo handler gets the signal's own siginfo (SI_TKILL, -6: the dispatcher's tgkill).
+    EXPECT_EQ(r.out, "installed 1 0\nhandler\nread 1 120\nhandled 1 1\nreset " + std::string(f == "resethand" ? "1" : "0") +
+                         " 0\n" + (f == "siginfo" ? "si_code -6 0\n" : ""))
+        << flags;
+    EXPECT_GE(counts().bound - before.bound, 1u) << "the read came bound";
+  }
+}
+
 // What the loader cannot run is refused with the reason, before anything is mapped.
 TEST(binary, check_refuses_what_it_cannot_run) {
   REQUIRE_FILE(kBusybox);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "flex/runtime/binary.h"
 #include "flex/runtime/boot.h"
 #include "flex/runtime/fault.h"
 #include "flex/runtime/image_gates.h"
@@ -110,6 +111,20 @@ void print_gate_stats() {
         .str("): ")
         .dec(static_cast<long long>(c.counter->calls.load(std::memory_order_relaxed)))
         .str(" calls")
+        .emit();
+  }
+  if (img.binary_path) {  // how the program's system calls came to the runtime
+    const binary::call_counts n = binary::counts();
+    fault_line()
+        .str("gate-stats: program ")
+        .str(img.binary_path)
+        .str(": ")
+        .dec(static_cast<long long>(n.bound))
+        .str(" bound calls (")
+        .dec(static_cast<long long>(n.bound_slots))
+        .str(" imports bound), ")
+        .dec(static_cast<long long>(n.caught))
+        .str(" caught calls")
         .emit();
   }
 }

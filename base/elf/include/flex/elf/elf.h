@@ -79,6 +79,15 @@ struct relocation {  // one entry of a SHT_RELA table of a relocatable object
   std::int64_t addend = 0;
 };
 
+// One entry of a dynamic program's or library's dynamic relocation tables (.rela.dyn, .rela.plt) that
+// names a symbol: where the loader writes the symbol's address (a GOT slot, at the object's load address
+// plus `offset`) when the type is R_X86_64_GLOB_DAT or R_X86_64_JUMP_SLOT.
+struct dynamic_relocation {
+  std::uint64_t offset = 0;  // r_offset: a virtual address of the file
+  std::uint32_t type = 0;    // R_X86_64_*
+  std::string symbol;
+};
+
 // The global symbols an archive's index (its armap) says its members define, "" entries left out;
 // nullopt with a message when the file is not an archive with an index.
 std::optional<std::vector<std::string>> archive_symbols(const std::string &path, std::string *error);
@@ -125,6 +134,9 @@ class file {
   std::vector<symbol> dynamic_symbols() const;
   // Its undefined, named entries: what a dynamic program or library imports from its libraries.
   std::vector<symbol> imported_symbols() const;
+  // The entries of its SHT_RELA tables that refer to the dynamic symbol table and name a symbol (entries
+  // whose table or symbol cannot be read are left out).
+  std::vector<dynamic_relocation> dynamic_relocations() const;
   // The libraries it names (DT_NEEDED), in order, as written ("libc.so.6"); names not terminated inside
   // the string table are left out.
   std::vector<std::string> needed() const;

@@ -18,6 +18,14 @@
 // also serves the program's: its handlers' rt_sigreturn is caught like any call and made there, on the
 // program's frame.
 //
+// Bound calls: a dynamic program's calls of the C library's system-call wrappers it uses most (read,
+// write, readiness waits, socket calls: bound_functions()) skip the signal. link() points the GOT slots
+// of those imports, in the program and each of its libraries, at stubs of the runtime's that switch state
+// and call the dispatcher directly, and set the program's errno; the dispatcher sees the same call. A
+// signal of the program's that comes meanwhile is held and handed to it on the way back, so its handlers
+// still only ever run in its own state. Every other call, and those made inside the C library, come by
+// the signal (counts() tells how many came each way).
+//
 // The program shares the process's vDSO: its clock reads make no system call (binary.cc, build_stack).
 //
 // What the loader answers itself, never the dispatcher: arch_prctl (the program's %fs), brk (a region of
@@ -37,7 +45,9 @@
 // and run() refuse with the reason otherwise. One program per process at a time.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <unistd.h>
@@ -88,6 +98,18 @@ inline program image_program(int argc, char **argv) {
 // An error when it cannot be loaded or started; a program that faults ends the process as it would
 // natively (the image's fault report names where).
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status);
+
+// How the program's calls have reached the dispatcher since the process started: `bound`, through one of
+// the C library functions whose imports link() pointed at the runtime (`bound_slots` of them, in the last
+// program linked), with no signal; `caught`, by the dispatch's signal.
+struct call_counts {
+  std::uint64_t bound_slots = 0, bound = 0, caught = 0;
+};
+call_counts counts();
+
+// The C library functions whose imports link() binds: each is one system call with the function's
+// arguments (glibc on x86-64), so a bound call reaches the dispatcher as the caught call would.
+std::vector<std::string_view> bound_functions();
 
 }  // namespace flex::runtime::binary
 
