@@ -54,6 +54,29 @@ struct loaded {
   std::optional<resolved_image> img;
 };
 
+// A program that imports a C library function for a call no lockdown allows is refused at its `binary:`
+// line, each such import named: under the lockdown the call could only ever fail. With `lockdown: off`
+// it builds, and the call is answered -ENOSYS at run time (posix serves none of them).
+bool refuse_forbidden_imports(const profile &p, diag_sink &diags) {
+  if (!p.binary || p.lockdown == lockdown_mode::off) return true;
+  auto table = syscall_table::load(default_syscall_table(), diags);
+  if (!table) return false;
+  std::string error;
+  auto imports = analyse_program(p.binary->path.value, *table, &error, /*decode=*/false);
+  if (!imports) {
+    diags.error(p.binary->path.pos, error, "name a program whose libraries are installed and readable");
+    return false;
+  }
+  for (const forbidden_import &f : forbidden_imports(*imports)) {
+    diags.error(p.binary->path.pos,
+                fmt::format("{}: {}, which makes {}(2), a call no lockdown allows ({})", p.binary->path.value, f.where,
+                            f.call, f.why),
+                "an image cannot run this program under `lockdown: " + std::string(to_string(p.lockdown)) +
+                    "`; build it with `lockdown: off` to run it with that call answered ENOSYS");
+  }
+  return !diags.has_errors();
+}
+
 bool load(const options &opt, loaded &out, diag_sink &diags) {
   out.root = find_root(opt);
   out.libs = load_library_index(out.root, diags);
@@ -69,6 +92,7 @@ bool load(const options &opt, loaded &out, diag_sink &diags) {
     }
   }
   if (!validate_profile(*out.prof, out.libs, diags)) return false;
+  if (!refuse_forbidden_imports(*out.prof, diags)) return false;
   out.img = resolve(*out.prof, out.libs, diags);
   return out.img.has_value() && !diags.has_errors();
 }

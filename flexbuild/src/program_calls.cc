@@ -37,7 +37,8 @@ bool is_libc(const std::string &name) {
 
 }  // namespace
 
-std::optional<program_calls> analyse_program(const fs::path &program, const syscall_table &table, std::string *error) {
+std::optional<program_calls> analyse_program(const fs::path &program, const syscall_table &table, std::string *error,
+                                             bool decode) {
   program_calls out;
   site_finder finder;
   std::deque<fs::path> todo = {program};
@@ -60,7 +61,7 @@ std::optional<program_calls> analyse_program(const fs::path &program, const sysc
       }
     }
     for (const elf::segment &seg : f->segments()) {
-      if (seg.type != PT_LOAD || !(seg.flags & PF_X)) continue;
+      if (!decode || seg.type != PT_LOAD || !(seg.flags & PF_X)) continue;
       auto code = f->bytes(seg);
       if (!code) continue;
       auto sites = finder.syscall_instructions(*code, error);
@@ -81,6 +82,18 @@ std::optional<program_calls> analyse_program(const fs::path &program, const sysc
       } else {
         out.missing.push_back(lib);
       }
+    }
+  }
+  return out;
+}
+
+std::vector<forbidden_import> forbidden_imports(const program_calls &calls) {
+  std::vector<forbidden_import> out;
+  for (const auto &[name, where] : calls.calls) {
+    const std::string_view why = flex::syscalls::never_allowed(name);
+    if (why.empty()) continue;
+    for (const std::string &w : where) {
+      if (w.rfind("the program imports ", 0) == 0) out.push_back({name, std::string(why), w});
     }
   }
   return out;

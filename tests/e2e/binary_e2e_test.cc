@@ -136,5 +136,34 @@ TEST(binary_image, a_binary_that_is_not_a_program_is_refused_with_its_line) {
   fs::remove_all(dir);
 }
 
+// A program that itself imports the C library's function for a call no lockdown allows (mount) is refused
+// at its `binary:` line, naming the import and the call, under the default lockdown; with `lockdown: off`
+// it builds (the call would be answered ENOSYS).
+TEST(binary_image, a_program_importing_a_call_no_lockdown_allows_is_refused_at_its_line) {
+  const fs::path dir = fs::temp_directory_path() / ("flex-binary-mount-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  write(dir / "mounter.c",
+        "#include <sys/mount.h>\nint main(int argc, char **argv) { return argc > 5 ? mount(argv[1], argv[2], 0, 0, 0) : 0; }\n");
+  command_result cc = run(llvm_tool("clang") + " -o " + (dir / "mounter").string() + " " + (dir / "mounter.c").string());
+  ASSERT_EQ(cc.status, 0) << cc.out;
+  auto profile = [&](const std::string &lockdown) {
+    const fs::path p = dir / ("mounter-" + lockdown + ".yaml");
+    write(p, "name: mounter\nlockdown: " + lockdown + "\nbinary:\n  path: " + (dir / "mounter").string() +
+                 "\ncompartments:\n  - {name: main, default: true, libraries: [binary]}\n");
+    return p;
+  };
+  const fs::path enforce = profile("enforce");
+  command_result r = run(flexbuild().string() + " check --profile " + enforce.string());
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find(enforce.string() + ":4:9: error: " + (dir / "mounter").string() +
+                       ": the program imports mount, which makes mount(2), a call no lockdown allows"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("build it with `lockdown: off`"), std::string::npos) << r.out;
+  command_result off = run(flexbuild().string() + " check --profile " + profile("off").string());
+  EXPECT_EQ(off.status, 0) << off.out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace flex::test

@@ -32,7 +32,21 @@ struct program_calls {
 };
 
 // nullopt with a message when the program or a library cannot be read, or the disassembler not loaded.
+// Without `decode`, only the imports are read (no `syscall` instruction is looked for).
 std::optional<program_calls> analyse_program(const std::filesystem::path &program, const syscall_table &table,
-                                             std::string *error);
+                                             std::string *error, bool decode = true);
+
+// A call no lockdown allows (flex::syscalls::never_allowed) that the program itself imports a C library
+// function for: the image could never make it, so flexbuild refuses such a program under any lockdown but
+// `off`. Only the program's own imports count. A library's are reported, not refused: a general-purpose
+// library holds functions its programs never reach (libsystemd imports setns and mount for namespace
+// helpers redis-server never calls). So are `syscall` instructions: a static program's C library holds a
+// wrapper of every call (busybox's holds mount's for its applet).
+struct forbidden_import {
+  std::string call;   // "mount"
+  std::string why;    // never_allowed's reason
+  std::string where;  // "the program imports mount"
+};
+std::vector<forbidden_import> forbidden_imports(const program_calls &imports_only);
 
 }  // namespace flex::build
