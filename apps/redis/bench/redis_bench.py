@@ -8,7 +8,9 @@ For each profile it builds the image (build/bin/flexbuild), then alternates A/B:
 image, stock, the image, ... each run being `redis-benchmark -t set,get,incr,lpush,lpop,ping -n N -c C
 --csv`, then the same with `-P 16`. It reports the median requests per second of each test and the ratio
 image/stock, and for every image the gate calls per request (the image runs once more with --gate-stats
-under a fixed number of GETs). Results: OUT/results.json and OUT/results.csv, and a table on stdout.
+under a fixed number of GETs); for an image of an unmodified program (binary: profiles), also how many of
+the program's system calls per GET came bound (through its C library's imports) and how many were caught
+by the signal. Results: OUT/results.json and OUT/results.csv, and a table on stdout.
 
 With --against lockdown-off the peer of each image is the same profile built with `lockdown: off`
 (build/images/<profile>-lockdown-off) instead of the stock server: the ratio is then the cost of the
@@ -23,6 +25,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -115,6 +118,11 @@ def gate_calls_per_request(profile, requests=20000):
         if line.startswith("gate-stats:") and "->" in line and line.endswith(" calls"):
             boundary, n = line[len("gate-stats: "):].rsplit(": ", 1)
             calls[boundary] = int(n.split()[0]) / requests
+        # gate-stats: program /usr/bin/redis-server: 40012 bound calls (83 imports bound), 651 caught calls
+        m = re.match(r"gate-stats: program .*: (\d+) bound calls \((\d+) imports bound\), (\d+) caught calls$", line)
+        if m:
+            calls["program: bound system calls"] = int(m.group(1)) / requests
+            calls["caught system calls (signal)"] = int(m.group(3)) / requests
     return calls
 
 
