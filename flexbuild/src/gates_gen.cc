@@ -180,9 +180,19 @@ std::string export_declarations(const resolved_image &img, const std::vector<ima
 // Stage 3: the export tables the process backend calls by id.
 // In a mixed image, a call that another process makes into an mpk domain of the main process is
 // served by the runtime, which enters the domain through its MPK gate: the domain's export table
-// holds those entries instead of the functions themselves.
-//   extern "C" fg::word __flex_enter_core__console_write(a0..a5) {   // runtime -> core
-//     return fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &console_write>>::call_erased(...);
+// holds those entries instead of the functions themselves. The runtime may be on a domain's stack then,
+// so the entry relays (flex_mpk_relay, mpk_gate.h): onto the runtime's own stack and through a gate
+// naming caller key 0 when the thread has a return cell, else where it is (the caller's key from the
+// thread table).
+//   static fg::word __flex_own_core__console_write(const fg::call_args *a) {   // runtime -> core
+//     return fg::gate<fg::mpk_full_to<..., &console_write, fg::pkru_insn::hardware, 0>>::call_erased(..., *a);
+//   }
+//   static fg::word __flex_here_core__console_write(const fg::call_args *a) {
+//     return fg::gate<fg::mpk_full_to<fg::kPkruRuntime, pkru_of(1u), domain_of(1u), &console_write>>::call_erased(..., *a);
+//   }
+//   extern "C" fg::word __flex_enter_core__console_write(a0..a5) {
+//     const fg::call_args a{{a0, ..., a5}};
+//     return fg::flex_mpk_relay(&__flex_own_core__console_write, &__flex_here_core__console_write, &a);
 //   }
 std::string export_tables(const resolved_image &img, const export_lists &exports) {
   std::string out;
@@ -191,13 +201,22 @@ std::string export_tables(const resolved_image &img, const export_lists &exports
     const bool enter = mixed && img.compartments[i].spec->iso != isolation::process;
     if (!enter) continue;
     for (const auto &e : exports[i]) {
-      const std::string type = mpk_backend(profile_mpk_gate(img), std::nullopt, i, e);
+      const std::string here = mpk_backend(profile_mpk_gate(img), std::nullopt, i, e);
+      const std::string own = mpk_runtime_entry(i, e);
       out += fmt::format(
-          "extern \"C\" fg::word __flex_enter_{0}__{1}({2}) {{\n"
+          "static fg::word __flex_own_{0}__{1}(const fg::call_args *a) {{\n"
           "  static constexpr {3}::target t{{}};\n"
-          "  return fg::gate<{3}>::call_erased(t, nullptr, FN({1}), {{{{a0, a1, a2, a3, a4, a5}}}});\n"
+          "  return fg::gate<{3}>::call_erased(t, nullptr, FN({1}), *a);\n"
+          "}}\n"
+          "static fg::word __flex_here_{0}__{1}(const fg::call_args *a) {{\n"
+          "  static constexpr {4}::target t{{}};\n"
+          "  return fg::gate<{4}>::call_erased(t, nullptr, FN({1}), *a);\n"
+          "}}\n"
+          "extern \"C\" fg::word __flex_enter_{0}__{1}({2}) {{\n"
+          "  const fg::call_args a{{{{a0, a1, a2, a3, a4, a5}}}};\n"
+          "  return fg::flex_mpk_relay(&__flex_own_{0}__{1}, &__flex_here_{0}__{1}, &a);\n"
           "}}\n",
-          img.compartments[i].name(), e, kWordParams, type);
+          img.compartments[i].name(), e, kWordParams, own, here);
     }
   }
   for (size_t i = 0; i < img.compartments.size(); ++i) {

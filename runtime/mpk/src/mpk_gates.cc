@@ -3,6 +3,8 @@
 // Images instantiate their own gates from mpk.h, with their profile's PKRU values.
 #include "flex/runtime/mpk_gate.h"
 
+#include <cstddef>
+
 namespace flex::runtime::detail {
 
 // A runtime caller entering domain 0 (key 1) of a two-domain image (shared key 3), and domain 0 calling
@@ -13,3 +15,92 @@ template struct mpk_full_entry<kPkruRuntime, pkru_for(1, 3), 1>;
 template struct mpk_full_entry<pkru_for(1, 3), pkru_for(2, 3), 2>;
 
 }  // namespace flex::runtime::detail
+
+// flex_mpk_relay (mpk_gate.h). Where the runtime's own stack is in use down to: the frame its return cell
+// names (the last full gate it made from that stack) or, lower, its slot of the thread table (a full gate
+// it made from there since, which keeps its frames under it), taken only inside the runtime's stack. Already
+// on that stack, `on_own` runs where it is. On a domain's stack (the one whose arena, in the read-only
+// runtime page, holds the stack pointer), that domain's slot of the thread table takes the stack pointer
+// first, as a full gate out of it would, so that a call back into the domain meanwhile starts below the
+// frames waiting here; the slot gets its value back after. Anywhere else, or with no cell, `here` runs.
+extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word (*)(const flex::runtime::call_args *),
+                                                             flex::runtime::word (*)(const flex::runtime::call_args *),
+                                                             const flex::runtime::call_args *) {
+  asm volatile(
+      "push %%rbp\n\t"
+      "mov %%rsp, %%rbp\n\t"
+      "push %%rbx\n\t"
+      "push %%r12\n\t"
+      "push %%r13\n\t"
+      "push %%r14\n\t"
+      "mov %%rdi, %%r12\n\t"
+      "mov %%rdx, %%r13\n\t"
+      "lea flex_mpk_runtime(%%rip), %%r8\n\t"
+      "mov %c[control](%%r8), %%rax\n\t"
+      "test %%rax, %%rax\n\t"
+      "jz 8f\n\t"
+      "mov %c[cell](%%rax), %%r14\n\t"
+      "test %%r14, %%r14\n\t"
+      "jz 8f\n\t"
+      "lea %c[rtlo](%%rax), %%r9\n\t"
+      "lea %c[rthi](%%rax), %%r10\n\t"
+      "cmp %%r9, %%rsp\n\t"
+      "jbe 1f\n\t"
+      "cmp %%r10, %%rsp\n\t"
+      "ja 1f\n\t"
+      "mov %%r13, %%rdi\n\t" /* on the runtime's own stack already */
+      "call *%%r12\n\t"
+      "jmp 9f\n"
+      "1:\n\t"
+      "mov flex_mpk_thread@gottpoff(%%rip), %%r11\n\t"
+      "mov %%fs:%c[sp](%%r11), %%rcx\n\t"
+      "cmp %%r9, %%rcx\n\t"
+      "jbe 2f\n\t"
+      "cmp %%r10, %%rcx\n\t"
+      "ja 2f\n\t"
+      "cmp %%r14, %%rcx\n\t"
+      "jae 2f\n\t"
+      "mov %%rcx, %%r14\n"
+      "2:\n\t"
+      "mov $1, %%ebx\n"
+      "3:\n\t"
+      "cmp $%c[keys], %%ebx\n\t"
+      "jae 8f\n\t"
+      "cmp %c[lo](%%r8,%%rbx,8), %%rsp\n\t"
+      "jbe 4f\n\t"
+      "cmp %c[hi](%%r8,%%rbx,8), %%rsp\n\t"
+      "jbe 5f\n"
+      "4:\n\t"
+      "inc %%ebx\n\t"
+      "jmp 3b\n"
+      "5:\n\t"
+      "push %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
+      "mov %%rsp, %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
+      "lea -256(%%r14), %%rax\n\t" /* below the frames in use and the slot a gate pushed under them */
+      "and $-16, %%rax\n\t"
+      "mov %%rsp, %%r14\n\t"
+      "mov %%rax, %%rsp\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%r12\n\t"
+      "mov %%r14, %%rsp\n\t"
+      "mov flex_mpk_thread@gottpoff(%%rip), %%r11\n\t"
+      "pop %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
+      "jmp 9f\n"
+      "8:\n\t"
+      "mov %%r13, %%rdi\n\t"
+      "call *%%rsi\n"
+      "9:\n\t"
+      "pop %%r14\n\t"
+      "pop %%r13\n\t"
+      "pop %%r12\n\t"
+      "pop %%rbx\n\t"
+      "pop %%rbp\n\t"
+      "ret\n\t" ::[control] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, sig_control)),
+      [cell] "i"(offsetof(flex::runtime::detail::mpk_signal_control, rt_return)),
+      [rtlo] "i"((2 + flex::runtime::detail::kSysPages) * 4096),
+      [rthi] "i"((2 + flex::runtime::detail::kSysPages) * 4096 + flex::runtime::detail::kRuntimeStackBytes),
+      [sp] "i"(offsetof(flex::runtime::detail::mpk_thread_table, sp)),
+      [lo] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, stack_lo)),
+      [hi] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, stack_hi)),
+      [keys] "i"(flex::runtime::kPkeyCount));
+}

@@ -924,12 +924,90 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
       ::testing::ExitedWithCode(134), "outside its domain's stack arena");
 }
 
-// Not defended yet (DESIGN.md §8): the runtime as a caller on a domain's stack (the relay of an image that
-// mixes mpk and process compartments, which a domain enters through a light gate) takes the key of that
-// stack from the thread table (key 0) and keeps it on its callee's stack for the way back. So code that
-// jumps onto that way back with its own key returns through its own slot onto its own stack, both of
-// which it may write: with the runtime's rights, where it chose. When a defence lands (the relay on the
-// runtime's own stack, returning through its cell), this test must change with it.
+// The relay of an image that mixes mpk and process compartments (flex_mpk_relay): with a return cell, the
+// runtime's call into a domain runs on the runtime's own stack, below the frame the cell names, through a
+// gate naming caller key 0, and puts the cell back after. A domain that jumps onto that gate's way back
+// with its own rights, its own slot pointing at a frame it wrote, lands where the cell says: the frame the
+// runtime recorded (here the app entry's, faked: flex_test_full_return_landing), never its own frame.
+alignas(16) std::uint64_t g_fake_runtime_stack[16];
+bool g_relay_on_runtime_stack = false, g_slot_restored = false, g_slot_lowered = false;
+std::uint64_t g_domain_slot_in_relay = 0;
+std::uint64_t g_cell_at_relay = 0;
+word relay_on_own(const call_args *a) {
+  // Below the frame the cell names (the runtime's last full gate from its own stack: here the test's entry
+  // into domain 2), not on domain 2's stack.
+  const auto at = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
+  const bool on_domain2 = at > flex_mpk_runtime.stack_lo[2] && at <= flex_mpk_runtime.stack_hi[2];
+  g_relay_on_runtime_stack = !on_domain2 && at < g_cell_at_relay && at > g_cell_at_relay - 4096;
+  g_domain_slot_in_relay = flex_mpk_thread.sp[2];
+  using into_domain1 = mpk_full_to<kPkruRuntime, pkru_for(1, 3), 0, &good, pkru_insn::emulated, 0>;
+  return gate<into_domain1>::call_erased({}, nullptr, &good, *a);
+}
+word relay_here(const call_args *) {
+  std::_Exit(4);  // there is a cell: the relay must not stay on the domain's stack
+}
+// Domain 2's code has called out (to a process compartment, through the runtime); the other process calls
+// back into domain 1 meanwhile, which the runtime serves here, on domain 2's stack.
+word relay_from_domain2(word x, word, word, word, word, word) {
+  const std::uint32_t pkru = flex_mpk_emulated_pkru;
+  flex_mpk_emulated_pkru = kPkruRuntime;  // as the light gate into the runtime leaves it
+  const std::uint64_t slot = flex_mpk_thread.sp[2];
+  g_cell_at_relay = g_fake_control.rt_return;
+  const call_args args{{x}};
+  const word r = flex_mpk_relay(&relay_on_own, &relay_here, &args);
+  // Meanwhile a call back into domain 2 would have started below this frame.
+  g_slot_lowered = g_domain_slot_in_relay < reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
+  g_slot_restored = flex_mpk_thread.sp[2] == slot;
+  flex_mpk_emulated_pkru = pkru;
+  return r;
+}
+extern "C" void flex_test_attacker_landing() {
+  std::_Exit(9);
+}
+
+TEST(fixed_targets, the_relay_enters_a_domain_from_the_runtimes_own_stack_and_returns_through_its_cell) {
+  constexpr std::uint32_t kAttacker = pkru_for(2, 3);
+  using relay_gate = mpk_full_to<kPkruRuntime, pkru_for(1, 3), 0, &good, pkru_insn::emulated, 0>;
+  using into_attacker = mpk_full_to<kPkruRuntime, kAttacker, 1, &relay_from_domain2, pkru_insn::emulated, 0>;
+  const void *back = nth_switch_point(reinterpret_cast<const void *>(relay_gate::entry()), 1);
+  ASSERT_NE(back, nullptr);
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        // The app's entry gate recorded its frame on the runtime's own stack: the slot it pushed, the
+        // cell's padding and previous value, six callee-saved registers, its return.
+        std::uint64_t *frame = g_fake_runtime_stack;
+        for (int i = 0; i < 9; ++i) frame[i] = 0;
+        frame[9] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+        const auto cell = reinterpret_cast<std::uint64_t>(frame + 1);
+        g_fake_control.rt_return = cell;
+        flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+        // Domain 2 (the attacker) runs, and the relay into domain 1 happens while it waits.
+        if (gate<into_attacker>::call_erased({}, nullptr, &relay_from_domain2, call_args{{41}}) != 42) std::_Exit(3);
+        if (!g_relay_on_runtime_stack || !g_slot_lowered || !g_slot_restored) {
+          std::fprintf(stderr, "relay: on the runtime stack %d, slot lowered %d, restored %d\n", g_relay_on_runtime_stack, g_slot_lowered, g_slot_restored);
+          std::_Exit(8);
+        }
+        if (g_fake_control.rt_return != cell || flex_mpk_emulated_pkru != kPkruRuntime) std::_Exit(5);
+        // It writes a frame on its own stack that would return to its own code, points its own slot at
+        // it, and jumps onto the relay gate's way back with its own rights.
+        auto *top = reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32;
+        for (int i = 0; i < 10; ++i) top[i] = reinterpret_cast<std::uint64_t>(&flex_test_attacker_landing);
+        top[0] = 0;
+        flex_mpk_thread.sp[2] = reinterpret_cast<std::uint64_t>(top);
+        flex_mpk_emulated_pkru = kAttacker;
+        flex_test_jump_onto_full_return(back, 2);
+        std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // the runtime's recorded frame
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
+// Not defended yet (DESIGN.md §8): without a return cell (emulated MPK, kernels that cannot deliver
+// signals onto keyed stacks), the relay stays on the stack it is on, a domain's, and its gate (CallerKey -1)
+// takes the key of that stack from the thread table (key 0) and keeps it on its callee's stack for the
+// way back. So code that jumps onto that way back with its own key returns through its own slot onto its
+// own stack, both of which it may write: with the runtime's rights, where it chose.
 TEST(not_yet_defended, a_jump_onto_the_relays_way_back_takes_the_runtimes_rights_on_the_jumpers_stack) {
   constexpr std::uint32_t kDomain1 = pkru_for(1, 3), kAttacker = pkru_for(2, 3);
   using relay = mpk_full_to<kPkruRuntime, kDomain1, 0, &good, pkru_insn::emulated>;  // CallerKey -1

@@ -43,8 +43,9 @@
 // (mpk_signals.cc); the runtime runs on its own stack (its key) and full gates from it return through its
 // return cell (mpk_gate.h); the image's end runs no libc code on key-0 state with the runtime's rights
 // (runtime/core/src/image_end.cc); the runtime enters a domain only through a full gate, light images
-// included. Still open: key-0 memory stays every compartment's (glibc's data, the thread table), and the
-// way back of the relay in images that mix mpk and process compartments (runtime code on a domain's stack).
+// included, and relays a call from another process into a domain from its own stack (flex_mpk_relay).
+// Still open: key-0 memory stays every compartment's (glibc's data, the thread table), and, without a return
+// cell (no signal arena), the way back of that relay (runtime code on a domain's stack).
 #pragma once
 
 #include <cstddef>

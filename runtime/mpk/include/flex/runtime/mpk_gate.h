@@ -179,7 +179,8 @@ enum class pkru_insn {
 // the return uses (a domain's stack, which only that domain writes): it can only land on that caller's own
 // frames. The runtime as the caller on its own stack (the app's entry, signal handlers) names key 0 and
 // returns through its return cell instead (FLEX_MPK_CELL_*); the runtime as a caller on a domain's stack
-// (the relay of a mixed image) still takes its key from the thread table.
+// (the relay of a mixed image with no return cell: flex_mpk_relay's `here`) still takes its key from the
+// thread table.
 #define FLEX_MPK_CALLER_FROM_TABLE                                                                      \
   "mov %%fs:%c[cur](%%r13), %%rbx\n\t"                                                                  \
   "and $15, %%ebx\n\t"
@@ -413,6 +414,19 @@ struct mpk_light_to_any : mpk_invoker<mpk_light_to_entry<CallerPkru, CalleePkru,
 template <std::uint32_t CallerPkru, std::uint32_t CalleePkru, auto Fn, pkru_insn Insn = pkru_insn::hardware>
   requires(CallerPkru != kPkruRuntime)
 struct mpk_light_to : detail::mpk_light_to_any<CallerPkru, CalleePkru, Fn, Insn> {};
+
+// The relay of an image that mixes mpk and process compartments: a call another process makes into an mpk
+// domain of the main process is served by the runtime, whose code then runs on whatever stack the thread is
+// on (a domain's, when that domain's own call out is waiting for the other process). flexbuild's export
+// tables enter the domain through flex_mpk_relay(on_own, here, &args): with a return cell (a signal arena,
+// where the app was entered from the runtime's own stack), `on_own` runs on the runtime's own stack below
+// the frame the cell names, and enters the domain through a full gate naming caller key 0, so its way
+// back returns through the cell (a jump onto it lands where the relay called from, never on a stack a
+// domain can write); without one (emulated MPK, kernels that cannot deliver signals onto keyed stacks),
+// `here` runs where the thread is and its gate takes the caller's key from the thread table (CallerKey
+// -1, which runtime/mpk's not_yet_defended test shows).
+extern "C" word flex_mpk_relay(word (*on_own)(const call_args *), word (*here)(const call_args *),
+                               const call_args *args);
 
 // CallerKey: the calling domain's key (its index + 1), which flexbuild names for every domain caller; -1
 // (left out) for the runtime as the caller, whose key comes from the thread table; 0 for the runtime on its
