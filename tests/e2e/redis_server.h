@@ -9,6 +9,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <vector>
 #include <thread>
 
 #include "test_util.h"
@@ -22,10 +23,19 @@ class server {
  public:
   // `dir_arg`: what --dir says, the scratch directory `dir` itself unless given (an image that reaches it
   // through a mount names the mount's path).
-  server(const std::string &exe, const fs::path &dir, int port, std::string dir_arg = "") : port_(port) {
+  // `flags`: the image's own, before the server's (--gate-stats).
+  server(const std::string &exe, const fs::path &dir, int port, std::string dir_arg = "",
+         const std::vector<std::string> &flags = {})
+      : port_(port) {
     std::string log = (dir / "server.log").string();
     if (dir_arg.empty()) dir_arg = dir.string();
-    pid_ = spawn_logged({exe, "--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir_arg}, log, true);
+    std::vector<std::string> argv = {exe};
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    for (std::string a : {std::string("--port"), std::to_string(port), std::string("--bind"), std::string("127.0.0.1"),
+                          std::string("--dir"), dir_arg}) {
+      argv.push_back(a);
+    }
+    pid_ = spawn_logged(argv, log, true);
     log_ = log;
   }
   ~server() { stop(); }

@@ -517,8 +517,15 @@ kernel_sigaction g_runtime_sigsys{};
 kernel_sigaction g_runtime_actions[64] = {};
 kernel_sigaction g_program_actions[64] = {};
 
-// How the program's calls came, counted since the process started.
+// How the program's calls came, counted since the process started; and those nothing in the image
+// serves (answered -ENOSYS), by number.
 std::atomic<std::uint64_t> g_bound_calls{0}, g_caught_calls{0};
+constexpr long kCountedNumbers = 512;
+std::atomic<std::uint32_t> g_unanswered[kCountedNumbers];
+long note_unanswered(long nr, long ret) {
+  if (ret == -ENOSYS && nr >= 0 && nr < kCountedNumbers) g_unanswered[nr].fetch_add(1, std::memory_order_relaxed);
+  return ret;
+}
 
 // The program of this process, mapped with its stack and heap and its initial stack built (stage), and,
 // for a dynamic one that link() ran, its libraries linked: run() starts it from here.
@@ -1087,6 +1094,10 @@ call_counts counts() {
           g_caught_calls.load(std::memory_order_relaxed)};
 }
 
+std::uint64_t unanswered(long nr) {
+  return nr >= 0 && nr < kCountedNumbers ? g_unanswered[nr].load(std::memory_order_relaxed) : 0;
+}
+
 std::vector<std::string_view> bound_functions() {
   std::vector<std::string_view> out;
   for (const bound_fn &b : kBound) out.push_back(b.name);
@@ -1099,7 +1110,7 @@ std::vector<std::string_view> bound_functions() {
 extern "C" [[gnu::used, gnu::visibility("hidden")]] long flex_bin_fast_serve(long nr, const long a[6]) {
   using namespace flex::runtime::binary;
   g_bound_calls.fetch_add(1, std::memory_order_relaxed);
-  return g.dispatch(g.ctx, nr, a);
+  return note_unanswered(nr, g.dispatch(g.ctx, nr, a));
 }
 
 // A signal of the program's that came while the runtime answered a bound call on this thread: kept for the
@@ -1183,7 +1194,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
     case SYS_execveat: ret = -ENOSYS; break;
     default: ret = g.dispatch(g.ctx, nr, a); break;
   }
-  r[REG_RAX] = ret;
+  r[REG_RAX] = note_unanswered(nr, ret);
 }
 
 // A SIGSYS that is not the dispatch's, to the runtime's own handler; with none, the default action.

@@ -15,6 +15,7 @@
 #include "flex/runtime/layout.h"
 #include "flex/runtime/mpk.h"
 #include "flex/runtime/process.h"  // process_booted
+#include "flex/syscalls/syscalls.h"
 
 #include <unistd.h>
 
@@ -126,6 +127,21 @@ void print_gate_stats() {
         .dec(static_cast<long long>(n.caught))
         .str(" caught calls")
         .emit();
+    flex::syscalls::name_table_init();
+    for (int nr = 0; nr < flex::syscalls::kMaxSyscall; ++nr) {
+      if (const std::uint64_t k = binary::unanswered(nr)) {
+        const char *name = flex::syscalls::name_of(nr);
+        fault_line()
+            .str("gate-stats: program answered ENOSYS: ")
+            .str(name ? name : "?")
+            .str(" (")
+            .dec(nr)
+            .str("): ")
+            .dec(static_cast<long long>(k))
+            .str(" calls")
+            .emit();
+      }
+    }
   }
 }
 

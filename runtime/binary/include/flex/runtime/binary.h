@@ -107,6 +107,10 @@ struct call_counts {
 };
 call_counts counts();
 
+// How many of the program's calls of number `nr` nothing in the image served since the process started:
+// the dispatcher or the loader answered -ENOSYS (0 for numbers past 511). `--gate-stats` lists them.
+std::uint64_t unanswered(long nr);
+
 // The C library functions whose imports link() binds: each is one system call with the function's
 // arguments (glibc on x86-64), so a bound call reaches the dispatcher as the caught call would.
 std::vector<std::string_view> bound_functions();
