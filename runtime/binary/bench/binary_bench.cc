@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 #include "flex/runtime/binary.h"
 
@@ -29,14 +30,16 @@ void native_getppid(benchmark::State &state) {
 }
 BENCHMARK(native_getppid);
 
-void caught_getppid(benchmark::State &state) {
+// Runs `argv` (its last argument: how many calls) as the program at `path` under the loader, `batch` calls
+// a run, for as long as the benchmark wants.
+void run_batches(benchmark::State &state, const char *path, std::vector<std::string> argv, long batch) {
   if (std::string why = flex::runtime::binary::machine_check(); !why.empty()) {
     state.SkipWithError(why.c_str());
     return;
   }
-  constexpr long kBatch = 100000;
-  const flex::runtime::binary::program p{FLEX_BINARY_BENCH_PROGRAM, {"getppid", std::to_string(kBatch)}, {}};
-  while (state.KeepRunningBatch(kBatch)) {
+  argv.push_back(std::to_string(batch));
+  const flex::runtime::binary::program p{path, std::move(argv), {}};
+  while (state.KeepRunningBatch(batch)) {
     int st = -1;
     flex::runtime::status s = flex::runtime::binary::run(p, &to_kernel, nullptr, &st);
     if (!s.ok() || st != 0) {
@@ -45,26 +48,17 @@ void caught_getppid(benchmark::State &state) {
     }
   }
 }
+
+void caught_getppid(benchmark::State &state) {
+  run_batches(state, FLEX_BINARY_BENCH_PROGRAM, {"getppid"}, 100000);
+}
 BENCHMARK(caught_getppid);
 
 // getppid() through the C library of a dynamic program whose import the loader bound: no signal, the
 // runtime's stub switches state and calls the dispatcher (binary.h, "Bound calls"). Batches of a million
 // calls carry the interpreter's loading of libc (about a millisecond).
 void bound_getppid(benchmark::State &state) {
-  if (std::string why = flex::runtime::binary::machine_check(); !why.empty()) {
-    state.SkipWithError(why.c_str());
-    return;
-  }
-  constexpr long kBatch = 1000000;
-  const flex::runtime::binary::program p{FLEX_BOUND_CALLS_PROGRAM, {"bound-calls", "getppid", std::to_string(kBatch)}, {}};
-  while (state.KeepRunningBatch(kBatch)) {
-    int st = -1;
-    flex::runtime::status s = flex::runtime::binary::run(p, &to_kernel, nullptr, &st);
-    if (!s.ok() || st != 0) {
-      state.SkipWithError(s.ok() ? "the program failed" : s.message().c_str());
-      return;
-    }
-  }
+  run_batches(state, FLEX_BOUND_CALLS_PROGRAM, {"bound-calls", "getppid"}, 1000000);
 }
 BENCHMARK(bound_getppid);
 
