@@ -831,10 +831,10 @@ std::atomic<std::uint64_t> g_bound_slots{0};
 // for its dynamic relocations. A slot is rebound only when it holds the C library's own definition of the
 // function, or (lazy binding) still points into its own object while the interpreter's lookup would find
 // the C library's definition first (no object before it in the list defines the name): a library that
-// defines its own, or a call bound elsewhere, is left alone. A slot in RELRO,
-// which the interpreter made read-only, is made writable for the write and read-only again. Nothing is
-// bound when the program has no DT_DEBUG entry or no loaded library defines __errno_location: every call
-// then comes by the dispatch. Returns the number of slots bound.
+// defines its own, or a call bound elsewhere, is left alone. A slot in RELRO, which the interpreter made
+// read-only, is made writable for the write and read-only again. Nothing is bound when the program has no
+// DT_DEBUG entry or no loaded library defines __errno_location: every call then comes by the dispatch.
+// Returns the number of slots bound.
 std::uint64_t bind_imports() {
   const loaded &prog = g_staged.prog;
   if (static_cast<std::uintptr_t>(flex_bin_bound_stubs_end - flex_bin_bound_stubs) !=
