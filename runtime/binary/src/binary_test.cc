@@ -294,6 +294,25 @@ TEST(binary, a_programs_c_library_calls_are_bound_to_the_dispatcher) {
   EXPECT_GT(after.caught, before.caught) << "the interpreter's and libc's own calls still come by the signal";
 }
 
+// A thread the program starts makes bound calls too: its first goes by the signal (which gives the thread
+// its mask), the others bound, each failed one setting that thread's own errno.
+TEST(binary, a_programs_thread_makes_bound_calls_with_its_own_errno) {
+  REQUIRE_MACHINE();
+  EXPECT_EXIT(
+      {
+        recorder r;
+        const call_counts before = counts();
+        int st = -1;
+        status s = run({FLEX_BOUND_CALLS_PROGRAM, {"bound-calls", "thread"}, {}}, &answer, &r, &st);
+        const bool bound = counts().bound - before.bound >= 6;
+        const bool out = r.out == "thread read -1 9\nthread read -1 9\nthread read -1 9\nmain read -1 9\n";
+        if (!out) std::fprintf(stderr, "%s", r.out.c_str());
+        // A program that started threads ends the process (they stay parked): in a child.
+        std::_Exit(s.ok() && st == 0 && out && bound ? 0 : 1 + !s.ok() * 2 + (st != 0) * 4 + !out * 8 + !bound * 16);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 // A signal that comes while the runtime answers a bound call is held and handed to the program on the
 // call's way back: its handler runs once, in the program's own state (its thread-local variable), before
 // the call returns to the caller, as a signal during a system call does natively. An SA_RESETHAND handler

@@ -2,8 +2,10 @@
  *   bound-calls errno     write, a read that fails (errno), getppid, a send on no socket
  *   bound-calls signal    a read during which the test's dispatcher signals this thread: the handler must
  *                         run after the read returns, in this program's state (its thread-local counter)
- *   bound-calls getppid N N getppid() calls through the C library (binary-bench's imported_getppid) */
+ *   bound-calls getppid N N getppid() calls through the C library (binary-bench's imported_getppid)
+ *   bound-calls thread    a second thread writes and reads errno through the same bound imports */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +37,25 @@ static void say(const char *what, long v, int e) {
   write(1, line, (size_t)n);
 }
 
+static void *second_thread(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 3; ++i) {
+    errno = 0;
+    long r = read(-1, NULL, 0);
+    say("thread read", r, errno); /* its own errno: the thread's block */
+  }
+  return NULL;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "thread") == 0) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, second_thread, NULL) != 0) return 3;
+    pthread_join(t, NULL);
+    errno = 0;
+    say("main read", read(-1, NULL, 0), errno);
+    return 0;
+  }
   if (argc > 2 && strcmp(argv[1], "getppid") == 0) {
     long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) getppid();
