@@ -69,6 +69,7 @@ struct flex_bin_thread {
   std::uint64_t sigmask;
   unsigned long flags;
   std::uintptr_t child_tid;
+  std::uintptr_t parent_tid;  // CLONE_PARENT_SETTID's: written by the thread itself, before it runs
   std::atomic<int> tid;
   bool main;
   siginfo_t deferred_info[64];
@@ -730,6 +731,10 @@ void *thread_start(void *arg) {
   if (t->flags & CLONE_CHILD_CLEARTID) ::syscall(SYS_set_tid_address, t->child_tid);
   const int tid = static_cast<int>(::syscall(SYS_gettid));
   if ((t->flags & CLONE_CHILD_SETTID) && t->child_tid) std::memcpy(reinterpret_cast<void *>(t->child_tid), &tid, 4);
+  // As the kernel's clone does, before the thread runs a single instruction of the program's: written by
+  // the parent after it, the tid could land after a short-lived thread's exit has cleared it (CLONE_CHILD_
+  // CLEARTID), and pthread_join would wait for ever.
+  if ((t->flags & CLONE_PARENT_SETTID) && t->parent_tid) std::memcpy(reinterpret_cast<void *>(t->parent_tid), &tid, 4);
   sigset_t all_but_sigsys;
   sigfillset(&all_but_sigsys);
   sigdelset(&all_but_sigsys, SIGSYS);
@@ -775,6 +780,7 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   std::memcpy(&t->sigmask, &uc->uc_sigmask, sizeof t->sigmask);
   t->flags = flags;
   t->child_tid = ctid;
+  t->parent_tid = ptid;
   pthread_attr_t attr;
   ::pthread_attr_init(&attr);
   ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -789,7 +795,6 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   int tid;
   while ((tid = t->tid.load()) == 0) ::sched_yield();
   if (tid < 0) return tid;
-  if ((flags & CLONE_PARENT_SETTID) && ptid) std::memcpy(reinterpret_cast<void *>(ptid), &tid, 4);
   g.threads_started = true;
   return tid;
 }
