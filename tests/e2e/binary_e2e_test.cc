@@ -4,9 +4,14 @@
 // file, line and reason.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "test_util.h"
 
@@ -26,6 +31,74 @@ TEST(binary_image, busybox_runs_unmodified_and_prints_through_the_console) {
   // executable memory.
   command_result d = run(test_image("busybox-1comp").string() + " --describe");
   EXPECT_NE(d.out.find("lockdown: enforce"), std::string::npos) << d.out;
+}
+
+// busybox-static's httpd, unmodified, serving a host directory (hostfs, FLEX_MOUNTS) to curl. It forks a
+// child per connection, which an image whose compartments are all `isolation: none` allows: each child is
+// a copy of the image whose calls the libOS answers (its connection becomes its standard input and output
+// with dup2), and which the kernel reaps (httpd ignores SIGCHLD). A missing file is 404, a path that
+// leaves the directory is refused, many clients at once are served, and SIGTERM ends the server while it
+// waits for the next connection, as natively.
+TEST(binary_image, busybox_httpd_serves_a_host_directory_with_a_child_per_connection) {
+  if (!fs::exists("/bin/busybox")) GTEST_SKIP() << "busybox-static is not installed";
+  if (run("command -v curl >/dev/null").status != 0) GTEST_SKIP() << "curl is missing";
+  command_result b = build_test_image(source_dir() / "profiles" / "busybox-httpd.yaml", "busybox-httpd");
+  ASSERT_EQ(b.status, 0) << b.out;
+  const fs::path dir = fs::temp_directory_path() / ("flex-httpd-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "www" / "docs");
+  const std::string page = "<h1>served by an image</h1>\n";
+  write(dir / "www" / "index.html", page);
+  write(dir / "www" / "docs" / "notes.txt", "notes\n");
+  write(dir / "secret.txt", "not for the web\n");
+  const int port = free_port();
+  ::setenv("FLEX_MOUNTS", ("/www=" + (dir / "www").string()).c_str(), 1);
+  image_process httpd(test_image("busybox-httpd").string(), {"-p", std::to_string(port)}, dir / "httpd.log");
+  ::unsetenv("FLEX_MOUNTS");
+  bool up = false;
+  for (int i = 0; i < 300 && !up && !httpd.exited(); ++i) {
+    const int c = connect_to(port);
+    up = c >= 0;
+    if (up) {
+      ::close(c);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ASSERT_TRUE(up) << httpd.log();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  const fs::path body = dir / "body";
+  auto get = [&](const std::string &path, const std::string &flags = "") {
+    fs::remove(body);
+    return run("curl -s -m 20 " + flags + " -o " + body.string() + " -w '%{http_code}' " + url + path).out;
+  };
+  for (int i = 0; i < 5; ++i) {  // one child each
+    EXPECT_EQ(get("/index.html"), "200") << httpd.log();
+    EXPECT_EQ(read(body), page);
+  }
+  EXPECT_EQ(get("/docs/notes.txt"), "200");
+  EXPECT_EQ(read(body), "notes\n");
+  EXPECT_EQ(get("/missing.html"), "404");
+  EXPECT_NE(get("/../secret.txt", "--path-as-is"), "200");
+  EXPECT_EQ(read(body).find("not for the web"), std::string::npos);
+  command_result many = run("for i in 1 2 3 4 5 6 7 8; do curl -s -m 20 -o /dev/null -w '%{http_code}\\n' " + url +
+                            "/index.html & done; wait");
+  EXPECT_EQ(many.out, "200\n200\n200\n200\n200\n200\n200\n200\n") << httpd.log();
+  const std::string log = httpd.log();
+  EXPECT_NE(log.find("response:200"), std::string::npos) << log;
+  EXPECT_NE(log.find("response:404"), std::string::npos) << log;
+  // Every child has ended and been reaped: the server has no children left.
+  const fs::path children = "/proc/" + std::to_string(httpd.pid()) + "/task/" + std::to_string(httpd.pid()) + "/children";
+  std::string left = "?";
+  for (int i = 0; i < 50 && !left.empty(); ++i) {
+    left = read(children);
+    if (!left.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_EQ(left, "");
+  ASSERT_FALSE(httpd.exited()) << httpd.log();
+  httpd.signal(SIGTERM);
+  EXPECT_EQ(httpd.wait(20), 128 + SIGTERM) << httpd.log();
+  fs::remove_all(dir);
 }
 
 // A dynamic program under enforce: linked at boot (its interpreter reads libc from the host's library

@@ -76,6 +76,7 @@ class image_process {
   // Sends `sig` to the image.
   void signal(int sig);
   std::string log() const { return read(log_); }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

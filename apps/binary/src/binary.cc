@@ -4,7 +4,8 @@
 //   - what the libOS serves goes to posix (sockets and readiness on net, files on vfs paths, the standard
 //     streams on console, clocks and sleeps on time): the program's descriptors are posix's;
 //   - the process's own state stays the kernel's, within this compartment's system-call set (lib.yaml):
-//     anonymous memory, futexes, ids, limits, randomness, scheduling, the thread's signal stack;
+//     anonymous memory, futexes, ids, limits, randomness, scheduling, the thread's signal stack, waits for
+//     its own children;
 //   - a dynamic program's interpreter reads its libraries from the host's library directories (/lib,
 //     /lib64, /usr/lib, /usr/local/lib and /etc/ld.so.cache), read-only: those opens are the kernel's, and
 //     their descriptors (numbered from kHostFdBase, above every posix descriptor) take read, pread, fstat,
@@ -142,6 +143,8 @@ extern "C" long flex_binary_answer(void *, long nr, const long a[6]) {
     FLEX_KERNEL(SYS_sysinfo)
     FLEX_KERNEL(SYS_umask)
     FLEX_KERNEL(SYS_sigaltstack)
+    FLEX_KERNEL(SYS_wait4)   // its own children (a program that may fork: flex_image_forks)
+    FLEX_KERNEL(SYS_waitid)
     case SYS_tgkill:  // a signal to one of its own threads
       return static_cast<int>(a[0]) == ::getpid() ? kernel<SYS_tgkill>(a) : -EPERM;
     case SYS_prctl:  // its threads' names

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <utility>
 #include <mutex>
 
 // Unit tests build the layer under prefixed names (px_socket, ...) so that it does not replace the C
@@ -50,6 +51,9 @@ struct table {
   std::mutex mu;
   fd_entry fds[kMaxFds];
   epoll_instance epolls[kMaxEpolls];
+  // The owners' objects that more than one descriptor names (dup, dup2, dup3, F_DUPFD): how many
+  // descriptors name each beyond the first, by (kind, owner's number). The object is closed with the last.
+  std::map<std::pair<kind, int>, int> shared;
 };
 
 table &fds();

@@ -293,6 +293,46 @@ int close_entry(const fd_entry &e) {
   return -EBADF;
 }
 
+// A descriptor's close: the owner's object is closed with the last descriptor that names it.
+int close_shared(const fd_entry &e) {
+  {
+    table &t = fds();
+    std::lock_guard lock(t.mu);
+    if (auto it = t.shared.find({e.k, e.id}); it != t.shared.end()) {
+      if (--it->second == 0) t.shared.erase(it);
+      return 0;
+    }
+  }
+  return close_entry(e);
+}
+
+// Another descriptor for what `fd` names: `to` itself (closing what it named first, as dup2 does), or,
+// with `to` -1, the lowest free one from `min` up. Both name one object of the owner's, and one position
+// for a file: the owner's (Linux's open file description). Readiness registrations stay the first's.
+int duplicate(int fd, int to, int min, bool cloexec) {
+  if (fd < 0 || fd >= kMaxFds || to >= kMaxFds) return -EBADF;
+  table &t = fds();
+  fd_entry replaced{};
+  {
+    std::lock_guard lock(t.mu);
+    if (t.fds[fd].k == kind::free) return -EBADF;
+    if (to == fd) return to;
+    if (to < 0) {
+      to = min;
+      while (to < kMaxFds && t.fds[to].k != kind::free) ++to;
+      if (to == kMaxFds) return -EMFILE;
+    } else if (t.fds[to].k != kind::free) {
+      replaced = t.fds[to];
+      for (epoll_instance &ep : t.epolls) ep.interest.erase(to);
+    }
+    const fd_entry &e = t.fds[fd];
+    t.fds[to] = {.k = e.k, .id = e.id, .nonblock = e.nonblock, .cloexec = cloexec};
+    ++t.shared[{e.k, e.id}];
+  }
+  if (replaced.k != kind::free) close_shared(replaced);
+  return to;
+}
+
 // Host directories the program's paths reach: FLEX_MOUNTS="TARGET=HOSTDIR[,TARGET=HOSTDIR...]" in its
 // environment mounts each HOSTDIR with hostfs at TARGET before its first file call (every path beneath
 // stays beneath). A mount that fails is said on the console, naming the entry and the error.
@@ -475,7 +515,22 @@ ssize_t PX(pwrite)(int fd, const void *buf, size_t len, off_t off) {
 
 int PX(close)(int fd) {
   fd_entry e = release(fd);
-  return e.k == kind::free ? static_cast<int>(result(-EBADF)) : static_cast<int>(result(close_entry(e)));
+  return e.k == kind::free ? static_cast<int>(result(-EBADF)) : static_cast<int>(result(close_shared(e)));
+}
+
+int PX(dup)(int fd) {
+  return static_cast<int>(result(duplicate(fd, -1, 0, false)));
+}
+
+int PX(dup2)(int fd, int to) {
+  if (to < 0) return static_cast<int>(result(-EBADF));
+  return static_cast<int>(result(duplicate(fd, to, 0, false)));
+}
+
+int PX(dup3)(int fd, int to, int flags) {
+  if (to < 0) return static_cast<int>(result(-EBADF));
+  if (fd == to || (flags & ~O_CLOEXEC)) return static_cast<int>(result(-EINVAL));
+  return static_cast<int>(result(duplicate(fd, to, 0, flags & O_CLOEXEC)));
 }
 
 int PX(fcntl)(int fd, int cmd, ...) {
@@ -488,6 +543,10 @@ int PX(fcntl)(int fd, int cmd, ...) {
   switch (cmd) {
     case F_GETFL: return O_RDWR | (t.e.nonblock ? O_NONBLOCK : 0);
     case F_SETFL: return static_cast<int>(result(set_flags(fd, static_cast<int>(arg))));
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC:
+      if (arg < 0 || arg >= kMaxFds) return static_cast<int>(result(-EINVAL));
+      return static_cast<int>(result(duplicate(fd, -1, static_cast<int>(arg), cmd == F_DUPFD_CLOEXEC)));
     case F_GETFD: return t.e.cloexec ? FD_CLOEXEC : 0;
     case F_SETFD: {
       table &tb = fds();

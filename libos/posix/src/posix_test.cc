@@ -51,6 +51,9 @@ ssize_t px_writev(int, const iovec *, int);
 ssize_t px_recv(int, void *, size_t, int);
 ssize_t px_send(int, const void *, size_t, int);
 int px_close(int);
+int px_dup(int);
+int px_dup2(int, int);
+int px_dup3(int, int, int);
 int px_shutdown(int, int);
 int px_fcntl(int, int, ...);
 int px_setsockopt(int, int, int, const void *, socklen_t);
@@ -310,6 +313,63 @@ TEST(posix, a_pipe_wakes_an_epoll_wait_and_ends_its_stream) {
   EXPECT_EQ(px_posix_syscall(SYS_pipe, 0, 0, 0, 0, 0, 0), -EFAULT);
   EXPECT_EQ(px_close(q[0]), 0);
   EXPECT_EQ(px_close(q[1]), 0);
+}
+
+// Duplicates name one object: the pipe's write end stays open while one of its descriptors does, and a
+// file's position is shared. dup2 onto an open descriptor closes what it named first (a standard stream
+// becomes the socket, as a forked server's child does with its connection).
+TEST(posix, duplicates_share_one_object_closed_with_the_last) {
+  int p[2] = {-1, -1};
+  ASSERT_EQ(px_pipe2(p, O_NONBLOCK), 0);
+  const int w2 = px_dup(p[1]);
+  ASSERT_GE(w2, 0);
+  EXPECT_NE(w2, p[1]);
+  EXPECT_EQ(px_dup2(p[1], 40), 40);
+  EXPECT_EQ(px_dup2(40, 40), 40);
+  EXPECT_EQ(px_close(p[1]), 0);
+  EXPECT_EQ(px_write(w2, "a", 1), 1);
+  EXPECT_EQ(px_close(w2), 0);
+  EXPECT_EQ(px_write(40, "b", 1), 1);
+  char buf[8] = {};
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 2);
+  EXPECT_STREQ(buf, "ab");
+  EXPECT_EQ(fails_with(px_read(p[0], buf, sizeof buf)), EAGAIN);  // a writer is still open
+  EXPECT_EQ(px_close(40), 0);
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 0);  // the last one closed: end of stream
+  // Onto a standard stream; F_DUPFD from a floor; dup3's flags.
+  int q[2] = {-1, -1};
+  ASSERT_EQ(px_pipe2(q, O_NONBLOCK), 0);
+  const int console = px_dup(1);
+  ASSERT_GE(console, 0);
+  EXPECT_EQ(px_dup2(q[1], 1), 1);
+  EXPECT_EQ(px_write(1, "c", 1), 1);
+  EXPECT_EQ(px_read(q[0], buf, sizeof buf), 1);
+  EXPECT_EQ(buf[0], 'c');
+  const int high = px_fcntl(q[1], F_DUPFD_CLOEXEC, 100);
+  EXPECT_GE(high, 100);
+  EXPECT_EQ(px_fcntl(high, F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(px_dup3(q[1], 50, O_CLOEXEC), 50);
+  EXPECT_EQ(px_fcntl(50, F_GETFD), FD_CLOEXEC);
+  EXPECT_EQ(fails_with(px_dup3(q[1], q[1], 0)), EINVAL);
+  EXPECT_EQ(fails_with(px_dup2(999999, 5)), EBADF);
+  EXPECT_EQ(fails_with(px_dup(-1)), EBADF);
+  for (int fd : {q[1], high, 50, q[0]}) EXPECT_EQ(px_close(fd), 0);
+  EXPECT_EQ(fails_with(px_write(1, "d", 1)), EPIPE);  // fd 1 names the pipe, whose reader is gone
+  EXPECT_EQ(px_dup2(console, 1), 1);                   // the console again
+  EXPECT_EQ(px_close(console), 0);
+  EXPECT_EQ(px_write(1, "", 0), 0);
+  // A file's position is the object's: what one descriptor reads moves the other.
+  int f = px_open("/posix-dup.txt", O_RDWR | O_CREAT | O_TRUNC, 0644);
+  ASSERT_GE(f, 0);
+  EXPECT_EQ(px_write(f, "0123456789", 10), 10);
+  EXPECT_EQ(px_lseek(f, 0, SEEK_SET), 0);
+  const int g = px_dup(f);
+  EXPECT_EQ(px_read(f, buf, 4), 4);
+  EXPECT_EQ(px_read(g, buf, 2), 2);
+  EXPECT_EQ(buf[0], '4');
+  EXPECT_EQ(px_close(f), 0);
+  EXPECT_EQ(px_close(g), 0);
+  EXPECT_EQ(px_unlink("/posix-dup.txt"), 0);
 }
 
 TEST(posix, numeric_names_resolve_and_others_do_not) {

@@ -60,6 +60,9 @@ extern "C" long PX(posix_syscall)(long nr, long a0, long a1, long a2, long a3, l
       r = raw(PX(pwrite)(static_cast<int>(a0), ptr<const void>(a1), static_cast<size_t>(a2), a3));
       break;
     case SYS_close: r = raw(PX(close)(static_cast<int>(a0))); break;
+    case SYS_dup: r = raw(PX(dup)(static_cast<int>(a0))); break;
+    case SYS_dup2: r = raw(PX(dup2)(static_cast<int>(a0), static_cast<int>(a1))); break;
+    case SYS_dup3: r = raw(PX(dup3)(static_cast<int>(a0), static_cast<int>(a1), static_cast<int>(a2))); break;
     case SYS_fcntl: r = raw(PX(fcntl)(static_cast<int>(a0), static_cast<int>(a1), a2)); break;
     case SYS_ioctl: r = raw(PX(ioctl)(static_cast<int>(a0), static_cast<unsigned long>(a1), a2)); break;
     case SYS_socket: r = raw(PX(socket)(static_cast<int>(a0), static_cast<int>(a1), static_cast<int>(a2))); break;

@@ -3,13 +3,19 @@
 // (flex_uthread_swap_stack), preceded by a swap of the runtime's per-thread gate state.
 #include <flex/sched/sched.h>
 
+#include <pthread.h>
+
 #include <cerrno>
 #include <algorithm>
 #include <bitset>
 #include <cstring>
 
+#include <flex/runtime/layout.h>
 #include <flex/runtime/uthread.h>
 #include <flex/plat/plat.h>
+
+// The image's layout (absent outside an image: sched's own tests).
+extern "C" const struct flex_image_layout flex_image __attribute__((weak));
 
 namespace flex::sched {
 namespace {
@@ -32,6 +38,7 @@ struct thread {
   int64_t deadline = -1;     // monotonic ns; -1: none
   wake why = wake::none;
   int wait_fd = -1;
+  unsigned want = 0;         // what the fd wait waits for
   unsigned events = 0;       // what the fd wait saw
   int wait_obj = 0;          // the wait queue (object id) it sits on, 0: none
   int next = 0;              // the next thread in the queue it sits on (ready, or wait_obj's waiters)
@@ -113,9 +120,26 @@ int64_t now() {
 
 long g_home = 0;  // the host thread sched runs on (the first caller's)
 
+// In the child of a fork (an image whose program forks copies the whole process): g_epoll is the
+// parent's readiness set, which a fork shares, so the child's waits would take the parent's events and
+// its deletions would silence the parent's waiters. The child drops its reference and builds a set of its
+// own with the waits its threads were blocked in.
+void after_fork_in_child() {
+  if (g_epoll < 0) return;
+  plat_close(g_epoll);
+  g_epoll = plat_poll_create();
+  g_kept.reset();
+  for (int id = 1; id <= SCHED_MAX_THREADS; ++id) {
+    const thread &t = g_threads[static_cast<size_t>(id)];
+    if (t.st != state::blocked || t.wait_fd < 0) continue;
+    if (g_epoll >= 0) plat_poll_ctl(g_epoll, PLAT_POLL_ADD, t.wait_fd, t.want | PLAT_ONESHOT, static_cast<uint64_t>(id));
+  }
+}
+
 // Thread 1 is whoever calls first; its stacks are its own.
 void boot() {
   if (g_current) return;
+  if (&flex_image != nullptr && flex_image_forks(&flex_image)) pthread_atfork(nullptr, nullptr, &after_fork_in_child);
   g_home = plat_thread_id();
   g_gate_state = flex_uthread_state_size();
   thread &t = g_threads[1];
@@ -478,6 +502,7 @@ int sched_wait_fd(int fd, unsigned events, int64_t timeout_ns) {
   if (rc == -ENOENT) rc = plat_poll_ctl(g_epoll, PLAT_POLL_ADD, fd, events | PLAT_ONESHOT, cookie);
   if (rc < 0) return rc == -EEXIST ? -EBUSY : rc;  // another thread waits on this fd
   cur().wait_fd = fd;
+  cur().want = events;
   cur().events = 0;
   ++g_fd_waiters;
   rc = block(timeout_ns);

@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <new>
@@ -427,6 +428,12 @@ struct run_state {
   std::uintptr_t brk_cur = 0, brk_mapped = 0;
   std::atomic<bool> threads_started{false};
   bool linking = false;  // the interpreter runs to the entry (link): no thread may start yet
+  bool forks = false;    // program::forks
+  bool forked = false;   // this process is a child the program forked
+  // The signals the SIGSYS handler lets through: those whose action is not one of the program's handlers
+  // (flex_bin_signal), so a default action (SIGTERM's: the end) or a handler of the runtime's happens even
+  // while the runtime answers a call that blocks, as it would in the kernel.
+  std::uint64_t through = 0;
 };
 run_state g;
 
@@ -640,6 +647,14 @@ void behind_flex_bin_signal(kernel_sigaction &act) {
   act.flags |= SA_SIGINFO;
 }
 
+// The dispatch's SIGSYS handler, which blocks the program's handled signals (flex_bin_signal would only
+// defer them) and lets the others through (g.through).
+long install_sigsys() {
+  const kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
+                             reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit & ~g.through};
+  return ::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8);
+}
+
 // A handler for anything but SIGSYS, whose mask may not hold SIGSYS (the dispatch's signal must always
 // get through: a blocked one would end the process). A handler of the program's is installed behind
 // flex_bin_signal; the program reads back what it installed.
@@ -661,6 +676,13 @@ long serve_sigaction(const long a[6]) {
       behind_flex_bin_signal(act);
     }
     if (::syscall(SYS_rt_sigaction, sig, &act, nullptr, 8) != 0) return -errno;
+    const std::uint64_t bit = std::uint64_t{1} << (sig - 1);
+    const std::uint64_t through =
+        act.handler == reinterpret_cast<void *>(&flex_bin_signal) ? g.through & ~bit : g.through | bit;
+    if (through != g.through) {
+      g.through = through;
+      install_sigsys();
+    }
   }
   if (a[2]) std::memcpy(reinterpret_cast<void *>(a[2]), &old, sizeof old);
   return 0;
@@ -748,6 +770,32 @@ void *thread_start(void *arg) {
 
 // clone and clone3: a thread (CLONE_VM | CLONE_THREAD and the rest of what pthread_create asks) is
 // started as above; anything else would be another process, which an image is not: -ENOSYS.
+// The program's fork: the runtime's own, from the handler, so the C library's atfork handlers of the
+// runtime and the libOS libraries run (each rebuilds in the child the kernel state it must not share with
+// the parent, as sched's private readiness set). The child is this whole process copied, the libOS with
+// the program, and returns 0 into the program; its dispatch, which the kernel does not carry over a fork,
+// is armed again first. A program whose threads run is refused: the copy would hold whatever locks they
+// held in the runtime and the libOS.
+long serve_fork(unsigned long flags, std::uintptr_t ptid, std::uintptr_t ctid) {
+  if (!g.forks || g.threads_started.load()) return -ENOSYS;
+  if (g.linking) return -EAGAIN;
+  std::fflush(stdout);  // what the runtime's standard output holds is written once, by the parent
+  const pid_t pid = ::fork();
+  if (pid < 0) return -errno;
+  if (pid > 0) {
+    if (flags & CLONE_PARENT_SETTID) *reinterpret_cast<pid_t *>(ptid) = pid;
+    return pid;
+  }
+  if (arm_dispatch(self()) != 0) {
+    static constexpr char kWhy[] = "flex: the forked child cannot arm its system-call dispatch; it ends\n";
+    ::write(STDERR_FILENO, kWhy, sizeof kWhy - 1);
+    ::syscall(SYS_exit_group, 127);
+  }
+  g.forked = true;
+  if (flags & CLONE_CHILD_SETTID) *reinterpret_cast<pid_t *>(ctid) = static_cast<pid_t>(::syscall(SYS_gettid));
+  return 0;
+}
+
 long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   unsigned long flags = 0;
   std::uintptr_t stack = 0, ptid = 0, ctid = 0, tls = 0;
@@ -770,6 +818,8 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
     tls = ca.tls;
   }
   constexpr unsigned long kThread = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+  constexpr unsigned long kFork = CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | CLONE_PARENT_SETTID | CSIGNAL;
+  if (nr == SYS_clone && !stack && !(flags & ~kFork) && (flags & CSIGNAL) == SIGCHLD) return serve_fork(flags, ptid, ctid);
   if ((flags & kThread) != kThread) return -ENOSYS;
   if (g.linking) return -EAGAIN;  // a library's initialiser at link time: its threads would outlive link()
   if (!stack) return -EINVAL;
@@ -989,9 +1039,15 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
       }
     }
   }
-  kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
-                       reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit};
-  if (::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8) != 0 || arm_dispatch(&g_staged.main) != 0) {
+  g.through = 0;
+  for (int sig = 1; sig <= 64; ++sig) {
+    kernel_sigaction now{};
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS) continue;
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, 8) == 0 && now.handler != reinterpret_cast<void *>(&flex_bin_signal)) {
+      g.through |= std::uint64_t{1} << (sig - 1);
+    }
+  }
+  if (install_sigsys() != 0 || arm_dispatch(&g_staged.main) != 0) {
     return status::from_errno(g_staged.path + ": cannot arm the system-call dispatch", errno);
   }
   sigset_t unblock_sigsys;
@@ -1071,6 +1127,7 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   }
   g.dispatch = dispatch;
   g.ctx = ctx;
+  g.forks = p.forks;
   signal_state ss;
   if (status s = arm(ss, g_staged.linked ? g_staged.actions : nullptr); !s.ok()) {
     disarm(ss, nullptr);
@@ -1165,10 +1222,18 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   long ret;
   switch (nr) {
     case SYS_exit:
+      if (g.forked) {
+        std::fflush(stdout);
+        ::syscall(SYS_exit_group, a[0]);
+      }
       if (t->main) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
       ::syscall(SYS_exit, a[0]);  // one of its threads ends (the kernel clears and wakes its child tid)
       __builtin_unreachable();
     case SYS_exit_group:
+      if (g.forked) {  // a forked child ends alone: the image's end (its report, its backends) is the parent's
+        std::fflush(stdout);
+        ::syscall(SYS_exit_group, a[0]);
+      }
       if (t->main) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
       ::syscall(SYS_exit_group, a[0]);  // another thread ends the program: the process ends with it
       __builtin_unreachable();
@@ -1193,7 +1258,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
       break;
     case SYS_clone:
     case SYS_clone3: ret = serve_clone(nr, a, uc); break;
-    case SYS_fork:
+    case SYS_fork: ret = serve_fork(SIGCHLD, 0, 0); break;
     case SYS_vfork:
     case SYS_execve:
     case SYS_execveat: ret = -ENOSYS; break;

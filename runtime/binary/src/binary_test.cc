@@ -21,6 +21,8 @@
 #include <map>
 #include <string>
 #include <atomic>
+#include <chrono>
+#include <cstdlib>
 #include <thread>
 
 namespace flex::runtime::binary {
@@ -61,9 +63,9 @@ long answer(void *ctx, long nr, const long a[6]) {
 #define REQUIRE_FILE(path) \
   if (!fs::exists(path)) GTEST_SKIP() << path << " is not installed"
 
-int run_program(std::vector<std::string> argv, recorder &r, const char *path = kBusybox) {
+int run_program(std::vector<std::string> argv, recorder &r, const char *path = kBusybox, bool forks = false) {
   int st = -1;
-  status s = run({path, std::move(argv), {"PATH=/bin:/usr/bin", "HOME=/tmp"}}, &answer, &r, &st);
+  status s = run({path, std::move(argv), {"PATH=/bin:/usr/bin", "HOME=/tmp"}, forks}, &answer, &r, &st);
   EXPECT_TRUE(s.ok()) << s.message();
   return st;
 }
@@ -138,6 +140,58 @@ TEST(binary, a_handler_the_program_installs_runs_and_returns) {
   EXPECT_EQ(run_program({"busybox", "sh", "-c", "trap 'echo caught' USR1; kill -USR1 $$; echo after"}, r), 0);
   EXPECT_EQ(r.out, "caught\nafter\n");
   EXPECT_GE(r.calls[SYS_kill], 1);
+}
+
+// A program that may fork (an image with only `isolation: none` compartments): the shell's subshell is a
+// child process, a copy of this one, whose calls are the dispatcher's too (its cat's open is refused there
+// as here, so it ends with 5), and whose status the shell waits for. Were the child's dispatch not armed
+// again (the kernel does not carry it over a fork), its open would reach the kernel and it would end with 0.
+TEST(binary, a_program_that_may_fork_makes_a_child_whose_calls_are_dispatched) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  r.refuse = {SYS_openat};
+  EXPECT_EQ(run_program({"busybox", "sh", "-c", "(cat /etc/hostname || exit 5); echo status $?"}, r, kBusybox, true), 0);
+  EXPECT_EQ(r.out, "status 5\n");
+  EXPECT_GE(r.calls[SYS_wait4], 1);
+}
+
+// A program that may not (an image with an mpk domain or a compartment process): its fork is answered
+// ENOSYS, counted, and the shell says it cannot fork.
+TEST(binary, a_program_that_may_not_fork_gets_enosys_for_its_fork) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  const std::uint64_t before = unanswered(SYS_clone);
+  EXPECT_NE(run_program({"busybox", "sh", "-c", "(exit 3); echo status $?"}, r), 0);
+  EXPECT_EQ(r.out.find("status 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("can't fork"), std::string::npos) << r.err;
+  EXPECT_EQ(unanswered(SYS_clone), before + 1);
+}
+
+// A signal whose action is the default one ends the program even while the runtime answers a call that
+// blocks (the dispatch's handler lets through every signal the program has no handler for): SIGTERM
+// during `sleep 60` ends it at once, as natively. Run in a child of the test (it ends by the signal); were
+// the signal held back until the call returns, the child would end with 3 ten seconds later.
+TEST(binary, a_signal_with_its_default_action_ends_the_program_during_a_blocking_call) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        ::signal(SIGTERM, SIG_DFL);
+        const long program_thread = ::syscall(SYS_gettid);
+        std::thread([program_thread] {  // to the program's thread, which must take it itself
+          std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          ::syscall(SYS_tgkill, ::getpid(), program_thread, SIGTERM);
+          std::this_thread::sleep_for(std::chrono::seconds(10));
+          std::_Exit(3);  // the signal stayed pending: the program still sleeps
+        }).detach();
+        recorder r;
+        run_program({"busybox", "sleep", "60"}, r);
+        std::_Exit(0);
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
 }
 
 // A SIGSYS that is not the dispatch's goes to the handler the runtime had before the program ran (in an

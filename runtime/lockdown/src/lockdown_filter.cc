@@ -256,6 +256,8 @@ struct process_set {
   // pkey_mprotect, never a compartment's, for the system-call wall's tagging of fresh memory: the layout
   // filter lets it through at the runtime's one site only (mpk_pkey_site).
   bool runtime_tags = false;
+  // The program of an image that may fork (flex_image_forks): the loader's fork, glibc's, gets through.
+  bool forks = false;
 };
 
 // The compartments' sets (the runtime's needs included by flexbuild), and the runtime's own needs again:
@@ -270,6 +272,7 @@ process_set union_of(const flex_image_layout &img, std::uint64_t hosted, bool su
   };
   add(sc::runtime_needs(sc::process_kind::any));
   add(sc::runtime_needs(supervisor ? sc::process_kind::supervisor : sc::process_kind::compartment));
+  s.forks = flex_image_forks(&img) != 0;
   for (unsigned c = 0; c < img.n_compartments; ++c) {
     if (!(hosted >> c & 1)) continue;
     const flex_compartment_layout &comp = img.compartments[c];
@@ -307,6 +310,10 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
     } else if (nr == SYS_clone) {
       const scmp_arg_cmp thread = arg(0, SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD);
       allow(nr, 1, &thread);
+      if (s.forks) {  // glibc's fork, made by the loader for the program: a new process, nothing shared
+        const scmp_arg_cmp fork = arg(0, SCMP_CMP_EQ, CLONE_CHILD_SETTID | CLONE_CHILD_CLEARTID | SIGCHLD);
+        allow(nr, 1, &fork);
+      }
     } else if (nr == SYS_clone3) {
       if (rc == 0) rc = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
     } else if (nr == SYS_socket && !s.any_family) {

@@ -43,7 +43,7 @@ struct outcome {
 // `before`: run in the child just before it locks down.
 outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t families, int mode,
                         const std::function<int()> &body, const char *lib = "test",
-                        const std::function<int()> &before = {}) {
+                        const std::function<int()> &before = {}, const char *binary = nullptr) {
   int pipefd[2];
   if (pipe(pipefd) != 0) return {};
   const pid_t pid = fork();
@@ -67,6 +67,7 @@ outcome in_locked_child(std::vector<std::string_view> extra, std::uint64_t famil
     img.n_compartments = 1;
     img.compartments = &comp;
     img.lockdown = mode;
+    img.binary_path = binary;
     if (before) {
       if (const int rc = before(); rc != 0) _exit(rc);
     }
@@ -136,6 +137,24 @@ TEST(lockdown, arguments_are_checked) {
   o = enforce([] { return socket(AF_UNIX, SOCK_STREAM, 0); }, {"socket"}, inet);
   EXPECT_EQ(o.status, kExitSyscall) << o.err;
   EXPECT_NE(o.err.find("socket(AF_UNIX"), std::string::npos) << o.err;
+}
+
+// An image whose program may fork (it runs one, and every compartment is `isolation: none`): glibc's fork
+// gets through, as the loader makes it for the program; any other clone that is no thread does not.
+TEST(lockdown, an_image_whose_program_forks_lets_glibcs_fork_through_and_no_other_clone) {
+  auto in_forking_image = [](const std::function<int()> &body) {
+    return in_locked_child({"wait4"}, 0, FLEX_LOCKDOWN_ENFORCE, body, "test", {}, "/bin/true");
+  };
+  outcome o = in_forking_image([] {
+    const pid_t child = fork();
+    if (child == 0) _exit(7);
+    int st = 0;
+    return child > 0 && waitpid(child, &st, 0) == child && WIFEXITED(st) && WEXITSTATUS(st) == 7 ? 0 : 1;
+  });
+  EXPECT_EQ(o.status, 0) << o.err;
+  o = in_forking_image([] { return static_cast<int>(syscall(SYS_clone, long{CLONE_FS | SIGCHLD}, 0L, 0L, 0L, 0L)); });
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("clone("), std::string::npos) << o.err;
 }
 
 TEST(lockdown, foreign_system_call_abis_are_refused) {

@@ -64,6 +64,11 @@ struct program {
   std::string path;
   std::vector<std::string> argv;  // argv[0] included
   std::vector<std::string> env;   // "NAME=value"
+  // Whether its fork (glibc's: clone with SIGCHLD and nothing shared, or fork) makes a child process, a
+  // copy of this whole process (the runtime's own fork, so its atfork handlers run in the child, where the
+  // dispatch is armed again). Only while the program has started no thread (a copy would hold whatever
+  // locks the others held); otherwise, and when false, its fork is answered ENOSYS.
+  bool forks = false;
 };
 
 // Whether `path` is a program the loader runs (an ELF64 x86-64 executable, static or position
@@ -91,6 +96,7 @@ inline program image_program(int argc, char **argv) {
   for (const char *const *a = flex_image.binary_args; a && *a; ++a) p.argv.emplace_back(*a);
   for (int i = 1; i < argc && argv && argv[i]; ++i) p.argv.emplace_back(argv[i]);
   for (char **e = environ; e && *e; ++e) p.env.emplace_back(*e);
+  p.forks = flex_image_forks(&flex_image) != 0;
   return p;
 }
 

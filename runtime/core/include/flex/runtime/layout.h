@@ -76,6 +76,19 @@ struct flex_image_layout {
 
 extern const struct flex_image_layout flex_image;
 
+/* Whether the program an image runs may fork: every compartment is `isolation: none`, so the image is one
+ * process with one address space and nothing a copy of it would share with the original but what a Linux
+ * fork shares (open files). A fork then copies the whole image, the libOS with the program, as Linux
+ * copies a process. An image with an mpk domain or a compartment process has state a copy cannot own
+ * (keys, gate channels, the supervisor's children), and its program's fork is answered ENOSYS. */
+static inline int flex_image_forks(const struct flex_image_layout *img) {
+  if (!img->binary_path) return 0;
+  for (unsigned i = 0; i < img->n_compartments; i++) {
+    if (img->compartments[i].isolation != FLEX_ISO_NONE) return 0;
+  }
+  return 1;
+}
+
 /* The app's `main`, renamed by flexbuild when it links the app's compartment. */
 int flex_app_main(int argc, char **argv);
 
