@@ -101,6 +101,68 @@ TEST(binary_image, busybox_httpd_serves_a_host_directory_with_a_child_per_connec
   fs::remove_all(dir);
 }
 
+// A forked child's epoll is its own: the libOS's readiness sets (net's, sched's) are rebuilt in the child,
+// so a pipe the child watches never wakes the parent's wait, even on the number the parent's watched pipe
+// has. Were the child's registrations made in the parent's set, the parent's wait would report its empty
+// pipe ready.
+TEST(binary_image, a_forked_childs_epoll_never_wakes_its_parents) {
+  const fs::path dir = fs::temp_directory_path() / ("flex-binary-forkpoll-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  write(dir / "forkpoll.c",
+        "#include <stdio.h>\n"
+        "#include <sys/epoll.h>\n"
+        "#include <sys/wait.h>\n"
+        "#include <unistd.h>\n"
+        "int main(void) {\n"
+        "  int p[2], go[2];\n"
+        "  if (pipe(p) != 0 || pipe(go) != 0) return 2;\n"
+        "  int ep = epoll_create1(0);\n"
+        "  struct epoll_event e = {.events = EPOLLIN, .data.u64 = 111};\n"
+        "  epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e);\n"
+        "  pid_t c = fork();\n"
+        "  if (c == 0) {  /* its own pipe, on the number the parent's watched one has, in an epoll of its own */\n"
+        "    close(p[0]);\n"
+        "    close(p[1]);\n"
+        "    int q[2];\n"
+        "    if (pipe(q) != 0) _exit(2);\n"
+        "    int ep2 = epoll_create1(0);\n"
+        "    struct epoll_event f = {.events = EPOLLIN, .data.u64 = 222};\n"
+        "    epoll_ctl(ep2, EPOLL_CTL_ADD, q[0], &f);\n"
+        "    write(q[1], \"c\", 1);\n"
+        "    struct epoll_event out = {0};\n"
+        "    int n = epoll_wait(ep2, &out, 1, 5000);\n"
+        "    write(go[1], \"g\", 1);\n"
+        "    usleep(600000);  /* its ready pipe stays registered while the parent waits */\n"
+        "    _exit(q[0] == p[0] && n == 1 && out.data.u64 == 222 ? 0 : 1);\n"
+        "  }\n"
+        "  char g;\n"
+        "  read(go[0], &g, 1);\n"
+        "  struct epoll_event out = {0};\n"
+        "  int n = epoll_wait(ep, &out, 1, 300);\n"
+        "  printf(\"parent's wait while its pipe is empty: %d\\n\", n);\n"
+        "  int st = 0;\n"
+        "  waitpid(c, &st, 0);\n"
+        "  printf(\"child: %d\\n\", WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));\n"
+        "  write(p[1], \"p\", 1);\n"
+        "  n = epoll_wait(ep, &out, 1, 5000);\n"
+        "  printf(\"parent's pipe: %d %llu\\n\", n, (unsigned long long)out.data.u64);\n"
+        "  return 0;\n"
+        "}\n");
+  command_result cc =
+      run(llvm_tool("clang") + " -static -O1 -o " + (dir / "forkpoll").string() + " " + (dir / "forkpoll.c").string());
+  ASSERT_EQ(cc.status, 0) << cc.out;
+  command_result native = run((dir / "forkpoll").string());
+  ASSERT_EQ(native.out, "parent's wait while its pipe is empty: 0\nchild: 0\nparent's pipe: 1 111\n");
+  write(dir / "forkpoll.yaml", "name: forkpoll\nbinary: " + (dir / "forkpoll").string() +
+                                   "\ncompartments:\n  - {name: main, default: true, libraries: [binary, net, console]}\n");
+  command_result b = build_test_image(dir / "forkpoll.yaml", "forkpoll", source_dir());
+  ASSERT_EQ(b.status, 0) << b.out;
+  command_result r = run(test_image("forkpoll").string());
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, native.out);
+  fs::remove_all(dir);
+}
+
 // A dynamic program under enforce: linked at boot (its interpreter reads libc from the host's library
 // directories through descriptors of its own, maps it, and runs to the program's entry before the
 // lockdown), then run after it.

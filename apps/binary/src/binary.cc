@@ -143,8 +143,9 @@ extern "C" long flex_binary_answer(void *, long nr, const long a[6]) {
     FLEX_KERNEL(SYS_sysinfo)
     FLEX_KERNEL(SYS_umask)
     FLEX_KERNEL(SYS_sigaltstack)
-    FLEX_KERNEL(SYS_wait4)   // its own children (a program that may fork: flex_image_forks)
-    FLEX_KERNEL(SYS_waitid)
+    case SYS_wait4:  // its own children, when it may have any (flex_image_forks)
+      return flex_image_forks(&flex_image) ? kernel<SYS_wait4>(a) : -ENOSYS;
+    case SYS_waitid: return flex_image_forks(&flex_image) ? kernel<SYS_waitid>(a) : -ENOSYS;
     case SYS_tgkill:  // a signal to one of its own threads
       return static_cast<int>(a[0]) == ::getpid() ? kernel<SYS_tgkill>(a) : -EPERM;
     case SYS_prctl:  // its threads' names

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -14,6 +15,10 @@
 
 #include <flex/net/net_impl.h>
 #include <flex/plat/plat.h>
+#include <flex/runtime/layout.h>
+
+// The image's layout (absent outside an image: net's own tests).
+extern "C" const struct flex_image_layout flex_image __attribute__((weak));
 
 namespace flex::net {
 namespace {
@@ -49,6 +54,10 @@ class socket_bits {
 socket_bits<kMaxSockets> g_live;      // sockets this library created and has not closed
 socket_bits<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
 int g_poll = -1;                  // one readiness set for the whole image
+// What each socket is registered in it for (events 0: not registered), so that a forked child can build a
+// set of its own with the same registrations.
+std::uint32_t g_reg_events[kMaxSockets];
+std::uint64_t g_reg_cookie[kMaxSockets];
 
 bool live(int s) {
   return s >= 0 && s < kMaxSockets && g_live.test(static_cast<size_t>(s));
@@ -113,9 +122,36 @@ bool allowed_option(int level, int name, bool set) {
   return level == IPPROTO_TCP && name == TCP_NODELAY;
 }
 
+// In the child of a fork (an image whose program forks copies the whole process): the readiness set is
+// the parent's, which a fork shares, so what the child registers would wake the parent's waits. The child
+// drops its reference and registers its sockets in a set of its own, as they were.
+void after_fork_in_child() {
+  if (g_poll < 0) return;
+  be().close(g_poll);
+  g_poll = be().poll_create();
+  if (g_poll < 0) return;
+  for (int s = 0; s < kMaxSockets; ++s) {
+    if (g_reg_events[s] != 0 && live(s)) be().poll_ctl(g_poll, 1, s, g_reg_events[s], g_reg_cookie[s]);
+  }
+}
+
 int poll_set() {
-  if (g_poll < 0) g_poll = be().poll_create();
+  if (g_poll < 0) {
+    g_poll = be().poll_create();
+    if (g_poll >= 0 && &flex_image != nullptr && flex_image_forks(&flex_image)) {
+      pthread_atfork(nullptr, nullptr, &after_fork_in_child);
+    }
+  }
   return g_poll;
+}
+
+// Keeps what `s` is registered for (op: 1 add, 2 delete, 3 change) once the set took it.
+int noted(int rc, int s, int op, unsigned events, uint64_t cookie) {
+  if (rc == 0) {
+    g_reg_events[s] = op == 2 ? 0 : events;
+    g_reg_cookie[s] = op == 2 ? 0 : cookie;
+  }
+  return rc;
 }
 
 constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
@@ -264,6 +300,7 @@ int net_close(int s) {
   if (!live(s)) return -EBADF;
   g_live.reset(static_cast<size_t>(s));
   g_nonblock.reset(static_cast<size_t>(s));
+  g_reg_events[s] = 0;
   return be().close(s);  // also leaves the readiness set
 }
 
@@ -328,20 +365,20 @@ int net_poll_add(int s, unsigned events, uint64_t cookie) {
   if (!live(s)) return -EBADF;
   if (events & ~kEventMask) return -EINVAL;
   int ep = poll_set();
-  return ep < 0 ? ep : be().poll_ctl(ep, 1, s, events, cookie);
+  return ep < 0 ? ep : noted(be().poll_ctl(ep, 1, s, events, cookie), s, 1, events, cookie);
 }
 
 int net_poll_mod(int s, unsigned events, uint64_t cookie) {
   if (!live(s)) return -EBADF;
   if (events & ~kEventMask) return -EINVAL;
   int ep = poll_set();
-  return ep < 0 ? ep : be().poll_ctl(ep, 3, s, events, cookie);
+  return ep < 0 ? ep : noted(be().poll_ctl(ep, 3, s, events, cookie), s, 3, events, cookie);
 }
 
 int net_poll_del(int s) {
   if (!live(s)) return -EBADF;
   int ep = poll_set();
-  return ep < 0 ? ep : be().poll_ctl(ep, 2, s, 0, 0);
+  return ep < 0 ? ep : noted(be().poll_ctl(ep, 2, s, 0, 0), s, 2, 0, 0);
 }
 
 int net_poll_wait(struct net_event *ev, int max, int timeout_ms) {

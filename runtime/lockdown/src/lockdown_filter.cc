@@ -322,7 +322,7 @@ int add_rules(scmp_filter_ctx f, const process_set &s, bool supervisor) {
         const scmp_arg_cmp family = arg(0, SCMP_CMP_EQ, static_cast<scmp_datum_t>(fam));
         allow(nr, 1, &family);
       }
-    } else if (nr == SYS_tgkill || (nr == SYS_kill && !supervisor)) {
+    } else if (nr == SYS_tgkill || nr == SYS_rt_tgsigqueueinfo || (nr == SYS_kill && !supervisor)) {
       const scmp_arg_cmp own = arg(0, SCMP_CMP_EQ, self);
       allow(nr, 1, &own);
     } else {

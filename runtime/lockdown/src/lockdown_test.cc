@@ -130,6 +130,15 @@ TEST(lockdown, arguments_are_checked) {
   // Signals to itself only.
   o = enforce([] { return static_cast<int>(syscall(SYS_tgkill, 1L, 1L, 0L)); });
   EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  o = enforce(
+      [] {
+        siginfo_t info{};
+        info.si_code = SI_QUEUE;
+        return static_cast<int>(syscall(SYS_rt_tgsigqueueinfo, 1L, 1L, 0L, &info));
+      },
+      {"rt_tgsigqueueinfo"});
+  EXPECT_EQ(o.status, kExitSyscall) << o.err;
+  EXPECT_NE(o.err.find("rt_tgsigqueueinfo("), std::string::npos) << o.err;
   // Socket families: AF_INET allowed, AF_UNIX not.
   const std::uint64_t inet = 1ull << AF_INET;
   o = enforce([] { return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 1; }, {"socket"}, inet);
