@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <sys/uio.h>
 #include <limits.h>
+#include <pthread.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,11 +29,17 @@
 #include <vector>
 
 #include <flex/plat/plat.h>
+#include <flex/runtime/layout.h>
 
 #include "fd_table.h"
 #include "lower.h"
 
+// The image's layout (absent outside an image: posix's own tests).
+extern "C" const struct flex_image_layout flex_image __attribute__((weak));
+
 namespace flex::posix {
+
+void hold_locks_across_fork();
 
 table &fds() {
   static table t;
@@ -41,6 +48,7 @@ table &fds() {
     t.fds[0] = {.k = kind::host, .id = 0};
     t.fds[1] = {.k = kind::console, .id = 1};
     t.fds[2] = {.k = kind::console, .id = 2};
+    hold_locks_across_fork();
   });
   return t;
 }
@@ -368,6 +376,26 @@ void mount_host_dirs() {
 // unmapped.
 std::mutex g_cwd_mu;
 char g_cwd[VFS_PATH_MAX + 1] = "/";
+
+}  // namespace
+
+// In an image whose program forks (the program's threads may be in posix meanwhile), the fork waits for
+// posix's locks and the child gets them free: a lock another thread held at the fork would stay held in
+// the child, where that thread does not exist.
+void hold_locks_across_fork() {
+  if (&flex_image == nullptr || !flex_image_forks(&flex_image)) return;
+  auto hold = [] {
+    g_cwd_mu.lock();
+    fds().mu.lock();
+  };
+  auto release = [] {
+    fds().mu.unlock();
+    g_cwd_mu.unlock();
+  };
+  pthread_atfork(hold, release, release);
+}
+
+namespace {
 
 // `path` as vfs takes it: from "/", with the working directory before a relative one.
 std::string absolute(const char *path) {

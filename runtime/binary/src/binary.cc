@@ -774,10 +774,11 @@ void *thread_start(void *arg) {
 // runtime and the libOS libraries run (each rebuilds in the child the kernel state it must not share with
 // the parent, as sched's private readiness set). The child is this whole process copied, the libOS with
 // the program, and returns 0 into the program; its dispatch, which the kernel does not carry over a fork,
-// is armed again first. A program whose threads run is refused: the copy would hold whatever locks they
-// held in the runtime and the libOS.
+// is armed again first. The child has only the thread that forked, as on Linux: the C library's fork
+// takes its own locks across it, and each libOS library that other threads may hold a lock of takes it too
+// (atfork handlers: posix's descriptor table).
 long serve_fork(unsigned long flags, std::uintptr_t ptid, std::uintptr_t ctid) {
-  if (!g.forks || g.threads_started.load()) return -ENOSYS;
+  if (!g.forks) return -ENOSYS;
   if (g.linking) return -EAGAIN;
   std::fflush(stdout);  // what the runtime's standard output holds is written once, by the parent
   const pid_t pid = ::fork();

@@ -65,9 +65,9 @@ struct program {
   std::vector<std::string> argv;  // argv[0] included
   std::vector<std::string> env;   // "NAME=value"
   // Whether its fork (glibc's: clone with SIGCHLD and nothing shared, or fork) makes a child process, a
-  // copy of this whole process (the runtime's own fork, so its atfork handlers run in the child, where the
-  // dispatch is armed again). Only while the program has started no thread (a copy would hold whatever
-  // locks the others held); otherwise, and when false, its fork is answered ENOSYS.
+  // copy of this whole process with the forking thread only (the runtime's own fork, so the atfork
+  // handlers of the runtime's C library and of the libOS run, and the child's dispatch is armed again).
+  // When false, its fork is answered ENOSYS.
   bool forks = false;
 };
 
