@@ -25,6 +25,7 @@ namespace {
 
 constexpr int kMaxSockets = 65536;
 constexpr int kMaxEvents = 4096;
+constexpr unsigned kMaxAhead = 1u << 20;  // the most net_poll_wait_ahead receives per socket
 static_assert(NET_ADDR_MAX == INET6_ADDRSTRLEN);
 
 const backend &be() {
@@ -53,9 +54,11 @@ class socket_bits {
 
 socket_bits<kMaxSockets> g_live;      // sockets this library created and has not closed
 socket_bits<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
+socket_bits<kMaxSockets> g_listening;  // ... that listen() made listeners (nothing to receive)
 int g_poll = -1;                  // one readiness set for the whole image
-// What each socket is registered in it for (events 0: not registered), so that a forked child can build a
-// set of its own with the same registrations.
+// What each socket is registered in it for (events 0: not registered), and its user's cookie: the set
+// itself carries the socket's number, so that a wait knows which socket each event is (to read it ahead:
+// net_poll_wait_ahead), and a forked child can build a set of its own with the same registrations.
 std::uint32_t g_reg_events[kMaxSockets];
 std::uint64_t g_reg_cookie[kMaxSockets];
 
@@ -131,7 +134,7 @@ void after_fork_in_child() {
   g_poll = be().poll_create();
   if (g_poll < 0) return;
   for (int s = 0; s < kMaxSockets; ++s) {
-    if (g_reg_events[s] != 0 && live(s)) be().poll_ctl(g_poll, 1, s, g_reg_events[s], g_reg_cookie[s]);
+    if (g_reg_events[s] != 0 && live(s)) be().poll_ctl(g_poll, 1, s, g_reg_events[s], static_cast<uint64_t>(s));
   }
 }
 
@@ -152,6 +155,25 @@ int noted(int rc, int s, int op, unsigned events, uint64_t cookie) {
     g_reg_cookie[s] = op == 2 ? 0 : cookie;
   }
   return rc;
+}
+
+// A registration in the set (op: 1 add, 2 delete, 3 change), with the socket's number as the set's data.
+int poll_ctl(int s, int op, unsigned events, uint64_t cookie) {
+  int ep = poll_set();
+  if (ep < 0) return ep;
+  if (op != 2) g_reg_cookie[s] = cookie;  // before the set can report it
+  return noted(be().poll_ctl(ep, op, s, events, static_cast<uint64_t>(s)), s, op, events, cookie);
+}
+
+// The set's events, each with its user's cookie in place of the socket's number (kept in `sock`).
+int poll_events(int ep, struct net_event *ev, int max, int timeout_ms, int *sock) {
+  const int n = be().poll_wait(ep, ev, max, timeout_ms);
+  for (int i = 0; i < n; ++i) {
+    const auto s = static_cast<int>(ev[i].cookie);
+    if (sock) sock[i] = s;
+    ev[i].cookie = s >= 0 && s < kMaxSockets ? g_reg_cookie[s] : 0;
+  }
+  return n;
 }
 
 constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
@@ -185,6 +207,29 @@ int io_many(net_io *user, int n, bool send) {
   if (k > 0) (send ? be().send_many : be().recv_many)(op, k);
   for (int j = 0; j < k; ++j) user[index[j]].result = op[j].result;
   return n;
+}
+
+// net_poll_wait; `sock` (when given) gets each event's socket.
+int wait_events(struct net_event *ev, int max, int timeout_ms, int *sock) {
+  if (!ev) return -EFAULT;
+  if (max <= 0 || max > kMaxEvents || timeout_ms < -1) return -EINVAL;
+  int ep = poll_set();
+  if (ep < 0) return ep;
+  // Waiting blocks the calling sched thread: look first, then wait for the set itself (an epoll fd is
+  // readable while one of its fds is ready), then look again.
+  int n = poll_events(ep, ev, max, 0, sock);
+  if (n != 0 || timeout_ms == 0) return n;
+  const int64_t deadline = timeout_ms < 0 ? -1 : plat_clock_ns(PLAT_CLOCK_MONOTONIC) + int64_t{timeout_ms} * 1000000;
+  for (;;) {
+    int64_t left = -1;
+    if (deadline >= 0) {
+      left = deadline - plat_clock_ns(PLAT_CLOCK_MONOTONIC);
+      if (left <= 0) return 0;
+    }
+    if (int w = wait_ready(ep, NET_IN, left); w < 0) return w;
+    n = poll_events(ep, ev, max, 0, sock);
+    if (n != 0) return n;
+  }
 }
 
 }  // namespace
@@ -236,7 +281,9 @@ int net_bind(int s, const char *addr, int port) {
 int net_listen(int s, int backlog) {
   if (!live(s)) return -EBADF;
   if (backlog < 0) return -EINVAL;
-  return be().listen(s, backlog);
+  const int r = be().listen(s, backlog);
+  if (r == 0) g_listening.set(static_cast<size_t>(s));
+  return r;
 }
 
 int net_accept(int s, int flags) {
@@ -300,6 +347,7 @@ int net_close(int s) {
   if (!live(s)) return -EBADF;
   g_live.reset(static_cast<size_t>(s));
   g_nonblock.reset(static_cast<size_t>(s));
+  g_listening.reset(static_cast<size_t>(s));
   g_reg_events[s] = 0;
   return be().close(s);  // also leaves the readiness set
 }
@@ -364,43 +412,36 @@ int net_set_nonblock(int s, int on) {
 int net_poll_add(int s, unsigned events, uint64_t cookie) {
   if (!live(s)) return -EBADF;
   if (events & ~kEventMask) return -EINVAL;
-  int ep = poll_set();
-  return ep < 0 ? ep : noted(be().poll_ctl(ep, 1, s, events, cookie), s, 1, events, cookie);
+  return poll_ctl(s, 1, events, cookie);
 }
 
 int net_poll_mod(int s, unsigned events, uint64_t cookie) {
   if (!live(s)) return -EBADF;
   if (events & ~kEventMask) return -EINVAL;
-  int ep = poll_set();
-  return ep < 0 ? ep : noted(be().poll_ctl(ep, 3, s, events, cookie), s, 3, events, cookie);
+  return poll_ctl(s, 3, events, cookie);
 }
 
 int net_poll_del(int s) {
   if (!live(s)) return -EBADF;
-  int ep = poll_set();
-  return ep < 0 ? ep : noted(be().poll_ctl(ep, 2, s, 0, 0), s, 2, 0, 0);
+  return poll_ctl(s, 2, 0, 0);
 }
 
 int net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
-  if (!ev) return -EFAULT;
-  if (max <= 0 || max > kMaxEvents || timeout_ms < -1) return -EINVAL;
-  int ep = poll_set();
-  if (ep < 0) return ep;
-  // Waiting blocks the calling sched thread: look first, then wait for the set itself (an epoll fd is
-  // readable while one of its fds is ready), then look again.
-  int n = be().poll_wait(ep, ev, max, 0);
-  if (n != 0 || timeout_ms == 0) return n;
-  const int64_t deadline = timeout_ms < 0 ? -1 : plat_clock_ns(PLAT_CLOCK_MONOTONIC) + int64_t{timeout_ms} * 1000000;
-  for (;;) {
-    int64_t left = -1;
-    if (deadline >= 0) {
-      left = deadline - plat_clock_ns(PLAT_CLOCK_MONOTONIC);
-      if (left <= 0) return 0;
-    }
-    if (int w = wait_ready(ep, NET_IN, left); w < 0) return w;
-    n = be().poll_wait(ep, ev, max, 0);
-    if (n != 0) return n;
+  return wait_events(ev, max, timeout_ms, nullptr);
+}
+
+int net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, char *ahead, unsigned per, int64_t *result) {
+  if (!ahead || !result) return -EFAULT;
+  if (per == 0 || per > kMaxAhead) return -EINVAL;
+  int sock[kMaxEvents];
+  const int n = wait_events(ev, max, timeout_ms, sock);
+  for (int i = 0; i < n; ++i) {
+    const int s = sock[i];
+    result[i] = -EAGAIN;
+    if (!(ev[i].events & NET_IN) || !live(s) || g_listening.test(static_cast<size_t>(s))) continue;
+    result[i] = be().recv(s, ahead + static_cast<size_t>(i) * per, per, MSG_DONTWAIT);
   }
+  return n;
 }
 
 }  // extern "C"

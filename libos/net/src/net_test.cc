@@ -71,6 +71,45 @@ TEST(net, tcp_round_trip_with_readiness) {
   EXPECT_EQ(net_close(l), 0);
 }
 
+// A wait that reads ahead: each readable connection's bytes come with its event (the user's cookie), a
+// listener's event comes with nothing received (its connection stays for accept), a quiet socket is not
+// read, and the end of the stream is a 0.
+TEST(net, a_wait_that_reads_ahead_brings_each_readable_sockets_bytes_with_its_event) {
+  int port = 0;
+  int l = listen_any(port);
+  ASSERT_EQ(net_poll_add(l, NET_IN, 10), 0);
+  int c = net_socket(NET_INET, NET_STREAM);
+  ASSERT_GE(c, 0);
+  ASSERT_EQ(net_connect(c, "127.0.0.1", port), 0);
+  net_event ev[4];
+  char ahead[4][64];
+  int64_t result[4];
+  ASSERT_EQ(net_poll_wait_ahead(ev, 4, 2000, &ahead[0][0], 64, result), 1);
+  EXPECT_EQ(ev[0].cookie, 10u);
+  EXPECT_EQ(result[0], -EAGAIN);  // a listener: not received from
+  int a = net_accept(l, NET_NONBLOCK);
+  ASSERT_GE(a, 0);
+  ASSERT_EQ(net_poll_del(l), 0);
+  ASSERT_EQ(net_poll_add(a, NET_IN, 20), 0);
+  ASSERT_EQ(net_poll_add(c, NET_IN, 30), 0);  // nothing comes to it
+  EXPECT_EQ(net_send(c, "ahead", 5, 0), 5);
+  ASSERT_EQ(net_poll_wait_ahead(ev, 4, 2000, &ahead[0][0], 64, result), 1);
+  EXPECT_EQ(ev[0].cookie, 20u);
+  ASSERT_EQ(result[0], 5);
+  EXPECT_EQ(std::string(ahead[0], 5), "ahead");
+  char buf[16];
+  EXPECT_EQ(net_recv(a, buf, sizeof buf, 0), -EAGAIN);  // the wait took it
+  EXPECT_EQ(net_shutdown(c, 1), 0);
+  ASSERT_EQ(net_poll_wait_ahead(ev, 4, 2000, &ahead[0][0], 64, result), 1);
+  EXPECT_EQ(result[0], 0);
+  EXPECT_EQ(net_poll_wait_ahead(nullptr, 4, 0, &ahead[0][0], 64, result), -EFAULT);
+  EXPECT_EQ(net_poll_wait_ahead(ev, 4, 0, nullptr, 64, result), -EFAULT);
+  EXPECT_EQ(net_poll_wait_ahead(ev, 4, 0, &ahead[0][0], 0, result), -EINVAL);
+  EXPECT_EQ(net_close(a), 0);
+  EXPECT_EQ(net_close(c), 0);
+  EXPECT_EQ(net_close(l), 0);
+}
+
 TEST(net, a_pipe_carries_bytes_one_way_with_readiness_and_end_of_stream) {
   int e[2] = {-1, -1};
   ASSERT_EQ(net_pipe(e, NET_SOCK_NONBLOCK), 0);

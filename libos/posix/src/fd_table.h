@@ -5,9 +5,12 @@
 #define FLEX_POSIX_FD_TABLE_H
 
 #include <cstdint>
+
+#include <flex/net/net.h>
 #include <map>
 #include <utility>
 #include <mutex>
+#include <string>
 
 // Unit tests build the layer under prefixed names (px_socket, ...) so that it does not replace the C
 // library of the test program itself; images build it under the POSIX names.
@@ -26,12 +29,19 @@ struct fd_entry {
   int id = -1;             // the owner's number: net's socket, vfs's fd, the host fd, the epoll index
   bool nonblock = false;   // O_NONBLOCK as the application set it
   bool cloexec = false;    // FD_CLOEXEC, kept for F_GETFD
+  bool listening = false;  // a socket that listen() made a listener (nothing to read ahead)
   // Readiness (net sockets only): what is registered in net's readiness set for this descriptor, the
   // union of what its epoll instances want, and what the poll/select calls now waiting want.
   std::uint32_t registered = 0;
   std::uint32_t epoll_events = 0;
   std::uint32_t call_events = 0;
   int calls_waiting = 0;
+};
+
+struct ahead {
+  std::string bytes;
+  bool eof = false;
+  int error = 0;  // a negative errno the receive returned
 };
 
 struct epoll_interest {
@@ -54,7 +64,23 @@ struct table {
   // The owners' objects that more than one descriptor names (dup, dup2, dup3, F_DUPFD): how many
   // descriptors name each beyond the first, by (kind, owner's number). The object is closed with the last.
   std::map<std::pair<kind, int>, int> shared;
+  // Read ahead (see read_ahead_pays): what a socket's receive in the readiness wait's batch took, by net's
+  // number, for the reads that follow. It is data, or the end of the stream, or an error, in that order.
+  std::map<int, ahead> taken;
 };
+
+// Reads of sockets ahead of the application, in the readiness wait's own crossing (net_poll_wait_ahead),
+// so an event loop pays one gate crossing for a wait and its round's reads instead of one per read. Only
+// where a crossing to net is costly (net in a process of its own): read_ahead_pays().
+bool read_ahead_pays();
+// The taken bytes (or end of stream, or error) of socket `id`, served to a read of up to len bytes into
+// buf: true with *n set when something was taken, false when the read must go to net. Takes the lock.
+bool read_taken(int id, void *buf, std::size_t len, int flags, long *n);
+// Whether socket `id` has something taken (a read would not block). Called with the lock held.
+bool has_taken(int id);
+// Keeps what net_poll_wait_ahead received for each event (its cookie: the descriptor). Called with the
+// lock held.
+void keep_taken(const struct net_event *ev, int n, const char *const *data, const std::int64_t *result);
 
 table &fds();
 

@@ -37,6 +37,13 @@ int posix_lo_net_poll_add(int s, unsigned events, uint64_t cookie);
 int posix_lo_net_poll_mod(int s, unsigned events, uint64_t cookie);
 int posix_lo_net_poll_del(int s);
 int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms);
+/* net_poll_wait_ahead with at most POSIX_AHEAD_EVENTS events of POSIX_AHEAD_BYTES each: data[i] points at
+ * event i's bytes (result[i] of them) in a block the call holds (*hold) until posix_lo_net_ahead_done(*hold),
+ * even after an error. -ENOBUFS (nothing waited for) when every block is held by another wait. */
+enum { POSIX_AHEAD_EVENTS = 64, POSIX_AHEAD_BYTES = 4096 };
+int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result,
+                                 int *hold);
+void posix_lo_net_ahead_done(int hold);
 
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source);
 int posix_lo_vfs_open(const char *path, int flags, int mode);

@@ -1,5 +1,7 @@
 /* posix -> net, vfs, time and console with plain calls, for posix's unit tests (images link
  * lower_gates.c). */
+#include <errno.h>
+
 #include <flex/console/console.h>
 #include <flex/net/net.h>
 #include <flex/time/time.h>
@@ -77,6 +79,25 @@ int posix_lo_net_poll_del(int s) {
 
 int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
   return net_poll_wait(ev, max, timeout_ms);
+}
+
+static char ahead_bytes[POSIX_AHEAD_EVENTS][POSIX_AHEAD_BYTES];
+static int ahead_taken;
+
+int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result,
+                                 int *hold) {
+  *hold = -1;
+  if (max <= 0) return -EINVAL;
+  if (max > POSIX_AHEAD_EVENTS) max = POSIX_AHEAD_EVENTS;
+  if (__atomic_exchange_n(&ahead_taken, 1, __ATOMIC_ACQUIRE)) return -ENOBUFS;
+  *hold = 0;
+  int rc = net_poll_wait_ahead(ev, max, timeout_ms, &ahead_bytes[0][0], POSIX_AHEAD_BYTES, result);
+  for (int i = 0; i < rc; ++i) data[i] = ahead_bytes[i];
+  return rc;
+}
+
+void posix_lo_net_ahead_done(int hold) {
+  if (hold == 0) __atomic_store_n(&ahead_taken, 0, __ATOMIC_RELEASE);
 }
 
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {

@@ -171,6 +171,46 @@ int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
   return rc;
 }
 
+/* Blocks of the shared heap for waits that read ahead, each taken by one wait at a time and kept (no
+ * thread-local storage: a compartment's memory holds no TLS). With every block taken, a wait reads
+ * nothing ahead: -ENOBUFS tells the caller to wait plainly. */
+struct ahead_block {
+  struct net_event ev[POSIX_AHEAD_EVENTS];
+  int64_t result[POSIX_AHEAD_EVENTS];
+  char bytes[POSIX_AHEAD_EVENTS][POSIX_AHEAD_BYTES];
+};
+enum { AHEAD_BLOCKS = 4 };
+static struct ahead_block *ahead_blocks[AHEAD_BLOCKS];
+static int ahead_taken[AHEAD_BLOCKS];
+
+int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result,
+                                 int *hold) {
+  *hold = -1;
+  if (max <= 0) return -EINVAL;
+  if (max > POSIX_AHEAD_EVENTS) max = POSIX_AHEAD_EVENTS;
+  int k = 0;
+  while (k < AHEAD_BLOCKS && __atomic_exchange_n(&ahead_taken[k], 1, __ATOMIC_ACQUIRE)) ++k;
+  if (k == AHEAD_BLOCKS) return -ENOBUFS;
+  if (!ahead_blocks[k] && !(ahead_blocks[k] = shared_block(sizeof *ahead_blocks[k]))) {
+    __atomic_store_n(&ahead_taken[k], 0, __ATOMIC_RELEASE);
+    return -ENOBUFS;
+  }
+  *hold = k;
+  struct ahead_block *b = ahead_blocks[k];
+  int rc;
+  flexos_gate_r(libnet, rc, net_poll_wait_ahead, b->ev, max, timeout_ms, &b->bytes[0][0], POSIX_AHEAD_BYTES, b->result);
+  for (int i = 0; i < rc; ++i) {
+    ev[i] = b->ev[i];
+    result[i] = b->result[i];
+    data[i] = b->bytes[i];
+  }
+  return rc;
+}
+
+void posix_lo_net_ahead_done(int hold) {
+  if (hold >= 0 && hold < AHEAD_BLOCKS) __atomic_store_n(&ahead_taken[hold], 0, __ATOMIC_RELEASE);
+}
+
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {
   char t[VFS_PATH_MAX + 1] __attribute__((flexos_whitelist));
   char f[16] __attribute__((flexos_whitelist));

@@ -30,12 +30,14 @@
 
 #include <flex/plat/plat.h>
 #include <flex/runtime/layout.h>
+#include <flex/runtime/self.h>
 
 #include "fd_table.h"
 #include "lower.h"
 
-// The image's layout (absent outside an image: posix's own tests).
+// The image's layout and this compartment's place in it (absent outside an image).
 extern "C" const struct flex_image_layout flex_image __attribute__((weak));
+extern "C" const struct flex_self_info flex_self __attribute__((weak));
 
 namespace flex::posix {
 
@@ -187,8 +189,13 @@ long read_from(const fd_entry &e, void *buf, size_t len, int flags) {
       if (e.nonblock) flags |= MSG_DONTWAIT;
       const bool all = flags & MSG_WAITALL;
       flags &= ~(MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC);
-      if (!all) return posix_lo_net_recv(e.id, buf, len, flags);
       size_t done = 0;
+      if (long n; read_taken(e.id, buf, len, flags, &n)) {
+        if (!all || n <= 0 || static_cast<size_t>(n) == len || (flags & MSG_PEEK)) return n;
+        done = static_cast<size_t>(n);
+      } else if (!all) {
+        return posix_lo_net_recv(e.id, buf, len, flags);
+      }
       while (done < len) {
         long n = posix_lo_net_recv(e.id, static_cast<char *>(buf) + done, len - done, flags);
         if (n <= 0) return done ? static_cast<long>(done) : n;
@@ -275,7 +282,14 @@ long scatter_read(const fd_entry &e, const iovec *iov, int n, int flags) {
 
 int close_entry(const fd_entry &e) {
   switch (e.k) {
-    case kind::net: return posix_lo_net_close(e.id);  // also leaves net's readiness set
+    case kind::net: {
+      {
+        table &t = fds();
+        std::lock_guard lock(t.mu);
+        t.taken.erase(e.id);
+      }
+      return posix_lo_net_close(e.id);  // also leaves net's readiness set
+    }
     case kind::vfs: return posix_lo_vfs_close(e.id);
     case kind::epoll: {
       table &t = fds();
@@ -334,7 +348,7 @@ int duplicate(int fd, int to, int min, bool cloexec) {
       for (epoll_instance &ep : t.epolls) ep.interest.erase(to);
     }
     const fd_entry &e = t.fds[fd];
-    t.fds[to] = {.k = e.k, .id = e.id, .nonblock = e.nonblock, .cloexec = cloexec};
+    t.fds[to] = {.k = e.k, .id = e.id, .nonblock = e.nonblock, .cloexec = cloexec, .listening = e.listening};
     ++t.shared[{e.k, e.id}];
   }
   if (replaced.k != kind::free) close_shared(replaced);
@@ -393,6 +407,85 @@ void hold_locks_across_fork() {
     g_cwd_mu.unlock();
   };
   pthread_atfork(hold, release, release);
+}
+
+namespace {
+int g_ahead_forced = -1;  // PX(posix_read_ahead): -1 decides from the image's layout
+
+// Whether net is across a costly boundary from this compartment: in another compartment, one of the two
+// a process of its own. An mpk gate or a plain call costs less than the copy a read ahead makes.
+bool net_is_across_a_process() {
+  if (&flex_image == nullptr || &flex_self == nullptr) return false;
+  const unsigned me = flex_self.index;
+  if (me >= flex_image.n_compartments) return false;
+  for (unsigned c = 0; c < flex_image.n_compartments; ++c) {
+    for (const char *const *l = flex_image.compartments[c].libraries; l && *l; ++l) {
+      if (std::strcmp(*l, "net") != 0) continue;
+      if (c == me) return false;
+      return flex_image.compartments[c].isolation == FLEX_ISO_PROCESS ||
+             flex_image.compartments[me].isolation == FLEX_ISO_PROCESS;
+    }
+  }
+  return false;
+}
+}  // namespace
+
+bool read_ahead_pays() {
+  static const bool across = net_is_across_a_process();
+  return g_ahead_forced >= 0 ? g_ahead_forced != 0 : across;
+}
+
+bool has_taken(int id) {
+  const auto &taken = fds().taken;
+  auto it = taken.find(id);
+  return it != taken.end() && (!it->second.bytes.empty() || it->second.eof || it->second.error);
+}
+
+bool read_taken(int id, void *buf, std::size_t len, int flags, long *n) {
+  table &t = fds();
+  std::lock_guard lock(t.mu);
+  if (t.taken.empty()) return false;
+  auto it = t.taken.find(id);
+  if (it == t.taken.end()) return false;
+  ahead &a = it->second;
+  const bool peek = flags & MSG_PEEK;
+  if (!a.bytes.empty()) {
+    const std::size_t k = std::min(len, a.bytes.size());
+    std::memcpy(buf, a.bytes.data(), k);
+    if (!peek) a.bytes.erase(0, k);
+    if (a.bytes.empty() && !a.eof && !a.error) t.taken.erase(it);
+    *n = static_cast<long>(k);
+    return true;
+  }
+  if (a.error) {
+    *n = a.error;
+    if (!peek) t.taken.erase(it);
+    return true;
+  }
+  if (a.eof) {  // it stays: every later read ends the stream too
+    *n = 0;
+    return true;
+  }
+  t.taken.erase(it);
+  return false;
+}
+
+void keep_taken(const net_event *ev, int n, const char *const *data, const std::int64_t *result) {
+  table &t = fds();
+  for (int i = 0; i < n; ++i) {
+    const std::int64_t r = result[i];
+    if (r == -EAGAIN || r == -EWOULDBLOCK) continue;
+    const int fd = static_cast<int>(ev[i].cookie);
+    if (fd < 0 || fd >= kMaxFds || t.fds[fd].k != kind::net) continue;  // closed meanwhile: its bytes go too
+    ahead &a = t.taken[t.fds[fd].id];
+    if (r > 0) {
+      a.bytes.append(data[i], static_cast<std::size_t>(r));
+    } else if (r == 0) {
+      a.eof = true;
+    } else {
+      a.error = static_cast<int>(r);
+    }
+  }
 }
 
 namespace {
@@ -546,6 +639,10 @@ int PX(close)(int fd) {
   return e.k == kind::free ? static_cast<int>(result(-EBADF)) : static_cast<int>(result(close_shared(e)));
 }
 
+void PX(posix_read_ahead)(int on) {
+  g_ahead_forced = on < 0 ? -1 : on != 0;
+}
+
 int PX(dup)(int fd) {
   return static_cast<int>(result(duplicate(fd, -1, 0, false)));
 }
@@ -646,7 +743,15 @@ int PX(bind)(int fd, const struct sockaddr *sa, socklen_t len) {
 int PX(listen)(int fd, int backlog) {
   fd_entry e;
   if (int r = socket_of(fd, e); r < 0) return fail_or(r);
-  return fail_or(posix_lo_net_listen(e.id, std::max(backlog, 0)));
+  const int r = posix_lo_net_listen(e.id, std::max(backlog, 0));
+  if (r == 0) {
+    table &t = fds();
+    std::lock_guard lock(t.mu);
+    for (fd_entry &other : t.fds) {
+      if (other.k == kind::net && other.id == e.id) other.listening = true;
+    }
+  }
+  return fail_or(r);
 }
 
 int PX(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags) {

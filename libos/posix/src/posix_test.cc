@@ -52,6 +52,7 @@ ssize_t px_recv(int, void *, size_t, int);
 ssize_t px_send(int, const void *, size_t, int);
 int px_close(int);
 int px_dup(int);
+void px_posix_read_ahead(int);
 int px_dup2(int, int);
 int px_dup3(int, int, int);
 int px_shutdown(int, int);
@@ -370,6 +371,48 @@ TEST(posix, duplicates_share_one_object_closed_with_the_last) {
   EXPECT_EQ(px_close(f), 0);
   EXPECT_EQ(px_close(g), 0);
   EXPECT_EQ(px_unlink("/posix-dup.txt"), 0);
+}
+
+// Read ahead (on where net is across a process boundary; forced on here): epoll_wait reads the sockets it
+// reports readable in one batch, and the reads that follow take those bytes in order, as much as each
+// asks for; a socket holding bytes read ahead stays readable to epoll_wait and poll, a peek leaves them,
+// and the end of the stream is seen by every read after the bytes.
+TEST(posix, bytes_read_ahead_are_served_in_order_and_keep_the_socket_readable) {
+  px_posix_read_ahead(1);
+  int p[2] = {-1, -1};
+  ASSERT_EQ(px_pipe2(p, O_NONBLOCK), 0);
+  const int ep = px_epoll_create1(0);
+  epoll_event e{};
+  e.events = EPOLLIN;
+  e.data.u64 = 7;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), 0);
+  ASSERT_EQ(px_write(p[1], "hello", 5), 5);
+  epoll_event out[2];
+  ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);
+  EXPECT_EQ(out[0].data.u64, 7u);
+  ASSERT_EQ(px_write(p[1], " world", 6), 6);  // after the read ahead: it comes after its bytes
+  char buf[32] = {};
+  EXPECT_EQ(px_recv(p[0], buf, 2, MSG_PEEK), 2);
+  EXPECT_EQ(std::string(buf, 2), "he");
+  EXPECT_EQ(px_read(p[0], buf, 2), 2);
+  EXPECT_EQ(std::string(buf, 2), "he");
+  EXPECT_EQ(px_epoll_wait(ep, out, 2, 0), 1);  // "llo" is still there
+  pollfd pf{p[0], POLLIN, 0};
+  EXPECT_EQ(px_poll(&pf, 1, 0), 1);
+  EXPECT_EQ(pf.revents & POLLIN, POLLIN);
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 3);
+  EXPECT_EQ(std::string(buf, 3), "llo");
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 6);
+  EXPECT_EQ(std::string(buf, 6), " world");
+  EXPECT_EQ(fails_with(px_read(p[0], buf, sizeof buf)), EAGAIN);
+  EXPECT_EQ(px_close(p[1]), 0);
+  ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);  // the end of the stream, read ahead
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 0);
+  EXPECT_EQ(px_read(p[0], buf, sizeof buf), 0);
+  EXPECT_EQ(px_epoll_wait(ep, out, 2, 0), 1);
+  EXPECT_EQ(px_close(ep), 0);
+  EXPECT_EQ(px_close(p[0]), 0);
+  px_posix_read_ahead(-1);
 }
 
 TEST(posix, numeric_names_resolve_and_others_do_not) {

@@ -3,6 +3,9 @@
 // and its cookie is the descriptor. Registrations outlive a poll call, so a loop that polls the same
 // sockets pays one gate crossing per call; a socket nobody waits for any more is dropped from the set
 // the first time it reports an event. Files and the standard streams are always ready, as on Linux.
+// Where net is across a process boundary, epoll_wait's crossing also reads the sockets it reports readable
+// (net_poll_wait_ahead): the reads that follow take those bytes with no crossing, and a socket holding
+// bytes read ahead is readable to every wait.
 // Edge-triggered epoll (EPOLLET) is served level-triggered: a program that reads until EAGAIN, as
 // edge-triggered programs must, sees the same data, with more wake-ups.
 #undef _FORTIFY_SOURCE
@@ -97,6 +100,7 @@ int poll_fds(pollfd *p, nfds_t n, int timeout) {
         }
         e.call_events |= static_cast<std::uint32_t>(p[i].events) & kReadiness;
         if (int r = sync_registration(p[i].fd); r < 0) p[i].revents = POLLERR;
+        if ((p[i].events & POLLIN) && has_taken(e.id)) p[i].revents |= POLLIN;  // read ahead: readable
       } else if (t.fds[p[i].fd].k != kind::epoll) {
         p[i].revents = static_cast<short>(p[i].events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
       }
@@ -257,29 +261,65 @@ int PX(epoll_wait)(int epfd, struct epoll_event *out, int max, int timeout) {
   if (self.k != kind::epoll || max <= 0) return static_cast<int>(result(-EINVAL));
   if (missing(out)) return static_cast<int>(result(-EFAULT));
   table &t = fds();
+  // Sockets read ahead are readable without asking net: their events first, with no crossing.
+  if (read_ahead_pays()) {
+    std::lock_guard lock(t.mu);
+    int n = 0;
+    if (!t.taken.empty()) {
+      for (auto &[fd, in] : t.epolls[self.id].interest) {
+        if (n == max) break;
+        if (!(in.events & EPOLLIN) || t.fds[fd].k != kind::net || !has_taken(t.fds[fd].id)) continue;
+        out[n].events = EPOLLIN;
+        out[n].data.u64 = in.data;
+        ++n;
+        if (in.events & EPOLLONESHOT) {
+          in.events = 0;
+          t.fds[fd].epoll_events = static_cast<std::uint32_t>(epoll_union(fd));
+        }
+      }
+    }
+    if (n > 0) return n;
+  }
   const int64_t start = now_ms();
   net_event ev[256];
+  const char *ahead_bytes[POSIX_AHEAD_EVENTS];
+  int64_t ahead_result[POSIX_AHEAD_EVENTS];
+  const bool ahead = read_ahead_pays();
   for (;;) {
-    int got = posix_lo_net_poll_wait(ev, std::min(max, 256), left_ms(timeout, start));
-    if (got < 0) return static_cast<int>(result(got));
+    int hold = -1;
+    int got = ahead ? posix_lo_net_poll_wait_ahead(ev, std::min<int>(max, POSIX_AHEAD_EVENTS), left_ms(timeout, start),
+                                                   ahead_bytes, ahead_result, &hold)
+                    : -ENOBUFS;
+    const bool took = got != -ENOBUFS;
+    if (!took) got = posix_lo_net_poll_wait(ev, std::min(max, 256), left_ms(timeout, start));
+    if (got < 0) {
+      if (took) posix_lo_net_ahead_done(hold);
+      return static_cast<int>(result(got));
+    }
     int n = 0;
-    std::lock_guard lock(t.mu);
-    epoll_instance &ep = t.epolls[self.id];
-    for (int k = 0; k < got; ++k) {
-      const int fd = static_cast<int>(ev[k].cookie);
-      auto it = ep.interest.find(fd);
-      const std::uint32_t seen =
-          it == ep.interest.end() ? 0 : ev[k].events & ((it->second.events & kReadiness) | kAlways);
-      if (!seen || (it->second.events & kReadiness) == 0) {
-        drop_if_unwanted(fd);
-        continue;
+    {
+      std::lock_guard lock(t.mu);
+      if (took) {
+        keep_taken(ev, got, ahead_bytes, ahead_result);
+        posix_lo_net_ahead_done(hold);
       }
-      out[n].events = seen;
-      out[n].data.u64 = it->second.data;
-      ++n;
-      if (it->second.events & EPOLLONESHOT) {  // disarmed until EPOLL_CTL_MOD
-        it->second.events = 0;
-        t.fds[fd].epoll_events = static_cast<std::uint32_t>(epoll_union(fd));
+      epoll_instance &ep = t.epolls[self.id];
+      for (int k = 0; k < got; ++k) {
+        const int fd = static_cast<int>(ev[k].cookie);
+        auto it = ep.interest.find(fd);
+        const std::uint32_t seen =
+            it == ep.interest.end() ? 0 : ev[k].events & ((it->second.events & kReadiness) | kAlways);
+        if (!seen || (it->second.events & kReadiness) == 0) {
+          drop_if_unwanted(fd);
+          continue;
+        }
+        out[n].events = seen;
+        out[n].data.u64 = it->second.data;
+        ++n;
+        if (it->second.events & EPOLLONESHOT) {  // disarmed until EPOLL_CTL_MOD
+          it->second.events = 0;
+          t.fds[fd].epoll_events = static_cast<std::uint32_t>(epoll_union(fd));
+        }
       }
     }
     if (n > 0 || got == 0 || left_ms(timeout, start) == 0) return n;

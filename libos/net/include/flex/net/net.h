@@ -88,6 +88,12 @@ int net_poll_add(int s, unsigned events, uint64_t cookie);
 int net_poll_mod(int s, unsigned events, uint64_t cookie);
 int net_poll_del(int s);
 int net_poll_wait(struct net_event *ev, int max, int timeout_ms);
+/* net_poll_wait, then, in the same call, one receive (as net_recv with MSG_DONTWAIT) of up to `per` bytes
+ * from each socket it reports readable (NET_IN) that is not a listener, into ahead + i * per for event i;
+ * result[i] is what that receive returned (its length, 0 at the end of the stream, a negative errno),
+ * -EAGAIN for an event with nothing received. For an event loop behind a costly boundary: one crossing for
+ * the wait and its round's reads. per: 1 .. 1 MiB. */
+int net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, char *ahead, unsigned per, int64_t *result);
 
 #ifdef __cplusplus
 }
