@@ -190,7 +190,7 @@ long read_from(const fd_entry &e, void *buf, size_t len, int flags) {
       const bool all = flags & MSG_WAITALL;
       flags &= ~(MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC);
       size_t done = 0;
-      if (long n; read_taken(e.id, buf, len, flags, &n)) {
+      if (long n; read_ahead_pays() && read_taken(e.id, buf, len, flags, &n)) {
         if (!all || n <= 0 || static_cast<size_t>(n) == len || (flags & MSG_PEEK)) return n;
         done = static_cast<size_t>(n);
       } else if (!all) {
