@@ -768,8 +768,6 @@ void *thread_start(void *arg) {
   flex_bin_resume(regs);
 }
 
-// clone and clone3: a thread (CLONE_VM | CLONE_THREAD and the rest of what pthread_create asks) is
-// started as above; anything else would be another process, which an image is not: -ENOSYS.
 // The program's fork: the runtime's own, from the handler, so the C library's atfork handlers of the
 // runtime and the libOS libraries run (each rebuilds in the child the kernel state it must not share with
 // the parent, as sched's private readiness set). The child is this whole process copied, the libOS with
@@ -797,6 +795,9 @@ long serve_fork(unsigned long flags, std::uintptr_t ptid, std::uintptr_t ctid) {
   return 0;
 }
 
+// clone and clone3: a thread (CLONE_VM | CLONE_THREAD and the rest of what pthread_create asks) is
+// started as above; glibc's fork (a clone with SIGCHLD, no stack and nothing shared) is serve_fork's;
+// anything else (vfork's shared memory, namespaces, pidfds) is -ENOSYS.
 long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   unsigned long flags = 0;
   std::uintptr_t stack = 0, ptid = 0, ctid = 0, tls = 0;
@@ -1223,11 +1224,8 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   long ret;
   switch (nr) {
     case SYS_exit:
-      if (g.forked) {
-        std::fflush(stdout);
-        ::syscall(SYS_exit_group, a[0]);
-      }
-      if (t->main) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
+      if (t->main && !g.forked) flex_bin_leave(static_cast<int>(a[0] & 0xff), t);
+      if (g.forked) std::fflush(stdout);
       ::syscall(SYS_exit, a[0]);  // one of its threads ends (the kernel clears and wakes its child tid)
       __builtin_unreachable();
     case SYS_exit_group:
