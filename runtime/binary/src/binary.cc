@@ -278,6 +278,7 @@ extern "C" {
 extern char flex_bin_bound_stubs[] __attribute__((visibility("hidden")));
 extern char flex_bin_bound_stubs_end[] __attribute__((visibility("hidden")));
 void flex_bin_signal(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
+void flex_bin_runtime_signal(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 // The program's handler of each signal whose action flex_bin_signal stands for (index sig - 1), and its
 // C library's __errno_location.
 [[gnu::visibility("hidden")]] void *flex_bin_handlers[64];
@@ -292,6 +293,11 @@ void flex_bin_signal(int, siginfo_t *, void *) __attribute__((visibility("hidden
 // and turns a negative result into -1 and errno.
 // flex_bin_signal: the kernel's action for each program handler (its flags, mask and restorer are the
 // program's): the program's handler in the program's state, flex_bin_defer while the runtime runs.
+// flex_bin_runtime_signal: the kernel's action for each handler of the runtime's while the program runs
+// (the image's fault report, its termination handler): in the program's state it enters the runtime's
+// first (the selector at ALLOW, the runtime's %fs), as the dispatch's handler does, so the runtime's
+// handler runs on its own thread block and its system calls are its own, not the program's, and gives the
+// program its state back if the handler returns; in the runtime's state it calls the handler as it is.
 asm(R"(
   .text
   .globl flex_bin_fast_zero
@@ -374,6 +380,27 @@ flex_bin_signal:
   lea flex_bin_handlers(%rip), %rax
   jmp *-8(%rax,%rdi,8)
   .size flex_bin_signal, .-flex_bin_signal
+
+  .globl flex_bin_runtime_signal
+  .hidden flex_bin_runtime_signal
+  .type flex_bin_runtime_signal,@function
+flex_bin_runtime_signal:
+  rdgsbase %rax
+  test %rax, %rax
+  jz flex_bin_runtime_handler
+  cmpb $0, (%rax)
+  je flex_bin_runtime_handler
+  movb $0, %gs:0
+  mov %gs:8, %rax
+  wrfsbase %rax
+  sub $8, %rsp
+  call flex_bin_runtime_handler
+  add $8, %rsp
+  mov %gs:16, %rax
+  wrfsbase %rax
+  movb $1, %gs:0
+  ret
+  .size flex_bin_runtime_signal, .-flex_bin_runtime_signal
 
   .balign 16
   .globl flex_bin_bound_stubs
@@ -664,7 +691,10 @@ long serve_sigaction(const long a[6]) {
   if (sig < 1 || sig > 64 || a[3] != 8) return -EINVAL;
   kernel_sigaction old;
   if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, 8) != 0) return -errno;
-  if (old.handler == reinterpret_cast<void *>(&flex_bin_signal)) old = g_program_actions[sig - 1];
+  if (old.handler == reinterpret_cast<void *>(&flex_bin_signal) ||
+      old.handler == reinterpret_cast<void *>(&flex_bin_runtime_signal)) {
+    old = g_program_actions[sig - 1];  // what the program installed; the runtime's own handlers are not its
+  }
   if (const auto *in = reinterpret_cast<const kernel_sigaction *>(a[1])) {
     kernel_sigaction act;
     std::memcpy(&act, in, sizeof act);
@@ -1045,9 +1075,19 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
   for (int sig = 1; sig <= 64; ++sig) {
     kernel_sigaction now{};
     if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS) continue;
-    if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, 8) == 0 && now.handler != reinterpret_cast<void *>(&flex_bin_signal)) {
-      g.through |= std::uint64_t{1} << (sig - 1);
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &now, 8) != 0) continue;
+    if (now.handler == reinterpret_cast<void *>(&flex_bin_signal)) continue;
+    g.through |= std::uint64_t{1} << (sig - 1);
+    if (now.handler == reinterpret_cast<void *>(SIG_DFL) || now.handler == reinterpret_cast<void *>(SIG_IGN) ||
+        now.handler == reinterpret_cast<void *>(&flex_bin_runtime_signal)) {
+      continue;
     }
+    // A handler of the runtime's: entered through flex_bin_runtime_signal, which returns through the
+    // restorer the dispatch always lets through.
+    g_runtime_actions[sig - 1] = now;
+    const kernel_sigaction wrapped{reinterpret_cast<void *>(&flex_bin_runtime_signal), now.flags | SA_SIGINFO | SA_RESTORER,
+                                   reinterpret_cast<void *>(flex_bin_restorer), now.mask & ~kSigsysBit};
+    ::syscall(SYS_rt_sigaction, sig, &wrapped, nullptr, 8);
   }
   if (install_sigsys() != 0 || arm_dispatch(&g_staged.main) != 0) {
     return status::from_errno(g_staged.path + ": cannot arm the system-call dispatch", errno);
@@ -1200,6 +1240,18 @@ extern "C" [[gnu::used, gnu::visibility("hidden"), gnu::no_stack_protector]] voi
   flex_bin_thread *t = self();
   std::memcpy(&t->deferred_info[sig - 1], info, sizeof *info);
   t->deferred.fetch_or(std::uint64_t{1} << (sig - 1));
+}
+
+// The runtime's own handler of `sig` (flex_bin_runtime_signal has put the thread in the runtime's state).
+extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_runtime_handler(int sig, siginfo_t *info, void *uc) {
+  using namespace flex::runtime::binary;
+  const kernel_sigaction &act = g_runtime_actions[sig - 1];
+  if (act.handler == reinterpret_cast<void *>(SIG_DFL) || act.handler == reinterpret_cast<void *>(SIG_IGN)) return;
+  if (act.flags & SA_SIGINFO) {
+    reinterpret_cast<void (*)(int, siginfo_t *, void *)>(act.handler)(sig, info, uc);
+  } else {
+    reinterpret_cast<void (*)(int)>(act.handler)(sig);
+  }
 }
 
 // The handler's answer to one call of the program (flex_bin_sigsys has switched to the runtime's %fs and

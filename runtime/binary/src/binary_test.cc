@@ -10,6 +10,7 @@
 #include <elf.h>
 #include <signal.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -192,6 +193,43 @@ TEST(binary, a_signal_with_its_default_action_ends_the_program_during_a_blocking
         std::_Exit(0);
       },
       ::testing::KilledBySignal(SIGTERM), "");
+}
+
+// A handler of the runtime's (an image's fault report, its termination handler) that a signal runs while
+// the program runs: it runs in the runtime's state, on the runtime's thread block (%fs), and its system
+// calls are the runtime's own, not answered by the program's dispatcher. The signal comes while the
+// program's shell counts in a loop with no system call, and the program goes on after the handler.
+std::atomic<std::uint64_t> g_handler_fs{0};
+std::atomic<long> g_handler_call{0};  // 1: its getrusage succeeded
+TEST(binary, a_runtime_handler_runs_in_the_runtimes_state_while_the_program_runs) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) {
+    std::uint64_t fs;
+    asm volatile("rdfsbase %0" : "=r"(fs));
+    g_handler_fs = fs;
+    struct rusage ru {};
+    g_handler_call = ::syscall(SYS_getrusage, RUSAGE_SELF, &ru) == 0 ? 1 : -1;
+  };
+  struct sigaction old {};
+  ASSERT_EQ(::sigaction(SIGUSR2, &sa, &old), 0);
+  std::uint64_t runtime_fs;
+  asm volatile("rdfsbase %0" : "=r"(runtime_fs));
+  const long program_thread = ::syscall(SYS_gettid);
+  std::thread sender([program_thread] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    ::syscall(SYS_tgkill, ::getpid(), program_thread, SIGUSR2);
+  });
+  recorder r;
+  EXPECT_EQ(run_program({"busybox", "sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done; echo counted $i"}, r),
+            0);
+  sender.join();
+  ::sigaction(SIGUSR2, &old, nullptr);
+  EXPECT_EQ(r.out, "counted 300000\n");
+  EXPECT_EQ(g_handler_fs.load(), runtime_fs);
+  EXPECT_EQ(g_handler_call.load(), 1);
+  EXPECT_EQ(r.calls[SYS_getrusage], 0);  // the handler's call was not the program's
 }
 
 // A SIGSYS that is not the dispatch's goes to the handler the runtime had before the program ran (in an
