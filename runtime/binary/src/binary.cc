@@ -203,25 +203,32 @@ flex_bin_resume:
   ret
   .size flex_bin_resume, .-flex_bin_resume
 
-  .globl flex_bin_sigsys
-  .hidden flex_bin_sigsys
-  .type flex_bin_sigsys,@function
-flex_bin_sigsys:
+  # A signal handler's way into the runtime's state: on a thread of the program's in the program's
+  # state, the selector to ALLOW and the runtime's %fs, \fn(sig, info, uc), then the program's state
+  # back; on any other thread, or in the runtime's state already, a jump to \otherwise.
+  .macro flex_bin_in_runtime_state fn, otherwise
   rdgsbase %rax
   test %rax, %rax
-  jz flex_bin_chain
+  jz \otherwise
   cmpb $0, %gs:0
-  je flex_bin_chain
+  je \otherwise
   movb $0, %gs:0
   mov %gs:8, %rax
   wrfsbase %rax
   sub $8, %rsp
-  call flex_bin_serve
+  call \fn
   add $8, %rsp
   mov %gs:16, %rax
   wrfsbase %rax
   movb $1, %gs:0
   ret
+  .endm
+
+  .globl flex_bin_sigsys
+  .hidden flex_bin_sigsys
+  .type flex_bin_sigsys,@function
+flex_bin_sigsys:
+  flex_bin_in_runtime_state flex_bin_serve, flex_bin_chain
   .size flex_bin_sigsys, .-flex_bin_sigsys
 
   .globl flex_bin_restorer
@@ -385,21 +392,7 @@ flex_bin_signal:
   .hidden flex_bin_runtime_signal
   .type flex_bin_runtime_signal,@function
 flex_bin_runtime_signal:
-  rdgsbase %rax
-  test %rax, %rax
-  jz flex_bin_runtime_handler
-  cmpb $0, (%rax)
-  je flex_bin_runtime_handler
-  movb $0, %gs:0
-  mov %gs:8, %rax
-  wrfsbase %rax
-  sub $8, %rsp
-  call flex_bin_runtime_handler
-  add $8, %rsp
-  mov %gs:16, %rax
-  wrfsbase %rax
-  movb $1, %gs:0
-  ret
+  flex_bin_in_runtime_state flex_bin_runtime_handler, flex_bin_runtime_handler
   .size flex_bin_runtime_signal, .-flex_bin_runtime_signal
 
   .balign 16
