@@ -148,21 +148,15 @@ int poll_set() {
   return g_poll;
 }
 
-// Keeps what `s` is registered for (op: 1 add, 2 delete, 3 change) once the set took it.
-int noted(int rc, int s, int op, unsigned events, uint64_t cookie) {
-  if (rc == 0) {
-    g_reg_events[s] = op == 2 ? 0 : events;
-    g_reg_cookie[s] = op == 2 ? 0 : cookie;
-  }
-  return rc;
-}
-
-// A registration in the set (op: 1 add, 2 delete, 3 change), with the socket's number as the set's data.
+// A registration in the set (op: 1 add, 2 delete, 3 change), with the socket's number as the set's data;
+// what it is for is kept once the set took it.
 int poll_ctl(int s, int op, unsigned events, uint64_t cookie) {
   int ep = poll_set();
   if (ep < 0) return ep;
   if (op != 2) g_reg_cookie[s] = cookie;  // before the set can report it
-  return noted(be().poll_ctl(ep, op, s, events, static_cast<uint64_t>(s)), s, op, events, cookie);
+  const int rc = be().poll_ctl(ep, op, s, events, static_cast<uint64_t>(s));
+  if (rc == 0) g_reg_events[s] = op == 2 ? 0 : events;
+  return rc;
 }
 
 // The set's events, each with its user's cookie in place of the socket's number (kept in `sock`).

@@ -24,11 +24,11 @@ ssize_t PX(pread)(int, void *, size_t, off_t);
 ssize_t PX(pwrite)(int, const void *, size_t, off_t);
 int PX(close)(int);
 int PX(dup)(int);
+int PX(dup2)(int, int);
+int PX(dup3)(int, int, int);
 // Reading sockets ahead after a readiness wait: 1 on, 0 off, -1 as the image's layout says (net across a
 // process boundary). For tests and measurements.
 void PX(posix_read_ahead)(int on);
-int PX(dup2)(int, int);
-int PX(dup3)(int, int, int);
 int PX(fcntl)(int, int, ...);
 int PX(ioctl)(int, unsigned long, ...);
 int PX(socket)(int, int, int);

@@ -5,12 +5,12 @@
 #define FLEX_POSIX_FD_TABLE_H
 
 #include <cstdint>
-
-#include <flex/net/net.h>
 #include <map>
-#include <utility>
 #include <mutex>
 #include <string>
+#include <utility>
+
+#include <flex/net/net.h>
 
 // Unit tests build the layer under prefixed names (px_socket, ...) so that it does not replace the C
 // library of the test program itself; images build it under the POSIX names.
@@ -29,7 +29,6 @@ struct fd_entry {
   int id = -1;             // the owner's number: net's socket, vfs's fd, the host fd, the epoll index
   bool nonblock = false;   // O_NONBLOCK as the application set it
   bool cloexec = false;    // FD_CLOEXEC, kept for F_GETFD
-  bool listening = false;  // a socket that listen() made a listener (nothing to read ahead)
   // Readiness (net sockets only): what is registered in net's readiness set for this descriptor, the
   // union of what its epoll instances want, and what the poll/select calls now waiting want.
   std::uint32_t registered = 0;

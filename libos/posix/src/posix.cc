@@ -282,14 +282,7 @@ long scatter_read(const fd_entry &e, const iovec *iov, int n, int flags) {
 
 int close_entry(const fd_entry &e) {
   switch (e.k) {
-    case kind::net: {
-      {
-        table &t = fds();
-        std::lock_guard lock(t.mu);
-        t.taken.erase(e.id);
-      }
-      return posix_lo_net_close(e.id);  // also leaves net's readiness set
-    }
+    case kind::net: return posix_lo_net_close(e.id);  // also leaves net's readiness set
     case kind::vfs: return posix_lo_vfs_close(e.id);
     case kind::epoll: {
       table &t = fds();
@@ -315,7 +308,8 @@ int close_entry(const fd_entry &e) {
   return -EBADF;
 }
 
-// A descriptor's close: the owner's object is closed with the last descriptor that names it.
+// A descriptor's close: the owner's object is closed with the last descriptor that names it (and a
+// socket's bytes read ahead go with it).
 int close_shared(const fd_entry &e) {
   {
     table &t = fds();
@@ -324,6 +318,7 @@ int close_shared(const fd_entry &e) {
       if (--it->second == 0) t.shared.erase(it);
       return 0;
     }
+    if (e.k == kind::net) t.taken.erase(e.id);
   }
   return close_entry(e);
 }
@@ -348,7 +343,7 @@ int duplicate(int fd, int to, int min, bool cloexec) {
       for (epoll_instance &ep : t.epolls) ep.interest.erase(to);
     }
     const fd_entry &e = t.fds[fd];
-    t.fds[to] = {.k = e.k, .id = e.id, .nonblock = e.nonblock, .cloexec = cloexec, .listening = e.listening};
+    t.fds[to] = {.k = e.k, .id = e.id, .nonblock = e.nonblock, .cloexec = cloexec};
     ++t.shared[{e.k, e.id}];
   }
   if (replaced.k != kind::free) close_shared(replaced);
@@ -743,15 +738,7 @@ int PX(bind)(int fd, const struct sockaddr *sa, socklen_t len) {
 int PX(listen)(int fd, int backlog) {
   fd_entry e;
   if (int r = socket_of(fd, e); r < 0) return fail_or(r);
-  const int r = posix_lo_net_listen(e.id, std::max(backlog, 0));
-  if (r == 0) {
-    table &t = fds();
-    std::lock_guard lock(t.mu);
-    for (fd_entry &other : t.fds) {
-      if (other.k == kind::net && other.id == e.id) other.listening = true;
-    }
-  }
-  return fail_or(r);
+  return fail_or(posix_lo_net_listen(e.id, std::max(backlog, 0)));
 }
 
 int PX(accept4)(int fd, struct sockaddr *addr, socklen_t *len, int flags) {

@@ -261,8 +261,9 @@ int PX(epoll_wait)(int epfd, struct epoll_event *out, int max, int timeout) {
   if (self.k != kind::epoll || max <= 0) return static_cast<int>(result(-EINVAL));
   if (missing(out)) return static_cast<int>(result(-EFAULT));
   table &t = fds();
+  const bool ahead = read_ahead_pays();
   // Sockets read ahead are readable without asking net: their events first, with no crossing.
-  if (read_ahead_pays()) {
+  if (ahead) {
     std::lock_guard lock(t.mu);
     int n = 0;
     if (!t.taken.empty()) {
@@ -284,14 +285,13 @@ int PX(epoll_wait)(int epfd, struct epoll_event *out, int max, int timeout) {
   net_event ev[256];
   const char *ahead_bytes[POSIX_AHEAD_EVENTS];
   int64_t ahead_result[POSIX_AHEAD_EVENTS];
-  const bool ahead = read_ahead_pays();
   for (;;) {
-    int hold = -1;
+    int hold = -1;  // a read-ahead block held until its bytes are kept
     int got = ahead ? posix_lo_net_poll_wait_ahead(ev, std::min<int>(max, POSIX_AHEAD_EVENTS), left_ms(timeout, start),
                                                    ahead_bytes, ahead_result, &hold)
                     : -ENOBUFS;
-    const bool took = got != -ENOBUFS;
-    if (!took) got = posix_lo_net_poll_wait(ev, std::min(max, 256), left_ms(timeout, start));
+    const bool took = hold >= 0;
+    if (got == -ENOBUFS && !took) got = posix_lo_net_poll_wait(ev, std::min(max, 256), left_ms(timeout, start));
     if (got < 0) {
       if (took) posix_lo_net_ahead_done(hold);
       return static_cast<int>(result(got));
