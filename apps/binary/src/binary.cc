@@ -102,6 +102,7 @@ long on_host_file(long nr, const long a[6], int fd) {
 }  // namespace
 
 extern "C" long flex_binary_answer(void *, long nr, const long a[6]) {
+  posix_before_call(nr);  // every call, whoever serves it (posix holds writes on that promise)
   if (nr == SYS_mmap && !(a[3] & MAP_ANONYMOUS)) {
     // Only the host's library files are mapped; the program's other files are the libOS's.
     const int fd = host_fd(static_cast<int>(a[4]));
@@ -160,8 +161,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   int status = 0;
-  flex::runtime::status s =
-      flex::runtime::binary::run(flex::runtime::binary::image_program(argc, argv), &flex_binary_answer, nullptr, &status);
+  flex::runtime::binary::program p = flex::runtime::binary::image_program(argc, argv);
+  p.announce = &posix_before_call;
+  flex::runtime::status s = flex::runtime::binary::run(p, &flex_binary_answer, nullptr, &status);
   if (!s.ok()) {
     fprintf(stderr, "flex: %s\n", s.message().c_str());
     return 127;

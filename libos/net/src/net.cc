@@ -8,10 +8,14 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
-#include <cstdint>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <string>
 
 #include <flex/net/net_impl.h>
 #include <flex/plat/plat.h>
@@ -55,12 +59,32 @@ class socket_bits {
 socket_bits<kMaxSockets> g_live;      // sockets this library created and has not closed
 socket_bits<kMaxSockets> g_nonblock;  // ... that their user made non-blocking (host sockets always are)
 socket_bits<kMaxSockets> g_listening;  // ... that listen() made listeners (nothing to receive)
+socket_bits<kMaxSockets> g_user_reg;   // ... that their user registered in the readiness set
+socket_bits<kMaxSockets> g_kept_bit;   // ... that keep bytes of a round's sends (kept_map())
 int g_poll = -1;                  // one readiness set for the whole image
-// What each socket is registered in it for (events 0: not registered), and its user's cookie: the set
-// itself carries the socket's number, so that a wait knows which socket each event is (to read it ahead:
-// net_poll_wait_ahead), and a forked child can build a set of its own with the same registrations.
+// What each socket's user registered it in the set for, and its cookie: the set itself carries the
+// socket's number, so that a wait knows which socket each event is (to read it ahead, to send its kept
+// bytes), and a forked child can build a set of its own with the same registrations.
 std::uint32_t g_reg_events[kMaxSockets];
 std::uint64_t g_reg_cookie[kMaxSockets];
+
+// Kept bytes (net_round): what a socket did not take at once of a round's sends, sent by net's waits as
+// the socket drains. While a socket keeps bytes its registration in the set is net's too: it carries
+// NET_OUT (and exists even where its user registered nothing), and the wait hides from the user what
+// it did not ask for. g_kept_mu guards kept_map() and every change of a registration in the set.
+struct kept_bytes {
+  std::string bytes;
+  int shut = -1;         // a shutdown of the writing side its user asked for meanwhile: made after them
+  bool closing = false;  // its user closed it: it is closed after them
+};
+std::mutex g_kept_mu;
+// Made at first use and never destroyed: in an image, net's statics are out of reach of the other
+// processes, whose exit would run a destructor on them.
+std::map<int, kept_bytes> &kept_map() {
+  static auto *const m = new std::map<int, kept_bytes>;
+  return *m;
+}
+std::atomic<int> g_n_kept{0};  // kept_map().size(), for a look without the lock
 
 bool live(int s) {
   return s >= 0 && s < kMaxSockets && g_live.test(static_cast<size_t>(s));
@@ -128,13 +152,30 @@ bool allowed_option(int level, int name, bool set) {
 // In the child of a fork (an image whose program forks copies the whole process): the readiness set is
 // the parent's, which a fork shares, so what the child registers would wake the parent's waits. The child
 // drops its reference and registers its sockets in a set of its own, as they were.
+// Bytes kept are the parent's to send (the child's copy of them is dropped). The kept bytes' lock is held
+// across the fork, so that the child's copy is whole.
+void before_fork() {
+  g_kept_mu.lock();
+}
+void after_fork_in_parent() {
+  g_kept_mu.unlock();
+}
 void after_fork_in_child() {
+  g_kept_mu.unlock();
+  for (auto &[s, k] : kept_map()) {
+    g_kept_bit.reset(static_cast<size_t>(s));
+    if (k.closing) be().close(s);
+  }
+  kept_map().clear();
+  g_n_kept.store(0);
   if (g_poll < 0) return;
   be().close(g_poll);
   g_poll = be().poll_create();
   if (g_poll < 0) return;
   for (int s = 0; s < kMaxSockets; ++s) {
-    if (g_reg_events[s] != 0 && live(s)) be().poll_ctl(g_poll, 1, s, g_reg_events[s], static_cast<uint64_t>(s));
+    if (g_user_reg.test(static_cast<size_t>(s)) && live(s)) {
+      be().poll_ctl(g_poll, 1, s, g_reg_events[s], static_cast<uint64_t>(s));
+    }
   }
 }
 
@@ -142,32 +183,151 @@ int poll_set() {
   if (g_poll < 0) {
     g_poll = be().poll_create();
     if (g_poll >= 0 && &flex_image != nullptr && flex_image_forks(&flex_image)) {
-      pthread_atfork(nullptr, nullptr, &after_fork_in_child);
+      pthread_atfork(&before_fork, &after_fork_in_parent, &after_fork_in_child);
     }
   }
   return g_poll;
 }
 
-// A registration in the set (op: 1 add, 2 delete, 3 change), with the socket's number as the set's data;
-// what it is for is kept once the set took it.
+// A user's registration in the set (op: 1 add, 2 delete, 3 change), with the socket's number as the set's
+// data; what it is for is kept once the set took it. A socket keeping bytes is in the set already, with
+// NET_OUT: the user's events join that registration, and the user's add, change or delete is checked here.
 int poll_ctl(int s, int op, unsigned events, uint64_t cookie) {
   int ep = poll_set();
   if (ep < 0) return ep;
+  std::lock_guard lock(g_kept_mu);
+  const auto i = static_cast<size_t>(s);
+  if (g_kept_bit.test(i)) {
+    if (op == 1 && g_user_reg.test(i)) return -EEXIST;
+    if (op != 1 && !g_user_reg.test(i)) return -ENOENT;
+    if (op != 2) g_reg_cookie[s] = cookie;
+    g_reg_events[s] = op == 2 ? 0 : events;
+    g_user_reg.set(i, op != 2);
+    return be().poll_ctl(ep, 3, s, g_reg_events[s] | NET_OUT, static_cast<uint64_t>(s));
+  }
   if (op != 2) g_reg_cookie[s] = cookie;  // before the set can report it
   const int rc = be().poll_ctl(ep, op, s, events, static_cast<uint64_t>(s));
-  if (rc == 0) g_reg_events[s] = op == 2 ? 0 : events;
+  if (rc == 0) {
+    g_reg_events[s] = op == 2 ? 0 : events;
+    g_user_reg.set(i, op != 2);
+  }
   return rc;
 }
 
-// The set's events, each with its user's cookie in place of the socket's number (kept in `sock`).
+// Sends what `s` keeps, as far as it takes it: true once nothing is left (sent, or dropped because the
+// connection is gone). Called with g_kept_mu held.
+bool drain_locked(int s, kept_bytes &k) {
+  while (!k.bytes.empty()) {
+    const long n = be().send(s, k.bytes.data(), std::min<size_t>(k.bytes.size(), NET_MAX_IO), MSG_DONTWAIT);
+    if (n == -EAGAIN || n == -EWOULDBLOCK) return false;
+    if (n <= 0) {
+      k.bytes.clear();
+      break;
+    }
+    k.bytes.erase(0, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+// `s` keeps nothing more: its registration is its user's alone again, and a close or shutdown its user
+// asked for meanwhile is made. Called with g_kept_mu held.
+void settle_locked(std::map<int, kept_bytes>::iterator it) {
+  const int s = it->first;
+  const kept_bytes k = std::move(it->second);
+  kept_map().erase(it);
+  g_n_kept.fetch_sub(1, std::memory_order_relaxed);
+  g_kept_bit.reset(static_cast<size_t>(s));
+  if (k.closing) {
+    be().close(s);  // also leaves the set
+    return;
+  }
+  if (g_user_reg.test(static_cast<size_t>(s))) {
+    be().poll_ctl(g_poll, 3, s, g_reg_events[s], static_cast<uint64_t>(s));
+  } else {
+    be().poll_ctl(g_poll, 2, s, 0, 0);
+  }
+  if (k.shut >= 0) be().shutdown(s, k.shut);
+}
+
+// Sends what `s` keeps: true when it keeps nothing (any more).
+bool drain(int s) {
+  if (!g_kept_bit.test(static_cast<size_t>(s))) return true;
+  std::lock_guard lock(g_kept_mu);
+  auto it = kept_map().find(s);
+  if (it == kept_map().end()) return true;
+  if (!drain_locked(s, it->second)) return false;
+  settle_locked(it);
+  return true;
+}
+
+// Every socket's kept bytes, as far as the sockets take them.
+void drain_all() {
+  if (g_n_kept.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lock(g_kept_mu);
+  for (auto it = kept_map().begin(); it != kept_map().end();) {
+    auto next = std::next(it);
+    if (drain_locked(it->first, it->second)) settle_locked(it);
+    it = next;
+  }
+}
+
+// Keeps n bytes for `s`, after what it keeps already; -ENOBUFS beyond NET_MAX_KEPT (nothing kept).
+int keep(int s, const char *p, size_t n) {
+  int ep = poll_set();
+  if (ep < 0) return ep;
+  std::lock_guard lock(g_kept_mu);
+  auto [it, fresh] = kept_map().try_emplace(s);
+  if (it->second.bytes.size() + n > NET_MAX_KEPT) {
+    if (fresh) kept_map().erase(it);
+    return -ENOBUFS;
+  }
+  it->second.bytes.append(p, n);
+  if (fresh) {
+    g_n_kept.fetch_add(1, std::memory_order_relaxed);
+    g_kept_bit.set(static_cast<size_t>(s));
+    if (g_user_reg.test(static_cast<size_t>(s))) {
+      be().poll_ctl(ep, 3, s, g_reg_events[s] | NET_OUT, static_cast<uint64_t>(s));
+    } else {
+      be().poll_ctl(ep, 1, s, NET_OUT, static_cast<uint64_t>(s));
+    }
+  }
+  return 0;
+}
+
+// A round's send: what `s` takes at once, the rest kept (see net_round). All of it is kept behind bytes
+// it keeps already.
+long send_keeping(int s, const char *p, size_t len) {
+  long n = drain(s) ? be().send(s, p, len, MSG_DONTWAIT) : -EAGAIN;
+  if (n == -EWOULDBLOCK) n = -EAGAIN;
+  if (n == -EAGAIN) n = 0;
+  if (n < 0 || static_cast<size_t>(n) == len) return n;
+  if (int r = keep(s, p + n, len - static_cast<size_t>(n)); r < 0) return n ? n : r;
+  return n;
+}
+
+// The set's events, each with its user's cookie in place of the socket's number (kept in `sock`). An
+// event for a socket keeping bytes sends them first; what its user did not register for is left out (an
+// event of net's own registration, NET_OUT while bytes are still kept).
 int poll_events(int ep, struct net_event *ev, int max, int timeout_ms, int *sock) {
   const int n = be().poll_wait(ep, ev, max, timeout_ms);
+  int k = 0;
   for (int i = 0; i < n; ++i) {
     const auto s = static_cast<int>(ev[i].cookie);
-    if (sock) sock[i] = s;
-    ev[i].cookie = s >= 0 && s < kMaxSockets ? g_reg_cookie[s] : 0;
+    if (s < 0 || s >= kMaxSockets) continue;
+    const auto si = static_cast<size_t>(s);
+    std::uint32_t events = ev[i].events;
+    if (g_kept_bit.test(si)) {
+      if (!drain(s)) events &= ~static_cast<std::uint32_t>(NET_OUT);
+      events &= g_reg_events[s] | NET_ERR | NET_HUP;
+    }
+    // Closed or unregistered meanwhile (by another thread, or a socket whose kept bytes left the set).
+    if (!events || !g_user_reg.test(si) || !live(s)) continue;
+    sock[k] = s;
+    ev[k].events = events;
+    ev[k].cookie = g_reg_cookie[s];
+    ++k;
   }
-  return n;
+  return n < 0 ? n : k;
 }
 
 constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
@@ -198,17 +358,30 @@ int io_many(net_io *user, int n, bool send) {
       index[k++] = i;
     }
   }
+  if (send && g_n_kept.load(std::memory_order_relaxed) != 0) {  // a socket keeping bytes sends nothing else
+    int m = 0;
+    for (int j = 0; j < k; ++j) {
+      if (drain(op[j].s)) {
+        op[m] = op[j];
+        index[m++] = index[j];
+      } else {
+        user[index[j]].result = -EAGAIN;
+      }
+    }
+    k = m;
+  }
   if (k > 0) (send ? be().send_many : be().recv_many)(op, k);
   for (int j = 0; j < k; ++j) user[index[j]].result = op[j].result;
   return n;
 }
 
-// net_poll_wait; `sock` (when given) gets each event's socket.
+// net_poll_wait; `sock` gets each event's socket. Bytes kept are sent first.
 int wait_events(struct net_event *ev, int max, int timeout_ms, int *sock) {
   if (!ev) return -EFAULT;
   if (max <= 0 || max > kMaxEvents || timeout_ms < -1) return -EINVAL;
   int ep = poll_set();
   if (ep < 0) return ep;
+  drain_all();
   // Waiting blocks the calling sched thread: look first, then wait for the set itself (an epoll fd is
   // readable while one of its fds is ready), then look again.
   int n = poll_events(ep, ev, max, 0, sock);
@@ -316,7 +489,9 @@ long net_send(int s, const void *buf, size_t len, int flags) {
   if (!buf) return -EFAULT;
   if (len > static_cast<size_t>(NET_MAX_IO)) return -EINVAL;
   if (flags & ~(MSG_DONTWAIT | MSG_MORE)) return -EINVAL;
-  if (!blocking(s, flags)) return be().send(s, buf, len, flags);
+  if (!blocking(s, flags)) return drain(s) ? be().send(s, buf, len, flags) : -EAGAIN;
+  // Bytes kept go first.
+  if (long w = until_ready(s, NET_OUT, [&] { return drain(s) ? 0L : -EAGAIN; }); w < 0) return w;
   // A blocking send returns when all of it is sent (or an error stops it).
   size_t done = 0;
   while (done < len || len == 0) {
@@ -339,9 +514,22 @@ int net_send_many(struct net_io *op, int n) {
 
 int net_close(int s) {
   if (!live(s)) return -EBADF;
-  g_live.reset(static_cast<size_t>(s));
-  g_nonblock.reset(static_cast<size_t>(s));
-  g_listening.reset(static_cast<size_t>(s));
+  const auto i = static_cast<size_t>(s);
+  g_live.reset(i);
+  g_nonblock.reset(i);
+  g_listening.reset(i);
+  if (!drain(s)) {  // closed once its kept bytes are sent; gone for its user now
+    std::lock_guard lock(g_kept_mu);
+    if (auto it = kept_map().find(s); it != kept_map().end()) {
+      it->second.closing = true;
+      if (g_user_reg.test(i)) be().poll_ctl(g_poll, 3, s, NET_OUT, static_cast<uint64_t>(s));
+      g_user_reg.reset(i);
+      g_reg_events[s] = 0;
+      return 0;
+    }
+  }
+  std::lock_guard lock(g_kept_mu);
+  g_user_reg.reset(i);
   g_reg_events[s] = 0;
   return be().close(s);  // also leaves the readiness set
 }
@@ -349,6 +537,13 @@ int net_close(int s) {
 int net_shutdown(int s, int how) {
   if (!live(s)) return -EBADF;
   if (how < 0 || how > 2) return -EINVAL;
+  if (how != SHUT_RD && !drain(s)) {  // the writing side ends after the kept bytes
+    std::lock_guard lock(g_kept_mu);
+    if (auto it = kept_map().find(s); it != kept_map().end()) {
+      it->second.shut = SHUT_WR;
+      return how == SHUT_RDWR ? be().shutdown(s, SHUT_RD) : 0;
+    }
+  }
   return be().shutdown(s, how);
 }
 
@@ -421,7 +616,8 @@ int net_poll_del(int s) {
 }
 
 int net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
-  return wait_events(ev, max, timeout_ms, nullptr);
+  int sock[kMaxEvents];
+  return wait_events(ev, max, timeout_ms, sock);
 }
 
 int net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, char *ahead, unsigned per, int64_t *result) {
@@ -436,6 +632,35 @@ int net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, char *ahe
     result[i] = be().recv(s, ahead + static_cast<size_t>(i) * per, per, MSG_DONTWAIT);
   }
   return n;
+}
+
+int net_round(struct net_round *user) {
+  if (!user) return -EFAULT;
+  struct net_round r;
+  std::memcpy(&r, user, sizeof r);  // read once: the caller may change it
+  if (!r.sent || (r.n_send > 0 && !r.send)) return -EFAULT;
+  if (r.n_send < 0 || r.n_send > NET_MAX_BATCH || r.max < 0 || r.max > kMaxEvents || r.timeout_ms < -1) return -EINVAL;
+  if (r.max > 0 && (!r.ev || (r.ahead && !r.result))) return -EFAULT;
+  if (r.max > 0 && r.ahead && (r.per == 0 || r.per > kMaxAhead)) return -EINVAL;
+  for (int i = 0; i < r.n_send; ++i) {
+    net_io o;
+    std::memcpy(&o, &r.send[i], sizeof o);
+    long n;
+    if (!live(o.s)) {
+      n = -EBADF;
+    } else if (!o.buf) {
+      n = -EFAULT;
+    } else if (o.len > static_cast<uint64_t>(NET_MAX_IO) || o.flags != 0) {
+      n = -EINVAL;
+    } else {
+      n = send_keeping(o.s, static_cast<const char *>(o.buf), o.len);
+    }
+    r.send[i].result = n;
+  }
+  __atomic_store_n(r.sent, 1u, __ATOMIC_RELEASE);
+  if (r.max == 0) return 0;
+  if (r.ahead) return net_poll_wait_ahead(r.ev, r.max, r.timeout_ms, r.ahead, r.per, r.result);
+  return net_poll_wait(r.ev, r.max, r.timeout_ms);
 }
 
 }  // extern "C"

@@ -110,6 +110,159 @@ TEST(net, a_wait_that_reads_ahead_brings_each_readable_sockets_bytes_with_its_ev
   EXPECT_EQ(net_close(l), 0);
 }
 
+// A connected pair of net sockets (c: the client, a: the accepted end, both non-blocking), c with a small
+// send buffer, so that a round's send outgrows what the kernel takes at once.
+std::pair<int, int> small_pair() {
+  int port = 0;
+  int l = listen_any(port);
+  int c = net_socket(NET_INET, NET_STREAM);
+  EXPECT_GE(c, 0);
+  int small = 4096;
+  EXPECT_EQ(net_setsockopt(c, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  EXPECT_EQ(net_connect(c, "127.0.0.1", port), 0);
+  int a = net_accept(l, NET_NONBLOCK);
+  EXPECT_GE(a, 0);
+  EXPECT_EQ(net_close(l), 0);
+  EXPECT_EQ(net_set_nonblock(c, 1), 0);
+  return {c, a};
+}
+
+std::string pattern(size_t n, char seed) {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + static_cast<char>(i % 251));
+  return s;
+}
+
+// Reads `a` until `want` bytes came or the stream ended, waiting (which sends kept bytes) in between.
+std::string read_all(int a, size_t want, bool *eof) {
+  std::string got;
+  char buf[65536];
+  net_event ev[8];
+  *eof = false;
+  for (int rounds = 0; rounds < 20000 && got.size() < want && !*eof; ++rounds) {
+    long n = net_recv(a, buf, sizeof buf, 0);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+    if (n == 0) *eof = true;
+    if (n == -EAGAIN) EXPECT_GE(net_poll_wait(ev, 8, 1), 0);
+  }
+  return got;
+}
+
+// A round: its sends (what a socket does not take at once is kept, in order, behind anything kept
+// before), the flag that says they are made, then its wait. A socket keeping bytes refuses other sends
+// and hides its NET_OUT until the bytes are gone; net's waits send them as the peer reads.
+TEST(net, a_rounds_sends_keep_what_the_socket_does_not_take_and_send_it_in_order) {
+  auto [c, a] = small_pair();
+  const std::string first = pattern(300000, 'a'), second = pattern(1000, 'z');
+  net_io op[2] = {{.s = c, .flags = 0, .buf = const_cast<char *>(first.data()), .len = first.size(), .result = 0},
+                  {.s = c, .flags = 0, .buf = const_cast<char *>(second.data()), .len = second.size(), .result = 0}};
+  net_event ev[8];
+  uint32_t sent = 0;
+  struct net_round r{.send = op, .n_send = 2, .max = 8, .ev = ev, .timeout_ms = 0, .per = 0, .ahead = nullptr,
+              .result = nullptr, .sent = &sent};
+  ASSERT_EQ(net_poll_add(c, NET_OUT, 7), 0);
+  ASSERT_EQ(net_round(&r), 0);  // c keeps bytes: its NET_OUT is not reported
+  EXPECT_EQ(sent, 1u);
+  ASSERT_GE(op[0].result, 0);
+  EXPECT_LT(op[0].result, static_cast<int64_t>(first.size()));  // the kernel took only part of it
+  EXPECT_EQ(op[1].result, 0);                                     // all kept, behind the first's rest
+  EXPECT_EQ(net_send(c, "x", 1, 0), -EAGAIN);
+  net_io more{.s = c, .flags = 0, .buf = const_cast<char *>("x"), .len = 1, .result = 0};
+  EXPECT_EQ(net_send_many(&more, 1), 1);
+  EXPECT_EQ(more.result, -EAGAIN);
+  bool eof = false;
+  const std::string got = read_all(a, first.size() + second.size(), &eof);
+  EXPECT_EQ(got.size(), first.size() + second.size());
+  EXPECT_TRUE(got == first + second) << "kept bytes out of order";
+  ASSERT_EQ(net_poll_wait(ev, 8, 2000), 1);  // gone: c is writable again, with its own cookie
+  EXPECT_EQ(ev[0].cookie, 7u);
+  EXPECT_TRUE(ev[0].events & NET_OUT);
+  EXPECT_EQ(net_send(c, "y", 1, 0), 1);
+  EXPECT_EQ(net_poll_del(c), 0);
+  EXPECT_EQ(net_close(a), 0);
+  EXPECT_EQ(net_close(c), 0);
+}
+
+// A close or a shutdown of a socket that keeps bytes takes effect after them: the peer reads every byte,
+// then the end of the stream. The closed socket is gone for its user at once.
+TEST(net, a_close_or_shutdown_after_a_round_waits_for_the_kept_bytes) {
+  for (const bool close : {true, false}) {
+    auto [c, a] = small_pair();
+    const std::string data = pattern(200000, close ? 'c' : 's');
+    net_io op{.s = c, .flags = 0, .buf = const_cast<char *>(data.data()), .len = data.size(), .result = 0};
+    uint32_t sent = 0;
+    struct net_round r{.send = &op, .n_send = 1, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
+                .result = nullptr, .sent = &sent};
+    ASSERT_EQ(net_round(&r), 0);
+    ASSERT_LT(op.result, static_cast<int64_t>(data.size()));
+    if (close) {
+      EXPECT_EQ(net_close(c), 0);
+      EXPECT_EQ(net_send(c, "x", 1, 0), -EBADF);
+      EXPECT_EQ(net_close(c), -EBADF);
+    } else {
+      EXPECT_EQ(net_shutdown(c, 1), 0);
+    }
+    bool eof = false;
+    const std::string got = read_all(a, data.size() + 1, &eof);
+    EXPECT_TRUE(eof) << (close ? "close" : "shutdown");
+    EXPECT_TRUE(got == data) << got.size() << " of " << data.size();
+    if (!close) {
+      EXPECT_EQ(net_send(a, "back", 4, 0), 4);  // only c's writing side ended
+      char buf[8];
+      long n = -EAGAIN;
+      for (int i = 0; i < 2000 && n == -EAGAIN; ++i) {
+        net_event ev[2];
+        net_poll_wait(ev, 2, 1);
+        n = net_recv(c, buf, sizeof buf, 0);
+      }
+      EXPECT_EQ(n, 4);
+      EXPECT_EQ(net_close(c), 0);
+    }
+    EXPECT_EQ(net_close(a), 0);
+  }
+}
+
+// A round that is bad as a whole does nothing (its flag stays 0); a bad send fails alone; the wait reads
+// ahead when asked.
+TEST(net, a_bad_round_does_nothing_and_a_rounds_wait_reads_ahead) {
+  auto [c, a] = small_pair();
+  net_io op{.s = c, .flags = 0, .buf = const_cast<char *>("ping"), .len = 4, .result = 0};
+  net_event ev[4];
+  char ahead[4][16];
+  int64_t result[4];
+  uint32_t sent = 0;
+  struct net_round r{.send = &op, .n_send = 1, .max = 4, .ev = ev, .timeout_ms = 2000, .per = 16, .ahead = &ahead[0][0],
+              .result = result, .sent = &sent};
+  EXPECT_EQ(net_round(nullptr), -EFAULT);
+  struct net_round bad = r;
+  bad.n_send = NET_MAX_BATCH + 1;
+  EXPECT_EQ(net_round(&bad), -EINVAL);
+  bad = r;
+  bad.per = 0;
+  EXPECT_EQ(net_round(&bad), -EINVAL);
+  bad = r;
+  bad.sent = nullptr;
+  EXPECT_EQ(net_round(&bad), -EFAULT);
+  EXPECT_EQ(sent, 0u);
+  EXPECT_EQ(op.result, 0);
+  ASSERT_EQ(net_poll_add(a, NET_IN, 5), 0);
+  ASSERT_EQ(net_round(&r), 1);
+  EXPECT_EQ(sent, 1u);
+  EXPECT_EQ(op.result, 4);
+  EXPECT_EQ(ev[0].cookie, 5u);
+  ASSERT_EQ(result[0], 4);
+  EXPECT_EQ(std::string(ahead[0], 4), "ping");
+  net_io wrong[2] = {{.s = 9999, .flags = 0, .buf = const_cast<char *>("x"), .len = 1, .result = 0},
+                     {.s = c, .flags = MSG_PEEK, .buf = const_cast<char *>("x"), .len = 1, .result = 0}};
+  r = {.send = wrong, .n_send = 2, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
+       .result = nullptr, .sent = &sent};
+  EXPECT_EQ(net_round(&r), 0);
+  EXPECT_EQ(wrong[0].result, -EBADF);
+  EXPECT_EQ(wrong[1].result, -EINVAL);
+  EXPECT_EQ(net_close(a), 0);
+  EXPECT_EQ(net_close(c), 0);
+}
+
 TEST(net, a_pipe_carries_bytes_one_way_with_readiness_and_end_of_stream) {
   int e[2] = {-1, -1};
   ASSERT_EQ(net_pipe(e, NET_SOCK_NONBLOCK), 0);

@@ -4,9 +4,12 @@
 #ifndef FLEX_POSIX_FD_TABLE_H
 #define FLEX_POSIX_FD_TABLE_H
 
+#include <atomic>
+#include <climits>
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -66,6 +69,13 @@ struct table {
   // Read ahead (see read_ahead_pays): what a socket's receive in the readiness wait's batch took, by net's
   // number, for the reads that follow. It is data, or the end of the stream, or an error, in that order.
   std::map<int, ahead> taken;
+  // Held writes (hold.cc): how many sends the arena holds, whether a round carries them now (made without
+  // the lock), and what the rounds said of each socket, by net's number: a held send's error (for the
+  // socket's next write) and the sockets net may keep bytes for (their writes are not held).
+  std::atomic<int> held{0};
+  bool round_out = false;
+  std::map<int, int> send_error;
+  std::set<int> kept;
 };
 
 // Reads of sockets ahead of the application, in the readiness wait's own crossing (net_poll_wait_ahead),
@@ -80,6 +90,24 @@ bool has_taken(int id);
 // Keeps what net_poll_wait_ahead received for each event (its cookie: the descriptor). Called with the
 // lock held.
 void keep_taken(const struct net_event *ev, int n, const char *const *data, const std::int64_t *result);
+
+// Writes held for the next round (hold.cc): where net is across a process boundary and every call of the
+// program is announced (posix_before_call), a non-blocking socket's write is kept in a shared arena and sent
+// in the next crossing to net: epoll_wait's (its round: the sends, then the wait), or the next announced
+// call that may block or that is not socket I/O. What the socket does not take at once net keeps and
+// sends in order (net_round).
+bool hold_pays();
+constexpr long kNotHeld = LONG_MIN;
+// A write of buf to net's socket `id` with send flags: its length when held, a held send's error for the
+// socket, or kNotHeld when the caller must send it (what was held has gone first). Takes the lock.
+long write_held(int id, const void *buf, std::size_t len, int flags);
+// A send the caller made to socket `id` took n bytes: net keeps none for it. Takes the lock.
+void sent_directly(int id, long n);
+// Sends what is held now. Takes the lock.
+void flush_held();
+// epoll_wait's round: whether this wait carries the held sends (then round_back after it). Take the lock.
+bool round_takes_held();
+void round_back();
 
 table &fds();
 

@@ -45,6 +45,21 @@ int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, 
                                  int *hold);
 void posix_lo_net_ahead_done(int hold);
 
+/* Writes held for the next round (hold.cc): one arena of shared memory, POSIX_HOLD_SENDS sends of
+ * POSIX_HOLD_BYTES in all. The caller serialises these calls (posix's lock), except that a round runs
+ * without it and anyone may ask posix_lo_net_round_sent at any time. */
+enum { POSIX_HOLD_BYTES = 65536, POSIX_HOLD_SENDS = 64 };
+/* Appends a send of len bytes of buf to socket s: 0, or -ENOBUFS when it does not fit. */
+int posix_lo_net_hold(int s, const void *buf, size_t len);
+/* A round (net_round): the held sends, then, with max > 0, a wait as posix_lo_net_poll_wait_ahead's. With
+ * every read-ahead block held by another wait, only the sends are made and the result is -ENOBUFS. */
+int posix_lo_net_round(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result, int *hold);
+/* Whether the last round's sends are made (true when none was started). */
+int posix_lo_net_round_sent(void);
+/* The last round's sends into out (POSIX_HOLD_SENDS of them at most), each with its result: their number.
+ * The arena is empty again. */
+int posix_lo_net_round_results(struct net_io *out);
+
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source);
 int posix_lo_vfs_open(const char *path, int flags, int mode);
 long posix_lo_vfs_read(int fd, void *buf, size_t len);

@@ -1,6 +1,7 @@
 /* posix -> net, vfs, time and console with plain calls, for posix's unit tests (images link
  * lower_gates.c). */
 #include <errno.h>
+#include <stdlib.h>
 
 #include <flex/console/console.h>
 #include <flex/net/net.h>
@@ -82,14 +83,36 @@ int posix_lo_net_poll_wait(struct net_event *ev, int max, int timeout_ms) {
 }
 
 static char ahead_bytes[POSIX_AHEAD_EVENTS][POSIX_AHEAD_BYTES];
+static struct net_event ahead_events[POSIX_AHEAD_EVENTS];
+static int64_t ahead_results[POSIX_AHEAD_EVENTS];
 static int ahead_taken;
+
+/* The one block, now held (0), or -1. */
+static int ahead_take(void) {
+  return __atomic_exchange_n(&ahead_taken, 1, __ATOMIC_ACQUIRE) ? -1 : 0;
+}
+
+static struct net_event *ahead_ev(int k) {
+  (void)k;
+  return ahead_events;
+}
+
+static char *ahead_bytes_of(int k) {
+  (void)k;
+  return &ahead_bytes[0][0];
+}
+
+static int64_t *ahead_result_of(int k) {
+  (void)k;
+  return ahead_results;
+}
 
 int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result,
                                  int *hold) {
   *hold = -1;
   if (max <= 0) return -EINVAL;
   if (max > POSIX_AHEAD_EVENTS) max = POSIX_AHEAD_EVENTS;
-  if (__atomic_exchange_n(&ahead_taken, 1, __ATOMIC_ACQUIRE)) return -ENOBUFS;
+  if (ahead_take() < 0) return -ENOBUFS;
   *hold = 0;
   int rc = net_poll_wait_ahead(ev, max, timeout_ms, &ahead_bytes[0][0], POSIX_AHEAD_BYTES, result);
   for (int i = 0; i < rc; ++i) data[i] = ahead_bytes[i];
@@ -98,6 +121,16 @@ int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, 
 
 void posix_lo_net_ahead_done(int hold) {
   if (hold == 0) __atomic_store_n(&ahead_taken, 0, __ATOMIC_RELEASE);
+}
+
+static void *hold_shared(size_t len) {
+  return malloc(len);
+}
+
+#include "hold_arena.h"
+
+static int hold_call(void) {
+  return net_round(&hold_arena_now->round);
 }
 
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {

@@ -183,18 +183,37 @@ enum { AHEAD_BLOCKS = 4 };
 static struct ahead_block *ahead_blocks[AHEAD_BLOCKS];
 static int ahead_taken[AHEAD_BLOCKS];
 
+/* A free block, now held (its number), or -1. */
+static int ahead_take(void) {
+  int k = 0;
+  while (k < AHEAD_BLOCKS && __atomic_exchange_n(&ahead_taken[k], 1, __ATOMIC_ACQUIRE)) ++k;
+  if (k == AHEAD_BLOCKS) return -1;
+  if (!ahead_blocks[k] && !(ahead_blocks[k] = shared_block(sizeof *ahead_blocks[k]))) {
+    __atomic_store_n(&ahead_taken[k], 0, __ATOMIC_RELEASE);
+    return -1;
+  }
+  return k;
+}
+
+static struct net_event *ahead_ev(int k) {
+  return ahead_blocks[k]->ev;
+}
+
+static char *ahead_bytes_of(int k) {
+  return &ahead_blocks[k]->bytes[0][0];
+}
+
+static int64_t *ahead_result_of(int k) {
+  return ahead_blocks[k]->result;
+}
+
 int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result,
                                  int *hold) {
   *hold = -1;
   if (max <= 0) return -EINVAL;
   if (max > POSIX_AHEAD_EVENTS) max = POSIX_AHEAD_EVENTS;
-  int k = 0;
-  while (k < AHEAD_BLOCKS && __atomic_exchange_n(&ahead_taken[k], 1, __ATOMIC_ACQUIRE)) ++k;
-  if (k == AHEAD_BLOCKS) return -ENOBUFS;
-  if (!ahead_blocks[k] && !(ahead_blocks[k] = shared_block(sizeof *ahead_blocks[k]))) {
-    __atomic_store_n(&ahead_taken[k], 0, __ATOMIC_RELEASE);
-    return -ENOBUFS;
-  }
+  const int k = ahead_take();
+  if (k < 0) return -ENOBUFS;
   *hold = k;
   struct ahead_block *b = ahead_blocks[k];
   int rc;
@@ -209,6 +228,18 @@ int posix_lo_net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, 
 
 void posix_lo_net_ahead_done(int hold) {
   if (hold >= 0 && hold < AHEAD_BLOCKS) __atomic_store_n(&ahead_taken[hold], 0, __ATOMIC_RELEASE);
+}
+
+static void *hold_shared(size_t len) {
+  return flexos_malloc_whitelist(len);
+}
+
+#include "hold_arena.h"
+
+static int hold_call(void) {
+  int rc;
+  flexos_gate_r(libnet, rc, net_round, &hold_arena_now->round);
+  return rc;
 }
 
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source) {

@@ -190,6 +190,7 @@ long read_from(const fd_entry &e, void *buf, size_t len, int flags) {
       const bool all = flags & MSG_WAITALL;
       flags &= ~(MSG_WAITALL | MSG_NOSIGNAL | MSG_CMSG_CLOEXEC);
       size_t done = 0;
+      if (!(flags & MSG_DONTWAIT)) flush_held();  // it may wait for an answer to what is held
       if (long n; read_ahead_pays() && read_taken(e.id, buf, len, flags, &n)) {
         if (!all || n <= 0 || static_cast<size_t>(n) == len || (flags & MSG_PEEK)) return n;
         done = static_cast<size_t>(n);
@@ -204,7 +205,10 @@ long read_from(const fd_entry &e, void *buf, size_t len, int flags) {
       return static_cast<long>(done);
     }
     case kind::vfs: return flags ? -ENOTSOCK : posix_lo_vfs_read(e.id, buf, len);
-    case kind::host: return flags ? -ENOTSOCK : plat_read(e.id, buf, len);
+    case kind::host:
+      if (flags) return -ENOTSOCK;
+      flush_held();  // the standard input may block
+      return plat_read(e.id, buf, len);
     case kind::console: return -EBADF;  // write-only
     case kind::epoll: return -EINVAL;
     case kind::free: break;
@@ -217,14 +221,18 @@ long read_from(const fd_entry &e, void *buf, size_t len, int flags) {
 long write_to(const fd_entry &e, const void *buf, size_t len, int flags) {
   if (!buf && len) return -EFAULT;
   const char *p = static_cast<const char *>(buf);
+  const int send_flags = (flags & ~(MSG_NOSIGNAL | MSG_EOR)) | (e.nonblock ? MSG_DONTWAIT : 0);
+  if (e.k == kind::net && hold_pays()) {
+    if (long n = write_held(e.id, buf, len, send_flags); n != kNotHeld) return n;
+  }
   size_t done = 0;
   do {
     const size_t piece = std::min<size_t>(len - done, POSIX_IO_CHUNK);
     long n;
     switch (e.k) {
       case kind::net:
-        n = posix_lo_net_send(e.id, p + done, piece,
-                              (flags & ~(MSG_NOSIGNAL | MSG_EOR)) | (e.nonblock ? MSG_DONTWAIT : 0));
+        n = posix_lo_net_send(e.id, p + done, piece, send_flags);
+        if (hold_pays()) sent_directly(e.id, n);
         break;
       case kind::vfs: n = flags ? -ENOTSOCK : posix_lo_vfs_write(e.id, p + done, piece); break;
       case kind::console: n = flags ? -ENOTSOCK : posix_lo_console_write(p + done, piece); break;
@@ -318,7 +326,11 @@ int close_shared(const fd_entry &e) {
       if (--it->second == 0) t.shared.erase(it);
       return 0;
     }
-    if (e.k == kind::net) t.taken.erase(e.id);
+    if (e.k == kind::net) {
+      t.taken.erase(e.id);
+      t.send_error.erase(e.id);
+      t.kept.erase(e.id);
+    }
   }
   return close_entry(e);
 }

@@ -5,7 +5,8 @@
 // the first time it reports an event. Files and the standard streams are always ready, as on Linux.
 // Where net is across a process boundary, epoll_wait's crossing also reads the sockets it reports readable
 // (net_poll_wait_ahead): the reads that follow take those bytes with no crossing, and a socket holding
-// bytes read ahead is readable to every wait.
+// bytes read ahead is readable to every wait. It also carries the writes held since the last wait
+// (hold.cc): the round sends them, then waits.
 // Edge-triggered epoll (EPOLLET) is served level-triggered: a program that reads until EAGAIN, as
 // edge-triggered programs must, sees the same data, with more wake-ups.
 #undef _FORTIFY_SOURCE
@@ -287,9 +288,15 @@ int PX(epoll_wait)(int epfd, struct epoll_event *out, int max, int timeout) {
   int64_t ahead_result[POSIX_AHEAD_EVENTS];
   for (;;) {
     int hold = -1;  // a read-ahead block held until its bytes are kept
-    int got = ahead ? posix_lo_net_poll_wait_ahead(ev, std::min<int>(max, POSIX_AHEAD_EVENTS), left_ms(timeout, start),
-                                                   ahead_bytes, ahead_result, &hold)
-                    : -ENOBUFS;
+    int got = -ENOBUFS;
+    if (ahead && round_takes_held()) {  // the writes held since the last wait go in the same crossing
+      got = posix_lo_net_round(ev, std::min<int>(max, POSIX_AHEAD_EVENTS), left_ms(timeout, start), ahead_bytes,
+                               ahead_result, &hold);
+      round_back();
+    } else if (ahead) {
+      got = posix_lo_net_poll_wait_ahead(ev, std::min<int>(max, POSIX_AHEAD_EVENTS), left_ms(timeout, start),
+                                         ahead_bytes, ahead_result, &hold);
+    }
     const bool took = hold >= 0;
     if (got == -ENOBUFS && !took) got = posix_lo_net_poll_wait(ev, std::min(max, 256), left_ms(timeout, start));
     if (got < 0) {

@@ -449,6 +449,7 @@ struct run_state {
   std::atomic<bool> threads_started{false};
   bool linking = false;  // the interpreter runs to the entry (link): no thread may start yet
   bool forks = false;    // program::forks
+  void (*announce)(long nr) = nullptr;  // program::announce
   bool forked = false;   // this process is a child the program forked
   // The signals the SIGSYS handler lets through: those whose action is not one of the program's handlers
   // (flex_bin_signal), so a default action (SIGTERM's: the end) or a handler of the runtime's happens even
@@ -1163,6 +1164,7 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   g.dispatch = dispatch;
   g.ctx = ctx;
   g.forks = p.forks;
+  g.announce = p.announce;
   signal_state ss;
   if (status s = arm(ss, g_staged.linked ? g_staged.actions : nullptr); !s.ok()) {
     disarm(ss, nullptr);
@@ -1247,6 +1249,34 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_runtime_handle
   }
 }
 
+namespace flex::runtime::binary {
+namespace {
+// The calls flex_bin_serve answers itself rather than by the dispatch (its signal return and kRequeue are
+// the runtime's own steps, not calls).
+bool served_here(long nr) {
+  switch (nr) {
+    case SYS_exit:
+    case SYS_exit_group:
+    case SYS_arch_prctl:
+    case SYS_brk:
+    case SYS_rt_sigaction:
+    case SYS_rt_sigprocmask:
+    case SYS_set_tid_address:
+    case SYS_set_robust_list:
+    case SYS_rseq:
+    case SYS_seccomp:
+    case SYS_clone:
+    case SYS_clone3:
+    case SYS_fork:
+    case SYS_vfork:
+    case SYS_execve:
+    case SYS_execveat: return true;
+    default: return false;
+  }
+}
+}  // namespace
+}  // namespace flex::runtime::binary
+
 // The handler's answer to one call of the program (flex_bin_sigsys has switched to the runtime's %fs and
 // allowed its calls).
 extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, siginfo_t *info, void *ucv) {
@@ -1266,6 +1296,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   const long nr = info->si_syscall;
   g_caught_calls.fetch_add(1, std::memory_order_relaxed);
   const long a[6] = {r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]};
+  if (g.announce && served_here(nr)) g.announce(nr);
   long ret;
   switch (nr) {
     case SYS_exit:

@@ -95,6 +95,36 @@ int net_poll_wait(struct net_event *ev, int max, int timeout_ms);
  * the wait and its round's reads. per: 1 .. 1 MiB. */
 int net_poll_wait_ahead(struct net_event *ev, int max, int timeout_ms, char *ahead, unsigned per, int64_t *result);
 
+/* One round of an event loop behind a costly boundary, in one call: the writes the loop made since its last
+ * wait, then its next wait. All of it is shared memory; net reads the round once, at the start.
+ *  - send[0 .. n_send): as net_send_many makes them (array order, never blocking), except that what a
+ *    socket does not take at once net keeps and sends itself, in order, as the socket drains: .result is
+ *    what the socket took at once (the rest, up to .len, is kept), or a negative errno (nothing sent, nothing
+ *    kept). A socket's kept bytes (at most NET_MAX_KEPT) come before anything else it sends: a send on it
+ *    while it keeps bytes (net_send, net_send_many, another round's) is -EAGAIN, or kept too in a round; its
+ *    NET_OUT is reported only once they are gone; net_shutdown of its writing side and net_close take
+ *    effect after them (close returns at once, and the socket is gone for its user). Kept bytes that the
+ *    peer refuses (the connection reset) are dropped. Net sends them during its waits (every net_poll_wait
+ *    and round): an image that no longer waits no longer sends them.
+ *  - then *sent = 1 (a release store: the sends are made), before the wait;
+ *  - then, when max > 0, the wait: net_poll_wait_ahead(ev, max, timeout_ms, ahead, per, result), or
+ *    net_poll_wait(ev, max, timeout_ms) when ahead is null.
+ * Returns the wait's result (0 with max 0), or a negative errno when the round itself is bad (null
+ * arrays, n_send outside 0 .. NET_MAX_BATCH): then nothing is done. */
+enum { NET_MAX_KEPT = 1 << 20 };
+struct net_round {
+  struct net_io *send;
+  int32_t n_send;
+  int32_t max;
+  struct net_event *ev;
+  int32_t timeout_ms;
+  uint32_t per;
+  char *ahead;
+  int64_t *result;
+  uint32_t *sent;
+};
+int net_round(struct net_round *round);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,6 +16,11 @@ extern "C" {
 
 long posix_syscall(long nr, long a0, long a1, long a2, long a3, long a4, long a5);
 unsigned long posix_unserved(long nr); /* for nr < 512 */
+/* Announces a system call of the program's, whoever serves it, before it is served: a dispatcher that
+ * calls this for every call lets posix hold a non-blocking socket's writes until the next crossing to net
+ * (where net is a process of its own), because any call that may block, or that is not socket I/O, sends
+ * them first. */
+void posix_before_call(long nr);
 
 #ifdef __cplusplus
 }

@@ -69,6 +69,9 @@ struct program {
   // handlers of the runtime's C library and of the libOS run, and the child's dispatch is armed again).
   // When false, its fork is answered ENOSYS.
   bool forks = false;
+  // Told of each call the loader answers itself (exit, exit_group, fork, clone, signal state, brk, ...)
+  // before it answers it, in the program's thread; the dispatch sees the others. Null: nobody is told.
+  void (*announce)(long nr) = nullptr;
 };
 
 // Whether `path` is a program the loader runs (an ELF64 x86-64 executable, static or position
