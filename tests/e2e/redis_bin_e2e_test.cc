@@ -5,6 +5,10 @@
 // process (and answers BGSAVE with Redis's own error elsewhere), serves redis-benchmark's 50 clients, and
 // stops cleanly on SIGTERM and SHUTDOWN.
 #include <gtest/gtest.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <unistd.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -138,6 +142,53 @@ TEST_P(redis_bin, many_concurrent_clients_under_redis_benchmark) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("LPUSH"), std::string::npos) << r.out;
   EXPECT_EQ(s->cli("LLEN mylist\nEXISTS key:__rand_int__").out, "3000\n1\n") << s->log();
+}
+
+// Replies to a client that reads only later, through a small receive buffer: the server's writes outrun
+// the socket (with net in a process, net keeps what the socket does not take of a held write and Redis is
+// told EAGAIN until it is gone), and every byte arrives, in order, once the client reads.
+TEST_P(redis_bin, replies_to_a_slow_reader_arrive_whole_and_in_order) {
+  auto s = start();
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  int small = 4096;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(s->port()));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr *>(&to), sizeof to), 0);
+  auto send_all = [&](const std::string &what) {
+    for (size_t at = 0; at < what.size();) {
+      const ssize_t n = ::send(fd, what.data() + at, what.size() - at, MSG_NOSIGNAL);
+      ASSERT_GT(n, 0);
+      at += static_cast<size_t>(n);
+    }
+  };
+  std::string value(16000, '\0');
+  for (size_t i = 0; i < value.size(); ++i) value[i] = static_cast<char>('a' + i % 26);
+  send_all("*3\r\n$3\r\nSET\r\n$3\r\nbig\r\n$" + std::to_string(value.size()) + "\r\n" + value + "\r\n");
+  std::string expected = "+OK\r\n";
+  constexpr int kGets = 500;  // 8 MB: more than the server's socket takes (tcp_wmem's 4 MiB at most)
+  for (int i = 0; i < kGets; ++i) {  // one reply per round of the server's loop, none read yet
+    send_all("GET big\r\n");
+    expected += "$" + std::to_string(value.size()) + "\r\n" + value + "\r\n";
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  std::string got;
+  char buf[65536];
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  while (got.size() < expected.size()) {
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  ASSERT_EQ(got.size(), expected.size()) << s->log();
+  EXPECT_TRUE(got == expected) << "the replies differ from what Redis sends";
+  EXPECT_EQ(s->cli("PING").out, "PONG\n");
+  EXPECT_EQ(s->stop(), 0) << s->log();
 }
 
 TEST_P(redis_bin, shutdown_saves_and_ends_the_image) {

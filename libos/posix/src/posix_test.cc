@@ -53,6 +53,7 @@ ssize_t px_send(int, const void *, size_t, int);
 int px_close(int);
 int px_dup(int);
 void px_posix_read_ahead(int);
+void px_posix_before_call(long);
 int px_dup2(int, int);
 int px_dup3(int, int, int);
 int px_shutdown(int, int);
@@ -412,6 +413,134 @@ TEST(posix, bytes_read_ahead_are_served_in_order_and_keep_the_socket_readable) {
   EXPECT_EQ(px_epoll_wait(ep, out, 2, 0), 1);
   EXPECT_EQ(px_close(ep), 0);
   EXPECT_EQ(px_close(p[0]), 0);
+  px_posix_read_ahead(-1);
+}
+
+// Held writes (hold.cc), as an image whose net is a process of its own makes them once its program's
+// calls are announced: a non-blocking socket's write waits for the next call that may block or that is
+// not socket I/O, or for epoll_wait's crossing; a write that is not held, and a blocking read, send what
+// is held first.
+TEST(posix, writes_are_held_until_a_call_that_is_not_socket_io_and_keep_their_order) {
+  px_posix_read_ahead(1);
+  px_posix_before_call(SYS_getpid);  // from now on every call is announced
+  int p[2] = {-1, -1};
+  ASSERT_EQ(px_pipe2(p, O_NONBLOCK), 0);
+  char buf[32768] = {};
+  ASSERT_EQ(px_write(p[1], "one", 3), 3);
+  EXPECT_EQ(fails_with(px_read(p[0], buf, sizeof buf)), EAGAIN);  // held
+  ASSERT_EQ(px_write(p[1], "two", 3), 3);
+  px_posix_before_call(SYS_read);  // socket I/O: they stay held
+  EXPECT_EQ(fails_with(px_read(p[0], buf, sizeof buf)), EAGAIN);
+  px_posix_before_call(SYS_nanosleep);  // not socket I/O: they go first
+  ASSERT_EQ(px_read(p[0], buf, sizeof buf), 6);
+  EXPECT_EQ(std::string(buf, 6), "onetwo");
+
+  // A write too large to hold sends what is held first.
+  const std::string big(20000, 'b');
+  ASSERT_EQ(px_write(p[1], "a", 1), 1);
+  ASSERT_EQ(px_write(p[1], big.data(), big.size()), static_cast<ssize_t>(big.size()));
+  std::string got;
+  for (int i = 0; i < 1000 && got.size() < big.size() + 1; ++i) {
+    ssize_t n = px_read(p[0], buf, sizeof buf);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(got == "a" + big) << got.substr(0, 8);
+
+  // epoll_wait's crossing carries them: the wait sees them arrive.
+  const int ep = px_epoll_create1(0);
+  epoll_event e{};
+  e.events = EPOLLIN;
+  e.data.u64 = 3;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), 0);
+  ASSERT_EQ(px_write(p[1], "ping", 4), 4);
+  epoll_event out[2];
+  ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);
+  EXPECT_EQ(out[0].data.u64, 3u);
+  ASSERT_EQ(px_read(p[0], buf, sizeof buf), 4);
+  EXPECT_EQ(std::string(buf, 4), "ping");
+
+  // A blocking read may wait for an answer to what is held: it sends it first (else it waits for ever).
+  ASSERT_EQ(px_fcntl(p[0], F_SETFL, 0), 0);
+  ASSERT_EQ(px_write(p[1], "answer", 6), 6);
+  ASSERT_EQ(px_read(p[0], buf, sizeof buf), 6);
+  EXPECT_EQ(std::string(buf, 6), "answer");
+  // A blocking socket's write is never held.
+  ASSERT_EQ(px_fcntl(p[1], F_SETFL, 0), 0);
+  ASSERT_EQ(px_write(p[1], "now", 3), 3);
+  EXPECT_EQ(px_recv(p[0], buf, sizeof buf, MSG_DONTWAIT), 3);
+  EXPECT_EQ(px_close(ep), 0);
+  EXPECT_EQ(px_close(p[0]), 0);
+  EXPECT_EQ(px_close(p[1]), 0);
+  px_posix_read_ahead(-1);
+}
+
+// A held write whose connection is gone when it is sent: the socket's next write fails with its error.
+TEST(posix, a_held_writes_error_is_its_sockets_next_write) {
+  px_posix_read_ahead(1);
+  px_posix_before_call(SYS_getpid);
+  connection c;
+  ASSERT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
+  linger hard{1, 0};  // the client's close resets the connection
+  ASSERT_EQ(px_setsockopt(c.client, SOL_SOCKET, SO_LINGER, &hard, sizeof hard), 0);
+  ASSERT_EQ(px_close(c.client), 0);
+  c.client = -1;
+  px_posix_before_call(SYS_nanosleep);
+  ::usleep(20000);  // the reset arrives
+  ASSERT_EQ(px_write(c.server, "late", 4), 4);  // held: its failure is not known yet
+  px_posix_before_call(SYS_nanosleep);          // sent, and refused
+  const int error = fails_with(px_write(c.server, "again", 5));
+  EXPECT_TRUE(error == ECONNRESET || error == EPIPE) << error;
+  px_posix_read_ahead(-1);
+}
+
+// Bytes that the socket did not take at once are kept by net: the socket's later writes are not held but
+// refused (EAGAIN) until net has sent them, and the peer reads everything in order.
+TEST(posix, a_socket_whose_bytes_net_keeps_refuses_writes_until_they_are_gone) {
+  px_posix_read_ahead(1);
+  px_posix_before_call(SYS_getpid);
+  connection c;
+  int small = 4096;
+  ASSERT_EQ(px_setsockopt(c.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  ASSERT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
+  ASSERT_EQ(px_fcntl(c.client, F_SETFL, O_NONBLOCK), 0);
+  std::string sent;
+  const std::string chunk(65536, 'x');  // too large to hold: sent at once, until the socket is full
+  for (int i = 0; i < 1000; ++i) {
+    ssize_t n = px_write(c.server, chunk.data(), chunk.size());
+    if (n < 0) {
+      ASSERT_EQ(errno, EAGAIN);
+      break;
+    }
+    sent.append(chunk, 0, static_cast<size_t>(n));
+  }
+  ASSERT_EQ(px_write(c.server, "tail", 4), 4);  // held
+  sent += "tail";
+  px_posix_before_call(SYS_nanosleep);  // the round: the socket takes none of it, net keeps it
+  EXPECT_EQ(fails_with(px_write(c.server, "more", 4)), EAGAIN);  // not held behind kept bytes
+  const int ep = px_epoll_create1(0);
+  epoll_event e{};
+  e.events = EPOLLOUT;
+  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, c.server, &e), 0);
+  epoll_event out[1];
+  EXPECT_EQ(px_epoll_wait(ep, out, 1, 0), 0);  // not writable while net keeps bytes
+  std::string got;
+  static char buf[65536];
+  bool writable = false;
+  for (int i = 0; i < 20000 && !(writable && got.size() >= sent.size()); ++i) {
+    ssize_t n = px_read(c.client, buf, sizeof buf);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+    if (!writable && px_epoll_wait(ep, out, 1, 1) == 1) writable = true;  // a wait sends kept bytes
+  }
+  EXPECT_TRUE(writable);
+  ASSERT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
+  ASSERT_EQ(px_write(c.server, "more", 4), 4);  // gone: writes go on
+  px_posix_before_call(SYS_nanosleep);
+  ssize_t n = -1;
+  for (int i = 0; i < 1000 && n < 0; ++i) n = px_read(c.client, buf, sizeof buf);
+  ASSERT_EQ(n, 4);
+  EXPECT_EQ(std::string(buf, 4), "more");
+  EXPECT_EQ(px_close(ep), 0);
   px_posix_read_ahead(-1);
 }
 
