@@ -24,7 +24,12 @@ static int hold_n;
 static size_t hold_used;
 
 int posix_lo_net_hold(int s, const void *buf, size_t len) {
-  if (!hold_arena_now && !(hold_arena_now = hold_shared(sizeof *hold_arena_now))) return -ENOBUFS;
+  if (!hold_arena_now) {
+    struct hold_arena *a = hold_shared(sizeof *hold_arena_now);
+    if (!a) return -ENOBUFS;
+    a->sent = 0;
+    hold_arena_now = a;
+  }
   if (hold_n == POSIX_HOLD_SENDS || len > POSIX_HOLD_BYTES - hold_used) return -ENOBUFS;
   struct hold_arena *a = hold_arena_now;
   memcpy(a->bytes + hold_used, buf, len);
@@ -53,8 +58,7 @@ int posix_lo_net_round(struct net_event *ev, int max, int timeout_ms, const char
   r->per = POSIX_AHEAD_BYTES;
   r->ahead = k >= 0 ? ahead_bytes_of(k) : NULL;
   r->result = k >= 0 ? ahead_result_of(k) : NULL;
-  r->sent = &a->sent;
-  __atomic_store_n(&a->sent, 0, __ATOMIC_RELEASE);
+  r->sent = &a->sent;  /* 0 since the last round's results were taken: a waiter never sees an old 1 */
   const int rc = hold_call();
   if (!__atomic_load_n(&a->sent, __ATOMIC_ACQUIRE)) {  /* the round was refused whole: nothing was sent */
     for (int i = 0; i < hold_n; ++i) a->send[i].result = rc < 0 ? rc : -EIO;
@@ -81,6 +85,7 @@ int posix_lo_net_round_results(struct net_io *out) {
   if (n > 0) memcpy(out, hold_arena_now->send, sizeof *out * (size_t)n);
   hold_n = 0;
   hold_used = 0;
+  if (hold_arena_now) __atomic_store_n(&hold_arena_now->sent, 0, __ATOMIC_RELEASE);
   return n;
 }
 

@@ -54,7 +54,8 @@ int posix_lo_net_hold(int s, const void *buf, size_t len);
 /* A round (net_round): the held sends, then, with max > 0, a wait as posix_lo_net_poll_wait_ahead's. With
  * every read-ahead block held by another wait, only the sends are made and the result is -ENOBUFS. */
 int posix_lo_net_round(struct net_event *ev, int max, int timeout_ms, const char **data, int64_t *result, int *hold);
-/* Whether the last round's sends are made (true when none was started). */
+/* Asked while a round carries the held sends: whether it has made them (net says so before it waits).
+ * Reset by posix_lo_net_round_results, so a later round's waiter never reads an earlier round's answer. */
 int posix_lo_net_round_sent(void);
 /* The last round's sends into out (POSIX_HOLD_SENDS of them at most), each with its result: their number.
  * The arena is empty again. */
