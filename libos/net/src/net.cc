@@ -663,4 +663,25 @@ int net_round(struct net_round *user) {
   return net_poll_wait(r.ev, r.max, r.timeout_ms);
 }
 
+int net_drain(int timeout_ms) {
+  if (timeout_ms < -1) return -EINVAL;
+  const int64_t deadline = timeout_ms < 0 ? -1 : plat_clock_ns(PLAT_CLOCK_MONOTONIC) + int64_t{timeout_ms} * 1000000;
+  for (;;) {
+    drain_all();
+    int s = -1;
+    {
+      std::lock_guard lock(g_kept_mu);
+      if (kept_map().empty()) return 0;
+      s = kept_map().begin()->first;
+    }
+    int64_t left = -1;
+    if (deadline >= 0) {
+      left = deadline - plat_clock_ns(PLAT_CLOCK_MONOTONIC);
+      if (left <= 0) return -ETIMEDOUT;
+    }
+    constexpr int64_t kLook = 10000000;  // 10 ms: the other sockets are looked at again meanwhile
+    if (int w = wait_ready(s, NET_OUT, left < 0 ? kLook : std::min(left, kLook)); w < 0) return w;
+  }
+}
+
 }  // extern "C"

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <utility>
@@ -220,6 +221,36 @@ TEST(net, a_close_or_shutdown_after_a_round_waits_for_the_kept_bytes) {
     }
     EXPECT_EQ(net_close(a), 0);
   }
+}
+
+// An image about to end sends what net keeps, waiting for the peer to take it, up to a limit.
+TEST(net, a_drain_sends_every_kept_byte_or_says_when_time_ran_out) {
+  auto [c, a] = small_pair();
+  const std::string data = pattern(300000, 'd');
+  net_io op{.s = c, .flags = 0, .buf = const_cast<char *>(data.data()), .len = data.size(), .result = 0};
+  uint32_t sent = 0;
+  struct net_round r{.send = &op, .n_send = 1, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
+                     .result = nullptr, .sent = &sent};
+  ASSERT_EQ(net_round(&r), 0);
+  ASSERT_LT(op.result, static_cast<int64_t>(data.size()));
+  EXPECT_EQ(net_drain(-2), -EINVAL);
+  EXPECT_EQ(net_drain(30), -ETIMEDOUT);  // nobody reads
+  std::string got;
+  std::thread reader([&, a = a] {
+    char buf[65536];
+    while (got.size() < data.size()) {
+      long n = net_recv(a, buf, sizeof buf, 0);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+      if (n == -EAGAIN) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      if (n == 0 || (n < 0 && n != -EAGAIN)) break;
+    }
+  });
+  EXPECT_EQ(net_drain(10000), 0);
+  reader.join();
+  EXPECT_TRUE(got == data) << got.size() << " of " << data.size();
+  EXPECT_EQ(net_drain(0), 0);  // nothing kept
+  EXPECT_EQ(net_close(a), 0);
+  EXPECT_EQ(net_close(c), 0);
 }
 
 // A round that is bad as a whole does nothing (its flag stays 0); a bad send fails alone; the wait reads

@@ -10,7 +10,9 @@
 //     keep bytes (it did not take a round's send at once) are not held until a send of its own goes
 //     through, so that net never keeps more than one arena's bytes for a socket;
 //   - errors: a held send that fails is the socket's next write's error (the connection is gone: its
-//     readiness says so too).
+//     readiness says so too);
+//   - the end: exit_group sends what is held and waits (kDrainAtEndMs at most) for net to send what it
+//     keeps, which the kernel would otherwise still deliver after the program's end.
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -24,6 +26,9 @@
 namespace flex::posix {
 namespace {
 
+// At the image's end, how long net may take to send what it keeps (a peer that does not read holds the
+// end up this long at most; natively the kernel would go on sending after the process ended).
+constexpr int kDrainAtEndMs = 2000;
 constexpr std::size_t kHoldLargest = 16384;  // a larger write goes at once (one write does not fill the arena)
 std::atomic<bool> g_announced{false};        // posix_before_call has been called: every call is announced
 
@@ -135,7 +140,7 @@ using namespace flex::posix;
 
 extern "C" void PX(posix_before_call)(long nr) {
   g_announced.store(true, std::memory_order_relaxed);
-  if (fds().held.load(std::memory_order_relaxed) == 0) return;
+  if (fds().held.load(std::memory_order_relaxed) == 0 && nr != SYS_exit_group) return;
   switch (nr) {
     case SYS_write:  // socket I/O that may go on holding (a read that would block sends them: read_from)
     case SYS_writev:
@@ -148,6 +153,10 @@ extern "C" void PX(posix_before_call)(long nr) {
     case SYS_epoll_wait:  // its round carries them
     case SYS_epoll_pwait:
     case SYS_epoll_pwait2: return;
+    case SYS_exit_group:  // the image ends: what net keeps goes too, as the kernel would still send it
+      flush_held();
+      if (hold_pays()) posix_lo_net_drain(kDrainAtEndMs);
+      return;
     default: flush_held();
   }
 }

@@ -60,6 +60,7 @@ int posix_lo_net_round_sent(void);
 /* The last round's sends into out (POSIX_HOLD_SENDS of them at most), each with its result: their number.
  * The arena is empty again. */
 int posix_lo_net_round_results(struct net_io *out);
+int posix_lo_net_drain(int timeout_ms);
 
 int posix_lo_vfs_mount(const char *target, const char *fstype, const char *source);
 int posix_lo_vfs_open(const char *path, int flags, int mode);

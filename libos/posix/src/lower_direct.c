@@ -129,6 +129,10 @@ static void *hold_shared(size_t len) {
 
 #include "hold_arena.h"
 
+int posix_lo_net_drain(int timeout_ms) {
+  return net_drain(timeout_ms);
+}
+
 static int hold_call(void) {
   return net_round(&hold_arena_now->round);
 }

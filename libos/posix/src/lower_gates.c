@@ -236,6 +236,12 @@ static void *hold_shared(size_t len) {
 
 #include "hold_arena.h"
 
+int posix_lo_net_drain(int timeout_ms) {
+  int rc;
+  flexos_gate_r(libnet, rc, net_drain, timeout_ms);
+  return rc;
+}
+
 static int hold_call(void) {
   int rc;
   flexos_gate_r(libnet, rc, net_round, &hold_arena_now->round);

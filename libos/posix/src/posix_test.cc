@@ -25,6 +25,7 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <chrono>
 #include <thread>
 
 #include <flex/runtime/self.h>
@@ -541,6 +542,40 @@ TEST(posix, a_socket_whose_bytes_net_keeps_refuses_writes_until_they_are_gone) {
   ASSERT_EQ(n, 4);
   EXPECT_EQ(std::string(buf, 4), "more");
   EXPECT_EQ(px_close(ep), 0);
+  px_posix_read_ahead(-1);
+}
+
+// The program's end (exit_group, announced) sends what is held and waits for net to send what it keeps,
+// which the kernel would still deliver after a native program's end.
+TEST(posix, the_programs_end_sends_what_is_held_and_kept) {
+  px_posix_read_ahead(1);
+  px_posix_before_call(SYS_getpid);
+  connection c;
+  int small = 4096;
+  ASSERT_EQ(px_setsockopt(c.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  ASSERT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
+  ASSERT_EQ(px_fcntl(c.client, F_SETFL, O_NONBLOCK), 0);
+  std::string sent;
+  for (int i = 0; i < 64; ++i) {  // small writes, held, more than the socket takes
+    const std::string piece(8000, static_cast<char>('a' + i % 26));
+    ssize_t n = px_write(c.server, piece.data(), piece.size());
+    if (n < 0) break;
+    sent.append(piece, 0, static_cast<size_t>(n));
+  }
+  ASSERT_GT(sent.size(), 65536u);  // more than the arena holds (lower.h): a round was made, the socket is full
+  std::string got;
+  std::thread reader([&] {
+    static char buf[65536];
+    for (int i = 0; i < 5000 && got.size() < sent.size(); ++i) {
+      ssize_t n = px_read(c.client, buf, sizeof buf);
+      if (n > 0) got.append(buf, static_cast<size_t>(n));
+      if (n < 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  px_posix_before_call(SYS_exit_group);
+  reader.join();
+  EXPECT_EQ(got.size(), sent.size());
+  EXPECT_TRUE(got == sent);
   px_posix_read_ahead(-1);
 }
 

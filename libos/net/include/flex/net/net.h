@@ -124,6 +124,10 @@ struct net_round {
   uint32_t *sent;
 };
 int net_round(struct net_round *round);
+/* Sends every socket's kept bytes (net_round), waiting up to timeout_ms (-1: as long as it takes) for the
+ * sockets to take them: 0 once none is left, -ETIMEDOUT when some still are (they stay kept). For an image
+ * about to end, whose sockets the kernel would otherwise still be sending from. */
+int net_drain(int timeout_ms);
 
 #ifdef __cplusplus
 }
