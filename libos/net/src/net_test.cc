@@ -134,6 +134,17 @@ std::string pattern(size_t n, char seed) {
   return s;
 }
 
+// A round of one send of `data` on c, with no wait: what the socket took at once (net keeps the rest).
+int64_t send_in_a_round(int c, const std::string &data) {
+  net_io op{.s = c, .flags = 0, .buf = const_cast<char *>(data.data()), .len = data.size(), .result = 0};
+  uint32_t sent = 0;
+  struct net_round r{.send = &op, .n_send = 1, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
+                     .result = nullptr, .sent = &sent};
+  EXPECT_EQ(net_round(&r), 0);
+  EXPECT_EQ(sent, 1u);
+  return op.result;
+}
+
 // Reads `a` until `want` bytes came or the stream ended, waiting (which sends kept bytes) in between.
 std::string read_all(int a, size_t want, bool *eof) {
   std::string got;
@@ -190,12 +201,7 @@ TEST(net, a_close_or_shutdown_after_a_round_waits_for_the_kept_bytes) {
   for (const bool close : {true, false}) {
     auto [c, a] = small_pair();
     const std::string data = pattern(200000, close ? 'c' : 's');
-    net_io op{.s = c, .flags = 0, .buf = const_cast<char *>(data.data()), .len = data.size(), .result = 0};
-    uint32_t sent = 0;
-    struct net_round r{.send = &op, .n_send = 1, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
-                .result = nullptr, .sent = &sent};
-    ASSERT_EQ(net_round(&r), 0);
-    ASSERT_LT(op.result, static_cast<int64_t>(data.size()));
+    ASSERT_LT(send_in_a_round(c, data), static_cast<int64_t>(data.size()));
     if (close) {
       EXPECT_EQ(net_close(c), 0);
       EXPECT_EQ(net_send(c, "x", 1, 0), -EBADF);
@@ -227,12 +233,7 @@ TEST(net, a_close_or_shutdown_after_a_round_waits_for_the_kept_bytes) {
 TEST(net, a_drain_sends_every_kept_byte_or_says_when_time_ran_out) {
   auto [c, a] = small_pair();
   const std::string data = pattern(300000, 'd');
-  net_io op{.s = c, .flags = 0, .buf = const_cast<char *>(data.data()), .len = data.size(), .result = 0};
-  uint32_t sent = 0;
-  struct net_round r{.send = &op, .n_send = 1, .max = 0, .ev = nullptr, .timeout_ms = 0, .per = 0, .ahead = nullptr,
-                     .result = nullptr, .sent = &sent};
-  ASSERT_EQ(net_round(&r), 0);
-  ASSERT_LT(op.result, static_cast<int64_t>(data.size()));
+  ASSERT_LT(send_in_a_round(c, data), static_cast<int64_t>(data.size()));
   EXPECT_EQ(net_drain(-2), -EINVAL);
   EXPECT_EQ(net_drain(30), -ETIMEDOUT);  // nobody reads
   std::string got;

@@ -117,6 +117,17 @@ sockaddr_in loopback(int port) {
   return sa;
 }
 
+// An epoll instance watching fd for `events`, handing back `data`.
+int epoll_on(int fd, std::uint32_t events, std::uint64_t data) {
+  const int ep = px_epoll_create1(0);
+  EXPECT_GE(ep, 0);
+  epoll_event e{};
+  e.events = events;
+  e.data.u64 = data;
+  EXPECT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, fd, &e), 0);
+  return ep;
+}
+
 // A listening socket on an ephemeral loopback port, a client connected to it and the accepted side.
 struct connection {
   int listener = -1, client = -1, server = -1, port = 0;
@@ -149,6 +160,14 @@ struct connection {
     }
   }
 };
+
+// c's server end with a small send buffer and both ends non-blocking: its writes soon outrun the socket.
+void narrow(const connection &c) {
+  int small = 4096;
+  EXPECT_EQ(px_setsockopt(c.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
+  EXPECT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(px_fcntl(c.client, F_SETFL, O_NONBLOCK), 0);
+}
 
 TEST(posix, a_tcp_conversation_with_posix_addresses) {
   connection c;
@@ -383,11 +402,7 @@ TEST(posix, bytes_read_ahead_are_served_in_order_and_keep_the_socket_readable) {
   px_posix_read_ahead(1);
   int p[2] = {-1, -1};
   ASSERT_EQ(px_pipe2(p, O_NONBLOCK), 0);
-  const int ep = px_epoll_create1(0);
-  epoll_event e{};
-  e.events = EPOLLIN;
-  e.data.u64 = 7;
-  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), 0);
+  const int ep = epoll_on(p[0], EPOLLIN, 7);
   ASSERT_EQ(px_write(p[1], "hello", 5), 5);
   epoll_event out[2];
   ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);
@@ -448,11 +463,7 @@ TEST(posix, writes_are_held_until_a_call_that_is_not_socket_io_and_keep_their_or
   EXPECT_TRUE(got == "a" + big) << got.substr(0, 8);
 
   // epoll_wait's crossing carries them: the wait sees them arrive.
-  const int ep = px_epoll_create1(0);
-  epoll_event e{};
-  e.events = EPOLLIN;
-  e.data.u64 = 3;
-  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &e), 0);
+  const int ep = epoll_on(p[0], EPOLLIN, 3);
   ASSERT_EQ(px_write(p[1], "ping", 4), 4);
   epoll_event out[2];
   ASSERT_EQ(px_epoll_wait(ep, out, 2, 5000), 1);
@@ -500,10 +511,7 @@ TEST(posix, a_socket_whose_bytes_net_keeps_refuses_writes_until_they_are_gone) {
   px_posix_read_ahead(1);
   px_posix_before_call(SYS_getpid);
   connection c;
-  int small = 4096;
-  ASSERT_EQ(px_setsockopt(c.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-  ASSERT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
-  ASSERT_EQ(px_fcntl(c.client, F_SETFL, O_NONBLOCK), 0);
+  narrow(c);
   std::string sent;
   const std::string chunk(65536, 'x');  // too large to hold: sent at once, until the socket is full
   for (int i = 0; i < 1000; ++i) {
@@ -518,10 +526,7 @@ TEST(posix, a_socket_whose_bytes_net_keeps_refuses_writes_until_they_are_gone) {
   sent += "tail";
   px_posix_before_call(SYS_nanosleep);  // the round: the socket takes none of it, net keeps it
   EXPECT_EQ(fails_with(px_write(c.server, "more", 4)), EAGAIN);  // not held behind kept bytes
-  const int ep = px_epoll_create1(0);
-  epoll_event e{};
-  e.events = EPOLLOUT;
-  ASSERT_EQ(px_epoll_ctl(ep, EPOLL_CTL_ADD, c.server, &e), 0);
+  const int ep = epoll_on(c.server, EPOLLOUT, 0);
   epoll_event out[1];
   EXPECT_EQ(px_epoll_wait(ep, out, 1, 0), 0);  // not writable while net keeps bytes
   std::string got;
@@ -551,10 +556,7 @@ TEST(posix, the_programs_end_sends_what_is_held_and_kept) {
   px_posix_read_ahead(1);
   px_posix_before_call(SYS_getpid);
   connection c;
-  int small = 4096;
-  ASSERT_EQ(px_setsockopt(c.server, SOL_SOCKET, SO_SNDBUF, &small, sizeof small), 0);
-  ASSERT_EQ(px_fcntl(c.server, F_SETFL, O_NONBLOCK), 0);
-  ASSERT_EQ(px_fcntl(c.client, F_SETFL, O_NONBLOCK), 0);
+  narrow(c);
   std::string sent;
   for (int i = 0; i < 64; ++i) {  // small writes, held, more than the socket takes
     const std::string piece(8000, static_cast<char>('a' + i % 26));
