@@ -338,6 +338,12 @@ bool run_build_steps(const build_inputs &in, const options &opt, progress &prog,
       prog.line(step, "failed");
       log.finish();
       std::fprintf(stderr, "flexbuild: error: %s failed; see %s\n", step, in.paths.build_log().c_str());
+      if (log.text.find("-Wexit-time-destructors") != std::string::npos) {
+        std::fputs("flexbuild: hint: a static with a destructor in a library of a process compartment would be "
+                   "destroyed at exit by the image's other processes, where it is not mapped: make it a reference "
+                   "to an object made with new (never destroyed), or a type without a destructor\n",
+                   stderr);
+      }
       return false;
     }
     prog.line(step, r.commands ? fmt::format("{} run", count(r.commands, "command", "commands")) : "up to date");

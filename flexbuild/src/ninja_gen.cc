@@ -101,6 +101,9 @@ std::vector<std::string> unit_flags(const unit &u, const toolchain &tc, bool for
   // A library sees its own headers, those of the libraries it requires, and the porting API.
   for (const auto &dir : u.dep_includes) flags.push_back("-I" + dir.string());
   for (auto &f : tc.runtime_include_flags()) flags.push_back(std::move(f));
+  // A process compartment's statics are unmapped in the image's other processes, yet a destructor
+  // registered for one at start-up (before the fork) would run there at exit: refused at compile time.
+  if (u.cxx && u.comp->spec->iso == isolation::process) flags.push_back("-Werror=exit-time-destructors");
   auto comp = compartment_flags(*u.comp->spec);
   flags.insert(flags.end(), comp.begin(), comp.end());
   return flags;

@@ -263,6 +263,30 @@ TEST(flexbuild_e2e, a_call_across_a_boundary_without_a_gate_is_a_build_error) {
   EXPECT_EQ(ok.status, 0) << ok.out;
 }
 
+// A C++ static with a destructor in a library of a process compartment: the image's other processes would
+// run the destructor at exit on memory they do not map. It is a compile error naming the line, with a
+// hint; the same library in a compartment of the main process builds.
+TEST(flexbuild_e2e, a_static_with_a_destructor_in_a_process_compartment_is_a_build_error) {
+  scratch_dir dir("exit-destructor");
+  const fs::path tree = dir.path() / "tree";
+  fs::copy(source_dir() / "tests/e2e/fixtures/callback", tree, fs::copy_options::recursive);
+  std::ofstream(tree / "apps/ring/src/name.cc") << "#include <string>\n\nstd::string ring_name = \"ring\";\n";
+  {
+    std::string y = flex::test::read(tree / "apps/ring/lib.yaml");
+    y.replace(y.find("sources: [src/ring.c]"), 21, "sources: [src/ring.c, src/name.cc]");
+    std::ofstream(tree / "apps/ring/lib.yaml") << y;
+  }
+  auto r = run(flexbuild().string() + " --profile " + (tree / "profiles/callback-process.yaml").string() + " --root " +
+               tree.string() + " -o " + (dir.path() / "process").string() + " 2>&1");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("src/name.cc:3:13: error: declaration requires an exit-time destructor"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("make it a reference to an object made with new"), std::string::npos) << r.out;
+  auto ok = run(flexbuild().string() + " --profile " + (tree / "profiles/callback-none.yaml").string() + " --root " +
+                tree.string() + " -o " + (dir.path() / "none").string() + " 2>&1");
+  EXPECT_EQ(ok.status, 0) << ok.out;
+}
+
 // An app that opens its own sockets next to an isolated net talks past it: the build says so and points
 // at posix; with posix required, the same source builds and its sockets are net's.
 TEST(flexbuild_e2e, an_app_making_its_own_sockets_is_pointed_at_posix) {

@@ -43,8 +43,9 @@ namespace flex::posix {
 
 void hold_locks_across_fork();
 
+// Never destroyed: threads of the program may still use it while the process ends.
 table &fds() {
-  static table t;
+  static table &t = *new table;
   static std::once_flag streams;
   std::call_once(streams, [] {
     t.fds[0] = {.k = kind::host, .id = 0};
