@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -80,6 +81,31 @@ TEST(binary, a_static_programs_system_calls_are_answered_by_the_dispatcher) {
   EXPECT_EQ(r.out, "hello from flex\n");
   EXPECT_GE(r.calls[SYS_write], 1);
   EXPECT_EQ(r.calls[SYS_exit_group], 0) << "the loader ends the program itself";
+}
+
+std::vector<long> g_announced;
+void note_announced(long nr) {
+  g_announced.push_back(nr);
+}
+
+// The calls the loader answers itself (signal state, the end) are announced to the program's side before
+// it answers them; those the dispatch answers are not (the dispatch sees them).
+TEST(binary, the_calls_the_loader_answers_itself_are_announced_first) {
+  REQUIRE_MACHINE();
+  REQUIRE_FILE(kBusybox);
+  recorder r;
+  g_announced.clear();
+  program p{kBusybox, {"busybox", "sh", "-c", "trap 'echo t' USR1; echo x"}, {"PATH=/bin:/usr/bin"}, false};
+  p.announce = &note_announced;
+  int st = -1;
+  ASSERT_TRUE(run(p, &answer, &r, &st).ok());
+  EXPECT_EQ(st, 0);
+  EXPECT_EQ(r.out, "x\n");
+  ASSERT_FALSE(g_announced.empty());
+  EXPECT_EQ(g_announced.back(), SYS_exit_group);
+  EXPECT_NE(std::find(g_announced.begin(), g_announced.end(), SYS_rt_sigaction), g_announced.end());
+  EXPECT_EQ(std::find(g_announced.begin(), g_announced.end(), SYS_write), g_announced.end());
+  EXPECT_GE(r.calls[SYS_write], 1);
 }
 
 TEST(binary, the_exit_status_is_the_programs) {
