@@ -188,6 +188,22 @@ TEST_P(not_yet_defended, goes_through_under_enforce) {
 INSTANTIATE_TEST_SUITE_P(attack_mpk, not_yet_defended, ::testing::Values("key0-write"),
                          [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
 
+// libc-pkey-set: the shared objects the image links are not its file, so the build's gadget scan never saw
+// glibc's own WRPKRU (pkey_set). Under enforce the runtime has made it a trap before the lockdown
+// (mpk_disarm_foreign_wrpkru): the call ends the image with its fault report naming the caller's
+// compartment. Under lockdown off it opens every key and the secret is read.
+TEST(attack_mpk_foreign_code, libcs_own_wrpkru_is_a_trap_under_enforce_and_opens_every_key_under_off) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  command_result r = run(image("attack-mpk", false).string() + " libc-pkey-set");
+  EXPECT_EQ(r.status, 139) << r.out;  // kExitFault
+  EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(SIGILL, ILL_ILLOPN)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  command_result off = run(image("attack-mpk", true).string() + " libc-pkey-set");
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
 // keys: asking for a read into the vault's private static fails as it would without the runtime between
 // (the runtime's own rights would let the kernel write there).

@@ -1,4 +1,4 @@
-// The region registry and the SIGSEGV/SIGBUS reporter (see fault.h).
+// The region registry and the SIGSEGV/SIGBUS/SIGILL reporter (see fault.h).
 #include "flex/runtime/fault.h"
 
 #include <cpuid.h>
@@ -53,6 +53,15 @@ const char *si_code_name(int sig, int code) {
       case BUS_OBJERR:
         return "BUS_OBJERR";
     }
+  } else if (sig == SIGILL) {
+    switch (code) {
+      case ILL_ILLOPC:
+        return "ILL_ILLOPC";
+      case ILL_ILLOPN:
+        return "ILL_ILLOPN";
+      case ILL_PRVOPC:
+        return "ILL_PRVOPC";
+    }
   }
   return code <= 0 ? "sent by a process" : "?";
 }
@@ -84,8 +93,8 @@ void on_fault(int sig, siginfo_t *info, void *ctx) {
       line.str(" at pc ").hex(pc);
     }
   }
-  line.str(" (").str(sig == SIGBUS ? "SIGBUS" : "SIGSEGV");
-  if (ctx && info->si_code > 0) {
+  line.str(" (").str(sig == SIGBUS ? "SIGBUS" : sig == SIGILL ? "SIGILL" : "SIGSEGV");
+  if (ctx && info->si_code > 0 && sig != SIGILL) {
     // x86-64 page-fault error code: bit 1 set for a write, bit 4 for an instruction fetch.
     const auto err = static_cast<const ucontext_t *>(ctx)->uc_mcontext.gregs[REG_ERR];
     line.str((err & 16) ? ", exec" : (err & 2) ? ", write" : ", read");
@@ -255,7 +264,11 @@ int install_fault_reporter() {
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, nullptr) != 0 || sigaction(SIGBUS, &sa, nullptr) != 0) return -errno;
+  // SIGILL too: the traps that replaced the shared objects' WRPKRUs under MPK (mpk_disarm_foreign_wrpkru).
+  if (sigaction(SIGSEGV, &sa, nullptr) != 0 || sigaction(SIGBUS, &sa, nullptr) != 0 ||
+      sigaction(SIGILL, &sa, nullptr) != 0) {
+    return -errno;
+  }
   return 0;
 }
 

@@ -34,7 +34,7 @@
 // system calls it makes (SIGSYS nests there as usual).
 //
 // The runtime keeps SIGSYS (a handler for it is refused) and the signals it installed a handler for at boot
-// (the fault report's SIGSEGV and SIGBUS, SIGCHLD with compartment processes): a compartment's handler for
+// (the fault report's SIGSEGV, SIGBUS and SIGILL, SIGCHLD with compartment processes): a compartment's handler for
 // those is accepted as the kernel would and never entered, so a fault still ends the image with its report.
 // SIGTERM and SIGINT, whose runtime handler only stands in for the default action, go to the compartment
 // that asks. A signal another compartment handles cannot be taken over (the call is refused). Not

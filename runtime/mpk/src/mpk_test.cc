@@ -1077,6 +1077,37 @@ TEST_F(hardware, stacks_switch_and_registers_are_cleared) {
       ::testing::ExitedWithCode(0), "");
 }
 
+// Whether n bytes from p hold a WRPKRU at any offset.
+bool holds_wrpkru(const unsigned char *p, std::size_t n) {
+  for (std::size_t i = 0; i + 3 <= n; ++i) {
+    if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef) return true;
+  }
+  return false;
+}
+
+// glibc's pkey_set holds a WRPKRU of its own; once the shared objects are disarmed it is a trap (UD2), and
+// the gates of this binary (its own object) keep theirs and still switch domains.
+TEST_F(hardware, the_shared_objects_wrpkrus_become_traps_and_the_gates_keep_theirs) {
+  REQUIRE_PKU();
+  const auto *set = reinterpret_cast<const unsigned char *>(dlsym(RTLD_DEFAULT, "pkey_set"));
+  if (!set || !holds_wrpkru(set, 96)) GTEST_SKIP() << "this C library's pkey_set holds no WRPKRU";
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        int patched = 0;
+        if (status st = mpk_disarm_foreign_wrpkru(patched); !st.ok()) {
+          std::fprintf(stderr, "%s\n", st.message().c_str());
+          std::_Exit(2);
+        }
+        if (patched < 1 || holds_wrpkru(set, 96)) std::_Exit(3);
+        bool trap = false;
+        for (int i = 0; i + 2 < 96; ++i) trap |= set[i] == 0x0f && set[i + 1] == 0x0b && set[i + 2] == 0xcc;
+        if (!trap) std::_Exit(4);
+        pass_or_exit(full_gate_register_promises(hw_full_1::entry(), 1, detail::detect_cpu_flags()));
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
 TEST_F(hardware, light_gate_leaves_registers_alone) {
   REQUIRE_PKU();
   EXPECT_EXIT(

@@ -96,7 +96,7 @@ unsigned compartment_of_frame(const void *ucontext);
 int load_symbols();
 const char *symbol_at(std::uintptr_t pc, std::uintptr_t &offset);  // nullptr when unknown
 
-// Installs the SIGSEGV/SIGBUS reporter on an alternate signal stack for the calling thread (other threads
+// Installs the SIGSEGV/SIGBUS/SIGILL reporter on an alternate signal stack for the calling thread (other threads
 // call install_fault_altstack themselves). Idempotent; returns 0 or a negative errno.
 int install_fault_reporter();
 int install_fault_altstack();

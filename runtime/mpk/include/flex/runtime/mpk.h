@@ -241,6 +241,13 @@ int mpk_signal_block_for_this_thread();
 // a forked child, once; needs a free protection key.
 bool mpk_kernel_delivers_onto_keyed_stacks();
 
+// ---- Foreign code (mpk_foreign_code.cc) --------------------------------------------------------------
+
+// Overwrites every WRPKRU in the executable segments of the shared objects the image links (the C library's
+// pkey_set among them) with UD2, so that the image's gates hold the only ones in the process. Before the
+// lockdown's filters (it changes code pages); `patched` says how many.
+status mpk_disarm_foreign_wrpkru(int &patched);
+
 // ---- System calls (mpk_syscalls.cc) -----------------------------------------------------------------
 // Only the runtime makes system calls once the wall is armed (Syscall User Dispatch; see mpk_syscalls.cc):
 // each domain's calls are checked against its own set and made with its own rights, through its
