@@ -336,6 +336,14 @@ constexpr unsigned kEventMask = NET_IN | NET_OUT | NET_ERR | NET_HUP;
 // compartment (or thread) may change at any time, so each operation is read from it once, into net's
 // own stack, checked there, and only its result is written back: what the backend acts on is what was
 // checked.
+// One operation of a batch or a round, as read once from the caller's array: 0, or why it fails alone.
+int check_op(const net_io &o, int allowed_flags) {
+  if (!live(o.s)) return -EBADF;
+  if (!o.buf) return -EFAULT;
+  if (o.len > static_cast<uint64_t>(NET_MAX_IO) || (o.flags & ~allowed_flags)) return -EINVAL;
+  return 0;
+}
+
 int io_many(net_io *user, int n, bool send) {
   if (!user) return -EFAULT;
   if (n < 0 || n > NET_MAX_BATCH) return -EINVAL;
@@ -346,12 +354,8 @@ int io_many(net_io *user, int n, bool send) {
   for (int i = 0; i < n; ++i) {
     net_io o;
     std::memcpy(&o, &user[i], sizeof o);
-    if (!live(o.s)) {
-      user[i].result = -EBADF;
-    } else if (!o.buf) {
-      user[i].result = -EFAULT;
-    } else if (o.len > static_cast<uint64_t>(NET_MAX_IO) || (o.flags & ~allowed)) {
-      user[i].result = -EINVAL;
+    if (int r = check_op(o, allowed); r < 0) {
+      user[i].result = r;
     } else {
       o.flags |= MSG_DONTWAIT;
       op[k] = o;
@@ -645,17 +649,8 @@ int net_round(struct net_round *user) {
   for (int i = 0; i < r.n_send; ++i) {
     net_io o;
     std::memcpy(&o, &r.send[i], sizeof o);
-    long n;
-    if (!live(o.s)) {
-      n = -EBADF;
-    } else if (!o.buf) {
-      n = -EFAULT;
-    } else if (o.len > static_cast<uint64_t>(NET_MAX_IO) || o.flags != 0) {
-      n = -EINVAL;
-    } else {
-      n = send_keeping(o.s, static_cast<const char *>(o.buf), o.len);
-    }
-    r.send[i].result = n;
+    const int bad = check_op(o, 0);
+    r.send[i].result = bad < 0 ? bad : send_keeping(o.s, static_cast<const char *>(o.buf), o.len);
   }
   __atomic_store_n(r.sent, 1u, __ATOMIC_RELEASE);
   if (r.max == 0) return 0;

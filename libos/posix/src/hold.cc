@@ -90,14 +90,13 @@ long write_held(int id, const void *buf, std::size_t len, int flags) {
     return error;
   }
   if (flags == MSG_DONTWAIT && len > 0 && len <= kHoldLargest && !t.kept.contains(id)) {
-    if (posix_lo_net_hold(id, buf, len) == 0) {
-      t.held.fetch_add(1, std::memory_order_relaxed);
-      return static_cast<long>(len);
-    }
-    flush_locked(t, lock);  // the arena is full: what it holds goes, and this write takes its place
-    if (posix_lo_net_hold(id, buf, len) == 0) {
-      t.held.fetch_add(1, std::memory_order_relaxed);
-      return static_cast<long>(len);
+    // A full arena: what it holds goes, and this write takes its place.
+    for (int tries = 0; tries < 2; ++tries) {
+      if (posix_lo_net_hold(id, buf, len) == 0) {
+        t.held.fetch_add(1, std::memory_order_relaxed);
+        return static_cast<long>(len);
+      }
+      if (tries == 0) flush_locked(t, lock);
     }
   }
   flush_locked(t, lock);
@@ -139,7 +138,7 @@ void round_back() {
 using namespace flex::posix;
 
 extern "C" void PX(posix_before_call)(long nr) {
-  g_announced.store(true, std::memory_order_relaxed);
+  if (!g_announced.load(std::memory_order_relaxed)) g_announced.store(true, std::memory_order_relaxed);
   if (fds().held.load(std::memory_order_relaxed) == 0 && nr != SYS_exit_group) return;
   switch (nr) {
     case SYS_write:  // socket I/O that may go on holding (a read that would block sends them: read_from)

@@ -70,12 +70,10 @@ int visit(dl_phdr_info *info, std::size_t, void *data) {
       if (code[k] != kWrpkru[0] || std::memcmp(code + k, kWrpkru, sizeof kWrpkru) != 0) continue;
       std::string why;
       if (!disarm_at(code + k, why)) {
+        char where[32];
+        std::snprintf(where, sizeof where, " at +0x%lx: ", static_cast<unsigned long>(ph.p_vaddr + k));
         w.error = std::string("a WRPKRU in ") + (info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "an object") +
-                  " at +0x" + [&] {
-                    char hex[32];
-                    std::snprintf(hex, sizeof hex, "%lx", static_cast<unsigned long>(ph.p_vaddr + k));
-                    return std::string(hex);
-                  }() + ": " + why;
+                  where + why;
         return 1;
       }
       ++w.patched;
