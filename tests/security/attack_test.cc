@@ -204,6 +204,28 @@ TEST(attack_mpk_foreign_code, libcs_own_wrpkru_is_a_trap_under_enforce_and_opens
       << "the suite would not notice a missing defence:\n" << off.out;
 }
 
+// A domain whose set holds openat (as hostfs's or vfs's does) opens files, but not the process's own
+// memory: /proc/self/mem reads with the kernel's access, which ignores protection keys. Landlock takes
+// /proc away from a process hosting mpk domains (lockdown.cc); with lockdown off the secret is read.
+TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs_memory) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-files", false);
+  if (run(exe.string() + " --describe").out.find("Landlock") == std::string::npos) {
+    GTEST_SKIP() << "this kernel has no Landlock: --describe says the files stay reachable";
+  }
+  for (const char *attack : {"mem-read", "mem-write"}) {
+    command_result r = run(exe.string() + " " + attack);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_NE(r.out.find("attack refused: open /proc/"), std::string::npos) << attack << ":\n" << r.out;
+    EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+    EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
+  }
+  EXPECT_NE(run(exe.string() + " control").out.find("control ok 42"), std::string::npos);
+  command_result off = run(image("attack-mpk-files", true).string() + " mem-read");
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
 // keys: asking for a read into the vault's private static fails as it would without the runtime between
 // (the runtime's own rights would let the kernel write there).

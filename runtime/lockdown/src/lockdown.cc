@@ -93,7 +93,26 @@ int allow_beneath(int ruleset, int dir, std::uint64_t rights) {
   return syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) == 0 ? 0 : errno;
 }
 
-// Allows reading the process's own /proc entries (the fault reporter's maps, heap_usage's statm).
+// Whether the process's own /proc entries stay readable under Landlock. Not where several domains share
+// the address space: /proc/self/mem (and /proc/self/task/N/mem) reads and writes with the kernel's
+// access, which ignores protection keys, so any domain allowed openat would reach every key through it.
+// Such a process opens the two entries the runtime reads after its lockdown beforehand (heap_usage's
+// statm, thread_count's stat) and /proc/self/maps for the layout wall, then loses /proc altogether.
+// Set by lockdown_process for the mount's layer.
+bool g_own_proc_rule = true;
+
+// /proc/self/stat, opened before the lockdown (thread_count), per process as heap_usage's statm.
+int g_stat_fd = -1;
+pid_t g_stat_pid = 0;
+
+void open_own_stat() {
+  if (g_stat_pid == getpid() && g_stat_fd >= 0) return;
+  if (g_stat_fd >= 0) close(g_stat_fd);
+  g_stat_fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+  g_stat_pid = getpid();
+}
+
+// Allows reading the process's own /proc entries (heap_usage's statm after a fork, thread_count's stat).
 int allow_own_proc(int ruleset) {
   const int self = open("/proc/self", O_PATH | O_CLOEXEC | O_DIRECTORY);
   if (self < 0) return errno;
@@ -108,11 +127,10 @@ std::size_t ruleset_size(int abi) {
 
 // The number of threads of the calling process (/proc/self/stat's 20th field); 0 when unknown.
 long thread_count() {
-  const int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  open_own_stat();
+  if (g_stat_fd < 0) return 0;
   char buf[1024];
-  const ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-  close(fd);
+  const ssize_t n = pread(g_stat_fd, buf, sizeof buf - 1, 0);
   if (n <= 0) return 0;
   buf[n] = '\0';
   const char *p = std::strrchr(buf, ')');  // the command name may hold spaces
@@ -135,7 +153,7 @@ status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted,
   if (attr.handled_access_fs == 0 && attr.scoped == 0) return {};
   const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
   if (ruleset < 0) return status::from_errno("landlock_create_ruleset", errno);
-  int err = files ? allow_own_proc(ruleset) : 0;
+  int err = files && g_own_proc_rule ? allow_own_proc(ruleset) : 0;
   if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
   close(ruleset);
   return err ? status::from_errno("cannot confine the process with Landlock", err) : status();
@@ -171,7 +189,7 @@ extern "C" int flex_lockdown_files_beneath(int dirfd) {
   const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
   if (ruleset < 0) return -errno;
   int err = allow_beneath(ruleset, dirfd, hostfs_rights(abi));
-  if (err == 0) err = allow_own_proc(ruleset);
+  if (err == 0 && g_own_proc_rule) err = allow_own_proc(ruleset);
   if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
   close(ruleset);
   if (err != 0) return -err;
@@ -192,13 +210,24 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     return status::from_errno("cannot close the descriptors it inherited", errno);
   }
   heap_usage_prepare();
+  open_own_stat();
+  const bool mpk_walls = img.lockdown == FLEX_LOCKDOWN_ENFORCE && hosts_mpk_domains(img, hosted);
+  g_own_proc_rule = !hosts_mpk_domains(img, hosted);
+  // The layout wall reads the mappings after Landlock: opened now, read once, closed there.
+  struct own_maps {
+    int fd;
+    ~own_maps() {
+      if (fd >= 0) close(fd);
+    }
+  } const maps{mpk_walls ? open("/proc/self/maps", O_RDONLY | O_CLOEXEC) : -1};
+  if (mpk_walls && maps.fd < 0) return status::from_errno("cannot open /proc/self/maps", errno);
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return status::from_errno("PR_SET_NO_NEW_PRIVS", errno);
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) return status::from_errno("PR_SET_DUMPABLE", errno);
   if (status s = confine_with_landlock(img, hosted, compartment_process); !s.ok()) return s;
   if (status s = drop_capabilities(); !s.ok()) return s;
   // Several domains in one address space: the signal wall and the layout wall, before the main filter
   // (which refuses seccomp itself).
-  if (img.lockdown == FLEX_LOCKDOWN_ENFORCE && hosts_mpk_domains(img, hosted)) {
+  if (mpk_walls) {
     if (status s = lockdown_detail::install_reporter(); !s.ok()) return s;
     // The shared objects' WRPKRUs (glibc's pkey_set) become traps while code pages may still change.
     int disarmed = 0;
@@ -207,7 +236,7 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     // the image's read-only pages as they are.
     lockdown_detail::remember_image(img, hosted);
     seal_runtime_data();
-    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans();
+    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans(maps.fd);
     std::uint64_t token[2] = {};
     std::uintptr_t lo = 0, hi = 0;
     const bool signals = mpk_signal_arena(lo, hi);  // hardware MPK
@@ -299,18 +328,19 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
     }
     std::fputc('\n', out);
   }
+  bool mpk = false;
+  for (unsigned c = 0; c < img.n_compartments; ++c) mpk = mpk || img.compartments[c].isolation == FLEX_ISO_MPK;
   if (const int abi = landlock_abi()) {
-    std::fprintf(out, "  Landlock ABI %d: file access confined (%s)%s\n", abi,
+    std::fprintf(out, "  Landlock ABI %d: file access confined (%s)%s%s\n", abi,
                  img.lockdown == FLEX_LOCKDOWN_ENFORCE
                      ? "hostfs's process to the directory it mounts first"
                      : "log mode: hostfs's process keeps its files",
+                 mpk ? "; no /proc in a process with mpk domains (/proc/self/mem ignores keys)" : "",
                  abi >= 6 ? ", signals and abstract sockets scoped in compartment processes"
                           : "; this kernel cannot scope signals (ABI 6)");
   } else {
     std::fputs("  Landlock: not available on this kernel (file access and signals are not confined by it)\n", out);
   }
-  bool mpk = false;
-  for (unsigned c = 0; c < img.n_compartments; ++c) mpk = mpk || img.compartments[c].isolation == FLEX_ISO_MPK;
   if (!mpk) return;
   if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) {
     std::fputs("  mpk domains: no layout wall, signals stay the compartments', system calls are not checked per "

@@ -36,8 +36,9 @@ struct layout_span {
 // Page-rounded outwards, sorted, overlapping and touching spans merged.
 std::vector<layout_span> merge_spans(std::vector<layout_span> spans);
 // The registered regions present in this process, the executable's PT_LOAD segments and every mapping
-// that is not writable now, merged.
-std::vector<layout_span> image_layout_spans();
+// that is not writable now (read from `maps_fd`, /proc/self/maps opened before Landlock took /proc away;
+// the caller closes it), merged.
+std::vector<layout_span> image_layout_spans(int maps_fd);
 // The registered stack regions (the stack arenas): mprotect may make those writable.
 std::vector<layout_span> stack_spans();
 // The filter program for `spans` (no munmap, madvise, MAP_FIXED, mremap on them; no PROT_WRITE outside

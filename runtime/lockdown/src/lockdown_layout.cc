@@ -31,6 +31,7 @@
 #include <cstdio>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "flex/runtime/fault.h"
@@ -373,7 +374,7 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   return p.finish(out);
 }
 
-std::vector<layout_span> image_layout_spans() {
+std::vector<layout_span> image_layout_spans(int maps_fd) {
   std::vector<layout_span> spans;
   for (unsigned i = 0; i < region_count(); ++i) {
     const region *r = region_at(i);
@@ -393,14 +394,21 @@ std::vector<layout_span> image_layout_spans() {
       &spans);
   // Every mapping that is not writable now (code, read-only data, RELRO tables, PROT_NONE reserves):
   // none may later be made writable, replaced or unmapped.
-  if (FILE *maps = std::fopen("/proc/self/maps", "re")) {
-    char line[512];
-    while (std::fgets(line, sizeof line, maps)) {
-      unsigned long lo = 0, hi = 0;
-      char perms[5] = {};
-      if (std::sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
-    }
-    std::fclose(maps);
+  std::string maps;
+  char buf[4096];
+  for (ssize_t n; (n = read(maps_fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    maps.append(buf, static_cast<std::size_t>(n));
+  }
+  for (std::size_t at = 0; at < maps.size();) {
+    std::size_t end = maps.find('\n', at);
+    if (end == std::string::npos) end = maps.size();
+    const std::string line = maps.substr(at, end - at);
+    at = end + 1;
+    unsigned long lo = 0, hi = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
   }
   return merge_spans(std::move(spans));
 }
