@@ -23,20 +23,13 @@ const char *to_string(gadget_kind k) {
       return "xrstors";
     case gadget_kind::xrstors64:
       return "xrstors64";
+    case gadget_kind::none:
+      return "none";
   }
   return "?";
 }
 
 namespace {
-
-bool is_rex_w(std::uint8_t b) {
-  return (b & 0xf8) == 0x48;
-}
-
-// The ModRM byte of 0F AE /5 or 0F C7 /3 with a memory operand.
-bool memory_form(std::uint8_t modrm, unsigned reg) {
-  return (modrm >> 6) != 3 && ((modrm >> 3) & 7) == reg;
-}
 
 bool allowed_hit(const gadget_hit &h, std::span<const byte_range> allowed) {
   return std::any_of(allowed.begin(), allowed.end(), [&](const byte_range &r) {
@@ -50,24 +43,12 @@ std::vector<gadget_hit> scan_bytes(std::span<const std::uint8_t> b, std::uint64_
                                    std::span<const byte_range> allowed) {
   std::vector<gadget_hit> hits;
   for (std::size_t i = 0; i + 3 <= b.size(); ++i) {
-    if (b[i] != 0x0f) continue;
+    const pku::gadget_match m = pku::gadget_at(b.data(), b.size(), i);
+    if (m.kind == gadget_kind::none) continue;
     gadget_hit h;
-    if (b[i + 1] == 0x01 && b[i + 2] == 0xef) {
-      h.kind = gadget_kind::wrpkru;
-    } else if (b[i + 1] == 0xae && memory_form(b[i + 2], 5)) {
-      h.kind = gadget_kind::xrstor;
-    } else if (b[i + 1] == 0xc7 && memory_form(b[i + 2], 3)) {
-      h.kind = gadget_kind::xrstors;
-    } else {
-      continue;
-    }
-    h.offset = i;
-    h.length = 3;
-    if (h.kind != gadget_kind::wrpkru && i > 0 && is_rex_w(b[i - 1])) {
-      h.kind = h.kind == gadget_kind::xrstor ? gadget_kind::xrstor64 : gadget_kind::xrstors64;
-      h.offset = i - 1;
-      h.length = 4;
-    }
+    h.kind = m.kind;
+    h.offset = m.start;
+    h.length = m.length;
     h.address = base + h.offset;
     if (!allowed_hit(h, allowed)) hits.push_back(std::move(h));
   }

@@ -188,21 +188,27 @@ TEST_P(not_yet_defended, goes_through_under_enforce) {
 INSTANTIATE_TEST_SUITE_P(attack_mpk, not_yet_defended, ::testing::Values("key0-write"),
                          [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
 
-// libc-pkey-set: the shared objects the image links are not its file, so the build's gadget scan never saw
-// glibc's own WRPKRU (pkey_set). Under enforce the runtime has made it a trap before the lockdown
-// (mpk_disarm_foreign_wrpkru): the call ends the image with its fault report naming the caller's
-// compartment. Under lockdown off it opens every key and the secret is read.
-TEST(attack_mpk_foreign_code, libcs_own_wrpkru_is_a_trap_under_enforce_and_opens_every_key_under_off) {
+// The shared objects the image links are not its file, so the build's gadget scan never saw them:
+// libc-pkey-set calls glibc's own WRPKRU (pkey_set), ldso-xrstor enters ld.so's lazy-binding trampoline at
+// its XRSTOR with a forged XSAVE area. Under enforce the runtime has made both traps before the lockdown
+// (mpk_disarm_foreign_gadgets, the image bound at load): the jump ends the image with its fault report
+// naming the caller's compartment. Under lockdown off either opens every key and the secret is read.
+class foreign_pkru_load : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(foreign_pkru_load, is_a_trap_under_enforce_and_opens_every_key_under_off) {
   if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
-  command_result r = run(image("attack-mpk", false).string() + " libc-pkey-set");
+  command_result r = run(image("attack-mpk", false).string() + " " + GetParam());
   EXPECT_EQ(r.status, 139) << r.out;  // kExitFault
   EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(SIGILL, ILL_ILLOPN)"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
-  command_result off = run(image("attack-mpk", true).string() + " libc-pkey-set");
+  command_result off = run(image("attack-mpk", true).string() + " " + GetParam());
   EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
       << "the suite would not notice a missing defence:\n" << off.out;
 }
+
+INSTANTIATE_TEST_SUITE_P(attack_mpk, foreign_pkru_load, ::testing::Values("libc-pkey-set", "ldso-xrstor"),
+                         [](const ::testing::TestParamInfo<const char *> &i) { return param_name(i.param); });
 
 // A domain whose set holds openat (as hostfs's or vfs's does) opens files, but not the process's own
 // memory: /proc/self/mem reads with the kernel's access, which ignores protection keys. Landlock takes

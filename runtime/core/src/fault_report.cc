@@ -203,7 +203,7 @@ extern char __flex_sealed_end[] __attribute__((weak, visibility("hidden")));
 }
 
 void seal_runtime_data() {
-  if (g_sealed || !__flex_sealed_start || __flex_sealed_end <= __flex_sealed_start) return;
+  if (g_sealed || !__flex_sealed_start || +__flex_sealed_end <= +__flex_sealed_start) return;
   if (mprotect(__flex_sealed_start, static_cast<std::size_t>(__flex_sealed_end - __flex_sealed_start), PROT_READ) == 0) {
     g_sealed = true;
   }
@@ -264,7 +264,7 @@ int install_fault_reporter() {
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  // SIGILL too: the traps that replaced the shared objects' WRPKRUs under MPK (mpk_disarm_foreign_wrpkru).
+  // SIGILL too: the traps that replaced the shared objects' WRPKRUs and XRSTORs under MPK (mpk_disarm_foreign_gadgets).
   if (sigaction(SIGSEGV, &sa, nullptr) != 0 || sigaction(SIGBUS, &sa, nullptr) != 0 ||
       sigaction(SIGILL, &sa, nullptr) != 0) {
     return -errno;

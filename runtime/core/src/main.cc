@@ -167,6 +167,21 @@ extern "C" const char *__asan_default_options() {
   return "";
 }
 
+namespace {
+
+// Before every constructor (the C library's, the image's libraries', which may open descriptors): an image
+// with mpk domains under enforce starts again with every object bound at load (mpk_bind_now_at_start).
+void bind_now_first(int, char **argv, char **envp) {
+  const flex_image_layout &img = flex_image;
+  if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) return;
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (img.compartments[c].isolation == FLEX_ISO_MPK) return flex::runtime::mpk_bind_now_at_start(argv, envp);
+  }
+}
+[[gnu::section(".preinit_array"), gnu::used]] void (*const g_bind_now_first)(int, char **, char **) = &bind_now_first;
+
+}  // namespace
+
 int main(int argc, char **argv) {
   std::vector<char *> app_argv;
   app_argv.reserve(static_cast<size_t>(argc) + 1);

@@ -1,15 +1,21 @@
 // The shared objects an image links (the C library, the C++ runtime, ld.so, the vDSO) are not the image's
-// file, so the build's gadget scan never saw them. glibc holds a WRPKRU of its own, in pkey_set: any
-// domain could call it and open every key (tests/security: libc-pkey-set). Before the lockdown, the
-// runtime overwrites every WRPKRU in every executable segment of those objects with UD2, so the only
-// WRPKRUs left in the process are the image's gates, which the build checked.
+// file, so the build's gadget scan never saw them. Two kinds of instruction there can load PKRU:
+//   - glibc's pkey_set holds a WRPKRU: any domain could call it and open every key (tests/security:
+//     libc-pkey-set);
+//   - ld.so's lazy-binding trampolines (_dl_runtime_resolve_xsave, _xsavec) end in an XRSTOR of the
+//     state they saved on the stack: entered at the XRSTOR with EAX bit 9 set and the stack pointing at a
+//     forged XSAVE area, it loads any PKRU (tests/security: ldso-xrstor).
+// Before the lockdown, the runtime overwrites every such instruction in every executable segment of those
+// objects with a trap, so the only ones left in the process are the image's gates, which the build
+// checked. The trampolines are only safe to lose when no object is bound lazily: the image re-executes
+// itself with LD_BIND_NOW at start (main.cc), and the disarm checks every object's binding first.
 //
-// The objects' code is read byte by byte, as the gadget scan reads the image: a WRPKRU (0f 01 ef) starting
-// at any offset counts, even inside another instruction, since a jump can land there. The bytes become
-// 0f 0b cc (UD2, INT3): an instruction that happened to contain them would fault instead of going on, which
-// an image would show at once. glibc 2.36 on x86-64 has one, at pkey_set, which the runtime calls only
-// before this (its signal probe). XRSTOR, which can load PKRU from memory, stays: ld.so's lazy-binding
-// trampolines need it (DESIGN.md §8, not defended yet).
+// The objects' code is read byte by byte, with the build scan's patterns (flex/pku/gadgets.h): an
+// instruction starting at any offset counts, even inside another instruction, since a jump can land there.
+// Its first three bytes become 0f 0b cc (UD2, INT3): an instruction that happened to contain them would
+// fault instead of going on, which an image would show at once. glibc 2.36 on x86-64 has three: pkey_set
+// (which the runtime calls only before this, in its signal probe) and the two trampolines.
+#include <elf.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -20,12 +26,12 @@
 #include <cstring>
 #include <string>
 
+#include "flex/pku/gadgets.h"
 #include "flex/runtime/mpk.h"
 
 namespace flex::runtime {
 namespace {
 
-constexpr unsigned char kWrpkru[3] = {0x0f, 0x01, 0xef};
 constexpr unsigned char kTrap[3] = {0x0f, 0x0b, 0xcc};  // UD2, INT3
 
 struct walk {
@@ -34,7 +40,7 @@ struct walk {
   std::string error;
 };
 
-// Overwrites the WRPKRU at p (the page stays executable throughout: another thread may run there).
+// Overwrites the three bytes at p (the page stays executable throughout: another thread may run there).
 bool disarm_at(unsigned char *p, std::string &error) {
   const long page = ::sysconf(_SC_PAGESIZE);
   const auto first = reinterpret_cast<std::uintptr_t>(p) & ~static_cast<std::uintptr_t>(page - 1);
@@ -54,26 +60,68 @@ bool disarm_at(unsigned char *p, std::string &error) {
   return true;
 }
 
-int visit(dl_phdr_info *info, std::size_t, void *data) {
-  auto &w = *static_cast<walk *>(data);
-  if (!w.error.empty()) return 1;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {  // the image's own object: its gates are the allowed WRPKRUs
-    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
-    const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
-    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && w.image_text >= lo && w.image_text < lo + ph.p_memsz) return 0;
-  }
+const char *object_name(const dl_phdr_info *info) {
+  return info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "the program";
+}
+
+bool is_image(const dl_phdr_info *info, std::uintptr_t image_text) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X) || ph.p_memsz < sizeof kWrpkru) continue;
+    const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X) && image_text >= lo && image_text < lo + ph.p_memsz) return true;
+  }
+  return false;
+}
+
+// Whether ld.so bound the object lazily: it then keeps its lazy-binding trampoline in the third word of
+// the object's GOT (which stays 0 where every call was bound at load).
+bool bound_lazily(const dl_phdr_info *info) {
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_DYNAMIC) continue;
+    const auto *dyn = reinterpret_cast<const ElfW(Dyn) *>(info->dlpi_addr + ph.p_vaddr);
+    std::uintptr_t pltgot = 0;
+    bool jmprel = false;
+    for (; dyn->d_tag != DT_NULL; ++dyn) {
+      if (dyn->d_tag == DT_PLTGOT) pltgot = dyn->d_un.d_ptr;
+      if (dyn->d_tag == DT_JMPREL) jmprel = true;
+    }
+    if (!pltgot || !jmprel) return false;
+    // ld.so relocates a writable dynamic section's addresses in place; a read-only one keeps them relative.
+    if (pltgot < info->dlpi_addr) pltgot += info->dlpi_addr;
+    return reinterpret_cast<const std::uintptr_t *>(pltgot)[2] != 0;
+  }
+  return false;
+}
+
+// The first pass: every object but the image bound at load, or nothing is changed.
+int check_binding(dl_phdr_info *info, std::size_t, void *data) {
+  auto &w = *static_cast<walk *>(data);
+  if (is_image(info, w.image_text) || !bound_lazily(info)) return 0;
+  w.error = std::string(object_name(info)) +
+            " is bound lazily, so ld.so's lazy-binding trampolines (an XRSTOR that loads PKRU) must stay: run "
+            "the image with LD_BIND_NOW=1 (it re-executes itself so at start; was /proc unreachable?)";
+  return 1;
+}
+
+// The second pass: every WRPKRU and XRSTOR outside the image becomes a trap.
+int disarm_object(dl_phdr_info *info, std::size_t, void *data) {
+  auto &w = *static_cast<walk *>(data);
+  if (!w.error.empty()) return 1;
+  if (is_image(info, w.image_text)) return 0;  // its gates are the allowed WRPKRUs, the build checked the rest
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
     auto *code = reinterpret_cast<unsigned char *>(info->dlpi_addr + ph.p_vaddr);
-    for (std::size_t k = 0; k + sizeof kWrpkru <= ph.p_memsz; ++k) {
-      if (code[k] != kWrpkru[0] || std::memcmp(code + k, kWrpkru, sizeof kWrpkru) != 0) continue;
+    for (std::size_t k = 0; k + sizeof kTrap <= ph.p_memsz; ++k) {
+      const pku::gadget_match m = pku::gadget_at(code, ph.p_memsz, k);
+      if (m.kind == pku::gadget_kind::none) continue;
       std::string why;
-      if (!disarm_at(code + k, why)) {
-        char where[32];
-        std::snprintf(where, sizeof where, " at +0x%lx: ", static_cast<unsigned long>(ph.p_vaddr + k));
-        w.error = std::string("a WRPKRU in ") + (info->dlpi_name && *info->dlpi_name ? info->dlpi_name : "an object") +
-                  where + why;
+      if (!disarm_at(code + m.opcode, why)) {  // a REX.W before a UD2 leaves it a UD2
+        char where[48];
+        std::snprintf(where, sizeof where, " at +0x%lx: ", static_cast<unsigned long>(ph.p_vaddr + m.opcode));
+        w.error = std::string(m.kind == pku::gadget_kind::wrpkru ? "a WRPKRU in " : "an XRSTOR in ") +
+                  object_name(info) + where + why;
         return 1;
       }
       ++w.patched;
@@ -84,11 +132,30 @@ int visit(dl_phdr_info *info, std::size_t, void *data) {
 
 }  // namespace
 
-status mpk_disarm_foreign_wrpkru(int &patched) {
+void mpk_bind_now_at_start(char **argv, char **envp) {
+  // Before the C library's own initialisation: no getenv, setenv or malloc, only the arrays the kernel gave.
+  constexpr char kBindNow[] = "LD_BIND_NOW=";
+  std::size_t n = 0;
+  for (; envp && envp[n]; ++n) {
+    // ld.so had it: any value but the empty one binds every object at load.
+    if (std::strncmp(envp[n], kBindNow, sizeof kBindNow - 1) == 0 && envp[n][sizeof kBindNow - 1]) return;
+  }
+  constexpr std::size_t kMost = 4096;
+  if (n >= kMost) return;  // the disarm names the object bound lazily
+  char *env[kMost + 1];
+  for (std::size_t i = 0; i < n; ++i) env[i] = envp[i];
+  char bind_now[] = "LD_BIND_NOW=1";
+  env[n] = bind_now;
+  env[n + 1] = nullptr;
+  ::execve("/proc/self/exe", argv, env);  // returns only where it failed: the disarm says what it found
+}
+
+status mpk_disarm_foreign_gadgets(int &patched) {
   (void)mpk_kernel_delivers_onto_keyed_stacks();  // its probe calls glibc's pkey_set: answered before
   walk w;
-  w.image_text = reinterpret_cast<std::uintptr_t>(&mpk_disarm_foreign_wrpkru);
-  ::dl_iterate_phdr(&visit, &w);
+  w.image_text = reinterpret_cast<std::uintptr_t>(&mpk_disarm_foreign_gadgets);
+  ::dl_iterate_phdr(&check_binding, &w);
+  if (w.error.empty()) ::dl_iterate_phdr(&disarm_object, &w);
   patched = w.patched;
   if (!w.error.empty()) return status::error(w.error);
   return {};

@@ -7,6 +7,7 @@
 // check as refusals) is the gate conformance suite's (runtime/core/src/conformance.h), which runs both
 // mpk gates on the hardware and emulated.
 #include <dlfcn.h>
+#include <link.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <regex>
 #include <string>
@@ -22,6 +24,7 @@
 
 #include <gtest/gtest.h>
 
+#include "flex/pku/gadgets.h"
 #include "flex/runtime/mpk_gate.h"
 
 namespace flex::runtime {
@@ -1077,35 +1080,80 @@ TEST_F(hardware, stacks_switch_and_registers_are_cleared) {
       ::testing::ExitedWithCode(0), "");
 }
 
-// Whether n bytes from p hold a WRPKRU at any offset.
-bool holds_wrpkru(const unsigned char *p, std::size_t n) {
+// Whether n bytes from p hold an instruction that loads PKRU (flex/pku/gadgets.h) at any offset.
+bool holds_pkru_load(const unsigned char *p, std::size_t n) {
   for (std::size_t i = 0; i + 3 <= n; ++i) {
-    if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xef) return true;
+    if (pku::gadget_at(p, n, i).kind != pku::gadget_kind::none) return true;
   }
   return false;
 }
 
-// glibc's pkey_set holds a WRPKRU of its own; once the shared objects are disarmed it is a trap (UD2), and
-// the gates of this binary (its own object) keep theirs and still switch domains.
-TEST_F(hardware, the_shared_objects_wrpkrus_become_traps_and_the_gates_keep_theirs) {
+// Whether ld.so's code holds an XRSTOR (its lazy-binding trampolines).
+bool ldso_holds_xrstor() {
+  bool found = false;
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, std::size_t, void *data) {
+        if (!info->dlpi_name || !std::strstr(info->dlpi_name, "ld-linux")) return 0;
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          const auto *code = reinterpret_cast<const unsigned char *>(info->dlpi_addr + ph.p_vaddr);
+          for (std::size_t k = 0; k + 3 <= ph.p_memsz; ++k) {
+            const pku::gadget_kind kind = pku::gadget_at(code, ph.p_memsz, k).kind;
+            *static_cast<bool *>(data) |= kind == pku::gadget_kind::xrstor || kind == pku::gadget_kind::xrstor64;
+          }
+        }
+        return 1;
+      },
+      &found);
+  return found;
+}
+
+// glibc's pkey_set holds a WRPKRU of its own and ld.so's lazy-binding trampolines an XRSTOR; in a process
+// bound at load, the disarm makes every one a trap (UD2), and the gates of this binary (its own object)
+// keep theirs and still switch domains.
+TEST_F(hardware, the_shared_objects_pkru_loads_become_traps_and_the_gates_keep_theirs) {
   REQUIRE_PKU();
   const auto *set = reinterpret_cast<const unsigned char *>(dlsym(RTLD_DEFAULT, "pkey_set"));
-  if (!set || !holds_wrpkru(set, 96)) GTEST_SKIP() << "this C library's pkey_set holds no WRPKRU";
+  if (!set || !holds_pkru_load(set, 96)) GTEST_SKIP() << "this C library's pkey_set holds no WRPKRU";
+  if (!ldso_holds_xrstor()) GTEST_SKIP() << "this ld.so holds no XRSTOR";
+  ::setenv("LD_BIND_NOW", "1", 1);  // the death test's child is this binary started again: bound at load
   EXPECT_EXIT(
       {
         boot_hardware_or_exit();
         int patched = 0;
-        if (status st = mpk_disarm_foreign_wrpkru(patched); !st.ok()) {
+        if (status st = mpk_disarm_foreign_gadgets(patched); !st.ok()) {
           std::fprintf(stderr, "%s\n", st.message().c_str());
           std::_Exit(2);
         }
-        if (patched < 1 || holds_wrpkru(set, 96)) std::_Exit(3);
+        if (patched < 3 || holds_pkru_load(set, 96) || ldso_holds_xrstor()) std::_Exit(3);
         bool trap = false;
         for (int i = 0; i + 2 < 96; ++i) trap |= set[i] == 0x0f && set[i + 1] == 0x0b && set[i + 2] == 0xcc;
         if (!trap) std::_Exit(4);
         pass_or_exit(full_gate_register_promises(hw_full_1::entry(), 1, detail::detect_cpu_flags()));
       },
       ::testing::ExitedWithCode(0), "");
+  ::unsetenv("LD_BIND_NOW");
+}
+
+// Where ld.so bound an object lazily, its trampolines are still in use: the disarm refuses, naming the
+// object, and changes nothing (pkey_set keeps its WRPKRU too).
+TEST_F(hardware, a_process_bound_lazily_keeps_its_trampolines_and_the_disarm_says_why) {
+  REQUIRE_PKU();
+  const char *now = std::getenv("LD_BIND_NOW");
+  if (now && *now) GTEST_SKIP() << "LD_BIND_NOW is set: every object here is bound at load";
+  const auto *set = reinterpret_cast<const unsigned char *>(dlsym(RTLD_DEFAULT, "pkey_set"));
+  if (!set || !holds_pkru_load(set, 96)) GTEST_SKIP() << "this C library's pkey_set holds no WRPKRU";
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        int patched = 0;
+        const status st = mpk_disarm_foreign_gadgets(patched);
+        if (st.ok()) std::_Exit(2);
+        std::fprintf(stderr, "%s\n", st.message().c_str());
+        std::_Exit(patched == 0 && holds_pkru_load(set, 96) && ldso_holds_xrstor() ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "is bound lazily, so ld.so's lazy-binding trampolines");
 }
 
 TEST_F(hardware, light_gate_leaves_registers_alone) {

@@ -5,12 +5,7 @@
 //   if (auto err = flex::build::scan_elf_file("build/images/redis-3comp/redis", hits)) die(*err);
 //   for (const auto &h : hits) printf("%s at %#lx in %s\n", to_string(h.kind), h.address, h.where.c_str());
 //
-// What counts, at EVERY byte offset (x86 decodes from wherever a jump lands, so an occurrence inside another
-// instruction's immediate or displacement is as good as an aligned one):
-//   WRPKRU            0F 01 EF
-//   XRSTOR/XRSTOR64   [REX.W] 0F AE /5, ModRM.mod != 3  (restores PKRU when XCR0.PKRU and EDX:EAX bit 9
-//                     are set; mod == 3 is LFENCE and harmless)
-//   XRSTORS/XRSTORS64 [REX.W] 0F C7 /3, ModRM.mod != 3  (CPL 0 only, reported anyway as defence in depth)
+// What counts is flex/pku/gadgets.h's: WRPKRU, XRSTOR[64], XRSTORS[64] at every byte offset.
 // ELF input: an executable or shared object is scanned by its executable PT_LOAD segments (what is mapped
 // executable at run time, whatever the section table says); a relocatable object by its SHF_EXECINSTR
 // sections. Sections named in `allowed_sections` are the allowed ranges. The file is read through flex::elf.
@@ -22,9 +17,11 @@
 #include <string>
 #include <vector>
 
+#include "flex/pku/gadgets.h"
+
 namespace flex::build {
 
-enum class gadget_kind { wrpkru, xrstor, xrstor64, xrstors, xrstors64 };
+using gadget_kind = pku::gadget_kind;
 const char *to_string(gadget_kind k);
 
 struct gadget_hit {
