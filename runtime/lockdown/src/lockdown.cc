@@ -229,7 +229,8 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
   // (which refuses seccomp itself).
   if (mpk_walls) {
     if (status s = lockdown_detail::install_reporter(); !s.ok()) return s;
-    // The shared objects' WRPKRUs (glibc's pkey_set) become traps while code pages may still change.
+    // The shared objects' WRPKRUs and XRSTORs (glibc's pkey_set, ld.so's trampolines) become traps while
+    // code pages may still change.
     int disarmed = 0;
     if (status s = mpk_disarm_foreign_gadgets(disarmed); !s.ok()) return s;
     // The pointers the runtime follows with every right become read-only before the layout wall takes
