@@ -232,6 +232,25 @@ TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs
       << "the suite would not notice a missing defence:\n" << off.out;
 }
 
+// Beside hostfs, before its first mount, the process keeps its files (hostfs's directory is named at run
+// time), but not /proc: the same attack is refused, while a file elsewhere still opens.
+TEST(attack_mpk_files, before_hostfs_mounts_a_domain_beside_it_opens_files_but_not_its_processs_memory) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-hostfs", false);
+  if (run(exe.string() + " --describe").out.find("Landlock") == std::string::npos) {
+    GTEST_SKIP() << "this kernel has no Landlock: --describe says the files stay reachable";
+  }
+  command_result r = run(exe.string() + " mem-read");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("attack refused: open /proc/"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  r = run(exe.string() + " open-file " + (kFixture / "profiles" / "attack-mpk-hostfs.yaml").string());
+  EXPECT_NE(r.out.find("opened: # The attacker beside"), std::string::npos) << r.out;
+  command_result off = run(image("attack-mpk-hostfs", true).string() + " mem-read");
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
 // keys: asking for a read into the vault's private static fails as it would without the runtime between
 // (the runtime's own rights would let the kernel write there).

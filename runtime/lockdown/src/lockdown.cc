@@ -2,6 +2,7 @@
 // the lifecycle that runs it at the end of boot. lockdown.h describes the whole design.
 #include "flex/runtime/lockdown.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
@@ -121,6 +122,32 @@ int allow_own_proc(int ruleset) {
   return err;
 }
 
+// Until hostfs's first mount, a process holding mpk domains keeps every file but /proc (whose
+// /proc/self/mem ignores keys): hostfs's rights beneath each directory at the root but /proc. The mount's
+// layer then narrows this to its directory. 0 or an errno.
+int allow_all_but_proc(int ruleset, int abi) {
+  const int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return errno;
+  int err = 0;
+  alignas(dirent64) char buf[4096];
+  for (ssize_t n; err == 0 && (n = getdents64(root, buf, sizeof buf)) > 0;) {
+    for (ssize_t at = 0; at < n && err == 0;) {
+      const auto *d = reinterpret_cast<const dirent64 *>(buf + at);
+      at += d->d_reclen;
+      if ((d->d_type != DT_DIR && d->d_type != DT_UNKNOWN) || std::strcmp(d->d_name, ".") == 0 ||
+          std::strcmp(d->d_name, "..") == 0 || std::strcmp(d->d_name, "proc") == 0) {
+        continue;  // symbolic links lead to directories of their own (usr/bin), or to /proc
+      }
+      const int dir = openat(root, d->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (dir < 0) continue;  // gone, or no directory after all
+      err = allow_beneath(ruleset, dir, hostfs_rights(abi));
+      close(dir);
+    }
+  }
+  close(root);
+  return err;
+}
+
 std::size_t ruleset_size(int abi) {
   return abi >= 6 ? sizeof(landlock_ruleset) : abi >= 4 ? 2 * sizeof(std::uint64_t) : sizeof(std::uint64_t);
 }
@@ -138,7 +165,9 @@ long thread_count() {
   return p ? std::strtol(p + 1, nullptr, 10) : 0;
 }
 
-// File access: the process's own /proc entries only, unless hostfs lives here. Signals and abstract unix
+// File access: the process's own /proc entries only (none where mpk domains share the process), unless
+// hostfs lives here: then every file until hostfs's first mount (but /proc where mpk domains share the
+// process), and only those beneath its directory after it. Signals and abstract unix
 // sockets: scoped to the process's own domain in a compartment process (the main process must still be
 // able to end its compartment processes).
 status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted, bool compartment_process) {
@@ -148,12 +177,14 @@ status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted,
   // Log mode keeps its supervisor thread unconfined, so a layer added at mount would not cover it: log
   // mode leaves hostfs's process its files (it is the weaker learning mode; --describe says so).
   if (!files && img.lockdown == FLEX_LOCKDOWN_ENFORCE) g_files_at_mount_abi = abi;
-  landlock_ruleset attr{files ? handled_fs(abi) : 0, 0,
+  const bool all_but_proc = !files && img.lockdown == FLEX_LOCKDOWN_ENFORCE && !g_own_proc_rule;
+  landlock_ruleset attr{files || all_but_proc ? handled_fs(abi) : 0, 0,
                         compartment_process && abi >= 6 ? kScopeAbstractUnix | kScopeSignal : 0};
   if (attr.handled_access_fs == 0 && attr.scoped == 0) return {};
   const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
   if (ruleset < 0) return status::from_errno("landlock_create_ruleset", errno);
   int err = files && g_own_proc_rule ? allow_own_proc(ruleset) : 0;
+  if (err == 0 && all_but_proc) err = allow_all_but_proc(ruleset, abi);
   if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
   close(ruleset);
   return err ? status::from_errno("cannot confine the process with Landlock", err) : status();
