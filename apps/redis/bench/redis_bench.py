@@ -12,6 +12,10 @@ under a fixed number of GETs); for an image of an unmodified program (binary: pr
 the program's system calls per GET came bound (through its C library's imports) and how many were caught
 by the signal. Results: OUT/results.json and OUT/results.csv, and a table on stdout.
 
+With --pin SERVER:CLIENT (CPU lists, as taskset takes them: --pin 0:1) every server runs on the first CPUs
+and redis-benchmark on the second, so the client's load does not move between the server's cores from run
+to run: on a machine with few cores the spread between runs of the same image shrinks.
+
 With --against lockdown-off the peer of each image is the same profile built with `lockdown: off`
 (build/images/<profile>-lockdown-off) instead of the stock server: the ratio is then the cost of the
 lockdown (enforce/off).
@@ -78,7 +82,15 @@ def stop(proc):
     return proc.communicate()
 
 
+PIN = None  # (server CPUs, client CPUs), from --pin
+
+
+def pinned(cmd, side):
+    return ["taskset", "-c", PIN[side], *cmd] if PIN else cmd
+
+
 def start(cmd, port, workdir):
+    cmd = pinned(cmd, 0)
     proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     wait_ready(port, proc)
     return proc
@@ -88,7 +100,7 @@ def bench(port, requests, clients, pipeline):
     cmd = ["redis-benchmark", "-p", str(port), "-t", TESTS, "-n", str(requests), "-c", str(clients), "--csv"]
     if pipeline > 1:
         cmd += ["-P", str(pipeline)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(pinned(cmd, 1), capture_output=True, text=True, check=True).stdout
     rps = {}
     for row in csv.reader(io.StringIO(out)):
         if len(row) >= 2 and row[0] != "test":
@@ -143,9 +155,25 @@ def main():
     ap.add_argument("--pku-vm", action="store_true", help="run everything inside the PKU guest")
     ap.add_argument("--against", choices=("stock", "lockdown-off"), default="stock",
                     help="the peer of each image: the stock redis-server, or the profile with lockdown: off")
+    ap.add_argument("--pin", metavar="SERVER:CLIENT",
+                    help="CPU lists for the servers and for redis-benchmark (taskset -c), e.g. 0:1")
     args = ap.parse_args()
     if args.repetitions < 1 or args.requests < 1 or args.clients < 1:
         ap.error("--repetitions, --requests and --clients must be positive")
+    global PIN
+    if args.pin is not None:
+        m = re.fullmatch(r"([0-9][0-9,-]*):([0-9][0-9,-]*)", args.pin)
+        if not m:
+            ap.error(f"--pin {args.pin!r}: expected two CPU lists, SERVER:CLIENT, e.g. 0:1 or 0-1:2-3")
+        cpus = os.sched_getaffinity(0)
+        for side in m.groups():
+            for part in side.split(","):
+                lo, dash, hi = part.partition("-")
+                ok = lo.isdigit() and (not dash or hi.isdigit())
+                if not ok or int(hi or lo) < int(lo) or not set(range(int(lo), int(hi or lo) + 1)) <= cpus:
+                    ap.error(f"--pin {args.pin!r}: {part!r} is not a range of CPUs this process may use "
+                             f"({','.join(map(str, sorted(cpus)))})")
+        PIN = m.groups()
     for tool in ("redis-server", "redis-benchmark", "redis-cli"):
         if not shutil.which(tool):
             sys.exit(f"redis_bench: {tool} not found (apt-get install redis-server redis-tools)")
@@ -157,7 +185,8 @@ def main():
     if args.pku_vm and not has_pku():
         cmd = [os.path.join(ROOT, "scripts/pku-vm.sh"), "--", sys.executable, os.path.abspath(__file__),
                "--profiles", args.profiles, "--repetitions", str(args.repetitions), "--requests",
-               str(args.requests), "--clients", str(args.clients), "--out", args.out, "--against", args.against]
+               str(args.requests), "--clients", str(args.clients), "--out", args.out, "--against", args.against] + (
+                   ["--pin", args.pin] if args.pin else [])
         for p in profiles:  # build here, where the compiler runs at full speed
             subprocess.run([os.path.join(ROOT, "build/bin/flexbuild"), "--profile",
                             os.path.join(ROOT, "profiles", p + ".yaml")], check=True, stdout=subprocess.DEVNULL)
@@ -165,7 +194,7 @@ def main():
 
     peer = "stock" if args.against == "stock" else "lockdown off"
     results = {"requests": args.requests, "clients": args.clients, "repetitions": args.repetitions,
-               "peer": peer,
+               "peer": peer, "pin": args.pin,
                "emulated_cpu": bool(os.environ.get("FLEX_PKU_VM_GUEST")), "profiles": {}}
     runnable = []
     for p in profiles:
