@@ -234,6 +234,24 @@ int landlock_abi() {
   return v > 0 ? static_cast<int>(v) : 0;
 }
 
+const char *mpk_domain_opening_files_without_landlock(const flex_image_layout &img, int abi) {
+  if (abi > 0) return nullptr;
+  std::uint64_t hosted = 0;  // the main process's compartments
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (img.compartments[c].isolation != FLEX_ISO_PROCESS) hosted |= 1ull << c;
+  }
+  if (!hosts_mpk_domains(img, hosted)) return nullptr;
+  for (unsigned c = 0; c < img.n_compartments; ++c) {
+    if (!(hosted >> c & 1)) continue;
+    const flex_compartment_layout &comp = img.compartments[c];
+    for (unsigned i = 0; i < comp.n_syscalls; ++i) {
+      const int nr = comp.syscalls[i];
+      if (nr == SYS_open || nr == SYS_openat || nr == SYS_openat2 || nr == SYS_creat) return comp.name;
+    }
+  }
+  return nullptr;
+}
+
 status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool supervisor) {
   const bool compartment_process = !supervisor && hosted && !(hosted & (hosted - 1)) &&
                                    img.compartments[__builtin_ctzll(hosted)].isolation == FLEX_ISO_PROCESS;
@@ -317,6 +335,14 @@ status lockdown_lifecycle::check(const flex_image_layout &img) {
   if (img.lockdown == FLEX_LOCKDOWN_LOG && seccomp_api_get() < 6) {
     return status::error("`lockdown: log` needs seccomp user notifications (Linux 5.5), which this kernel "
                          "lacks; use enforce or off");
+  }
+  if (img.lockdown == FLEX_LOCKDOWN_ENFORCE) {
+    if (const char *name = mpk_domain_opening_files_without_landlock(img, landlock_abi())) {
+      return status::error(std::string("this kernel has no Landlock, so compartment '") + name +
+                           "', whose system calls open files, could open /proc/self/mem and read every "
+                           "protection key; run the image on a kernel with Landlock (lsm=...,landlock), or build "
+                           "it with `lockdown: log` or `off`");
+    }
   }
   return {};
 }

@@ -192,6 +192,37 @@ TEST(lockdown, privileges_are_gone_and_the_process_is_not_dumpable) {
   EXPECT_EQ(o.status, 0) << o.err;
 }
 
+// Without Landlock nothing keeps /proc/self/mem from an mpk domain that may open files: such an image is
+// refused, naming the domain; with Landlock, or with the domains in processes of their own, it is not.
+TEST(lockdown, an_mpk_domain_that_opens_files_needs_landlock) {
+  const int quiet[] = {SYS_write, SYS_getpid};
+  const int files[] = {SYS_write, SYS_openat};
+  flex_compartment_layout comps[2] = {};
+  comps[0].name = "app";
+  comps[0].isolation = FLEX_ISO_MPK;
+  comps[0].syscalls = quiet;
+  comps[0].n_syscalls = 2;
+  comps[1].name = "fs";
+  comps[1].isolation = FLEX_ISO_MPK;
+  comps[1].syscalls = files;
+  comps[1].n_syscalls = 2;
+  flex_image_layout img{};
+  img.n_compartments = 2;
+  img.compartments = comps;
+  img.lockdown = FLEX_LOCKDOWN_ENFORCE;
+  const char *named = mpk_domain_opening_files_without_landlock(img, 0);
+  ASSERT_NE(named, nullptr);
+  EXPECT_STREQ(named, "fs");
+  EXPECT_EQ(mpk_domain_opening_files_without_landlock(img, 1), nullptr);  // Landlock takes /proc away
+  comps[1].syscalls = quiet;
+  EXPECT_EQ(mpk_domain_opening_files_without_landlock(img, 0), nullptr);  // nobody opens files
+  comps[1].syscalls = files;
+  comps[1].isolation = FLEX_ISO_PROCESS;  // its own address space: /proc/self/mem holds only its memory
+  EXPECT_EQ(mpk_domain_opening_files_without_landlock(img, 0), nullptr);
+  comps[1].isolation = FLEX_ISO_NONE;  // one domain beside a none compartment: still a wall to keep
+  EXPECT_STREQ(mpk_domain_opening_files_without_landlock(img, 0), "fs");
+}
+
 TEST(lockdown, landlock_keeps_files_out_of_reach) {
   if (landlock_abi() == 0) GTEST_SKIP() << "this kernel has no Landlock";
   outcome o = enforce([] {

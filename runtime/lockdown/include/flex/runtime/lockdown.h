@@ -44,6 +44,12 @@ namespace flex::runtime {
 // The Landlock ABI version of the running kernel; 0 when it has none.
 int landlock_abi();
 
+// A process holding mpk domains reaches no /proc under enforce: /proc/self/mem reads and writes past
+// protection keys, and Landlock is what keeps it out of reach. Where the kernel has no Landlock
+// (`landlock_abi` 0), the first such domain whose set opens files (open, openat, openat2, creat), which
+// check() names in its refusal; nullptr where there is none, or Landlock is there.
+const char *mpk_domain_opening_files_without_landlock(const flex_image_layout &img, int landlock_abi);
+
 // Locks down the calling process for the compartments whose bit is set in `hosted`; `supervisor` for the
 // main process of an image with compartment processes. Single-threaded, after the process's boot.
 status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool supervisor);
