@@ -63,6 +63,26 @@ bool has_syscall_wall(const fs::path &exe) {
   return r.out.find("system calls checked per domain") != std::string::npos;
 }
 
+// Whether the image's --describe says this kernel has Landlock (which keeps /proc/self/mem out of reach).
+bool has_landlock(const fs::path &exe) {
+  return run(exe.string() + " --describe").out.find("Landlock ABI") != std::string::npos;
+}
+
+// The control of a single attack test: with `lockdown: off` the attack must read the secret.
+void expect_stolen_under_off(const std::string &profile, const std::string &attack) {
+  command_result off = run(image(profile, true).string() + " " + attack);
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+// Without Landlock an mpk image whose domains open files refuses to boot (lockdown.h), naming one.
+void expect_refused_without_landlock(const fs::path &exe) {
+  command_result r = run(exe.string() + " mem-read");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("this kernel has no Landlock, so compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+}
+
 bool needs_pku(const std::string &profile) {
   return profile.find("mpk") != std::string::npos;
 }
@@ -202,9 +222,7 @@ TEST_P(foreign_pkru_load, is_a_trap_under_enforce_and_opens_every_key_under_off)
   EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(SIGILL, ILL_ILLOPN)"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
-  command_result off = run(image("attack-mpk", true).string() + " " + GetParam());
-  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
-      << "the suite would not notice a missing defence:\n" << off.out;
+  expect_stolen_under_off("attack-mpk", GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(attack_mpk, foreign_pkru_load, ::testing::Values("libc-pkey-set", "ldso-xrstor"),
@@ -212,13 +230,12 @@ INSTANTIATE_TEST_SUITE_P(attack_mpk, foreign_pkru_load, ::testing::Values("libc-
 
 // A domain whose set holds openat (as hostfs's or vfs's does) opens files, but not the process's own
 // memory: /proc/self/mem reads with the kernel's access, which ignores protection keys. Landlock takes
-// /proc away from a process hosting mpk domains (lockdown.cc); with lockdown off the secret is read.
+// /proc away from a process hosting mpk domains (lockdown.cc), and without Landlock the image refuses to
+// boot; with lockdown off the secret is read.
 TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs_memory) {
   if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
   const fs::path exe = image("attack-mpk-files", false);
-  if (run(exe.string() + " --describe").out.find("Landlock") == std::string::npos) {
-    GTEST_SKIP() << "this kernel has no Landlock: --describe says the files stay reachable";
-  }
+  if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
   for (const char *attack : {"mem-read", "mem-write"}) {
     command_result r = run(exe.string() + " " + attack);
     EXPECT_EQ(r.status, 0) << r.out;
@@ -227,9 +244,7 @@ TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs
     EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
   }
   EXPECT_NE(run(exe.string() + " control").out.find("control ok 42"), std::string::npos);
-  command_result off = run(image("attack-mpk-files", true).string() + " mem-read");
-  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
-      << "the suite would not notice a missing defence:\n" << off.out;
+  expect_stolen_under_off("attack-mpk-files", "mem-read");
 }
 
 // Beside hostfs, before its first mount, the process keeps its files (hostfs's directory is named at run
@@ -237,18 +252,14 @@ TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs
 TEST(attack_mpk_files, before_hostfs_mounts_a_domain_beside_it_opens_files_but_not_its_processs_memory) {
   if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
   const fs::path exe = image("attack-mpk-hostfs", false);
-  if (run(exe.string() + " --describe").out.find("Landlock") == std::string::npos) {
-    GTEST_SKIP() << "this kernel has no Landlock: --describe says the files stay reachable";
-  }
+  if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
   command_result r = run(exe.string() + " mem-read");
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("attack refused: open /proc/"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
   r = run(exe.string() + " open-file " + (kFixture / "profiles" / "attack-mpk-hostfs.yaml").string());
   EXPECT_NE(r.out.find("opened: # The attacker beside"), std::string::npos) << r.out;
-  command_result off = run(image("attack-mpk-hostfs", true).string() + " mem-read");
-  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
-      << "the suite would not notice a missing defence:\n" << off.out;
+  expect_stolen_under_off("attack-mpk-hostfs", "mem-read");
 }
 
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
