@@ -245,15 +245,15 @@ bool mpk_kernel_delivers_onto_keyed_stacks();
 
 // Overwrites every WRPKRU and XRSTOR in the executable segments of the shared objects the image links (the
 // C library's pkey_set, ld.so's lazy-binding trampolines) with UD2, so that the image's gates hold the only
-// instructions in the process that load PKRU. Refuses, changing nothing of that object, where an object is
+// instructions in the process that load PKRU. Refuses, changing nothing at all, where any object is
 // bound lazily (it needs the trampolines: LD_BIND_NOW, mpk_bind_now_at_start). Before the lockdown's
 // filters (it changes code pages); `patched` says how many.
 status mpk_disarm_foreign_gadgets(int &patched);
 
 // At the start of an image with mpk domains under enforce (its .preinit_array, before any object's
 // constructor): re-executes the image (/proc/self/exe, the same arguments and environment) with
-// LD_BIND_NOW=1 unless ld.so already had it, so that
-// every object is bound at load and the disarm may close ld.so's lazy-binding trampolines. Returns where it
+// LD_BIND_NOW=1 unless ld.so already had it, so that every object is bound at load and the disarm may
+// close ld.so's lazy-binding trampolines. Returns where it
 // did not need to, or could not (the disarm then says why).
 void mpk_bind_now_at_start(char **argv, char **envp);
 
