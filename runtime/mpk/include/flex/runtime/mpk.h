@@ -253,8 +253,8 @@ status mpk_disarm_foreign_gadgets(int &patched);
 // At the start of an image with mpk domains under enforce (its .preinit_array, before any object's
 // constructor): re-executes the image (/proc/self/exe, the same arguments and environment) with
 // LD_BIND_NOW=1 unless ld.so already had it, so that every object is bound at load and the disarm may
-// close ld.so's lazy-binding trampolines. Returns where it
-// did not need to, or could not (the disarm then says why).
+// close ld.so's lazy-binding trampolines. Returns where it did not need to, or could not (the disarm then
+// says why).
 void mpk_bind_now_at_start(char **argv, char **envp);
 
 // ---- System calls (mpk_syscalls.cc) -----------------------------------------------------------------
