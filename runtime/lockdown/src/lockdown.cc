@@ -260,8 +260,9 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
   }
   heap_usage_prepare();
   open_own_stat();
-  const bool mpk_walls = img.lockdown == FLEX_LOCKDOWN_ENFORCE && hosts_mpk_domains(img, hosted);
-  g_own_proc_rule = !hosts_mpk_domains(img, hosted);
+  const bool mpk_domains = hosts_mpk_domains(img, hosted);
+  const bool mpk_walls = img.lockdown == FLEX_LOCKDOWN_ENFORCE && mpk_domains;
+  g_own_proc_rule = !mpk_domains;
   // The layout wall reads the mappings after Landlock: opened now, read once, closed there.
   struct own_maps {
     int fd;

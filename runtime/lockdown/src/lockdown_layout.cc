@@ -402,13 +402,11 @@ std::vector<layout_span> image_layout_spans(int maps_fd) {
     maps.append(buf, static_cast<std::size_t>(n));
   }
   for (std::size_t at = 0; at < maps.size();) {
-    std::size_t end = maps.find('\n', at);
-    if (end == std::string::npos) end = maps.size();
-    const std::string line = maps.substr(at, end - at);
-    at = end + 1;
     unsigned long lo = 0, hi = 0;
     char perms[5] = {};
-    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
+    if (std::sscanf(maps.c_str() + at, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
+    const std::size_t newline = maps.find('\n', at);
+    at = newline == std::string::npos ? maps.size() : newline + 1;
   }
   return merge_spans(std::move(spans));
 }
