@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 packages=(
   clang-19 lld-19 libclang-19-dev libclang-cpp19-dev llvm-19-dev llvm-19-tools libclang-rt-19-dev
-  cmake ninja-build pkg-config python3 libelf-dev
+  cmake ninja-build ccache pkg-config python3 libelf-dev
   libyaml-cpp-dev libcli11-dev libfmt-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   coccinelle graphviz libseccomp-dev redis-tools redis-server
   chromium  # the pages people read (flexbuild report --html, the explorer's report) are checked in it

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <sstream>
+#include <string_view>
 
 #include "flex/build/fs_util.h"
 
@@ -85,6 +86,8 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   tc.objcopy = *objcopy;
   tc.nm = *nm;
   tc.ninja = *ninja;
+  const char *use_ccache = std::getenv("FLEX_CCACHE");
+  if (!use_ccache || std::string_view(use_ccache) != "off") tc.ccache = find_program("ccache").value_or(fs::path());
 
   fs::path bin = executable_dir();
   tc.transform = bin / "flex-transform";

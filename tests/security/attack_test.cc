@@ -274,6 +274,23 @@ TEST(mpk_syscalls, a_call_the_runtime_makes_for_a_domain_keeps_the_domains_right
   EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
 }
 
+// The system-call wall arms the boot thread (dispatch is per thread), so a thread a constructor started
+// before the boot would make its calls unchecked: here the vault's memfd_create, outside the attacker's
+// set. Under enforce the image refuses to boot with such a thread, saying why; under off the call is made.
+TEST(mpk_syscalls, a_thread_started_before_the_boot_stops_the_image_from_booting) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk", false);
+  if (!has_syscall_wall(exe)) GTEST_SKIP() << "this kernel cannot arm the system-call wall (Linux 6.12 can)";
+  command_result r = run("FLEX_ATTACK_EARLY_THREAD=1 " + exe.string() + " early-thread");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("runs 2 threads at its lockdown (a constructor started one?)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
+  // Without the variable there is no such thread and the image boots.
+  EXPECT_EQ(run(exe.string() + " control").status, 0);
+  command_result off = run("FLEX_ATTACK_EARLY_THREAD=1 " + image("attack-mpk", true).string() + " early-thread");
+  EXPECT_NE(off.out.find("attack made: memfd_create"), std::string::npos) << off.out;
+}
+
 // A domain's calls on its own signal mask (libc's sigprocmask, made through the trap) change and read the
 // mask of the code that made them, not the runtime handler's.
 TEST(mpk_syscalls, a_domains_signal_mask_is_its_own) {

@@ -296,9 +296,19 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
       spans.push_back({lo, hi});
       spans = lockdown_detail::merge_spans(std::move(spans));
       if (status s = mpk_signal_wall(token); !s.ok()) return s;
-      // The system-call wall: each domain's calls checked against its own set (one thread only: the
-      // dispatch is per thread and a thread started later would not have it).
-      if (thread_count() == 1) {
+      // The system-call wall: each domain's calls checked against its own set. Dispatch is per thread and
+      // the wall arms the boot thread's, so a thread already running (started by a constructor) would
+      // make its calls unchecked: the image is refused rather than run with a wall that is not there.
+      if (const long threads = thread_count(); threads != 1) {
+        return status::error(
+            threads > 1 ? "this process runs " + std::to_string(threads) +
+                              " threads at its lockdown (a constructor started one?), but the system-call wall "
+                              "of mpk domains arms one thread (Syscall User Dispatch is per thread); start no "
+                              "thread before main, or build the image with `lockdown: log` or `off`"
+                        : std::string("cannot count this process's threads (/proc/self/stat), which the "
+                                      "system-call wall of mpk domains needs to be one"));
+      }
+      {
         mpk_syscall_sets sets;
         lockdown_detail::domain_sets(img, sets);
         sets.shared_stacks = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0;
