@@ -41,8 +41,8 @@
 // `syscall` instructions the runtime needs while the selector may say BLOCK (the signal entry's gettid,
 // the abort's write and exit_group, the signal return's rt_sigreturn), and the layout wall pins each of
 // them to its own call number (mpk_sud_sites). Threads are not mediated (dispatch is per thread and not
-// inherited), so the wall is armed only in a process that has one thread at lockdown, and no domain may
-// start one afterwards (clone is refused). What an attacker would still need: a WRPKRU outside the gates
+// inherited), so the wall arms the one thread a process has at lockdown (the lockdown refuses an image
+// that reaches it with more), and no domain may start one afterwards (clone is refused). What an attacker would still need: a WRPKRU outside the gates
 // (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), a light
 // gate's way back (light gates trust the shared stack), or key-0 state the runtime trusts beyond the
 // pointers it follows (those are sealed: FLEX_SEALED, and the GOT is read-only, full RELRO): glibc's own
