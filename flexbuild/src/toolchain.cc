@@ -3,11 +3,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <sstream>
 #include <string_view>
 
 #include "flex/build/fs_util.h"
+#include "flex/build/image_build.h"  // shell_quote
 
 #ifndef FLEX_SOURCE_DIR
 #define FLEX_SOURCE_DIR "."
@@ -50,6 +52,25 @@ std::optional<fs::path> find_program(const std::string &name) {
   return std::nullopt;
 }
 
+// ccache, when it is installed and its cache folder can be written (ccache fails every compile where it
+// cannot, e.g. a read-only home): the compiler then runs alone.
+std::optional<fs::path> usable_ccache() {
+  const char *use = std::getenv("FLEX_CCACHE");
+  if (use && std::string_view(use) == "off") return std::nullopt;
+  auto ccache = find_program("ccache");
+  if (!ccache) return std::nullopt;
+  std::string dir;
+  if (std::FILE *p = ::popen((shell_quote(ccache->string()) + " -k cache_dir 2>/dev/null").c_str(), "r")) {
+    char buf[4096];
+    while (std::fgets(buf, sizeof buf, p)) dir += buf;
+    if (::pclose(p) != 0) return std::nullopt;
+  }
+  while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+  std::error_code ec;
+  if (dir.empty() || (fs::create_directories(dir, ec), ec) || ::access(dir.c_str(), W_OK) != 0) return std::nullopt;
+  return ccache;
+}
+
 }  // namespace
 
 std::optional<toolchain> toolchain::locate(std::string *error) {
@@ -86,8 +107,7 @@ std::optional<toolchain> toolchain::locate(std::string *error) {
   tc.objcopy = *objcopy;
   tc.nm = *nm;
   tc.ninja = *ninja;
-  const char *use_ccache = std::getenv("FLEX_CCACHE");
-  if (!use_ccache || std::string_view(use_ccache) != "off") tc.ccache = find_program("ccache").value_or(fs::path());
+  tc.ccache = usable_ccache().value_or(fs::path());
 
   fs::path bin = executable_dir();
   tc.transform = bin / "flex-transform";

@@ -533,6 +533,41 @@ TEST(flexbuild_e2e, second_build_does_no_work_and_hardening_change_rebuilds_one_
   }
 }
 
+// Two images compiling the same sources with the same flags share the objects through ccache (the
+// image's own folder is out of the key), and the second image is the same program; FLEX_CCACHE=off and a
+// cache folder ccache cannot write leave the compiler alone.
+TEST(flexbuild_e2e, images_compiling_the_same_sources_share_them_through_ccache) {
+  if (run("command -v ccache").status != 0) GTEST_SKIP() << "ccache is not installed (scripts/bootstrap.sh installs it)";
+  scratch_dir dir("shared-objects");
+  const std::string cache = "CCACHE_DIR=" + (dir.path() / "cache").string() + " ";
+  const auto stat = [&](const char *field) {
+    std::smatch m;
+    const std::string out = run(cache + "ccache --print-stats").out;
+    return std::regex_search(out, m, std::regex(std::string("(^|\n)") + field + "\t([0-9]+)")) ? std::stoi(m[2]) : -1;
+  };
+  auto first = run(cache + flexbuild().string() + " --profile " + profile("hello-2comp") + " -o " +
+                   (dir.path() / "a").string());
+  ASSERT_EQ(first.status, 0) << first.out;
+  const int compiled = static_cast<int>(compiles(dir.path() / "a").size());
+  ASSERT_GE(compiled, 4);
+  for (const auto &cmd : compiles(dir.path() / "a")) EXPECT_NE(cmd.find("CCACHE_BASEDIR="), std::string::npos) << cmd;
+  const int hits_before = stat("direct_cache_hit") + stat("preprocessed_cache_hit");
+  auto second = run(cache + flexbuild().string() + " --profile " + profile("hello-2comp") + " -o " +
+                    (dir.path() / "b").string());
+  ASSERT_EQ(second.status, 0) << second.out;
+  EXPECT_EQ(stat("direct_cache_hit") + stat("preprocessed_cache_hit") - hits_before, compiled);
+  EXPECT_EQ(run((dir.path() / "b/hello-2comp").string() + " world").out,
+            run((dir.path() / "a/hello-2comp").string() + " world").out);
+
+  for (const std::string env : {"FLEX_CCACHE=off ", "CCACHE_DIR=/proc/flex-no-such-dir "}) {
+    auto r = run(env + flexbuild().string() + " --profile " + profile("hello-1comp") + " -o " +
+                 (dir.path() / "c").string());
+    ASSERT_EQ(r.status, 0) << env << r.out;
+    EXPECT_EQ(read(dir.path() / "c/work/build.ninja").find("CCACHE_BASEDIR="), std::string::npos) << env;
+    std::filesystem::remove_all(dir.path() / "c");
+  }
+}
+
 // The developer's inner loop: an edit re-transforms the sources it reaches and no other, and the library's
 // summary is still whole (merged from the summary of each source).
 TEST(flexbuild_e2e, editing_one_source_re_transforms_that_source_alone) {
