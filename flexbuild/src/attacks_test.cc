@@ -30,6 +30,10 @@ lockdown/control.
   a_legitimate_gate_call_works_under_enforce/attack_none  # GetParam() = "attack-none"
 mpk_runtime_trusts_no_libc_state.
   an_exit_handler_a_compartment_registers_never_runs
+attack_mpk/foreign_pkru_load.
+  is_a_trap_under_enforce_and_opens_every_key_under_off/ldso_xrstor  # GetParam() = "ldso-xrstor"
+attack_mpk_files.
+  a_domain_that_may_open_files_cannot_open_its_own_processs_memory
 )";
 
 json test(const std::string &name, const std::string &result, bool failed = false, const std::string &skip = "") {
@@ -41,7 +45,7 @@ json test(const std::string &name, const std::string &result, bool failed = fals
 
 TEST(attacks, the_listing_gives_every_full_test_name) {
   const auto names = parse_gtest_list(kListing);
-  ASSERT_EQ(names.size(), 13u);
+  ASSERT_EQ(names.size(), 15u);
   EXPECT_EQ(names[0], "mpk_syscalls.a_domains_signal_mask_is_its_own");
   EXPECT_EQ(names[2], "lockdown/attack.is_stopped_with_a_report_under_enforce/attack_process_vm_read");
   EXPECT_EQ(names[10], "attack_mpk/not_yet_defended.goes_through_under_enforce/fd_read");
@@ -52,6 +56,9 @@ TEST(attacks, the_filter_runs_only_the_images_mechanisms) {
   EXPECT_EQ(attack_filter({"none", "process"}), "*/attack_none_*:*/attack_process_*:attack_dos.*");
   EXPECT_NE(attack_filter({"mpk"}).find("*not_yet_defended.*"), std::string::npos);
   EXPECT_NE(attack_filter({"mpk"}).find("mpk_runtime_trusts_no_libc_state.*"), std::string::npos);
+  EXPECT_NE(attack_filter({"mpk"}).find("*foreign_pkru_load.*"), std::string::npos);
+  EXPECT_NE(attack_filter({"mpk"}).find("attack_mpk_files.*"), std::string::npos);
+  EXPECT_EQ(attack_filter({"none", "process"}).find("foreign_pkru_load"), std::string::npos);
 }
 
 // Blocked needs both halves: stopped under enforce, and through with lockdown off (else the test proves
@@ -81,7 +88,8 @@ TEST(attacks, each_attack_gets_its_result) {
   EXPECT_EQ(got["process kill from the main process ends the image with its report"], "not run here (no Linux 6.12)");
   EXPECT_EQ(r["counts"]["blocked"], 1);
   EXPECT_EQ(r["counts"]["NOT BLOCKED"], 1);
-  EXPECT_EQ(r["counts"]["not applicable"], 4);
+  EXPECT_EQ(got["mpk ldso-xrstor"], "not applicable");
+  EXPECT_EQ(r["counts"]["not applicable"], 6);
   EXPECT_EQ(r["counts"]["not run here"], 1);
 }
 
@@ -98,6 +106,27 @@ TEST(attacks, a_gap_the_suite_records_is_reported_as_one) {
     if (row["attack"] == "pkey-remap") EXPECT_EQ(row["result"], "not run here") << "listed but not in the output";
   }
   EXPECT_TRUE(found);
+}
+
+// The attacks through the shared objects' PKRU loads hold both halves in one test (a trap under enforce,
+// every key open under off), and the file attacks are checks of their own: each gets its row.
+TEST(attacks, the_foreign_pkru_loads_and_the_file_attacks_get_their_rows) {
+  const json out = {{"testsuites",
+                     {{{"name", "attack_mpk/foreign_pkru_load"},
+                       {"testsuite", {test("is_a_trap_under_enforce_and_opens_every_key_under_off/ldso_xrstor", "COMPLETED", true)}}},
+                      {{"name", "attack_mpk_files"},
+                       {"testsuite", {test("a_domain_that_may_open_files_cannot_open_its_own_processs_memory", "COMPLETED")}}}}}};
+  const json r = attack_results(parse_gtest_list(kListing), out, {"none", "mpk"});
+  std::map<std::string, std::string> got;
+  for (const json &row : r["results"]) got[row["mechanism"].get<std::string>() + " " + row["attack"].get<std::string>()] = row["result"];
+  EXPECT_EQ(got["mpk ldso-xrstor"], "NOT BLOCKED");
+  EXPECT_EQ(got["mpk a domain that may open files cannot open its own processs memory"], "holds");
+  const json passed = {{"testsuites",
+                        {{{"name", "attack_mpk/foreign_pkru_load"},
+                          {"testsuite", {test("is_a_trap_under_enforce_and_opens_every_key_under_off/ldso_xrstor", "COMPLETED")}}}}}};
+  for (const json &row : attack_results(parse_gtest_list(kListing), passed, {"mpk"})["results"]) {
+    if (row["attack"] == "ldso-xrstor") EXPECT_EQ(row["result"], "blocked");
+  }
 }
 
 TEST(attacks, a_missing_suite_names_the_path_and_what_to_do) {

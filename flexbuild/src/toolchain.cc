@@ -66,8 +66,10 @@ std::optional<fs::path> usable_ccache() {
     if (::pclose(p) != 0) return std::nullopt;
   }
   while (!dir.empty() && (dir.back() == '\n' || dir.back() == ' ')) dir.pop_back();
+  if (dir.empty()) return std::nullopt;
   std::error_code ec;
-  if (dir.empty() || (fs::create_directories(dir, ec), ec) || ::access(dir.c_str(), W_OK) != 0) return std::nullopt;
+  fs::create_directories(dir, ec);
+  if (ec || ::access(dir.c_str(), W_OK) != 0) return std::nullopt;
   return ccache;
 }
 

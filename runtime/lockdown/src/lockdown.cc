@@ -308,23 +308,21 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
                         : std::string("cannot count this process's threads (/proc/self/stat), which the "
                                       "system-call wall of mpk domains needs to be one"));
       }
-      {
-        mpk_syscall_sets sets;
-        lockdown_detail::domain_sets(img, sets);
-        sets.shared_stacks = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0;
-        mpk_sysdrop_fn drops[kMaxMpkDomains] = {};
-        const mpk_plan &plan = mpk_booted_plan();
-        for (unsigned d = 0; d < plan.n_domains; ++d) {
-          drops[d] = img.compartments[plan.domains[d].compartment].sys_drop;
-          sets.sig_enter[d] = img.compartments[plan.domains[d].compartment].sig_enter;
-        }
-        bool armed = false;
-        if (status s = mpk_syscall_wall(sets, drops, &lockdown_detail::refuse_domain_call, armed); !s.ok()) return s;
-        mpk_sud_site sites[4];
-        if (armed) {
-          pins.assign(sites, sites + mpk_sud_sites(sites));
-          pins.push_back({mpk_pkey_site(), SYS_pkey_mprotect});  // fresh memory's tagging, there only
-        }
+      mpk_syscall_sets sets;
+      lockdown_detail::domain_sets(img, sets);
+      sets.shared_stacks = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0;
+      mpk_sysdrop_fn drops[kMaxMpkDomains] = {};
+      const mpk_plan &plan = mpk_booted_plan();
+      for (unsigned d = 0; d < plan.n_domains; ++d) {
+        drops[d] = img.compartments[plan.domains[d].compartment].sys_drop;
+        sets.sig_enter[d] = img.compartments[plan.domains[d].compartment].sig_enter;
+      }
+      bool armed = false;
+      if (status s = mpk_syscall_wall(sets, drops, &lockdown_detail::refuse_domain_call, armed); !s.ok()) return s;
+      mpk_sud_site sites[4];
+      if (armed) {
+        pins.assign(sites, sites + mpk_sud_sites(sites));
+        pins.push_back({mpk_pkey_site(), SYS_pkey_mprotect});  // fresh memory's tagging, there only
       }
     }
     status s = lockdown_detail::install_layout_wall(spans, lockdown_detail::stack_spans(), signals ? token : nullptr,

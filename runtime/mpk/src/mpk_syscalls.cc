@@ -42,13 +42,14 @@
 // the abort's write and exit_group, the signal return's rt_sigreturn), and the layout wall pins each of
 // them to its own call number (mpk_sud_sites). Threads are not mediated (dispatch is per thread and not
 // inherited), so the wall arms the one thread a process has at lockdown (the lockdown refuses an image
-// that reaches it with more), and no domain may start one afterwards (clone is refused). What an attacker would still need: a WRPKRU outside the gates
-// (ruled out by the gadget scan and W^X), a write to the system-call page (the runtime's key), a light
-// gate's way back (light gates trust the shared stack), or key-0 state the runtime trusts beyond the
-// pointers it follows (those are sealed: FLEX_SEALED, and the GOT is read-only, full RELRO): glibc's own
-// data (its exit handlers, stdio, malloc's arenas) and the thread table; the last two are not defended yet
-// (DESIGN.md §8, tests/security and runtime/mpk not_yet_defended). The runtime's own stack is its key's
-// once the wall is armed (mpk_runtime_stack_top), and full gates from it return through its return cell.
+// that reaches it with more), and no domain may start one afterwards (clone is refused). What an attacker
+// would still need: a WRPKRU outside the gates (ruled out by the gadget scan and W^X), a write to the
+// system-call page (the runtime's key), a light gate's way back (light gates trust the shared stack), or
+// key-0 state the runtime trusts beyond the pointers it follows (those are sealed: FLEX_SEALED, and the
+// GOT is read-only, full RELRO): glibc's own data (its exit handlers, stdio, malloc's arenas) and the
+// thread table; the last two are not defended yet (DESIGN.md §8, tests/security and runtime/mpk
+// not_yet_defended). The runtime's own stack is its key's once the wall is armed (mpk_runtime_stack_top),
+// and full gates from it return through its return cell.
 #include <cpuid.h>
 #include <linux/audit.h>
 #include <signal.h>

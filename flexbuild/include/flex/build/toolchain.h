@@ -20,9 +20,9 @@ struct toolchain {
   std::filesystem::path objcopy;    // llvm-objcopy
   std::filesystem::path nm;         // llvm-nm
   std::filesystem::path ninja;
-  // ccache, when it is installed and FLEX_CCACHE is not "off": every compile of an image goes through it, so
-  // the sources that many images (or the explorer's configurations) compile alike are compiled once.
-  // Empty: the compiler runs alone.
+  // ccache, when it is installed, its cache folder can be written and FLEX_CCACHE is not "off": every
+  // compile of an image goes through it, so the sources that many images (or the explorer's
+  // configurations) compile alike are compiled once. Empty: the compiler runs alone.
   std::filesystem::path ccache;
   std::filesystem::path transform;  // flex-transform, beside flexbuild
   std::filesystem::path runtime;    // libflex_runtime.a: the image's main and boot sequence
