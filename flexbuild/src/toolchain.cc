@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
@@ -55,8 +56,11 @@ std::optional<fs::path> find_program(const std::string &name) {
 // ccache, when it is installed and its cache folder can be written (ccache fails every compile where it
 // cannot, e.g. a read-only home): the compiler then runs alone.
 std::optional<fs::path> usable_ccache() {
-  const char *use = std::getenv("FLEX_CCACHE");
-  if (use && std::string_view(use) == "off") return std::nullopt;
+  if (const char *use = std::getenv("FLEX_CCACHE")) {
+    std::string v(use);
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (v == "off" || v == "0" || v == "no" || v == "false") return std::nullopt;
+  }
   auto ccache = find_program("ccache");
   if (!ccache) return std::nullopt;
   std::string dir;

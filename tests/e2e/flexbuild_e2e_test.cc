@@ -559,7 +559,7 @@ TEST(flexbuild_e2e, images_compiling_the_same_sources_share_them_through_ccache)
   EXPECT_EQ(run((dir.path() / "b/hello-2comp").string() + " world").out,
             run((dir.path() / "a/hello-2comp").string() + " world").out);
 
-  for (const std::string env : {"FLEX_CCACHE=off ", "CCACHE_DIR=/proc/flex-no-such-dir "}) {
+  for (const std::string env : {"FLEX_CCACHE=off ", "FLEX_CCACHE=0 ", "CCACHE_DIR=/proc/flex-no-such-dir "}) {
     auto r = run(env + flexbuild().string() + " --profile " + profile("hello-1comp") + " -o " +
                  (dir.path() / "c").string());
     ASSERT_EQ(r.status, 0) << env << r.out;
