@@ -38,8 +38,8 @@ std::string readable(const std::string &symbol) {
 class compartment_check {
  public:
   compartment_check(const resolved_compartment &rc, const std::vector<scan_object> &in, const compartment_calls &calls,
-                    const check_places &places, syscall_check_result &out)
-      : rc_(rc), in_(in), calls_(calls), places_(places), out_(out) {
+                    const check_places &places, bool mpk_walls, syscall_check_result &out)
+      : rc_(rc), in_(in), calls_(calls), places_(places), mpk_walls_(mpk_walls), out_(out) {
     for (const found_call &c : calls_.calls) {
       if (!c.syscall.empty()) by_name_[c.syscall].push_back(&c);
     }
@@ -61,6 +61,7 @@ class compartment_check {
                         relative_to(places_.table, places_.root), u.name));
     }
     unused_declarations();
+    if (mpk_walls_) threads_under_the_wall();
     out_.found.push_back(found_json());
     out_.calls_found += static_cast<int>(by_name_.size());
   }
@@ -132,6 +133,25 @@ class compartment_check {
                                  : fmt::format("add it to syscalls: in {}", manifest_of(c))));
   }
 
+  // An mpk domain under enforce runs on its process's one thread where the kernel arms the system-call
+  // wall (Syscall User Dispatch is per thread): its thread starts end the image with a report there, and a
+  // thread started by a constructor keeps the image from booting. Not an error: on a kernel without the
+  // wall (before Linux 6.12) the image runs them.
+  void threads_under_the_wall() {
+    for (const char *name : {"clone", "clone3", "fork", "vfork"}) {
+      auto it = by_name_.find(name);
+      if (it == by_name_.end()) continue;
+      const found_call &c = *it->second.front();
+      out_.warnings.push_back(fmt::format(
+          "compartment '{}': {}, which makes {}(2): an mpk domain under `lockdown: enforce` runs on its process's one "
+          "thread where the kernel arms the system-call wall (Linux 6.12), so this call ends the image with a report "
+          "there (a thread started before main keeps it from booting); place the library in a process compartment, "
+          "or build with `lockdown: log` or `off`",
+          rc_.name(), path_to(c), name));
+      return;
+    }
+  }
+
   void unused_declarations() {
     for (const lib_manifest *lib : rc_.libraries) {
       for (const syscall_decl &d : lib->syscalls) {
@@ -172,6 +192,7 @@ class compartment_check {
   const std::vector<scan_object> &in_;
   const compartment_calls &calls_;
   const check_places &places_;
+  const bool mpk_walls_;  // an mpk domain of an enforce image
   syscall_check_result &out_;
   std::map<std::string, std::vector<const found_call *>> by_name_;
 };
@@ -196,7 +217,9 @@ syscall_check_result check_syscalls(const resolved_image &img, const std::vector
                                     const std::vector<compartment_calls> &calls, const check_places &places) {
   syscall_check_result out;
   for (std::size_t i = 0; i < img.compartments.size() && i < inputs.size() && i < calls.size(); ++i) {
-    compartment_check(img.compartments[i], inputs[i], calls[i], places, out).run();
+    const bool mpk_walls = img.prof && img.prof->lockdown == lockdown_mode::enforce &&
+                           img.compartments[i].spec && img.compartments[i].spec->iso == isolation::mpk;
+    compartment_check(img.compartments[i], inputs[i], calls[i], places, mpk_walls, out).run();
   }
   return out;
 }

@@ -77,6 +77,37 @@ TEST_F(syscall_check, callers_left_out_of_the_list_still_count) {
   EXPECT_EQ(r.found[0][0]["more"], 3);
 }
 
+// An mpk domain of an enforce image that starts threads is warned: where the kernel arms the system-call
+// wall, the call ends the image. Not in a process compartment, nor under log.
+TEST_F(syscall_check, a_thread_start_in_an_mpk_domain_under_enforce_is_a_warning) {
+  comp_.syscalls.push_back({"clone3", flex::syscalls::number("clone3"), {}, {"net"}});
+  img_.compartments = {comp_};
+  profile prof;
+  prof.lockdown = lockdown_mode::enforce;
+  img_.prof = &prof;
+  compartment_calls calls;
+  calls.calls = {libc_call("socket", "socket", "net_socket", 0), libc_call("shutdown", "shutdown", "net_shutdown", 0),
+                 libc_call("clone3", "pthread_create", "net_worker_start", 0)};
+  for (isolation iso : {isolation::mpk, isolation::process}) {
+    for (lockdown_mode mode : {lockdown_mode::enforce, lockdown_mode::log}) {
+      spec_.iso = iso;
+      prof.lockdown = mode;
+      syscall_check_result r = check(calls);
+      EXPECT_TRUE(r.errors.empty());
+      const bool warned = iso == isolation::mpk && mode == lockdown_mode::enforce;
+      ASSERT_EQ(r.warnings.size(), warned ? 1u : 0u);
+      if (warned) {
+        EXPECT_EQ(r.warnings[0].rfind("compartment 'net': libos/net/src/net.cc (net.cc.o) calls pthread_create() in "
+                                      "net_worker_start, which makes clone3(2): an mpk domain under `lockdown: "
+                                      "enforce` runs on its process's one thread",
+                                      0),
+                  0u)
+            << r.warnings[0];
+      }
+    }
+  }
+}
+
 TEST_F(syscall_check, a_direct_call_names_its_own_function) {
   compartment_calls calls;
   calls.calls = {libc_call("connect", "connect", "net_connect", 0), libc_call("socket", "socket", "net_socket", 0),
