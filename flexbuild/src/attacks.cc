@@ -89,7 +89,7 @@ std::string attack_filter(const std::set<std::string> &mechanisms) {
   std::string f = "*/attack_none_*";
   if (mechanisms.count("process")) f += ":*/attack_process_*:attack_dos.*";
   if (mechanisms.count("mpk")) {
-    f += ":*/attack_mpk_*:*not_yet_defended.*:*foreign_pkru_load.*:attack_mpk_files.*:mpk_syscalls.*"
+    f += ":*/attack_mpk_*:*not_yet_defended.*:*foreign_pkru_load.*:*early_code.*:attack_mpk_files.*:mpk_syscalls.*"
          ":mpk_runtime_trusts_no_libc_state.*";
   }
   return f;
@@ -134,7 +134,7 @@ json attack_results(const std::vector<std::string> &listed, const json &gtest_ou
       for (char &c : w) c = c == '_' ? '-' : c;
       const std::string e = outcome(full);
       add("mpk", w, e == "passed" ? "not defended yet" : e == "failed" ? "blocked (the suite still calls it a gap)" : skipped_or(e, ""));
-    } else if (n.suite.find("foreign_pkru_load") != std::string::npos) {
+    } else if (n.suite.find("foreign_pkru_load") != std::string::npos || n.suite.find("early_code") != std::string::npos) {
       // One test per attack, holding both halves: a trap under enforce, every key open under off.
       std::string w = n.test.substr(n.test.find('/') + 1);
       for (char &c : w) c = c == '_' ? '-' : c;

@@ -291,6 +291,31 @@ TEST(mpk_syscalls, a_thread_started_before_the_boot_stops_the_image_from_booting
   EXPECT_NE(off.out.find("attack made: memfd_create"), std::string::npos) << off.out;
 }
 
+// Code memory a constructor made before the boot: an anonymous page both writable and executable, or a
+// memfd mapped executable whose descriptor it keeps. After the lockdown the attacker writes a WRPKRU there
+// and calls it (past the gadget scan, and past W^X, which refuses only new executable mappings). Under
+// enforce the image refuses to boot with such memory, naming the mapping; under off the secret is read.
+class early_code : public ::testing::TestWithParam<const char *> {};
+
+TEST_P(early_code, keeps_the_image_from_booting_under_enforce) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk", false);
+  const std::string env = std::string("FLEX_ATTACK_EARLY_CODE=") + GetParam() + " ";
+  command_result r = run(env + exe.string() + " early-code");
+  EXPECT_NE(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("this process holds executable memory that is not the code of the image or of its shared "
+                       "objects, or that stays writable: "),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  command_result off = run(env + image("attack-mpk", true).string() + " early-code");
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(attack_mpk, early_code, ::testing::Values("rwx", "alias"),
+                         [](const ::testing::TestParamInfo<const char *> &i) { return "early_code_" + param_name(i.param); });
+
 // A domain's calls on its own signal mask (libc's sigprocmask, made through the trap) change and read the
 // mask of the code that made them, not the runtime handler's.
 TEST(mpk_syscalls, a_domains_signal_mask_is_its_own) {

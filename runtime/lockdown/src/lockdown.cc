@@ -287,7 +287,15 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     // the image's read-only pages as they are.
     lockdown_detail::remember_image(img, hosted);
     seal_runtime_data();
-    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans(maps.fd);
+    std::string foreign_code;
+    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans(maps.fd, &foreign_code);
+    if (!foreign_code.empty()) {
+      return status::error("this process holds executable memory that is not the code of the image or of its "
+                           "shared objects, or that stays writable: " + foreign_code +
+                           " (made before main, by a constructor?); a compartment could write a WRPKRU there "
+                           "and run it, so the image does not boot under enforce; build it with `lockdown: log` "
+                           "or `off` to run it");
+    }
     std::uint64_t token[2] = {};
     std::uintptr_t lo = 0, hi = 0;
     const bool signals = mpk_signal_arena(lo, hi);  // hardware MPK

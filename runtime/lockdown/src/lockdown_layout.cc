@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "flex/runtime/fault.h"
@@ -374,7 +375,30 @@ bool layout_program(const std::vector<layout_span> &spans, const std::vector<lay
   return p.finish(out);
 }
 
-std::vector<layout_span> image_layout_spans(int maps_fd) {
+namespace {
+
+// The executable segments of every loaded object (the image, its shared objects, ld.so, the vDSO), out to
+// whole pages.
+std::vector<layout_span> loaded_code() {
+  std::vector<layout_span> code;
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, std::size_t, void *data) {
+        auto *out = static_cast<std::vector<layout_span> *>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+          const std::uintptr_t lo = info->dlpi_addr + ph.p_vaddr, hi = lo + ph.p_memsz;
+          out->push_back({lo & ~std::uintptr_t{4095}, (hi + 4095) & ~std::uintptr_t{4095}});
+        }
+        return 0;
+      },
+      &code);
+  return code;
+}
+
+}  // namespace
+
+std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_code) {
   std::vector<layout_span> spans;
   for (unsigned i = 0; i < region_count(); ++i) {
     const region *r = region_at(i);
@@ -401,12 +425,31 @@ std::vector<layout_span> image_layout_spans(int maps_fd) {
     if (n < 0) break;
     maps.append(buf, static_cast<std::size_t>(n));
   }
+  // Executable memory other than the loaded objects' code, or code that stays writable (privately or
+  // through a shared mapping): made before the lockdown (a constructor's mmap, mprotect or memfd), it
+  // would let a compartment write a WRPKRU after boot and run it, past the gadget scan and W^X.
+  const std::vector<layout_span> code = foreign_code ? loaded_code() : std::vector<layout_span>();
   for (std::size_t at = 0; at < maps.size();) {
     unsigned long lo = 0, hi = 0;
     char perms[5] = {};
-    if (std::sscanf(maps.c_str() + at, "%lx-%lx %4s", &lo, &hi, perms) == 3 && perms[1] != 'w') spans.push_back({lo, hi});
     const std::size_t newline = maps.find('\n', at);
-    at = newline == std::string::npos ? maps.size() : newline + 1;
+    const std::size_t end = newline == std::string::npos ? maps.size() : newline;
+    if (std::sscanf(maps.c_str() + at, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
+      if (perms[1] != 'w') spans.push_back({lo, hi});
+      const std::string_view line(maps.data() + at, end - at);
+      const bool vsyscall = line.ends_with("[vsyscall]");
+      const bool loaded = std::any_of(code.begin(), code.end(), [&](const layout_span &c) {
+        return c.lo <= lo && hi <= c.hi;
+      });
+      if (foreign_code && foreign_code->empty() && perms[2] == 'x' &&
+          (perms[1] == 'w' || perms[3] != 'p' || !(loaded || vsyscall))) {
+        for (char ch : line) {  // the line, its padding squeezed
+          if (ch != ' ' || foreign_code->empty() || foreign_code->back() != ' ') foreign_code->push_back(ch);
+        }
+        while (!foreign_code->empty() && foreign_code->back() == ' ') foreign_code->pop_back();
+      }
+    }
+    at = end == maps.size() ? end : end + 1;
   }
   return merge_spans(std::move(spans));
 }
