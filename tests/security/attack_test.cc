@@ -262,6 +262,32 @@ TEST(attack_mpk_files, before_hostfs_mounts_a_domain_beside_it_opens_files_but_n
   expect_stolen_under_off("attack-mpk-hostfs", "mem-read");
 }
 
+// Before hostfs mounts, a domain beside it may write files, the shared objects' among them (root owns
+// them). A private file mapping shows a later write to the file in every page the process has not written,
+// so the attacker writes a WRPKRU over libm's cbrt in its file and calls cbrt. Under enforce every page of
+// code is the process's own copy from the lockdown on: the write lands in the file only, cbrt runs as it
+// was, and the load of the vault's secret faults. The test loads a copy of libm (LD_LIBRARY_PATH), which
+// the attacker writes into and nothing else.
+TEST(attack_mpk_files, a_domain_that_may_write_files_cannot_rewrite_the_processs_code_through_them) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-hostfs", false);
+  if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
+  const auto with_copy = [](const fs::path &image) {
+    scratch_dir dir("libm-copy");
+    fs::copy_file("/lib/x86_64-linux-gnu/libm.so.6", dir.path() / "libm.so.6");
+    const std::string d = dir.path().string();
+    return run("LD_LIBRARY_PATH=" + d + " FLEX_ATTACK_CODE_DIR=" + d + " " + image.string() + " code-file-write");
+  };
+  command_result r = with_copy(exe);
+  EXPECT_EQ(r.out.find("no copy of libm"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  EXPECT_EQ(r.status, 139) << r.out;  // the load of the vault's secret faults
+  EXPECT_NE(r.out.find("SEGV_PKUERR"), std::string::npos) << r.out;
+  command_result off = with_copy(image("attack-mpk-hostfs", true));
+  EXPECT_NE(off.out.find(std::string("stolen: ") + kSecret), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
 // keys: asking for a read into the vault's private static fails as it would without the runtime between
 // (the runtime's own rights would let the kernel write there).

@@ -15,8 +15,12 @@
 // Its first three bytes become 0f 0b cc (UD2, INT3): an instruction that happened to contain them would
 // fault instead of going on, which an image would show at once. glibc 2.36 on x86-64 has three: pkey_set
 // (which the runtime calls only before this, in its signal probe) and the two trampolines.
+//
+// Then every page of code, the image's included, becomes the process's own copy (privatize_object), so
+// that no write to the files they were mapped from changes them afterwards.
 #include <elf.h>
 #include <link.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -37,6 +41,7 @@ constexpr unsigned char kTrap[3] = {0x0f, 0x0b, 0xcc};  // UD2, INT3
 struct walk {
   std::uintptr_t image_text = 0;  // an address in the image's own code: its object is skipped
   int patched = 0;
+  std::size_t copied = 0;  // pages of code made private copies
   std::string error;
 };
 
@@ -130,6 +135,40 @@ int disarm_object(dl_phdr_info *info, std::size_t, void *data) {
   return 0;
 }
 
+// The third pass: every page of every object's code (the image's too) becomes a private copy. A file
+// mapped privately still shows later writes to the file in the pages the process has not written, so a
+// domain allowed to write files (hostfs's, before its first mount) could otherwise rewrite the code of the
+// process through the shared object's or the image's file: a WRPKRU past the scan and the disarm. The
+// vDSO is the kernel's, in no file.
+int privatize_object(dl_phdr_info *info, std::size_t, void *data) {
+  auto &w = *static_cast<walk *>(data);
+  if (!w.error.empty()) return 1;
+  if (info->dlpi_addr == ::getauxval(AT_SYSINFO_EHDR)) return 0;
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    const std::uintptr_t lo = (info->dlpi_addr + ph.p_vaddr) & ~(page - 1);
+    const std::uintptr_t hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
+    void *at = reinterpret_cast<void *>(lo);
+    // Executable throughout: this very code may lie in the range.
+    if (::mprotect(at, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+      w.error = std::string("cannot copy the code of ") + object_name(info) + ": " + std::strerror(errno);
+      return 1;
+    }
+    for (std::uintptr_t p = lo; p < hi; p += page) {
+      auto *b = reinterpret_cast<volatile unsigned char *>(p);
+      *b = *b;  // the write makes the page the process's own copy
+    }
+    if (::mprotect(at, hi - lo, PROT_READ | PROT_EXEC) != 0) {
+      w.error = std::string("cannot make the code of ") + object_name(info) + " read-only again: " + std::strerror(errno);
+      return 1;
+    }
+    w.copied += (hi - lo) / page;
+  }
+  return 0;
+}
+
 }  // namespace
 
 void mpk_bind_now_at_start(char **argv, char **envp) {
@@ -156,6 +195,7 @@ status mpk_disarm_foreign_gadgets(int &patched) {
   w.image_text = reinterpret_cast<std::uintptr_t>(&mpk_disarm_foreign_gadgets);
   ::dl_iterate_phdr(&check_binding, &w);
   if (w.error.empty()) ::dl_iterate_phdr(&disarm_object, &w);
+  if (w.error.empty()) ::dl_iterate_phdr(&privatize_object, &w);
   patched = w.patched;
   if (!w.error.empty()) return status::error(w.error);
   return {};

@@ -246,8 +246,9 @@ bool mpk_kernel_delivers_onto_keyed_stacks();
 // Overwrites every WRPKRU and XRSTOR in the executable segments of the shared objects the image links (the
 // C library's pkey_set, ld.so's lazy-binding trampolines) with UD2, so that the image's gates hold the only
 // instructions in the process that load PKRU. Refuses, changing nothing at all, where any object is
-// bound lazily (it needs the trampolines: LD_BIND_NOW, mpk_bind_now_at_start). Before the lockdown's
-// filters (it changes code pages); `patched` says how many.
+// bound lazily (it needs the trampolines: LD_BIND_NOW, mpk_bind_now_at_start). Then makes every page of
+// every object's code (the image's too, not the vDSO's) a private copy, which no later write to their files
+// reaches. Before the lockdown's filters (it changes code pages); `patched` says how many instructions.
 status mpk_disarm_foreign_gadgets(int &patched);
 
 // At the start of an image with mpk domains under enforce (its .preinit_array, before any object's
