@@ -437,12 +437,13 @@ std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_co
     if (std::sscanf(maps.c_str() + at, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
       if (perms[1] != 'w') spans.push_back({lo, hi});
       const std::string_view line(maps.data() + at, end - at);
-      const bool vsyscall = line.ends_with("[vsyscall]");
+      // The kernel's own code (its vDSO may map more pages than its segment spans, as Linux 6.1's does).
+      const bool kernels = line.ends_with("[vsyscall]") || line.ends_with("[vdso]");
       const bool loaded = std::any_of(code.begin(), code.end(), [&](const layout_span &c) {
         return c.lo <= lo && hi <= c.hi;
       });
       if (foreign_code && foreign_code->empty() && perms[2] == 'x' &&
-          (perms[1] == 'w' || perms[3] != 'p' || !(loaded || vsyscall))) {
+          (perms[1] == 'w' || perms[3] != 'p' || !(loaded || kernels))) {
         for (char ch : line) {  // the line, its padding squeezed
           if (ch != ' ' || foreign_code->empty() || foreign_code->back() != ' ') foreign_code->push_back(ch);
         }
