@@ -288,7 +288,7 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     lockdown_detail::remember_image(img, hosted);
     seal_runtime_data();
     std::string foreign_code;
-    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans(maps.fd, &foreign_code);
+    std::vector<lockdown_detail::layout_span> spans = lockdown_detail::image_layout_spans(maps.fd, foreign_code);
     if (!foreign_code.empty()) {
       return status::error("this process holds executable memory that is not the code of the image or of its "
                            "shared objects, or that stays writable: " + foreign_code +

@@ -39,9 +39,9 @@ std::vector<layout_span> merge_spans(std::vector<layout_span> spans);
 // The registered regions present in this process, the executable's PT_LOAD segments and every mapping
 // that is not writable now (read from `maps_fd`, /proc/self/maps opened before Landlock took /proc away;
 // the caller closes it), merged.
-// foreign_code, when given, gets the first mapping (its /proc/self/maps line) that is executable but not
-// a loaded object's code, or executable and writable or shared; it stays empty when there is none.
-std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_code = nullptr);
+// foreign_code gets the first mapping (its /proc/self/maps line) that is executable but not a loaded
+// object's code, or executable and writable or shared; it stays empty when there is none.
+std::vector<layout_span> image_layout_spans(int maps_fd, std::string &foreign_code);
 // The registered stack regions (the stack arenas): mprotect may make those writable.
 std::vector<layout_span> stack_spans();
 // The filter program for `spans` (no munmap, madvise, MAP_FIXED, mremap on them; no PROT_WRITE outside

@@ -398,7 +398,7 @@ std::vector<layout_span> loaded_code() {
 
 }  // namespace
 
-std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_code) {
+std::vector<layout_span> image_layout_spans(int maps_fd, std::string &foreign_code) {
   std::vector<layout_span> spans;
   for (unsigned i = 0; i < region_count(); ++i) {
     const region *r = region_at(i);
@@ -428,7 +428,7 @@ std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_co
   // Executable memory other than the loaded objects' code, or code that stays writable (privately or
   // through a shared mapping): made before the lockdown (a constructor's mmap, mprotect or memfd), it
   // would let a compartment write a WRPKRU after boot and run it, past the gadget scan and W^X.
-  const std::vector<layout_span> code = foreign_code ? loaded_code() : std::vector<layout_span>();
+  const std::vector<layout_span> code = loaded_code();
   for (std::size_t at = 0; at < maps.size();) {
     unsigned long lo = 0, hi = 0;
     char perms[5] = {};
@@ -442,12 +442,11 @@ std::vector<layout_span> image_layout_spans(int maps_fd, std::string *foreign_co
       const bool loaded = std::any_of(code.begin(), code.end(), [&](const layout_span &c) {
         return c.lo <= lo && hi <= c.hi;
       });
-      if (foreign_code && foreign_code->empty() && perms[2] == 'x' &&
-          (perms[1] == 'w' || perms[3] != 'p' || !(loaded || kernels))) {
+      if (foreign_code.empty() && perms[2] == 'x' && (perms[1] == 'w' || perms[3] != 'p' || !(loaded || kernels))) {
         for (char ch : line) {  // the line, its padding squeezed
-          if (ch != ' ' || foreign_code->empty() || foreign_code->back() != ' ') foreign_code->push_back(ch);
+          if (ch != ' ' || foreign_code.empty() || foreign_code.back() != ' ') foreign_code.push_back(ch);
         }
-        while (!foreign_code->empty() && foreign_code->back() == ' ') foreign_code->pop_back();
+        while (!foreign_code.empty() && foreign_code.back() == ' ') foreign_code.pop_back();
       }
     }
     at = end == maps.size() ? end : end + 1;

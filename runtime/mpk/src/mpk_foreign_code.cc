@@ -41,7 +41,6 @@ constexpr unsigned char kTrap[3] = {0x0f, 0x0b, 0xcc};  // UD2, INT3
 struct walk {
   std::uintptr_t image_text = 0;  // an address in the image's own code: its object is skipped
   int patched = 0;
-  std::size_t copied = 0;  // pages of code made private copies
   std::string error;
 };
 
@@ -164,7 +163,6 @@ int privatize_object(dl_phdr_info *info, std::size_t, void *data) {
       w.error = std::string("cannot make the code of ") + object_name(info) + " read-only again: " + std::strerror(errno);
       return 1;
     }
-    w.copied += (hi - lo) / page;
   }
   return 0;
 }
