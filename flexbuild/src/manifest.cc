@@ -17,9 +17,10 @@ namespace fs = std::filesystem;
 using yaml::entry;
 using yaml::quote;
 
-const std::vector<std::string> kManifestKeys = {"name",    "sources",    "exports",  "requires",
-                                                "options", "replicated", "syscalls", "defines", "includes"};
+const std::vector<std::string> kManifestKeys = {"name",     "sources",  "exports", "requires",  "options",
+                                                "replicated", "syscalls", "defines", "includes", "hostfs_dir"};
 const std::vector<std::string> kOptionKeys = {"default", "help"};
+const std::vector<std::string> kHostfsDirKeys = {"option", "default"};
 
 // Reports `v` when it was already listed in `seen` (the earlier items of the same list).
 bool report_duplicate(const located &v, const std::vector<located> &seen, std::string_view list,
@@ -268,6 +269,46 @@ void parse_options(const entry &e, lib_manifest &lib, diag_sink &diags) {
   for (const entry &o : *opts) parse_option(o, lib, diags);
 }
 
+// `hostfs_dir: {option: --dir, default: .}`: where an app's command line names the host directory it
+// mounts with hostfs. Known at boot, the lockdown confines file access to that directory from the start,
+// instead of leaving the process its files until the mount.
+void parse_hostfs_dir(const entry &e, lib_manifest &lib, diag_sink &diags) {
+  const std::string shape = "write `hostfs_dir: {option: --dir, default: .}` (default: the directory taken "
+                            "without the option, if any)";
+  if (lib.kind != lib_kind::app) {
+    diags.error(e.key_pos, "'hostfs_dir' is for apps only",
+                "remove it: an app's lib.yaml names the option of its command line that gives the directory");
+    return;
+  }
+  const int errors_before = diags.error_count();
+  auto fields = yaml::read_map(e.value, e.pos, {"'hostfs_dir'", kHostfsDirKeys, shape}, diags);
+  if (!fields || diags.error_count() != errors_before) return;
+  const entry *o = yaml::find(*fields, "option");
+  if (!o) {
+    diags.error(e.key_pos, "'hostfs_dir' has no 'option'", shape);
+    return;
+  }
+  auto opt = yaml::read_scalar(*o, "write `option: --dir`", diags);
+  if (!opt) return;
+  const std::string &v = opt->value;
+  if (v.size() < 2 || v[0] != '-' || v.find_first_of("= \t") != std::string::npos) {
+    diags.error(opt->pos, "hostfs_dir option " + quote(v) + " is not a command-line option",
+                "name the option as the app reads it, e.g. --dir (the lockdown takes `--dir X` and `--dir=X`)");
+    return;
+  }
+  if (const entry *d = yaml::find(*fields, "default")) {
+    auto dv = yaml::read_scalar(*d, "write `default: .`", diags);
+    if (!dv) return;
+    if (dv->value.empty()) {
+      diags.error(dv->pos, "hostfs_dir's default is empty", "name a directory (`.`: the working directory), or "
+                                                              "leave `default` out when the app mounts none without the option");
+      return;
+    }
+    lib.hostfs_dir_default = dv->value;
+  }
+  lib.hostfs_dir_option = std::move(*opt);
+}
+
 std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view text, lib_kind kind,
                                           diag_sink &diags) {
   const std::string path = file.string();
@@ -312,6 +353,7 @@ std::optional<lib_manifest> parse_checked(const fs::path &file, std::string_view
   if (const entry *e = yaml::find(*keys, "syscalls")) parse_syscalls(*e, lib, diags);
   if (const entry *e = yaml::find(*keys, "defines")) parse_defines(*e, lib, diags);
   if (const entry *e = yaml::find(*keys, "includes")) parse_includes(*e, lib.dir, lib, diags);
+  if (const entry *e = yaml::find(*keys, "hostfs_dir")) parse_hostfs_dir(*e, lib, diags);
   return lib;
 }
 

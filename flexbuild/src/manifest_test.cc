@@ -153,6 +153,44 @@ TEST_F(manifest_test, defines_are_macro_names_with_optional_values) {
   EXPECT_TRUE(has_error(diags_, 3, 26, "define '2BAD=1' is not NAME or NAME=VALUE", "HAVE_CONFIG_H")) << dump(diags_);
 }
 
+// An app names the option of its command line that gives hostfs's directory, so the lockdown knows it
+// at boot; a libOS library has no command line.
+TEST_F(manifest_test, an_app_names_its_hostfs_directory_option) {
+  const std::string head = "name: net\nsources: [src/socket.cc]\n";
+  auto lib = parse(head + "hostfs_dir: {option: --dir, default: .}\n", lib_kind::app);
+  ASSERT_TRUE(lib) << dump(diags_);
+  ASSERT_TRUE(lib->hostfs_dir_option);
+  EXPECT_EQ(lib->hostfs_dir_option->value, "--dir");
+  EXPECT_EQ(lib->hostfs_dir_default, ".");
+  lib = parse(head + "hostfs_dir: {option: --dir}\n", lib_kind::app);
+  ASSERT_TRUE(lib) << dump(diags_);
+  EXPECT_EQ(lib->hostfs_dir_default, "");
+  lib = parse(head, lib_kind::app);
+  ASSERT_TRUE(lib);
+  EXPECT_FALSE(lib->hostfs_dir_option);
+}
+
+TEST_F(manifest_test, a_bad_hostfs_dir_is_an_error_at_its_line) {
+  const std::string head = "name: net\nsources: [src/socket.cc]\n";
+  EXPECT_FALSE(parse(head + "hostfs_dir: {option: --dir}\n"));
+  EXPECT_TRUE(has_error(diags_, 3, 1, "'hostfs_dir' is for apps only", "command line")) << dump(diags_);
+  diags_ = {};
+  EXPECT_FALSE(parse(head + "hostfs_dir: {option: dir}\n", lib_kind::app));
+  EXPECT_TRUE(has_error(diags_, 3, 22, "hostfs_dir option 'dir' is not a command-line option", "--dir"));
+  diags_ = {};
+  EXPECT_FALSE(parse(head + "hostfs_dir: {option: --dir=x}\n", lib_kind::app));
+  EXPECT_TRUE(has_error(diags_, 3, 22, "is not a command-line option"));
+  diags_ = {};
+  EXPECT_FALSE(parse(head + "hostfs_dir: {default: .}\n", lib_kind::app));
+  EXPECT_TRUE(has_error(diags_, 3, 1, "'hostfs_dir' has no 'option'", "option: --dir"));
+  diags_ = {};
+  EXPECT_FALSE(parse(head + "hostfs_dir: {option: --dir, default: ''}\n", lib_kind::app));
+  EXPECT_TRUE(has_error(diags_, 3, 38, "hostfs_dir's default is empty"));
+  diags_ = {};
+  EXPECT_FALSE(parse(head + "hostfs_dir: {option: --dir, dflt: .}\n", lib_kind::app));
+  EXPECT_TRUE(has_error(diags_, 3, 29, "unknown key 'dflt'", "default"));
+}
+
 TEST_F(manifest_test, duplicate_key_is_reported_at_the_second) {
   EXPECT_FALSE(parse("name: net\nsources: [src/socket.cc]\nname: net\n"));
   EXPECT_TRUE(has_error(diags_, 3, 1, "duplicate key 'name' in lib.yaml", "line 1"));

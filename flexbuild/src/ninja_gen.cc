@@ -316,6 +316,11 @@ std::string layout_c(const resolved_image &img) {
                      c_string_literal(kSharedRodataSection));
   out += fmt::format("  {},\n", static_cast<int>(p.lockdown));
   out += p.binary ? fmt::format("  {}, binary_args,\n", c_string_literal(p.binary->path.value)) : "  0, 0,\n";
+  const bool dir_option = img.app && img.app->hostfs_dir_option;
+  out += fmt::format("  {}, {},\n", dir_option ? c_string_literal(img.app->hostfs_dir_option->value) : "0",
+                     dir_option && !img.app->hostfs_dir_default.empty()
+                         ? c_string_literal(img.app->hostfs_dir_default)
+                         : "0");
   out += "};\n";
   return out;
 }

@@ -5,6 +5,7 @@
 // suite proves it detects what it claims to stop; and a legitimate gate call must work under enforce.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
@@ -247,23 +248,58 @@ TEST(attack_mpk_files, a_domain_that_may_open_files_cannot_open_its_own_processs
   expect_stolen_under_off("attack-mpk-files", "mem-read");
 }
 
-// Beside hostfs, before its first mount, the process keeps its files (hostfs's directory is named at run
-// time), but not /proc: the same attack is refused, while a file elsewhere still opens.
-TEST(attack_mpk_files, before_hostfs_mounts_a_domain_beside_it_opens_files_but_not_its_processs_memory) {
+// Beside hostfs, a domain opens the files of hostfs's directory, named at boot (the attacker's --dir), but
+// not its process's memory (/proc), nor any other file.
+TEST(attack_mpk_files, beside_hostfs_a_domain_opens_the_files_of_its_directory_but_not_its_processs_memory) {
   if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
   const fs::path exe = image("attack-mpk-hostfs", false);
   if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
-  command_result r = run(exe.string() + " mem-read");
+  scratch_dir dir("hostfs-dir");
+  const std::string named = " --dir " + dir.path().string();
+  command_result r = run(exe.string() + " mem-read" + named);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_NE(r.out.find("attack refused: open /proc/"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
-  r = run(exe.string() + " open-file " + (kFixture / "profiles" / "attack-mpk-hostfs.yaml").string());
-  EXPECT_NE(r.out.find("opened: # The attacker beside"), std::string::npos) << r.out;
+  std::ofstream(dir.path() / "note") << "# a file of hostfs's directory\n";
+  r = run(exe.string() + " open-file " + (dir.path() / "note").string() + named);
+  EXPECT_NE(r.out.find("opened: # a file of hostfs's"), std::string::npos) << r.out;
+  const std::string elsewhere = (kFixture / "profiles" / "attack-mpk-hostfs.yaml").string();
+  r = run(exe.string() + " open-file " + elsewhere + named);
+  EXPECT_NE(r.out.find("open " + elsewhere + ": Permission denied"), std::string::npos) << r.out;
   expect_stolen_under_off("attack-mpk-hostfs", "mem-read");
 }
 
-// Before hostfs mounts, a domain beside it may write files, the shared objects' among them (root owns
-// them). A private file mapping shows a later write to the file in every page the process has not written,
+// Beside hostfs, a domain may write the files of hostfs's directory and no other, from the boot on: the
+// directory is named on the command line (the app's lib.yaml `hostfs_dir`), so the process is confined to
+// it before any compartment runs, not at hostfs's first mount. With lockdown off the file is written.
+TEST(attack_mpk_files, beside_hostfs_a_domain_writes_no_file_outside_the_directory_named_at_boot) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-hostfs", false);
+  if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
+  scratch_dir dir("hostfs-dir"), other("not-hostfs-dir");
+  const std::string named = " --dir " + dir.path().string();
+  const fs::path outside = other.path() / "planted";
+  command_result r = run(exe.string() + " write-file " + outside.string() + named);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("attack refused: write " + outside.string() + ": Permission denied"), std::string::npos)
+      << r.out;
+  EXPECT_FALSE(fs::exists(outside));
+  // Nor with no directory named: the app's option has no default.
+  r = run(exe.string() + " write-file " + outside.string());
+  EXPECT_NE(r.out.find("attack refused: write"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(outside));
+  // The control: inside the directory the file is written.
+  r = run(exe.string() + " write-file " + (dir.path() / "own").string() + named);
+  EXPECT_NE(r.out.find("attack made: wrote"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir.path() / "own"));
+  r = run(image("attack-mpk-hostfs", true).string() + " write-file " + outside.string() + named);
+  EXPECT_NE(r.out.find("attack made: wrote " + outside.string()), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << r.out;
+  EXPECT_TRUE(fs::exists(outside));
+}
+
+// Beside hostfs, a domain may write the files of hostfs's directory, and a shared object's file may lie
+// there (root owns them all). A private file mapping shows a later write to the file in every page the process has not written,
 // so the attacker writes a WRPKRU over libm's cbrt in its file and calls cbrt. Under enforce every page of
 // code is the process's own copy from the lockdown on: the write lands in the file only, cbrt runs as it
 // was, and the load of the vault's secret faults. The test loads a copy of libm (LD_LIBRARY_PATH), which
@@ -276,7 +312,8 @@ TEST(attack_mpk_files, a_domain_that_may_write_files_cannot_rewrite_the_processs
     scratch_dir dir("libm-copy");
     fs::copy_file("/lib/x86_64-linux-gnu/libm.so.6", dir.path() / "libm.so.6");
     const std::string d = dir.path().string();
-    return run("LD_LIBRARY_PATH=" + d + " FLEX_ATTACK_CODE_DIR=" + d + " " + image.string() + " code-file-write");
+    return run("LD_LIBRARY_PATH=" + d + " FLEX_ATTACK_CODE_DIR=" + d + " " + image.string() + " code-file-write --dir " +
+               d);
   };
   command_result r = with_copy(exe);
   EXPECT_EQ(r.out.find("no copy of libm"), std::string::npos) << r.out;

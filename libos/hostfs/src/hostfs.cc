@@ -184,7 +184,7 @@ int hostfs_mount(const char *source) {
   if (slot < 0) return -ENOSPC;
   int fd = plat_open(source, O_PATH | O_DIRECTORY, 0);
   if (fd < 0) return fd;
-  // A locked-down process is confined to the first directory it mounts (lockdown_files.h).
+  // A locked-down process reaches only the host directories named at boot (lockdown_files.h).
   if (const int rc = flex_lockdown_files_beneath(fd); rc < 0) {
     plat_close(fd);
     return rc;

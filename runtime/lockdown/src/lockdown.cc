@@ -2,7 +2,6 @@
 // the lifecycle that runs it at the end of boot. lockdown.h describes the whole design.
 #include "flex/runtime/lockdown.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/landlock.h>
@@ -81,9 +80,8 @@ bool hosts_mpk_domains(const flex_image_layout &img, std::uint64_t hosted) {
   return mpk && domains >= 2;
 }
 
-// hostfs's directory is named at run time: a process locked down with hostfs in it is confined to that
-// directory at hostfs's first mount (flex_lockdown_files_beneath). Set by lockdown_process.
-int g_files_at_mount_abi = 0;  // the Landlock ABI, while the first mount is still to come
+// Whether the process hosting hostfs was confined to the host directories named at boot (lockdown
+// enforce): a mount must then lie beneath one of them. Set by lockdown_process.
 bool g_files_confined = false;
 
 // Allows `rights` beneath `dir` in `ruleset`; 0 or an errno.
@@ -122,30 +120,78 @@ int allow_own_proc(int ruleset) {
   return err;
 }
 
-// Until hostfs's first mount, a process holding mpk domains keeps every file but /proc (whose
-// /proc/self/mem ignores keys): hostfs's rights beneath each directory at the root but /proc. The mount's
-// layer then narrows this to its directory. 0 or an errno.
-int allow_all_but_proc(int ruleset, int abi) {
-  const int root = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) return errno;
-  int err = 0;
-  alignas(dirent64) char buf[4096];
-  for (ssize_t n; err == 0 && (n = getdents64(root, buf, sizeof buf)) > 0;) {
-    for (ssize_t at = 0; at < n && err == 0;) {
-      const auto *d = reinterpret_cast<const dirent64 *>(buf + at);
-      at += d->d_reclen;
-      if ((d->d_type != DT_DIR && d->d_type != DT_UNKNOWN) || std::strcmp(d->d_name, ".") == 0 ||
-          std::strcmp(d->d_name, "..") == 0 || std::strcmp(d->d_name, "proc") == 0) {
-        continue;  // symbolic links lead to directories of their own (usr/bin), or to /proc
+// The process's command line as it was started (/proc/self/cmdline: read before Landlock takes /proc away),
+// one string per argument.
+std::vector<std::string> own_command_line() {
+  std::vector<std::string> args;
+  const int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return args;
+  std::string all;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) all.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  for (std::size_t at = 0; at < all.size();) {
+    const std::size_t end = all.find('\0', at);
+    args.push_back(all.substr(at, end == std::string::npos ? std::string::npos : end - at));
+    if (end == std::string::npos) break;
+    at = end + 1;
+  }
+  return args;
+}
+
+}  // namespace
+
+std::vector<std::string> hostfs_boot_dirs(const flex_image_layout &img, const std::vector<std::string> &args,
+                                          const char *mounts) {
+  std::vector<std::string> dirs;
+  if (img.hostfs_dir_option) {
+    const std::string opt = img.hostfs_dir_option;
+    const std::string opt_eq = opt + "=";
+    bool named = false;  // the last one, as the app reads its options
+    std::string value;
+    for (std::size_t i = 1; i < args.size(); ++i) {
+      if (args[i] == opt && i + 1 < args.size()) {
+        named = true;
+        value = args[++i];
+      } else if (args[i].compare(0, opt_eq.size(), opt_eq) == 0) {
+        named = true;
+        value = args[i].substr(opt_eq.size());
       }
-      const int dir = openat(root, d->d_name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dir < 0) continue;  // gone, or no directory after all
-      err = allow_beneath(ruleset, dir, hostfs_rights(abi));
-      close(dir);
+    }
+    if (named) {
+      dirs.push_back(value);
+    } else if (img.hostfs_dir_default) {
+      dirs.emplace_back(img.hostfs_dir_default);
     }
   }
-  close(root);
-  return err;
+  // posix's FLEX_MOUNTS="TARGET=HOSTDIR[,TARGET=HOSTDIR...]" (a program's, a port's through posix).
+  if (mounts) {
+    const std::string all(mounts);
+    for (std::size_t at = 0; at <= all.size();) {
+      std::size_t end = all.find(',', at);
+      if (end == std::string::npos) end = all.size();
+      const std::string entry = all.substr(at, end - at);
+      at = end + 1;
+      const std::size_t eq = entry.find('=');
+      if (eq != std::string::npos && eq > 0 && eq + 1 < entry.size()) dirs.push_back(entry.substr(eq + 1));
+    }
+  }
+  return dirs;
+}
+
+namespace {
+
+// hostfs's rights beneath each host directory named at boot (hostfs_boot_dirs); one that cannot be opened
+// as a directory is left out (hostfs's mount of it fails as it would without the lockdown). 0 or an errno.
+int allow_boot_dirs(int ruleset, int abi, const flex_image_layout &img) {
+  for (const std::string &d : hostfs_boot_dirs(img, own_command_line(), std::getenv("FLEX_MOUNTS"))) {
+    const int dir = open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0) continue;
+    const int err = allow_beneath(ruleset, dir, hostfs_rights(abi));
+    close(dir);
+    if (err != 0) return err;
+  }
+  return 0;
 }
 
 std::size_t ruleset_size(int abi) {
@@ -166,28 +212,29 @@ long thread_count() {
 }
 
 // File access: the process's own /proc entries only (none where mpk domains share the process), unless
-// hostfs lives here: then every file until hostfs's first mount (but /proc where mpk domains share the
-// process), and only those beneath its directory after it. Signals and abstract unix
+// hostfs lives here: then also hostfs's rights beneath the host directories named at boot (the app's
+// `hostfs_dir` option, FLEX_MOUNTS), and nothing else, from the lockdown on. Signals and abstract unix
 // sockets: scoped to the process's own domain in a compartment process (the main process must still be
 // able to end its compartment processes).
 status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted, bool compartment_process) {
   const int abi = landlock_abi();
   if (abi <= 0) return {};  // --describe says so
   const bool files = !hosts_library(img, hosted, "hostfs");
-  // Log mode keeps its supervisor thread unconfined, so a layer added at mount would not cover it: log
-  // mode leaves hostfs's process its files (it is the weaker learning mode; --describe says so).
-  if (!files && img.lockdown == FLEX_LOCKDOWN_ENFORCE) g_files_at_mount_abi = abi;
-  const bool all_but_proc = !files && img.lockdown == FLEX_LOCKDOWN_ENFORCE && !g_own_proc_rule;
-  landlock_ruleset attr{files || all_but_proc ? handled_fs(abi) : 0, 0,
+  // Log mode keeps its supervisor thread unconfined, so a layer would not cover it: log mode leaves
+  // hostfs's process its files (it is the weaker learning mode; --describe says so).
+  const bool host_dirs = !files && img.lockdown == FLEX_LOCKDOWN_ENFORCE;
+  landlock_ruleset attr{files || host_dirs ? handled_fs(abi) : 0, 0,
                         compartment_process && abi >= 6 ? kScopeAbstractUnix | kScopeSignal : 0};
   if (attr.handled_access_fs == 0 && attr.scoped == 0) return {};
   const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
   if (ruleset < 0) return status::from_errno("landlock_create_ruleset", errno);
-  int err = files && g_own_proc_rule ? allow_own_proc(ruleset) : 0;
-  if (err == 0 && all_but_proc) err = allow_all_but_proc(ruleset, abi);
+  int err = (files || host_dirs) && g_own_proc_rule ? allow_own_proc(ruleset) : 0;
+  if (err == 0 && host_dirs) err = allow_boot_dirs(ruleset, abi, img);
   if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
   close(ruleset);
-  return err ? status::from_errno("cannot confine the process with Landlock", err) : status();
+  if (err) return status::from_errno("cannot confine the process with Landlock", err);
+  g_files_confined = host_dirs;
+  return {};
 }
 
 // Every capability, from every set, for good: root's powers (CAP_SYS_PTRACE above all) end with boot.
@@ -207,25 +254,12 @@ status drop_capabilities() {
 }  // namespace
 
 extern "C" int flex_lockdown_files_beneath(int dirfd) {
-  if (g_files_confined) {  // a later mount: Landlock layers only narrow, so it must lie within the first
-    const int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    close(fd);
-    return 0;
-  }
-  const int abi = g_files_at_mount_abi;
-  if (abi == 0) return 0;
-  if (thread_count() != 1) return -EBUSY;
-  landlock_ruleset attr{handled_fs(abi), 0, 0};
-  const int ruleset = static_cast<int>(syscall(SYS_landlock_create_ruleset, &attr, ruleset_size(abi), 0));
-  if (ruleset < 0) return -errno;
-  int err = allow_beneath(ruleset, dirfd, hostfs_rights(abi));
-  if (err == 0 && g_own_proc_rule) err = allow_own_proc(ruleset);
-  if (err == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) != 0) err = errno;
-  close(ruleset);
-  if (err != 0) return -err;
-  g_files_confined = true;
-  g_files_at_mount_abi = 0;
+  if (!g_files_confined) return 0;
+  // Landlock answers for the directory as for any file beneath it: a mount outside the directories named
+  // at boot cannot even list its root.
+  const int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  close(fd);
   return 0;
 }
 
@@ -408,7 +442,7 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
   if (const int abi = landlock_abi()) {
     std::fprintf(out, "  Landlock ABI %d: file access confined (%s)%s%s\n", abi,
                  img.lockdown == FLEX_LOCKDOWN_ENFORCE
-                     ? "hostfs's process to the directory it mounts first"
+                     ? "hostfs's process to the host directories named at boot"
                      : "log mode: hostfs's process keeps its files",
                  mpk ? "; no /proc in a process with mpk domains (/proc/self/mem ignores keys)" : "",
                  abi >= 6 ? ", signals and abstract sockets scoped in compartment processes"

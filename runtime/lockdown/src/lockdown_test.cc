@@ -16,13 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "flex/runtime/lockdown_files.h"
@@ -234,49 +232,71 @@ TEST(lockdown, landlock_keeps_files_out_of_reach) {
   EXPECT_EQ(o.status, 0) << o.err;
 }
 
-// The process hosting hostfs keeps its files until hostfs mounts its directory, then reaches nothing else.
-TEST(lockdown, hostfs_confines_its_process_to_the_directory_it_mounts) {
+// The process hosting hostfs reaches the host directories named at boot (here FLEX_MOUNTS's) from its
+// lockdown on, and nothing else: hostfs's mounts must lie beneath them.
+TEST(lockdown, hostfs_confines_its_process_to_the_directories_named_at_boot) {
   if (landlock_abi() == 0) GTEST_SKIP() << "this kernel has no Landlock";
   char dir[] = "/tmp/flex-lockdown-XXXXXX";
   ASSERT_NE(mkdtemp(dir), nullptr);
   const std::string inner = std::string(dir) + "/inner";
   ASSERT_EQ(mkdir(inner.c_str(), 0700), 0);
-  auto mount_and_probe = [&] {
-    if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) < 0) return 30;  // before the mount: files reachable
+  const std::string mounts = std::string("/data=") + dir;
+  auto probe = [&] {
+    if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) >= 0) return 30;  // before any mount: nothing else
+    if (errno != EACCES) return 31;
     const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (root < 0 || flex_lockdown_files_beneath(root) != 0) return 31;
-    if (openat(root, "saved.rdb", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0) return 32;  // its own files
-    if (open("/etc/hostname", O_RDONLY | O_CLOEXEC) >= 0) return 33;                  // nothing else
-    if (errno != EACCES) return 34;
-    if (open("/proc/self/maps", O_RDONLY | O_CLOEXEC) < 0) return 35;  // the reporter's entries stay
+    if (root < 0 || flex_lockdown_files_beneath(root) != 0) return 32;
+    if (openat(root, "saved.rdb", O_CREAT | O_WRONLY | O_CLOEXEC, 0600) < 0) return 33;  // its own files
+    if (open("/proc/self/maps", O_RDONLY | O_CLOEXEC) < 0) return 34;  // the reporter's entries stay
     const int outer = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (outer < 0 || flex_lockdown_files_beneath(outer) != -EACCES) return 36;  // a wider mount: refused
+    if (outer < 0 || flex_lockdown_files_beneath(outer) != -EACCES) return 35;  // a wider mount: refused
     const int sub = openat(root, "inner", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (sub < 0 || flex_lockdown_files_beneath(sub) != 0) return 37;  // one beneath it: fine
+    if (sub < 0 || flex_lockdown_files_beneath(sub) != 0) return 36;  // one beneath it: fine
     return 0;
   };
-  outcome o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, mount_and_probe, "hostfs");
+  const auto named = [&] { return setenv("FLEX_MOUNTS", mounts.c_str(), 1); };
+  outcome o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, probe, "hostfs", named);
   EXPECT_EQ(o.status, 0) << o.err;
-  // The same steps with the defence off: the mount confines nothing, so /etc stays readable.
+  // Named nowhere: no directory at all, so no mount either.
+  o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
+    const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    return root >= 0 && flex_lockdown_files_beneath(root) == -EACCES ? 0 : 40;
+  }, "hostfs", [] { return unsetenv("FLEX_MOUNTS"); });
+  EXPECT_EQ(o.status, 0) << o.err;
+  // The same steps with the defence off: /etc stays readable.
   const pid_t pid = fork();
-  if (pid == 0) _exit(mount_and_probe());
+  if (pid == 0) _exit(probe());
   int st = 0;
   ASSERT_EQ(waitpid(pid, &st, 0), pid);
   EXPECT_TRUE(WIFEXITED(st));
-  EXPECT_EQ(WEXITSTATUS(st), 33) << "an unconfined process still reads /etc after the mount";
-  // A process running other threads cannot be confined as a whole: the mount is refused.
-  o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
-    std::atomic<bool> stop{false};
-    std::thread t([&] { while (!stop) sched_yield(); });
-    const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    const int rc = flex_lockdown_files_beneath(root);
-    stop = true;
-    t.join();
-    return rc == -EBUSY ? 0 : 40;
-  }, "hostfs");
-  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_EQ(WEXITSTATUS(st), 30) << "an unconfined process reads /etc";
   std::string cleanup = std::string("rm -rf ") + dir;
   EXPECT_EQ(std::system(cleanup.c_str()), 0);
+}
+
+// Where the directories come from: the app's option as its command line has it (the last one, either
+// form), else its default; and every HOSTDIR of FLEX_MOUNTS.
+TEST(lockdown, hostfs_boot_dirs_reads_the_apps_option_and_flex_mounts) {
+  flex_image_layout img{};
+  const std::vector<std::string> none = {"image", "--port", "6379"};
+  EXPECT_TRUE(hostfs_boot_dirs(img, none, nullptr).empty());
+  img.hostfs_dir_option = "--dir";
+  EXPECT_TRUE(hostfs_boot_dirs(img, none, nullptr).empty());  // no default: no directory
+  img.hostfs_dir_default = ".";
+  EXPECT_EQ(hostfs_boot_dirs(img, none, nullptr), std::vector<std::string>{"."});
+  EXPECT_EQ(hostfs_boot_dirs(img, {"image", "--dir", "/srv/a", "--port", "1"}, nullptr),
+            std::vector<std::string>{"/srv/a"});
+  EXPECT_EQ(hostfs_boot_dirs(img, {"image", "--dir", "/srv/a", "--dir=/srv/b"}, nullptr),
+            std::vector<std::string>{"/srv/b"});
+  EXPECT_EQ(hostfs_boot_dirs(img, {"image", "--dir=/srv/b", "--dir", "rel"}, nullptr),
+            std::vector<std::string>{"rel"});
+  // argv[0] is the image, and an option with no value after it names nothing.
+  EXPECT_EQ(hostfs_boot_dirs(img, {"--dir", "x", "--dir"}, nullptr), std::vector<std::string>{"."});
+  // --directory is another option.
+  EXPECT_EQ(hostfs_boot_dirs(img, {"image", "--directory", "x"}, nullptr), std::vector<std::string>{"."});
+  img.hostfs_dir_option = nullptr;
+  EXPECT_EQ(hostfs_boot_dirs(img, none, "/data=/srv/kv,bad,/www=/srv/www,=x,/y="),
+            (std::vector<std::string>{"/srv/kv", "/srv/www"}));
 }
 
 TEST(lockdown, layout_spans_are_page_rounded_sorted_and_merged) {

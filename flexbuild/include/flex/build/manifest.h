@@ -58,6 +58,10 @@ struct lib_manifest {
   std::vector<syscall_decl> syscalls;  // DESIGN.md §8: a compartment's set is the union over its libraries
   std::vector<located> defines;        // NAME or NAME=VALUE, passed with -D to its sources (a ported program's)
   std::vector<located> includes;       // folders (relative to dir) its sources' #include <...> search
+  // An app's `hostfs_dir`: the command-line option naming the host directory it mounts with hostfs, and
+  // the directory taken without it (empty: none). The lockdown confines file access to it from the boot on.
+  std::optional<located> hostfs_dir_option;
+  std::string hostfs_dir_default;
   source_pos name_pos;
 
   bool exports_symbol(std::string_view symbol) const;

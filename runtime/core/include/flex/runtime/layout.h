@@ -72,6 +72,10 @@ struct flex_image_layout {
    * profile's arguments for it (NULL-terminated); NULL otherwise. */
   const char *binary_path;
   const char *const *binary_args;
+  /* The app's lib.yaml `hostfs_dir`: the command-line option naming the host directory it mounts with
+   * hostfs (NULL: none) and the directory taken without it (NULL: none). */
+  const char *hostfs_dir_option;
+  const char *hostfs_dir_default;
 };
 
 extern const struct flex_image_layout flex_image;

@@ -9,9 +9,10 @@
 //     CAP_SYS_PTRACE may ptrace it or read its memory), every capability dropped (effective, permitted,
 //     inheritable, ambient and the bounding set), so root's powers do not survive boot;
 //   - Landlock where the kernel has it: no file access outside the process's own /proc entries; where
-//     hostfs lives, none outside the directory it mounts first (its directory is named at run time, so
-//     the layer is added at that mount: lockdown_files.h); a compartment process also may not signal
-//     processes outside its own domain (ABI 6) nor reach abstract unix sockets of others;
+//     hostfs lives, none outside the host directories named at boot (hostfs_boot_dirs), from the
+//     lockdown on, so that no compartment of that process ever reaches another file (hostfs's mounts must
+//     lie beneath them: lockdown_files.h); a compartment process also may not signal processes outside
+//     its own domain (ABI 6) nor reach abstract unix sockets of others;
 //   - a seccomp-BPF filter (libseccomp) allowing exactly the union of its compartments' sets (image.json
 //     lists them), with arguments checked where they matter: mmap and mprotect never with PROT_EXEC,
 //     clone only with CLONE_THREAD (clone3, whose flags a filter cannot read, fails with ENOSYS and glibc
@@ -33,6 +34,8 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <string>
+#include <vector>
 
 #include "flex/runtime/backend.h"
 #include "flex/runtime/fault.h"  // kExitSyscall
@@ -49,6 +52,13 @@ int landlock_abi();
 // (`landlock_abi` 0), the first such domain whose set opens files (open, openat, openat2, creat), which
 // check() names in its refusal; nullptr where there is none, or Landlock is there.
 const char *mpk_domain_opening_files_without_landlock(const flex_image_layout &img, int landlock_abi);
+
+// The host directories hostfs may reach in a process locked down with `enforce`, known before the app
+// runs: the value of the app's `hostfs_dir` option on its command line `args` (`--dir X` or `--dir=X`, the
+// last one, as the app reads it) or else its default, and each HOSTDIR of `mounts` (posix's FLEX_MOUNTS,
+// "TARGET=HOSTDIR[,...]"; null: none). As written: relative ones are the working directory's.
+std::vector<std::string> hostfs_boot_dirs(const flex_image_layout &img, const std::vector<std::string> &args,
+                                          const char *mounts);
 
 // Locks down the calling process for the compartments whose bit is set in `hosted`; `supervisor` for the
 // main process of an image with compartment processes. Single-threaded, after the process's boot.

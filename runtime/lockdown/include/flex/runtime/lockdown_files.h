@@ -1,5 +1,6 @@
-// hostfs's side of the lockdown (DESIGN.md §8): the host directory a process may reach is chosen at run
-// time (Redis's --dir), so the process hosting hostfs is confined to it when hostfs mounts it.
+// hostfs's side of the lockdown (DESIGN.md §8): the process hosting hostfs is confined, from its lockdown
+// on, to the host directories named at boot (the app's `hostfs_dir` option, such as Redis's --dir, and
+// FLEX_MOUNTS: lockdown.h, hostfs_boot_dirs); each mount must lie beneath one of them.
 #pragma once
 
 #ifdef __cplusplus
@@ -7,14 +8,10 @@ extern "C" {
 #endif
 
 // Called by hostfs once it holds `dirfd` (an O_PATH descriptor of the directory being mounted). In a
-// process locked down with `lockdown: enforce` that hosts hostfs, the first mount confines every file
-// access of the process to beneath that directory (and its own /proc entries, read-only) with a Landlock
-// layer; a later mount must then lie beneath the first. Returns 0, or:
-//   -EACCES  the directory is outside the one the process is already confined to;
-//   -EBUSY   the process runs other threads (Landlock would confine only the caller and its future
-//            threads): mount before starting threads;
-//   -errno   Landlock refused.
-// Elsewhere (lockdown off or log, no Landlock, not hosting hostfs, unit tests) it does nothing.
+// process locked down with `lockdown: enforce` that hosts hostfs, returns 0 when the directory lies
+// beneath one named at boot, -EACCES when it does not (Landlock refuses it: name it at boot, with the
+// app's directory option or FLEX_MOUNTS), or another -errno. Elsewhere (lockdown off or log, no Landlock,
+// not hosting hostfs, unit tests) it returns 0.
 int flex_lockdown_files_beneath(int dirfd);
 
 #ifdef __cplusplus
