@@ -136,7 +136,7 @@ int disarm_object(dl_phdr_info *info, std::size_t, void *data) {
 
 // The third pass: every page of every object's code (the image's too) becomes a private copy. A file
 // mapped privately still shows later writes to the file in the pages the process has not written, so a
-// domain allowed to write files (hostfs's, before its first mount) could otherwise rewrite the code of the
+// domain allowed to write files (hostfs's, in its directory) could otherwise rewrite the code of the
 // process through the shared object's or the image's file: a WRPKRU past the scan and the disarm. The
 // vDSO is the kernel's, in no file.
 int privatize_object(dl_phdr_info *info, std::size_t, void *data) {
