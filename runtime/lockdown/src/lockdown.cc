@@ -181,6 +181,11 @@ std::vector<std::string> hostfs_boot_dirs(const flex_image_layout &img, const st
 
 namespace {
 
+// The descriptors the rules were made from, open for the life of the process: a rule names the directory's
+// inode, and a file system without a cache (9p, as the PKU guest's) forgets an inode nothing holds, so a
+// later lookup of the same path would find another one, which no rule names.
+std::vector<int> g_boot_dir_fds;
+
 // hostfs's rights beneath each host directory named at boot (hostfs_boot_dirs); one that cannot be opened
 // as a directory is left out (hostfs's mount of it fails as it would without the lockdown). 0 or an errno.
 int allow_boot_dirs(int ruleset, int abi, const flex_image_layout &img) {
@@ -188,8 +193,11 @@ int allow_boot_dirs(int ruleset, int abi, const flex_image_layout &img) {
     const int dir = open(d.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0) continue;
     const int err = allow_beneath(ruleset, dir, hostfs_rights(abi));
-    close(dir);
-    if (err != 0) return err;
+    if (err != 0) {
+      close(dir);
+      return err;
+    }
+    g_boot_dir_fds.push_back(dir);
   }
   return 0;
 }
