@@ -537,6 +537,18 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
     }
   }
   check_key_budget(p, diags);
+  // Under enforce the process hosting hostfs reaches only the host directories named at boot: the app's
+  // `hostfs_dir` option and FLEX_MOUNTS's (posix's, a program's). An app that mounts with hostfs a
+  // directory of its command line must say which option names it.
+  if (const lib_manifest *app = libs.find(p.app.value);
+      app && !p.binary && p.lockdown == lockdown_mode::enforce && !app->hostfs_dir_option && placed.count("hostfs") &&
+      std::none_of(app->deps.begin(), app->deps.end(), [](const located &d) { return d.value == "posix"; })) {
+    diags.warning(p.app.pos,
+                  "app " + quote(p.app.value) + " names no `hostfs_dir`, so under `lockdown: enforce` hostfs reaches "
+                      "no directory but FLEX_MOUNTS's",
+                  "if the app takes its directory on its command line, add `hostfs_dir: {option: --dir}` (its "
+                  "option) to " + app->file.string());
+  }
   return diags.error_count() == errors_before;
 }
 

@@ -556,6 +556,49 @@ TEST_F(validate_test, unknown_app_far_from_any_lists_the_apps) {
   EXPECT_TRUE(has_error(diags_, 2, 6, "unknown app 'sqlite'", "apps: hello, redis"));
 }
 
+// Under enforce hostfs reaches only the directories named at boot: an app placed beside hostfs that names
+// no `hostfs_dir` (and reaches files through no posix FLEX_MOUNTS) gets a warning at its `app` line.
+TEST_F(validate_test, an_app_beside_hostfs_that_names_no_directory_option_is_a_warning) {
+  diag_sink added;
+  for (const char *name : {"hostfs", "posix"}) {
+    lib_manifest lib;
+    lib.name = name;
+    lib.kind = lib_kind::libos;
+    lib.file = std::string("/tree/") + name + "/lib.yaml";
+    index_.add(std::move(lib), added);
+  }
+  const std::string text = "name: p\napp: hello\ncompartments: [{name: a, libraries: [hello, vfs, hostfs]}]\n";
+  auto warnings = [&] {
+    std::string out;
+    for (const yaml::diagnostic &d : diags_.all()) {
+      if (d.level == yaml::severity::warning) out += d.message + " | " + d.hint + "\n";
+    }
+    return out;
+  };
+  EXPECT_TRUE(validate(text)) << dump(diags_);
+  EXPECT_NE(warnings().find("app 'hello' names no `hostfs_dir`, so under `lockdown: enforce` hostfs reaches no "
+                            "directory but FLEX_MOUNTS's | if the app takes its directory on its command line, add "
+                            "`hostfs_dir: {option: --dir}`"),
+            std::string::npos)
+      << dump(diags_);
+  EXPECT_EQ(diags_.all().front().pos.line, 2);
+  // Not under log, not without hostfs, not for an app that names its option.
+  for (const std::string &quiet : {text + "lockdown: log\n",
+                                   std::string("name: p\napp: hello\ncompartments: [{name: a, libraries: [hello]}]\n")}) {
+    diags_ = diag_sink{};
+    EXPECT_TRUE(validate(quiet)) << dump(diags_);
+    EXPECT_EQ(warnings(), "") << quiet;
+  }
+  lib_manifest hello = *index_.find("hello");
+  hello.hostfs_dir_option = located{"--dir", {}};
+  library_index named;
+  for (const auto &[name, lib] : index_.all()) named.add(name == "hello" ? hello : lib, added);
+  index_ = std::move(named);
+  diags_ = diag_sink{};
+  EXPECT_TRUE(validate(text)) << dump(diags_);
+  EXPECT_EQ(warnings(), "");
+}
+
 // A binary's calls and the mpk system-call wall would both need the thread's Syscall User Dispatch.
 TEST_F(validate_test, a_binary_profile_refuses_mpk_compartments_at_their_line) {
   lib_manifest binary;

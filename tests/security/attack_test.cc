@@ -303,6 +303,29 @@ TEST(attack_mpk_files, beside_hostfs_a_domain_writes_no_file_outside_the_directo
   EXPECT_TRUE(fs::exists(outside));
 }
 
+// hostfs's mount of a directory not named at boot is refused, saying where directories are named; one
+// beneath the named one is not.
+TEST(attack_mpk_files, a_mount_outside_the_directories_named_at_boot_is_refused_with_the_reason) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  const fs::path exe = image("attack-mpk-hostfs", false);
+  if (!has_landlock(exe)) return expect_refused_without_landlock(exe);
+  scratch_dir dir("hostfs-dir"), other("not-hostfs-dir");
+  fs::create_directories(dir.path() / "inner");
+  const std::string named = " --dir " + dir.path().string();
+  command_result r = run(exe.string() + " mount-dir " + other.path().string() + named);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("mount " + other.path().string() + ": -13"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("flex: hostfs cannot mount a directory outside the host directories named at boot (the "
+                       "app's --dir and FLEX_MOUNTS): name it there to mount it"),
+            std::string::npos)
+      << r.out;
+  r = run(exe.string() + " mount-dir " + (dir.path() / "inner").string() + named);
+  EXPECT_NE(r.out.find("mount " + (dir.path() / "inner").string() + ": 0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("flex: hostfs cannot mount"), std::string::npos) << r.out;
+  r = run(image("attack-mpk-hostfs", true).string() + " mount-dir " + other.path().string() + named);
+  EXPECT_NE(r.out.find("mount " + other.path().string() + ": 0"), std::string::npos) << r.out;
+}
+
 // Beside hostfs, a domain may write the files of hostfs's directory, and a shared object's file may lie
 // there (root owns them all). A private file mapping shows a later write to the file in every page the process has not written,
 // so the attacker writes a WRPKRU over libm's cbrt in its file and calls cbrt. Under enforce every page of

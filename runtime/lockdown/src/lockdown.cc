@@ -83,6 +83,7 @@ bool hosts_mpk_domains(const flex_image_layout &img, std::uint64_t hosted) {
 // Whether the process hosting hostfs was confined to the host directories named at boot (lockdown
 // enforce): a mount must then lie beneath one of them. Set by lockdown_process.
 bool g_files_confined = false;
+std::string g_named_by;  // where those directories come from, for the refusal of another mount
 
 // Allows `rights` beneath `dir` in `ruleset`; 0 or an errno.
 int allow_beneath(int ruleset, int dir, std::uint64_t rights) {
@@ -242,6 +243,10 @@ status confine_with_landlock(const flex_image_layout &img, std::uint64_t hosted,
   close(ruleset);
   if (err) return status::from_errno("cannot confine the process with Landlock", err);
   g_files_confined = host_dirs;
+  if (host_dirs) {
+    g_named_by = img.hostfs_dir_option ? "the app's " + std::string(img.hostfs_dir_option) + " and FLEX_MOUNTS"
+                                       : std::string("FLEX_MOUNTS");
+  }
   return {};
 }
 
@@ -266,7 +271,17 @@ extern "C" int flex_lockdown_files_beneath(int dirfd) {
   // Landlock answers for the directory as for any file beneath it: a mount outside the directories named
   // at boot cannot even list its root.
   const int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EACCES) {
+      fault_line()
+          .str("flex: hostfs cannot mount a directory outside the host directories named at boot (")
+          .str(g_named_by.c_str())
+          .str("): name it there to mount it")
+          .emit();
+    }
+    return -err;
+  }
   close(fd);
   return 0;
 }

@@ -257,6 +257,10 @@ TEST(lockdown, hostfs_confines_its_process_to_the_directories_named_at_boot) {
   const auto named = [&] { return setenv("FLEX_MOUNTS", mounts.c_str(), 1); };
   outcome o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, probe, "hostfs", named);
   EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_NE(o.err.find("flex: hostfs cannot mount a directory outside the host directories named at boot "
+                       "(FLEX_MOUNTS): name it there to mount it"),
+            std::string::npos)
+      << o.err;
   // Named nowhere: no directory at all, so no mount either.
   o = in_locked_child({"openat"}, 0, FLEX_LOCKDOWN_ENFORCE, [&] {
     const int root = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
