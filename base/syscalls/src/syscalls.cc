@@ -59,9 +59,6 @@ constexpr std::string_view kAny[] = {
     "clock_gettime", "clock_nanosleep", "nanosleep",  "sched_yield",  "getrandom",  "restart_syscall",
     "set_robust_list", "rseq",        "close",        "newfstatat",   "fstat",      "lseek",
     "clone",         "clone3",        "getppid",      "pread64",
-    // Landlock, whose calls only ever narrow the caller's own access: hostfs's first mount confines its
-    // process to the mounted directory (flex/runtime/lockdown_files.h).
-    "landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
 };
 constexpr std::string_view kSupervisor[] = {"kill", "wait4"};
 constexpr std::string_view kCompartment[] = {"getppid"};

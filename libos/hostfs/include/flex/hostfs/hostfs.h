@@ -21,9 +21,9 @@ extern "C" {
 
 enum { HOSTFS_MAX_HANDLES = 4096, HOSTFS_MAX_MOUNTS = 16 };
 
-/* source: an existing host directory. In an image locked down with `lockdown: enforce`, the first mount
- * confines hostfs's process to that directory, and a later one must lie beneath it (-EACCES otherwise);
- * -EBUSY if other threads already run (see flex/runtime/lockdown_files.h). */
+/* source: an existing host directory. In an image locked down with `lockdown: enforce`, it must lie beneath
+ * a host directory named at boot (the app's lib.yaml `hostfs_dir` option, FLEX_MOUNTS): -EACCES otherwise
+ * (see flex/runtime/lockdown_files.h). */
 int hostfs_mount(const char *source);
 int hostfs_umount(int sb);
 int hostfs_open(int sb, const char *rel, int flags, int mode);
