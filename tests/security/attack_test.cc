@@ -353,6 +353,23 @@ TEST(attack_mpk_files, a_domain_that_may_write_files_cannot_rewrite_the_processs
       << "the suite would not notice a missing defence:\n" << off.out;
 }
 
+// The gates' thread table is key-0 memory (not yet defended: key0_write), so a domain can move another
+// domain's stack slot. The full gates check the slot before the switch: it must lie on a stack of that
+// domain's arena, never on the guard pages nor on the shared-key DSS mirror that every domain writes and
+// reads. There the attacker would read the vault's stack after the call (vault_digest leaves a copy of
+// the secret there). The check is the gates', whatever the lockdown: the image ends with the gates'
+// report instead. Checked by removing the check, which let the attacker print the secret.
+TEST(attack_mpk_stacks, a_domains_stack_slot_moved_onto_its_shared_mirror_ends_the_image) {
+  if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  for (bool off : {false, true}) {
+    command_result r = run(image("attack-mpk", off).string() + " stack-slot-dss");
+    EXPECT_EQ(r.status, 134) << r.out;  // kGateViolationExitCode
+    EXPECT_NE(r.out.find("stack"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
+  }
+  EXPECT_NE(run(image("attack-mpk", false).string() + " control").out.find("control ok 42"), std::string::npos);
+}
+
 // The runtime makes a domain's trapped calls with that domain's rights, so the kernel's copies honour its
 // keys: asking for a read into the vault's private static fails as it would without the runtime between
 // (the runtime's own rights would let the kernel write there).

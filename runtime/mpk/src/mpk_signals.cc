@@ -330,7 +330,7 @@ __attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigne
   const greg_t *g = reinterpret_cast<const ucontext_t *>(control().waiting[depth].start + 8)->uc_mcontext.gregs;
   const auto rsp = static_cast<std::uint64_t>(g[REG_RSP]);
   if (rec.uc.uc_mcontext.gregs[REG_RSP] != 0 && rsp - 256 > flex_mpk_runtime.stack_lo[key] &&
-      rsp <= flex_mpk_runtime.stack_hi[key]) {
+      rsp <= flex_mpk_runtime.stack_hi[key] && flex::runtime::mpk_on_stack_part(flex_mpk_runtime.stack_lo[key], rsp - 256)) {
     t.sp[key] = (rsp - 256) & ~std::uint64_t{15};
   }
   const std::uint32_t outer = recs->current;

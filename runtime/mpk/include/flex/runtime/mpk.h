@@ -304,13 +304,23 @@ std::uintptr_t mpk_pkey_site();
 // ---- Per-thread compartment stacks -------------------------------------------------------------------
 
 // Each thread gets one block per domain arena, taken at its first mpk_full entry into any domain:
-//   [guard][stack: the domain's key][guard][DSS mirror: the shared key]
+//   [guard][stack: the domain's key][guard][DSS mirror: the shared key][unused, to the next power of two]
 // A whitelisted local at address a has its DSS copy at a + kMpkDssOffset. Costs: address space only
-// (kMpkMaxThreads blocks per domain reserved at boot); pages are committed as the stacks grow.
+// (kMpkMaxThreads blocks per domain reserved at boot); pages are committed as the stacks grow. The
+// block's size is a power of two so that the gates find where a stack pointer lies in its block with a
+// mask: a stack slot (key-0 memory) must name the stack part, never a guard nor the shared mirror, which
+// every domain reads and writes.
 inline constexpr std::size_t kMpkStackSize = std::size_t{8} << 20;
 inline constexpr std::size_t kMpkStackGuard = std::size_t{64} << 10;
-inline constexpr std::size_t kMpkStackBlock = 2 * (kMpkStackGuard + kMpkStackSize);
+inline constexpr std::size_t kMpkStackBlock = std::size_t{32} << 20;
 inline constexpr std::size_t kMpkDssOffset = kMpkStackSize + kMpkStackGuard;
+static_assert((kMpkStackBlock & (kMpkStackBlock - 1)) == 0 && kMpkStackBlock >= 2 * (kMpkStackGuard + kMpkStackSize));
+// Whether `sp` may be where a domain's stack pointer starts, in the arena starting at `arena_lo`: inside
+// the stack part of a block (the gates' check, in C for the runtime's own users).
+inline bool mpk_on_stack_part(std::uintptr_t arena_lo, std::uintptr_t sp) {
+  const std::uintptr_t off = (sp - arena_lo) & (kMpkStackBlock - 1);
+  return off > kMpkStackGuard && off <= kMpkStackGuard + kMpkStackSize;
+}
 inline constexpr unsigned kMpkMaxThreads = 256;
 // How the process ends when a gate check fails (a WRPKRU reached with another EAX, a forged stack).
 inline constexpr int kGateViolationExitCode = 134;

@@ -75,6 +75,15 @@ enum class pkru_insn {
   "xor %%r10d, %%r10d\n\t"                                                                              \
   "xor %%r11d, %%r11d\n\t"
 
+// rax: a stack pointer's offset from its arena's start. Where it lies in its block must be the stack part
+// (mpk.h: mpk_on_stack_part).
+#define FLEX_MPK_STACK_PART_CHECK                                                                       \
+  "and %[bmask], %%rax\n\t"                                                                             \
+  "cmp %[glo], %%rax\n\t"                                                                               \
+  "jbe flex_mpk_stack_abort\n\t"                                                                        \
+  "cmp %[ghi], %%rax\n\t"                                                                               \
+  "ja flex_mpk_stack_abort\n\t"
+
 // Full gate. Callee-saved registers and the caller's previous entry point go on the caller's stack; the
 // caller's stack pointer goes into its slot of the thread table, so re-entries into the caller (callbacks)
 // start below its live frames; the caller's key (for the way back) and the target (so that no register
@@ -108,6 +117,9 @@ enum class pkru_insn {
   "jbe flex_mpk_stack_abort\n\t"                                                                        \
   "cmp %c[hik](%%r15), %%r14\n\t"                                                                       \
   "ja flex_mpk_stack_abort\n\t"                                                                         \
+  "mov %%r14, %%rax\n\t" /* and on the stack part of its block: no guard, no shared mirror */          \
+  "sub %c[lok](%%r15), %%rax\n\t"                                                                       \
+  FLEX_MPK_STACK_PART_CHECK                                                                             \
   "movq %[key], %%fs:%c[cur](%%r13)\n\t"                                                                \
   "mov %%rdx, %%r10\n\t"                                                                                \
   "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]") "mov %%r14, %%rsp\n\t"                       \
@@ -139,7 +151,10 @@ enum class pkru_insn {
   "cmp %c[lo](%%r15,%%rbx,8), %%r14\n\t"                                                                \
   "jbe flex_mpk_stack_abort\n\t"                                                                        \
   "cmp %c[hi](%%r15,%%rbx,8), %%r14\n\t"                                                                \
-  "ja flex_mpk_stack_abort\n"                                                                           \
+  "ja flex_mpk_stack_abort\n\t"                                                                         \
+  "mov %%r14, %%rax\n\t" /* the result waits in r10 */                                                \
+  "sub %c[lo](%%r15,%%rbx,8), %%rax\n\t"                                                                \
+  FLEX_MPK_STACK_PART_CHECK                                                                             \
   ".Lflex_back%=:\n\t"                                                                                  \
   "mov %%r14, %%rsp\n\t"                                                                                \
   "pop %%fs:(%%r13,%%rbx,8)\n\t"                                                                        \
@@ -272,7 +287,8 @@ struct mpk_light_entry {
       [spk] "i"(offsetof(mpk_thread_table, sp) + 8 * Key), [cur] "i"(offsetof(mpk_thread_table, cur)),  \
       [lok] "i"(offsetof(mpk_runtime_page, stack_lo) + 8 * Key),                                        \
       [hik] "i"(offsetof(mpk_runtime_page, stack_hi) + 8 * Key),                                        \
-      [lo] "i"(offsetof(mpk_runtime_page, stack_lo)), [hi] "i"(offsetof(mpk_runtime_page, stack_hi))
+      [lo] "i"(offsetof(mpk_runtime_page, stack_lo)), [hi] "i"(offsetof(mpk_runtime_page, stack_hi)),     \
+      [bmask] "i"(kMpkStackBlock - 1), [glo] "i"(kMpkStackGuard), [ghi] "i"(kMpkStackGuard + kMpkStackSize)
 
 #define FLEX_MPK_CELL_OPERANDS                                                                          \
   [control] "i"(offsetof(mpk_runtime_page, sig_control)), [cell] "i"(offsetof(mpk_signal_control, rt_return))
