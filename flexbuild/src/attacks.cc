@@ -90,7 +90,7 @@ std::string attack_filter(const std::set<std::string> &mechanisms) {
   if (mechanisms.count("process")) f += ":*/attack_process_*:attack_dos.*";
   if (mechanisms.count("mpk")) {
     f += ":*/attack_mpk_*:*not_yet_defended.*:*foreign_pkru_load.*:*early_code.*:attack_mpk_files.*:mpk_syscalls.*"
-         ":mpk_runtime_trusts_no_libc_state.*";
+         ":mpk_runtime_trusts_no_libc_state.*:attack_mpk_stacks.*";
   }
   return f;
 }
@@ -141,7 +141,7 @@ json attack_results(const std::vector<std::string> &listed, const json &gtest_ou
       const std::string e = outcome(full);
       add("mpk", w, e == "passed" ? "blocked" : e == "failed" ? "NOT BLOCKED" : skipped_or(e, ""));
     } else if (n.suite == "mpk_syscalls" || n.suite == "mpk_runtime_trusts_no_libc_state" ||
-               n.suite == "attack_mpk_files" || n.suite == "attack_dos") {
+               n.suite == "attack_mpk_files" || n.suite == "attack_mpk_stacks" || n.suite == "attack_dos") {
       std::string w = n.test;
       for (char &c : w) c = c == '_' ? ' ' : c;
       const std::string e = outcome(full);

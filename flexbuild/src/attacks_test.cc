@@ -36,6 +36,8 @@ attack_mpk_files.
   a_domain_that_may_open_files_cannot_open_its_own_processs_memory
 attack_mpk/early_code.
   keeps_the_image_from_booting_under_enforce/early_code_rwx  # GetParam() = "rwx"
+attack_mpk_stacks.
+  a_domains_stack_slot_moved_onto_its_shared_mirror_ends_the_image
 )";
 
 json test(const std::string &name, const std::string &result, bool failed = false, const std::string &skip = "") {
@@ -47,7 +49,7 @@ json test(const std::string &name, const std::string &result, bool failed = fals
 
 TEST(attacks, the_listing_gives_every_full_test_name) {
   const auto names = parse_gtest_list(kListing);
-  ASSERT_EQ(names.size(), 16u);
+  ASSERT_EQ(names.size(), 17u);
   EXPECT_EQ(names[0], "mpk_syscalls.a_domains_signal_mask_is_its_own");
   EXPECT_EQ(names[2], "lockdown/attack.is_stopped_with_a_report_under_enforce/attack_process_vm_read");
   EXPECT_EQ(names[10], "attack_mpk/not_yet_defended.goes_through_under_enforce/fd_read");
@@ -61,6 +63,7 @@ TEST(attacks, the_filter_runs_only_the_images_mechanisms) {
   EXPECT_NE(attack_filter({"mpk"}).find("*foreign_pkru_load.*"), std::string::npos);
   EXPECT_NE(attack_filter({"mpk"}).find("attack_mpk_files.*"), std::string::npos);
   EXPECT_NE(attack_filter({"mpk"}).find("*early_code.*"), std::string::npos);
+  EXPECT_NE(attack_filter({"mpk"}).find("attack_mpk_stacks.*"), std::string::npos);
   EXPECT_EQ(attack_filter({"none", "process"}).find("foreign_pkru_load"), std::string::npos);
 }
 
@@ -92,7 +95,7 @@ TEST(attacks, each_attack_gets_its_result) {
   EXPECT_EQ(r["counts"]["blocked"], 1);
   EXPECT_EQ(r["counts"]["NOT BLOCKED"], 1);
   EXPECT_EQ(got["mpk ldso-xrstor"], "not applicable");
-  EXPECT_EQ(r["counts"]["not applicable"], 7);
+  EXPECT_EQ(r["counts"]["not applicable"], 8);  // the mpk rows, in an image without mpk
   EXPECT_EQ(r["counts"]["not run here"], 1);
 }
 
@@ -118,12 +121,15 @@ TEST(attacks, the_foreign_pkru_loads_and_the_file_attacks_get_their_rows) {
                      {{{"name", "attack_mpk/foreign_pkru_load"},
                        {"testsuite", {test("is_a_trap_under_enforce_and_opens_every_key_under_off/ldso_xrstor", "COMPLETED", true)}}},
                       {{"name", "attack_mpk_files"},
-                       {"testsuite", {test("a_domain_that_may_open_files_cannot_open_its_own_processs_memory", "COMPLETED")}}}}}};
+                       {"testsuite", {test("a_domain_that_may_open_files_cannot_open_its_own_processs_memory", "COMPLETED")}}},
+                      {{"name", "attack_mpk_stacks"},
+                       {"testsuite", {test("a_domains_stack_slot_moved_onto_its_shared_mirror_ends_the_image", "COMPLETED", true)}}}}}};
   const json r = attack_results(parse_gtest_list(kListing), out, {"none", "mpk"});
   std::map<std::string, std::string> got;
   for (const json &row : r["results"]) got[row["mechanism"].get<std::string>() + " " + row["attack"].get<std::string>()] = row["result"];
   EXPECT_EQ(got["mpk ldso-xrstor"], "NOT BLOCKED");
   EXPECT_EQ(got["mpk a domain that may open files cannot open its own processs memory"], "holds");
+  EXPECT_EQ(got["mpk a domains stack slot moved onto its shared mirror ends the image"], "FAILS");
   EXPECT_EQ(got["mpk early-code-rwx"], "not run here") << "listed but not in the output";
   const json passed = {{"testsuites",
                         {{{"name", "attack_mpk/foreign_pkru_load"},
