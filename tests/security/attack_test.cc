@@ -353,18 +353,20 @@ TEST(attack_mpk_files, a_domain_that_may_write_files_cannot_rewrite_the_processs
       << "the suite would not notice a missing defence:\n" << off.out;
 }
 
-// The gates' thread table is key-0 memory (not yet defended: key0_write), so a domain can move another
-// domain's stack slot. The full gates check the slot before the switch: it must lie on a stack of that
-// domain's arena, never on the guard pages nor on the shared-key DSS mirror that every domain writes and
-// reads. There the attacker would read the vault's stack after the call (vault_digest leaves a copy of
-// the secret there). The check is the gates', whatever the lockdown: the image ends with the gates'
-// report instead. Checked by removing the check, which let the attacker print the secret.
+// A domain's stack slot (where its next entry on a thread starts) is on its slot page, under its key: the
+// attacker's write that would move the vault's slot onto the stack's shared-key DSS mirror (every domain
+// reads and writes it; vault_digest leaves a copy of the secret on its stack) faults, whatever the
+// lockdown. Behind it, the gates check a slot after their switch: it must lie on the stack part of that
+// domain's block (the emulated gates' a_forged_return_stack_ends_the_process). Checked: with the slots in
+// the thread table (key-0 memory) and without the gates' check, the attacker printed the secret.
 TEST(attack_mpk_stacks, a_domains_stack_slot_moved_onto_its_shared_mirror_ends_the_image) {
   if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
   for (bool off : {false, true}) {
     command_result r = run(image("attack-mpk", off).string() + " stack-slot-dss");
-    EXPECT_EQ(r.status, 134) << r.out;  // kGateViolationExitCode
-    EXPECT_NE(r.out.find("stack"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("moving the vault's stack slot"), std::string::npos) << r.out;
+    EXPECT_EQ(r.status, 139) << r.out;  // kExitFault: the write to the vault's slot page
+    EXPECT_NE(r.out.find("SEGV_PKUERR"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("address belongs to compartment 'vault' (stacks)"), std::string::npos) << r.out;
     EXPECT_EQ(r.out.find(kSecret), std::string::npos) << "the secret leaked:\n" << r.out;
   }
   EXPECT_NE(run(image("attack-mpk", false).string() + " control").out.find("control ok 42"), std::string::npos);

@@ -101,11 +101,19 @@ struct harness<mpk_matrix<Full, Insn>> {
     asm volatile("xor %%eax, %%eax\n\txor %%ecx, %%ecx\n\txor %%edx, %%edx\n\tjmp *%0" ::"r"(write)
                  : "rax", "rcx", "rdx", "memory");
   }
-  // The per-thread table (key-0 memory app may write) says the callee's stack is somewhere else.
+  // App writes that the callee's stack is somewhere else, into the callee's stack slot: on PKU hardware
+  // the slot page is the callee's, so the write itself faults; emulated (no keys), the gate's check refuses
+  // the forged stack after its switch.
   static void attempt_forged_callee_stack() {
     static char fake[4096];
-    flex_mpk_thread.sp[kCallee + 1] = reinterpret_cast<std::uintptr_t>(fake + sizeof fake);
+    *detail::mpk_slot(kCallee + 1) = reinterpret_cast<std::uintptr_t>(fake + sizeof fake);
     conf_call<matrix>(kCallee, kF0, &f0);
+  }
+  static const char *forged_stack_report() {
+    static const std::string hw = std::string("flex: compartment '") + kCompartmentNames[kApp] +
+                                  R"(' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ .*address belongs to compartment ')" +
+                                  kCompartmentNames[kCallee] + R"(' \(stacks\))";
+    return kHardware ? hw.c_str() : "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack";
   }
   static std::vector<refusal> refusals() {
     std::vector<refusal> r = {
@@ -114,8 +122,8 @@ struct harness<mpk_matrix<Full, Insn>> {
          "flex: mpk gate check failed: a WRPKRU ran with a value other than its gate's"}};
     if (Full) {
       r.push_back(
-          {"a forged stack for the callee", &attempt_forged_callee_stack, fg::kGateViolationExitCode,
-           "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack"});
+          {"a forged stack for the callee", &attempt_forged_callee_stack,
+           kHardware ? kExitFault : fg::kGateViolationExitCode, forged_stack_report()});
     }
     return r;
   }

@@ -215,7 +215,8 @@ status make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
       return status::error(image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno));
     }
     const auto k = static_cast<unsigned>(dom.key);
-    region stacks{flex_mpk_runtime.stack_lo[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
+    // From its slot page, the page under the arena: the layout wall keeps both where boot put them.
+    region stacks{flex_mpk_runtime.slots[k], flex_mpk_runtime.stack_hi[k], dom.compartment,
                   region_kind::stack, "stacks"};
     if (int rc = register_region(stacks); rc < 0) {
       return status::error(image + ": cannot register the stacks of compartment " + c.name + ": " + errno_text(-rc));

@@ -17,10 +17,10 @@ template struct mpk_full_entry<pkru_for(1, 3), pkru_for(2, 3), 2>;
 }  // namespace flex::runtime::detail
 
 // flex_mpk_relay (mpk_gate.h). Where the runtime's own stack is in use down to: the frame its return cell
-// names (the last full gate it made from that stack) or, lower, its slot of the thread table (a full gate
-// it made from there since, which keeps its frames under it), taken only inside the runtime's stack. Already
-// on that stack, `on_own` runs where it is. On a domain's stack (the one whose arena, in the read-only
-// runtime page, holds the stack pointer), that domain's slot of the thread table takes the stack pointer
+// names (the last full gate it made from that stack) or, lower, its stack slot (a full gate it made from
+// there since, which keeps its frames under it), taken only inside the runtime's stack. Already on that
+// stack, `on_own` runs where it is. On a domain's stack (the one whose arena, in the read-only runtime
+// page, holds the stack pointer), that domain's stack slot takes the stack pointer
 // first, as a full gate out of it would, so that a call back into the domain meanwhile starts below the
 // frames waiting here; the slot gets its value back after. Anywhere else, or with no cell, `here` runs.
 extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word (*)(const flex::runtime::call_args *),
@@ -53,7 +53,15 @@ extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word
       "jmp 9f\n"
       "1:\n\t"
       "mov flex_mpk_thread@gottpoff(%%rip), %%r11\n\t"
-      "mov %%fs:%c[sp](%%r11), %%rcx\n\t"
+      "mov %%fs:%c[blk](%%r11), %%r11\n\t"
+      "test %%r11, %%r11\n\t"
+      "jz 8f\n\t" /* no block: this thread has never entered a domain, so it is on none's stack */
+      "dec %%r11\n\t"
+      "and %[tmask], %%r11d\n\t" /* r11: this thread's block */
+      "mov %c[slots](%%r8), %%rcx\n\t"
+      "mov (%%rcx,%%r11,8), %%rcx\n\t" /* the runtime's slot */
+      "shl %[untag], %%rcx\n\t"
+      "shr %[untag], %%rcx\n\t"
       "cmp %%r9, %%rcx\n\t"
       "jbe 2f\n\t"
       "cmp %%r10, %%rcx\n\t"
@@ -74,8 +82,10 @@ extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word
       "inc %%ebx\n\t"
       "jmp 3b\n"
       "5:\n\t"
-      "push %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
-      "mov %%rsp, %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
+      "mov %c[slots](%%r8,%%rbx,8), %%rcx\n\t" /* the domain's slot */
+      "lea (%%rcx,%%r11,8), %%rcx\n\t"
+      "push (%%rcx)\n\t"
+      "mov %%rsp, (%%rcx)\n\t"
       "lea -256(%%r14), %%rax\n\t" /* below the frames in use and the slot a gate pushed under them */
       "and $-16, %%rax\n\t"
       "mov %%rsp, %%r14\n\t"
@@ -83,8 +93,14 @@ extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word
       "mov %%r13, %%rdi\n\t"
       "call *%%r12\n\t"
       "mov %%r14, %%rsp\n\t"
+      "lea flex_mpk_runtime(%%rip), %%r8\n\t"
       "mov flex_mpk_thread@gottpoff(%%rip), %%r11\n\t"
-      "pop %%fs:%c[sp](%%r11,%%rbx,8)\n\t"
+      "mov %%fs:%c[blk](%%r11), %%r11\n\t"
+      "dec %%r11\n\t"
+      "and %[tmask], %%r11d\n\t"
+      "mov %c[slots](%%r8,%%rbx,8), %%rcx\n\t"
+      "lea (%%rcx,%%r11,8), %%rcx\n\t"
+      "pop (%%rcx)\n\t"
       "jmp 9f\n"
       "8:\n\t"
       "mov %%r13, %%rdi\n\t"
@@ -99,7 +115,9 @@ extern "C" [[gnu::naked]] flex::runtime::word flex_mpk_relay(flex::runtime::word
       [cell] "i"(offsetof(flex::runtime::detail::mpk_signal_control, rt_return)),
       [rtlo] "i"((2 + flex::runtime::detail::kSysPages) * 4096),
       [rthi] "i"((2 + flex::runtime::detail::kSysPages) * 4096 + flex::runtime::detail::kRuntimeStackBytes),
-      [sp] "i"(offsetof(flex::runtime::detail::mpk_thread_table, sp)),
+      [blk] "i"(offsetof(flex::runtime::detail::mpk_thread_table, block)),
+      [slots] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, slots)),
+      [tmask] "i"(flex::runtime::kMpkMaxThreads - 1), [untag] "i"(64 - flex::runtime::detail::kMpkSlotTagShift),
       [lo] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, stack_lo)),
       [hi] "i"(offsetof(flex::runtime::detail::mpk_runtime_page, stack_hi)),
       [keys] "i"(flex::runtime::kPkeyCount));

@@ -323,7 +323,10 @@ __attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigne
   if (dom == flex_mpk_runtime.n_domains || !page->sig_enter[dom]) die("flex: a signal for a domain without a signal gate; terminating\n");
   mpk_thread_table &t = flex_mpk_thread;
   const unsigned key = dom + 1;
-  const std::uint64_t saved_cur = t.cur, saved_sp = t.sp[key];
+  // The thread has a block: the runtime made its first entry into a domain at boot, before any handler.
+  std::uint64_t *slot = mpk_slot(key);
+  if (!slot) die("flex: a signal for a domain on a thread that never entered one; terminating\n");
+  const std::uint64_t saved_cur = t.cur, saved_sp = *slot;
   // Interrupted in this domain, on its own stack: the handler's frames go below the live ones (and their
   // red zone). Elsewhere (another domain, the runtime, a gate between two stacks) the domain's next entry
   // point is already below its live frames.
@@ -331,7 +334,7 @@ __attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigne
   const auto rsp = static_cast<std::uint64_t>(g[REG_RSP]);
   if (rec.uc.uc_mcontext.gregs[REG_RSP] != 0 && rsp - 256 > flex_mpk_runtime.stack_lo[key] &&
       rsp <= flex_mpk_runtime.stack_hi[key] && flex::runtime::mpk_on_stack_part(flex_mpk_runtime.stack_lo[key], rsp - 256)) {
-    t.sp[key] = (rsp - 256) & ~std::uint64_t{15};
+    *slot = (rsp - 256) & ~std::uint64_t{15};
   }
   const std::uint32_t outer = recs->current;
   recs->current = static_cast<std::uint32_t>(depth);
@@ -339,7 +342,7 @@ __attribute__((visibility("hidden"), used)) void flex_mpk_signal_deliver(unsigne
   recs->current = outer;
   rec.armed = 0;
   t.cur = saved_cur;  // the gate (caller key 0) leaves the runtime's 0 there
-  t.sp[key] = saved_sp;
+  *slot = saved_sp;
 }
 
 // After the handler: the waiting frame goes into the block's return buffer (as flex_mpk_sigreturn_prepare

@@ -1,6 +1,6 @@
-// The mpk gates' run-time side: the runtime page, the per-thread table, the per-thread compartment stacks
-// (allocated on a thread's first entry into a domain), the vector-register clearing helper and the fatal
-// stubs the gates jump to when a check fails.
+// The mpk gates' run-time side: the runtime page, the per-thread table, the slot pages, the per-thread
+// compartment stacks (a block of them taken on a thread's first entry into a domain), the vector-register
+// clearing helper and the fatal stubs the gates jump to when a check fails.
 #include <cpuid.h>
 #include <pthread.h>
 #include <sys/mman.h>
@@ -18,7 +18,7 @@ extern "C" {
 flex::runtime::detail::mpk_runtime_page flex_mpk_runtime;
 __thread flex::runtime::detail::mpk_thread_table flex_mpk_thread;
 __thread std::uint32_t flex_mpk_emulated_pkru;
-__attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_alloc(unsigned key, unsigned emulated);
+__attribute__((visibility("hidden"))) std::uint64_t flex_mpk_stack_alloc(unsigned key, unsigned emulated);
 }
 
 // Gate-section helpers, in assembly because they run between a WRPKRU and the compiled code on either side.
@@ -113,6 +113,12 @@ flex_mpk_gate_abort:
 flex_mpk_stack_abort:
   lea .Lflex_stack_msg(%rip), %rsi
   mov $(.Lflex_stack_msg_end - .Lflex_stack_msg), %edx
+  jmp flex_mpk_abort_with_message
+  .globl flex_mpk_return_abort
+  .hidden flex_mpk_return_abort
+flex_mpk_return_abort:
+  lea .Lflex_return_msg(%rip), %rsi
+  mov $(.Lflex_return_msg_end - .Lflex_return_msg), %edx
   .globl flex_mpk_abort_with_message
   .hidden flex_mpk_abort_with_message
 flex_mpk_abort_with_message:  # rsi, edx: the message; also mpk_signals.cc's abort
@@ -125,8 +131,11 @@ flex_mpk_abort_with_message:  # rsi, edx: the message; also mpk_signals.cc's abo
   .ascii "flex: mpk gate check failed: a WRPKRU ran with a value other than its gate's (a jump into the middle of a gate?); terminating\n"
 .Lflex_gate_msg_end:
 .Lflex_stack_msg:
-  .ascii "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack arena (forged thread table?); terminating\n"
+  .ascii "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack arena (forged stack slot?); terminating\n"
 .Lflex_stack_msg_end:
+.Lflex_return_msg:
+  .ascii "flex: mpk gate check failed: a gate's way back found its caller waiting on another callee (a jump onto a gate's return?); terminating\n"
+.Lflex_return_msg_end:
   .popsection
 )");
 static_assert(flex::runtime::kGateViolationExitCode == 134, "the stubs above exit with 134");
@@ -177,16 +186,28 @@ std::uintptr_t stack_top(unsigned key, std::uint64_t block) {
   return block_base(key, block) + kMpkStackGuard + kMpkStackSize;
 }
 
+// Whether no domain waits on a full gate on block b: every slot of the block is 0 again (a gate's way back
+// restores what its entry found). Slots this thread's rights cannot read (a thread a domain started exits
+// with that domain's PKRU) count as in use: the block is then kept, never handed out under live frames.
+bool block_idle(std::uint64_t b) {
+  std::uint32_t pkru = 0;
+  if (rt().mode == detail::kModeHardware) asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+  for (unsigned k = 0; k < kPkeyCount; ++k) {
+    if (!rt().slots[k]) continue;
+    if (!pkru_can_read(pkru, static_cast<int>(k))) return false;
+    if (reinterpret_cast<const std::uint64_t *>(rt().slots[k])[b] != 0) return false;
+  }
+  return true;
+}
+
 // Returns this thread's block at its exit, unless a domain is still live on it. A pthread key rather than
 // a C++ thread_local: registering the latter allocates (with the rights of whichever compartment runs the
 // slow path), and the exiting thread may no longer be able to read that compartment's heap.
 void release_block(void *) {
   detail::mpk_thread_table &t = flex_mpk_thread;
   if (!t.block || t.cur != 0) return;
-  std::uint64_t b = t.block - 1;
-  for (unsigned k = 1; k < kPkeyCount; ++k) {
-    if ((g_mapped[b] & (1u << k)) && t.sp[k] && t.sp[k] != stack_top(k, b)) return;  // a suspended activation
-  }
+  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
+  if (!block_idle(b)) return;  // a suspended activation
   // The block's stacks keep their pages for its next thread: each stack is one domain's, and after boot
   // the lockdown's layout wall refuses madvise on laid-out memory, since a domain could otherwise wipe
   // another's live stack.
@@ -224,6 +245,41 @@ void protect(void *p, std::size_t n, int key) {
   }
 }
 
+// A block for a new thread (or user thread), with every domain's stack in it mapped: a gate reads the
+// callee's slot only with the callee's rights, after its switch, so nothing can be left to do there.
+// Returns the block.
+std::uint64_t take_mapped_block() {
+  const std::uint64_t b = take_block();
+  for (unsigned key = 1; key < static_cast<unsigned>(kPkeyCount); ++key) {
+    if (!rt().stack_lo[key] || (g_mapped[b] & (1u << key))) continue;
+    char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
+    protect(stack, kMpkStackSize, static_cast<int>(key));
+    protect(stack + kMpkDssOffset, kMpkStackSize, static_cast<int>(rt().shared_key));
+    lock();
+    g_mapped[b] |= static_cast<std::uint16_t>(1u << key);
+    unlock();
+  }
+  return b;
+}
+
+// What a gate's slow path and a user thread's block need: the runtime booted in the gate's mode, and
+// `key` one of its domains'.
+void check_mode_and_key(unsigned key, unsigned emulated) {
+  const detail::mpk_runtime_page &page = rt();
+  if (emulated && page.mode != detail::kModeEmulated) {
+    die("flex: an emulated mpk gate ran without flex::runtime::testing::emulate_mpk()");
+  }
+  if (!emulated && page.mode != detail::kModeHardware) {
+    die("flex: an mpk gate ran before mpk_boot() set the protection keys up; refusing to run unprotected");
+  }
+  if (key == 0 || key >= static_cast<unsigned>(kPkeyCount) || !page.stack_lo[key]) {
+    die(fault_line().str("flex: an mpk gate entered key ").dec(key).str(", which belongs to no booted domain"));
+  }
+}
+std::uintptr_t stack_top_of(unsigned key, std::uint64_t b) {
+  return stack_top(key, b);
+}
+
 void init_cpu_flags() __attribute__((constructor));
 void init_cpu_flags() {
   if (rt().mode == detail::kModeOff) rt().cpu_flags = detail::detect_cpu_flags();
@@ -256,14 +312,26 @@ void mpk_lock_runtime() {
 
 // The arena stays without access until a thread's block is mapped; with `shared_key` (hardware MPK) its
 // stacks are tagged with `stack_key` (the domain's own, or the shared key under light gates, whose callees
-// run on their caller's stack) and their DSS mirrors with the shared key now, at boot.
+// run on their caller's stack) and their DSS mirrors with the shared key now, at boot. The page under the
+// arena is the key's slot page, read and write, tagged like its stacks: whoever may write the domain's
+// stacks may write where they start, no one else. Key 0's slot page (the runtime's slots) comes with the
+// first arena.
 bool reserve_stack_arena(unsigned key, int shared_key, int stack_key) {
   if (rt().stack_lo[key]) return true;
+  if (!rt().slots[0]) {
+    void *p0 = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p0 == MAP_FAILED) return false;
+    rt().slots[0] = reinterpret_cast<std::uintptr_t>(p0);
+  }
   std::size_t bytes = std::size_t{kMpkMaxThreads} * kMpkStackBlock;
-  void *p = ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void *p = ::mmap(nullptr, 4096 + bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return false;
-  rt().stack_lo[key] = reinterpret_cast<std::uintptr_t>(p);
-  rt().stack_hi[key] = reinterpret_cast<std::uintptr_t>(p) + bytes;
+  const int slot_rc = shared_key >= 0 ? ::pkey_mprotect(p, 4096, PROT_READ | PROT_WRITE, stack_key)
+                                      : ::mprotect(p, 4096, PROT_READ | PROT_WRITE);
+  if (slot_rc != 0) return false;
+  rt().slots[key] = reinterpret_cast<std::uintptr_t>(p);
+  rt().stack_lo[key] = reinterpret_cast<std::uintptr_t>(p) + 4096;
+  rt().stack_hi[key] = rt().stack_lo[key] + bytes;
   for (std::uint64_t b = 0; shared_key >= 0 && b < kMpkMaxThreads; ++b) {
     char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
     if (::pkey_mprotect(stack, kMpkStackSize, PROT_NONE, stack_key) != 0 ||
@@ -272,6 +340,12 @@ bool reserve_stack_arena(unsigned key, int shared_key, int stack_key) {
     }
   }
   return true;
+}
+
+std::uint64_t *mpk_slot(unsigned key) {
+  const std::uint64_t block = flex_mpk_thread.block;
+  if (key >= static_cast<unsigned>(kPkeyCount) || !block || !rt().slots[key]) return nullptr;
+  return reinterpret_cast<std::uint64_t *>(rt().slots[key]) + (block - 1) % kMpkMaxThreads;
 }
 
 }  // namespace detail
@@ -289,7 +363,7 @@ bool mpk_has_free_block() {
 // A user thread's block (uthread.cc): given back like a host thread's at its exit.
 void mpk_release_table(mpk_thread_table &t) {
   if (!t.block) return;
-  std::uint64_t b = t.block - 1;
+  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
   t = mpk_thread_table{};  // its stacks keep their pages, as release_block's
   lock();
   g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
@@ -300,8 +374,9 @@ void mpk_release_table(mpk_thread_table &t) {
 
 mpk_stack_range mpk_thread_stack(int key) {
   const detail::mpk_thread_table &t = flex_mpk_thread;
-  if (key <= 0 || key >= kPkeyCount || !t.block || !(g_mapped[t.block - 1] & (1u << key))) return {};
-  std::uintptr_t top = stack_top(static_cast<unsigned>(key), t.block - 1);
+  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
+  if (key <= 0 || key >= kPkeyCount || !t.block || !(g_mapped[b] & (1u << key))) return {};
+  std::uintptr_t top = stack_top(static_cast<unsigned>(key), b);
   return {top - kMpkStackSize, top};
 }
 
@@ -340,19 +415,16 @@ int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
   *stack_top = nullptr;
   *stack_size = 0;
   std::memset(state, 0, sizeof(mpk_thread_table));
-  mpk_thread_table &t = flex_mpk_thread;
-  const unsigned key = static_cast<unsigned>(t.cur & 15);
+  const unsigned key = static_cast<unsigned>(flex_mpk_thread.cur & 15);
   if (key == 0) return 0;  // no full gates: the caller's own stack, a table of zeros
   if (!detail::mpk_has_free_block()) return -EAGAIN;
-  const bool emulated = flex_mpk_runtime.mode == detail::kModeEmulated;
-  // Take a block for a fresh table (the slow path of a gate's first entry), keep it, put ours back.
-  mpk_thread_table saved = t;
-  t = mpk_thread_table{};
+  check_mode_and_key(key, flex_mpk_runtime.mode == detail::kModeEmulated ? 1u : 0u);
+  mpk_thread_table t{};
   t.cur = key;
-  std::uintptr_t top = flex_mpk_stack_alloc(key, emulated ? 1u : 0u);
+  const std::uint64_t b = take_mapped_block();
+  t.block = b + 1;
   std::memcpy(state, &t, sizeof t);
-  t = saved;
-  *stack_top = reinterpret_cast<void *>(top);
+  *stack_top = reinterpret_cast<void *>(stack_top_of(key, b));
   *stack_size = kMpkStackSize;
   return 0;
 }
@@ -371,38 +443,19 @@ void mpk_uthread_release(void *state) {
 
 }  // namespace flex::runtime
 
-// The gates' slow path: the first entry into domain `key` on this thread. Runs on the caller's stack with
-// the caller's rights (before the gate's WRPKRU); returns where the callee's stack starts.
-extern "C" __attribute__((visibility("hidden"))) std::uintptr_t flex_mpk_stack_alloc(unsigned key,
-                                                                                     unsigned emulated) {
+// The gates' slow path: this thread's first entry into any domain (into `key`). Runs on the caller's stack
+// with the caller's rights (before the gate's WRPKRU): takes a block with every domain's stack mapped, and
+// returns it + 1 (what the thread table keeps).
+extern "C" __attribute__((visibility("hidden"))) std::uint64_t flex_mpk_stack_alloc(unsigned key, unsigned emulated) {
   using namespace flex::runtime;
-  const detail::mpk_runtime_page &page = flex_mpk_runtime;
-  if (emulated && page.mode != detail::kModeEmulated) {
-    die("flex: an emulated mpk gate ran without flex::runtime::testing::emulate_mpk()");
-  }
-  if (!emulated && page.mode != detail::kModeHardware) {
-    die("flex: an mpk gate ran before mpk_boot() set the protection keys up; refusing to run unprotected");
-  }
-  if (key == 0 || key >= static_cast<unsigned>(kPkeyCount) || !page.stack_lo[key]) {
-    die(fault_line().str("flex: an mpk gate entered key ").dec(key).str(", which belongs to no booted domain"));
-  }
+  check_mode_and_key(key, emulated);
   detail::mpk_thread_table &t = flex_mpk_thread;
   if (!t.block) {
-    t.block = take_block() + 1;
+    t.block = take_mapped_block() + 1;
     ::pthread_once(&g_exit_once, make_exit_key);
     ::pthread_setspecific(g_exit_key, &t);  // any non-null value: the destructor runs at thread exit
   }
-  std::uint64_t b = t.block - 1;
-  if (!(g_mapped[b] & (1u << key))) {
-    char *stack = reinterpret_cast<char *>(block_base(key, b) + kMpkStackGuard);
-    protect(stack, kMpkStackSize, static_cast<int>(key));
-    protect(stack + kMpkDssOffset, kMpkStackSize, static_cast<int>(page.shared_key));
-    lock();
-    g_mapped[b] |= static_cast<std::uint16_t>(1u << key);
-    unlock();
-  }
-  t.sp[key] = stack_top(key, b);
-  return t.sp[key];
+  return t.block;
 }
 
 // The DSS mirror of a local: only on this thread's own stack of an mpk domain (see mpk.h's block layout).

@@ -46,9 +46,8 @@
 // would still need: a WRPKRU outside the gates (ruled out by the gadget scan and W^X), a write to the
 // system-call page (the runtime's key), a light gate's way back (light gates trust the shared stack), or
 // key-0 state the runtime trusts beyond the pointers it follows (those are sealed: FLEX_SEALED, and the
-// GOT is read-only, full RELRO): glibc's own data (its exit handlers, stdio, malloc's arenas) and the
-// thread table; the last two are not defended yet (DESIGN.md §8, tests/security and runtime/mpk
-// not_yet_defended). The runtime's own stack is its key's once the wall is armed (mpk_runtime_stack_top),
+// GOT is read-only, full RELRO): glibc's own data (its exit handlers, stdio, malloc's arenas), which is
+// not defended yet (DESIGN.md §8, tests/security and runtime/mpk not_yet_defended). The runtime's own stack is its key's once the wall is armed (mpk_runtime_stack_top),
 // and full gates from it return through its return cell.
 #include <cpuid.h>
 #include <linux/audit.h>

@@ -25,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "flex/pku/gadgets.h"
+#include "flex/runtime/fault.h"
 #include "flex/runtime/mpk_gate.h"
 
 namespace flex::runtime {
@@ -253,6 +254,21 @@ using full_2_to_1 = mpk_full<kP2, kP1, 0, pkru_insn::emulated>;
 std::uintptr_t current_sp() {
   return reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
 }
+}  // namespace
+}  // namespace flex::runtime
+extern "C" std::uint64_t flex_mpk_stack_alloc(unsigned key, unsigned emulated);
+namespace flex::runtime {
+namespace {
+// This thread's stack slot of `key` (mpk_impl.h), the thread given a block first if it has none (as a
+// gate's first entry would).
+std::uint64_t &slot_of(unsigned key) {
+  if (!flex_mpk_thread.block) (void)flex_mpk_stack_alloc(1, 1);
+  return *detail::mpk_slot(key);
+}
+// A slot as a full gate's entry leaves it: the caller's stack pointer, tagged with the callee's key.
+std::uint64_t tagged(std::uint64_t sp, unsigned callee_key) {
+  return sp | (std::uint64_t{callee_key} << detail::kMpkSlotTagShift);
+}
 class emulated : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -295,9 +311,10 @@ TEST_F(emulated, callbacks_nest_below_live_frames) {
   }
   EXPECT_EQ(testing::emulated_pkru(), kPkruRuntime);
   EXPECT_EQ(flex_mpk_thread.cur, 0u);
-  EXPECT_EQ(flex_mpk_thread.sp[0], 0u);  // the runtime's own slot: restored on the way out
-  EXPECT_EQ(flex_mpk_thread.sp[1], s1.hi);
-  EXPECT_EQ(flex_mpk_thread.sp[2], s2.hi);
+  // Every slot is back to what the first entry found (0: the top of the stack), the runtime's included.
+  EXPECT_EQ(slot_of(0), 0u);
+  EXPECT_EQ(slot_of(1), 0u);
+  EXPECT_EQ(slot_of(2), 0u);
 }
 
 word touch_dss(word, word, word, word, word, word) {
@@ -337,8 +354,10 @@ TEST_F(emulated, each_thread_has_its_own_stack_and_blocks_are_recycled) {
 // ---- The checks that end the process -------------------------------------------------------------------
 // (A WRPKRU reached with another EAX and a forged callee stack: the conformance suite's refusals.)
 
+// Emulated, a callee may write its caller's slot (there are no keys; on PKU hardware the slot page is the
+// caller's, so the write itself faults: hardware.a_domain_cannot_write_another_domains_stack_slot).
 word forge_callers_stack(word, word, word, word, word, word) {
-  flex_mpk_thread.sp[1] = 0x1000;  // the callee rewrites where its caller (domain 1) will resume
+  slot_of(1) = tagged(0x1000, 2);  // the callee rewrites where its caller (domain 1) will resume
   return 0;
 }
 word call_forger(word, word, word, word, word, word) {
@@ -348,6 +367,35 @@ word call_forger(word, word, word, word, word, word) {
 TEST_F(emulated, a_forged_return_stack_ends_the_process) {
   EXPECT_EXIT(gate<full_to_1>::call_erased({}, nullptr, &call_forger, {}),
               ::testing::ExitedWithCode(kGateViolationExitCode), "outside its domain's stack arena");
+}
+
+// Domain 1 calls domain 2 and domain 3 calls back into 1 meanwhile (1 -> 2 -> ... -> 3 -> 1 would do the
+// same); here domain 2, while 1 waits on it, returns through a gate from 1 to 3 (a jump onto that gate's
+// way back): 1's slot names a call to 2, so the way back refuses to resume it.
+word return_as_3(word, word, word, word, word, word);
+word five(word, word, word, word, word, word) {
+  return 5;
+}
+word call_2_for_five(word, word, word, word, word, word) {
+  return gate<full_1_to_2>::call_erased({}, nullptr, &five, {});
+}
+word call_2_then_wait(word, word, word, word, word, word) {
+  return gate<full_1_to_2>::call_erased({}, nullptr, &return_as_3, {});
+}
+using full_1_to_3 = mpk_full<kP1, pkru_for(3, 4), 2, pkru_insn::emulated>;
+extern "C" void flex_test_jump_onto_full_return(const void *at, unsigned long key);
+const void *nth_switch_point(const void *entry, int n);
+word return_as_3(word, word, word, word, word, word) {
+  const void *back = nth_switch_point(reinterpret_cast<const void *>(full_1_to_3::entry()), 1);
+  if (!back) std::_Exit(3);
+  flex_test_jump_onto_full_return(back, 1);
+  return 0;
+}
+TEST_F(emulated, a_gates_way_back_resumes_only_a_call_to_its_own_callee) {
+  EXPECT_EXIT(gate<full_to_1>::call_erased({}, nullptr, &call_2_then_wait, {}),
+              ::testing::ExitedWithCode(kGateViolationExitCode), "found its caller waiting on another callee");
+  // The control: 1's call to 2 comes back through 1 -> 2's own way back.
+  EXPECT_EQ(gate<full_to_1>::call_erased({}, nullptr, &call_2_for_five, {}), 5u);
 }
 
 TEST_F(emulated, hardware_gates_refuse_to_run_before_boot) {
@@ -866,7 +914,8 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
   EXPECT_EXIT(
       {
         testing::emulate_mpk(2);
-        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        // Slot 0 (key-0 memory: anyone's) names a frame the hijacker wrote, as a call to the callee.
+        slot_of(0) = tagged(reinterpret_cast<std::uint64_t>(fake_return_stack()), 2);
         flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
         flex_test_jump_onto_full_return(back_erased, 0);
         std::_Exit(flex_mpk_emulated_pkru == kCaller ? 7 : 1);  // back here, with domain 1's rights
@@ -875,15 +924,15 @@ TEST(fixed_targets, a_jump_onto_a_full_gates_way_back_cannot_choose_the_callers_
   EXPECT_EXIT(
       {
         testing::emulate_mpk(2);
-        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
-        // The caller's own slot holds no live frame (earlier tests of this binary may have left one: the
-        // death test's child inherits it): the way back must refuse it, not return there.
-        flex_mpk_thread.sp[1] = 0;
+        slot_of(0) = tagged(reinterpret_cast<std::uint64_t>(fake_return_stack()), 2);
+        // The caller's own slot holds no call to the callee (earlier tests of this binary may have left
+        // one: the death test's child inherits it): the way back must refuse it, not return there.
+        slot_of(1) = 0;
         flex_mpk_emulated_pkru = kCallee;
         flex_test_jump_onto_full_return(back_fixed, 0);
         std::_Exit(7);
       },
-      ::testing::ExitedWithCode(134), "outside its domain's stack arena");
+      ::testing::ExitedWithCode(134), "found its caller waiting on another callee");
 }
 
 // The runtime as the caller on its own stack (caller key 0: the app's entry, a compartment's signal handler)
@@ -904,7 +953,7 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
   EXPECT_EXIT(
       {
         testing::emulate_mpk(2);
-        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        slot_of(0) = tagged(reinterpret_cast<std::uint64_t>(fake_return_stack()), 2);
         flex_mpk_emulated_pkru = kCallee;  // as domain 2's hijacked code
         flex_test_jump_onto_full_return(back_erased, 0);
         std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // back here, with the runtime's rights
@@ -919,7 +968,7 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
         flex_mpk_emulated_pkru = kPkruRuntime;
         const word r = gate<own>::call_erased({}, nullptr, &good, call_args{{41}});
         if (r != 42 || g_fake_control.rt_return != 0 || flex_mpk_emulated_pkru != kPkruRuntime) std::_Exit(3);
-        flex_mpk_thread.sp[0] = reinterpret_cast<std::uint64_t>(fake_return_stack());
+        slot_of(0) = tagged(reinterpret_cast<std::uint64_t>(fake_return_stack()), 2);
         flex_mpk_emulated_pkru = kCallee;
         flex_test_jump_onto_full_return(back_own, 0);
         std::_Exit(7);
@@ -942,7 +991,7 @@ word relay_on_own(const call_args *a) {
   const auto at = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
   const bool on_domain2 = at > flex_mpk_runtime.stack_lo[2] && at <= flex_mpk_runtime.stack_hi[2];
   g_relay_on_runtime_stack = !on_domain2 && at < g_cell_at_relay && at > g_cell_at_relay - 4096;
-  g_domain_slot_in_relay = flex_mpk_thread.sp[2];
+  g_domain_slot_in_relay = slot_of(2);
   using into_domain1 = mpk_full_to<kPkruRuntime, pkru_for(1, 3), 0, &good, pkru_insn::emulated, 0>;
   return gate<into_domain1>::call_erased({}, nullptr, &good, *a);
 }
@@ -954,13 +1003,13 @@ word relay_here(const call_args *) {
 word relay_from_domain2(word x, word, word, word, word, word) {
   const std::uint32_t pkru = flex_mpk_emulated_pkru;
   flex_mpk_emulated_pkru = kPkruRuntime;  // as the light gate into the runtime leaves it
-  const std::uint64_t slot = flex_mpk_thread.sp[2];
+  const std::uint64_t slot = slot_of(2);
   g_cell_at_relay = g_fake_control.rt_return;
   const call_args args{{x}};
   const word r = flex_mpk_relay(&relay_on_own, &relay_here, &args);
   // Meanwhile a call back into domain 2 would have started below this frame.
   g_slot_lowered = g_domain_slot_in_relay < reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
-  g_slot_restored = flex_mpk_thread.sp[2] == slot;
+  g_slot_restored = slot_of(2) == slot;
   flex_mpk_emulated_pkru = pkru;
   return r;
 }
@@ -995,10 +1044,10 @@ TEST(fixed_targets, the_relay_enters_a_domain_from_the_runtimes_own_stack_and_re
         if (g_fake_control.rt_return != cell || flex_mpk_emulated_pkru != kPkruRuntime) std::_Exit(5);
         // It writes a frame on its own stack that would return to its own code, points its own slot at
         // it, and jumps onto the relay gate's way back with its own rights.
-        auto *top = reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32;
+        auto *top = reinterpret_cast<std::uint64_t *>(mpk_thread_stack(2).hi) - 32;
         for (int i = 0; i < 10; ++i) top[i] = reinterpret_cast<std::uint64_t>(&flex_test_attacker_landing);
         top[0] = 0;
-        flex_mpk_thread.sp[2] = reinterpret_cast<std::uint64_t>(top);
+        slot_of(2) = tagged(reinterpret_cast<std::uint64_t>(top), 1);
         flex_mpk_emulated_pkru = kAttacker;
         flex_test_jump_onto_full_return(back, 2);
         std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // the runtime's recorded frame
@@ -1024,8 +1073,9 @@ TEST(not_yet_defended, a_jump_onto_the_relays_way_back_takes_the_runtimes_rights
         // Domain 2 (the attacker) has run on this thread, so it has a stack here.
         if (gate<into_attacker>::call_erased({}, nullptr, &good, call_args{{41}}) != 42) std::_Exit(3);
         // It writes a frame on its own stack and points its own slot at it.
-        auto *top = fake_return_frame(reinterpret_cast<std::uint64_t *>(flex_mpk_thread.sp[2]) - 32);
-        flex_mpk_thread.sp[2] = reinterpret_cast<std::uint64_t>(top);
+        // (Its own slot: it may write it, tag included.)
+        auto *top = fake_return_frame(reinterpret_cast<std::uint64_t *>(mpk_thread_stack(2).hi) - 32);
+        slot_of(2) = tagged(reinterpret_cast<std::uint64_t>(top), 1);
         flex_mpk_emulated_pkru = kAttacker;
         flex_test_jump_onto_full_return(back, 2);
         std::_Exit(flex_mpk_emulated_pkru == kPkruRuntime ? 7 : 1);  // back here, with the runtime's rights
@@ -1078,6 +1128,33 @@ TEST_F(hardware, stacks_switch_and_registers_are_cleared) {
         pass_or_exit(full_gate_register_promises(hw_full_1::entry(), 1, detail::detect_cpu_flags()));
       },
       ::testing::ExitedWithCode(0), "");
+}
+
+// The stack slots: a domain's is on a page under its key (the one its stacks have), so a domain writes
+// its own and cannot even read another's, whose value decides where that domain runs next.
+word rewrite_slot(word key, word, word, word, word, word) {
+  auto *slot = static_cast<volatile std::uint64_t *>(detail::mpk_slot(static_cast<unsigned>(key)));
+  *slot = *slot;
+  return 1;
+}
+TEST_F(hardware, a_domain_writes_its_own_stack_slot_but_not_another_domains) {
+  REQUIRE_PKU();
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        std::_Exit(gate<hw_full_1>::call_erased({}, nullptr, &rewrite_slot, call_args{{1}}) == 1 ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+  EXPECT_EXIT(
+      {
+        boot_hardware_or_exit();
+        (void)gate<hw_full_1>::call_erased({}, nullptr, &rewrite_slot, call_args{{2}});
+        std::_Exit(0);
+      },
+      [](int st) {
+        return (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV) || (WIFEXITED(st) && WEXITSTATUS(st) == kExitFault);
+      },
+      "");
 }
 
 // Whether n bytes from p hold an instruction that loads PKRU (flex/pku/gadgets.h) at any offset.

@@ -29,10 +29,15 @@
 // reaches only that gate's own callee. The erased mpk_light / mpk_full (target as the seventh argument)
 // remain for the runtime's tests and benchmarks; an image holds none.
 //
-// Not defended yet (compartments may write key-0 memory, DESIGN.md §5): the per-thread stack table lives in
-// key-0 TLS, so a compartment can redirect which of a domain's stacks the next entry uses (the gate checks
-// only that the stack lies in that domain's arena). Threads must enter their compartment through a gate (a
-// thread started by a compartment runs on glibc's key-0 stack until it does).
+// Stack slots: where a domain's next entry on a thread starts is that domain's slot for the thread's block,
+// on the domain's slot page, under the domain's own key (mpk_impl.h): a domain writes only its own slots,
+// and a gate reads the callee's after its switch. A slot also names the callee a waiting domain called,
+// and a full gate's way back resumes only a call to its own callee, so code that jumps onto a gate's
+// return cannot resume a caller that waits on someone else. The thread's block index stays in key-0 TLS:
+// whichever block it names, a domain only ever runs on its own stacks and a way back only resumes a call
+// made to that gate's callee; with one thread (lockdown: enforce) no two activations share a stack. Threads
+// must enter their compartment through a gate (a thread started by a compartment runs on glibc's key-0
+// stack until it does).
 //
 // Under `lockdown: enforce` the kernel is no way around the keys (runtime/lockdown): signals run on the
 // runtime's signal arena and return only through it (mpk_signal_wall below), no system call may remap the
@@ -44,8 +49,8 @@
 // return cell (mpk_gate.h); the image's end runs no libc code on key-0 state with the runtime's rights
 // (runtime/core/src/image_end.cc); the runtime enters a domain only through a full gate, light images
 // included, and relays a call from another process into a domain from its own stack (flex_mpk_relay).
-// Still open: key-0 memory stays every compartment's (glibc's data, the thread table), and, without a return
-// cell (no signal arena), the way back of that relay (runtime code on a domain's stack).
+// Still open: key-0 memory stays every compartment's (glibc's data), and, without a return cell (no signal
+// arena), the way back of that relay (runtime code on a domain's stack).
 #pragma once
 
 #include <cstddef>
@@ -308,8 +313,8 @@ std::uintptr_t mpk_pkey_site();
 // A whitelisted local at address a has its DSS copy at a + kMpkDssOffset. Costs: address space only
 // (kMpkMaxThreads blocks per domain reserved at boot); pages are committed as the stacks grow. The
 // block's size is a power of two so that the gates find where a stack pointer lies in its block with a
-// mask: a stack slot (key-0 memory) must name the stack part, never a guard nor the shared mirror, which
-// every domain reads and writes.
+// mask: a stack slot must name the stack part, never a guard nor the shared mirror, which every domain
+// reads and writes.
 inline constexpr std::size_t kMpkStackSize = std::size_t{8} << 20;
 inline constexpr std::size_t kMpkStackGuard = std::size_t{64} << 10;
 inline constexpr std::size_t kMpkStackBlock = std::size_t{32} << 20;

@@ -84,15 +84,32 @@ enum class pkru_insn {
   "cmp %[ghi], %%rax\n\t"                                                                               \
   "ja flex_mpk_stack_abort\n\t"
 
-// Full gate. Callee-saved registers and the caller's previous entry point go on the caller's stack; the
-// caller's stack pointer goes into its slot of the thread table, so re-entries into the caller (callbacks)
-// start below its live frames; the caller's key (for the way back) and the target (so that no register
-// holds it) go on the callee's stack. Stack pointers taken from the (key-0, writable) thread table are
-// checked against the domain's arena bounds in the read-only runtime page before use.
+// Full gate. Callee-saved registers and the caller's previous slot go on the caller's stack; the caller's
+// stack pointer goes into its slot (mpk_impl.h: per key and block, in the caller's slot page, which only the
+// caller's rights write), tagged with the callee's key, so re-entries into the caller (callbacks) start
+// below its live frames and only a return from this callee resumes them; the caller's key (for the way
+// back) and the target (so that no register holds it) go on the callee's stack. The callee's slot is read
+// after the switch to its rights (only they may read its page); 0 there means the top of its stack in this
+// thread's block. Every stack pointer taken from a slot is checked against the domain's arena bounds in the
+// read-only runtime page, and to lie in the stack part of its block, before use. The block comes from the
+// thread table (key 0): whichever block it names, a slot only ever sends a domain onto its own stack, and
+// a way back only ever resumes a call its caller made to this gate's callee.
 #define FLEX_MPK_FULL_BODY_WITH(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED)                           \
   FLEX_MPK_FULL_BODY_CELL(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED, "", FLEX_MPK_SLOT_BACK, "")
-// Where the way back finds the caller's stack: its slot of the thread table.
-#define FLEX_MPK_SLOT_BACK "mov %%fs:(%%r13,%%rbx,8), %%r14\n\t"
+// rbp: this thread's block (from its thread table), as an index.
+#define FLEX_MPK_BLOCK_INDEX                                                                            \
+  "dec %%rbp\n\t"                                                                                       \
+  "and %[tmask], %%ebp\n\t"
+// Where the way back finds the caller's stack: its slot (r12: its address), which must name a call to this
+// gate's callee.
+#define FLEX_MPK_SLOT_BACK                                                                              \
+  "mov (%%r12), %%r14\n\t"                                                                              \
+  "mov %%r14, %%rax\n\t"                                                                                \
+  "shr %[tagshift], %%rax\n\t"                                                                          \
+  "cmp %[key], %%eax\n\t"                                                                               \
+  "jne flex_mpk_return_abort\n\t"                                                                       \
+  "shl %[untag], %%r14\n\t"                                                                             \
+  "shr %[untag], %%r14\n\t"
 // CELL_IN, CELL_BACK, CELL_OUT: the runtime's own stack, for the runtime as a caller on it (below).
 #define FLEX_MPK_FULL_BODY_CELL(WRPKRU, LOAD, CALL, CALLER_IN, CALLER_BACK, CALLER_SWITCHED, CELL_IN, CELL_BACK, CELL_OUT) \
   ".cfi_undefined %%rip\n\t" /* backtraces end here */                                                 \
@@ -107,12 +124,31 @@ enum class pkru_insn {
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
   CALLER_IN /* rbx: the caller's key */                                                                  \
   CELL_IN                                                                                               \
-  "push %%fs:(%%r13,%%rbx,8)\n\t"                                                                       \
-  "mov %%rsp, %%fs:(%%r13,%%rbx,8)\n\t"                                                                 \
-  "mov %%fs:%c[spk](%%r13), %%r14\n\t" /* where the callee's stack starts */                            \
-  "test %%r14, %%r14\n\t"                                                                               \
+  "mov %%fs:%c[blk](%%r13), %%rbp\n\t"                                                                  \
+  "test %%rbp, %%rbp\n\t"                                                                               \
   "jz .Lflex_slow%=\n"                                                                                  \
   ".Lflex_have%=:\n\t"                                                                                  \
+  FLEX_MPK_BLOCK_INDEX                                                                                  \
+  "mov %c[slots](%%r15,%%rbx,8), %%rax\n\t" /* the caller's slot */                                    \
+  "lea (%%rax,%%rbp,8), %%rax\n\t"                                                                      \
+  "push (%%rax)\n\t"                                                                                    \
+  "mov %[key], %%r14d\n\t"                                                                              \
+  "shl %[tagshift], %%r14\n\t"                                                                          \
+  "or %%rsp, %%r14\n\t"                                                                                 \
+  "mov %%r14, (%%rax)\n\t"                                                                              \
+  "movq %[key], %%fs:%c[cur](%%r13)\n\t"                                                                \
+  "mov %%rdx, %%r10\n\t"                                                                                \
+  "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]")                                              \
+  "mov %c[slotk](%%r15), %%r14\n\t" /* the callee's slot, with its rights */                           \
+  "mov (%%r14,%%rbp,8), %%r14\n\t"                                                                      \
+  "shl %[untag], %%r14\n\t"                                                                             \
+  "shr %[untag], %%r14\n\t"                                                                             \
+  "jnz .Lflex_sp%=\n\t"                                                                                 \
+  "mov %%rbp, %%r14\n\t" /* none: the top of its stack in this block */                               \
+  "shl %[bshift], %%r14\n\t"                                                                            \
+  "add %c[lok](%%r15), %%r14\n\t"                                                                       \
+  "add %[top], %%r14\n"                                                                                 \
+  ".Lflex_sp%=:\n\t"                                                                                    \
   "cmp %c[lok](%%r15), %%r14\n\t"                                                                       \
   "jbe flex_mpk_stack_abort\n\t"                                                                        \
   "cmp %c[hik](%%r15), %%r14\n\t"                                                                       \
@@ -120,9 +156,7 @@ enum class pkru_insn {
   "mov %%r14, %%rax\n\t" /* and on the stack part of its block: no guard, no shared mirror */          \
   "sub %c[lok](%%r15), %%rax\n\t"                                                                       \
   FLEX_MPK_STACK_PART_CHECK                                                                             \
-  "movq %[key], %%fs:%c[cur](%%r13)\n\t"                                                                \
-  "mov %%rdx, %%r10\n\t"                                                                                \
-  "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]") "mov %%r14, %%rsp\n\t"                       \
+  "mov %%r14, %%rsp\n\t"                                                                                \
   "push %%rbx\n\t"                                                                                      \
   "push %%r12\n\t" /* the target: called from the callee's stack, held by no register */              \
   "mov %%r10, %%rdx\n\t"                                                                                \
@@ -145,6 +179,10 @@ enum class pkru_insn {
   CALLER_SWITCHED /* rbx: the caller's key, after the switch (fixed): no jump skips it */              \
   "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
   "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
+  "mov %%fs:%c[blk](%%r13), %%rbp\n\t"                                                                  \
+  FLEX_MPK_BLOCK_INDEX                                                                                  \
+  "mov %c[slots](%%r15,%%rbx,8), %%r12\n\t" /* the caller's slot, with its rights */                   \
+  "lea (%%r12,%%rbp,8), %%r12\n\t"                                                                      \
   CELL_BACK /* r14: the caller's stack pointer */                                                       \
   "test %%ebx, %%ebx\n\t"                                                                               \
   "jz .Lflex_back%=\n\t"                                                                                \
@@ -157,7 +195,7 @@ enum class pkru_insn {
   FLEX_MPK_STACK_PART_CHECK                                                                             \
   ".Lflex_back%=:\n\t"                                                                                  \
   "mov %%r14, %%rsp\n\t"                                                                                \
-  "pop %%fs:(%%r13,%%rbx,8)\n\t"                                                                        \
+  "pop (%%r12)\n\t"                                                                                     \
   "mov %%rbx, %%fs:%c[cur](%%r13)\n\t"                                                                  \
   "call flex_mpk_clear_vectors\n\t"                                                                     \
   "mov %%r10, %%rax\n\t" FLEX_MPK_CLEAR_SCRATCH "cld\n\t"                                               \
@@ -169,17 +207,19 @@ enum class pkru_insn {
   "pop %%rbx\n\t"                                                                                       \
   "pop %%rbp\n\t"                                                                                       \
   "ret\n"                                                                                               \
-  ".Lflex_slow%=:\n\t" /* first entry into this domain on this thread */                                \
+  ".Lflex_slow%=:\n\t" /* this thread's first entry into any domain: it takes a block */               \
   "push %%rdi\n\t"                                                                                      \
   "push %%rsi\n\t"                                                                                      \
   "push %%rdx\n\t"                                                                                      \
   "push %%rcx\n\t"                                                                                      \
   "push %%r8\n\t"                                                                                       \
   "push %%r9\n\t"                                                                                       \
+  "sub $8, %%rsp\n\t"                                                                                   \
   "mov %[key], %%edi\n\t"                                                                               \
   "mov %[emu], %%esi\n\t"                                                                               \
   "call flex_mpk_stack_alloc\n\t"                                                                       \
-  "mov %%rax, %%r14\n\t"                                                                                \
+  "mov %%rax, %%rbp\n\t"                                                                                \
+  "add $8, %%rsp\n\t"                                                                                   \
   "pop %%r9\n\t"                                                                                        \
   "pop %%r8\n\t"                                                                                        \
   "pop %%rcx\n\t"                                                                                       \
@@ -212,7 +252,7 @@ enum class pkru_insn {
   FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FIXED,  \
                           "add $8, %%rsp\n\t", FLEX_MPK_CALLER_FIXED)
 // The runtime as the caller: its code may run on a domain's stack (after a light gate out of that domain,
-// in a mixed image), whose slot the thread table names; so the key comes from the table, as for the erased.
+// in a mixed image), that domain's; so the key comes from the thread table, as for the erased.
 #define FLEX_MPK_FULL_BODY_TO_FROM_RUNTIME(WRPKRU)                                                      \
   FLEX_MPK_FULL_BODY_WITH(WRPKRU, "xor %%r12d, %%r12d\n\t", "call %P[fn]\n\t", FLEX_MPK_CALLER_FROM_TABLE, \
                           FLEX_MPK_CALLER_FROM_STACK, "")
@@ -220,8 +260,8 @@ enum class pkru_insn {
 // 0). With a signal arena, the runtime's stack pointer goes into its return cell (the arena's control
 // page: the runtime's key, which no compartment writes), the previous cell kept on the runtime's stack, and
 // the way back takes it from there after the switch: a jump onto the way back (PKRU 0) lands only where
-// the runtime called from, as if the callee had returned, never on a stack the thread table (key 0) names.
-// Without an arena (emulated MPK, older kernels), the thread table's slot, as before.
+// the runtime called from, as if the callee had returned, never on a stack its slot (key-0 memory) names.
+// Without an arena (emulated MPK, older kernels), the runtime's slot, as before.
 #define FLEX_MPK_CELL_IN                                                                                \
   "mov %c[control](%%r15), %%r14\n\t"                                                                   \
   "test %%r14, %%r14\n\t"                                                                               \
@@ -241,7 +281,7 @@ enum class pkru_insn {
   "mov %c[cell](%%r14), %%r14\n\t"                                                                      \
   "test %%r14, %%r14\n\t"                                                                               \
   "jz flex_mpk_stack_abort\n\t"                                                                         \
-  "sub $8, %%r14\n\t" /* below it: the thread table's slot, as the entry pushed it */                  \
+  "sub $8, %%r14\n\t" /* below it: the slot the entry pushed */                    \
   "jmp 6f\n"                                                                                            \
   "7:\n\t" FLEX_MPK_SLOT_BACK                                                                            \
   "6:\n\t"
@@ -284,7 +324,10 @@ struct mpk_light_entry {
 // clang-format off
 #define FLEX_MPK_FULL_OPERANDS                                                                          \
   [e] "i"(static_cast<std::int32_t>(E)), [c] "i"(static_cast<std::int32_t>(C)), [key] "i"(Key),         \
-      [spk] "i"(offsetof(mpk_thread_table, sp) + 8 * Key), [cur] "i"(offsetof(mpk_thread_table, cur)),  \
+      [blk] "i"(offsetof(mpk_thread_table, block)), [cur] "i"(offsetof(mpk_thread_table, cur)),         \
+      [slots] "i"(offsetof(mpk_runtime_page, slots)), [slotk] "i"(offsetof(mpk_runtime_page, slots) + 8 * Key), \
+      [tmask] "i"(kMpkMaxThreads - 1), [tagshift] "i"(kMpkSlotTagShift), [untag] "i"(64 - kMpkSlotTagShift), \
+      [bshift] "i"(kMpkBlockShift), [top] "i"(kMpkStackGuard + kMpkStackSize),                         \
       [lok] "i"(offsetof(mpk_runtime_page, stack_lo) + 8 * Key),                                        \
       [hik] "i"(offsetof(mpk_runtime_page, stack_hi) + 8 * Key),                                        \
       [lo] "i"(offsetof(mpk_runtime_page, stack_lo)), [hi] "i"(offsetof(mpk_runtime_page, stack_hi)),     \

@@ -39,8 +39,13 @@ struct alignas(4096) mpk_runtime_page {
   std::uint32_t n_domains;
   std::uint32_t domain_pkru[kMaxMpkDomains];
   std::uint32_t domain_compartment[kMaxMpkDomains];
+  // Per key: its slot page (mpk_slot below), the page under its stack arena, tagged like its stacks;
+  // key 0's (the runtime's slots) is plain memory. 0 for keys without an arena.
+  std::uint64_t slots[kPkeyCount];
 };
 static_assert(sizeof(mpk_runtime_page) == 4096);
+// The attack suite's fixture (tests/security/fixture/apps/attacker) reads these, as code in a domain would.
+static_assert(offsetof(mpk_runtime_page, stack_lo) == 16 && offsetof(mpk_runtime_page, slots) == 904);
 inline constexpr std::uint32_t kCpuAvx = 1, kCpuAvx512 = 2;
 inline constexpr std::uint32_t kModeOff = 0, kModeHardware = 1, kModeEmulated = 2;
 
@@ -179,13 +184,25 @@ void sys_signal_leave(const ucontext_t *uc);
 bool is_dispatch_sigsys(const ucontext_t *uc, const siginfo_t *info);
 void sys_serve(ucontext_t *uc, const siginfo_t *info);
 
-// One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs).
+// One per thread (initial-exec TLS, so the gates reach it with one GOT load and %fs). Key-0 memory: every
+// domain may write it, so neither field decides anything a domain could gain by (mpk.h, the slots).
 struct mpk_thread_table {
-  std::uint64_t sp[kPkeyCount];  // per key: where the next entry into that domain starts; [0]: the
-                                 // thread's own stack (code running outside every domain)
-  std::uint64_t cur;             // the key whose domain runs on this thread (0: none)
-  std::uint64_t block;           // this thread's stack block + 1 (0: none yet)
+  std::uint64_t cur;    // the key whose domain runs on this thread (0: none): a hint for the runtime
+  std::uint64_t block;  // this thread's stack block + 1 (0: none yet)
 };
+
+// A stack slot: per key and per block, where the next entry into that domain on that block starts (0: the
+// top of its stack there), in the key's slot page, which only that key's rights write (key 0's: the
+// runtime as a caller). While the domain waits on a full gate it made, the slot also names the callee that
+// gate entered (bits kMpkSlotTagShift and up), and the gate's way back checks it.
+inline constexpr unsigned kMpkSlotTagShift = 56;
+inline constexpr std::uint64_t kMpkSlotSpMask = (std::uint64_t{1} << kMpkSlotTagShift) - 1;
+static_assert(kMpkMaxThreads * 8 <= 4096 && (kMpkMaxThreads & (kMpkMaxThreads - 1)) == 0);
+inline constexpr unsigned kMpkBlockShift = 25;
+static_assert(kMpkStackBlock == std::size_t{1} << kMpkBlockShift);
+// This thread's slot of `key` (its current block's); null before the thread has a block or for a key with
+// no slot page.
+std::uint64_t *mpk_slot(unsigned key);
 
 void mpk_lock_runtime();
 std::uint32_t detect_cpu_flags();
