@@ -112,7 +112,7 @@ struct harness<mpk_matrix<Full, Insn>> {
   static const char *forged_stack_report() {
     static const std::string hw = std::string("flex: compartment '") + kCompartmentNames[kApp] +
                                   R"(' \(pid [0-9]+\) faulted at 0x[0-9a-f]+ .*address belongs to compartment ')" +
-                                  kCompartmentNames[kCallee] + R"(' \(stacks\))";
+                                  kCompartmentNames[kCallee] + R"(' \(stack\))";
     return kHardware ? hw.c_str() : "flex: mpk gate check failed: a compartment stack pointer lies outside its domain's stack";
   }
   static std::vector<refusal> refusals() {
