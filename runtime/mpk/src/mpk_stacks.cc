@@ -276,9 +276,6 @@ void check_mode_and_key(unsigned key, unsigned emulated) {
     die(fault_line().str("flex: an mpk gate entered key ").dec(key).str(", which belongs to no booted domain"));
   }
 }
-std::uintptr_t stack_top_of(unsigned key, std::uint64_t b) {
-  return stack_top(key, b);
-}
 
 void init_cpu_flags() __attribute__((constructor));
 void init_cpu_flags() {
@@ -424,7 +421,7 @@ int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
   const std::uint64_t b = take_mapped_block();
   t.block = b + 1;
   std::memcpy(state, &t, sizeof t);
-  *stack_top = reinterpret_cast<void *>(stack_top_of(key, b));
+  *stack_top = reinterpret_cast<void *>(flex::runtime::stack_top(key, b));
   *stack_size = kMpkStackSize;
   return 0;
 }
