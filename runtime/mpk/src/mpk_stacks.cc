@@ -404,38 +404,97 @@ void set_emulated_pkru(std::uint32_t pkru) {
 namespace flex::runtime {
 
 std::size_t mpk_uthread_state_size() {
-  return sizeof(detail::mpk_thread_table);
+  return sizeof(detail::mpk_uthread_state);
 }
 
+namespace {
+
+// The domain a scheduler's user-thread call runs in (its key; 0: no full gate has entered one). On PKU its
+// PKRU names it; the thread table's `cur` (key-0 memory) is only a hint, and a hint that disagrees ends
+// the image. Emulated, the hint.
+unsigned scheduler_key() {
+  const auto hint = static_cast<unsigned>(flex_mpk_thread.cur & 15);
+  if (rt().mode != detail::kModeHardware || hint == 0) return hint;
+  std::uint32_t pkru = 0;
+  asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+  for (unsigned d = 0; d < rt().n_domains; ++d) {
+    if (rt().domain_pkru[d] == pkru && d + 1 == hint) return hint;
+  }
+  die("flex: a user-thread switch from a domain the thread table does not name (forged?); terminating");
+}
+
+std::uint64_t &scheduler_slot(unsigned key, std::uint64_t block) {
+  return reinterpret_cast<std::uint64_t *>(rt().slots[key])[(block - 1) % kMpkMaxThreads];
+}
+
+// Where the suspended frames of a scheduler that switches out end, from a frame of its switch call.
+std::uint64_t suspended_slot(std::uintptr_t frame) {
+  return ((frame - detail::kMpkUthreadReserve) & ~std::uintptr_t{15}) |
+         (detail::kMpkSlotSuspended << detail::kMpkSlotTagShift);
+}
+
+}  // namespace
+
 int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
-  using detail::mpk_thread_table;
+  detail::mpk_uthread_state st{};
   *stack_top = nullptr;
   *stack_size = 0;
-  std::memset(state, 0, sizeof(mpk_thread_table));
-  const unsigned key = static_cast<unsigned>(flex_mpk_thread.cur & 15);
-  if (key == 0) return 0;  // no full gates: the caller's own stack, a table of zeros
+  std::memset(state, 0, sizeof st);
+  const unsigned key = scheduler_key();
+  if (key == 0) return 0;  // no full gates: the caller's own stack, a state of zeros
   if (!detail::mpk_has_free_block()) return -EAGAIN;
   check_mode_and_key(key, flex_mpk_runtime.mode == detail::kModeEmulated ? 1u : 0u);
-  mpk_thread_table t{};
-  t.cur = key;
   const std::uint64_t b = take_mapped_block();
-  t.block = b + 1;
-  std::memcpy(state, &t, sizeof t);
-  *stack_top = reinterpret_cast<void *>(flex::runtime::stack_top(key, b));
+  st.cur = key;
+  st.block = b + 1;
+  const std::uintptr_t top = flex::runtime::stack_top(key, b);
+  // The scheduler writes the new thread's first frame at the top: an entry into the scheduler on this
+  // block (a thread table naming it) starts below it.
+  scheduler_slot(key, st.block) = suspended_slot(top);
+  std::memcpy(state, &st, sizeof st);
+  *stack_top = reinterpret_cast<void *>(top);
   *stack_size = kMpkStackSize;
   return 0;
 }
 
 void mpk_uthread_switch(void *save, const void *load) {
-  if (save) std::memcpy(save, &flex_mpk_thread, sizeof(detail::mpk_thread_table));
-  if (load) std::memcpy(&flex_mpk_thread, load, sizeof(detail::mpk_thread_table));
+  const unsigned key = scheduler_key();
+  detail::mpk_thread_table &t = flex_mpk_thread;
+  if (save) {
+    detail::mpk_uthread_state st;
+    std::memcpy(&st, save, sizeof st);
+    if (!st.block) {
+      st.block = t.block;  // the thread the scheduler started on: its block from its first switch on
+    } else if (st.block != t.block) {
+      die("flex: the thread table names another block than the running user thread's (forged?); terminating");
+    }
+    st.cur = t.cur;
+    if (key && st.block) {
+      std::uint64_t &slot = scheduler_slot(key, st.block);
+      st.saved_slot = slot;
+      slot = suspended_slot(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
+    }
+    std::memcpy(save, &st, sizeof st);
+  }
+  if (load) {
+    detail::mpk_uthread_state st;
+    std::memcpy(&st, load, sizeof st);
+    t.cur = st.cur;
+    t.block = st.block;
+    if (key && st.block) scheduler_slot(key, st.block) = st.saved_slot;
+  }
 }
 
 void mpk_uthread_release(void *state) {
-  detail::mpk_thread_table t;
-  std::memcpy(&t, state, sizeof t);
-  if (t.block) detail::mpk_release_table(t);
-  std::memset(state, 0, sizeof t);
+  detail::mpk_uthread_state st;
+  std::memcpy(&st, state, sizeof st);
+  if (st.block) {
+    const unsigned key = scheduler_key();
+    if (key) scheduler_slot(key, st.block) = 0;  // its suspended frames are gone
+    detail::mpk_thread_table t{st.cur, st.block};
+    detail::mpk_release_table(t);
+  }
+  std::memset(state, 0, sizeof st);
 }
 
 }  // namespace flex::runtime

@@ -1083,6 +1083,185 @@ TEST(not_yet_defended, a_jump_onto_the_relays_way_back_takes_the_runtimes_rights
       ::testing::ExitedWithCode(7), "");
 }
 
+// ---- Where a domain's stack starts: nothing another domain may write decides it -------------------------
+
+}  // namespace
+}  // namespace flex::runtime
+
+// Jumps onto `at`, a full gate's entry switch, with rbp and r15 chosen (what the entry had computed before
+// its switch: the block and the runtime page), as a hijacker would; edi = 41.
+extern "C" void flex_test_jump_onto_full_entry(const void *at, unsigned long rbp, const void *r15);
+asm(R"(
+  .text
+  .globl flex_test_jump_onto_full_entry
+  .type flex_test_jump_onto_full_entry,@function
+flex_test_jump_onto_full_entry:
+  push %rbp
+  push %rbx
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  mov %rsi, %rbp
+  mov %rdx, %r15
+  mov %rdi, %rax
+  mov $41, %edi
+  xor %r10d, %r10d
+  xor %r11d, %r11d
+  xor %ebx, %ebx
+  jmp *%rax
+  .size flex_test_jump_onto_full_entry, .-flex_test_jump_onto_full_entry
+)");
+
+namespace flex::runtime {
+namespace {
+
+// Where the callee's frame lies, as an exit status: 7 at the top of its stack in this thread's block (where
+// its slot, 0, says), 1 elsewhere.
+word exit_with_where_it_runs(word, word, word, word, word, word) {
+  const auto at = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
+  const mpk_stack_range s = mpk_thread_stack(2);
+  std::_Exit(at < s.hi && at > s.hi - 4096 ? 7 : 1);
+}
+using from_3_to_2 = mpk_full_to<pkru_for(3, 4), pkru_for(2, 4), 1, &exit_with_where_it_runs, pkru_insn::emulated, 3>;
+alignas(8) std::uint64_t g_chosen_slot;
+alignas(4096) detail::mpk_runtime_page g_chosen_page;
+alignas(16) unsigned char g_key0_stack[65536];
+
+// After its switch the entry finds the runtime page, the block and the callee's slot again: a jump onto
+// the switch with a block index chosen to read a word the jumper wrote as the slot (deep in the callee's
+// stack, where its live frames could be), or with a runtime page of its own making (a key-0 buffer as the
+// callee's stack), still starts the callee where its own slot says.
+TEST(slots, a_jump_onto_a_full_gates_entry_cannot_choose_where_the_callee_runs) {
+  const void *at = nth_switch_point(reinterpret_cast<const void *>(from_3_to_2::entry()), 0);
+  ASSERT_NE(at, nullptr);
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(3);
+        slot_of(2) = 0;
+        const std::uint64_t b = flex_mpk_thread.block - 1;
+        g_chosen_slot = flex_mpk_runtime.stack_lo[2] + (b << detail::kMpkBlockShift) + kMpkStackGuard + kMpkStackSize -
+                        0x40000;
+        const auto rbp = (reinterpret_cast<std::uint64_t>(&g_chosen_slot) - flex_mpk_runtime.slots[2]) / 8;
+        flex_mpk_emulated_pkru = pkru_for(3, 4);  // domain 3's hijacked code
+        flex_test_jump_onto_full_entry(at, rbp, &flex_mpk_runtime);
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(7), "");
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(3);
+        slot_of(2) = 0;
+        g_chosen_slot = reinterpret_cast<std::uint64_t>(g_key0_stack + sizeof g_key0_stack - 64);
+        g_chosen_page.slots[2] = reinterpret_cast<std::uint64_t>(&g_chosen_slot);
+        g_chosen_page.stack_lo[2] = g_chosen_slot - kMpkStackGuard - 0x100;
+        g_chosen_page.stack_hi[2] = g_chosen_slot + 0x100;
+        flex_mpk_emulated_pkru = pkru_for(3, 4);
+        flex_test_jump_onto_full_entry(at, 0, &g_chosen_page);
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
+// A scheduler (domain 2) has made a user thread: its first frame waits at the top of 2's stack in the
+// thread's block. Domain 3 writes that block into the thread table (key-0 memory) and calls into 2: 2 runs
+// below that frame, not over it.
+std::uint64_t g_first_frame_lo;
+word exit_with_whether_below(word, word, word, word, word, word) {
+  const auto at = reinterpret_cast<std::uint64_t>(__builtin_frame_address(0));
+  std::_Exit(at < g_first_frame_lo ? 7 : 1);
+}
+using from_3_to_2_below = mpk_full_to<pkru_for(3, 4), pkru_for(2, 4), 1, &exit_with_whether_below, pkru_insn::emulated, 3>;
+using runtime_to_2 = mpk_full_to<kPkruRuntime, pkru_for(2, 4), 1, &good, pkru_insn::emulated, -1>;
+TEST(slots, a_forged_block_enters_a_scheduler_below_a_waiting_user_threads_frames) {
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(3);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        (void)gate<runtime_to_2>::call_erased({}, nullptr, &good, call_args{{1}});
+        std::vector<unsigned char> state(mpk_uthread_state_size());
+        void *top = nullptr;
+        std::size_t len = 0;
+        flex_mpk_thread.cur = 2;  // domain 2's code, making a user thread
+        if (mpk_uthread_init(state.data(), &top, &len) != 0 || !top) std::_Exit(3);
+        flex_mpk_thread.cur = 0;
+        g_first_frame_lo = reinterpret_cast<std::uint64_t>(top) - 64;  // six registers, its start, 0
+        detail::mpk_uthread_state st;
+        std::memcpy(&st, state.data(), sizeof st);
+        flex_mpk_emulated_pkru = pkru_for(3, 4);
+        flex_mpk_thread.block = st.block;
+        (void)gate<from_3_to_2_below>::call_erased({}, nullptr, &exit_with_whether_below, {});
+        std::_Exit(4);
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
+// A switch between user threads takes the outgoing thread's block from its own state: a thread table that
+// names another block (another domain wrote it) ends the image rather than letting the scheduler give the
+// wrong block back.
+TEST(slots, a_user_thread_switch_refuses_a_forged_block) {
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(3);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        (void)gate<runtime_to_2>::call_erased({}, nullptr, &good, call_args{{1}});
+        std::vector<unsigned char> boot(mpk_uthread_state_size());
+        std::vector<unsigned char> made(mpk_uthread_state_size());
+        void *top = nullptr;
+        std::size_t len = 0;
+        flex_mpk_thread.cur = 2;
+        if (mpk_uthread_init(made.data(), &top, &len) != 0) std::_Exit(3);
+        mpk_uthread_switch(boot.data(), nullptr);  // the thread the scheduler started on: its block recorded
+        flex_mpk_thread.block += 1;                  // then forged
+        mpk_uthread_switch(boot.data(), made.data());
+        std::_Exit(4);
+      },
+      ::testing::KilledBySignal(SIGABRT), "names another block than the running user thread's");
+}
+
+// The relay stores the domain's stack pointer in that domain's slot of the block it runs on, and restores
+// that same slot after its call, whatever the thread table names by then.
+std::uint64_t g_block_at_relay = 0, g_other_slot = 0, g_slot_at_relay_start = 0, g_slot_after_relay = 0;
+word moves_the_block(word x, word, word, word, word, word) {
+  flex_mpk_thread.block = g_block_at_relay + 1;  // domain 1 names the next block (key-0 memory)
+  return x + 1;
+}
+word relay_into_mover(const call_args *a) {
+  using into_domain1 = mpk_full_to<kPkruRuntime, pkru_for(1, 3), 0, &moves_the_block, pkru_insn::emulated, 0>;
+  return gate<into_domain1>::call_erased({}, nullptr, &moves_the_block, *a);
+}
+word relay_through_mover(word x, word, word, word, word, word) {
+  const std::uint32_t pkru = flex_mpk_emulated_pkru;
+  flex_mpk_emulated_pkru = kPkruRuntime;
+  g_block_at_relay = flex_mpk_thread.block;
+  g_slot_at_relay_start = slot_of(2);
+  std::uint64_t *other = reinterpret_cast<std::uint64_t *>(flex_mpk_runtime.slots[2]) + g_block_at_relay;
+  *other = 0x1230;  // the next block's slot: another user thread's
+  const call_args args{{x}};
+  const word r = flex_mpk_relay(&relay_into_mover, &relay_here, &args);
+  g_other_slot = *other;
+  flex_mpk_thread.block = g_block_at_relay;
+  g_slot_after_relay = slot_of(2);
+  flex_mpk_emulated_pkru = pkru;
+  return r;
+}
+TEST(slots, the_relay_restores_the_slot_it_stored_whatever_block_the_table_names_after) {
+  using into_2 = mpk_full_to<kPkruRuntime, pkru_for(2, 3), 1, &relay_through_mover, pkru_insn::emulated, 0>;
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(2);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        std::uint64_t *frame = g_fake_runtime_stack;
+        for (int i = 0; i < 9; ++i) frame[i] = 0;
+        frame[9] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+        g_fake_control.rt_return = reinterpret_cast<std::uint64_t>(frame + 1);
+        flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+        if (gate<into_2>::call_erased({}, nullptr, &relay_through_mover, call_args{{41}}) != 42) std::_Exit(3);
+        std::_Exit(g_slot_after_relay == g_slot_at_relay_start && g_other_slot == 0x1230 ? 7 : 1);
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
 // ---- On a machine with PKU ------------------------------------------------------------------------------
 
 #define REQUIRE_PKU() \

@@ -139,7 +139,13 @@ enum class pkru_insn {
   "movq %[key], %%fs:%c[cur](%%r13)\n\t"                                                                \
   "mov %%rdx, %%r10\n\t"                                                                                \
   "mov %%rcx, %%r11\n\t" FLEX_MPK_SET_PKRU(WRPKRU, "%[e]")                                              \
-  "mov %c[slotk](%%r15), %%r14\n\t" /* the callee's slot, with its rights */                           \
+  /* With the callee's rights, from nothing a jump onto the switch could have chosen: the runtime page */ \
+  /* and the thread table found again, and the callee's slot, which only the callee writes. */          \
+  "mov flex_mpk_thread@gottpoff(%%rip), %%r13\n\t"                                                      \
+  "lea flex_mpk_runtime(%%rip), %%r15\n\t"                                                              \
+  "mov %%fs:%c[blk](%%r13), %%rbp\n\t"                                                                  \
+  FLEX_MPK_BLOCK_INDEX                                                                                  \
+  "mov %c[slotk](%%r15), %%r14\n\t"                                                                     \
   "mov (%%r14,%%rbp,8), %%r14\n\t"                                                                      \
   "shl %[untag], %%r14\n\t"                                                                             \
   "shr %[untag], %%r14\n\t"                                                                             \

@@ -204,6 +204,19 @@ static_assert(kMpkStackBlock == std::size_t{1} << kMpkBlockShift);
 // no slot page.
 std::uint64_t *mpk_slot(unsigned key);
 
+// A user thread's gate state (uthread.h), in its scheduler's memory. While the thread is switched out, its
+// scheduler's slot in its block names where the scheduler's suspended frames end (tagged
+// kMpkSlotSuspended, which no gate's callee has: no way back resumes them), and saved_slot keeps what the
+// slot held before; a new thread's block starts that way, below the first frame the scheduler writes.
+struct mpk_uthread_state {
+  std::uint64_t cur;         // the thread table's two words, as this thread left them
+  std::uint64_t block;       // the block mpk_uthread_init gave it (+ 1), or, for the thread the scheduler
+                             // started on, the one it had at its first switch
+  std::uint64_t saved_slot;
+};
+inline constexpr std::uint64_t kMpkSlotSuspended = 15;
+inline constexpr std::size_t kMpkUthreadReserve = 4096;  // below a suspended frame: its callee's frames, red zone
+
 void mpk_lock_runtime();
 std::uint32_t detect_cpu_flags();
 // kMpkMaxThreads blocks of address space, no access yet; tagged when shared_key >= 0 (hardware MPK): the
