@@ -411,10 +411,11 @@ namespace {
 
 // The domain a scheduler's user-thread call runs in (its key; 0: no full gate has entered one). On PKU its
 // PKRU names it; the thread table's `cur` (key-0 memory) is only a hint, and a hint that disagrees ends
-// the image. Emulated, the hint.
+// the image. Emulated, the hint; with light gates too, where the hint names the domain the runtime
+// entered (the scheduler's threads then run on that domain's stacks, which are every domain's).
 unsigned scheduler_key() {
   const auto hint = static_cast<unsigned>(flex_mpk_thread.cur & 15);
-  if (rt().mode != detail::kModeHardware || hint == 0) return hint;
+  if (rt().mode != detail::kModeHardware || hint == 0 || rt().light_gates) return hint;
   std::uint32_t pkru = 0;
   asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
   for (unsigned d = 0; d < rt().n_domains; ++d) {

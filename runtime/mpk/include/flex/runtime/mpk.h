@@ -34,8 +34,10 @@
 // and a gate reads the callee's after its switch. A slot also names the callee a waiting domain called,
 // and a full gate's way back resumes only a call to its own callee, so code that jumps onto a gate's
 // return cannot resume a caller that waits on someone else. The thread's block index stays in key-0 TLS:
-// whichever block it names, a domain only ever runs on its own stacks and a way back only resumes a call
-// made to that gate's callee; with one thread (lockdown: enforce) no two activations share a stack. Threads
+// whichever block it names, a domain only ever runs on its own stacks, below every frame it has waiting
+// there (a scheduler's switched-out frames and a new user thread's first frame are recorded in its slot
+// too, mpk_uthread_state), and a way back only resumes a call made to that gate's callee; with one thread
+// (lockdown: enforce) no two activations share a stack. Threads
 // must enter their compartment through a gate (a thread started by a compartment runs on glibc's key-0
 // stack until it does).
 //

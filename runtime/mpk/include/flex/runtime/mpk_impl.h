@@ -42,6 +42,9 @@ struct alignas(4096) mpk_runtime_page {
   // Per key: its slot page (mpk_slot below), the page under its stack arena, tagged like its stacks;
   // key 0's (the runtime's slots) is plain memory. 0 for keys without an arena.
   std::uint64_t slots[kPkeyCount];
+  // The image's gates are light: a callee runs on its caller's stack, so every stack is the shared key's,
+  // and the thread table's `cur` names the domain the last full gate entered (the runtime's entry).
+  std::uint32_t light_gates;
 };
 static_assert(sizeof(mpk_runtime_page) == 4096);
 // The attack suite's fixture (tests/security/fixture/apps/attacker) reads these, as code in a domain would.
