@@ -394,6 +394,10 @@ void emulate_mpk(unsigned n_domains) {
 std::uint32_t emulated_pkru() {
   return flex_mpk_emulated_pkru;
 }
+void forge_free_block(std::uint64_t b) {
+  g_used[(b % kMpkMaxThreads) / 64] &= ~(std::uint64_t{1} << (b % 64));
+}
+
 void set_emulated_pkru(std::uint32_t pkru) {
   flex_mpk_emulated_pkru = pkru;
 }
@@ -410,18 +414,29 @@ std::size_t mpk_uthread_state_size() {
 namespace {
 
 // The domain a scheduler's user-thread call runs in (its key; 0: no full gate has entered one). On PKU its
-// PKRU names it; the thread table's `cur` (key-0 memory) is only a hint, and a hint that disagrees ends
-// the image. Emulated, the hint; with light gates too, where the hint names the domain the runtime
-// entered (the scheduler's threads then run on that domain's stacks, which are every domain's).
+// PKRU names it (the thread table's `cur` is key-0 memory, a hint a domain may rewrite, and code may jump
+// past the gate's write of it); the runtime's own rights name none. Emulated, the hint; with light gates
+// too, where the hint names the domain the runtime entered (the scheduler's threads then run on that
+// domain's stacks, which are every domain's).
 unsigned scheduler_key() {
   const auto hint = static_cast<unsigned>(flex_mpk_thread.cur & 15);
-  if (rt().mode != detail::kModeHardware || hint == 0 || rt().light_gates) return hint;
+  if (rt().mode != detail::kModeHardware || rt().light_gates) return hint;
   std::uint32_t pkru = 0;
   asm volatile("rdpkru" : "=a"(pkru) : "c"(0) : "rdx");
+  if (pkru == kPkruRuntime) return 0;
   for (unsigned d = 0; d < rt().n_domains; ++d) {
-    if (rt().domain_pkru[d] == pkru && d + 1 == hint) return hint;
+    if (rt().domain_pkru[d] == pkru) return d + 1;
   }
-  die("flex: a user-thread switch from a domain the thread table does not name (forged?); terminating");
+  die("flex: a user-thread call with rights no domain has; terminating");
+}
+
+// Whether `frame` (the scheduler's, in its call) lies on domain `key`'s stack of block `block` (+ 1): the
+// block the scheduler really runs on, whatever the thread table says.
+bool runs_on_block(unsigned key, std::uint64_t block, std::uintptr_t frame) {
+  if (rt().light_gates || !block) return true;  // light gates: the caller's stack, anyone's
+  const std::uintptr_t lo = rt().stack_lo[key];
+  return frame > lo && frame < rt().stack_hi[key] && ((frame - lo) >> detail::kMpkBlockShift) == block - 1 &&
+         mpk_on_stack_part(lo, frame);
 }
 
 std::uint64_t &scheduler_slot(unsigned key, std::uint64_t block) {
@@ -448,6 +463,12 @@ int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
   const std::uint64_t b = take_mapped_block();
   st.cur = key;
   st.block = b + 1;
+  // The block bitmap is key-0 memory: a block some user thread still has frames on (its scheduler's slot
+  // there records them) or the one the scheduler runs on must not come back.
+  if (scheduler_slot(key, st.block) != 0 ||
+      runs_on_block(key, st.block, reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)))) {
+    die("flex: a block of stacks handed out while a user thread has frames on it (forged block bitmap?); terminating");
+  }
   const std::uintptr_t top = flex::runtime::stack_top(key, b);
   // The scheduler writes the new thread's first frame at the top: an entry into the scheduler on this
   // block (a thread table naming it) starts below it.
@@ -464,16 +485,25 @@ void mpk_uthread_switch(void *save, const void *load) {
   if (save) {
     detail::mpk_uthread_state st;
     std::memcpy(&st, save, sizeof st);
+    const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
     if (!st.block) {
-      st.block = t.block;  // the thread the scheduler started on: its block from its first switch on
+      // The thread the scheduler started on: its block from its first switch on. Not a block another user
+      // thread left (the scheduler's slot there records its frames), and the one the scheduler runs on.
+      st.block = t.block;
+      if (key && st.block && (scheduler_slot(key, st.block) >> detail::kMpkSlotTagShift) == detail::kMpkSlotSuspended) {
+        die("flex: the thread table names another user thread's block (forged?); terminating");
+      }
     } else if (st.block != t.block) {
       die("flex: the thread table names another block than the running user thread's (forged?); terminating");
+    }
+    if (key && !runs_on_block(key, st.block, frame)) {
+      die("flex: a user-thread switch off the running thread's block (forged thread table?); terminating");
     }
     st.cur = t.cur;
     if (key && st.block) {
       std::uint64_t &slot = scheduler_slot(key, st.block);
       st.saved_slot = slot;
-      slot = suspended_slot(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
+      slot = suspended_slot(frame);
     }
     std::memcpy(save, &st, sizeof st);
   }

@@ -1196,27 +1196,59 @@ TEST(slots, a_forged_block_enters_a_scheduler_below_a_waiting_user_threads_frame
       ::testing::ExitedWithCode(7), "");
 }
 
-// A switch between user threads takes the outgoing thread's block from its own state: a thread table that
-// names another block (another domain wrote it) ends the image rather than letting the scheduler give the
-// wrong block back.
-TEST(slots, a_user_thread_switch_refuses_a_forged_block) {
-  EXPECT_EXIT(
-      {
-        testing::emulate_mpk(3);
-        flex_mpk_emulated_pkru = kPkruRuntime;
-        (void)gate<runtime_to_2>::call_erased({}, nullptr, &good, call_args{{1}});
-        std::vector<unsigned char> boot(mpk_uthread_state_size());
-        std::vector<unsigned char> made(mpk_uthread_state_size());
-        void *top = nullptr;
-        std::size_t len = 0;
-        flex_mpk_thread.cur = 2;
-        if (mpk_uthread_init(made.data(), &top, &len) != 0) std::_Exit(3);
-        mpk_uthread_switch(boot.data(), nullptr);  // the thread the scheduler started on: its block recorded
-        flex_mpk_thread.block += 1;                  // then forged
-        mpk_uthread_switch(boot.data(), made.data());
-        std::_Exit(4);
-      },
-      ::testing::KilledBySignal(SIGABRT), "names another block than the running user thread's");
+// A switch between user threads takes the outgoing thread's block from its own state, and the scheduler's
+// own stack says which block it runs on. Each scheduler call below runs in domain 2, on its stack.
+enum class forgery { later_block, first_block, handed_out };
+forgery g_forgery;
+word scheduler_with_a_forged_table(word, word, word, word, word, word) {
+  std::vector<unsigned char> boot(mpk_uthread_state_size());
+  std::vector<unsigned char> made(mpk_uthread_state_size());
+  void *top = nullptr;
+  std::size_t len = 0;
+  if (mpk_uthread_init(made.data(), &top, &len) != 0) std::_Exit(3);
+  detail::mpk_uthread_state st;
+  std::memcpy(&st, made.data(), sizeof st);
+  switch (g_forgery) {
+    case forgery::later_block:  // after the boot thread's first switch, its table names another block
+      mpk_uthread_switch(boot.data(), nullptr);
+      flex_mpk_thread.block = st.block;
+      mpk_uthread_switch(boot.data(), made.data());
+      break;
+    case forgery::first_block:  // before it: the new thread's block, whose first frame waits
+      flex_mpk_thread.block = st.block;
+      mpk_uthread_switch(boot.data(), made.data());
+      break;
+    case forgery::handed_out: {  // the bitmap says the running block is free: the next thread would get it
+      testing::forge_free_block(flex_mpk_thread.block - 1);
+      testing::forge_free_block(st.block - 1);
+      std::vector<unsigned char> next(mpk_uthread_state_size());
+      (void)mpk_uthread_init(next.data(), &top, &len);  // st.block's: its scheduler slot records a frame
+      (void)mpk_uthread_init(next.data(), &top, &len);  // the running one
+      break;
+    }
+  }
+  std::_Exit(4);
+}
+using runtime_to_2_scheduler = mpk_full_to<kPkruRuntime, pkru_for(2, 4), 1, &scheduler_with_a_forged_table, pkru_insn::emulated, -1>;
+TEST(slots, a_user_thread_call_refuses_a_forged_thread_table_or_block_bitmap) {
+  const struct {
+    forgery f;
+    const char *report;
+  } cases[] = {
+      {forgery::later_block, "names another block than the running user thread's"},
+      {forgery::first_block, "names another user thread's block"},
+      {forgery::handed_out, "a block of stacks handed out while a user thread has frames on it"},
+  };
+  for (const auto &c : cases) {
+    EXPECT_EXIT(
+        {
+          testing::emulate_mpk(3);
+          flex_mpk_emulated_pkru = kPkruRuntime;
+          g_forgery = c.f;
+          (void)gate<runtime_to_2_scheduler>::call_erased({}, nullptr, &scheduler_with_a_forged_table, {});
+        },
+        ::testing::KilledBySignal(SIGABRT), c.report);
+  }
 }
 
 // The relay stores the domain's stack pointer in that domain's slot of the block it runs on, and restores

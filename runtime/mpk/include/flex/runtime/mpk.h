@@ -354,6 +354,8 @@ namespace testing {
 void emulate_mpk(unsigned n_domains);
 std::uint32_t emulated_pkru();  // this thread's PKRU as the emulated gates last wrote it
 void set_emulated_pkru(std::uint32_t pkru);
+// Marks block b free in the runtime's block bitmap (key-0 memory), as a domain that rewrites it would.
+void forge_free_block(std::uint64_t b);
 
 }  // namespace testing
 }  // namespace flex::runtime
