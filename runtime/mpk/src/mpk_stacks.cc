@@ -431,9 +431,9 @@ unsigned scheduler_key() {
 }
 
 // Whether `frame` (the scheduler's, in its call) lies on domain `key`'s stack of block `block` (+ 1): the
-// block the scheduler really runs on, whatever the thread table says.
+// block the scheduler really runs on, whatever the thread table says. (Not with light gates, where the
+// scheduler runs on its caller's stack.)
 bool runs_on_block(unsigned key, std::uint64_t block, std::uintptr_t frame) {
-  if (rt().light_gates || !block) return true;  // light gates: the caller's stack, anyone's
   const std::uintptr_t lo = rt().stack_lo[key];
   return frame > lo && frame < rt().stack_hi[key] && ((frame - lo) >> detail::kMpkBlockShift) == block - 1 &&
          mpk_on_stack_part(lo, frame);
@@ -466,7 +466,7 @@ int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
   // The block bitmap is key-0 memory: a block some user thread still has frames on (its scheduler's slot
   // there records them) or the one the scheduler runs on must not come back.
   if (scheduler_slot(key, st.block) != 0 ||
-      runs_on_block(key, st.block, reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)))) {
+      (!rt().light_gates && runs_on_block(key, st.block, reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))))) {
     die("flex: a block of stacks handed out while a user thread has frames on it (forged block bitmap?); terminating");
   }
   const std::uintptr_t top = flex::runtime::stack_top(key, b);
@@ -496,7 +496,7 @@ void mpk_uthread_switch(void *save, const void *load) {
     } else if (st.block != t.block) {
       die("flex: the thread table names another block than the running user thread's (forged?); terminating");
     }
-    if (key && !runs_on_block(key, st.block, frame)) {
+    if (key && st.block && !rt().light_gates && !runs_on_block(key, st.block, frame)) {
       die("flex: a user-thread switch off the running thread's block (forged thread table?); terminating");
     }
     st.cur = t.cur;
