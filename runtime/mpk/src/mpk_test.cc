@@ -982,6 +982,17 @@ TEST(fixed_targets, a_jump_onto_the_runtimes_way_back_lands_only_where_the_runti
 // with its own rights, its own slot pointing at a frame it wrote, lands where the cell says: the frame the
 // runtime recorded (here the app entry's, faked: flex_test_full_return_landing), never its own frame.
 alignas(16) std::uint64_t g_fake_runtime_stack[16];
+// The app's entry gate as it leaves the runtime's own stack: the slot it pushed, the cell's padding and
+// previous value, six callee-saved registers, its return (to flex_test_full_return_landing); a fake
+// control page's return cell names it. Returns the cell.
+std::uint64_t fake_runtime_entry_frame() {
+  std::uint64_t *frame = g_fake_runtime_stack;
+  for (int i = 0; i < 9; ++i) frame[i] = 0;
+  frame[9] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
+  g_fake_control.rt_return = reinterpret_cast<std::uint64_t>(frame + 1);
+  flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+  return g_fake_control.rt_return;
+}
 bool g_relay_on_runtime_stack = false, g_slot_restored = false, g_slot_lowered = false;
 std::uint64_t g_domain_slot_in_relay = 0;
 std::uint64_t g_cell_at_relay = 0;
@@ -1027,14 +1038,7 @@ TEST(fixed_targets, the_relay_enters_a_domain_from_the_runtimes_own_stack_and_re
       {
         testing::emulate_mpk(2);
         flex_mpk_emulated_pkru = kPkruRuntime;
-        // The app's entry gate recorded its frame on the runtime's own stack: the slot it pushed, the
-        // cell's padding and previous value, six callee-saved registers, its return.
-        std::uint64_t *frame = g_fake_runtime_stack;
-        for (int i = 0; i < 9; ++i) frame[i] = 0;
-        frame[9] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
-        const auto cell = reinterpret_cast<std::uint64_t>(frame + 1);
-        g_fake_control.rt_return = cell;
-        flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+        const std::uint64_t cell = fake_runtime_entry_frame();
         // Domain 2 (the attacker) runs, and the relay into domain 1 happens while it waits.
         if (gate<into_attacker>::call_erased({}, nullptr, &relay_from_domain2, call_args{{41}}) != 42) std::_Exit(3);
         if (!g_relay_on_runtime_stack || !g_slot_lowered || !g_slot_restored) {
@@ -1283,11 +1287,7 @@ TEST(slots, the_relay_restores_the_slot_it_stored_whatever_block_the_table_names
       {
         testing::emulate_mpk(2);
         flex_mpk_emulated_pkru = kPkruRuntime;
-        std::uint64_t *frame = g_fake_runtime_stack;
-        for (int i = 0; i < 9; ++i) frame[i] = 0;
-        frame[9] = reinterpret_cast<std::uint64_t>(&flex_test_full_return_landing);
-        g_fake_control.rt_return = reinterpret_cast<std::uint64_t>(frame + 1);
-        flex_mpk_runtime.sig_control = reinterpret_cast<std::uint64_t>(&g_fake_control);
+        (void)fake_runtime_entry_frame();
         if (gate<into_2>::call_erased({}, nullptr, &relay_through_mover, call_args{{41}}) != 42) std::_Exit(3);
         std::_Exit(g_slot_after_relay == g_slot_at_relay_start && g_other_slot == 0x1230 ? 7 : 1);
       },
