@@ -151,6 +151,22 @@ TEST_P(mixed_isolation, calls_cross_statics_fault_and_shared_data_is_shared) {
   }
 }
 
+// An image holds no erased gate (mpk.h): only gates whose callee is fixed at build time. A mixed image links
+// the runtime's relay; the reference instantiations of the erased gates (the runtime's tests and
+// benchmarks use them) are in an object of their own, which that link does not pull in. A light gate from
+// the runtime would return with every key open on a stack its jumper chose.
+TEST_P(mixed_isolation, holds_only_gates_with_fixed_callees) {
+  std::string name = GetParam();
+  auto b = build_test_image(kFixture / "profiles" / (name + ".yaml"), name);
+  ASSERT_EQ(b.status, 0) << b.out;
+  auto syms = run(llvm_tool("llvm-nm") + " -C " + test_image(name).string());
+  ASSERT_EQ(syms.status, 0) << syms.out;
+  EXPECT_EQ(syms.out.find("mpk_light_entry<"), std::string::npos) << syms.out;
+  EXPECT_EQ(syms.out.find("mpk_full_entry<"), std::string::npos) << syms.out;
+  EXPECT_NE(syms.out.find("flex_mpk_relay"), std::string::npos);       // the relay is linked
+  EXPECT_NE(syms.out.find("mpk_full_to_entry<"), std::string::npos);  // and the image's own gates
+}
+
 INSTANTIATE_TEST_SUITE_P(images, mixed_isolation, ::testing::Values("probe-mixed", "vault-mixed"),
                          [](const auto &info) { return param_name(info.param); });
 

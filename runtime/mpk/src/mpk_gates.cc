@@ -1,20 +1,9 @@
-// Reference instantiations of the mpk gates, so the library itself carries their machine code: the
-// gate-code test disassembles them from libflex_gates.a (llvm-objdump), and the benchmarks call them.
-// Images instantiate their own gates from mpk.h, with their profile's PKRU values.
+// flex_mpk_relay, the runtime's relay of a call from another process into an mpk domain. (The reference
+// instantiations of the erased gates are in mpk_gate_refs.cc, an object of its own: an image that links
+// the relay must not link them.)
 #include "flex/runtime/mpk_gate.h"
 
 #include <cstddef>
-
-namespace flex::runtime::detail {
-
-// A runtime caller entering domain 0 (key 1) of a two-domain image (shared key 3), and domain 0 calling
-// domain 1 (key 2).
-template struct mpk_light_entry<kPkruRuntime, pkru_for(1, 3)>;
-template struct mpk_light_entry<pkru_for(1, 3), pkru_for(2, 3)>;
-template struct mpk_full_entry<kPkruRuntime, pkru_for(1, 3), 1>;
-template struct mpk_full_entry<pkru_for(1, 3), pkru_for(2, 3), 2>;
-
-}  // namespace flex::runtime::detail
 
 // flex_mpk_relay (mpk_gate.h). Where the runtime's own stack is in use down to: the frame its return cell
 // names (the last full gate it made from that stack) or, lower, its stack slot (a full gate it made from
