@@ -443,6 +443,21 @@ std::uint64_t &scheduler_slot(unsigned key, std::uint64_t block) {
   return reinterpret_cast<std::uint64_t *>(rt().slots[key])[(block - 1) % kMpkMaxThreads];
 }
 
+// The blocks the scheduler's user threads hold (the boot thread's from its first switch on), a bit each, in
+// the second half of the scheduler's own slot page: under its key, where the block bitmap (key-0 memory)
+// is anyone's. A block held there is never handed out again until its thread is released.
+std::uint64_t *held_blocks(unsigned key) {
+  return reinterpret_cast<std::uint64_t *>(rt().slots[key] + kMpkMaxThreads * 8);
+}
+bool held(unsigned key, std::uint64_t block) {
+  const std::uint64_t b = (block - 1) % kMpkMaxThreads;
+  return (held_blocks(key)[b / 64] >> (b % 64)) & 1u;
+}
+void set_held(unsigned key, std::uint64_t block, bool on) {
+  const std::uint64_t b = (block - 1) % kMpkMaxThreads, bit = std::uint64_t{1} << (b % 64);
+  held_blocks(key)[b / 64] = on ? held_blocks(key)[b / 64] | bit : held_blocks(key)[b / 64] & ~bit;
+}
+
 // Where the suspended frames of a scheduler that switches out end, from a frame of its switch call.
 std::uint64_t suspended_slot(std::uintptr_t frame) {
   return ((frame - detail::kMpkUthreadReserve) & ~std::uintptr_t{15}) |
@@ -465,10 +480,11 @@ int mpk_uthread_init(void *state, void **stack_top, std::size_t *stack_size) {
   st.block = b + 1;
   // The block bitmap is key-0 memory: a block some user thread still has frames on (its scheduler's slot
   // there records them) or the one the scheduler runs on must not come back.
-  if (scheduler_slot(key, st.block) != 0 ||
+  if (held(key, st.block) || scheduler_slot(key, st.block) != 0 ||
       (!rt().light_gates && runs_on_block(key, st.block, reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0))))) {
     die("flex: a block of stacks handed out while a user thread has frames on it (forged block bitmap?); terminating");
   }
+  set_held(key, st.block, true);
   const std::uintptr_t top = flex::runtime::stack_top(key, b);
   // The scheduler writes the new thread's first frame at the top: an entry into the scheduler on this
   // block (a thread table naming it) starts below it.
@@ -490,8 +506,12 @@ void mpk_uthread_switch(void *save, const void *load) {
       // The thread the scheduler started on: its block from its first switch on. Not a block another user
       // thread left (the scheduler's slot there records its frames), and the one the scheduler runs on.
       st.block = t.block;
-      if (key && st.block && (scheduler_slot(key, st.block) >> detail::kMpkSlotTagShift) == detail::kMpkSlotSuspended) {
-        die("flex: the thread table names another user thread's block (forged?); terminating");
+      if (key && st.block) {
+        if (held(key, st.block) ||
+            (scheduler_slot(key, st.block) >> detail::kMpkSlotTagShift) == detail::kMpkSlotSuspended) {
+          die("flex: the thread table names another user thread's block (forged?); terminating");
+        }
+        set_held(key, st.block, true);
       }
     } else if (st.block != t.block) {
       die("flex: the thread table names another block than the running user thread's (forged?); terminating");
@@ -521,7 +541,10 @@ void mpk_uthread_release(void *state) {
   std::memcpy(&st, state, sizeof st);
   if (st.block) {
     const unsigned key = scheduler_key();
-    if (key) scheduler_slot(key, st.block) = 0;  // its suspended frames are gone
+    if (key) {
+      scheduler_slot(key, st.block) = 0;  // its suspended frames are gone
+      set_held(key, st.block, false);
+    }
     detail::mpk_thread_table t{st.cur, st.block};
     detail::mpk_release_table(t);
   }

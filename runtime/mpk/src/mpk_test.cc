@@ -1255,6 +1255,53 @@ TEST(slots, a_user_thread_call_refuses_a_forged_thread_table_or_block_bitmap) {
   }
 }
 
+// The boot thread's block after its first switch: the thread is back on it, so the scheduler's slot there
+// is 0 again. Another domain marks that block free in the bitmap (key-0 memory) and calls into the
+// scheduler on another thread's block (the thread table, key-0 memory too), where it makes threads until
+// one would get the boot thread's block: the scheduler's record of the blocks its threads hold (under its
+// own key) refuses it.
+std::uint64_t g_boot_block = 0, g_other_block = 0;
+word scheduler_first_switch_and_back(word, word, word, word, word, word) {
+  static std::vector<unsigned char> boot(mpk_uthread_state_size()), made(mpk_uthread_state_size());
+  void *top = nullptr;
+  std::size_t len = 0;
+  if (mpk_uthread_init(made.data(), &top, &len) != 0) std::_Exit(3);
+  detail::mpk_uthread_state st;
+  std::memcpy(&st, made.data(), sizeof st);
+  g_other_block = st.block;
+  g_boot_block = flex_mpk_thread.block;
+  mpk_uthread_switch(boot.data(), nullptr);  // the boot thread's first switch
+  mpk_uthread_switch(nullptr, boot.data());  // and back on it
+  return 0;
+}
+word scheduler_making_threads(word, word, word, word, word, word) {
+  for (int i = 0; i < static_cast<int>(kMpkMaxThreads); ++i) {
+    std::vector<unsigned char> next(mpk_uthread_state_size());
+    void *top = nullptr;
+    std::size_t len = 0;
+    if (mpk_uthread_init(next.data(), &top, &len) != 0) std::_Exit(5);
+    detail::mpk_uthread_state st;
+    std::memcpy(&st, next.data(), sizeof st);
+    if (st.block == g_boot_block) std::_Exit(4);  // handed out under the boot thread's frames
+  }
+  std::_Exit(6);
+}
+using runtime_to_2_first_switch =
+    mpk_full_to<kPkruRuntime, pkru_for(2, 4), 1, &scheduler_first_switch_and_back, pkru_insn::emulated, -1>;
+using runtime_to_2_making = mpk_full_to<kPkruRuntime, pkru_for(2, 4), 1, &scheduler_making_threads, pkru_insn::emulated, -1>;
+TEST(slots, the_boot_threads_block_is_never_handed_out_while_it_holds_it) {
+  EXPECT_EXIT(
+      {
+        testing::emulate_mpk(3);
+        flex_mpk_emulated_pkru = kPkruRuntime;
+        (void)gate<runtime_to_2_first_switch>::call_erased({}, nullptr, &scheduler_first_switch_and_back, {});
+        testing::forge_free_block(g_boot_block - 1);
+        flex_mpk_thread.block = g_other_block;
+        (void)gate<runtime_to_2_making>::call_erased({}, nullptr, &scheduler_making_threads, {});
+      },
+      ::testing::KilledBySignal(SIGABRT), "a block of stacks handed out while a user thread has frames on it");
+}
+
 // The relay stores the domain's stack pointer in that domain's slot of the block it runs on, and restores
 // that same slot after its call, whatever the thread table names by then.
 std::uint64_t g_block_at_relay = 0, g_other_slot = 0, g_slot_at_relay_start = 0, g_slot_after_relay = 0;

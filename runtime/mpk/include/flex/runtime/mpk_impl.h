@@ -200,7 +200,8 @@ struct mpk_thread_table {
 // gate entered (bits kMpkSlotTagShift and up), and the gate's way back checks it.
 inline constexpr unsigned kMpkSlotTagShift = 56;
 inline constexpr std::uint64_t kMpkSlotSpMask = (std::uint64_t{1} << kMpkSlotTagShift) - 1;
-static_assert(kMpkMaxThreads * 8 <= 4096 && (kMpkMaxThreads & (kMpkMaxThreads - 1)) == 0);
+static_assert(kMpkMaxThreads * 8 + kMpkMaxThreads / 8 <= 4096 && (kMpkMaxThreads & (kMpkMaxThreads - 1)) == 0,
+              "a slot page: the slots, then a scheduler's held blocks (mpk_stacks.cc)");
 inline constexpr unsigned kMpkBlockShift = 25;
 static_assert(kMpkStackBlock == std::size_t{1} << kMpkBlockShift);
 // This thread's slot of `key` (its current block's); null before the thread has a block or for a key with
