@@ -199,6 +199,7 @@ status make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
                                                  const mpk_boot_options &opt, const std::string &image,
                                                  heap_dispatch &d) {
   d.shared_key = plan.shared_key;
+  flex_mpk_runtime.light_gates = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0 ? 1 : 0;
   for (unsigned i = 0; i < plan.n_domains; ++i) {
     const mpk_domain &dom = plan.domains[i];
     const flex_compartment_layout &c = img.compartments[dom.compartment];
@@ -210,7 +211,6 @@ status make_heaps_and_arenas(const flex_image_layout &img, const mpk_plan &plan,
     // Under light gates a callee runs on its caller's stack, so a domain's stacks (the app's, which the
     // runtime enters through a full gate) are every domain's: the shared key.
     const bool light = img.mpk_gate && std::strcmp(img.mpk_gate, "light") == 0;
-    flex_mpk_runtime.light_gates = light ? 1 : 0;
     if (!detail::reserve_stack_arena(static_cast<unsigned>(dom.key), plan.shared_key,
                                      light ? plan.shared_key : dom.key)) {
       return status::error(image + ": cannot reserve the stack arena of compartment " + c.name + ": " + errno_text(errno));

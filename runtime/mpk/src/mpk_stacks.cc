@@ -185,6 +185,14 @@ std::uintptr_t block_base(unsigned key, std::uint64_t block) {
 std::uintptr_t stack_top(unsigned key, std::uint64_t block) {
   return block_base(key, block) + kMpkStackGuard + kMpkStackSize;
 }
+// A thread table's block (the block + 1; key-0 memory, so masked) as an index.
+std::uint64_t block_index(std::uint64_t block) {
+  return (block - 1) % kMpkMaxThreads;
+}
+// Domain `key`'s stack slot for block index b, on its slot page.
+std::uint64_t &slot_word(unsigned key, std::uint64_t b) {
+  return reinterpret_cast<std::uint64_t *>(rt().slots[key])[b];
+}
 
 // Whether no domain waits on a full gate on block b: every slot of the block is 0 again (a gate's way back
 // restores what its entry found). Slots this thread's rights cannot read (a thread a domain started exits
@@ -195,7 +203,7 @@ bool block_idle(std::uint64_t b) {
   for (unsigned k = 0; k < kPkeyCount; ++k) {
     if (!rt().slots[k]) continue;
     if (!pkru_can_read(pkru, static_cast<int>(k))) return false;
-    if (reinterpret_cast<const std::uint64_t *>(rt().slots[k])[b] != 0) return false;
+    if (slot_word(k, b) != 0) return false;
   }
   return true;
 }
@@ -206,7 +214,7 @@ bool block_idle(std::uint64_t b) {
 void release_block(void *) {
   detail::mpk_thread_table &t = flex_mpk_thread;
   if (!t.block || t.cur != 0) return;
-  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
+  const std::uint64_t b = block_index(t.block);
   if (!block_idle(b)) return;  // a suspended activation
   // The block's stacks keep their pages for its next thread: each stack is one domain's, and after boot
   // the lockdown's layout wall refuses madvise on laid-out memory, since a domain could otherwise wipe
@@ -342,7 +350,7 @@ bool reserve_stack_arena(unsigned key, int shared_key, int stack_key) {
 std::uint64_t *mpk_slot(unsigned key) {
   const std::uint64_t block = flex_mpk_thread.block;
   if (key >= static_cast<unsigned>(kPkeyCount) || !block || !rt().slots[key]) return nullptr;
-  return reinterpret_cast<std::uint64_t *>(rt().slots[key]) + (block - 1) % kMpkMaxThreads;
+  return &slot_word(key, block_index(block));
 }
 
 }  // namespace detail
@@ -360,7 +368,7 @@ bool mpk_has_free_block() {
 // A user thread's block (uthread.cc): given back like a host thread's at its exit.
 void mpk_release_table(mpk_thread_table &t) {
   if (!t.block) return;
-  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
+  const std::uint64_t b = block_index(t.block);
   t = mpk_thread_table{};  // its stacks keep their pages, as release_block's
   lock();
   g_used[b / 64] &= ~(std::uint64_t{1} << (b % 64));
@@ -371,7 +379,7 @@ void mpk_release_table(mpk_thread_table &t) {
 
 mpk_stack_range mpk_thread_stack(int key) {
   const detail::mpk_thread_table &t = flex_mpk_thread;
-  const std::uint64_t b = (t.block - 1) % kMpkMaxThreads;
+  const std::uint64_t b = block_index(t.block);
   if (key <= 0 || key >= kPkeyCount || !t.block || !(g_mapped[b] & (1u << key))) return {};
   std::uintptr_t top = stack_top(static_cast<unsigned>(key), b);
   return {top - kMpkStackSize, top};
@@ -440,7 +448,7 @@ bool runs_on_block(unsigned key, std::uint64_t block, std::uintptr_t frame) {
 }
 
 std::uint64_t &scheduler_slot(unsigned key, std::uint64_t block) {
-  return reinterpret_cast<std::uint64_t *>(rt().slots[key])[(block - 1) % kMpkMaxThreads];
+  return slot_word(key, block_index(block));
 }
 
 // The blocks the scheduler's user threads hold (the boot thread's from its first switch on), a bit each, in
@@ -450,11 +458,11 @@ std::uint64_t *held_blocks(unsigned key) {
   return reinterpret_cast<std::uint64_t *>(rt().slots[key] + kMpkMaxThreads * 8);
 }
 bool held(unsigned key, std::uint64_t block) {
-  const std::uint64_t b = (block - 1) % kMpkMaxThreads;
+  const std::uint64_t b = block_index(block);
   return (held_blocks(key)[b / 64] >> (b % 64)) & 1u;
 }
 void set_held(unsigned key, std::uint64_t block, bool on) {
-  const std::uint64_t b = (block - 1) % kMpkMaxThreads, bit = std::uint64_t{1} << (b % 64);
+  const std::uint64_t b = block_index(block), bit = std::uint64_t{1} << (b % 64);
   held_blocks(key)[b / 64] = on ? held_blocks(key)[b / 64] | bit : held_blocks(key)[b / 64] & ~bit;
 }
 
