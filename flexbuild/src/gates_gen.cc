@@ -402,6 +402,27 @@ std::string syscall_gates(const resolved_image &img) {
   return out;
 }
 
+// An image whose program (a profile's `binary:`) runs in an mpk domain: that domain's key, which the loader
+// tags the program's memory with, and a checked switch to its rights (runtime/binary: the loader's signal
+// entries take them before they answer the program's calls or run its handlers, since the kernel enters a
+// handler with key 0 only). The switch continues at r11 and touches no stack; entered anywhere it gives
+// the program's rights and nothing else.
+std::string program_rights(const resolved_image &img) {
+  if (!img.prof->binary || !has_mpk(img)) return {};
+  for (size_t i = 0; i < img.compartments.size(); ++i) {
+    const auto &c = img.compartments[i];
+    if (c.spec->iso != isolation::mpk || !img.compartment_of(kBinaryApp) || &c != img.compartment_of(kBinaryApp)) continue;
+    return fmt::format(
+        "\n// The program's domain (runtime/binary): its key and a checked switch to its rights.\n"
+        "extern \"C\" [[gnu::used]] const int flex_bin_program_key = kPlan.domains[domain_of({0}u)].key;\n"
+        "extern \"C\" [[gnu::naked, gnu::used, gnu::section(\".text.flex_gates\")]] void flex_bin_program_rights() {{\n"
+        "  asm volatile(FLEX_MPK_SET_PKRU(FLEX_MPK_WRPKRU_HW, \"%[e]\") \"jmp *%%r11\\n\\t\" : : [e] \"i\"(pkru_of({0}u)));\n"
+        "}}\n",
+        i);
+  }
+  return {};
+}
+
 std::string gates_cc(const resolved_image &img, const std::vector<image_callback> &callbacks) {
   export_lists exports;
   std::string out = preamble(img);
@@ -411,6 +432,7 @@ std::string gates_cc(const resolved_image &img, const std::vector<image_callback
   out += wrappers(img, callbacks, exports);
   out += app_entry(img, exports);
   out += syscall_gates(img);
+  out += program_rights(img);
   return out;
 }
 

@@ -474,23 +474,40 @@ bool validate_profile(const profile &p, const library_index &libs, diag_sink &di
   for (const auto &[name, lib] : libs.all()) {
     if (lib.kind == lib_kind::app) apps.push_back(name);
   }
-  // A program's calls are caught by the thread's Syscall User Dispatch, which the mpk system-call wall
-  // holds too: one of them would silently stop mediating (refused until they share it).
-  // And the program is linked at boot in the image's main process (its libraries mapped before the
-  // lockdown): its own compartment stays there.
+  // The program is linked at boot in the image's main process (its libraries mapped before the lockdown):
+  // its own compartment stays there. Beside mpk domains it is one itself (its memory tagged with its key,
+  // its calls answered with its rights), and it mixes with no compartment process (the relay between the
+  // two worlds runs on the runtime's stacks, which the program's dispatch does not enter).
   if (p.binary) {
+    const auto holds_program = [&](const compartment &c) {
+      return std::any_of(c.libraries.begin(), c.libraries.end(), [&](const located &l) { return l.value == p.app.value; });
+    };
+    const bool any_mpk = std::any_of(p.compartments.begin(), p.compartments.end(),
+                                     [](const compartment &c) { return c.iso == isolation::mpk; });
+    const compartment *program_home = nullptr;
     for (const compartment &c : p.compartments) {
-      if (c.iso == isolation::mpk) {
-        diags.error(c.iso_pos, "compartment " + quote(c.name) + " is an mpk domain in a profile that runs a binary",
-                    "use `isolation: process` or `none`: catching the program's system calls and the mpk "
-                    "system-call wall both need the thread's Syscall User Dispatch");
-      } else if (c.iso == isolation::process &&
-                 std::any_of(c.libraries.begin(), c.libraries.end(),
-                             [&](const located &l) { return l.value == p.app.value; })) {
+      if (holds_program(c)) program_home = &c;
+    }
+    if (!program_home) {
+      for (const compartment &c : p.compartments) {
+        if (c.is_default) program_home = &c;
+      }
+    }
+    for (const compartment &c : p.compartments) {
+      if (c.iso == isolation::process && any_mpk) {
+        diags.error(c.iso_pos, "compartment " + quote(c.name) + " is a process in a profile that runs a binary beside mpk domains",
+                    "use `isolation: mpk` for it too, or make every compartment a process or `none`: a program's "
+                    "calls are answered on its own thread, which the relay between mpk domains and processes "
+                    "does not serve");
+      } else if (c.iso == isolation::process && &c == program_home) {
         diags.error(c.iso_pos, "compartment " + quote(c.name) + " holds the program and is a process of its own",
                     "leave the program's compartment in the main process (isolation: none) and put the "
                     "libraries it should not reach in process compartments: the program is linked at boot "
                     "in the main process, before the lockdown");
+      } else if (any_mpk && &c == program_home && c.iso != isolation::mpk) {
+        diags.error(c.pos, "compartment " + quote(c.name) + " holds the program but is not an mpk domain",
+                    "add `isolation: mpk` to it: beside mpk domains the program's memory is tagged with its "
+                    "compartment's key, and key 0 would leave it to every domain");
       }
     }
   }

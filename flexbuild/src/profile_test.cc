@@ -599,8 +599,9 @@ TEST_F(validate_test, an_app_beside_hostfs_that_names_no_directory_option_is_a_w
   EXPECT_EQ(warnings(), "");
 }
 
-// A binary's calls and the mpk system-call wall would both need the thread's Syscall User Dispatch.
-TEST_F(validate_test, a_binary_profile_refuses_mpk_compartments_at_their_line) {
+// A program beside mpk domains is one itself; it mixes with no compartment process; its compartment stays
+// in the main process.
+TEST_F(validate_test, a_binary_profile_places_the_program_in_the_main_process_and_beside_mpk_in_a_domain) {
   lib_manifest binary;
   binary.name = "binary";
   binary.kind = lib_kind::app;
@@ -611,10 +612,22 @@ TEST_F(validate_test, a_binary_profile_refuses_mpk_compartments_at_their_line) {
                        "  - name: n\n    isolation: process\n    libraries: [net]\n"))
       << dump(diags_);
   diags_ = diag_sink{};
+  EXPECT_TRUE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n"
+                       "  - {name: a, default: true, isolation: mpk, libraries: [binary]}\n"
+                       "  - name: n\n    isolation: mpk\n    libraries: [net]\n"))
+      << dump(diags_);
+  // Beside an mpk domain, the program's compartment is one too.
+  diags_ = diag_sink{};
   EXPECT_FALSE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n  - {name: a, default: true, libraries: [binary]}\n"
                         "  - name: n\n    isolation: mpk\n    libraries: [net]\n"));
-  EXPECT_TRUE(has_error(diags_, 6, 16, "compartment 'n' is an mpk domain in a profile that runs a binary",
-                        "Syscall User Dispatch"));
+  EXPECT_TRUE(has_error(diags_, 4, 5, "compartment 'a' holds the program but is not an mpk domain", "isolation: mpk"));
+  // No process beside mpk domains.
+  diags_ = diag_sink{};
+  EXPECT_FALSE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n"
+                        "  - {name: a, default: true, isolation: mpk, libraries: [binary]}\n"
+                        "  - name: n\n    isolation: process\n    libraries: [net]\n"));
+  EXPECT_TRUE(has_error(diags_, 6, 16, "compartment 'n' is a process in a profile that runs a binary beside mpk domains",
+                        "relay"));
   // The program's own compartment stays in the main process, where it is linked at boot.
   diags_ = diag_sink{};
   EXPECT_FALSE(validate("name: p\nbinary: /bin/busybox\ncompartments:\n  - {name: n, default: true, libraries: [net]}\n"

@@ -3,6 +3,7 @@
 
 #include <asm/prctl.h>
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <signal.h>
 #include <sys/auxv.h>
@@ -33,6 +34,9 @@
 #include <vector>
 
 #include <flex/elf/elf.h>
+
+#include "flex/runtime/fault.h"
+#include "flex/runtime/mpk.h"
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -74,6 +78,10 @@ struct flex_bin_thread {
   std::atomic<int> tid;
   bool main;
   siginfo_t deferred_info[64];
+  // Beside mpk domains: the signal stack the program asked for on this thread (what its sigaltstack reads
+  // back; the kernel's is the runtime's, key-0 memory, which every handler of the thread runs on).
+  stack_t program_altstack{nullptr, SS_DISABLE, 0};
+  void *runtime_altstack = nullptr;
 };
 static_assert(offsetof(flex_bin_thread, runtime_fs) == 8 && offsetof(flex_bin_thread, program_fs) == 16 &&
               offsetof(flex_bin_thread, saved_rsp) == 24 && offsetof(flex_bin_thread, entry_rdx) == 32 &&
@@ -87,8 +95,14 @@ int flex_bin_enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) 
 extern char flex_bin_linked[] __attribute__((visibility("hidden")));
 void flex_bin_sigsys(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
 void flex_bin_chain(int, siginfo_t *, void *) __attribute__((visibility("hidden")));
+// Beside mpk domains, the image's switch to the program's rights (flex_bin_program_rights: a checked
+// WRPKRU with the rights as an immediate, continuing at r11); null otherwise. Key-0 memory the program
+// may rewrite: whatever it points at runs with the kernel's signal-time rights (key 0), no more.
+[[gnu::visibility("hidden")]] extern void (*flex_bin_rights)();
 extern char flex_bin_restorer[] __attribute__((visibility("hidden")));
 extern char flex_bin_restorer_end[] __attribute__((visibility("hidden")));
+long flex_bin_call_on(std::uintptr_t stack, long (*fn)(void *, long, const long *), void *a, long b, const long *c)
+    __attribute__((visibility("hidden")));
 }
 
 // flex_bin_enter(entry, sp, t): keeps the runtime's callee-saved registers and stack pointer in the main
@@ -203,10 +217,26 @@ flex_bin_resume:
   ret
   .size flex_bin_resume, .-flex_bin_resume
 
+  # Beside mpk domains, the program's rights (the kernel enters a handler with key 0 only); rdi, rsi,
+  # rdx, r11 kept.
+  .macro flex_bin_take_rights
+  mov flex_bin_rights(%rip), %rax
+  test %rax, %rax
+  jz 9f
+  push %r11
+  push %rdx
+  lea 8f(%rip), %r11
+  jmp *%rax
+8:
+  pop %rdx
+  pop %r11
+9:
+  .endm
+
   # A signal handler's way into the runtime's state: on a thread of the program's in the program's
   # state, the selector to ALLOW and the runtime's %fs, \fn(sig, info, uc), then the program's state
   # back; on any other thread, or in the runtime's state already, a jump to \otherwise.
-  .macro flex_bin_in_runtime_state fn, otherwise
+  .macro flex_bin_in_runtime_state fn, otherwise, rights
   rdgsbase %rax
   test %rax, %rax
   jz \otherwise
@@ -215,6 +245,9 @@ flex_bin_resume:
   movb $0, %gs:0
   mov %gs:8, %rax
   wrfsbase %rax
+  .if \rights
+  flex_bin_take_rights
+  .endif
   sub $8, %rsp
   call \fn
   add $8, %rsp
@@ -228,8 +261,25 @@ flex_bin_resume:
   .hidden flex_bin_sigsys
   .type flex_bin_sigsys,@function
 flex_bin_sigsys:
-  flex_bin_in_runtime_state flex_bin_serve, flex_bin_chain
+  flex_bin_in_runtime_state flex_bin_serve, flex_bin_chain, 1
   .size flex_bin_sigsys, .-flex_bin_sigsys
+
+  .globl flex_bin_call_on
+  .hidden flex_bin_call_on
+  .type flex_bin_call_on,@function
+flex_bin_call_on:             # (stack, fn, a, b, c): fn(a, b, c) on `stack` (16-byte aligned)
+  push %rbp
+  mov %rsp, %rbp
+  mov %rdi, %rsp
+  mov %rsi, %rax
+  mov %rdx, %rdi
+  mov %rcx, %rsi
+  mov %r8, %rdx
+  call *%rax
+  mov %rbp, %rsp
+  pop %rbp
+  ret
+  .size flex_bin_call_on, .-flex_bin_call_on
 
   .globl flex_bin_restorer
   .hidden flex_bin_restorer
@@ -384,6 +434,7 @@ flex_bin_signal:
   cmpb $0, (%rax)
   je flex_bin_defer
 1:
+  flex_bin_take_rights
   lea flex_bin_handlers(%rip), %rax
   jmp *-8(%rax,%rdi,8)
   .size flex_bin_signal, .-flex_bin_signal
@@ -392,7 +443,7 @@ flex_bin_signal:
   .hidden flex_bin_runtime_signal
   .type flex_bin_runtime_signal,@function
 flex_bin_runtime_signal:
-  flex_bin_in_runtime_state flex_bin_runtime_handler, flex_bin_runtime_handler
+  flex_bin_in_runtime_state flex_bin_runtime_handler, flex_bin_runtime_handler, 0
   .size flex_bin_runtime_signal, .-flex_bin_runtime_signal
 
   .balign 16
@@ -406,6 +457,8 @@ flex_bin_bound_stubs:
 flex_bin_bound_stubs_end:
 )");
 
+void (*flex_bin_rights)() = nullptr;
+
 static_assert(REG_R8 == 0 && REG_RDI == 8 && REG_RSI == 9 && REG_RBP == 10 && REG_RBX == 11 && REG_RDX == 12 &&
               REG_RCX == 14 && REG_RSP == 15 && REG_RIP == 16);
 
@@ -415,6 +468,11 @@ namespace {
 constexpr std::uintptr_t kPage = 4096;
 constexpr std::size_t kStackBytes = std::size_t{8} << 20;
 constexpr std::size_t kBrkBytes = std::size_t{1} << 30;  // reserved at load, made accessible as brk grows
+// Beside mpk domains, each thread's signal stack: key-0 memory, the only memory both the kernel's signal-time
+// rights and every domain's open, so a signal that comes while a domain runs finds a stack it can use (the
+// handlers then take the program's rights, or touch key-0 memory only). The program's calls are answered
+// on it.
+constexpr std::size_t kAltStackBytes = std::size_t{256} << 10;
 
 std::uintptr_t page_down(std::uintptr_t a) {
   return a & ~(kPage - 1);
@@ -455,6 +513,10 @@ struct run_state {
   // (flex_bin_signal), so a default action (SIGTERM's: the end) or a handler of the runtime's happens even
   // while the runtime answers a call that blocks, as it would in the kernel.
   std::uint64_t through = 0;
+  // Those of them whose action is a handler of the runtime's (flex_bin_runtime_signal).
+  std::uint64_t runtime_handled = 0;
+  // Beside mpk domains: the key of the program's domain (-1: none), program::pkey.
+  int pkey = -1;
 };
 run_state g;
 
@@ -476,7 +538,7 @@ int prot_of(std::uint32_t flags) {
 
 // Maps the file's loadable segments (copies of its bytes: the program may write its data, never the file)
 // with their protections; a page two segments share gets both.
-status map_file(const std::string &path, bool interp, loaded &out) {
+status map_file(const std::string &path, bool interp, loaded &out, int pkey) {
   std::string err;
   auto f = flex::elf::file::open(path, &err);
   if (!f) return status::error(path + ": " + err);
@@ -518,8 +580,9 @@ status map_file(const std::string &path, bool interp, loaded &out) {
     auto end = std::next(run);
     while (end != prot.end() && end->first == std::prev(end)->first + kPage && end->second == run->second) ++end;
     const std::uintptr_t bytes = std::prev(end)->first + kPage - run->first;
-    if (::mprotect(reinterpret_cast<void *>(out.base + run->first), bytes, run->second) != 0) {
-      return status::from_errno(path + ": mprotect", errno);
+    // pkey_mprotect with key -1 is mprotect.
+    if (::pkey_mprotect(reinterpret_cast<void *>(out.base + run->first), bytes, run->second, pkey) != 0) {
+      return status::from_errno(path + (pkey >= 0 ? ": pkey_mprotect" : ": mprotect"), errno);
     }
     run = end;
   }
@@ -569,14 +632,17 @@ struct staged {
   flex_bin_thread main{};         // the main thread's record (a linked program's %fs, its entry rdx)
   bool linked = false;
   kernel_sigaction actions[64] = {};  // a linked program's handlers (its initialisers may install some)
+  int pkey = -1;                      // program::pkey
 };
 staged g_staged;
+// The ranges the program's own mappings were made in, up to the end of link (memory_ranges).
+std::vector<region> g_program_ranges;
 
-// Maps `path` and its interpreter into prog and interp.
-status map_program(const std::string &path, loaded &prog, loaded &interp) {
-  if (status s = map_file(path, false, prog); !s.ok()) return s;
+// Maps `path` and its interpreter into prog and interp, tagged with `pkey` (-1: untagged).
+status map_program(const std::string &path, loaded &prog, loaded &interp, int pkey) {
+  if (status s = map_file(path, false, prog, pkey); !s.ok()) return s;
   if (!prog.interp.empty()) {
-    if (status s = map_file(prog.interp, true, interp); !s.ok()) {
+    if (status s = map_file(prog.interp, true, interp, pkey); !s.ok()) {
       ::munmap(reinterpret_cast<void *>(prog.map.lo), prog.map.hi - prog.map.lo);
       return status::error(path + ": its interpreter: " + s.message());
     }
@@ -666,13 +732,24 @@ constexpr std::uint64_t kSigsysBit = std::uint64_t{1} << (SIGSYS - 1);
 void behind_flex_bin_signal(kernel_sigaction &act) {
   act.handler = reinterpret_cast<void *>(&flex_bin_signal);
   act.flags |= SA_SIGINFO;
+  if (g.pkey >= 0) act.flags |= SA_ONSTACK;  // the runtime's signal stack (kAltStackBytes)
 }
+
+constexpr std::uint64_t kFaultBits = (std::uint64_t{1} << (SIGSEGV - 1)) | (std::uint64_t{1} << (SIGBUS - 1)) |
+                                     (std::uint64_t{1} << (SIGILL - 1)) | (std::uint64_t{1} << (SIGFPE - 1)) |
+                                     (std::uint64_t{1} << (SIGTRAP - 1));
 
 // The dispatch's SIGSYS handler, which blocks the program's handled signals (flex_bin_signal would only
 // defer them) and lets the others through (g.through).
+// Beside mpk domains it runs on the thread's signal stack too, and also blocks the runtime's handlers that
+// return (its termination handler): one that came while a call it answers runs on a domain's stack would
+// start again at the signal stack's top, over the handler's live frames. Faults still come (they end the
+// image).
 long install_sigsys() {
-  const kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys), SA_SIGINFO | SA_RESTORER | SA_NODEFER,
-                             reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit & ~g.through};
+  const std::uint64_t through = g.pkey >= 0 ? g.through & ~(g.runtime_handled & ~kFaultBits) : g.through;
+  const kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys),
+                             static_cast<unsigned long>(SA_SIGINFO | SA_RESTORER | SA_NODEFER | (g.pkey >= 0 ? SA_ONSTACK : 0)),
+                             reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit & ~through};
   return ::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8);
 }
 
@@ -759,6 +836,36 @@ long serve_arch_prctl(const long a[6]) {
 }
 
 
+// Beside mpk domains: the thread's signal stack (kAltStackBytes of key-0 memory, the thread's for its
+// life), installed in the kernel; 0 or -1 with errno.
+int give_signal_stack(flex_bin_thread *t) {
+  if (!t->runtime_altstack) {
+    void *m = ::mmap(nullptr, kAltStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (m == MAP_FAILED) return -1;
+    t->runtime_altstack = m;
+  }
+  stack_t ss{};
+  ss.ss_sp = t->runtime_altstack;
+  ss.ss_size = kAltStackBytes;
+  return ::sigaltstack(&ss, nullptr);
+}
+
+// Beside mpk domains the program's sigaltstack is the thread's record, not the kernel's: its handlers run on
+// the runtime's signal stack (give_signal_stack), and it reads back what it set.
+long serve_sigaltstack(const long a[6]) {
+  flex_bin_thread *t = self();
+  if (a[1]) std::memcpy(reinterpret_cast<void *>(a[1]), &t->program_altstack, sizeof(stack_t));
+  if (a[0]) {
+    stack_t ss;
+    std::memcpy(&ss, reinterpret_cast<const void *>(a[0]), sizeof ss);
+    constexpr int kAutoDisarm = 1 << 31;  // SS_AUTODISARM
+    if (ss.ss_flags & ~(SS_DISABLE | kAutoDisarm)) return -EINVAL;
+    if (!(ss.ss_flags & SS_DISABLE) && ss.ss_size < static_cast<std::size_t>(MINSIGSTKSZ)) return -ENOMEM;
+    t->program_altstack = (ss.ss_flags & SS_DISABLE) ? stack_t{nullptr, SS_DISABLE, 0} : ss;
+  }
+  return 0;
+}
+
 // A thread the program starts, as a thread of the runtime's (its own thread block, for the handler's
 // code) that takes the program's registers, stack and %fs: it arms its own dispatch, reports its tid and
 // resumes where the program's clone returns 0. It starts with every signal but SIGSYS blocked; its first
@@ -770,7 +877,7 @@ void *thread_start(void *arg) {
   asm volatile("rdfsbase %0" : "=r"(fs));
   t->runtime_fs = fs;
   t->selector = 0;
-  if (arm_dispatch(t) != 0) {
+  if ((g.pkey >= 0 && give_signal_stack(t) != 0) || arm_dispatch(t) != 0) {
     t->tid.store(-errno);
     return nullptr;
   }
@@ -849,7 +956,12 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   if ((flags & kThread) != kThread) return -ENOSYS;
   if (g.linking) return -EAGAIN;  // a library's initialiser at link time: its threads would outlive link()
   if (!stack) return -EINVAL;
-  auto *t = new flex_bin_thread{};  // the thread's for its life (it never tells the runtime it ended)
+  // The thread's for its life (it never tells the runtime it ended). Mapped, not allocated: an image's
+  // malloc serves the running compartment's heap, and beside mpk domains the signal entries read the record
+  // with the kernel's signal-time rights, key 0's.
+  void *record = ::mmap(nullptr, sizeof(flex_bin_thread), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (record == MAP_FAILED) return -ENOMEM;
+  auto *t = new (record) flex_bin_thread{};
   std::memcpy(t->gregs, uc->uc_mcontext.gregs, sizeof t->gregs);
   t->gregs[REG_RSP] = static_cast<greg_t>(stack);
   t->program_fs = (flags & CLONE_SETTLS) ? tls : self()->program_fs;
@@ -865,7 +977,8 @@ long serve_clone(long nr, const long a[6], const ucontext_t *uc) {
   const int e = ::pthread_create(&th, &attr, &thread_start, t);
   ::pthread_attr_destroy(&attr);
   if (e != 0) {
-    delete t;
+    t->~flex_bin_thread();
+    ::munmap(record, sizeof(flex_bin_thread));
     return -e;
   }
   int tid;
@@ -1005,6 +1118,7 @@ void unstage() {
   for (const region &r : {g_staged.prog.map, g_staged.interp.map, g_staged.stack, g_staged.brk}) {
     if (r.hi > r.lo) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
   }
+  g_program_ranges.clear();
   g_staged.~staged();
   new (&g_staged) staged{};
 }
@@ -1014,13 +1128,26 @@ void unstage() {
 status stage(const program &p, std::uintptr_t at_entry = 0) {
   if (!g_staged.path.empty()) unstage();
   staged &st = g_staged;
-  if (status s = map_program(p.path, st.prog, st.interp); !s.ok()) return s;
+  if (status s = map_program(p.path, st.prog, st.interp, p.pkey); !s.ok()) return s;
   st.path = p.path;
   st.argv = p.argv;
+  st.pkey = p.pkey;
   void *stack = ::mmap(nullptr, kStackBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  void *brk = ::mmap(reinterpret_cast<void *>(st.prog.map.hi), kBrkBytes, PROT_NONE,
+  // Beside mpk domains the heap's region is open from the start: the lockdown's layout wall keeps every
+  // mapping that is not writable at boot as it is, so brk could not open it later.
+  const int brk_prot = p.pkey >= 0 ? PROT_READ | PROT_WRITE : PROT_NONE;
+  void *brk = ::mmap(reinterpret_cast<void *>(st.prog.map.hi), kBrkBytes, brk_prot,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-  if (brk == MAP_FAILED) brk = ::mmap(nullptr, kBrkBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (brk == MAP_FAILED) brk = ::mmap(nullptr, kBrkBytes, brk_prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p.pkey >= 0 && ((stack != MAP_FAILED && ::pkey_mprotect(stack, kStackBytes, PROT_READ | PROT_WRITE, p.pkey) != 0) ||
+                      (brk != MAP_FAILED && ::pkey_mprotect(brk, kBrkBytes, brk_prot, p.pkey) != 0))) {
+    const int e = errno;
+    for (void *m : {stack, brk}) {
+      if (m != MAP_FAILED) ::munmap(m, m == stack ? kStackBytes : kBrkBytes);
+    }
+    unstage();
+    return status::from_errno(p.path + ": cannot tag its stack and heap with its domain's key", e);
+  }
   if (stack != MAP_FAILED) {
     st.stack = {reinterpret_cast<std::uintptr_t>(stack), reinterpret_cast<std::uintptr_t>(stack) + kStackBytes};
   }
@@ -1031,6 +1158,9 @@ status stage(const program &p, std::uintptr_t at_entry = 0) {
     const int e = errno;
     unstage();
     return status::from_errno(p.path + ": cannot map its stack and heap", e);
+  }
+  for (const region &r : {st.prog.map, st.interp.map, st.stack, st.brk}) {
+    if (r.hi > r.lo) g_program_ranges.push_back(r);
   }
   const bool dynamic = !st.prog.interp.empty();
   st.sp = build_stack(st.stack, p, st.prog, dynamic ? &st.interp : nullptr, at_entry ? at_entry : st.prog.entry,
@@ -1066,6 +1196,7 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
     }
   }
   g.through = 0;
+  g.runtime_handled = 0;
   for (int sig = 1; sig <= 64; ++sig) {
     kernel_sigaction now{};
     if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS) continue;
@@ -1079,9 +1210,14 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
     // A handler of the runtime's: entered through flex_bin_runtime_signal, which returns through the
     // restorer the dispatch always lets through.
     g_runtime_actions[sig - 1] = now;
-    const kernel_sigaction wrapped{reinterpret_cast<void *>(&flex_bin_runtime_signal), now.flags | SA_SIGINFO | SA_RESTORER,
+    g.runtime_handled |= std::uint64_t{1} << (sig - 1);
+    const kernel_sigaction wrapped{reinterpret_cast<void *>(&flex_bin_runtime_signal),
+                                   now.flags | SA_SIGINFO | SA_RESTORER | (g.pkey >= 0 ? SA_ONSTACK : 0),
                                    reinterpret_cast<void *>(flex_bin_restorer), now.mask & ~kSigsysBit};
     ::syscall(SYS_rt_sigaction, sig, &wrapped, nullptr, 8);
+  }
+  if (g.pkey >= 0 && give_signal_stack(&g_staged.main) != 0) {
+    return status::from_errno(g_staged.path + ": cannot give the program's thread its signal stack", errno);
   }
   if (install_sigsys() != 0 || arm_dispatch(&g_staged.main) != 0) {
     return status::from_errno(g_staged.path + ": cannot arm the system-call dispatch", errno);
@@ -1105,22 +1241,135 @@ void disarm(const signal_state &ss, kernel_sigaction *program_actions) {
   ::sigprocmask(SIG_SETMASK, &ss.runtime_mask, nullptr);
 }
 
+// brk from the bottom of the staged region (open from the start beside mpk domains: stage).
+void reset_brk() {
+  g.brk_reserved = g_staged.brk;
+  g.brk_cur = g_staged.brk.lo;
+  g.brk_mapped = g_staged.pkey >= 0 ? g_staged.brk.hi : g_staged.brk.lo;
+}
+
+// Whether [lo, hi) lies in the code of an object the image's own linker loaded (the image, its shared
+// objects) or is the kernel's (vDSO).
+bool image_code(std::uintptr_t lo, std::uintptr_t hi) {
+  struct query {
+    std::uintptr_t lo, hi;
+    bool found;
+  } q{lo, hi, false};
+  dl_iterate_phdr(
+      [](dl_phdr_info *info, std::size_t, void *data) {
+        auto &q = *static_cast<query *>(data);
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_LOAD) continue;
+          const std::uintptr_t a = page_down(info->dlpi_addr + ph.p_vaddr);
+          const std::uintptr_t b = page_up(info->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+          if (a <= q.lo && q.hi <= b) q.found = true;
+        }
+        return q.found ? 1 : 0;
+      },
+      &q);
+  return q.found;
+}
+
+// Beside mpk domains, once the program is linked: every executable mapping that is not the image's (its
+// own segments, its interpreter's and its libraries') is registered as the program's code, which the
+// lockdown disarms and keeps.
+status note_program_code(const program &p) {
+  if (p.pkey < 0) return {};
+  const int fd = ::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return status::from_errno(p.path + ": cannot read this process's mappings", errno);
+  std::string maps;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    maps.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  for (std::size_t at = 0; at < maps.size();) {
+    const std::size_t newline = maps.find('\n', at);
+    const std::size_t end = newline == std::string::npos ? maps.size() : newline;
+    const std::string line = maps.substr(at, end - at);
+    at = end == maps.size() ? end : end + 1;
+    unsigned long lo = 0, hi = 0;
+    char perms[5] = {};
+    if (std::sscanf(line.c_str(), "%lx-%lx %4s", &lo, &hi, perms) != 3 || perms[2] != 'x') continue;
+    if (line.ends_with("[vdso]") || line.ends_with("[vsyscall]") || image_code(lo, hi)) continue;
+    if (int rc = register_region({lo, hi, p.compartment, region_kind::program, "program code"}); rc < 0) {
+      return status::error(p.path + ": cannot register its code at " + hex(lo) + ": " + std::strerror(-rc));
+    }
+  }
+  return {};
+}
+
+// While the program is linked at boot: a mapping it made, noted as its own (memory_ranges) and, beside mpk
+// domains, tagged with its domain's key (r: the call's result).
+long note_fresh(long r, const long a[6]) {
+  if (!g.linking || (r < 0 && r > -4096)) return r;
+  const auto len = page_up(static_cast<std::uintptr_t>(a[1]));
+  if (g.pkey >= 0 && ::pkey_mprotect(reinterpret_cast<void *>(r), len, static_cast<int>(a[2]), g.pkey) != 0) {
+    const long e = -errno;
+    ::munmap(reinterpret_cast<void *>(r), len);
+    return e;
+  }
+  g_program_ranges.push_back({static_cast<std::uintptr_t>(r), static_cast<std::uintptr_t>(r) + len});
+  return r;
+}
+
+// flex_bin_enter; beside mpk domains, with the frames of the domain's code that called it (an image's app,
+// entered through a gate) recorded as live in the domain's slot, so the answers on its stack start below.
+int enter(std::uintptr_t entry, std::uintptr_t sp, flex_bin_thread *t) {
+  if (g.pkey < 0) return flex_bin_enter(entry, sp, t);
+  const std::uint64_t before = mpk_suspend_slot(g.pkey, reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)));
+  const int st = flex_bin_enter(entry, sp, t);
+  mpk_restore_slot(g.pkey, before);
+  return st;
+}
+
+long announce_thunk(void *, long nr, const long *) {
+  g.announce(nr);
+  return 0;
+}
+
+// A call of the program's answered by the dispatcher. Beside mpk domains, on its domain's stack (where a
+// gate into the domain would start now, mpk_entry_stack): the libOS of the program's domain runs there as
+// code the gates let through, since its calls into other domains go back to that stack, which a gate's way
+// back checks. Its own signal stack (or the program's) is none of the domain's stacks.
+long answer(long nr, const long a[6]) {
+  if (g.pkey < 0) return g.dispatch(g.ctx, nr, a);
+  const std::uintptr_t stack = mpk_entry_stack(g.pkey);
+  if (!stack) {
+    static constexpr char kWhy[] = "flex: no stack of the program's domain to answer its call on; terminating\n";
+    ::write(STDERR_FILENO, kWhy, sizeof kWhy - 1);
+    ::syscall(SYS_exit_group, 134);
+  }
+  return flex_bin_call_on(stack, g.dispatch, g.ctx, nr, a);
+}
+
+void announce(long nr) {
+  if (!g.announce) return;
+  if (g.pkey < 0) return g.announce(nr);
+  if (const std::uintptr_t stack = mpk_entry_stack(g.pkey)) flex_bin_call_on(stack, &announce_thunk, nullptr, nr, nullptr);
+}
+
 }  // namespace
 
 status link(const program &p, dispatch_fn dispatch, void *ctx) {
   if (std::string why = machine_check(); !why.empty()) return status::error(why);
   if (g.dispatch) return status::error("a program already runs in this process");
   if (std::string why = check(p.path); !why.empty()) return status::error(why);
+  if (p.pkey >= 0 && !p.rights) return status::error(p.path + ": a key for the program but no switch to its rights");
+  g.pkey = p.pkey;
+  flex_bin_rights = p.rights;
   if (status s = stage(p, reinterpret_cast<std::uintptr_t>(flex_bin_linked)); !s.ok()) return s;
   if (g_staged.prog.interp.empty()) {  // static: nothing to link, and its stack says its own entry
     const std::uintptr_t entry = g_staged.prog.entry;
     std::memcpy(reinterpret_cast<void *>(g_staged.entry_slot), &entry, sizeof entry);
-    return {};
+    return note_program_code(p);
   }
   g.dispatch = dispatch;
   g.ctx = ctx;
-  g.brk_reserved = g_staged.brk;
-  g.brk_cur = g.brk_mapped = g_staged.brk.lo;
+  reset_brk();
   g.linking = true;
   signal_state ss;
   if (status s = arm(ss, nullptr); !s.ok()) {
@@ -1130,7 +1379,7 @@ status link(const program &p, dispatch_fn dispatch, void *ctx) {
     unstage();
     return s;
   }
-  const int st = flex_bin_enter(g_staged.entry, g_staged.sp, &g_staged.main);
+  const int st = enter(g_staged.entry, g_staged.sp, &g_staged.main);
   disarm(ss, g_staged.actions);
   g.dispatch = nullptr;
   g.linking = false;
@@ -1147,7 +1396,7 @@ status link(const program &p, dispatch_fn dispatch, void *ctx) {
   g_staged.entry = entry;
   g_staged.linked = true;
   g_bound_slots.store(bind_imports());
-  return {};
+  return note_program_code(p);
 }
 
 status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) {
@@ -1157,10 +1406,10 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   if (!ready) {  // a dynamic program is linked first, as an image does at boot
     if (status s = link(p, dispatch, ctx); !s.ok()) return s;
   }
-  if (!g_staged.linked) {  // a fresh start: brk from the bottom of its region
-    g.brk_reserved = g_staged.brk;
-    g.brk_cur = g.brk_mapped = g_staged.brk.lo;
-  }
+  if (p.pkey != g_staged.pkey) return status::error(p.path + ": linked for another domain than it runs in");
+  g.pkey = p.pkey;
+  flex_bin_rights = p.rights;
+  if (!g_staged.linked) reset_brk();  // a fresh start: brk from the bottom of its region
   g.dispatch = dispatch;
   g.ctx = ctx;
   g.forks = p.forks;
@@ -1172,7 +1421,7 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
     unstage();
     return s;
   }
-  const int st = flex_bin_enter(g_staged.entry, g_staged.sp, &g_staged.main);
+  const int st = enter(g_staged.entry, g_staged.sp, &g_staged.main);
   // Back from the handler: the runtime's %fs, the selector at ALLOW, every signal blocked.
   *exit_status = st;
   if (g.threads_started) {
@@ -1197,6 +1446,12 @@ std::uint64_t unanswered(long nr) {
   return nr >= 0 && nr < kCountedNumbers ? g_unanswered[nr].load(std::memory_order_relaxed) : 0;
 }
 
+std::vector<std::pair<std::uintptr_t, std::uintptr_t>> memory_ranges() {
+  std::vector<std::pair<std::uintptr_t, std::uintptr_t>> out;
+  for (const region &r : g_program_ranges) out.emplace_back(r.lo, r.hi);
+  return out;
+}
+
 std::vector<std::string_view> bound_functions() {
   std::vector<std::string_view> out;
   for (const bound_fn &b : kBound) out.push_back(b.name);
@@ -1209,7 +1464,7 @@ std::vector<std::string_view> bound_functions() {
 extern "C" [[gnu::used, gnu::visibility("hidden")]] long flex_bin_fast_serve(long nr, const long a[6]) {
   using namespace flex::runtime::binary;
   g_bound_calls.fetch_add(1, std::memory_order_relaxed);
-  return note_unanswered(nr, g.dispatch(g.ctx, nr, a));
+  return note_unanswered(nr, answer(nr, a));
 }
 
 // A signal of the program's that came while the runtime answered a bound call on this thread: kept for the
@@ -1296,7 +1551,7 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
   const long nr = info->si_syscall;
   g_caught_calls.fetch_add(1, std::memory_order_relaxed);
   const long a[6] = {r[REG_RDI], r[REG_RSI], r[REG_RDX], r[REG_R10], r[REG_R8], r[REG_R9]};
-  if (g.announce && served_here(nr)) g.announce(nr);
+  if (served_here(nr)) announce(nr);
   long ret;
   switch (nr) {
     case SYS_exit:
@@ -1329,15 +1584,17 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
     case SYS_rseq: ret = -ENOSYS; break;
     case SYS_seccomp: ret = -EPERM; break;
     case SYS_prctl:
-      ret = a[0] == PR_SET_SYSCALL_USER_DISPATCH || a[0] == PR_SET_SECCOMP ? -EPERM : g.dispatch(g.ctx, nr, a);
+      ret = a[0] == PR_SET_SYSCALL_USER_DISPATCH || a[0] == PR_SET_SECCOMP ? -EPERM : answer(nr, a);
       break;
     case SYS_clone:
     case SYS_clone3: ret = serve_clone(nr, a, uc); break;
+    case SYS_sigaltstack: ret = g.pkey >= 0 ? serve_sigaltstack(a) : answer(nr, a); break;
     case SYS_fork: ret = serve_fork(SIGCHLD, 0, 0); break;
     case SYS_vfork:
     case SYS_execve:
     case SYS_execveat: ret = -ENOSYS; break;
-    default: ret = g.dispatch(g.ctx, nr, a); break;
+    case SYS_mmap: ret = note_fresh(answer(nr, a), a); break;
+    default: ret = answer(nr, a); break;
   }
   r[REG_RAX] = note_unanswered(nr, ret);
 }

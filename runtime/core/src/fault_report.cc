@@ -131,6 +131,8 @@ const char *region_kind_name(region_kind k) {
       return "stack";
     case region_kind::shared:
       return "shared";
+    case region_kind::program:
+      return "program code";
     case region_kind::other:
       return "other";
   }

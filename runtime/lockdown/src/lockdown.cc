@@ -355,7 +355,10 @@ status lockdown_process(const flex_image_layout &img, std::uint64_t hosted, bool
     }
     std::uint64_t token[2] = {};
     std::uintptr_t lo = 0, hi = 0;
-    const bool signals = mpk_signal_arena(lo, hi);  // hardware MPK
+    // Hardware MPK on a kernel that delivers signals onto keyed memory. Not in an image that runs a program:
+    // the thread's Syscall User Dispatch is the program's (runtime/binary), and its handlers are the
+    // runtime's loader's (--describe says the walls are the weaker kind there).
+    const bool signals = !img.binary_path && mpk_signal_arena(lo, hi);
     std::vector<mpk_sud_site> pins;
     if (signals) {
       spans.push_back({lo, hi});
@@ -477,6 +480,12 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
   if (img.lockdown != FLEX_LOCKDOWN_ENFORCE) {
     std::fputs("  mpk domains: no layout wall, signals stay the compartments', system calls are not checked per "
                "domain (enforce only)\n",
+               out);
+  } else if (img.binary_path) {
+    std::fputs("  mpk domains: layout wall; the program's code disarmed and its calls answered by the libOS (its "
+               "own Syscall User Dispatch); signals stay the compartments' and the other domains' system calls "
+               "are checked per process, not per domain (weaker: the thread's dispatch is the program's, which "
+               "the per-domain system-call wall and the signal wall would need too)\n",
                out);
   } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
     std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token); system calls "

@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "flex/runtime/binary.h"
 #include "flex/runtime/fault.h"
 #include "lockdown_impl.h"
 
@@ -393,6 +394,11 @@ std::vector<layout_span> loaded_code() {
         return 0;
       },
       &code);
+  // The code of a program the image runs (runtime/binary), disarmed like the shared objects'.
+  for (unsigned i = 0; i < region_count(); ++i) {
+    const region *r = region_at(i);
+    if (r && !r->absent && r->kind == region_kind::program && r->end > r->begin) code.push_back({r->begin, r->end});
+  }
   return code;
 }
 
@@ -429,13 +435,19 @@ std::vector<layout_span> image_layout_spans(int maps_fd, std::string &foreign_co
   // through a shared mapping): made before the lockdown (a constructor's mmap, mprotect or memfd), it
   // would let a compartment write a WRPKRU after boot and run it, past the gadget scan and W^X.
   const std::vector<layout_span> code = loaded_code();
+  const std::vector<std::pair<std::uintptr_t, std::uintptr_t>> program = binary::memory_ranges();
   for (std::size_t at = 0; at < maps.size();) {
     unsigned long lo = 0, hi = 0;
     char perms[5] = {};
     const std::size_t newline = maps.find('\n', at);
     const std::size_t end = newline == std::string::npos ? maps.size() : newline;
     if (std::sscanf(maps.c_str() + at, "%lx-%lx %4s", &lo, &hi, perms) == 3) {
-      if (perms[1] != 'w') spans.push_back({lo, hi});
+      // The program's own memory (runtime/binary) is its to commit and return; its code stays, registered
+      // as a region above.
+      const bool programs = std::any_of(program.begin(), program.end(), [&](const auto &r) {
+        return r.first <= lo && hi <= r.second;
+      });
+      if (perms[1] != 'w' && !programs) spans.push_back({lo, hi});
       const std::string_view line(maps.data() + at, end - at);
       // The kernel's own code (its vDSO may map more pages than its segment spans, as Linux 6.1's does).
       const bool kernels = line.ends_with("[vsyscall]") || line.ends_with("[vdso]");

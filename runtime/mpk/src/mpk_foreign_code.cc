@@ -18,6 +18,11 @@
 //
 // Then every page of code, the image's included, becomes the process's own copy (privatize_object), so
 // that no write to the files they were mapped from changes them afterwards.
+//
+// The code of an unmodified program the image runs (runtime/binary: its own segments, its interpreter's, and
+// the libraries its interpreter mapped, registered as region_kind::program) is not in the dynamic linker's
+// list: it gets the same two passes (its interpreter bound every object at load: the image passes its
+// LD_BIND_NOW on).
 #include <elf.h>
 #include <link.h>
 #include <sys/auxv.h>
@@ -31,6 +36,7 @@
 #include <string>
 
 #include "flex/pku/gadgets.h"
+#include "flex/runtime/fault.h"
 #include "flex/runtime/mpk.h"
 
 namespace flex::runtime {
@@ -108,6 +114,23 @@ int check_binding(dl_phdr_info *info, std::size_t, void *data) {
   return 1;
 }
 
+// Every WRPKRU and XRSTOR in [code, code + bytes) of `name` becomes a trap (offsets in messages from `at`).
+bool disarm_code(unsigned char *code, std::size_t bytes, std::uintptr_t at, const char *name, walk &w) {
+  for (std::size_t k = 0; k + sizeof kTrap <= bytes; ++k) {
+    const pku::gadget_match m = pku::gadget_at(code, bytes, k);
+    if (m.kind == pku::gadget_kind::none) continue;
+    std::string why;
+    if (!disarm_at(code + m.opcode, why)) {  // a REX.W before a UD2 leaves it a UD2
+      char where[48];
+      std::snprintf(where, sizeof where, " at +0x%lx: ", static_cast<unsigned long>(at + m.opcode));
+      w.error = std::string(m.kind == pku::gadget_kind::wrpkru ? "a WRPKRU in " : "an XRSTOR in ") + name + where + why;
+      return false;
+    }
+    ++w.patched;
+  }
+  return true;
+}
+
 // The second pass: every WRPKRU and XRSTOR outside the image becomes a trap.
 int disarm_object(dl_phdr_info *info, std::size_t, void *data) {
   auto &w = *static_cast<walk *>(data);
@@ -116,22 +139,45 @@ int disarm_object(dl_phdr_info *info, std::size_t, void *data) {
   for (int i = 0; i < info->dlpi_phnum; ++i) {
     const ElfW(Phdr) &ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
-    auto *code = reinterpret_cast<unsigned char *>(info->dlpi_addr + ph.p_vaddr);
-    for (std::size_t k = 0; k + sizeof kTrap <= ph.p_memsz; ++k) {
-      const pku::gadget_match m = pku::gadget_at(code, ph.p_memsz, k);
-      if (m.kind == pku::gadget_kind::none) continue;
-      std::string why;
-      if (!disarm_at(code + m.opcode, why)) {  // a REX.W before a UD2 leaves it a UD2
-        char where[48];
-        std::snprintf(where, sizeof where, " at +0x%lx: ", static_cast<unsigned long>(ph.p_vaddr + m.opcode));
-        w.error = std::string(m.kind == pku::gadget_kind::wrpkru ? "a WRPKRU in " : "an XRSTOR in ") +
-                  object_name(info) + where + why;
-        return 1;
-      }
-      ++w.patched;
+    if (!disarm_code(reinterpret_cast<unsigned char *>(info->dlpi_addr + ph.p_vaddr), ph.p_memsz, ph.p_vaddr,
+                     object_name(info), w)) {
+      return 1;
     }
   }
   return 0;
+}
+
+// Each range becomes the process's own copy (privatize_object says why): executable throughout.
+bool privatize_range(std::uintptr_t lo, std::uintptr_t hi, const char *name, walk &w) {
+  const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  void *at = reinterpret_cast<void *>(lo);
+  if (::mprotect(at, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
+    w.error = std::string("cannot copy the code of ") + name + ": " + std::strerror(errno);
+    return false;
+  }
+  for (std::uintptr_t p = lo; p < hi; p += page) {
+    auto *b = reinterpret_cast<volatile unsigned char *>(p);
+    *b = *b;  // the write makes the page the process's own copy
+  }
+  if (::mprotect(at, hi - lo, PROT_READ | PROT_EXEC) != 0) {
+    w.error = std::string("cannot make the code of ") + name + " read-only again: " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+// The code of an unmodified program the image runs (runtime/binary registers it: region_kind::program),
+// which neither the build nor the dynamic linker's list saw: disarmed and made the process's own.
+bool disarm_programs(walk &w) {
+  for (unsigned i = 0; i < region_count() && w.error.empty(); ++i) {
+    const region *r = region_at(i);
+    if (!r || r->absent || r->kind != region_kind::program || r->end <= r->begin) continue;
+    if (!disarm_code(reinterpret_cast<unsigned char *>(r->begin), r->end - r->begin, r->begin, "the program run by the image", w) ||
+        !privatize_range(r->begin, r->end, "the program run by the image", w)) {
+      return false;
+    }
+  }
+  return w.error.empty();
 }
 
 // The third pass: every page of every object's code (the image's too) becomes a private copy. A file
@@ -149,20 +195,7 @@ int privatize_object(dl_phdr_info *info, std::size_t, void *data) {
     if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
     const std::uintptr_t lo = (info->dlpi_addr + ph.p_vaddr) & ~(page - 1);
     const std::uintptr_t hi = (info->dlpi_addr + ph.p_vaddr + ph.p_memsz + page - 1) & ~(page - 1);
-    void *at = reinterpret_cast<void *>(lo);
-    // Executable throughout: this very code may lie in the range.
-    if (::mprotect(at, hi - lo, PROT_READ | PROT_WRITE | PROT_EXEC) != 0) {
-      w.error = std::string("cannot copy the code of ") + object_name(info) + ": " + std::strerror(errno);
-      return 1;
-    }
-    for (std::uintptr_t p = lo; p < hi; p += page) {
-      auto *b = reinterpret_cast<volatile unsigned char *>(p);
-      *b = *b;  // the write makes the page the process's own copy
-    }
-    if (::mprotect(at, hi - lo, PROT_READ | PROT_EXEC) != 0) {
-      w.error = std::string("cannot make the code of ") + object_name(info) + " read-only again: " + std::strerror(errno);
-      return 1;
-    }
+    if (!privatize_range(lo, hi, object_name(info), w)) return 1;  // this very code may lie in the range
   }
   return 0;
 }
@@ -194,6 +227,7 @@ status mpk_disarm_foreign_gadgets(int &patched) {
   ::dl_iterate_phdr(&check_binding, &w);
   if (w.error.empty()) ::dl_iterate_phdr(&disarm_object, &w);
   if (w.error.empty()) ::dl_iterate_phdr(&privatize_object, &w);
+  if (w.error.empty()) disarm_programs(w);
   patched = w.patched;
   if (!w.error.empty()) return status::error(w.error);
   return {};

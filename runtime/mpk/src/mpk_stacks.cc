@@ -385,6 +385,37 @@ mpk_stack_range mpk_thread_stack(int key) {
   return {top - kMpkStackSize, top};
 }
 
+std::uintptr_t mpk_entry_stack(int key) {
+  if (rt().mode != detail::kModeHardware || key <= 0 || key >= kPkeyCount || !rt().stack_lo[key]) return 0;
+  const auto k = static_cast<unsigned>(key);
+  detail::mpk_thread_table &t = flex_mpk_thread;
+  if (!t.block) flex_mpk_stack_alloc(k, 0);
+  const std::uint64_t b = block_index(t.block);
+  std::uintptr_t sp = static_cast<std::uintptr_t>(slot_word(k, b) << (64 - detail::kMpkSlotTagShift) >> (64 - detail::kMpkSlotTagShift));
+  if (!sp) sp = stack_top(k, b);
+  if (sp <= rt().stack_lo[k] || sp > rt().stack_hi[k] || !mpk_on_stack_part(rt().stack_lo[k], sp)) return 0;
+  return sp & ~std::uintptr_t{15};
+}
+
+std::uint64_t mpk_suspend_slot(int key, std::uintptr_t sp) {
+  if (rt().mode != detail::kModeHardware || key <= 0 || key >= kPkeyCount || !rt().stack_lo[key]) return kMpkNoSlot;
+  const auto k = static_cast<unsigned>(key);
+  const detail::mpk_thread_table &t = flex_mpk_thread;
+  if (!t.block) return kMpkNoSlot;
+  const std::uint64_t b = block_index(t.block);
+  const std::uintptr_t below = (sp - detail::kMpkUthreadReserve) & ~std::uintptr_t{15};
+  if (sp < block_base(k, b) + kMpkStackGuard || sp > stack_top(k, b) || below <= block_base(k, b) + kMpkStackGuard) return kMpkNoSlot;
+  const std::uint64_t before = slot_word(k, b);
+  slot_word(k, b) = below | (detail::kMpkSlotSuspended << detail::kMpkSlotTagShift);
+  return before;
+}
+
+void mpk_restore_slot(int key, std::uint64_t word) {
+  if (word == kMpkNoSlot || rt().mode != detail::kModeHardware || key <= 0 || key >= kPkeyCount || !rt().stack_lo[key]) return;
+  const detail::mpk_thread_table &t = flex_mpk_thread;
+  if (t.block) slot_word(static_cast<unsigned>(key), block_index(t.block)) = word;
+}
+
 namespace testing {
 
 void emulate_mpk(unsigned n_domains) {

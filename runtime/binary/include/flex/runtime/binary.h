@@ -48,6 +48,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -72,6 +73,19 @@ struct program {
   // Told of each call the loader answers itself (exit, exit_group, fork, clone, signal state, brk, ...)
   // before it answers it, in the program's thread; the dispatch sees the others. Null: nobody is told.
   void (*announce)(long nr) = nullptr;
+  // Beside mpk domains (an image whose program's compartment is one): that domain's key and the switch to
+  // its rights (the image's flex_bin_program_rights, a checked WRPKRU that continues at r11). The program's
+  // memory is tagged with the key as it is mapped, up to the end of link(): its segments, its libraries'
+  // (the interpreter's mappings), its stack and heap region; what it maps after boot stays as the kernel
+  // maps it (the lockdown keeps pkey_mprotect from everyone but the runtime's one site, where that wall is
+  // armed). Its handlers, and the runtime's answers to its calls, run on a signal stack of key-0 memory per
+  // thread with these rights (the kernel enters a handler with key 0's only); its sigaltstack is recorded,
+  // not made. link() then registers its code (region_kind::program, owned by `compartment`), which the
+  // lockdown disarms (its WRPKRUs and XRSTORs, as the image's shared objects') and takes as the process's
+  // own code. -1 and null otherwise.
+  int pkey = -1;
+  void (*rights)() = nullptr;
+  unsigned compartment = 0;
 };
 
 // Whether `path` is a program the loader runs (an ELF64 x86-64 executable, static or position
@@ -89,8 +103,20 @@ std::string machine_check();
 // program unmapped, when it cannot be loaded or its interpreter ends instead (a library not found).
 status link(const program &p, dispatch_fn dispatch, void *ctx);
 
+}  // namespace flex::runtime::binary
+
+// Defined by images whose program runs in an mpk domain (flexbuild's generated gates).
+extern "C" {
+extern const int flex_bin_program_key;
+void flex_bin_program_rights();
+}
+#pragma weak flex_bin_program_key
+#pragma weak flex_bin_program_rights
+
+namespace flex::runtime::binary {
+
 // The program an image runs: flex_image's binary_path, its profile's arguments, then argv[1..argc), and
-// this process's environment.
+// this process's environment; in an image whose program runs in an mpk domain, that domain's key and rights.
 inline program image_program(int argc, char **argv) {
   program p;
   p.path = flex_image.binary_path ? flex_image.binary_path : "";
@@ -100,6 +126,15 @@ inline program image_program(int argc, char **argv) {
   for (int i = 1; i < argc && argv && argv[i]; ++i) p.argv.emplace_back(argv[i]);
   for (char **e = environ; e && *e; ++e) p.env.emplace_back(*e);
   p.forks = flex_image_forks(&flex_image) != 0;
+  if (&flex_bin_program_rights != nullptr && &flex_bin_program_key != nullptr) {
+    p.pkey = flex_bin_program_key;
+    p.rights = &flex_bin_program_rights;
+  }
+  for (unsigned c = 0; c < flex_image.n_compartments; ++c) {  // the compartment of the binary app
+    for (const char *const *l = flex_image.compartments[c].libraries; l && *l; ++l) {
+      if (std::string_view(*l) == "binary") p.compartment = c;
+    }
+  }
   return p;
 }
 
@@ -123,6 +158,12 @@ std::uint64_t unanswered(long nr);
 // The C library functions whose imports link() binds: each is one system call with the function's
 // arguments (glibc on x86-64), so a bound call reaches the dispatcher as the caught call would.
 std::vector<std::string_view> bound_functions();
+
+// The ranges [lo, hi) the staged program's own mappings were made in, up to the end of link(): its
+// segments, its interpreter's, its stack and heap region, and whatever its interpreter and its libraries'
+// initialisers mapped. The program's memory, not the image's: the lockdown's layout wall leaves it to the
+// program (its allocator commits and returns pages there), and keeps only its code (region_kind::program).
+std::vector<std::pair<std::uintptr_t, std::uintptr_t>> memory_ranges();
 
 }  // namespace flex::runtime::binary
 

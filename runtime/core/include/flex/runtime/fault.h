@@ -34,7 +34,9 @@ inline constexpr unsigned kMaxRegions = 512;
 inline constexpr unsigned kNoCompartment = ~0u;    // the runtime itself, outside every compartment
 inline constexpr unsigned kSharedOwner = ~0u - 1;  // owner of a region every compartment may touch
 
-enum class region_kind : std::uint8_t { rodata, data, bss, heap, stack, shared, other };
+// program: the code of an unmodified program an image runs (runtime/binary), mapped by its loader and its
+// interpreter, not by the image's own linker.
+enum class region_kind : std::uint8_t { rodata, data, bss, heap, stack, shared, program, other };
 const char *region_kind_name(region_kind k);
 
 // One named address range [begin, end).

@@ -337,6 +337,20 @@ struct mpk_stack_range {
 };
 mpk_stack_range mpk_thread_stack(int key);
 
+// Code that runs as domain `key` without a gate into it (an unmodified program's calls, answered by the
+// libOS of its domain: runtime/binary) runs on that domain's stack where a full gate into it would start
+// now: mpk_entry_stack gives that place (16-byte aligned) on this thread's block, taking a block for a
+// thread that has none; 0 where the runtime runs without hardware keys, `key` has no stacks, or the
+// domain's slot names a place off its stack part. mpk_suspend_slot records in the domain's slot that its
+// frames down to `sp` (on its stack in this block) stay live outside any gate, so entries start below them
+// (tagged kMpkSlotSuspended: no gate's way back resumes them), and returns the slot's word before, for
+// mpk_restore_slot; where `sp` is not on that stack it records nothing. All three run with the domain's
+// rights (its slot page is its key's). kMpkNoSlot: nothing recorded (mpk_restore_slot leaves the slot).
+inline constexpr std::uint64_t kMpkNoSlot = ~std::uint64_t{0};
+std::uintptr_t mpk_entry_stack(int key);
+std::uint64_t mpk_suspend_slot(int key, std::uintptr_t sp);
+void mpk_restore_slot(int key, std::uint64_t word);
+
 // A user thread's own copy of this thread's gate state (uthread.h): the per-thread table the full gates
 // switch stacks with, and a block of per-domain stacks. A scheduler swaps it with the thread's registers.
 std::size_t mpk_uthread_state_size();
