@@ -1,5 +1,6 @@
-// The stock Debian redis-server, unmodified, in images (profiles redis-bin-*): one compartment, and net in
-// a process of its own. Each serves redis-cli byte for byte as the same program does natively (a
+// The stock Debian redis-server, unmodified, in images (profiles redis-bin-*): one compartment, net in a
+// process of its own, and net in an MPK domain of its own (redis-bin-2comp-mpk: its runs skip where PKU
+// is missing, and run in the PKU guest, pku_guest.redis_bin). Each serves redis-cli byte for byte as the same program does natively (a
 // differential run of one script against both), keeps its data across SAVE and a restart through a host
 // directory mounted with hostfs, saves in the background with a forked child where the image is one
 // process (and answers BGSAVE with Redis's own error elsewhere), serves redis-benchmark's 50 clients, and
@@ -50,6 +51,7 @@ class redis_bin : public ::testing::TestWithParam<const char *> {
     name_ = GetParam();
     auto b = build_test_image(source_dir() / "profiles" / (name_ + ".yaml"), name_);
     ASSERT_EQ(b.status, 0) << b.out;
+    if (profile_needs_pku(name_) && !machine_has_pku()) GTEST_SKIP() << "PKU not available (base/pku: no usable protection keys here)";
     dir_ = std::make_unique<scratch_dir>("redis-bin-" + name_);
     fs::create_directories(dir_->path() / "data");
     // The image reaches the scratch directory's data/ at /data (hostfs), as Redis's --dir.
@@ -95,9 +97,9 @@ TEST_P(redis_bin, save_and_restart_keep_the_data_in_the_mounted_directory) {
 // BGSAVE forks. With every compartment `isolation: none` (redis-bin-1comp) the fork is real: the child, a
 // copy of the image with only the thread that forked, writes the file through the libOS and ends, and
 // Redis reaps it and reports success; a restart loads what it wrote. With net in a process of its own
-// (redis-bin-2comp) a copy of the main process would share net's process with the original: fork is
-// -ENOSYS, which Redis reports as an error, and it keeps serving; --gate-stats counts the call nothing
-// served (glibc's fork is a clone).
+// (redis-bin-2comp), or in an MPK domain (redis-bin-2comp-mpk), a copy of the main process would share
+// what it cannot own (net's process; the keys' state): fork is -ENOSYS, which Redis reports as an error,
+// and it keeps serving; --gate-stats counts the call nothing served (glibc's fork is a clone).
 TEST_P(redis_bin, bgsave_forks_where_the_image_is_one_process_and_is_refused_elsewhere) {
   auto s = start({"--gate-stats"});
   if (name_ == "redis-bin-1comp") {
@@ -199,7 +201,7 @@ TEST_P(redis_bin, shutdown_saves_and_ends_the_image) {
   EXPECT_TRUE(fs::exists(dir_->path() / "data" / "dump.rdb"));
 }
 
-INSTANTIATE_TEST_SUITE_P(profiles, redis_bin, ::testing::Values("redis-bin-1comp", "redis-bin-2comp"),
+INSTANTIATE_TEST_SUITE_P(profiles, redis_bin, ::testing::Values("redis-bin-1comp", "redis-bin-2comp", "redis-bin-2comp-mpk"),
                          [](const auto &info) { return param_name(info.param); });
 
 // flexbuild report lists the program's system calls, found in its files (its imports from the C library,

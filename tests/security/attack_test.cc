@@ -5,6 +5,8 @@
 // suite proves it detects what it claims to stop; and a legitimate gate call must work under enforce.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -605,6 +607,97 @@ TEST(attack_dos, kill_from_the_main_process_ends_the_image_with_its_report) {
   EXPECT_NE(r.out.find("compartment 'vault'"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("died: killed by signal 9"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("attack made"), std::string::npos) << r.out;
+}
+
+// An unmodified program (security/program/bin_attacker.c) in the compartment of an image that runs it, net
+// in another: with both mpk domains (attack-bin-mpk), its loads of net's private statics fault on the key,
+// and its ways around the key, its own selector set to ALLOW for a raw pkey_mprotect and its C library's
+// pkey_set (a WRPKRU the build never saw: the program's code is disarmed at the lockdown like the image's
+// shared objects), are stopped under enforce and go through under lockdown off. The control: with net in
+// the program's compartment (attack-bin-none) the same load reads. The profiles are written into the
+// build tree (they name the attacker's path there); net's statics are found by the image's symbols, at
+// the base a PIE gets without address randomisation (setarch -R).
+fs::path bin_attack_image(const std::string &profile, bool off) {
+  static std::mutex mu;
+  std::lock_guard<std::mutex> lock(mu);
+  const fs::path dir = fs::path(FLEX_BINARY_DIR) / "test-profiles";
+  fs::create_directories(dir);
+  const bool mpk = profile == "attack-bin-mpk";
+  const std::string text = "name: " + profile + "\nbinary: " + FLEX_BIN_ATTACKER +
+                           "\ncompartments:\n  - name: app\n    default: true\n" +
+                           (mpk ? "    isolation: mpk\n    libraries: [binary, console]\n"
+                                  "  - name: net\n    isolation: mpk\n    libraries: [net]\ngates:\n  mpk: full\n"
+                                : "    libraries: [binary, console, net]\n");
+  const fs::path yaml = dir / (profile + ".yaml");
+  if (read(yaml) != text) std::ofstream(yaml) << text;  // unchanged: the image stays up to date
+  const std::string name = profile + (off ? "-lockdown-off" : "");
+  command_result r = build_test_image(yaml, name, source_dir(), off ? "--lockdown off" : "");
+  EXPECT_EQ(r.status, 0) << r.out;
+  return test_image(name);
+}
+
+// Where the compartment's data section of `image` starts when the image runs at the base setarch -R gives it.
+std::string data_of(const fs::path &image, const std::string &compartment) {
+  command_result nm = run("nm " + image.string() + " | grep ' __flex_" + compartment + "_data_start$'");
+  EXPECT_EQ(nm.status, 0) << nm.out;
+  constexpr unsigned long kPieBase = 0x555555554000;  // Linux's ELF_ET_DYN_BASE on x86-64, no randomisation
+  char hex[32];
+  std::snprintf(hex, sizeof hex, "%lx", kPieBase + std::strtoul(nm.out.c_str(), nullptr, 16));
+  return hex;
+}
+
+command_result bin_attack(const fs::path &image, const std::string &attack, const std::string &compartment) {
+  return run("setarch -R " + image.string() + " " + attack + " " + data_of(image, compartment) + " 2>&1");
+}
+
+class attack_mpk_binary : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    (void)bin_attack_image("attack-bin-mpk", false);  // built here, where the guest finds it up to date
+    (void)bin_attack_image("attack-bin-mpk", true);
+    if (!machine_has_pku()) GTEST_SKIP() << "no PKU here: the PKU guest runs this test (pku_guest.attacks_mpk)";
+  }
+};
+
+TEST_F(attack_mpk_binary, a_load_of_nets_private_statics_faults_on_nets_key) {
+  for (bool off : {false, true}) {
+    command_result r = bin_attack(bin_attack_image("attack-bin-mpk", off), "read", "net");
+    EXPECT_EQ(r.status, 139) << r.out;  // kExitFault
+    EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("SEGV_PKUERR"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("address belongs to compartment 'net' (data)"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(attack_mpk_binary, its_own_selector_set_to_allow_leaves_pkey_mprotect_to_the_filter) {
+  command_result r = bin_attack(bin_attack_image("attack-bin-mpk", false), "rekey", "net");
+  EXPECT_EQ(r.status, kExitSyscall) << r.out;
+  EXPECT_NE(r.out.find("compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pkey_mprotect("), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+  command_result off = bin_attack(bin_attack_image("attack-bin-mpk", true), "rekey", "net");
+  EXPECT_EQ(off.status, 0) << off.out;
+  EXPECT_NE(off.out.find("pkey_mprotect: 0\nread: "), std::string::npos)
+      << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+TEST_F(attack_mpk_binary, its_c_librarys_wrpkru_is_a_trap_under_enforce) {
+  command_result r = bin_attack(bin_attack_image("attack-bin-mpk", false), "pkey-set", "net");
+  EXPECT_EQ(r.status, 139) << r.out;
+  EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(SIGILL, ILL_ILLOPN)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+  command_result off = bin_attack(bin_attack_image("attack-bin-mpk", true), "pkey-set", "net");
+  EXPECT_EQ(off.status, 0) << off.out;
+  EXPECT_NE(off.out.find("read: "), std::string::npos) << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+// The control: net beside the program, in its compartment; the same load reads (the address is right).
+TEST(attack_binary_control, with_net_in_the_programs_compartment_the_load_reads) {
+  command_result r = bin_attack(bin_attack_image("attack-bin-none", false), "read", "app");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("read: "), std::string::npos) << r.out;
 }
 
 }  // namespace

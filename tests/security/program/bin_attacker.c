@@ -1,0 +1,47 @@
+/* An unmodified static Linux program that attacks, from the compartment it runs in, another compartment of
+ * the image that runs it (tests/security/attack_test.cc, attack_mpk_binary). ADDR is hexadecimal, an
+ * address in the other compartment's private statics.
+ *
+ *   bin-attacker read ADDR      a plain load
+ *   bin-attacker rekey ADDR     its dispatch's selector (its thread's record at %gs:0, key-0 memory) set to
+ *                               ALLOW, so its system calls go to the kernel uncaught; then pkey_mprotect of
+ *                               the page to key 0 and the load
+ *   bin-attacker pkey-set ADDR  its C library's pkey_set (a WRPKRU) opening every key, then the load
+ *
+ * It prints "read: " and the word it loaded when the attack goes through. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+static long raw_syscall4(long nr, long a, long b, long c, long d) {
+  long ret;
+  register long r10 __asm__("r10") = d;
+  __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
+  return ret;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: bin-attacker read|rekey|pkey-set ADDR\n");
+    return 2;
+  }
+  const unsigned long addr = strtoul(argv[2], NULL, 16);
+  if (strcmp(argv[1], "rekey") == 0) {
+    __asm__ volatile("movb $0, %%gs:0" ::: "memory");
+    const long r = raw_syscall4(SYS_pkey_mprotect, (long)(addr & ~4095ul), 4096, PROT_READ | PROT_WRITE, 0);
+    __asm__ volatile("movb $1, %%gs:0" ::: "memory");
+    printf("pkey_mprotect: %ld\n", r);
+    fflush(stdout);
+  } else if (strcmp(argv[1], "pkey-set") == 0) {
+    for (int key = 1; key < 16; ++key) pkey_set(key, 0);
+  } else if (strcmp(argv[1], "read") != 0) {
+    fprintf(stderr, "bin-attacker: unknown attack %s\n", argv[1]);
+    return 2;
+  }
+  const unsigned long word = *(volatile const unsigned long *)addr;
+  printf("read: %016lx\n", word);
+  return 0;
+}
