@@ -622,12 +622,14 @@ fs::path bin_attack_image(const std::string &profile, bool off) {
   std::lock_guard<std::mutex> lock(mu);
   const fs::path dir = fs::path(FLEX_BINARY_DIR) / "test-profiles";
   fs::create_directories(dir);
-  const bool mpk = profile == "attack-bin-mpk";
+  const bool mpk = profile == "attack-bin-mpk", process = profile == "attack-bin-process";
   const std::string text = "name: " + profile + "\nbinary: " + FLEX_BIN_ATTACKER +
                            "\ncompartments:\n  - name: app\n    default: true\n" +
-                           (mpk ? "    isolation: mpk\n    libraries: [binary, console]\n"
-                                  "  - name: net\n    isolation: mpk\n    libraries: [net]\ngates:\n  mpk: full\n"
-                                : "    libraries: [binary, console, net]\n");
+                           (mpk       ? "    isolation: mpk\n    libraries: [binary, console]\n"
+                                        "  - name: net\n    isolation: mpk\n    libraries: [net]\ngates:\n  mpk: full\n"
+                            : process ? "    libraries: [binary, console]\n"
+                                        "  - name: net\n    isolation: process\n    libraries: [net]\n"
+                                      : "    libraries: [binary, console, net]\n");
   const fs::path yaml = dir / (profile + ".yaml");
   if (read(yaml) != text) std::ofstream(yaml) << text;  // unchanged: the image stays up to date
   const std::string name = profile + (off ? "-lockdown-off" : "");
@@ -691,6 +693,16 @@ TEST_F(attack_mpk_binary, its_c_librarys_wrpkru_is_a_trap_under_enforce) {
   command_result off = bin_attack(bin_attack_image("attack-bin-mpk", true), "pkey-set", "net");
   EXPECT_EQ(off.status, 0) << off.out;
   EXPECT_NE(off.out.find("read: "), std::string::npos) << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+// With net in a process of its own, net's statics are not in the program's address space at all.
+TEST(attack_binary_process, a_load_of_nets_private_statics_finds_nothing_mapped) {
+  command_result r = bin_attack(bin_attack_image("attack-bin-process", false), "read", "net");
+  EXPECT_EQ(r.status, 139) << r.out;
+  EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SEGV_MAPERR"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("address belongs to compartment 'net' (data)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
 }
 
 // The control: net beside the program, in its compartment; the same load reads (the address is right).
