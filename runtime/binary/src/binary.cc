@@ -513,8 +513,6 @@ struct run_state {
   // (flex_bin_signal), so a default action (SIGTERM's: the end) or a handler of the runtime's happens even
   // while the runtime answers a call that blocks, as it would in the kernel.
   std::uint64_t through = 0;
-  // Those of them whose action is a handler of the runtime's (flex_bin_runtime_signal).
-  std::uint64_t runtime_handled = 0;
   // Beside mpk domains: the key of the program's domain (-1: none), program::pkey.
   int pkey = -1;
 };
@@ -735,21 +733,15 @@ void behind_flex_bin_signal(kernel_sigaction &act) {
   if (g.pkey >= 0) act.flags |= SA_ONSTACK;  // the runtime's signal stack (kAltStackBytes)
 }
 
-constexpr std::uint64_t kFaultBits = (std::uint64_t{1} << (SIGSEGV - 1)) | (std::uint64_t{1} << (SIGBUS - 1)) |
-                                     (std::uint64_t{1} << (SIGILL - 1)) | (std::uint64_t{1} << (SIGFPE - 1)) |
-                                     (std::uint64_t{1} << (SIGTRAP - 1));
 
 // The dispatch's SIGSYS handler, which blocks the program's handled signals (flex_bin_signal would only
 // defer them) and lets the others through (g.through).
-// Beside mpk domains it runs on the thread's signal stack too, and also blocks the runtime's handlers that
-// return (its termination handler): one that came while a call it answers runs on a domain's stack would
-// start again at the signal stack's top, over the handler's live frames. Faults still come (they end the
-// image).
+// Beside mpk domains it runs on the thread's signal stack too (a signal that comes while a call it answers
+// runs on another stack lands below its frames there: on_domain_stack).
 long install_sigsys() {
-  const std::uint64_t through = g.pkey >= 0 ? g.through & ~(g.runtime_handled & ~kFaultBits) : g.through;
   const kernel_sigaction act{reinterpret_cast<void *>(&flex_bin_sigsys),
                              static_cast<unsigned long>(SA_SIGINFO | SA_RESTORER | SA_NODEFER | (g.pkey >= 0 ? SA_ONSTACK : 0)),
-                             reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit & ~through};
+                             reinterpret_cast<void *>(flex_bin_restorer), ~kSigsysBit & ~g.through};
   return ::syscall(SYS_rt_sigaction, SIGSYS, &act, nullptr, 8);
 }
 
@@ -1196,7 +1188,6 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
     }
   }
   g.through = 0;
-  g.runtime_handled = 0;
   for (int sig = 1; sig <= 64; ++sig) {
     kernel_sigaction now{};
     if (sig == SIGKILL || sig == SIGSTOP || sig == SIGSYS) continue;
@@ -1210,7 +1201,6 @@ status arm(signal_state &ss, const kernel_sigaction *program_actions) {
     // A handler of the runtime's: entered through flex_bin_runtime_signal, which returns through the
     // restorer the dispatch always lets through.
     g_runtime_actions[sig - 1] = now;
-    g.runtime_handled |= std::uint64_t{1} << (sig - 1);
     const kernel_sigaction wrapped{reinterpret_cast<void *>(&flex_bin_runtime_signal),
                                    now.flags | SA_SIGINFO | SA_RESTORER | (g.pkey >= 0 ? SA_ONSTACK : 0),
                                    reinterpret_cast<void *>(flex_bin_restorer), now.mask & ~kSigsysBit};
@@ -1331,25 +1321,67 @@ long announce_thunk(void *, long nr, const long *) {
   return 0;
 }
 
+[[noreturn]] void die_answering(const char *why) {
+  ::write(STDERR_FILENO, why, std::strlen(why));
+  ::syscall(SYS_exit_group, 134);
+  __builtin_unreachable();
+}
+
+// A call answered from the thread's signal stack, with that stack ending below the frames live on it.
+struct below_call {
+  long (*fn)(void *, long, const long *);
+  void *ctx;
+  long nr;
+  const long *a;
+  std::uintptr_t lo;
+  std::size_t size;
+};
+
+long answer_below(void *cv, long, const long *) {
+  const auto &c = *static_cast<const below_call *>(cv);
+  stack_t ss{};
+  ss.ss_sp = reinterpret_cast<void *>(c.lo);
+  ss.ss_size = c.size;
+  if (c.size < static_cast<std::size_t>(MINSIGSTKSZ) || ::sigaltstack(&ss, nullptr) != 0) {
+    die_answering("flex: the program's signal stack is full (handlers nested too deep); terminating\n");
+  }
+  const long r = c.fn(c.ctx, c.nr, c.a);
+  ss.ss_size = kAltStackBytes;
+  ::sigaltstack(&ss, nullptr);
+  return r;
+}
+
+// fn(ctx, nr, a) on the domain's stack (see answer).
+long on_domain_stack(long (*fn)(void *, long, const long *), void *ctx, long nr, const long *a) {
+  const std::uintptr_t stack = mpk_entry_stack(g.pkey);
+  if (!stack) die_answering("flex: no stack of the program's domain to answer its call on; terminating\n");
+  std::uintptr_t sp;
+  asm volatile("mov %%rsp, %0" : "=r"(sp));
+  const flex_bin_thread *t = self();
+  const auto lo = reinterpret_cast<std::uintptr_t>(t ? t->runtime_altstack : nullptr);
+  if (!lo || sp < lo || sp >= lo + kAltStackBytes) return flex_bin_call_on(stack, fn, ctx, nr, a);
+  constexpr std::uintptr_t kBelow = 512;  // flex_bin_call_on's own pushes, and a red zone's worth
+  below_call c{fn, ctx, nr, a, lo, sp - kBelow > lo ? (sp - kBelow - lo) & ~std::uintptr_t{15} : 0};
+  return flex_bin_call_on(stack, &answer_below, &c, 0, nullptr);
+}
+
 // A call of the program's answered by the dispatcher. Beside mpk domains, on its domain's stack (where a
 // gate into the domain would start now, mpk_entry_stack): the libOS of the program's domain runs there as
 // code the gates let through, since its calls into other domains go back to that stack, which a gate's way
-// back checks. Its own signal stack (or the program's) is none of the domain's stacks.
+// back checks. The thread's signal stack (or the program's) is none of the domain's stacks. A call made
+// from the signal stack (every caught call; a bound call from a handler of the program's) leaves frames
+// live there, and a signal that comes while the answer runs on another stack would start again at the
+// signal stack's top, over them: meanwhile the signal stack ends below them (set from the domain's stack:
+// the kernel refuses to change a signal stack in use).
 long answer(long nr, const long a[6]) {
   if (g.pkey < 0) return g.dispatch(g.ctx, nr, a);
-  const std::uintptr_t stack = mpk_entry_stack(g.pkey);
-  if (!stack) {
-    static constexpr char kWhy[] = "flex: no stack of the program's domain to answer its call on; terminating\n";
-    ::write(STDERR_FILENO, kWhy, sizeof kWhy - 1);
-    ::syscall(SYS_exit_group, 134);
-  }
-  return flex_bin_call_on(stack, g.dispatch, g.ctx, nr, a);
+  return on_domain_stack(g.dispatch, g.ctx, nr, a);
 }
 
 void announce(long nr) {
   if (!g.announce) return;
   if (g.pkey < 0) return g.announce(nr);
-  if (const std::uintptr_t stack = mpk_entry_stack(g.pkey)) flex_bin_call_on(stack, &announce_thunk, nullptr, nr, nullptr);
+  on_domain_stack(&announce_thunk, nullptr, nr, nullptr);
 }
 
 }  // namespace
@@ -1433,7 +1465,9 @@ status run(const program &p, dispatch_fn dispatch, void *ctx, int *exit_status) 
   }
   disarm(ss, nullptr);
   g.dispatch = nullptr;
-  unstage();
+  // Beside mpk domains its memory stays: the lockdown's layout wall keeps its code as it is, and the image
+  // ends right after.
+  if (g.pkey < 0) unstage();
   return {};
 }
 

@@ -7,14 +7,20 @@
  *                               ALLOW, so its system calls go to the kernel uncaught; then pkey_mprotect of
  *                               the page to key 0 and the load
  *   bin-attacker pkey-set ADDR  its C library's pkey_set (a WRPKRU) opening every key, then the load
+ *   bin-attacker sigframe ADDR  a handler of its own that sets the PKRU in its signal frame to 0 (every key
+ *                               open), which the signal's return loads; then the load
  *
  * It prints "read: " and the word it loaded when the attack goes through. */
 #define _GNU_SOURCE
+#include <cpuid.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <ucontext.h>
 
 static long raw_syscall4(long nr, long a, long b, long c, long d) {
   long ret;
@@ -23,9 +29,26 @@ static long raw_syscall4(long nr, long a, long b, long c, long d) {
   return ret;
 }
 
+/* The frame's XSAVE area holds PKRU (state component 9) at CPUID.(EAX=0xD,ECX=9).EBX; XSTATE_BV bit 9 says
+ * the return loads it. */
+static void open_every_key(int sig, siginfo_t *info, void *ucv) {
+  (void)sig;
+  (void)info;
+  ucontext_t *uc = ucv;
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  __cpuid_count(0xd, 9, eax, ebx, ecx, edx);
+  char *fp = (char *)uc->uc_mcontext.fpregs;
+  uint64_t bv;
+  memcpy(&bv, fp + 512, sizeof bv);
+  bv |= 1u << 9;
+  memcpy(fp + 512, &bv, sizeof bv);
+  const uint32_t all = 0;
+  memcpy(fp + ebx, &all, sizeof all);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
-    fprintf(stderr, "usage: bin-attacker read|rekey|pkey-set ADDR\n");
+    fprintf(stderr, "usage: bin-attacker read|rekey|pkey-set|sigframe ADDR\n");
     return 2;
   }
   const unsigned long addr = strtoul(argv[2], NULL, 16);
@@ -37,6 +60,13 @@ int main(int argc, char **argv) {
     fflush(stdout);
   } else if (strcmp(argv[1], "pkey-set") == 0) {
     for (int key = 1; key < 16; ++key) pkey_set(key, 0);
+  } else if (strcmp(argv[1], "sigframe") == 0) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = open_every_key;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
   } else if (strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "bin-attacker: unknown attack %s\n", argv[1]);
     return 2;
