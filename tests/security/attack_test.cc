@@ -7,11 +7,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
+
+#include <signal.h>
 
 #include "test_util.h"
 
@@ -697,6 +701,46 @@ TEST_F(attack_mpk_binary, its_c_librarys_wrpkru_is_a_trap_under_enforce) {
   command_result off = bin_attack(bin_attack_image("attack-bin-mpk", true), "pkey-set", "net");
   EXPECT_EQ(off.status, 0) << off.out;
   EXPECT_NE(off.out.find("read: "), std::string::npos) << "the suite would not notice a missing defence:\n" << off.out;
+}
+
+// The protection key of the mapping of process `pid` that holds `addr` (/proc/PID/smaps), or -1.
+int key_at(int pid, unsigned long addr) {
+  std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+  std::string line;
+  bool inside = false;
+  while (std::getline(smaps, line)) {
+    unsigned long lo = 0, hi = 0;
+    if (std::sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+      inside = lo <= addr && addr < hi;
+    } else if (inside && line.rfind("ProtectionKey:", 0) == 0) {
+      return std::atoi(line.c_str() + 14);
+    }
+  }
+  return -1;
+}
+
+// What the program maps after boot is its domain's (the loader's pool, reserved and tagged at boot): the
+// mapping carries the key of the program's compartment, the one its libOS statics have, not key 0.
+TEST_F(attack_mpk_binary, memory_the_program_maps_after_boot_has_its_domains_key) {
+  const fs::path exe = bin_attack_image("attack-bin-mpk", false);
+  scratch_dir dir("bin-fresh");
+  const fs::path out = dir.path() / "out", pid_file = dir.path() / "pid";
+  run("(setarch -R " + exe.string() + " fresh 0 > " + out.string() + " 2>&1 & echo $! > " + pid_file.string() + ")");
+  std::string text;
+  for (int i = 0; i < 1200 && text.find("fresh: ") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    text = read(out);
+  }
+  const int pid = std::atoi(read(pid_file).c_str());
+  ASSERT_GT(pid, 0);
+  const std::size_t at = text.find("fresh: ");
+  ASSERT_NE(at, std::string::npos) << text;
+  const unsigned long fresh = std::strtoul(text.c_str() + at + 7, nullptr, 16);
+  const unsigned long statics = std::strtoul(data_of(exe, "app").c_str(), nullptr, 16);
+  const int key = key_at(pid, fresh), own = key_at(pid, statics);
+  ::kill(pid, SIGKILL);
+  EXPECT_GT(own, 0) << "the program's compartment has no key of its own";
+  EXPECT_EQ(key, own) << text;
 }
 
 // Not defended yet (DESIGN.md §8: written down, with a test of the current behaviour): the signal wall, which

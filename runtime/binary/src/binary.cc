@@ -624,6 +624,7 @@ struct staged {
   std::vector<std::string> argv;
   loaded prog, interp;
   region stack, brk;
+  region pool;                    // beside mpk domains: its fresh memory's pool (pool_mmap)
   std::uintptr_t sp = 0;          // the stack pointer its first instruction gets
   std::uintptr_t entry = 0;       // its first instruction: the interpreter's, or (linked) the program's
   std::uintptr_t entry_slot = 0;  // AT_ENTRY's value on the stack
@@ -635,6 +636,13 @@ struct staged {
 staged g_staged;
 // The ranges the program's own mappings were made in, up to the end of link (memory_ranges).
 std::vector<region> g_program_ranges;
+// Beside mpk domains, the free pages of the program's pool (g_staged.pool; pool_mmap), lo -> hi, merged.
+constexpr std::size_t kPoolBytes = std::size_t{64} << 30;
+struct pool_state {
+  std::atomic_flag lock = ATOMIC_FLAG_INIT;
+  std::map<std::uintptr_t, std::uintptr_t> free;
+};
+pool_state g_pool;
 
 // Maps `path` and its interpreter into prog and interp, tagged with `pkey` (-1: untagged).
 status map_program(const std::string &path, loaded &prog, loaded &interp, int pkey) {
@@ -1107,7 +1115,7 @@ std::uint64_t bind_imports() {
 constexpr int kLinked = 0x100;  // flex_bin_linked's status: no exit status is one
 
 void unstage() {
-  for (const region &r : {g_staged.prog.map, g_staged.interp.map, g_staged.stack, g_staged.brk}) {
+  for (const region &r : {g_staged.prog.map, g_staged.interp.map, g_staged.stack, g_staged.brk, g_staged.pool}) {
     if (r.hi > r.lo) ::munmap(reinterpret_cast<void *>(r.lo), r.hi - r.lo);
   }
   g_program_ranges.clear();
@@ -1151,7 +1159,19 @@ status stage(const program &p, std::uintptr_t at_entry = 0) {
     unstage();
     return status::from_errno(p.path + ": cannot map its stack and heap", e);
   }
-  for (const region &r : {st.prog.map, st.interp.map, st.stack, st.brk}) {
+  if (p.pkey >= 0) {
+    void *pool = ::mmap(nullptr, kPoolBytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (pool == MAP_FAILED || ::pkey_mprotect(pool, kPoolBytes, PROT_NONE, p.pkey) != 0) {
+      const int e = errno;
+      if (pool != MAP_FAILED) ::munmap(pool, kPoolBytes);
+      unstage();
+      return status::from_errno(p.path + ": cannot reserve its memory pool under its domain's key", e);
+    }
+    st.pool = {reinterpret_cast<std::uintptr_t>(pool), reinterpret_cast<std::uintptr_t>(pool) + kPoolBytes};
+    g_pool.free.clear();
+    g_pool.free[st.pool.lo] = st.pool.hi;
+  }
+  for (const region &r : {st.prog.map, st.interp.map, st.stack, st.brk, st.pool}) {
     if (r.hi > r.lo) g_program_ranges.push_back(r);
   }
   const bool dynamic = !st.prog.interp.empty();
@@ -1290,6 +1310,174 @@ status note_program_code(const program &p) {
     }
   }
   return {};
+}
+
+// ---- The program's fresh memory beside mpk domains ---------------------------------------------------
+// After boot the lockdown allows no pkey_mprotect, and a new mapping gets key 0, every domain's. So the
+// program's anonymous private memory comes from a pool reserved at stage() and tagged with its domain's key
+// then: its mmap takes pages of the pool and opens them with mprotect (which keeps a page's key); its
+// munmap closes them again (PROT_NONE, their contents dropped with MADV_DONTNEED); a MAP_FIXED over pool
+// pages drops and reopens them; mremap grows in place or moves within the pool (a copy). Files, shared
+// memory, executable memory and fixed addresses outside the pool stay the kernel's (key 0), as does what
+// it asks for once the pool is used up.
+constexpr long kNotPool = -0x7fffffffffffffffL;  // pool_*: not the pool's call; the kernel's
+
+struct pool_guard {
+  pool_guard() {
+    while (g_pool.lock.test_and_set(std::memory_order_acquire)) __builtin_ia32_pause();
+  }
+  ~pool_guard() { g_pool.lock.clear(std::memory_order_release); }
+};
+
+bool in_pool(std::uintptr_t lo, std::uintptr_t hi) {
+  return g_staged.pool.lo <= lo && lo < hi && hi <= g_staged.pool.hi;
+}
+
+bool pool_all_free(std::uintptr_t lo, std::uintptr_t hi) {
+  auto it = g_pool.free.upper_bound(lo);
+  if (it == g_pool.free.begin()) return false;
+  --it;
+  return it->first <= lo && hi <= it->second;
+}
+
+// [lo, hi) out of the free ranges, whatever of it was free.
+void pool_take(std::uintptr_t lo, std::uintptr_t hi) {
+  auto it = g_pool.free.upper_bound(lo);
+  if (it != g_pool.free.begin()) --it;
+  while (it != g_pool.free.end() && it->first < hi) {
+    const std::uintptr_t a = it->first, b = it->second;
+    if (b <= lo) {
+      ++it;
+      continue;
+    }
+    it = g_pool.free.erase(it);
+    if (a < lo) g_pool.free[a] = lo;
+    if (hi < b) g_pool.free[hi] = b;
+  }
+}
+
+// [lo, hi) back into the free ranges, merged with its neighbours.
+void pool_give(std::uintptr_t lo, std::uintptr_t hi) {
+  pool_take(lo, hi);
+  auto next = g_pool.free.lower_bound(hi);
+  if (next != g_pool.free.end() && next->first == hi) {
+    hi = next->second;
+    g_pool.free.erase(next);
+  }
+  auto prev = g_pool.free.lower_bound(lo);
+  if (prev != g_pool.free.begin()) {
+    --prev;
+    if (prev->second == lo) {
+      prev->second = hi;
+      return;
+    }
+  }
+  g_pool.free[lo] = hi;
+}
+
+// The lowest free run of n bytes, taken; 0 when none is left.
+std::uintptr_t pool_take_any(std::size_t n) {
+  for (auto &[lo, hi] : g_pool.free) {
+    if (hi - lo < n) continue;
+    const std::uintptr_t at = lo;
+    pool_take(at, at + n);
+    return at;
+  }
+  return 0;
+}
+
+// Pages of the pool closed again and given back.
+void pool_release(std::uintptr_t lo, std::uintptr_t hi) {
+  ::mprotect(reinterpret_cast<void *>(lo), hi - lo, PROT_NONE);
+  ::madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_DONTNEED);
+  pool_guard guard;
+  pool_give(lo, hi);
+}
+
+long pool_mmap(const long a[6]) {
+  const auto addr = static_cast<std::uintptr_t>(a[0]);
+  const auto len = static_cast<std::uintptr_t>(a[1]);
+  const int prot = static_cast<int>(a[2]), flags = static_cast<int>(a[3]);
+  if (!g_staged.pool.hi || !(flags & MAP_ANONYMOUS) || (flags & MAP_TYPE) != MAP_PRIVATE || (prot & PROT_EXEC) ||
+      (flags & MAP_32BIT)) {
+    return kNotPool;
+  }
+  if (len == 0 || len > kPoolBytes) return len == 0 ? -EINVAL : kNotPool;
+  const std::uintptr_t n = page_up(len);
+  std::uintptr_t at = 0;
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    if (addr & (kPage - 1)) return -EINVAL;
+    if (!in_pool(addr, addr + n)) return kNotPool;
+    pool_guard guard;
+    if ((flags & MAP_FIXED_NOREPLACE) && !pool_all_free(addr, addr + n)) return -EEXIST;
+    pool_take(addr, addr + n);
+    at = addr;
+    ::madvise(reinterpret_cast<void *>(at), n, MADV_DONTNEED);  // fresh pages, as a new mapping's
+  } else {
+    pool_guard guard;
+    if (addr && !(addr & (kPage - 1)) && in_pool(addr, addr + n) && pool_all_free(addr, addr + n)) {
+      pool_take(addr, addr + n);  // the hint, where it is free (an allocator growing a run in place)
+      at = addr;
+    } else if (!(at = pool_take_any(n))) {
+      return kNotPool;
+    }
+  }
+  if (::mprotect(reinterpret_cast<void *>(at), n, prot) != 0) {
+    const long e = -errno;
+    pool_release(at, at + n);
+    return e;
+  }
+  return static_cast<long>(at);
+}
+
+long pool_munmap(const long a[6]) {
+  const auto addr = static_cast<std::uintptr_t>(a[0]);
+  if ((addr & (kPage - 1)) || a[1] <= 0) return kNotPool;  // the kernel's EINVAL
+  const std::uintptr_t hi = addr + page_up(static_cast<std::uintptr_t>(a[1]));
+  const std::uintptr_t lo = std::max(addr, g_staged.pool.lo), top = std::min(hi, g_staged.pool.hi);
+  if (!g_staged.pool.hi || lo >= top) return kNotPool;
+  pool_release(lo, top);
+  // What lies outside the pool is the kernel's.
+  if (addr < lo) ::munmap(reinterpret_cast<void *>(addr), lo - addr);
+  if (top < hi) ::munmap(reinterpret_cast<void *>(top), hi - top);
+  return 0;
+}
+
+long pool_mremap(const long a[6]) {
+  const auto old = static_cast<std::uintptr_t>(a[0]);
+  const std::uintptr_t old_n = page_up(static_cast<std::uintptr_t>(a[1])), new_n = page_up(static_cast<std::uintptr_t>(a[2]));
+  const auto flags = static_cast<int>(a[3]);
+  if (!g_staged.pool.hi || (old & (kPage - 1)) || old_n == 0 || !in_pool(old, old + old_n)) return kNotPool;
+  if (flags & ~MREMAP_MAYMOVE) return -EINVAL;  // MREMAP_FIXED, MREMAP_DONTUNMAP: not in the pool
+  if (new_n == 0 || new_n > kPoolBytes) return -EINVAL;
+  if (new_n <= old_n) {
+    if (new_n < old_n) pool_release(old + new_n, old + old_n);
+    return static_cast<long>(old);
+  }
+  bool grown = false;
+  {
+    pool_guard guard;
+    if (in_pool(old, old + new_n) && pool_all_free(old + old_n, old + new_n)) {
+      pool_take(old + old_n, old + new_n);
+      grown = true;
+    }
+  }
+  if (grown) {  // in place (an anonymous heap's pages: read and write)
+    if (::mprotect(reinterpret_cast<void *>(old + old_n), new_n - old_n, PROT_READ | PROT_WRITE) != 0) {
+      const long e = -errno;
+      pool_release(old + old_n, old + new_n);
+      return e;
+    }
+    return static_cast<long>(old);
+  }
+  if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
+  const long fresh[6] = {0, static_cast<long>(new_n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0};
+  const long at = pool_mmap(fresh);
+  if (at == kNotPool) return -ENOMEM;
+  if (at < 0 && at > -4096) return at;
+  std::memcpy(reinterpret_cast<void *>(at), reinterpret_cast<const void *>(old), old_n);
+  pool_release(old, old + old_n);
+  return at;
 }
 
 // While the program is linked at boot: a mapping it made, noted as its own (memory_ranges) and, beside mpk
@@ -1627,7 +1815,15 @@ extern "C" [[gnu::used, gnu::visibility("hidden")]] void flex_bin_serve(int, sig
     case SYS_vfork:
     case SYS_execve:
     case SYS_execveat: ret = -ENOSYS; break;
-    case SYS_mmap: ret = note_fresh(answer(nr, a), a); break;
+    case SYS_mmap:
+      if ((ret = pool_mmap(a)) == kNotPool) ret = note_fresh(answer(nr, a), a);
+      break;
+    case SYS_munmap:
+      if ((ret = pool_munmap(a)) == kNotPool) ret = answer(nr, a);
+      break;
+    case SYS_mremap:
+      if ((ret = pool_mremap(a)) == kNotPool) ret = answer(nr, a);
+      break;
     default: ret = answer(nr, a); break;
   }
   r[REG_RAX] = note_unanswered(nr, ret);

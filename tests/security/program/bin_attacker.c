@@ -9,6 +9,8 @@
  *   bin-attacker pkey-set ADDR  its C library's pkey_set (a WRPKRU) opening every key, then the load
  *   bin-attacker sigframe ADDR  a handler of its own that sets the PKRU in its signal frame to 0 (every key
  *                               open), which the signal's return loads; then the load
+ *   bin-attacker fresh 0        no attack: maps 1 MiB after boot, writes it, prints "fresh: " and its
+ *                               address, and waits 60 s (the test reads the mapping's key meanwhile)
  *
  * It prints "read: " and the word it loaded when the attack goes through. */
 #define _GNU_SOURCE
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 
 static long raw_syscall4(long nr, long a, long b, long c, long d) {
@@ -52,6 +55,16 @@ int main(int argc, char **argv) {
     return 2;
   }
   const unsigned long addr = strtoul(argv[2], NULL, 16);
+  if (strcmp(argv[1], "fresh") == 0) {
+    char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return 1;
+    memset(p, 0x5a, 1 << 20);
+    printf("fresh: %lx\n", (unsigned long)p);
+    fflush(stdout);
+    const struct timespec wait = {60, 0};
+    nanosleep(&wait, NULL);
+    return 0;
+  }
   if (strcmp(argv[1], "rekey") == 0) {
     __asm__ volatile("movb $0, %%gs:0" ::: "memory");
     const long r = raw_syscall4(SYS_pkey_mprotect, (long)(addr & ~4095ul), 4096, PROT_READ | PROT_WRITE, 0);
