@@ -405,8 +405,9 @@ std::string syscall_gates(const resolved_image &img) {
 // An image whose program (a profile's `binary:`) runs in an mpk domain: that domain's key, which the loader
 // tags the program's memory with, and a checked switch to its rights (runtime/binary: the loader's signal
 // entries take them before they answer the program's calls or run its handlers, since the kernel enters a
-// handler with key 0 only). The switch continues at r11 and touches no stack; entered anywhere it gives
-// the program's rights and nothing else.
+// handler with key 0 only). The switch continues at r11 and touches no stack. Whoever jumps onto it gets
+// the program's rights, another domain's code too: no more than a forged signal frame gives any domain in
+// such an image, which nothing defends yet (README; attack_mpk_binary).
 std::string program_rights(const resolved_image &img) {
   if (!img.prof->binary || !has_mpk(img)) return {};
   for (size_t i = 0; i < img.compartments.size(); ++i) {

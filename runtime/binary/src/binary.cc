@@ -470,8 +470,9 @@ constexpr std::size_t kStackBytes = std::size_t{8} << 20;
 constexpr std::size_t kBrkBytes = std::size_t{1} << 30;  // reserved at load, made accessible as brk grows
 // Beside mpk domains, each thread's signal stack: key-0 memory, the only memory both the kernel's signal-time
 // rights and every domain's open, so a signal that comes while a domain runs finds a stack it can use (the
-// handlers then take the program's rights, or touch key-0 memory only). The program's calls are answered
-// on it.
+// handlers then take the program's rights, or touch key-0 memory only). The frames on it are every
+// domain's to read and rewrite: nothing defends a signal frame's PKRU here (README, attack_mpk_binary).
+// The answers to the program's calls run on its domain's stack (answer).
 constexpr std::size_t kAltStackBytes = std::size_t{256} << 10;
 
 std::uintptr_t page_down(std::uintptr_t a) {

@@ -483,9 +483,10 @@ void lockdown_lifecycle::describe(const flex_image_layout &img, std::FILE *out) 
                out);
   } else if (img.binary_path) {
     std::fputs("  mpk domains: layout wall; the program's code disarmed and its calls answered by the libOS (its "
-               "own Syscall User Dispatch); signals stay the compartments' and the other domains' system calls "
-               "are checked per process, not per domain (weaker: the thread's dispatch is the program's, which "
-               "the per-domain system-call wall and the signal wall would need too)\n",
+               "own Syscall User Dispatch, whose selector it can write); system calls that reach the kernel are "
+               "checked per process, not per domain, and signals stay the compartments': a forged PKRU in a "
+               "signal frame opens every key (weaker: the thread's dispatch is the program's, which the "
+               "per-domain system-call wall and the signal wall would need too)\n",
                out);
   } else if (pku_status().available && mpk_kernel_delivers_onto_keyed_stacks()) {
     std::fputs("  mpk domains: layout wall; signals runtime-owned (signal arena, rt_sigreturn token); system calls "

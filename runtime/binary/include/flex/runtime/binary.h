@@ -75,14 +75,14 @@ struct program {
   void (*announce)(long nr) = nullptr;
   // Beside mpk domains (an image whose program's compartment is one): that domain's key and the switch to
   // its rights (the image's flex_bin_program_rights, a checked WRPKRU that continues at r11). The program's
-  // memory is tagged with the key as it is mapped, up to the end of link(): its segments, its libraries'
-  // (the interpreter's mappings), its stack and heap region; what it maps after boot stays as the kernel
-  // maps it (the lockdown keeps pkey_mprotect from everyone but the runtime's one site, where that wall is
-  // armed). Its handlers, and the runtime's answers to its calls, run on a signal stack of key-0 memory per
-  // thread with these rights (the kernel enters a handler with key 0's only); its sigaltstack is recorded,
-  // not made. link() then registers its code (region_kind::program, owned by `compartment`), which the
-  // lockdown disarms (its WRPKRUs and XRSTORs, as the image's shared objects') and takes as the process's
-  // own code. -1 and null otherwise.
+  // memory is tagged with the key as it is mapped up to the end of link() (its segments, its libraries',
+  // its stack and heap region), and its anonymous private memory after that comes from a pool reserved and
+  // tagged at link (the lockdown allows no pkey_mprotect after boot); files and shared memory it maps after
+  // boot keep key 0. Its handlers run on a signal stack of key-0 memory per thread (the kernel enters a
+  // handler with key 0's rights only) and take these rights; its sigaltstack is recorded, not made. The
+  // answers to its calls run on its domain's stack, with its rights. link() then registers its code
+  // (region_kind::program, owned by `compartment`), which the lockdown disarms (its WRPKRUs and XRSTORs,
+  // as the image's shared objects') and takes as the process's own code. -1 and null otherwise.
   int pkey = -1;
   void (*rights)() = nullptr;
   unsigned compartment = 0;
