@@ -656,6 +656,15 @@ command_result bin_attack(const fs::path &image, const std::string &attack, cons
   return run("setarch -R " + image.string() + " " + attack + " " + data_of(image, compartment) + " 2>&1");
 }
 
+// The program's load of net's statics ended the image with the fault report naming both (code: si_code).
+void expect_fault_on_nets_statics(const command_result &r, const char *code) {
+  EXPECT_EQ(r.status, 139) << r.out;  // kExitFault
+  EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(code), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("address belongs to compartment 'net' (data)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+}
+
 class attack_mpk_binary : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -671,12 +680,7 @@ TEST_F(attack_mpk_binary, a_load_of_nets_private_statics_faults_on_nets_key) {
   EXPECT_EQ(own.status, 0) << own.out;
   EXPECT_NE(own.out.find("read: "), std::string::npos) << own.out;
   for (bool off : {false, true}) {
-    command_result r = bin_attack(bin_attack_image("attack-bin-mpk", off), "read", "net");
-    EXPECT_EQ(r.status, 139) << r.out;  // kExitFault
-    EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("SEGV_PKUERR"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("address belongs to compartment 'net' (data)"), std::string::npos) << r.out;
-    EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+    expect_fault_on_nets_statics(bin_attack(bin_attack_image("attack-bin-mpk", off), "read", "net"), "SEGV_PKUERR");
   }
 }
 
@@ -757,12 +761,7 @@ TEST_F(attack_mpk_binary, not_yet_defended_a_forged_pkru_in_a_signal_frame_opens
 
 // With net in a process of its own, net's statics are not in the program's address space at all.
 TEST(attack_binary_process, a_load_of_nets_private_statics_finds_nothing_mapped) {
-  command_result r = bin_attack(bin_attack_image("attack-bin-process", false), "read", "net");
-  EXPECT_EQ(r.status, 139) << r.out;
-  EXPECT_NE(r.out.find("flex: compartment 'app'"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("SEGV_MAPERR"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("address belongs to compartment 'net' (data)"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.find("read: "), std::string::npos) << r.out;
+  expect_fault_on_nets_statics(bin_attack(bin_attack_image("attack-bin-process", false), "read", "net"), "SEGV_MAPERR");
 }
 
 // The control: net beside the program, in its compartment; the same load reads (the address is right).
