@@ -742,7 +742,6 @@ void behind_flex_bin_signal(kernel_sigaction &act) {
   if (g.pkey >= 0) act.flags |= SA_ONSTACK;  // the runtime's signal stack (kAltStackBytes)
 }
 
-
 // The dispatch's SIGSYS handler, which blocks the program's handled signals (flex_bin_signal would only
 // defer them) and lets the others through (g.through).
 // Beside mpk domains it runs on the thread's signal stack too (a signal that comes while a call it answers
