@@ -747,6 +747,14 @@ TEST_F(attack_mpk_binary, memory_the_program_maps_after_boot_has_its_domains_key
   EXPECT_EQ(key, own) << text;
 }
 
+// The program's own signal stack is recorded, not made (its handlers run on the runtime's, key-0 memory
+// every domain can use): it reads back what it set, and a handler that asks for it runs.
+TEST_F(attack_mpk_binary, a_signal_stack_the_program_sets_is_read_back_and_its_handler_runs) {
+  command_result r = run("setarch -R " + bin_attack_image("attack-bin-mpk", false).string() + " altstack 0 2>&1");
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("altstack: kept handler ran"), std::string::npos) << r.out;
+}
+
 // Not defended yet (DESIGN.md §8: written down, with a test of the current behaviour): the signal wall, which
 // keeps frames in runtime-keyed memory and lets only the runtime's rt_sigreturn through, is never armed in
 // an image that runs a program (the thread's Syscall User Dispatch is the program's; on kernels before

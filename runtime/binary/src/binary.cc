@@ -858,9 +858,10 @@ long serve_sigaltstack(const long a[6]) {
   if (a[0]) {
     stack_t ss;
     std::memcpy(&ss, reinterpret_cast<const void *>(a[0]), sizeof ss);
-    constexpr int kAutoDisarm = 1 << 31;  // SS_AUTODISARM
-    if (ss.ss_flags & ~(SS_DISABLE | kAutoDisarm)) return -EINVAL;
+    constexpr int kAutoDisarm = 1 << 31;  // SS_AUTODISARM; SS_ONSTACK is taken as 0, as the kernel does
+    if (ss.ss_flags & ~(SS_DISABLE | SS_ONSTACK | kAutoDisarm)) return -EINVAL;
     if (!(ss.ss_flags & SS_DISABLE) && ss.ss_size < static_cast<std::size_t>(MINSIGSTKSZ)) return -ENOMEM;
+    ss.ss_flags &= ~SS_ONSTACK;
     t->program_altstack = (ss.ss_flags & SS_DISABLE) ? stack_t{nullptr, SS_DISABLE, 0} : ss;
   }
   return 0;

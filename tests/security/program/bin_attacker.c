@@ -11,6 +11,9 @@
  *                               open), which the signal's return loads; then the load
  *   bin-attacker fresh 0        no attack: maps 1 MiB after boot, writes it, prints "fresh: " and its
  *                               address, and waits 60 s (the test reads the mapping's key meanwhile)
+ *   bin-attacker altstack 0     no attack: sets a signal stack of its own (SS_ONSTACK in its flags, which
+ *                               Linux takes as 0), reads it back, and raises a signal whose handler asks
+ *                               for it; prints "altstack: kept" or "lost", then "handler ran" or not
  *
  * It prints "read: " and the word it loaded when the attack goes through. */
 #define _GNU_SOURCE
@@ -30,6 +33,12 @@ static long raw_syscall4(long nr, long a, long b, long c, long d) {
   register long r10 __asm__("r10") = d;
   __asm__ volatile("syscall" : "=a"(ret) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10) : "rcx", "r11", "memory");
   return ret;
+}
+
+static volatile sig_atomic_t g_ran;
+static void note_ran(int sig) {
+  (void)sig;
+  g_ran = 1;
 }
 
 /* The frame's XSAVE area holds PKRU (state component 9) at CPUID.(EAX=0xD,ECX=9).EBX; XSTATE_BV bit 9 says
@@ -55,6 +64,22 @@ int main(int argc, char **argv) {
     return 2;
   }
   const unsigned long addr = strtoul(argv[2], NULL, 16);
+  if (strcmp(argv[1], "altstack") == 0) {
+    static char own[1 << 16];
+    stack_t ss = {.ss_sp = own, .ss_flags = SS_ONSTACK, .ss_size = sizeof own}, back;
+    const int set = sigaltstack(&ss, NULL);
+    memset(&back, 0, sizeof back);
+    sigaltstack(NULL, &back);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = note_ran;
+    sa.sa_flags = SA_ONSTACK;
+    sigaction(SIGUSR2, &sa, NULL);
+    raise(SIGUSR2);
+    printf("altstack: %s %s\n", set == 0 && back.ss_sp == own && back.ss_size == sizeof own ? "kept" : "lost",
+           g_ran ? "handler ran" : "no handler");
+    return 0;
+  }
   if (strcmp(argv[1], "fresh") == 0) {
     char *p = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) return 1;
