@@ -1387,12 +1387,17 @@ std::uintptr_t pool_take_any(std::size_t n) {
   return 0;
 }
 
-// Pages of the pool closed again and given back.
-void pool_release(std::uintptr_t lo, std::uintptr_t hi) {
+// Pages of the pool closed again and given back, under the lock: a page is opened (pool_mmap) and closed
+// only while the free ranges say whose it is, so no page is ever free and open at once.
+void pool_close_and_give(std::uintptr_t lo, std::uintptr_t hi) {
   ::mprotect(reinterpret_cast<void *>(lo), hi - lo, PROT_NONE);
   ::madvise(reinterpret_cast<void *>(lo), hi - lo, MADV_DONTNEED);
-  pool_guard guard;
   pool_give(lo, hi);
+}
+
+void pool_release(std::uintptr_t lo, std::uintptr_t hi) {
+  pool_guard guard;
+  pool_close_and_give(lo, hi);
 }
 
 long pool_mmap(const long a[6]) {
@@ -1406,26 +1411,24 @@ long pool_mmap(const long a[6]) {
   if (len == 0 || len > kPoolBytes) return len == 0 ? -EINVAL : kNotPool;
   const std::uintptr_t n = page_up(len);
   std::uintptr_t at = 0;
-  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-    if (addr & (kPage - 1)) return -EINVAL;
-    if (!in_pool(addr, addr + n)) return kNotPool;
-    pool_guard guard;
+  const bool fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE);
+  if (fixed && (addr & (kPage - 1))) return -EINVAL;
+  if (fixed && !in_pool(addr, addr + n)) return kNotPool;
+  pool_guard guard;
+  if (fixed) {
     if ((flags & MAP_FIXED_NOREPLACE) && !pool_all_free(addr, addr + n)) return -EEXIST;
     pool_take(addr, addr + n);
     at = addr;
     ::madvise(reinterpret_cast<void *>(at), n, MADV_DONTNEED);  // fresh pages, as a new mapping's
-  } else {
-    pool_guard guard;
-    if (addr && !(addr & (kPage - 1)) && in_pool(addr, addr + n) && pool_all_free(addr, addr + n)) {
-      pool_take(addr, addr + n);  // the hint, where it is free (an allocator growing a run in place)
-      at = addr;
-    } else if (!(at = pool_take_any(n))) {
-      return kNotPool;
-    }
+  } else if (addr && !(addr & (kPage - 1)) && in_pool(addr, addr + n) && pool_all_free(addr, addr + n)) {
+    pool_take(addr, addr + n);  // the hint, where it is free (an allocator growing a run in place)
+    at = addr;
+  } else if (!(at = pool_take_any(n))) {
+    return kNotPool;
   }
   if (::mprotect(reinterpret_cast<void *>(at), n, prot) != 0) {
     const long e = -errno;
-    pool_release(at, at + n);
+    pool_close_and_give(at, at + n);
     return e;
   }
   return static_cast<long>(at);
@@ -1455,21 +1458,17 @@ long pool_mremap(const long a[6]) {
     if (new_n < old_n) pool_release(old + new_n, old + old_n);
     return static_cast<long>(old);
   }
-  bool grown = false;
   {
     pool_guard guard;
-    if (in_pool(old, old + new_n) && pool_all_free(old + old_n, old + new_n)) {
+    if (in_pool(old, old + new_n) && pool_all_free(old + old_n, old + new_n)) {  // in place (a heap's pages)
       pool_take(old + old_n, old + new_n);
-      grown = true;
+      if (::mprotect(reinterpret_cast<void *>(old + old_n), new_n - old_n, PROT_READ | PROT_WRITE) != 0) {
+        const long e = -errno;
+        pool_close_and_give(old + old_n, old + new_n);
+        return e;
+      }
+      return static_cast<long>(old);
     }
-  }
-  if (grown) {  // in place (an anonymous heap's pages: read and write)
-    if (::mprotect(reinterpret_cast<void *>(old + old_n), new_n - old_n, PROT_READ | PROT_WRITE) != 0) {
-      const long e = -errno;
-      pool_release(old + old_n, old + new_n);
-      return e;
-    }
-    return static_cast<long>(old);
   }
   if (!(flags & MREMAP_MAYMOVE)) return -ENOMEM;
   const long fresh[6] = {0, static_cast<long>(new_n), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0};
