@@ -58,6 +58,20 @@ static void open_every_key(int sig, siginfo_t *info, void *ucv) {
   memcpy(fp + ebx, &all, sizeof all);
 }
 
+/* Installs `handler` for `sig` with `flags` (SA_SIGINFO: a three-argument one), then raises it. */
+static void handle_and_raise(int sig, void *handler, int flags) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  if (flags & SA_SIGINFO) {
+    sa.sa_sigaction = (void (*)(int, siginfo_t *, void *))handler;
+  } else {
+    sa.sa_handler = (void (*)(int))handler;
+  }
+  sa.sa_flags = flags;
+  sigaction(sig, &sa, NULL);
+  raise(sig);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: bin-attacker read|rekey|pkey-set|sigframe ADDR\n");
@@ -70,12 +84,7 @@ int main(int argc, char **argv) {
     const int set = sigaltstack(&ss, NULL);
     memset(&back, 0, sizeof back);
     sigaltstack(NULL, &back);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = note_ran;
-    sa.sa_flags = SA_ONSTACK;
-    sigaction(SIGUSR2, &sa, NULL);
-    raise(SIGUSR2);
+    handle_and_raise(SIGUSR2, (void *)note_ran, SA_ONSTACK);
     printf("altstack: %s %s\n", set == 0 && back.ss_sp == own && back.ss_size == sizeof own ? "kept" : "lost",
            g_ran ? "handler ran" : "no handler");
     return 0;
@@ -99,12 +108,7 @@ int main(int argc, char **argv) {
   } else if (strcmp(argv[1], "pkey-set") == 0) {
     for (int key = 1; key < 16; ++key) pkey_set(key, 0);
   } else if (strcmp(argv[1], "sigframe") == 0) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = open_every_key;
-    sa.sa_flags = SA_SIGINFO;
-    sigaction(SIGUSR1, &sa, NULL);
-    raise(SIGUSR1);
+    handle_and_raise(SIGUSR1, (void *)open_every_key, SA_SIGINFO);
   } else if (strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "bin-attacker: unknown attack %s\n", argv[1]);
     return 2;
